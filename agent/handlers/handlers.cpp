@@ -1,0 +1,43 @@
+#include "../handler.h"
+
+namespace sonde::agent {
+
+void register_ping(Registry& reg);
+void register_ps(Registry& reg);
+void register_inspect(Registry& reg);
+
+void register_all_handlers(Registry& reg) {
+  register_ping(reg);
+  register_ps(reg);
+  register_inspect(reg);
+}
+
+namespace {
+Error wrong_type(const char* name, const char* want, const json& v) {
+  return Error{errc::kBadArgs, fmt::format("argument `{}` must be {}, got {}", name, want, v.type_name()),
+               {}};
+}
+}  // namespace
+
+Result<std::string> arg_string(const json& args, const char* name, const std::string& dflt) {
+  auto it = args.find(name);
+  if (it == args.end() || it->is_null()) return dflt;
+  if (!it->is_string()) return wrong_type(name, "a string", *it);
+  return it->get<std::string>();
+}
+
+Result<long> arg_int(const json& args, const char* name, long dflt) {
+  auto it = args.find(name);
+  if (it == args.end() || it->is_null()) return dflt;
+  if (!it->is_number_integer()) return wrong_type(name, "an integer", *it);
+  return it->get<long>();
+}
+
+Result<bool> arg_bool(const json& args, const char* name, bool dflt) {
+  auto it = args.find(name);
+  if (it == args.end() || it->is_null()) return dflt;
+  if (!it->is_boolean()) return wrong_type(name, "a boolean", *it);
+  return it->get<bool>();
+}
+
+}  // namespace sonde::agent

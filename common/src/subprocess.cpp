@@ -1,0 +1,172 @@
+#include "sonde/common/subprocess.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string.h>
+
+#include "sonde/common/io.h"
+
+namespace sonde {
+namespace {
+
+long now_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+}  // namespace
+
+Child::Child(Child&& o) noexcept
+    : pid_(std::exchange(o.pid_, -1)),
+      status_(o.status_),
+      in_(std::move(o.in_)),
+      out_(std::move(o.out_)),
+      err_(std::move(o.err_)) {}
+
+Child& Child::operator=(Child&& o) noexcept {
+  if (this != &o) {
+    this->~Child();
+    new (this) Child(std::move(o));
+  }
+  return *this;
+}
+
+Child::~Child() {
+  in_.reset();
+  out_.reset();
+  err_.reset();
+  if (pid_ > 0 && !wait(500)) {
+    kill(SIGKILL);
+    wait(-1);
+  }
+}
+
+std::optional<int> Child::wait(int timeout_ms) {
+  if (pid_ <= 0) return status_;
+  long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+  for (;;) {
+    int st = 0;
+    pid_t r = ::waitpid(pid_, &st, timeout_ms < 0 ? 0 : WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      status_ = st;
+      return st;
+    }
+    if (r < 0 && errno != EINTR) {
+      pid_ = -1;  // not our child any more (reaped elsewhere)
+      return status_;
+    }
+    if (deadline >= 0 && now_ms() >= deadline) return std::nullopt;
+    if (timeout_ms >= 0) ::usleep(2000);
+  }
+}
+
+void Child::kill(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+Result<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& opts) {
+  if (argv.empty()) return Error{errc::kInternal, "spawn: empty argv", {}};
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1};
+  auto closeall = [&] {
+    for (int* p : {in, out, err, status})
+      for (int i = 0; i < 2; ++i)
+        if (p[i] >= 0) ::close(p[i]);
+  };
+  if ((opts.pipe_stdin && ::pipe2(in, O_CLOEXEC) < 0) ||
+      (opts.pipe_stdout && ::pipe2(out, O_CLOEXEC) < 0) ||
+      (opts.pipe_stderr && ::pipe2(err, O_CLOEXEC) < 0) || ::pipe2(status, O_CLOEXEC) < 0) {
+    int e = errno;
+    closeall();
+    return errno_error("pipe", e);
+  }
+  std::vector<char*> cargv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int e = errno;
+    closeall();
+    return errno_error("fork", e);
+  }
+  if (pid == 0) {
+    // Child: only async-signal-safe calls from here on.
+    if (opts.new_process_group) ::setpgid(0, 0);
+    ::signal(SIGPIPE, SIG_DFL);
+    if (opts.pipe_stdin) ::dup2(in[0], 0);
+    if (opts.pipe_stdout) ::dup2(out[1], 1);
+    if (opts.pipe_stderr) ::dup2(err[1], 2);
+    ::execvp(cargv[0], cargv.data());
+    int e = errno;
+    ssize_t w = ::write(status[1], &e, sizeof e);
+    (void)w;
+    ::_exit(127);
+  }
+  ::close(status[1]);
+  status[1] = -1;
+  int child_errno = 0;
+  ssize_t n;
+  do n = ::read(status[0], &child_errno, sizeof child_errno);
+  while (n < 0 && errno == EINTR);
+  Child c;
+  c.pid_ = pid;
+  if (opts.pipe_stdin) { c.in_.reset(in[1]); in[1] = -1; }
+  if (opts.pipe_stdout) { c.out_.reset(out[0]); out[0] = -1; }
+  if (opts.pipe_stderr) { c.err_.reset(err[0]); err[0] = -1; }
+  closeall();
+  if (n == sizeof child_errno) {
+    c.wait(-1);
+    return errno_error("exec " + argv[0], child_errno);
+  }
+  return c;
+}
+
+Result<RunResult> run_capture(const std::vector<std::string>& argv, int timeout_ms) {
+  SpawnOptions o;
+  o.pipe_stdin = false;
+  auto c = spawn(argv, o);
+  if (!c) return c.error();
+  RunResult r;
+  long deadline = now_ms() + timeout_ms;
+  char buf[8192];
+  for (;;) {
+    long left = deadline - now_ms();
+    if (left <= 0) {
+      c->kill(SIGKILL);
+      return Error{errc::kTimeout, argv[0] + " did not finish in time", {}};
+    }
+    auto rd = wait_readable(c->out().get(), static_cast<int>(left));
+    if (!rd) return rd.error();
+    if (!*rd) continue;
+    auto n = read_some(c->out().get(), buf, sizeof buf);
+    if (!n || *n == 0) break;
+    if (r.out.size() < (64u << 20)) r.out.append(buf, *n);
+  }
+  c->out().reset();
+  auto st = c->wait(std::max<long>(1, deadline - now_ms()));
+  if (!st) {
+    c->kill(SIGKILL);
+    return Error{errc::kTimeout, argv[0] + " did not exit in time", {}};
+  }
+  r.exit_code = WIFEXITED(*st) ? WEXITSTATUS(*st) : -1;
+  return r;
+}
+
+std::string describe_wait_status(int st) {
+  if (WIFEXITED(st)) return fmt::format("exited with status {}", WEXITSTATUS(st));
+  if (WIFSIGNALED(st)) {
+    const char* name = sigabbrev_np(WTERMSIG(st));
+    return fmt::format("killed by SIG{}", name ? name : std::to_string(WTERMSIG(st)));
+  }
+  return fmt::format("wait status {:#x}", st);
+}
+
+}  // namespace sonde

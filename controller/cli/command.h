@@ -1,0 +1,75 @@
+// What every command gets: the global options, its own parsed options, the
+// target, and helpers to connect and to report. Each command lives in one
+// file under controller/commands/ and registers a CommandSpec.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../session.h"
+#include "sonde/common/frame.h"
+#include "sonde/common/result.h"
+
+namespace sonde::controller {
+
+namespace po = boost::program_options;
+
+// Process exit codes, documented in `sonde --help`.
+namespace exit_code {
+inline constexpr int kOk = 0;
+inline constexpr int kFailed = 1;       // the inspection itself failed (no such pid, permission)
+inline constexpr int kUsage = 2;        // bad command line
+inline constexpr int kConnect = 3;      // host unreachable, refused, timed out, name unknown
+inline constexpr int kAuth = 4;         // SSH authentication failed
+inline constexpr int kHostKey = 5;      // host key unknown or changed
+inline constexpr int kAgent = 6;        // agent missing, failed to deploy or start, died, protocol error
+inline constexpr int kInterrupted = 130;
+}  // namespace exit_code
+
+int exit_code_for(const Error& e);
+
+struct GlobalOptions {
+  bool json = false;
+  int verbosity = 0;
+  std::string agent_path;
+  bool sudo = false;
+  std::string via;
+  std::string identity;
+  std::string ssh_config;
+  bool accept_new = false;
+  long connect_timeout_ms = 10000;
+  std::string remote_dir;
+};
+
+struct CommandContext {
+  GlobalOptions g;
+  std::string target;  // as typed; "local" or an ssh target; may be empty with --via
+  po::variables_map vm;
+
+  // Opens the transport for the target and does the handshake.
+  Result<std::unique_ptr<Session>> connect() const;
+  // Prints "sonde: error: ..." with the hint and returns the exit code.
+  int fail(const Error& e) const;
+  void print_json(const json& j) const;
+};
+
+struct CommandSpec {
+  const char* name;
+  const char* summary;
+  const char* synopsis;
+  std::function<void(po::options_description&)> options;
+  std::function<int(CommandContext&)> run;
+  bool needs_target = true;
+};
+
+// The command table (controller/commands/commands.cpp).
+const std::vector<CommandSpec>& all_commands();
+
+// Path of the agent that matches this controller: --agent, $SONDE_AGENT, or
+// sonde-agent beside this binary.
+std::string default_agent_path();
+
+}  // namespace sonde::controller

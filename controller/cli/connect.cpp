@@ -1,0 +1,83 @@
+// Target → transport → handshaken session.
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "../transport/pipe_transport.h"
+#include "../transport/ssh_transport.h"
+#include "command.h"
+#include "sonde/common/io.h"
+#include "sonde/common/log.h"
+
+namespace sonde::controller {
+
+std::string default_agent_path() {
+  if (const char* env = std::getenv("SONDE_AGENT"); env && *env) return env;
+  auto self = read_link("/proc/self/exe");
+  if (self) {
+    auto slash = self->rfind('/');
+    if (slash != std::string::npos) return self->substr(0, slash) + "/sonde-agent";
+  }
+  return "sonde-agent";
+}
+
+Result<std::unique_ptr<Session>> CommandContext::connect() const {
+  std::string agent = g.agent_path.empty() ? default_agent_path() : g.agent_path;
+  Result<std::unique_ptr<Transport>> t = Error{errc::kInternal, "no transport", {}};
+  if (!g.via.empty()) {
+    t = open_via(g.via, g.verbosity);
+  } else if (target == "local" || target == "localhost-agent") {
+    t = open_local(agent, g.sudo, g.verbosity);
+  } else {
+    auto st = parse_ssh_target(target);
+    if (!st) return st.error();
+    SshOptions so;
+    so.identity_file = g.identity;
+    so.config_file = g.ssh_config;
+    so.accept_new = g.accept_new;
+    so.connect_timeout_ms = g.connect_timeout_ms;
+    so.verbosity = g.verbosity;
+    DeployOptions d;
+    d.agent_path = agent;
+    d.remote_dir = g.remote_dir;
+    d.sudo = g.sudo;
+    d.verbosity = g.verbosity;
+    t = open_ssh(*st, so, d);
+  }
+  if (!t) return t.error();
+  auto s = std::make_unique<Session>(std::move(*t));
+  if (auto hs = s->handshake(); !hs.ok()) return hs.error();
+  return s;
+}
+
+int exit_code_for(const Error& e) {
+  const std::string& c = e.code;
+  if (c == errc::kBadArgs) return exit_code::kUsage;
+  if (c == errc::kConnect) return exit_code::kConnect;
+  if (c == errc::kAuth) return exit_code::kAuth;
+  if (c == errc::kHostKey) return exit_code::kHostKey;
+  if (c == errc::kAgent || c == errc::kProtocol) return exit_code::kAgent;
+  if (c == errc::kCancelled) return exit_code::kInterrupted;
+  return exit_code::kFailed;
+}
+
+int CommandContext::fail(const Error& e) const {
+  int code = exit_code_for(e);
+  if (g.json) {
+    json j = {{"error", {{"code", e.code}, {"message", e.message}}}};
+    if (!e.hint.empty()) j["error"]["hint"] = e.hint;
+    if (e.sys_errno) j["error"]["errno"] = e.sys_errno;
+    j["exit_code"] = code;
+    std::fprintf(stdout, "%s\n", j.dump(2).c_str());
+  }
+  std::fprintf(stderr, "sonde: error: %s\n", e.message.c_str());
+  if (!e.hint.empty()) std::fprintf(stderr, "  hint: %s\n", e.hint.c_str());
+  return code;
+}
+
+void CommandContext::print_json(const json& j) const {
+  std::string s = j.dump(2, ' ', false, json::error_handler_t::replace);
+  std::fprintf(stdout, "%s\n", s.c_str());
+}
+
+}  // namespace sonde::controller

@@ -1,0 +1,186 @@
+// sonde: the controller. Parses the command line, finds the command, runs it.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <set>
+
+#include "command.h"
+#include "sonde/common/io.h"
+#include "sonde/common/log.h"
+#include "sonde/common/protocol.h"
+
+namespace sonde::controller {
+namespace {
+
+po::options_description global_options(GlobalOptions& g, std::string& connect_timeout) {
+  po::options_description o("Global options");
+  o.add_options()
+      ("help,h", "show help (sonde help COMMAND for one command)")
+      ("json", po::bool_switch(&g.json), "print the structured result as JSON")
+      ("verbose,v", po::value<std::vector<std::string>>()->zero_tokens()->composing(),
+       "more log output on stderr (-v info, -vv debug incl. the agent, -vvv SSH protocol)")
+      ("agent", po::value(&g.agent_path), "the sonde-agent binary to run or deploy (default: beside sonde)")
+      ("sudo", po::bool_switch(&g.sudo), "run the agent as root through `sudo -n`")
+      ("via", po::value(&g.via),
+       "connect by running CMD, which must start `sonde-agent serve` with stdio connected "
+       "(e.g. 'kubectl exec -i POD -- /sonde-agent serve')")
+      ("identity,i", po::value(&g.identity), "SSH private key file (instead of the default keys)")
+      ("ssh-config,F", po::value(&g.ssh_config), "SSH config file (default ~/.ssh/config)")
+      ("accept-new", po::bool_switch(&g.accept_new),
+       "record the host key of a host not yet in known_hosts (a changed key is always refused)")
+      ("connect-timeout", po::value(&connect_timeout)->default_value("10s"), "SSH connect timeout")
+      ("remote-dir", po::value(&g.remote_dir),
+       "where the agent is cached on the target (default ~/.cache/sonde)");
+  return o;
+}
+
+// Options that take a value: needed to find the command word before parsing.
+const std::set<std::string> kValueOptions = {"--agent", "--via", "--identity", "-i", "--ssh-config",
+                                             "-F", "--connect-timeout", "--remote-dir"};
+
+void print_usage(const po::options_description& global) {
+  std::printf(
+      "sonde %s: inspect processes and the network on remote hosts, from the inside.\n\n"
+      "usage: sonde [global options] COMMAND TARGET [command options]\n\n"
+      "TARGET is `local` (this machine, no SSH), [user@]host[:port], ssh://[user@]host[:port],\n"
+      "or a Host alias from ~/.ssh/config. With --via CMD the target may be omitted.\n\n"
+      "Commands:\n",
+      kSondeVersion);
+  for (const auto& c : all_commands()) std::printf("  %-10s %s\n", c.name, c.summary);
+  std::cout << "\n" << global << "\n";
+  std::printf(
+      "Exit codes:\n"
+      "  0    success\n"
+      "  1    the inspection failed (no such process, permission denied, ...)\n"
+      "  2    bad command line\n"
+      "  3    cannot connect (unreachable, refused, timed out, unknown name)\n"
+      "  4    SSH authentication failed\n"
+      "  5    host key unknown (see --accept-new) or changed\n"
+      "  6    agent problem (deploy, start, died mid-request, protocol mismatch)\n"
+      "  130  interrupted (Ctrl-C): work was cancelled and targets released\n");
+}
+
+int verbosity_from(const po::variables_map& vm, int argc, char** argv) {
+  (void)vm;
+  int v = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--verbose") ++v;
+    else if (a.size() >= 2 && a[0] == '-' && a[1] == 'v' && a.find_first_not_of('v', 1) == std::string::npos)
+      v += static_cast<int>(a.size() - 1);
+  }
+  return v;
+}
+
+int run(int argc, char** argv) {
+  GlobalOptions g;
+  std::string connect_timeout;
+  po::options_description global = global_options(g, connect_timeout);
+
+  // Find the command word: the first argument that is not an option or the
+  // value of a global option.
+  int cmd_index = -1;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") break;
+    if (!a.empty() && a[0] == '-') {
+      if (kValueOptions.count(a)) ++i;
+      continue;
+    }
+    cmd_index = i;
+    break;
+  }
+  if (cmd_index < 0) {
+    bool help = false;
+    for (int i = 1; i < argc; ++i)
+      if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) help = true;
+    for (int i = 1; i < argc; ++i)
+      if (!std::strcmp(argv[i], "--version")) {
+        std::printf("sonde %s (protocol %d)\n", kSondeVersion, kProtocolVersion);
+        return 0;
+      }
+    print_usage(global);
+    return help ? 0 : exit_code::kUsage;
+  }
+  std::string name = argv[cmd_index];
+  if (name == "help") {
+    if (cmd_index + 1 < argc) {
+      name = argv[cmd_index + 1];
+      for (const auto& c : all_commands())
+        if (name == c.name) {
+          po::options_description own(std::string("Options for ") + c.name);
+          if (c.options) c.options(own);
+          std::printf("usage: sonde %s\n\n%s\n\n", c.synopsis, c.summary);
+          std::cout << own << "\n";
+          return 0;
+        }
+    }
+    print_usage(global);
+    return 0;
+  }
+  const CommandSpec* spec = nullptr;
+  for (const auto& c : all_commands())
+    if (name == c.name) spec = &c;
+  if (!spec) {
+    std::fprintf(stderr, "sonde: unknown command `%s`\n  hint: `sonde --help` lists the commands\n",
+                 name.c_str());
+    return exit_code::kUsage;
+  }
+
+  CommandContext ctx;
+  po::options_description own(std::string("Options for ") + spec->name);
+  if (spec->options) spec->options(own);
+  po::options_description all;
+  all.add(global).add(own);
+  all.add_options()("target", po::value<std::string>(), "target");
+  po::positional_options_description pos;
+  pos.add("target", 1);
+
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i)
+    if (i != cmd_index) args.push_back(argv[i]);
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), ctx.vm);
+    po::notify(ctx.vm);
+  } catch (const po::error& e) {
+    std::fprintf(stderr, "sonde %s: %s\n  hint: sonde help %s\n", spec->name, e.what(), spec->name);
+    return exit_code::kUsage;
+  }
+  if (ctx.vm.count("help")) {
+    std::printf("usage: sonde %s\n\n%s\n\n", spec->synopsis, spec->summary);
+    std::cout << own << "\n";
+    return 0;
+  }
+  g.verbosity = verbosity_from(ctx.vm, argc, argv);
+  auto ms = parse_duration_ms(connect_timeout);
+  if (!ms || *ms <= 0) {
+    std::fprintf(stderr, "sonde: --connect-timeout `%s` is not a duration (e.g. 5s, 500ms)\n",
+                 connect_timeout.c_str());
+    return exit_code::kUsage;
+  }
+  g.connect_timeout_ms = *ms;
+  ctx.g = g;
+  if (ctx.vm.count("target")) ctx.target = ctx.vm["target"].as<std::string>();
+  if (spec->needs_target && ctx.target.empty() && g.via.empty()) {
+    std::fprintf(stderr, "sonde %s: missing TARGET\n  usage: sonde %s\n  hint: use `local` for this machine\n",
+                 spec->name, spec->synopsis);
+    return exit_code::kUsage;
+  }
+  setup_logging("sonde", g.verbosity);
+  install_interrupt_handler();
+  return spec->run(ctx);
+}
+
+}  // namespace
+}  // namespace sonde::controller
+
+int main(int argc, char** argv) {
+  try {
+    return sonde::controller::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sonde: internal error: %s\n", e.what());
+    return 70;
+  }
+}

@@ -1,0 +1,14 @@
+#include "../cli/command.h"
+
+namespace sonde::controller {
+
+CommandSpec ps_command();
+CommandSpec inspect_command();
+CommandSpec hello_command();
+
+const std::vector<CommandSpec>& all_commands() {
+  static const std::vector<CommandSpec> cmds = {ps_command(), inspect_command(), hello_command()};
+  return cmds;
+}
+
+}  // namespace sonde::controller

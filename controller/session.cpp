@@ -1,0 +1,190 @@
+#include "session.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+
+#include "sonde/common/log.h"
+
+namespace sonde::controller {
+namespace {
+
+std::atomic<int> g_interrupts{0};
+
+void on_signal(int) { g_interrupts.fetch_add(1); }
+
+long now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+bool interrupted() { return g_interrupts.load() > 0; }
+
+void install_interrupt_handler() {
+  struct sigaction sa = {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+Session::~Session() { close(); }
+
+void Session::close() {
+  if (t_) t_->close();
+}
+
+std::string Session::host() const {
+  if (hello_.contains("hostname") && hello_["hostname"].is_string()) return hello_["hostname"];
+  return "?";
+}
+
+Status Session::pump(int timeout_ms, bool* got) {
+  *got = false;
+  if (eof_) return t_->explain_eof();
+  char buf[65536];
+  auto r = t_->read(buf, sizeof buf, timeout_ms);
+  if (!r) return r.error();
+  if (r->eof) {
+    eof_ = true;
+    Error e = t_->explain_eof();
+    if (auto fin = dec_.finish(); !fin.ok()) e.message += " (" + fin.error().message + ")";
+    return e;
+  }
+  if (r->n == 0) return ok_status();
+  dec_.feed(buf, r->n);
+  for (;;) {
+    auto f = dec_.next();
+    if (!f.ok()) {
+      Error e = f.error();
+      e.code = errc::kAgent;
+      if (e.hint.empty() || hello_.is_null())
+        e.hint = "the target printed something that is not the sonde protocol: check that shell "
+                 "startup files (~/.bashrc) print nothing for non-interactive sessions";
+      return e;
+    }
+    if (!f->has_value()) break;
+    auto m = parse_message(**f);
+    if (!m.ok()) {
+      Error e = m.error();
+      e.code = errc::kAgent;
+      return e;
+    }
+    if (m->id == 0 && m->kind == Kind::kError) conn_errors_.push_back(std::move(*m));
+    else queued_[m->id].push_back(std::move(*m));
+    *got = true;
+  }
+  return ok_status();
+}
+
+Status Session::handshake(int timeout_ms) {
+  long deadline = now_ms() + timeout_ms;
+  while (queued_[0].empty()) {
+    if (!conn_errors_.empty()) return error_from_message(conn_errors_.front());
+    long left = deadline - now_ms();
+    if (left <= 0)
+      return Error{errc::kAgent, fmt::format("{}: the agent did not say hello within {} ms",
+                                             t_->describe(), timeout_ms),
+                   "rerun with -v; the agent may be blocked or the command wrong"};
+    if (interrupted()) return Error{errc::kCancelled, "interrupted", {}};
+    bool got;
+    if (auto st = pump(static_cast<int>(std::min<long>(left, 200)), &got); !st.ok()) {
+      Error e = st.error();
+      if (e.code == errc::kAgent && e.message.find("status 127") != std::string::npos)
+        e.hint = "the agent could not be started (command not found)";
+      return e;
+    }
+  }
+  Message m = std::move(queued_[0].front());
+  queued_[0].pop_front();
+  if (m.kind != Kind::kHello)
+    return Error{errc::kAgent, std::string("expected hello from the agent, got ") + kind_name(m.kind), {}};
+  int proto = m.data["protocol"].get<int>();
+  if (proto != kProtocolVersion) {
+    std::string ver = m.data.value("agent_version", std::string("?"));
+    return Error{errc::kAgent,
+                 fmt::format("agent {} speaks protocol {}, this controller speaks {}", ver, proto,
+                             kProtocolVersion),
+                 "use the sonde-agent built with this controller (--agent PATH), or upgrade sonde"};
+  }
+  hello_ = m.data;
+  spdlog::debug("hello: {}", hello_.dump());
+  return ok_status();
+}
+
+Result<uint64_t> Session::send_request(const std::string& op, const json& args) {
+  uint64_t id = next_id_++;
+  auto st = t_->write(encode_frame(make_request(id, op, args)));
+  if (!st.ok()) return st.error();
+  return id;
+}
+
+Status Session::cancel(uint64_t id) { return t_->write(encode_frame(make_cancel(id))); }
+
+Result<Message> Session::next_for(uint64_t id, int timeout_ms, bool* timed_out) {
+  *timed_out = false;
+  auto& q = queued_[id];
+  if (q.empty()) {
+    if (!conn_errors_.empty()) return error_from_message(conn_errors_.front());
+    bool got;
+    if (auto st = pump(timeout_ms, &got); !st.ok()) return st.error();
+    if (q.empty()) {
+      if (!conn_errors_.empty()) return error_from_message(conn_errors_.front());
+      *timed_out = true;
+      return Message{};
+    }
+  }
+  Message m = std::move(q.front());
+  q.pop_front();
+  return m;
+}
+
+Result<json> Session::wait(uint64_t id, const std::function<void(const json&)>& on_event,
+                           long timeout_ms) {
+  long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+  long cancel_deadline = -1;
+  for (;;) {
+    if (interrupted() && cancel_deadline < 0) {
+      spdlog::info("interrupted: cancelling request {}", id);
+      if (auto st = cancel(id); !st.ok()) return st.error();
+      cancel_deadline = now_ms() + 3000;
+    }
+    if (cancel_deadline >= 0 && now_ms() > cancel_deadline)
+      return Error{errc::kCancelled, "interrupted (the agent did not confirm the cancel in time)", {}};
+    if (deadline >= 0 && now_ms() > deadline)
+      return Error{errc::kTimeout, "no answer from the agent in time", {}};
+    bool timed_out;
+    auto m = next_for(id, 100, &timed_out);
+    if (!m) return m.error();
+    if (timed_out) continue;
+    switch (m->kind) {
+      case Kind::kEvent:
+        if (on_event) on_event(m->data);
+        break;
+      case Kind::kResult:
+        queued_.erase(id);
+        return m->data;
+      case Kind::kError:
+        queued_.erase(id);
+        return m->error;
+      default:
+        return Error{errc::kAgent,
+                     fmt::format("unexpected `{}` for request {}", kind_name(m->kind), id), {}};
+    }
+  }
+}
+
+Result<json> Session::call(const std::string& op, const json& args,
+                           const std::function<void(const json&)>& on_event) {
+  auto id = send_request(op, args);
+  if (!id) return id.error();
+  return wait(*id, on_event);
+}
+
+}  // namespace sonde::controller

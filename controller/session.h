@@ -1,0 +1,55 @@
+// A protocol session with one agent over any transport: handshake, requests
+// (several may be in flight), events, cancel on Ctrl-C.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+
+#include "sonde/common/protocol.h"
+#include "transport/transport.h"
+
+namespace sonde::controller {
+
+// Set by the SIGINT/SIGTERM handler; sessions turn it into a `cancel`.
+bool interrupted();
+void install_interrupt_handler();
+
+class Session {
+ public:
+  explicit Session(std::unique_ptr<Transport> t) : t_(std::move(t)) {}
+  ~Session();
+
+  // Reads the agent's hello and checks the protocol version.
+  Status handshake(int timeout_ms = 30000);
+  const json& hello() const { return hello_; }
+  std::string host() const;  // the agent's hostname
+  Transport& transport() { return *t_; }
+
+  Result<uint64_t> send_request(const std::string& op, const json& args);
+  Status cancel(uint64_t id);
+  // Waits for the result or error of `id`, handing its events to on_event.
+  // Ctrl-C sends a cancel and waits a little for the agent to wind down.
+  Result<json> wait(uint64_t id, const std::function<void(const json&)>& on_event = {},
+                    long timeout_ms = -1);
+  Result<json> call(const std::string& op, const json& args,
+                    const std::function<void(const json&)>& on_event = {});
+
+  void close();
+
+ private:
+  // Reads until at least one message is queued; errors when the stream ends.
+  Status pump(int timeout_ms, bool* got);
+  Result<Message> next_for(uint64_t id, int timeout_ms, bool* timed_out);
+
+  std::unique_ptr<Transport> t_;
+  FrameDecoder dec_;
+  json hello_;
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, std::deque<Message>> queued_;
+  std::deque<Message> conn_errors_;
+  bool eof_ = false;
+};
+
+}  // namespace sonde::controller

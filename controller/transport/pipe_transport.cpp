@@ -1,0 +1,131 @@
+#include "pipe_transport.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sonde/common/io.h"
+
+namespace sonde::controller {
+
+void StderrTail::add(const char* data, size_t n, bool relay) {
+  if (relay) {
+    ssize_t w = ::write(2, data, n);
+    (void)w;
+  }
+  tail_.append(data, n);
+  if (tail_.size() > 4096) tail_.erase(0, tail_.size() - 4096);
+}
+
+std::string StderrTail::last_line() const {
+  std::string t = tail_;
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+  auto nl = t.rfind('\n');
+  return nl == std::string::npos ? t : t.substr(nl + 1);
+}
+
+PipeTransport::PipeTransport(Child child, std::string label, bool relay_stderr)
+    : child_(std::move(child)), label_(std::move(label)), relay_(relay_stderr) {
+  if (child_.err().valid()) ::fcntl(child_.err().get(), F_SETFL, O_NONBLOCK);
+}
+
+PipeTransport::~PipeTransport() { close(); }
+
+Status PipeTransport::write(std::string_view data) {
+  if (!child_.in().valid()) return Error{errc::kAgent, "agent stream already closed", {}};
+  auto st = write_all(child_.in().get(), data);
+  if (!st.ok()) return explain_eof();
+  return ok_status();
+}
+
+void PipeTransport::drain_stderr() {
+  if (!child_.err().valid()) return;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(child_.err().get(), buf, sizeof buf);
+    if (n > 0) {
+      tail_.add(buf, static_cast<size_t>(n), relay_);
+      continue;
+    }
+    if (n == 0) child_.err().reset();
+    return;
+  }
+}
+
+Result<ReadResult> PipeTransport::read(char* buf, size_t len, int timeout_ms) {
+  if (!child_.out().valid()) return ReadResult{0, true};
+  pollfd fds[2] = {{child_.out().get(), POLLIN, 0}, {child_.err().get(), POLLIN, 0}};
+  int nfds = child_.err().valid() ? 2 : 1;
+  int r;
+  do r = ::poll(fds, nfds, timeout_ms);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return errno_error("poll");
+  if (nfds == 2 && fds[1].revents) drain_stderr();
+  if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) return ReadResult{};
+  auto n = read_some(child_.out().get(), buf, len);
+  if (!n) return n.error();
+  if (*n == 0) {
+    drain_stderr();
+    return ReadResult{0, true};
+  }
+  return ReadResult{*n, false};
+}
+
+void PipeTransport::close() {
+  child_.in().reset();
+  child_.out().reset();
+  // The agent exits within a second of EOF; the Child destructor waits a
+  // moment and then kills whatever is left.
+  if (!child_.exited() && !child_.wait(1500)) {
+    child_.kill(SIGKILL);
+    child_.wait(-1);
+  }
+}
+
+Error PipeTransport::explain_eof() {
+  drain_stderr();
+  child_.in().reset();
+  auto st = child_.wait(1000);
+  std::string how = st ? describe_wait_status(*st) : "still running but closed its output";
+  std::string last = tail_.last_line();
+  std::string msg = fmt::format("agent ({}) ended the session: {}", label_, how);
+  if (!last.empty()) msg += ": " + last;
+  std::string hint;
+  if (last.find("password is required") != std::string::npos)
+    hint = "sudo wants a password: configure NOPASSWD for sonde-agent, or run without --sudo";
+  else if (st && WIFEXITED(*st) && WEXITSTATUS(*st) == 127)
+    hint = "the agent command was not found: check --agent PATH or the --via command";
+  else
+    hint = "rerun with -v to see the agent's log";
+  return Error{errc::kAgent, msg, hint};
+}
+
+Result<std::unique_ptr<Transport>> open_local(const std::string& agent_path, bool sudo,
+                                              int verbosity) {
+  if (::access(agent_path.c_str(), X_OK) != 0)
+    return Error{errc::kAgent, "no agent at " + agent_path,
+                 "build it (./scripts/build.sh) or pass --agent PATH"};
+  std::vector<std::string> argv;
+  if (sudo) argv = {"sudo", "-n", "--"};
+  argv.push_back(agent_path);
+  argv.push_back("serve");
+  if (verbosity >= 2) argv.push_back("-v");
+  SpawnOptions o;
+  o.pipe_stderr = true;
+  auto c = spawn(argv, o);
+  if (!c) return c.error();
+  return std::unique_ptr<Transport>(
+      new PipeTransport(std::move(*c), sudo ? "local (sudo)" : "local", true));
+}
+
+Result<std::unique_ptr<Transport>> open_via(const std::string& command, int /*verbosity*/) {
+  SpawnOptions o;
+  o.pipe_stderr = true;
+  auto c = spawn({"/bin/sh", "-c", command}, o);
+  if (!c) return c.error();
+  return std::unique_ptr<Transport>(new PipeTransport(std::move(*c), "via '" + command + "'", true));
+}
+
+}  // namespace sonde::controller

@@ -1,0 +1,197 @@
+#include "ssh_transport.h"
+
+#include <libssh/callbacks.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "sonde/common/io.h"
+#include "sonde/common/log.h"
+#include "sonde/common/sha256.h"
+
+namespace sonde::controller {
+namespace {
+
+// Exit codes of our remote shell snippets (chosen to be unlike a shell's own).
+constexpr int kExitAgentMissing = 97;
+constexpr int kExitHashMismatch = 98;
+constexpr int kExitUploadFailed = 96;
+
+long now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The remote dir as a shell word: ~ and ~/x are expanded by the remote shell.
+std::string remote_dir_word(const std::string& dir) {
+  if (dir.empty()) return "\"$HOME\"/.cache/sonde";
+  if (dir == "~") return "\"$HOME\"";
+  if (dir.rfind("~/", 0) == 0) return "\"$HOME\"/" + shell_quote(dir.substr(2));
+  return shell_quote(dir);
+}
+
+class SshTransport : public Transport {
+ public:
+  SshTransport(std::unique_ptr<SshConnection> conn, ssh_channel ch, std::string label)
+      : conn_(std::move(conn)), ch_(ch), label_(std::move(label)) {
+    ssh_callbacks_init(&cb_);
+    cb_.userdata = this;
+    cb_.channel_exit_signal_function = [](ssh_session, ssh_channel, const char* sig, int, const char*,
+                                          const char*, void* self) {
+      static_cast<SshTransport*>(self)->exit_signal_ = sig ? sig : "?";
+    };
+    ssh_set_channel_callbacks(ch_, &cb_);
+  }
+  ~SshTransport() override { close(); }
+
+  Status write(std::string_view data) override {
+    while (!data.empty()) {
+      int n = ssh_channel_write(ch_, data.data(),
+                                static_cast<uint32_t>(std::min<size_t>(data.size(), 1 << 20)));
+      if (n == SSH_ERROR) return explain_eof();
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return ok_status();
+  }
+
+  Result<ReadResult> read(char* buf, size_t len, int timeout_ms) override {
+    drain_stderr();
+    // Short slices so the agent's stderr is relayed while we wait.
+    long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    for (;;) {
+      long left = deadline < 0 ? 100 : std::min<long>(100, deadline - now_ms());
+      if (left < 0) left = 0;
+      int n = ssh_channel_read_timeout(ch_, buf, static_cast<uint32_t>(len), 0, static_cast<int>(left));
+      if (n == SSH_ERROR) return conn_->ssh_error("ssh read");
+      if (n > 0) return ReadResult{static_cast<size_t>(n), false};
+      drain_stderr();
+      if (ssh_channel_is_eof(ch_) || ssh_channel_is_closed(ch_)) return ReadResult{0, true};
+      if (deadline >= 0 && now_ms() >= deadline) return ReadResult{};
+    }
+  }
+
+  void close() override {
+    if (!ch_) return;
+    if (ssh_channel_is_open(ch_)) {
+      ssh_channel_send_eof(ch_);
+      // Give the agent its moment to cancel work and detach before the
+      // channel goes; sshd would otherwise HUP it.
+      char buf[4096];
+      long deadline = now_ms() + 1500;
+      while (!ssh_channel_is_eof(ch_) && now_ms() < deadline)
+        if (ssh_channel_read_timeout(ch_, buf, sizeof buf, 0, 100) == SSH_ERROR) break;
+      ssh_channel_close(ch_);
+    }
+    ssh_channel_free(ch_);
+    ch_ = nullptr;
+    conn_.reset();
+  }
+
+  std::string describe() const override { return label_; }
+
+  Error explain_eof() override {
+    drain_stderr();
+    std::string how;
+    if (!exit_signal_.empty()) {
+      how = "agent killed by SIG" + exit_signal_;
+    } else if (ssh_channel_is_eof(ch_) || ssh_channel_is_closed(ch_)) {
+      int st = ssh_channel_get_exit_status(ch_);
+      how = st >= 0 ? fmt::format("agent exited with status {}", st) : "agent ended";
+    } else {
+      how = std::string("ssh channel failed: ") + ssh_get_error(conn_->session());
+    }
+    std::string last = tail_.last_line();
+    std::string msg = fmt::format("{}: {}", label_, how);
+    if (!last.empty()) msg += ": " + last;
+    std::string hint = "rerun with -v to see the agent's log";
+    if (last.find("password is required") != std::string::npos)
+      hint = "sudo on the target wants a password: allow NOPASSWD for the agent, or run without --sudo";
+    return Error{errc::kAgent, msg, hint};
+  }
+
+ private:
+  void drain_stderr() {
+    char buf[4096];
+    int n;
+    while (ch_ && (n = ssh_channel_read_nonblocking(ch_, buf, sizeof buf, 1)) > 0)
+      tail_.add(buf, static_cast<size_t>(n), true);
+  }
+
+  std::unique_ptr<SshConnection> conn_;
+  ssh_channel ch_;
+  std::string label_;
+  StderrTail tail_;
+  ssh_channel_callbacks_struct cb_{};
+  std::string exit_signal_;
+};
+
+Status upload_agent(SshConnection& conn, const DeployOptions& d, const std::string& hash) {
+  auto data = read_file(d.agent_path, 256u << 20);
+  if (!data) return data.error();
+  std::string dir = remote_dir_word(d.remote_dir);
+  std::string script = fmt::format(
+      "umask 077; d={dir}; mkdir -p \"$d\" || exit {fail}; t=\"$d/.agent-{h}.$$\"; "
+      "cat > \"$t\" || {{ rm -f \"$t\"; exit {fail}; }}; chmod 700 \"$t\"; "
+      "got=$(\"$t\" self-hash) || {{ rm -f \"$t\"; echo \"cannot run the uploaded agent in $d "
+      "(noexec mount, or not x86-64 Linux: $(uname -sm))\" >&2; exit {fail}; }}; "
+      "if [ \"$got\" != {h} ]; then rm -f \"$t\"; echo \"uploaded agent hash $got != {h}\" >&2; "
+      "exit {mismatch}; fi; mv -f \"$t\" \"$d/agent-{h}\"",
+      fmt::arg("dir", dir), fmt::arg("h", hash), fmt::arg("fail", kExitUploadFailed),
+      fmt::arg("mismatch", kExitHashMismatch));
+  long t0 = now_ms();
+  spdlog::info("deploy: uploading agent ({}) to {}:{}/agent-{}", human_bytes(data->size()),
+               conn.label(), d.remote_dir.empty() ? "~/.cache/sonde" : d.remote_dir, hash.substr(0, 12));
+  auto r = conn.run(script, *data, 120000);
+  if (!r) return r.error();
+  std::string err = r->err;
+  while (!err.empty() && err.back() == '\n') err.pop_back();
+  if (r->exit_status == kExitHashMismatch)
+    return Error{errc::kAgent, "deploy: " + err, "the upload was corrupted; retry"};
+  if (r->exit_status != 0)
+    return Error{errc::kAgent,
+                 fmt::format("deploy to {} failed (exit {}): {}", conn.label(), r->exit_status, err),
+                 "pick a writable, executable directory on the target with --remote-dir DIR"};
+  spdlog::info("deploy: uploaded and verified in {} ms", now_ms() - t0);
+  return ok_status();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Transport>> open_ssh(const SshTarget& target, const SshOptions& ssh,
+                                            const DeployOptions& deploy) {
+  if (::access(deploy.agent_path.c_str(), R_OK) != 0)
+    return Error{errc::kAgent, "no agent to deploy at " + deploy.agent_path,
+                 "build it (./scripts/build.sh) or pass --agent PATH"};
+  auto hash = sha256_file_hex(deploy.agent_path);
+  if (!hash) return hash.error();
+  auto conn = SshConnection::open(target, ssh);
+  if (!conn) return conn.error();
+
+  std::string start = fmt::format(
+      "d={dir}; f=\"$d/agent-{h}\"; if [ -x \"$f\" ]; then exec {sudo}\"$f\" serve{v}; fi; exit {missing}",
+      fmt::arg("dir", remote_dir_word(deploy.remote_dir)), fmt::arg("h", *hash),
+      fmt::arg("sudo", deploy.sudo ? "sudo -n -- " : ""), fmt::arg("v", deploy.verbosity >= 2 ? " -v" : ""),
+      fmt::arg("missing", kExitAgentMissing));
+
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto ch = (*conn)->open_exec(start);
+    if (!ch) return ch.error();
+    // The common case costs no extra round trip: the start command itself
+    // says (exit 97, no output) when this build of the agent is not there.
+    int avail = ssh_channel_poll_timeout(*ch, 30000, 0);
+    if (avail == SSH_EOF && ssh_channel_get_exit_status(*ch) == kExitAgentMissing && attempt == 0) {
+      ssh_channel_close(*ch);
+      ssh_channel_free(*ch);
+      if (auto st = upload_agent(**conn, deploy, *hash); !st.ok()) return st.error();
+      continue;
+    }
+    std::string label = "ssh " + (*conn)->label();
+    spdlog::debug("agent started on {}", label);
+    return std::unique_ptr<Transport>(new SshTransport(std::move(*conn), *ch, label));
+  }
+  return Error{errc::kAgent, "agent still missing after upload", "check --remote-dir"};
+}
+
+}  // namespace sonde::controller

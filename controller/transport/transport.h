@@ -1,0 +1,47 @@
+// A transport is a byte stream to `sonde-agent serve`: over SSH, a local
+// child process, or any command the user gives (--via). Sessions speak the
+// protocol over it and never care which it is.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "sonde/common/result.h"
+
+namespace sonde::controller {
+
+struct ReadResult {
+  size_t n = 0;      // bytes read (0 on timeout or EOF)
+  bool eof = false;  // the agent side closed its stdout
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual Status write(std::string_view data) = 0;
+  // Waits up to timeout_ms (-1: forever) for bytes from the agent.
+  virtual Result<ReadResult> read(char* buf, size_t len, int timeout_ms) = 0;
+  // Closes our end so the agent sees EOF, and releases what the transport holds.
+  virtual void close() = 0;
+  // "ssh root@db1:22", "local", "via 'kubectl exec -i pod -- ...'"
+  virtual std::string describe() const = 0;
+  // After an unexpected EOF: how the agent ended and the tail of its stderr,
+  // turned into an error with a hint.
+  virtual Error explain_eof() = 0;
+};
+
+// Keeps the last bytes of the agent's stderr for error messages, and relays
+// them to our stderr as they come.
+class StderrTail {
+ public:
+  void add(const char* data, size_t n, bool relay);
+  const std::string& text() const { return tail_; }
+  std::string last_line() const;
+
+ private:
+  std::string tail_;
+};
+
+}  // namespace sonde::controller

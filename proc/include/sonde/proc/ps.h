@@ -1,0 +1,31 @@
+// `ps`: every process of the host with its CPU share over a short interval.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "sonde/common/cancel.h"
+#include "sonde/common/frame.h"
+#include "sonde/common/result.h"
+
+namespace sonde::proc {
+
+struct PsOptions {
+  std::string user;        // name or numeric uid, empty = all
+  std::string name_regex;  // ECMAScript regex matched against comm and the cmdline, empty = all
+  std::string sort = "cpu";  // cpu|mem|pid
+  long interval_ms = 100;  // 0 = lifetime average like ps aux
+  size_t limit = 0;        // 0 = no limit
+};
+
+// Bad options (bad regex, unknown sort, unknown user) -> Error with code
+// errc::kBadArgs and a hint. Returns errc::kCancelled if the token is
+// cancelled during the interval.
+Result<json> list_processes(const PsOptions& opts, CancelToken& cancel);
+
+// The command line as ps shows it: argv joined by spaces, "[comm]" for kernel
+// threads and others without one. `raw` is the NUL-separated cmdline file.
+std::string display_cmdline(std::string_view raw, const std::string& comm, char state);
+
+}  // namespace sonde::proc

@@ -1,0 +1,53 @@
+// /proc/PID/stat and /proc/PID/status: the per-process numbers ps and inspect
+// start from.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <string>
+#include <string_view>
+
+#include "sonde/common/result.h"
+
+namespace sonde::proc {
+
+// PF_KTHREAD from the kernel's sched.h: the flag that marks kernel threads.
+inline constexpr unsigned long kPfKthread = 0x00200000;
+
+// The fields of /proc/PID/stat we use. Times are clock ticks (sysconf(_SC_CLK_TCK)).
+struct StatInfo {
+  int pid = 0;
+  std::string comm;
+  char state = '?';
+  int ppid = 0;
+  unsigned long flags = 0;
+  unsigned long long utime = 0;
+  unsigned long long stime = 0;
+  long long num_threads = 0;
+  unsigned long long starttime = 0;  // ticks after boot
+  unsigned long long vsize = 0;      // bytes
+  long long rss_pages = 0;
+};
+
+// Parses one stat line. Errors (never aborts) on truncated or garbage input.
+Result<StatInfo> parse_stat(std::string_view line);
+
+// Reads and parses /proc/PID/stat or /proc/PID/task/TID/stat.
+Result<StatInfo> read_stat(const std::string& path);
+
+// The parts of /proc/PID/status that stat does not carry.
+struct StatusInfo {
+  std::string name;
+  int tgid = 0;
+  std::array<long long, 4> uid{-1, -1, -1, -1};  // real, effective, saved, fs
+  std::array<long long, 4> gid{-1, -1, -1, -1};
+};
+
+// Missing lines leave the defaults; it is an error only if nothing parses.
+Result<StatusInfo> parse_status(std::string_view text);
+
+// "sleeping" for 'S', like ps(1) and the kernel's task_state_array.
+const char* state_name(char state);
+
+}  // namespace sonde::proc

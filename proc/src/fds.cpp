@@ -1,0 +1,106 @@
+#include "sonde/proc/fds.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+
+#include "sonde/common/io.h"
+#include "sonde/proc/sockets.h"
+#include "sonde/proc/text.h"
+
+namespace sonde::proc {
+
+std::string decode_open_flags(unsigned long long flags) {
+  std::string out;
+  switch (flags & O_ACCMODE) {
+    case O_RDONLY: out = "O_RDONLY"; break;
+    case O_WRONLY: out = "O_WRONLY"; break;
+    case O_RDWR: out = "O_RDWR"; break;
+    default: out = "O_ACCMODE"; break;
+  }
+  // O_LARGEFILE is left out: the kernel forces it on every 64-bit open, and
+  // glibc defines it as 0 there, so it would only be noise.
+  static const std::pair<unsigned long long, const char*> bits[] = {
+      {O_APPEND, "O_APPEND"},   {O_NONBLOCK, "O_NONBLOCK"}, {O_DSYNC, "O_DSYNC"},
+      {O_DIRECT, "O_DIRECT"},   {O_DIRECTORY, "O_DIRECTORY"}, {O_NOATIME, "O_NOATIME"},
+      {O_PATH, "O_PATH"},       {O_ASYNC, "O_ASYNC"},       {O_CLOEXEC, "O_CLOEXEC"},
+  };
+  for (auto [bit, name] : bits) {
+    // O_SYNC includes the O_DSYNC bit; O_PATH and O_DIRECTORY are single bits.
+    if ((flags & bit) == bit) out += std::string("|") + name;
+  }
+  if ((flags & O_SYNC) == static_cast<unsigned long long>(O_SYNC)) {
+    auto p = out.find("|O_DSYNC");
+    out.replace(p, 8, "|O_SYNC");
+  }
+  return out;
+}
+
+std::string fd_kind(std::string_view t) {
+  if (t.starts_with("socket:[")) return "socket";
+  if (t.starts_with("pipe:[")) return "pipe";
+  if (t.starts_with("anon_inode:")) return "anon";
+  if (t.starts_with("/dev/")) return "device";
+  if (t.starts_with("/")) return "file";
+  return "other";
+}
+
+Result<json> list_fds(int pid, std::vector<std::string>& notes) {
+  std::string base = "/proc/" + std::to_string(pid);
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir((base + "/fd").c_str()), ::closedir);
+  if (!d) return errno_error("open " + base + "/fd");
+  std::vector<int> fds;
+  while (dirent* e = ::readdir(d.get())) {
+    if (auto n = to_ll(e->d_name); n && *n >= 0 && *n <= 0x7fffffff) fds.push_back(static_cast<int>(*n));
+  }
+  std::sort(fds.begin(), fds.end());
+  if (fds.size() > kMaxFds) {
+    notes.push_back("fd list: " + std::to_string(fds.size()) + " fds, showing the first " +
+                    std::to_string(kMaxFds));
+    fds.resize(kMaxFds);
+  }
+
+  // Socket tables are loaded only when there is a socket to look up.
+  std::optional<SocketTable> sockets;
+  json out = json::array();
+  size_t gone = 0;
+  for (int fd : fds) {
+    std::string n = std::to_string(fd);
+    auto target = read_link(base + "/fd/" + n);
+    if (!target) {
+      // ENOENT: closed between readdir and readlink, the process is working.
+      if (target.error().sys_errno == ENOENT) {
+        ++gone;
+        continue;
+      }
+      // Anything else (EACCES for a process we may not ptrace) hits every fd alike.
+      notes.push_back("fd list: " + target.error().message);
+      break;
+    }
+    json j = {{"fd", fd}, {"kind", fd_kind(*target)}, {"target", utf8_safe(*target)}};
+    if (auto info = read_file(base + "/fdinfo/" + n, 64 << 10)) {
+      if (auto v = field_value(*info, "flags"))
+        if (auto f = to_ull(*v, 8)) j["flags"] = decode_open_flags(*f);
+      if (auto v = field_value(*info, "pos"))
+        if (auto p = to_ll(*v)) j["pos"] = *p;
+    }
+    if (j["kind"] == "socket") {
+      auto inode = to_ull(std::string_view(*target).substr(8, target->size() - 9));
+      if (!sockets) sockets = SocketTable::load(pid, &notes);
+      const SocketInfo* s = inode ? sockets->find(*inode) : nullptr;
+      if (s)
+        j["socket"] = s->to_json();
+      else
+        // Not in any table of the namespace: packet, vsock, bluetooth, ...
+        j["socket"] = {{"proto", "unknown"}, {"inode", inode.value_or(0)}};
+    }
+    out.push_back(std::move(j));
+  }
+  if (gone) notes.push_back("fd list: " + std::to_string(gone) + " fds closed while reading");
+  return out;
+}
+
+}  // namespace sonde::proc

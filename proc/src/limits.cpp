@@ -1,0 +1,36 @@
+#include "sonde/proc/limits.h"
+
+#include "sonde/proc/text.h"
+
+namespace sonde::proc {
+
+Result<json> parse_limits(std::string_view text) {
+  auto lines = split_char(text, '\n');
+  if (lines.empty()) return Error{errc::kIo, "limits: empty", {}};
+  std::string_view header = lines[0];
+  auto soft_at = header.find("Soft Limit");
+  auto hard_at = header.find("Hard Limit");
+  auto units_at = header.find("Units");
+  if (!header.starts_with("Limit") || soft_at == std::string_view::npos ||
+      hard_at == std::string_view::npos || units_at == std::string_view::npos ||
+      !(soft_at < hard_at && hard_at < units_at))
+    return Error{errc::kIo, "limits: unexpected header", {}};
+  auto col = [](std::string_view line, size_t from, size_t to) {
+    if (from >= line.size()) return std::string();
+    return std::string(trim(line.substr(from, to == std::string_view::npos ? to : to - from)));
+  };
+  json out = json::array();
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::string_view l = lines[i];
+    if (trim(l).empty()) continue;
+    json j = {{"name", col(l, 0, soft_at)},
+              {"soft", col(l, soft_at, hard_at)},
+              {"hard", col(l, hard_at, units_at)},
+              {"units", col(l, units_at, std::string_view::npos)}};
+    if (j["name"].get<std::string>().empty()) continue;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+}  // namespace sonde::proc

@@ -1,0 +1,229 @@
+#include "sonde/proc/ps.h"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <unordered_map>
+
+#include "sonde/common/io.h"
+#include "sonde/proc/stat.h"
+#include "sonde/proc/system.h"
+#include "sonde/proc/text.h"
+#include "sonde/proc/users.h"
+
+namespace sonde::proc {
+namespace {
+
+// std::regex recurses per character; a megabyte command line could blow the
+// stack, and nobody filters on text that far in.
+constexpr size_t kMaxMatchChars = 4096;
+
+struct Proc {
+  StatInfo stat;
+  long long uid = -1;
+  std::optional<unsigned long long> vm_rss_kb;
+  std::string cmdline;
+  double cpu_pct = 0;
+  // First CPU sample: per-thread ns for schedstat, total ns for stat.
+  std::unordered_map<int, uint64_t> tids_ns;
+  uint64_t total_ns = 0;
+  int64_t t0 = 0;
+};
+
+Error bad_args(std::string message, std::string hint) {
+  return Error{errc::kBadArgs, std::move(message), std::move(hint)};
+}
+
+std::optional<uint64_t> read_schedstat(const std::string& path) {
+  auto text = read_file(path, 256);
+  if (!text) return std::nullopt;
+  auto f = split_ws(trim(*text));
+  if (f.empty()) return std::nullopt;
+  return to_ull(f[0]);
+}
+
+// Per-thread CPU ns. /proc/PID/schedstat counts only the thread-group leader,
+// so a multithreaded process needs its task/ entries summed.
+bool sample_schedstat(int pid, bool threaded, std::unordered_map<int, uint64_t>& out) {
+  std::string base = "/proc/" + std::to_string(pid);
+  if (!threaded) {
+    auto ns = read_schedstat(base + "/schedstat");
+    if (!ns) return false;
+    out[pid] = *ns;
+    return true;
+  }
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir((base + "/task").c_str()), ::closedir);
+  if (!d) return false;
+  while (dirent* e = ::readdir(d.get())) {
+    auto tid = to_ll(e->d_name);
+    if (!tid) continue;
+    // A thread that exits between readdir and read is simply not counted.
+    if (auto ns = read_schedstat(base + "/task/" + e->d_name + "/schedstat"))
+      out[static_cast<int>(*tid)] = *ns;
+  }
+  return !out.empty();
+}
+
+double round2(double v) { return std::round(v * 100.0) / 100.0; }
+
+}  // namespace
+
+std::string display_cmdline(std::string_view raw, const std::string& comm, char state) {
+  while (!raw.empty() && raw.back() == '\0') raw.remove_suffix(1);
+  if (raw.empty()) {
+    std::string s = "[" + comm + "]";
+    if (state == 'Z') s += " <defunct>";
+    return s;
+  }
+  std::string s(raw);
+  std::replace(s.begin(), s.end(), '\0', ' ');
+  return s;
+}
+
+Result<json> list_processes(const PsOptions& opts, CancelToken& cancel) {
+  if (opts.sort != "cpu" && opts.sort != "mem" && opts.sort != "pid")
+    return bad_args("unknown sort key '" + opts.sort + "'", "sort by one of: cpu, mem, pid");
+  if (opts.interval_ms < 0 || opts.interval_ms > 60000)
+    return bad_args("interval " + std::to_string(opts.interval_ms) + " ms out of range",
+                    "use 0 (lifetime average) up to 60000 ms");
+  std::optional<std::regex> re;
+  if (!opts.name_regex.empty()) {
+    try {
+      re.emplace(opts.name_regex, std::regex::ECMAScript | std::regex::optimize);
+    } catch (const std::regex_error& e) {
+      return bad_args("bad name regex '" + opts.name_regex + "': " + e.what(),
+                      "the filter is an ECMAScript regex, e.g. 'nginx|java'");
+    }
+  }
+  UserDb users = UserDb::load();
+  std::optional<long long> want_uid;
+  if (!opts.user.empty()) {
+    want_uid = users.resolve_user(opts.user);
+    if (!want_uid)
+      return bad_args("unknown user '" + opts.user + "'",
+                      "give a user name from the target's /etc/passwd or a numeric uid");
+  }
+
+  SystemInfo sys = read_system_info();
+  bool lifetime = opts.interval_ms == 0;
+  // schedstat needs CONFIG_SCHED_INFO; without it fall back to stat ticks.
+  bool use_schedstat = !lifetime && read_schedstat("/proc/self/schedstat").has_value();
+  const uint64_t ns_per_tick = 1000000000ULL / static_cast<uint64_t>(sys.clk_tck);
+
+  size_t total = 0;
+  std::vector<Proc> procs;
+  for (int pid : list_pids()) {
+    std::string base = "/proc/" + std::to_string(pid);
+    auto st = read_stat(base + "/stat");
+    if (!st) continue;  // gone since readdir
+    ++total;
+    Proc p;
+    p.stat = std::move(*st);
+    if (auto status = read_file(base + "/status", 64 << 10)) {
+      if (auto s = parse_status(*status)) p.uid = s->uid[1];
+      // The same counter as stat's rss, but already in kB and the number
+      // inspect shows, so the two commands agree.
+      p.vm_rss_kb = field_kb(*status, "VmRSS");
+    }
+    auto raw = read_file(base + "/cmdline", 256 << 10);
+    p.cmdline = display_cmdline(raw ? std::string_view(*raw) : std::string_view(), p.stat.comm, p.stat.state);
+    if (want_uid && p.uid != *want_uid) continue;
+    if (re) {
+      std::string_view cl(p.cmdline);
+      if (cl.size() > kMaxMatchChars) cl = cl.substr(0, kMaxMatchChars);
+      if (!std::regex_search(p.stat.comm, *re) && !std::regex_search(cl.begin(), cl.end(), *re)) continue;
+    }
+    if (!lifetime) {
+      if (use_schedstat) {
+        if (!sample_schedstat(pid, p.stat.num_threads > 1, p.tids_ns)) continue;
+      } else {
+        p.total_ns = (p.stat.utime + p.stat.stime) * ns_per_tick;
+      }
+      p.t0 = monotonic_ns();
+    }
+    procs.push_back(std::move(p));
+  }
+
+  if (lifetime) {
+    for (auto& p : procs) {
+      double cpu_s = static_cast<double>(p.stat.utime + p.stat.stime) / static_cast<double>(sys.clk_tck);
+      double age = sys.uptime_s - static_cast<double>(p.stat.starttime) / static_cast<double>(sys.clk_tck);
+      p.cpu_pct = age > 0 ? cpu_s / age * 100.0 : 0.0;
+    }
+  } else {
+    if (!cancel.sleep_for(opts.interval_ms))
+      return Error{errc::kCancelled, "ps cancelled during the CPU sampling interval", {}};
+    std::vector<Proc> kept;
+    kept.reserve(procs.size());
+    for (auto& p : procs) {
+      std::string base = "/proc/" + std::to_string(p.stat.pid);
+      uint64_t delta = 0;
+      if (use_schedstat) {
+        std::unordered_map<int, uint64_t> now;
+        // ESRCH/ENOENT here means the process ended during the interval: drop it.
+        if (!sample_schedstat(p.stat.pid, p.stat.num_threads > 1, now)) continue;
+        for (auto [tid, ns] : now) {
+          auto it = p.tids_ns.find(tid);
+          // A thread born during the interval spent all its time inside it.
+          if (it == p.tids_ns.end())
+            delta += ns;
+          else if (ns > it->second)
+            delta += ns - it->second;
+        }
+      } else {
+        auto st = read_stat(base + "/stat");
+        // Same pid, different start time: the pid was reused, not our process.
+        if (!st || st->starttime != p.stat.starttime) continue;
+        uint64_t ns = (st->utime + st->stime) * ns_per_tick;
+        delta = ns > p.total_ns ? ns - p.total_ns : 0;
+      }
+      int64_t elapsed = monotonic_ns() - p.t0;
+      p.cpu_pct = elapsed > 0 ? static_cast<double>(delta) / static_cast<double>(elapsed) * 100.0 : 0.0;
+      kept.push_back(std::move(p));
+    }
+    procs = std::move(kept);
+  }
+
+  auto rss_kb = [&](const Proc& p) {
+    if (p.vm_rss_kb) return *p.vm_rss_kb;
+    return p.stat.rss_pages > 0 ? static_cast<unsigned long long>(p.stat.rss_pages) *
+                                      static_cast<unsigned long long>(sys.page_size) / 1024
+                                : 0ULL;
+  };
+  std::sort(procs.begin(), procs.end(), [&](const Proc& a, const Proc& b) {
+    if (opts.sort == "cpu" && a.cpu_pct != b.cpu_pct) return a.cpu_pct > b.cpu_pct;
+    if (opts.sort == "mem" && rss_kb(a) != rss_kb(b)) return rss_kb(a) > rss_kb(b);
+    return a.stat.pid < b.stat.pid;
+  });
+  if (opts.limit > 0 && procs.size() > opts.limit) procs.resize(opts.limit);
+
+  json list = json::array();
+  for (const auto& p : procs) {
+    auto rss = rss_kb(p);
+    double mem_pct = sys.mem_total_kb ? static_cast<double>(rss) / static_cast<double>(sys.mem_total_kb) * 100.0 : 0.0;
+    list.push_back({{"pid", p.stat.pid},
+                    {"ppid", p.stat.ppid},
+                    {"user", p.uid >= 0 ? users.user_name(p.uid) : std::string("?")},
+                    {"uid", p.uid},
+                    {"state", std::string(1, p.stat.state)},
+                    {"cpu_pct", round2(p.cpu_pct)},
+                    {"rss_kb", rss},
+                    {"mem_pct", round2(mem_pct)},
+                    {"threads", p.stat.num_threads},
+                    {"start_time", start_epoch(sys, p.stat.starttime)},
+                    {"comm", utf8_safe(p.stat.comm)},
+                    {"cmdline", utf8_safe(p.cmdline)}});
+  }
+  return json{{"interval_ms", opts.interval_ms},
+              {"cpu_source", lifetime ? "lifetime" : use_schedstat ? "schedstat" : "stat"},
+              {"total", total},
+              {"shown", list.size()},
+              {"mem_total_kb", sys.mem_total_kb},
+              {"processes", std::move(list)}};
+}
+
+}  // namespace sonde::proc

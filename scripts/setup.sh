@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every Debian package sonde needs to build and test. Quick and
+# offline when all of them are present; otherwise apt-get update + install.
+set -euo pipefail
+
+# One list: append what a new feature needs, with the reason if not obvious.
+PACKAGES=(
+  # build
+  cmake g++ make pkg-config
+  # libraries
+  libssh-dev libunwind-dev libdw-dev libelf-dev libboost-program-options-dev
+  libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev libpcap-dev
+  zlib1g-dev libzstd-dev liblzma-dev libbz2-dev
+  # tests
+  libgtest-dev googletest
+  # the sshd fixture (tests/fixtures/sshd.sh) and the ssh anchor in bench/
+  openssh-server openssh-client
+  # tools tests use as oracles or helpers
+  file iproute2 procps strace sudo ca-certificates
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ $status == "install ok installed" ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=()
+if ((EUID != 0)); then
+  command -v sudo >/dev/null 2>&1 || { echo "setup: not root and sudo is missing; run as root" >&2; exit 1; }
+  SUDO=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"

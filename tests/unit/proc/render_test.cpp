@@ -1,0 +1,113 @@
+// Text renderers: the table helper on fixed input, ps and inspect on live data.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <sstream>
+
+#include "sonde/proc/inspect.h"
+#include "sonde/proc/ps.h"
+#include "sonde/proc/text.h"
+#include "sonde/render/inspect.h"
+#include "sonde/render/ps.h"
+#include "sonde/render/table.h"
+#include "tracee.h"
+
+using namespace sonde;
+using namespace sonde::render;
+using sonde::testing::start_tracee;
+using sonde::testing::target_path;
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+}  // namespace
+
+TEST(Table, AlignsAndFits) {
+  Table t({{"PID", Align::kRight}, {"NAME"}, {"CMD"}});
+  t.add_row({"1", "init", "/sbin/init splash"});
+  t.add_row({"12345", "x"});
+  auto lines = lines_of(t.render());
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "  PID  NAME  CMD");
+  EXPECT_EQ(lines[1], "    1  init  /sbin/init splash");
+  EXPECT_EQ(lines[2], "12345  x");
+}
+
+TEST(Table, TruncatesLastColumnToWidth) {
+  Table t({{"A"}, {"LONG"}});
+  t.add_row({"aa", std::string(100, 'z')});
+  t.add_row({"b", "caf\xc3\xa9 caf\xc3\xa9 caf\xc3\xa9 caf\xc3\xa9"});
+  auto lines = lines_of(t.render(20));
+  ASSERT_EQ(lines.size(), 3u);
+  for (const auto& l : lines) EXPECT_LE(display_width(l), 20u) << l;
+  EXPECT_EQ(lines[1], "aa  " + std::string(16, 'z'));
+  // Cut on a code point boundary, never inside the two bytes of é.
+  EXPECT_EQ(lines[2], "b   caf\xc3\xa9 caf\xc3\xa9 caf\xc3\xa9 c");
+  // A terminal narrower than the fixed columns still shows a few characters.
+  EXPECT_EQ(lines_of(t.render(3))[1], "aa  zzzzzzzz");
+}
+
+TEST(Table, ControlCharactersNeverReachTheTerminal) {
+  Table t({{"NAME"}});
+  t.add_row({"evil\x1b]0;pwned\x07name"});
+  std::string out = t.render();
+  EXPECT_EQ(out.find('\x1b'), std::string::npos);
+  EXPECT_EQ(out.find('\x07'), std::string::npos);
+  EXPECT_NE(out.find("evil?]0;pwned?name"), std::string::npos);
+}
+
+TEST(RenderPs, TableHasHeaderAndBurner) {
+  auto burner = start_tracee({target_path("cpu_burner"), "5"});
+  ASSERT_EQ(burner.ready, "READY");
+  CancelToken cancel;
+  proc::PsOptions o;
+  o.interval_ms = 50;
+  auto r = proc::list_processes(o, cancel);
+  ASSERT_TRUE(r.ok());
+  std::string text = render_ps_text(*r, 100);
+  auto lines = lines_of(text);
+  ASSERT_GE(lines.size(), 3u);
+  for (const char* h : {"PID", "USER", "%CPU", "%MEM", "RSS", "START", "COMMAND"})
+    EXPECT_NE(lines[0].find(h), std::string::npos) << lines[0];
+  bool row = false;
+  for (const auto& l : lines) {
+    EXPECT_LE(l.size(), 100u) << l;  // ASCII here, so bytes = cells
+    auto f = proc::split_ws(l);
+    if (!f.empty() && f[0] == std::to_string(burner.pid())) {
+      row = true;
+      EXPECT_NE(l.find("cpu_burner"), std::string::npos) << l;
+    }
+  }
+  EXPECT_TRUE(row) << text;
+  EXPECT_NE(lines.back().find("processes; %CPU over 50 ms (schedstat)"), std::string::npos) << lines.back();
+  // Tolerates a result with missing fields.
+  EXPECT_NE(render_ps_text(json::object(), 80).find("PID"), std::string::npos);
+}
+
+TEST(RenderInspect, ShowsFileListenAndThreads) {
+  char tmpl[] = "/tmp/sonde-render-XXXXXX";
+  int fd = ::mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  auto holder = start_tracee({target_path("fd_holder"), tmpl});
+  ASSERT_TRUE(holder.ready.starts_with("READY ")) << holder.ready;
+  auto r = proc::inspect_process(holder.pid(), {});
+  ::unlink(tmpl);
+  ASSERT_TRUE(r.ok());
+  std::string text = render_inspect_text(*r);
+  EXPECT_NE(text.find(tmpl), std::string::npos) << text;
+  EXPECT_NE(text.find("LISTEN"), std::string::npos) << text;
+  EXPECT_NE(text.find("ESTABLISHED"), std::string::npos) << text;
+  EXPECT_NE(text.find("sonde-worker1"), std::string::npos) << text;
+  EXPECT_NE(text.find("sonde-worker2"), std::string::npos) << text;
+  EXPECT_NE(text.find("Max open files"), std::string::npos) << text;
+  EXPECT_NE(text.find("pid " + std::to_string(holder.pid()) + "  fd_holder"), std::string::npos) << text;
+  EXPECT_EQ(text.find("hunter2"), std::string::npos);
+  EXPECT_FALSE(render_inspect_text(json::object()).empty());
+}
