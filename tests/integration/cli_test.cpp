@@ -1,0 +1,276 @@
+// The sonde CLI end to end on this machine: local and --via transports, the
+// static agent in an empty chroot, bad agents, bad command lines, Ctrl-C.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "agent_client.h"
+#include "sonde/common/io.h"
+#include "sonde/common/protocol.h"
+#include "support/sshd_fixture.h"
+
+namespace sonde::testing {
+namespace {
+
+const std::string kAgent = std::string(SONDE_BIN_DIR) + "/sonde-agent";
+
+bool contains(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
+json parse_json(const std::string& s) { return json::parse(s, nullptr, false); }
+
+// A started test program and the first line it printed.
+struct Tracee {
+  Child child;
+  std::string line;
+  pid_t pid() const { return child.pid(); }
+};
+
+Tracee start_target(const std::vector<std::string>& argv) {
+  SpawnOptions o;
+  o.pipe_stdin = false;
+  auto c = spawn(argv, o);
+  EXPECT_TRUE(c.ok());
+  Tracee t{std::move(*c), ""};
+  char ch;
+  long deadline = mono_ms() + 5000;
+  while (mono_ms() < deadline) {
+    auto r = wait_readable(t.child.out().get(), 100);
+    if (!r.ok() || !*r) continue;
+    if (::read(t.child.out().get(), &ch, 1) != 1 || ch == '\n') break;
+    t.line += ch;
+  }
+  return t;
+}
+
+TEST(Cli, HelpListsCommandsAndExitCodes) {
+  auto r = run_sonde({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* s : {"ps", "inspect", "Exit codes", "--via", "--accept-new", "130"})
+    EXPECT_TRUE(contains(r.out, s)) << s;
+}
+
+TEST(Cli, BadCommandLinesAreUsageErrors) {
+  auto a = run_sonde({"frobnicate", "local"});
+  EXPECT_EQ(a.exit_code, 2);
+  EXPECT_TRUE(contains(a.err, "unknown command"));
+  auto b = run_sonde({"ps"});
+  EXPECT_EQ(b.exit_code, 2);
+  EXPECT_TRUE(contains(b.err, "missing TARGET"));
+  auto c = run_sonde({"--connect-timeout", "soon", "ps", "local"});
+  EXPECT_EQ(c.exit_code, 2);
+  auto d = run_sonde({"inspect", "local"});
+  EXPECT_EQ(d.exit_code, 2);
+  EXPECT_TRUE(contains(d.err, "pid"));
+  auto e = run_sonde({"ps", "local", "--sort", "color"});
+  EXPECT_EQ(e.exit_code, 2) << describe(e);
+  auto f = run_sonde({"ps", "http://example"});
+  EXPECT_EQ(f.exit_code, 2);
+  EXPECT_TRUE(contains(f.err, "hint"));
+}
+
+TEST(Cli, PsLocalSeesThisProcessAsProcDoes) {
+  auto r = run_sonde({"--json", "ps", "local", "--sort", "pid"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  json j = parse_json(r.out);
+  ASSERT_TRUE(j.is_object());
+  bool found = false;
+  for (const auto& p : j["processes"]) {
+    if (p["pid"] != ::getpid()) continue;
+    found = true;
+    EXPECT_EQ(p["ppid"], ::getppid());
+    auto stat = read_file("/proc/self/status");
+    ASSERT_TRUE(stat.ok());
+    auto th = stat->find("Threads:");
+    EXPECT_EQ(p["threads"], std::stoi(stat->substr(th + 8)));
+  }
+  EXPECT_TRUE(found);
+  // sorted by pid
+  long last = 0;
+  for (const auto& p : j["processes"]) {
+    EXPECT_GT(p["pid"].get<long>(), last);
+    last = p["pid"];
+  }
+}
+
+TEST(Cli, PsTextShowsABusyProcessOnTop) {
+  Tracee burner = start_target({std::string(SONDE_TARGETS_DIR) + "/cpu_burner", "20"});
+  ASSERT_EQ(burner.line, "READY");
+  auto r = run_sonde({"ps", "local", "--interval", "300ms", "--limit", "5"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "%CPU"));
+  EXPECT_TRUE(contains(r.out, std::to_string(burner.pid()))) << r.out;
+  burner.child.kill(SIGKILL);
+}
+
+TEST(Cli, InspectLocalShowsFilesSocketsThreadsAndEnvOnlyWhenAsked) {
+  Tracee t = start_target({std::string(SONDE_TARGETS_DIR) + "/fd_holder", "/etc/hostname"});
+  ASSERT_EQ(t.line.rfind("READY ", 0), 0u) << t.line;
+  std::string port = t.line.substr(6, t.line.find(' ', 6) - 6);
+  auto r = run_sonde({"inspect", "local", "-p", std::to_string(t.pid())});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  for (const std::string& s : {std::string("/etc/hostname"), std::string("LISTEN"), "127.0.0.1:" + port,
+                               std::string("sonde-worker1"), std::string("Max open files")})
+    EXPECT_TRUE(contains(r.out, s)) << s << "\n" << r.out;
+  EXPECT_FALSE(contains(r.out, "hunter2"));
+  auto e = run_sonde({"--json", "inspect", "local", "-p", std::to_string(t.pid()), "--env"});
+  ASSERT_EQ(e.exit_code, 0);
+  EXPECT_TRUE(contains(e.out, "SONDE_SECRET=hunter2"));
+  t.child.kill(SIGKILL);
+}
+
+TEST(Cli, InspectUnknownPidSaysSoWithAHint) {
+  auto r = run_sonde({"inspect", "local", "-p", "999999999"});
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_TRUE(contains(r.err, "no process")) << r.err;
+  EXPECT_TRUE(contains(r.err, "sonde ps")) << r.err;
+  auto j = run_sonde({"--json", "inspect", "local", "-p", "999999999"});
+  EXPECT_EQ(j.exit_code, 1);
+  json e = parse_json(j.out);
+  ASSERT_TRUE(e.is_object());
+  EXPECT_EQ(e["error"]["code"], "not_found");
+}
+
+TEST(Cli, ViaRunsAnyCommandThatStartsTheAgent) {
+  auto r = run_sonde({"--json", "--via", kAgent + " serve", "ps", "--name", "^sonde-agent$"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  json j = parse_json(r.out);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_GE(j["shown"].get<int>(), 1);
+}
+
+TEST(Cli, ViaThatIsNotAnAgentFailsFastWithAHint) {
+  long t0 = mono_ms();
+  auto a = run_sonde({"ps", "--via", "printf 'HTTP/1.1 400 Bad Request\\r\\n\\r\\n'; sleep 20"}, {}, 15000);
+  EXPECT_EQ(a.exit_code, 6) << describe(a);
+  EXPECT_TRUE(contains(a.err, "not the sonde protocol") || contains(a.err, "limit")) << a.err;
+  EXPECT_LT(mono_ms() - t0, 5000);
+
+  auto b = run_sonde({"ps", "--via", "true"}, {}, 15000);
+  EXPECT_EQ(b.exit_code, 6) << describe(b);
+  EXPECT_TRUE(contains(b.err, "ended the session")) << b.err;
+
+  auto c = run_sonde({"ps", "--via", "sonde-no-such-command-xyz serve"}, {}, 15000);
+  EXPECT_EQ(c.exit_code, 6) << describe(c);
+  EXPECT_TRUE(contains(c.err, "127")) << c.err;
+}
+
+TEST(Cli, AgentSpeakingAnotherProtocolVersionIsRefused) {
+  char tmpl[] = "/tmp/sonde-hello-XXXXXX";
+  int fd = ::mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  std::string frame = encode_frame(make_hello({{"protocol", 99}, {"agent_version", "9.9"}}));
+  ASSERT_TRUE(write_all(fd, frame).ok());
+  ::close(fd);
+  auto r = run_sonde({"ps", "--via", std::string("cat ") + tmpl + "; sleep 20"}, {}, 15000);
+  ::unlink(tmpl);
+  EXPECT_EQ(r.exit_code, 6) << describe(r);
+  EXPECT_TRUE(contains(r.err, "protocol 99")) << r.err;
+}
+
+TEST(Cli, MissingAgentBinaryIsAClearError) {
+  auto r = run_sonde({"--agent", "/nonexistent/sonde-agent", "ps", "local"});
+  EXPECT_EQ(r.exit_code, 6);
+  EXPECT_TRUE(contains(r.err, "--agent")) << r.err;
+}
+
+TEST(Cli, CtrlCCancelsAndLeavesNoAgentBehind) {
+  // Run sonde in the background ourselves so we can signal it.
+  SpawnOptions o;
+  o.pipe_stdin = false;
+  o.pipe_stderr = true;
+  auto c = spawn({std::string(SONDE_BIN_DIR) + "/sonde", "ps", "local", "--interval", "20s"}, o);
+  ASSERT_TRUE(c.ok());
+  // Wait for its agent child to exist.
+  pid_t agent = 0;
+  long deadline = mono_ms() + 5000;
+  while (!agent && mono_ms() < deadline) {
+    auto kids = read_file("/proc/" + std::to_string(c->pid()) + "/task/" + std::to_string(c->pid()) +
+                          "/children");
+    if (kids.ok() && !kids->empty()) agent = std::stoi(*kids);
+    else ::usleep(20000);
+  }
+  ASSERT_GT(agent, 0);
+  ::usleep(200000);
+  long t0 = mono_ms();
+  ::kill(c->pid(), SIGINT);
+  auto st = c->wait(5000);
+  ASSERT_TRUE(st) << "sonde did not exit after SIGINT";
+  EXPECT_LT(mono_ms() - t0, 3500);
+  EXPECT_TRUE(WIFEXITED(*st));
+  EXPECT_EQ(WEXITSTATUS(*st), 130);
+  // The agent is gone too (reaped or at least no longer running).
+  ::usleep(100000);
+  auto stat = read_file("/proc/" + std::to_string(agent) + "/stat");
+  EXPECT_TRUE(!stat.ok() || contains(*stat, ") Z ")) << *stat;
+}
+
+TEST(StaticAgent, FileSaysStaticallyLinked) {
+  if (!have_program("file")) GTEST_SKIP() << "needs `file` (apt-get install file)";
+  auto r = run_cmd({"file", "-L", kAgent});
+  EXPECT_TRUE(contains(r.out, "statically linked")) << r.out;
+}
+
+// The agent alone in an empty root with only /proc: no libc, no /etc.
+class ChrootAgent : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!is_root()) GTEST_SKIP() << "chroot and mount need root";
+    if (!have_program("unshare") || !have_program("chroot"))
+      GTEST_SKIP() << "needs unshare and chroot (util-linux, coreutils)";
+    char tmpl[] = "/tmp/sonde-chroot-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    ASSERT_EQ(::mkdir((dir_ + "/proc").c_str(), 0755), 0);
+    std::ifstream src(kAgent, std::ios::binary);
+    std::ofstream dst(dir_ + "/sonde-agent", std::ios::binary);
+    dst << src.rdbuf();
+    dst.close();
+    ASSERT_EQ(::chmod((dir_ + "/sonde-agent").c_str(), 0755), 0);
+  }
+  void TearDown() override {
+    if (!dir_.empty()) run_cmd({"rm", "-rf", dir_});
+  }
+  // A private mount namespace: the proc mount vanishes with the agent.
+  std::string launcher() const {
+    return "unshare --mount --propagation private sh -c 'mount -t proc proc " + dir_ +
+           "/proc && exec chroot " + dir_ + " /sonde-agent serve'";
+  }
+  std::string dir_;
+};
+
+TEST_F(ChrootAgent, AnswersHelloAndPs) {
+  auto ls = run_cmd({"ls", "-A", dir_});
+  EXPECT_EQ(ls.out, "proc\nsonde-agent\n");
+  AgentClient a({"sh", "-c", launcher()});
+  auto h = a.recv(10000);
+  ASSERT_TRUE(h);
+  EXPECT_EQ((*h)["kind"], "hello");
+  EXPECT_EQ((*h)["data"]["protocol"], kProtocolVersion);
+  ASSERT_TRUE(a.send(make_request(1, "ps", {{"interval_ms", 50}, {"sort", "pid"}})));
+  auto r = a.recv_final(1, 10000);
+  ASSERT_TRUE(r);
+  ASSERT_EQ((*r)["kind"], "result") << r->dump();
+  const json& d = (*r)["data"];
+  EXPECT_GT(d["shown"].get<int>(), 1);
+  // No /etc/passwd in there: users are shown as numbers.
+  EXPECT_EQ(d["processes"][0]["pid"], 1);
+  EXPECT_EQ(d["processes"][0]["user"], "0");
+}
+
+TEST_F(ChrootAgent, ServesTheCliThroughVia) {
+  auto r = run_sonde({"--json", "--via", launcher(), "ps", "--limit", "3"}, {}, 20000);
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  json j = parse_json(r.out);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["shown"], 3);
+}
+
+}  // namespace
+}  // namespace sonde::testing
