@@ -121,3 +121,18 @@ TEST(FdDecode, Kinds) {
   EXPECT_EQ(fd_kind("/etc/hosts"), "file");
   EXPECT_EQ(fd_kind("net:[4026531840]"), "other");
 }
+
+TEST(SocketParse, RandomBytesNeverCrash) {
+  std::string junk;
+  unsigned x = 777;
+  for (int i = 0; i < 3000; ++i) {
+    x = x * 1103515245 + 12345;
+    // Mostly hex digits, colons and spaces so the parsers get deep.
+    const char alphabet[] = "0123456789ABCDEF: \t\xff";
+    junk += alphabet[(x >> 16) % (sizeof alphabet - 1)];
+    (void)parse_inet_line("tcp6", junk);
+    (void)parse_unix_line(junk);
+    (void)parse_netlink_line(junk);
+    (void)decode_address(junk.substr(junk.size() > 40 ? junk.size() - 40 : 0));
+  }
+}

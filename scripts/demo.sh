@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# A real inspection of this machine: installs what is missing, builds, starts
+# a small demo workload (a process holding a file, a pipe, TCP and UDP
+# sockets and two named threads, plus a CPU burner) and looks at it with
+# `sonde hello`, `sonde ps` and `sonde inspect` through the local transport.
+# Every step is bounded: the workload stops by itself after 60 s.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/setup.sh
+# Only what the demo runs: the two programs and the demo workload.
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" --target sonde sonde-agent fd_holder cpu_burner >/dev/null
+SONDE=build/bin/sonde
+TARGETS=build/tests/targets
+
+workload=()
+cleanup() { for p in "${workload[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# The demo workload: fd_holder prints "READY <listen port> <client port>".
+exec 3< <(timeout 60 "$TARGETS/fd_holder" /etc/hostname)
+read -r -t 5 ready lport cport <&3
+holder=$(pgrep -n -f "$TARGETS/fd_holder" || true)
+timeout 60 "$TARGETS/cpu_burner" 60 >/dev/null &
+workload+=("$holder" "$!")
+[[ "$ready" == READY ]] || { echo "demo workload did not start" >&2; exit 1; }
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+
+step "$SONDE" hello local
+step "$SONDE" ps local --limit 8
+step "$SONDE" ps local --name 'fd_holder|cpu_burner' --sort pid
+step "$SONDE" inspect local -p "$holder"
+echo
+echo "The same commands work on any host you can ssh to: $SONDE ps user@host"
+echo "(the agent is uploaded on first use to ~/.cache/sonde on the target)."
