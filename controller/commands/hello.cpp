@@ -33,8 +33,10 @@ CommandSpec hello_command() {
     std::printf("user        uid %s euid %s gid %s egid %s\n", val(h["uid"]).c_str(), val(h["euid"]).c_str(),
                 val(h["gid"]).c_str(), val(h["egid"]).c_str());
     const json& p = h["ptrace"];
-    std::printf("ptrace      %s (yama ptrace_scope %s; %s)\n", yes_no(p["allowed"]).c_str(),
-                val(p["yama_ptrace_scope"]).c_str(), val(p["why"]).c_str());
+    std::string yama = p["yama_ptrace_scope"].is_null() ? "no Yama LSM"
+                                                        : "Yama ptrace_scope " + val(p["yama_ptrace_scope"]);
+    std::printf("ptrace      %s (%s; %s)\n", yes_no(p["allowed"]).c_str(), yama.c_str(),
+                val(p["why"]).c_str());
     const json& pe = h["perf_event"];
     std::printf("perf_event  %s (perf_event_paranoid %s)\n", yes_no(pe["allowed"]).c_str(),
                 val(pe["paranoid"]).c_str());
