@@ -101,8 +101,9 @@ json probe_capabilities() {
     ptrace_why = "Yama ptrace_scope=2 needs CAP_SYS_PTRACE: rerun with --sudo";
   } else if (yama.is_number() && yama.get<long>() == 1) {
     ptrace_ok = true;  // our own children only, or processes that allow us
-    ptrace_why = "Yama ptrace_scope=1: only descendants (launch mode) or processes of this uid "
-                 "that allow it; rerun with --sudo to attach to others";
+    ptrace_why =
+        "Yama ptrace_scope=1: only descendants (launch mode) or processes of this uid "
+        "that allow it; rerun with --sudo to attach to others";
   } else {
     ptrace_ok = true;
     ptrace_why = "processes of the same uid";
@@ -113,16 +114,16 @@ json probe_capabilities() {
                  {"why", ptrace_why}};
 
   json paranoid = read_int_file("/proc/sys/kernel/perf_event_paranoid");
-  bool perf_ok = has(kCapPerfmon) || has(kCapSysAdmin) ||
-                 (paranoid.is_number() && paranoid.get<long>() <= 2);
+  bool perf_ok =
+      has(kCapPerfmon) || has(kCapSysAdmin) || (paranoid.is_number() && paranoid.get<long>() <= 2);
   h["perf_event"] = {{"allowed", perf_ok},
                      {"paranoid", paranoid},
                      {"cap_perfmon", has(kCapPerfmon) != 0},
                      {"present", ::access("/proc/sys/kernel/perf_event_paranoid", F_OK) == 0}};
   h["cap_net_raw"] = has(kCapNetRaw) != 0;
   h["cap_sys_admin"] = has(kCapSysAdmin) != 0;
-  h["jdk_tools"] = {{"java", find_tool("java")}, {"jcmd", find_tool("jcmd")},
-                    {"jfr", find_tool("jfr")}};
+  h["jdk_tools"] = {
+      {"java", find_tool("java")}, {"jcmd", find_tool("jcmd")}, {"jfr", find_tool("jfr")}};
   h["gdbserver"] = find_tool("gdbserver");
   return h;
 }

@@ -60,8 +60,10 @@ int main(int argc, char** argv) {
   if (cmd == "serve") {
     int verbosity = 0;
     for (int i = 2; i < argc; ++i) {
-      if (std::strcmp(argv[i], "-v") == 0) ++verbosity;
-      else if (std::strcmp(argv[i], "-vv") == 0) verbosity += 2;
+      if (std::strcmp(argv[i], "-v") == 0)
+        ++verbosity;
+      else if (std::strcmp(argv[i], "-vv") == 0)
+        verbosity += 2;
       else {
         std::fprintf(stderr, "sonde-agent: unknown option %s\n", argv[i]);
         return 2;

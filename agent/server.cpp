@@ -34,21 +34,23 @@ void Server::start_request(uint64_t id, const std::string& op, const json& args)
   if (it == registry_.end()) {
     std::string ops;
     for (const auto& [name, h] : registry_) ops += (ops.empty() ? "" : ", ") + name;
-    send(make_error(id, Error{errc::kUnknownOp, "unknown op `" + op + "`",
-                              "this agent serves: " + ops + " (is the agent older than the controller?)"}));
+    send(make_error(
+        id, Error{errc::kUnknownOp, "unknown op `" + op + "`",
+                  "this agent serves: " + ops + " (is the agent older than the controller?)"}));
     return;
   }
   auto token = std::make_shared<CancelToken>();
   {
     std::lock_guard<std::mutex> g(mu_);
     if (in_flight_.count(id)) {
-      send(make_error(id, Error{errc::kProtocol, fmt::format("request id {} already in flight", id), {}}));
+      send(make_error(
+          id, Error{errc::kProtocol, fmt::format("request id {} already in flight", id), {}}));
       return;
     }
     if (in_flight_.size() >= kMaxInFlight) {
-      send(make_error(id, Error{errc::kBusy,
-                                fmt::format("{} requests already in flight", in_flight_.size()),
-                                "wait for some to finish or cancel them"}));
+      send(make_error(
+          id, Error{errc::kBusy, fmt::format("{} requests already in flight", in_flight_.size()),
+                    "wait for some to finish or cancel them"}));
       return;
     }
     in_flight_[id] = token;

@@ -12,7 +12,9 @@ namespace {
 
 std::atomic<int> g_interrupts{0};
 
-void on_signal(int) { g_interrupts.fetch_add(1); }
+void on_signal(int) {
+  g_interrupts.fetch_add(1);
+}
 
 long now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -22,7 +24,9 @@ long now_ms() {
 
 }  // namespace
 
-bool interrupted() { return g_interrupts.load() > 0; }
+bool interrupted() {
+  return g_interrupts.load() > 0;
+}
 
 void install_interrupt_handler() {
   struct sigaction sa = {};
@@ -34,7 +38,9 @@ void install_interrupt_handler() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-Session::~Session() { close(); }
+Session::~Session() {
+  close();
+}
 
 void Session::close() {
   if (t_) t_->close();
@@ -65,8 +71,9 @@ Status Session::pump(int timeout_ms, bool* got) {
       Error e = f.error();
       e.code = errc::kAgent;
       if (e.hint.empty() || hello_.is_null())
-        e.hint = "the target printed something that is not the sonde protocol: check that shell "
-                 "startup files (~/.bashrc) print nothing for non-interactive sessions";
+        e.hint =
+            "the target printed something that is not the sonde protocol: check that shell "
+            "startup files (~/.bashrc) print nothing for non-interactive sessions";
       return e;
     }
     if (!f->has_value()) break;
@@ -76,8 +83,10 @@ Status Session::pump(int timeout_ms, bool* got) {
       e.code = errc::kAgent;
       return e;
     }
-    if (m->id == 0 && m->kind == Kind::kError) conn_errors_.push_back(std::move(*m));
-    else queued_[m->id].push_back(std::move(*m));
+    if (m->id == 0 && m->kind == Kind::kError)
+      conn_errors_.push_back(std::move(*m));
+    else
+      queued_[m->id].push_back(std::move(*m));
     *got = true;
   }
   return ok_status();
@@ -89,9 +98,10 @@ Status Session::handshake(int timeout_ms) {
     if (!conn_errors_.empty()) return error_from_message(conn_errors_.front());
     long left = deadline - now_ms();
     if (left <= 0)
-      return Error{errc::kAgent, fmt::format("{}: the agent did not say hello within {} ms",
-                                             t_->describe(), timeout_ms),
-                   "rerun with -v; the agent may be blocked or the command wrong"};
+      return Error{
+          errc::kAgent,
+          fmt::format("{}: the agent did not say hello within {} ms", t_->describe(), timeout_ms),
+          "rerun with -v; the agent may be blocked or the command wrong"};
     if (interrupted()) return Error{errc::kCancelled, "interrupted", {}};
     bool got;
     if (auto st = pump(static_cast<int>(std::min<long>(left, 200)), &got); !st.ok()) {
@@ -104,7 +114,8 @@ Status Session::handshake(int timeout_ms) {
   Message m = std::move(queued_[0].front());
   queued_[0].pop_front();
   if (m.kind != Kind::kHello)
-    return Error{errc::kAgent, std::string("expected hello from the agent, got ") + kind_name(m.kind), {}};
+    return Error{
+        errc::kAgent, std::string("expected hello from the agent, got ") + kind_name(m.kind), {}};
   int proto = m.data["protocol"].get<int>();
   if (proto != kProtocolVersion) {
     std::string ver = m.data.value("agent_version", std::string("?"));
@@ -125,7 +136,9 @@ Result<uint64_t> Session::send_request(const std::string& op, const json& args) 
   return id;
 }
 
-Status Session::cancel(uint64_t id) { return t_->write(encode_frame(make_cancel(id))); }
+Status Session::cancel(uint64_t id) {
+  return t_->write(encode_frame(make_cancel(id)));
+}
 
 Result<Message> Session::next_for(uint64_t id, int timeout_ms, bool* timed_out) {
   *timed_out = false;
@@ -156,7 +169,8 @@ Result<json> Session::wait(uint64_t id, const std::function<void(const json&)>& 
       cancel_deadline = now_ms() + 3000;
     }
     if (cancel_deadline >= 0 && now_ms() > cancel_deadline)
-      return Error{errc::kCancelled, "interrupted (the agent did not confirm the cancel in time)", {}};
+      return Error{
+          errc::kCancelled, "interrupted (the agent did not confirm the cancel in time)", {}};
     if (deadline >= 0 && now_ms() > deadline)
       return Error{errc::kTimeout, "no answer from the agent in time", {}};
     bool timed_out;
@@ -175,7 +189,8 @@ Result<json> Session::wait(uint64_t id, const std::function<void(const json&)>& 
         return m->error;
       default:
         return Error{errc::kAgent,
-                     fmt::format("unexpected `{}` for request {}", kind_name(m->kind), id), {}};
+                     fmt::format("unexpected `{}` for request {}", kind_name(m->kind), id),
+                     {}};
     }
   }
 }

@@ -14,7 +14,8 @@ void register_all_handlers(Registry& reg) {
 
 namespace {
 Error wrong_type(const char* name, const char* want, const json& v) {
-  return Error{errc::kBadArgs, fmt::format("argument `{}` must be {}, got {}", name, want, v.type_name()),
+  return Error{errc::kBadArgs,
+               fmt::format("argument `{}` must be {}, got {}", name, want, v.type_name()),
                {}};
 }
 }  // namespace

@@ -1,6 +1,6 @@
 // `inspect`: one process from the inside (threads, limits, memory, fds, ...).
-#include "../handler.h"
 #include "sonde/proc/inspect.h"
+#include "../handler.h"
 
 namespace sonde::agent {
 

@@ -1,6 +1,6 @@
 // `ps`: the process table with %CPU measured over a short interval.
-#include "../handler.h"
 #include "sonde/proc/ps.h"
+#include "../handler.h"
 
 namespace sonde::agent {
 
@@ -12,10 +12,10 @@ void register_ps(Registry& reg) {
     auto sort = arg_string(ctx.args, "sort", "cpu");
     auto interval = arg_int(ctx.args, "interval_ms", 100);
     auto limit = arg_int(ctx.args, "limit", 0);
-    for (const Error* e : {user.ok() ? nullptr : &user.error(), name.ok() ? nullptr : &name.error(),
-                           sort.ok() ? nullptr : &sort.error(),
-                           interval.ok() ? nullptr : &interval.error(),
-                           limit.ok() ? nullptr : &limit.error()})
+    for (const Error* e :
+         {user.ok() ? nullptr : &user.error(), name.ok() ? nullptr : &name.error(),
+          sort.ok() ? nullptr : &sort.error(), interval.ok() ? nullptr : &interval.error(),
+          limit.ok() ? nullptr : &limit.error()})
       if (e) return *e;
     if (*interval < 0 || *interval > 60000)
       return Error{errc::kBadArgs, "interval must be between 0 and 60s", {}};

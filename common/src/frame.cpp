@@ -51,8 +51,8 @@ Result<std::optional<json>> FrameDecoder::next() {
   }
   if (j.is_discarded()) {
     failed_ = true;
-    return Error{errc::kProtocol, fmt::format("frame of {} bytes is not valid MessagePack", len),
-                 {}};
+    return Error{
+        errc::kProtocol, fmt::format("frame of {} bytes is not valid MessagePack", len), {}};
   }
   return std::optional<json>{std::move(j)};
 }
@@ -62,7 +62,8 @@ Status FrameDecoder::finish() const {
   if (avail == 0 || failed_) return ok_status();
   if (avail < kFrameHeaderBytes)
     return Error{errc::kProtocol,
-                 fmt::format("stream ended inside a frame header ({} of 4 bytes)", avail), {}};
+                 fmt::format("stream ended inside a frame header ({} of 4 bytes)", avail),
+                 {}};
   const auto* h = reinterpret_cast<const uint8_t*>(buf_.data() + pos_);
   size_t len = (size_t{h[0]} << 24) | (size_t{h[1]} << 16) | (size_t{h[2]} << 8) | size_t{h[3]};
   return Error{errc::kProtocol,

@@ -89,12 +89,18 @@ std::optional<long> parse_duration_ms(std::string_view text) {
   }
   std::string_view unit = text.substr(i);
   double mul;
-  if (unit.empty() || unit == "s") mul = 1000;
-  else if (unit == "ms") mul = 1;
-  else if (unit == "us") mul = 0.001;
-  else if (unit == "m" || unit == "min") mul = 60000;
-  else if (unit == "h") mul = 3600000;
-  else return std::nullopt;
+  if (unit.empty() || unit == "s")
+    mul = 1000;
+  else if (unit == "ms")
+    mul = 1;
+  else if (unit == "us")
+    mul = 0.001;
+  else if (unit == "m" || unit == "min")
+    mul = 60000;
+  else if (unit == "h")
+    mul = 3600000;
+  else
+    return std::nullopt;
   double ms = v * mul;
   if (!std::isfinite(ms) || ms < 0 || ms > 1e12) return std::nullopt;
   return static_cast<long>(std::llround(ms));

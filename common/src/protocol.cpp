@@ -4,12 +4,18 @@ namespace sonde {
 
 const char* kind_name(Kind k) {
   switch (k) {
-    case Kind::kHello: return "hello";
-    case Kind::kRequest: return "request";
-    case Kind::kEvent: return "event";
-    case Kind::kResult: return "result";
-    case Kind::kError: return "error";
-    case Kind::kCancel: return "cancel";
+    case Kind::kHello:
+      return "hello";
+    case Kind::kRequest:
+      return "request";
+    case Kind::kEvent:
+      return "event";
+    case Kind::kResult:
+      return "result";
+    case Kind::kError:
+      return "error";
+    case Kind::kCancel:
+      return "cancel";
   }
   return "?";
 }
@@ -36,7 +42,8 @@ Result<Message> parse_message(const json& j) {
   if (!j.is_object()) return bad(fmt::format("expected a map, got {}", j.type_name()));
   auto id = j.find("id");
   if (id == j.end()) return bad("no `id`");
-  if (!id->is_number_unsigned()) return bad(fmt::format("`id` is {}, not unsigned", id->type_name()));
+  if (!id->is_number_unsigned())
+    return bad(fmt::format("`id` is {}, not unsigned", id->type_name()));
   auto kind = j.find("kind");
   if (kind == j.end()) return bad("no `kind`");
   if (!kind->is_string()) return bad(fmt::format("`kind` is {}, not a string", kind->type_name()));
@@ -99,7 +106,9 @@ Result<Message> parse_message(const json& j) {
   return m;
 }
 
-json make_hello(const json& data) { return {{"id", 0u}, {"kind", "hello"}, {"data", data}}; }
+json make_hello(const json& data) {
+  return {{"id", 0u}, {"kind", "hello"}, {"data", data}};
+}
 
 json make_request(uint64_t id, const std::string& op, const json& args) {
   return {{"id", id}, {"kind", "request"}, {"op", op}, {"args", args}};
@@ -120,8 +129,12 @@ json make_error(uint64_t id, const Error& e) {
   return j;
 }
 
-json make_cancel(uint64_t id) { return {{"id", id}, {"kind", "cancel"}}; }
+json make_cancel(uint64_t id) {
+  return {{"id", id}, {"kind", "cancel"}};
+}
 
-Error error_from_message(const Message& m) { return m.error; }
+Error error_from_message(const Message& m) {
+  return m.error;
+}
 
 }  // namespace sonde

@@ -7,8 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <string.h>
+#include <cstring>
 
 #include "sonde/common/io.h"
 
@@ -118,9 +118,18 @@ Result<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& op
   while (n < 0 && errno == EINTR);
   Child c;
   c.pid_ = pid;
-  if (opts.pipe_stdin) { c.in_.reset(in[1]); in[1] = -1; }
-  if (opts.pipe_stdout) { c.out_.reset(out[0]); out[0] = -1; }
-  if (opts.pipe_stderr) { c.err_.reset(err[0]); err[0] = -1; }
+  if (opts.pipe_stdin) {
+    c.in_.reset(in[1]);
+    in[1] = -1;
+  }
+  if (opts.pipe_stdout) {
+    c.out_.reset(out[0]);
+    out[0] = -1;
+  }
+  if (opts.pipe_stderr) {
+    c.err_.reset(err[0]);
+    err[0] = -1;
+  }
   closeall();
   if (n == sizeof child_errno) {
     c.wait(-1);

@@ -20,12 +20,12 @@ namespace po = boost::program_options;
 // Process exit codes, documented in `sonde --help`.
 namespace exit_code {
 inline constexpr int kOk = 0;
-inline constexpr int kFailed = 1;       // the inspection itself failed (no such pid, permission)
-inline constexpr int kUsage = 2;        // bad command line
-inline constexpr int kConnect = 3;      // host unreachable, refused, timed out, name unknown
-inline constexpr int kAuth = 4;         // SSH authentication failed
-inline constexpr int kHostKey = 5;      // host key unknown or changed
-inline constexpr int kAgent = 6;        // agent missing, failed to deploy or start, died, protocol error
+inline constexpr int kFailed = 1;   // the inspection itself failed (no such pid, permission)
+inline constexpr int kUsage = 2;    // bad command line
+inline constexpr int kConnect = 3;  // host unreachable, refused, timed out, name unknown
+inline constexpr int kAuth = 4;     // SSH authentication failed
+inline constexpr int kHostKey = 5;  // host key unknown or changed
+inline constexpr int kAgent = 6;  // agent missing, failed to deploy or start, died, protocol error
 inline constexpr int kInterrupted = 130;
 }  // namespace exit_code
 

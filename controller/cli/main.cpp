@@ -16,29 +16,30 @@ namespace {
 
 po::options_description global_options(GlobalOptions& g, std::string& connect_timeout) {
   po::options_description o("Global options");
-  o.add_options()
-      ("help,h", "show help (sonde help COMMAND for one command)")
-      ("json", po::bool_switch(&g.json), "print the structured result as JSON")
-      ("verbose,v", po::value<std::vector<std::string>>()->zero_tokens()->composing(),
-       "more log output on stderr (-v info, -vv debug incl. the agent, -vvv SSH protocol)")
-      ("agent", po::value(&g.agent_path), "the sonde-agent binary to run or deploy (default: beside sonde)")
-      ("sudo", po::bool_switch(&g.sudo), "run the agent as root through `sudo -n`")
-      ("via", po::value(&g.via),
-       "connect by running CMD, which must start `sonde-agent serve` with stdio connected "
-       "(e.g. 'kubectl exec -i POD -- /sonde-agent serve')")
-      ("identity,i", po::value(&g.identity), "SSH private key file (instead of the default keys)")
-      ("ssh-config,F", po::value(&g.ssh_config), "SSH config file (default ~/.ssh/config)")
-      ("accept-new", po::bool_switch(&g.accept_new),
-       "record the host key of a host not yet in known_hosts (a changed key is always refused)")
-      ("connect-timeout", po::value(&connect_timeout)->default_value("10s"), "SSH connect timeout")
-      ("remote-dir", po::value(&g.remote_dir),
-       "where the agent is cached on the target (default ~/.cache/sonde)");
+  o.add_options()("help,h", "show help (sonde help COMMAND for one command)")(
+      "json", po::bool_switch(&g.json), "print the structured result as JSON")(
+      "verbose,v", po::value<std::vector<std::string>>()->zero_tokens()->composing(),
+      "more log output on stderr (-v info, -vv debug incl. the agent, -vvv SSH protocol)")(
+      "agent", po::value(&g.agent_path),
+      "the sonde-agent binary to run or deploy (default: beside sonde)")(
+      "sudo", po::bool_switch(&g.sudo), "run the agent as root through `sudo -n`")(
+      "via", po::value(&g.via),
+      "connect by running CMD, which must start `sonde-agent serve` with stdio connected "
+      "(e.g. 'kubectl exec -i POD -- /sonde-agent serve')")(
+      "identity,i", po::value(&g.identity), "SSH private key file (instead of the default keys)")(
+      "ssh-config,F", po::value(&g.ssh_config), "SSH config file (default ~/.ssh/config)")(
+      "accept-new", po::bool_switch(&g.accept_new),
+      "record the host key of a host not yet in known_hosts (a changed key is always refused)")(
+      "connect-timeout", po::value(&connect_timeout)->default_value("10s"), "SSH connect timeout")(
+      "remote-dir", po::value(&g.remote_dir),
+      "where the agent is cached on the target (default ~/.cache/sonde)");
   return o;
 }
 
 // Options that take a value: needed to find the command word before parsing.
-const std::set<std::string> kValueOptions = {"--agent", "--via", "--identity", "-i", "--ssh-config",
-                                             "-F", "--connect-timeout", "--remote-dir"};
+const std::set<std::string> kValueOptions = {
+    "--agent",      "--via", "--identity",        "-i",
+    "--ssh-config", "-F",    "--connect-timeout", "--remote-dir"};
 
 void print_usage(const po::options_description& global) {
   std::printf(
@@ -67,8 +68,10 @@ int verbosity_from(const po::variables_map& vm, int argc, char** argv) {
   int v = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--verbose") ++v;
-    else if (a.size() >= 2 && a[0] == '-' && a[1] == 'v' && a.find_first_not_of('v', 1) == std::string::npos)
+    if (a == "--verbose")
+      ++v;
+    else if (a.size() >= 2 && a[0] == '-' && a[1] == 'v' &&
+             a.find_first_not_of('v', 1) == std::string::npos)
       v += static_cast<int>(a.size() - 1);
   }
   return v;
@@ -164,8 +167,10 @@ int run(int argc, char** argv) {
   ctx.g = g;
   if (ctx.vm.count("target")) ctx.target = ctx.vm["target"].as<std::string>();
   if (spec->needs_target && ctx.target.empty() && g.via.empty()) {
-    std::fprintf(stderr, "sonde %s: missing TARGET\n  usage: sonde %s\n  hint: use `local` for this machine\n",
-                 spec->name, spec->synopsis);
+    std::fprintf(
+        stderr,
+        "sonde %s: missing TARGET\n  usage: sonde %s\n  hint: use `local` for this machine\n",
+        spec->name, spec->synopsis);
     return exit_code::kUsage;
   }
   setup_logging("sonde", g.verbosity);

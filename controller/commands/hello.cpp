@@ -5,8 +5,12 @@
 namespace sonde::controller {
 
 namespace {
-std::string yes_no(const json& v) { return v.is_boolean() && v.get<bool>() ? "yes" : "no"; }
-std::string val(const json& v) { return v.is_null() ? "-" : v.is_string() ? v.get<std::string>() : v.dump(); }
+std::string yes_no(const json& v) {
+  return v.is_boolean() && v.get<bool>() ? "yes" : "no";
+}
+std::string val(const json& v) {
+  return v.is_null() ? "-" : v.is_string() ? v.get<std::string>() : v.dump();
+}
 }  // namespace
 
 CommandSpec hello_command() {
@@ -30,11 +34,12 @@ CommandSpec hello_command() {
     std::printf("transport   %s\n", h["transport"].get<std::string>().c_str());
     std::printf("agent       %s, protocol %s, pid %s\n", val(h["agent_version"]).c_str(),
                 val(h["protocol"]).c_str(), val(h["pid"]).c_str());
-    std::printf("user        uid %s euid %s gid %s egid %s\n", val(h["uid"]).c_str(), val(h["euid"]).c_str(),
-                val(h["gid"]).c_str(), val(h["egid"]).c_str());
+    std::printf("user        uid %s euid %s gid %s egid %s\n", val(h["uid"]).c_str(),
+                val(h["euid"]).c_str(), val(h["gid"]).c_str(), val(h["egid"]).c_str());
     const json& p = h["ptrace"];
-    std::string yama = p["yama_ptrace_scope"].is_null() ? "no Yama LSM"
-                                                        : "Yama ptrace_scope " + val(p["yama_ptrace_scope"]);
+    std::string yama = p["yama_ptrace_scope"].is_null()
+                           ? "no Yama LSM"
+                           : "Yama ptrace_scope " + val(p["yama_ptrace_scope"]);
     std::printf("ptrace      %s (%s; %s)\n", yes_no(p["allowed"]).c_str(), yama.c_str(),
                 val(p["why"]).c_str());
     const json& pe = h["perf_event"];
@@ -42,8 +47,8 @@ CommandSpec hello_command() {
                 val(pe["paranoid"]).c_str());
     std::printf("capture     %s (CAP_NET_RAW)\n", yes_no(h["cap_net_raw"]).c_str());
     const json& j = h["jdk_tools"];
-    std::printf("jdk tools   java %s, jcmd %s, jfr %s\n", val(j["java"]).c_str(), val(j["jcmd"]).c_str(),
-                val(j["jfr"]).c_str());
+    std::printf("jdk tools   java %s, jcmd %s, jfr %s\n", val(j["java"]).c_str(),
+                val(j["jcmd"]).c_str(), val(j["jfr"]).c_str());
     std::printf("gdbserver   %s\n", val(h["gdbserver"]).c_str());
     return exit_code::kOk;
   };

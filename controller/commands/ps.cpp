@@ -11,16 +11,19 @@ namespace sonde::controller {
 CommandSpec ps_command() {
   CommandSpec c;
   c.name = "ps";
-  c.summary = "list processes: pid, ppid, user, state, %CPU (measured), RSS, threads, start, command";
-  c.synopsis = "ps TARGET [--user U] [--name REGEX] [--sort cpu|mem|pid] [--interval 100ms] [--limit N]";
+  c.summary =
+      "list processes: pid, ppid, user, state, %CPU (measured), RSS, threads, start, command";
+  c.synopsis =
+      "ps TARGET [--user U] [--name REGEX] [--sort cpu|mem|pid] [--interval 100ms] [--limit N]";
   c.options = [](po::options_description& o) {
-    o.add_options()
-        ("user,u", po::value<std::string>(), "only processes of this user (name or uid)")
-        ("name,n", po::value<std::string>(), "only processes whose name or command line matches this regex")
-        ("sort,s", po::value<std::string>()->default_value("cpu"), "sort by cpu, mem or pid")
-        ("interval", po::value<std::string>()->default_value("100ms"),
-         "how long %CPU is measured over; 0 = average over the process lifetime (like ps aux)")
-        ("limit", po::value<long>()->default_value(0), "show at most N processes (0 = all)");
+    o.add_options()("user,u", po::value<std::string>(),
+                    "only processes of this user (name or uid)")(
+        "name,n", po::value<std::string>(),
+        "only processes whose name or command line matches this regex")(
+        "sort,s", po::value<std::string>()->default_value("cpu"), "sort by cpu, mem or pid")(
+        "interval", po::value<std::string>()->default_value("100ms"),
+        "how long %CPU is measured over; 0 = average over the process lifetime (like ps aux)")(
+        "limit", po::value<long>()->default_value(0), "show at most N processes (0 = all)");
   };
   c.run = [](CommandContext& ctx) -> int {
     json args;
@@ -28,7 +31,8 @@ CommandSpec ps_command() {
     if (ctx.vm.count("name")) args["name"] = ctx.vm["name"].as<std::string>();
     args["sort"] = ctx.vm["sort"].as<std::string>();
     auto iv = parse_duration_ms(ctx.vm["interval"].as<std::string>());
-    if (!iv) return ctx.fail(Error{errc::kBadArgs, "--interval is not a duration", "e.g. 100ms, 1s, 0"});
+    if (!iv)
+      return ctx.fail(Error{errc::kBadArgs, "--interval is not a duration", "e.g. 100ms, 1s, 0"});
     args["interval_ms"] = *iv;
     args["limit"] = ctx.vm["limit"].as<long>();
     auto s = ctx.connect();
@@ -40,7 +44,8 @@ CommandSpec ps_command() {
       ctx.print_json(*r);
     } else {
       winsize ws{};
-      int width = (::isatty(1) && ::ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) ? ws.ws_col : 0;
+      int width =
+          (::isatty(1) && ::ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) ? ws.ws_col : 0;
       std::fputs(render::render_ps_text(*r, width).c_str(), stdout);
     }
     return exit_code::kOk;

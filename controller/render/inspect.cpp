@@ -54,28 +54,33 @@ std::string render_inspect_text(const json& r) {
     if (!value.empty()) out += fmt::format("{:<9}{}\n", label, value);
   };
 
-  out += fmt::format("pid {}  {}  ({} {})  user {}  ppid {}\n", field_text(r, "pid", "?"), field_text(r, "comm", "?"),
-                     field_text(r, "state", "?"), field_text(r, "state_name", "?"), field_text(r, "user", "?"),
+  out += fmt::format("pid {}  {}  ({} {})  user {}  ppid {}\n", field_text(r, "pid", "?"),
+                     field_text(r, "comm", "?"), field_text(r, "state", "?"),
+                     field_text(r, "state_name", "?"), field_text(r, "user", "?"),
                      field_text(r, "ppid", "?"));
   line("exe", field_text(r, "exe"));
   std::string cmd;
-  for (const auto& a : array_field(r, "cmdline")) cmd += (cmd.empty() ? "" : " ") + (a.is_string() ? a.get<std::string>() : a.dump());
+  for (const auto& a : array_field(r, "cmdline"))
+    cmd += (cmd.empty() ? "" : " ") + (a.is_string() ? a.get<std::string>() : a.dump());
   line("cmdline", cmd);
   line("cwd", field_text(r, "cwd"));
   line("root", field_text(r, "root"));
-  if (r.contains("start_time")) line("started", format_datetime(static_cast<long long>(field_number(r, "start_time"))));
+  if (r.contains("start_time"))
+    line("started", format_datetime(static_cast<long long>(field_number(r, "start_time"))));
   if (r.contains("uid")) line("uid", ids(r["uid"]));
-  if (r.contains("gid")) line("gid", fmt::format("{} ({})", ids(r["gid"]), field_text(r, "group", "?")));
+  if (r.contains("gid"))
+    line("gid", fmt::format("{} ({})", ids(r["gid"]), field_text(r, "group", "?")));
   if (r.contains("memory") && r["memory"].is_object() && !r["memory"].empty()) {
     const json& m = r["memory"];
     // Only what the agent could read: smaps_rollup (pss) needs ptrace access.
     std::string mem = "rss " + kb(m, "rss_kb");
     if (m.contains("pss_kb"))
-      mem += fmt::format("  pss {} (anon {}, file {}, shmem {})", kb(m, "pss_kb"), kb(m, "pss_anon_kb"),
-                         kb(m, "pss_file_kb"), kb(m, "pss_shmem_kb"));
+      mem += fmt::format("  pss {} (anon {}, file {}, shmem {})", kb(m, "pss_kb"),
+                         kb(m, "pss_anon_kb"), kb(m, "pss_file_kb"), kb(m, "pss_shmem_kb"));
     if (m.contains("swap_kb")) mem += "  swap " + kb(m, "swap_kb");
     if (m.contains("vm_size_kb"))
-      mem += fmt::format("  vm {} (peak {}, hwm {})", kb(m, "vm_size_kb"), kb(m, "vm_peak_kb"), kb(m, "vm_hwm_kb"));
+      mem += fmt::format("  vm {} (peak {}, hwm {})", kb(m, "vm_size_kb"), kb(m, "vm_peak_kb"),
+                         kb(m, "vm_hwm_kb"));
     line("memory", mem);
   }
   // Control characters in every free-text field come from the target: keep
@@ -87,15 +92,16 @@ std::string render_inspect_text(const json& r) {
   out += fmt::format("\nthreads ({})\n", threads.size());
   Table tt({{"TID", Align::kRight}, {"NAME"}, {"S"}, {"WCHAN"}});
   for (const auto& t : threads)
-    tt.add_row({field_text(t, "tid", "?"), field_text(t, "name"), field_text(t, "state"), field_text(t, "wchan")});
+    tt.add_row({field_text(t, "tid", "?"), field_text(t, "name"), field_text(t, "state"),
+                field_text(t, "wchan")});
   out += tt.render();
 
   const json& fds = array_field(r, "fds");
   out += fmt::format("\nopen files ({})\n", fds.size());
   Table ft({{"FD", Align::kRight}, {"KIND"}, {"FLAGS"}, {"POS", Align::kRight}, {"TARGET"}});
   for (const auto& f : fds)
-    ft.add_row({field_text(f, "fd", "?"), field_text(f, "kind"), field_text(f, "flags"), field_text(f, "pos"),
-                describe_fd(f)});
+    ft.add_row({field_text(f, "fd", "?"), field_text(f, "kind"), field_text(f, "flags"),
+                field_text(f, "pos"), describe_fd(f)});
   out += ft.render();
 
   const json& limits = array_field(r, "limits");
@@ -103,14 +109,17 @@ std::string render_inspect_text(const json& r) {
     out += "\nlimits\n";
     Table lt({{"LIMIT"}, {"SOFT", Align::kRight}, {"HARD", Align::kRight}, {"UNITS"}});
     for (const auto& l : limits)
-      lt.add_row({field_text(l, "name"), field_text(l, "soft"), field_text(l, "hard"), field_text(l, "units")});
+      lt.add_row({field_text(l, "name"), field_text(l, "soft"), field_text(l, "hard"),
+                  field_text(l, "units")});
     out += lt.render();
   }
 
   std::string shared, separate;
   for (const auto& n : array_field(r, "namespaces")) {
     bool same = n.is_object() && n.value("same_as_agent", false);
-    std::string item = same ? field_text(n, "type") : fmt::format("{}:[{}]", field_text(n, "type"), field_text(n, "inode", "?"));
+    std::string item =
+        same ? field_text(n, "type")
+             : fmt::format("{}:[{}]", field_text(n, "type"), field_text(n, "inode", "?"));
     std::string& dst = same ? shared : separate;
     dst += (dst.empty() ? "" : " ") + item;
   }
@@ -124,13 +133,15 @@ std::string render_inspect_text(const json& r) {
     const json& items = array_field(r, key);
     if (items.empty()) return;
     std::string sec = "\n" + title + "\n";
-    for (const auto& i : items) sec += "  " + (i.is_string() ? i.get<std::string>() : i.dump()) + "\n";
+    for (const auto& i : items)
+      sec += "  " + (i.is_string() ? i.get<std::string>() : i.dump()) + "\n";
     for (char& c : sec)
       if ((static_cast<unsigned char>(c) < 0x20 && c != '\n') || c == 0x7f) c = '?';
     out += sec;
   };
   list_section("cgroup", "cgroup");
-  if (r.contains("env")) list_section("env", fmt::format("environment ({})", array_field(r, "env").size()));
+  if (r.contains("env"))
+    list_section("env", fmt::format("environment ({})", array_field(r, "env").size()));
   list_section("notes", "notes");
   return out;
 }

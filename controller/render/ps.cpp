@@ -20,22 +20,26 @@ std::string render_ps_text(const sonde::json& result, int term_width) {
            {"START"},
            {"COMMAND"}});
   long long now = static_cast<long long>(::time(nullptr));
-  const auto procs = result.is_object() ? result.value("processes", sonde::json::array()) : sonde::json::array();
+  const auto procs =
+      result.is_object() ? result.value("processes", sonde::json::array()) : sonde::json::array();
   for (const auto& p : procs) {
     double rss_kb = field_number(p, "rss_kb");
     t.add_row({field_text(p, "pid", "?"), field_text(p, "user", "?"),
-               fmt::format("{:.1f}", field_number(p, "cpu_pct")), fmt::format("{:.1f}", field_number(p, "mem_pct")),
-               human_bytes(static_cast<unsigned long long>(rss_kb) * 1024ULL), field_text(p, "threads", "?"),
-               field_text(p, "state", "?"),
+               fmt::format("{:.1f}", field_number(p, "cpu_pct")),
+               fmt::format("{:.1f}", field_number(p, "mem_pct")),
+               human_bytes(static_cast<unsigned long long>(rss_kb) * 1024ULL),
+               field_text(p, "threads", "?"), field_text(p, "state", "?"),
                format_start(static_cast<long long>(field_number(p, "start_time")), now),
                field_text(p, "cmdline", field_text(p, "comm"))});
   }
   std::string out = t.render(term_width);
   std::string source = field_text(result, "cpu_source");
-  std::string cpu = source == "lifetime"
-                        ? std::string("%CPU is the lifetime average")
-                        : fmt::format("%CPU over {} ms ({})", field_text(result, "interval_ms", "?"), source);
-  out += fmt::format("{} of {} processes; {}\n", field_text(result, "shown", "?"), field_text(result, "total", "?"), cpu);
+  std::string cpu =
+      source == "lifetime"
+          ? std::string("%CPU is the lifetime average")
+          : fmt::format("%CPU over {} ms ({})", field_text(result, "interval_ms", "?"), source);
+  out += fmt::format("{} of {} processes; {}\n", field_text(result, "shown", "?"),
+                     field_text(result, "total", "?"), cpu);
   return out;
 }
 

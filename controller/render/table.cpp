@@ -9,7 +9,7 @@
 namespace sonde::render {
 namespace {
 
-constexpr size_t kGap = 2;        // spaces between columns
+constexpr size_t kGap = 2;         // spaces between columns
 constexpr size_t kMinLastCol = 8;  // never squeeze the last column below this
 
 std::string sanitize(std::string s) {
@@ -18,12 +18,15 @@ std::string sanitize(std::string s) {
   return s;
 }
 
-bool continuation(char c) { return (static_cast<unsigned char>(c) & 0xc0) == 0x80; }
+bool continuation(char c) {
+  return (static_cast<unsigned char>(c) & 0xc0) == 0x80;
+}
 
 }  // namespace
 
 size_t display_width(std::string_view s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return !continuation(c); }));
+  return static_cast<size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return !continuation(c); }));
 }
 
 std::string truncate_display(std::string_view s, size_t width) {
@@ -74,8 +77,10 @@ std::string Table::render(int term_width) const {
         break;
       }
       size_t pad = w[i] - display_width(cell);
-      if (columns_[i].align == Align::kRight) l += std::string(pad, ' ') + cell;
-      else l += cell + std::string(pad, ' ');
+      if (columns_[i].align == Align::kRight)
+        l += std::string(pad, ' ') + cell;
+      else
+        l += cell + std::string(pad, ' ');
       l += std::string(kGap, ' ');
     }
     while (!l.empty() && l.back() == ' ') l.pop_back();

@@ -31,7 +31,9 @@ PipeTransport::PipeTransport(Child child, std::string label, bool relay_stderr)
   if (child_.err().valid()) ::fcntl(child_.err().get(), F_SETFL, O_NONBLOCK);
 }
 
-PipeTransport::~PipeTransport() { close(); }
+PipeTransport::~PipeTransport() {
+  close();
+}
 
 Status PipeTransport::write(std::string_view data) {
   if (!child_.in().valid()) return Error{errc::kAgent, "agent stream already closed", {}};
@@ -125,7 +127,8 @@ Result<std::unique_ptr<Transport>> open_via(const std::string& command, int /*ve
   o.pipe_stderr = true;
   auto c = spawn({"/bin/sh", "-c", command}, o);
   if (!c) return c.error();
-  return std::unique_ptr<Transport>(new PipeTransport(std::move(*c), "via '" + command + "'", true));
+  return std::unique_ptr<Transport>(
+      new PipeTransport(std::move(*c), "via '" + command + "'", true));
 }
 
 }  // namespace sonde::controller

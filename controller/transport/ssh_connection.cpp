@@ -20,7 +20,9 @@ std::string home_dir() {
   return (h && *h) ? h : "/root";
 }
 
-bool contains(const std::string& s, const char* needle) { return s.find(needle) != std::string::npos; }
+bool contains(const std::string& s, const char* needle) {
+  return s.find(needle) != std::string::npos;
+}
 
 std::string known_hosts_name(const std::string& host, int port) {
   return port == 22 ? host : "[" + host + "]:" + std::to_string(port);
@@ -37,8 +39,10 @@ long now_ms() {
 std::string shell_quote(std::string_view s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -79,7 +83,8 @@ Status SshConnection::connect(const SshTarget& target, const SshOptions& opts) {
   std::string cfg = opts.config_file.empty() ? sshdir + "/config" : opts.config_file;
   if (::access(cfg.c_str(), R_OK) == 0) {
     if (ssh_options_parse_config(session_, cfg.c_str()) < 0)
-      return Error{errc::kBadArgs, "cannot parse ssh config " + cfg + ": " + ssh_get_error(session_),
+      return Error{errc::kBadArgs,
+                   "cannot parse ssh config " + cfg + ": " + ssh_get_error(session_),
                    "fix the file or point -F at another"};
   } else if (!opts.config_file.empty()) {
     return Error{errc::kBadArgs, "cannot read ssh config " + cfg, {}};
@@ -160,31 +165,33 @@ Status SshConnection::verify_host_key(const SshOptions& opts) {
       return ok_status();
     case SSH_KNOWN_HOSTS_CHANGED:
     case SSH_KNOWN_HOSTS_OTHER:
-      return Error{errc::kHostKey,
-                   fmt::format("@@@ HOST KEY FOR {} HAS CHANGED @@@\n"
-                               "  {} lists a different key for this host; the host now offers\n"
-                               "  {} {}.\n"
-                               "  Someone may be intercepting the connection (man-in-the-middle), or the\n"
-                               "  host was reinstalled. sonde refuses to connect.",
-                               name, khfile, type, fp),
-                   fmt::format("if the change is expected, verify the new fingerprint out of band, then "
-                               "remove the old key: ssh-keygen -R '{}' -f {}",
-                               name, khfile)};
+      return Error{
+          errc::kHostKey,
+          fmt::format("@@@ HOST KEY FOR {} HAS CHANGED @@@\n"
+                      "  {} lists a different key for this host; the host now offers\n"
+                      "  {} {}.\n"
+                      "  Someone may be intercepting the connection (man-in-the-middle), or the\n"
+                      "  host was reinstalled. sonde refuses to connect.",
+                      name, khfile, type, fp),
+          fmt::format("if the change is expected, verify the new fingerprint out of band, then "
+                      "remove the old key: ssh-keygen -R '{}' -f {}",
+                      name, khfile)};
     case SSH_KNOWN_HOSTS_UNKNOWN:
     case SSH_KNOWN_HOSTS_NOT_FOUND:
       if (opts.accept_new) {
         if (ssh_session_update_known_hosts(session_) != SSH_OK)
-          return Error{errc::kHostKey, "cannot record host key in " + khfile + ": " +
-                                           ssh_get_error(session_),
+          return Error{errc::kHostKey,
+                       "cannot record host key in " + khfile + ": " + ssh_get_error(session_),
                        "check that the directory exists and is writable"};
         spdlog::warn("recorded new host key for {} ({} {}) in {}", name, type, fp, khfile);
         return ok_status();
       }
-      return Error{errc::kHostKey,
-                   fmt::format("unknown host {}: its {} key fingerprint is {} and {} does not list it",
-                               name, type, fp, khfile),
-                   "if the fingerprint is right, rerun with --accept-new to record it "
-                   "(like StrictHostKeyChecking=accept-new)"};
+      return Error{
+          errc::kHostKey,
+          fmt::format("unknown host {}: its {} key fingerprint is {} and {} does not list it", name,
+                      type, fp, khfile),
+          "if the fingerprint is right, rerun with --accept-new to record it "
+          "(like StrictHostKeyChecking=accept-new)"};
     case SSH_KNOWN_HOSTS_ERROR:
     default:
       return Error{errc::kHostKey, "cannot check host key: " + std::string(ssh_get_error(session_)),
@@ -237,8 +244,8 @@ Status SshConnection::authenticate(const SshOptions& opts) {
     return s.empty() ? std::string("none") : s;
   };
   return Error{errc::kAuth,
-               fmt::format("ssh authentication failed for {}: tried {}; the server accepts {}", label_,
-                           join(tried), join(accepts)),
+               fmt::format("ssh authentication failed for {}: tried {}; the server accepts {}",
+                           label_, join(tried), join(accepts)),
                "check that the public key is in the target's ~/.ssh/authorized_keys for this user, "
                "pass the right key with -i FILE, or load it into ssh-agent (password login is not "
                "supported)"};
@@ -290,8 +297,8 @@ Result<ExecResult> SshConnection::run(const std::string& command, std::string_vi
   ssh_channel_close(*ch);
   ssh_channel_free(*ch);
   if (timed_out)
-    return Error{errc::kTimeout, fmt::format("remote command did not finish within {} ms", timeout_ms),
-                 {}};
+    return Error{
+        errc::kTimeout, fmt::format("remote command did not finish within {} ms", timeout_ms), {}};
   return r;
 }
 

@@ -42,8 +42,7 @@ class SshConnection {
   // Opens a channel running `command` through the remote user's shell.
   Result<ssh_channel> open_exec(const std::string& command);
   // Runs a command to completion, feeding it stdin_data then EOF.
-  Result<ExecResult> run(const std::string& command, std::string_view stdin_data,
-                         int timeout_ms);
+  Result<ExecResult> run(const std::string& command, std::string_view stdin_data, int timeout_ms);
 
   Error ssh_error(const std::string& what);
 

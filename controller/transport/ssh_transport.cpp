@@ -38,8 +38,8 @@ class SshTransport : public Transport {
       : conn_(std::move(conn)), ch_(ch), label_(std::move(label)) {
     ssh_callbacks_init(&cb_);
     cb_.userdata = this;
-    cb_.channel_exit_signal_function = [](ssh_session, ssh_channel, const char* sig, int, const char*,
-                                          const char*, void* self) {
+    cb_.channel_exit_signal_function = [](ssh_session, ssh_channel, const char* sig, int,
+                                          const char*, const char*, void* self) {
       static_cast<SshTransport*>(self)->exit_signal_ = sig ? sig : "?";
     };
     ssh_set_channel_callbacks(ch_, &cb_);
@@ -63,7 +63,8 @@ class SshTransport : public Transport {
     for (;;) {
       long left = deadline < 0 ? 100 : std::min<long>(100, deadline - now_ms());
       if (left < 0) left = 0;
-      int n = ssh_channel_read_timeout(ch_, buf, static_cast<uint32_t>(len), 0, static_cast<int>(left));
+      int n =
+          ssh_channel_read_timeout(ch_, buf, static_cast<uint32_t>(len), 0, static_cast<int>(left));
       if (n == SSH_ERROR) return conn_->ssh_error("ssh read");
       if (n > 0) return ReadResult{static_cast<size_t>(n), false};
       drain_stderr();
@@ -107,7 +108,9 @@ class SshTransport : public Transport {
     if (!last.empty()) msg += ": " + last;
     std::string hint = "rerun with -v to see the agent's log";
     if (last.find("password is required") != std::string::npos)
-      hint = "sudo on the target wants a password: allow NOPASSWD for the agent, or run without --sudo";
+      hint =
+          "sudo on the target wants a password: allow NOPASSWD for the agent, or run without "
+          "--sudo";
     return Error{errc::kAgent, msg, hint};
   }
 
@@ -142,7 +145,8 @@ Status upload_agent(SshConnection& conn, const DeployOptions& d, const std::stri
       fmt::arg("mismatch", kExitHashMismatch));
   long t0 = now_ms();
   spdlog::info("deploy: uploading agent ({}) to {}:{}/agent-{}", human_bytes(data->size()),
-               conn.label(), d.remote_dir.empty() ? "~/.cache/sonde" : d.remote_dir, hash.substr(0, 12));
+               conn.label(), d.remote_dir.empty() ? "~/.cache/sonde" : d.remote_dir,
+               hash.substr(0, 12));
   auto r = conn.run(script, *data, 120000);
   if (!r) return r.error();
   std::string err = r->err;
@@ -150,9 +154,10 @@ Status upload_agent(SshConnection& conn, const DeployOptions& d, const std::stri
   if (r->exit_status == kExitHashMismatch)
     return Error{errc::kAgent, "deploy: " + err, "the upload was corrupted; retry"};
   if (r->exit_status != 0)
-    return Error{errc::kAgent,
-                 fmt::format("deploy to {} failed (exit {}): {}", conn.label(), r->exit_status, err),
-                 "pick a writable, executable directory on the target with --remote-dir DIR"};
+    return Error{
+        errc::kAgent,
+        fmt::format("deploy to {} failed (exit {}): {}", conn.label(), r->exit_status, err),
+        "pick a writable, executable directory on the target with --remote-dir DIR"};
   spdlog::info("deploy: uploaded and verified in {} ms", now_ms() - t0);
   return ok_status();
 }
@@ -170,10 +175,11 @@ Result<std::unique_ptr<Transport>> open_ssh(const SshTarget& target, const SshOp
   if (!conn) return conn.error();
 
   std::string start = fmt::format(
-      "d={dir}; f=\"$d/agent-{h}\"; if [ -x \"$f\" ]; then exec {sudo}\"$f\" serve{v}; fi; exit {missing}",
+      "d={dir}; f=\"$d/agent-{h}\"; if [ -x \"$f\" ]; then exec {sudo}\"$f\" serve{v}; fi; exit "
+      "{missing}",
       fmt::arg("dir", remote_dir_word(deploy.remote_dir)), fmt::arg("h", *hash),
-      fmt::arg("sudo", deploy.sudo ? "sudo -n -- " : ""), fmt::arg("v", deploy.verbosity >= 2 ? " -v" : ""),
-      fmt::arg("missing", kExitAgentMissing));
+      fmt::arg("sudo", deploy.sudo ? "sudo -n -- " : ""),
+      fmt::arg("v", deploy.verbosity >= 2 ? " -v" : ""), fmt::arg("missing", kExitAgentMissing));
 
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto ch = (*conn)->open_exec(start);

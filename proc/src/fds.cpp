@@ -16,17 +16,25 @@ namespace sonde::proc {
 std::string decode_open_flags(unsigned long long flags) {
   std::string out;
   switch (flags & O_ACCMODE) {
-    case O_RDONLY: out = "O_RDONLY"; break;
-    case O_WRONLY: out = "O_WRONLY"; break;
-    case O_RDWR: out = "O_RDWR"; break;
-    default: out = "O_ACCMODE"; break;
+    case O_RDONLY:
+      out = "O_RDONLY";
+      break;
+    case O_WRONLY:
+      out = "O_WRONLY";
+      break;
+    case O_RDWR:
+      out = "O_RDWR";
+      break;
+    default:
+      out = "O_ACCMODE";
+      break;
   }
   // O_LARGEFILE is left out: the kernel forces it on every 64-bit open, and
   // glibc defines it as 0 there, so it would only be noise.
   static const std::pair<unsigned long long, const char*> bits[] = {
-      {O_APPEND, "O_APPEND"},   {O_NONBLOCK, "O_NONBLOCK"}, {O_DSYNC, "O_DSYNC"},
-      {O_DIRECT, "O_DIRECT"},   {O_DIRECTORY, "O_DIRECTORY"}, {O_NOATIME, "O_NOATIME"},
-      {O_PATH, "O_PATH"},       {O_ASYNC, "O_ASYNC"},       {O_CLOEXEC, "O_CLOEXEC"},
+      {O_APPEND, "O_APPEND"}, {O_NONBLOCK, "O_NONBLOCK"},   {O_DSYNC, "O_DSYNC"},
+      {O_DIRECT, "O_DIRECT"}, {O_DIRECTORY, "O_DIRECTORY"}, {O_NOATIME, "O_NOATIME"},
+      {O_PATH, "O_PATH"},     {O_ASYNC, "O_ASYNC"},         {O_CLOEXEC, "O_CLOEXEC"},
   };
   for (auto [bit, name] : bits) {
     // O_SYNC includes the O_DSYNC bit; O_PATH and O_DIRECTORY are single bits.
@@ -54,7 +62,8 @@ Result<json> list_fds(int pid, std::vector<std::string>& notes) {
   if (!d) return errno_error("open " + base + "/fd");
   std::vector<int> fds;
   while (dirent* e = ::readdir(d.get())) {
-    if (auto n = to_ll(e->d_name); n && *n >= 0 && *n <= 0x7fffffff) fds.push_back(static_cast<int>(*n));
+    if (auto n = to_ll(e->d_name); n && *n >= 0 && *n <= 0x7fffffff)
+      fds.push_back(static_cast<int>(*n));
   }
   std::sort(fds.begin(), fds.end());
   if (fds.size() > kMaxFds) {

@@ -29,7 +29,8 @@ class Inspector {
     notes_.push_back(part + ": " + e.message);
     if (e.sys_errno == EACCES || e.sys_errno == EPERM) denied_ = true;
   }
-  std::optional<std::string> read(const std::string& rel, const std::string& part, size_t max = 1 << 20) {
+  std::optional<std::string> read(const std::string& rel, const std::string& part,
+                                  size_t max = 1 << 20) {
     auto r = read_file(base_ + "/" + rel, max);
     if (!r) {
       note(part, r.error());
@@ -61,7 +62,8 @@ json id_quad(const std::array<long long, 4>& v) {
 Result<json> Inspector::run() {
   auto st = read_stat(base_ + "/stat");
   if (!st && st.error().sys_errno == ENOENT)
-    return Error{errc::kNotFound, "no process " + std::to_string(pid_), "list processes with `sonde ps TARGET`"};
+    return Error{errc::kNotFound, "no process " + std::to_string(pid_),
+                 "list processes with `sonde ps TARGET`"};
   if (!st) note("stat", st.error());
   auto status_text = read("status", "status", 64 << 10);
   std::optional<StatusInfo> status;
@@ -93,9 +95,10 @@ Result<json> Inspector::run() {
   // Everything above may race with the process exiting; say so once.
   if (::access(base_.c_str(), F_OK) != 0) notes_.push_back("process exited while being inspected");
   if (denied_)
-    notes_.push_back("permission denied parts need ptrace-read access to pid " + std::to_string(pid_) +
-                     ": run the agent as its user or as root (--sudo); a non-dumpable process or Yama "
-                     "ptrace_scope can still refuse");
+    notes_.push_back(
+        "permission denied parts need ptrace-read access to pid " + std::to_string(pid_) +
+        ": run the agent as its user or as root (--sudo); a non-dumpable process or Yama "
+        "ptrace_scope can still refuse");
   out_["notes"] = notes_;
   return std::move(out_);
 }
@@ -103,7 +106,8 @@ Result<json> Inspector::run() {
 void Inspector::identity(const StatInfo* st, const StatusInfo* status) {
   out_["pid"] = pid_;
   if (status && status->tgid != 0 && status->tgid != pid_)
-    notes_.push_back("pid " + std::to_string(pid_) + " is a thread of process " + std::to_string(status->tgid));
+    notes_.push_back("pid " + std::to_string(pid_) + " is a thread of process " +
+                     std::to_string(status->tgid));
   std::string comm = st ? st->comm : status->name;
   out_["comm"] = utf8_safe(comm);
   if (st) {
@@ -148,10 +152,12 @@ void Inspector::threads() {
   }
   std::vector<int> tids;
   while (dirent* e = ::readdir(d.get()))
-    if (auto t = to_ll(e->d_name); t && *t > 0 && *t <= 0x7fffffff) tids.push_back(static_cast<int>(*t));
+    if (auto t = to_ll(e->d_name); t && *t > 0 && *t <= 0x7fffffff)
+      tids.push_back(static_cast<int>(*t));
   std::sort(tids.begin(), tids.end());
   if (tids.size() > kMaxThreads) {
-    notes_.push_back("threads: " + std::to_string(tids.size()) + ", showing the first " + std::to_string(kMaxThreads));
+    notes_.push_back("threads: " + std::to_string(tids.size()) + ", showing the first " +
+                     std::to_string(kMaxThreads));
     tids.resize(kMaxThreads);
   }
   for (int tid : tids) {
@@ -174,15 +180,22 @@ void Inspector::threads() {
 void Inspector::memory(const std::optional<std::string>& status_text) {
   json m = json::object();
   if (status_text) {
-    for (auto [key, name] : {std::pair{"VmRSS", "rss_kb"}, {"VmSwap", "swap_kb"}, {"VmSize", "vm_size_kb"},
-                             {"VmPeak", "vm_peak_kb"}, {"VmHWM", "vm_hwm_kb"}})
+    for (auto [key, name] : {std::pair{"VmRSS", "rss_kb"},
+                             {"VmSwap", "swap_kb"},
+                             {"VmSize", "vm_size_kb"},
+                             {"VmPeak", "vm_peak_kb"},
+                             {"VmHWM", "vm_hwm_kb"}})
       if (auto v = field_kb(*status_text, key)) m[name] = *v;
   }
   // smaps_rollup needs ptrace-read access and walks every mapping: a partial
   // memory section is better than none.
   if (auto r = read("smaps_rollup", "memory (smaps_rollup)", 64 << 10)) {
-    for (auto [key, name] : {std::pair{"Rss", "rss_kb"}, {"Pss", "pss_kb"}, {"Pss_Anon", "pss_anon_kb"},
-                             {"Pss_File", "pss_file_kb"}, {"Pss_Shmem", "pss_shmem_kb"}, {"Swap", "swap_kb"}})
+    for (auto [key, name] : {std::pair{"Rss", "rss_kb"},
+                             {"Pss", "pss_kb"},
+                             {"Pss_Anon", "pss_anon_kb"},
+                             {"Pss_File", "pss_file_kb"},
+                             {"Pss_Shmem", "pss_shmem_kb"},
+                             {"Swap", "swap_kb"}})
       if (auto v = field_kb(*r, key)) m[name] = *v;
   }
   out_["memory"] = std::move(m);
@@ -205,7 +218,8 @@ void Inspector::namespaces() {
     auto open = theirs->find('[');
     auto close = theirs->find(']');
     if (open != std::string::npos && close != std::string::npos && close > open)
-      if (auto ino = to_ull(std::string_view(*theirs).substr(open + 1, close - open - 1))) n["inode"] = *ino;
+      if (auto ino = to_ull(std::string_view(*theirs).substr(open + 1, close - open - 1)))
+        n["inode"] = *ino;
     n["same_as_agent"] = ours && *ours == *theirs;
     list.push_back(std::move(n));
   }
@@ -234,7 +248,8 @@ void Inspector::environment() {
 
 Result<json> inspect_process(int pid, const InspectOptions& opts) {
   if (pid <= 0)
-    return Error{errc::kNotFound, "no process " + std::to_string(pid), "list processes with `sonde ps TARGET`"};
+    return Error{errc::kNotFound, "no process " + std::to_string(pid),
+                 "list processes with `sonde ps TARGET`"};
   return Inspector(pid, opts).run();
 }
 

@@ -74,7 +74,9 @@ bool sample_schedstat(int pid, bool threaded, std::unordered_map<int, uint64_t>&
   return !out.empty();
 }
 
-double round2(double v) { return std::round(v * 100.0) / 100.0; }
+double round2(double v) {
+  return std::round(v * 100.0) / 100.0;
+}
 
 }  // namespace
 
@@ -136,12 +138,14 @@ Result<json> list_processes(const PsOptions& opts, CancelToken& cancel) {
       p.vm_rss_kb = field_kb(*status, "VmRSS");
     }
     auto raw = read_file(base + "/cmdline", 256 << 10);
-    p.cmdline = display_cmdline(raw ? std::string_view(*raw) : std::string_view(), p.stat.comm, p.stat.state);
+    p.cmdline = display_cmdline(raw ? std::string_view(*raw) : std::string_view(), p.stat.comm,
+                                p.stat.state);
     if (want_uid && p.uid != *want_uid) continue;
     if (re) {
       std::string_view cl(p.cmdline);
       if (cl.size() > kMaxMatchChars) cl = cl.substr(0, kMaxMatchChars);
-      if (!std::regex_search(p.stat.comm, *re) && !std::regex_search(cl.begin(), cl.end(), *re)) continue;
+      if (!std::regex_search(p.stat.comm, *re) && !std::regex_search(cl.begin(), cl.end(), *re))
+        continue;
     }
     if (!lifetime) {
       if (use_schedstat) {
@@ -156,8 +160,10 @@ Result<json> list_processes(const PsOptions& opts, CancelToken& cancel) {
 
   if (lifetime) {
     for (auto& p : procs) {
-      double cpu_s = static_cast<double>(p.stat.utime + p.stat.stime) / static_cast<double>(sys.clk_tck);
-      double age = sys.uptime_s - static_cast<double>(p.stat.starttime) / static_cast<double>(sys.clk_tck);
+      double cpu_s =
+          static_cast<double>(p.stat.utime + p.stat.stime) / static_cast<double>(sys.clk_tck);
+      double age =
+          sys.uptime_s - static_cast<double>(p.stat.starttime) / static_cast<double>(sys.clk_tck);
       p.cpu_pct = age > 0 ? cpu_s / age * 100.0 : 0.0;
     }
   } else {
@@ -188,7 +194,8 @@ Result<json> list_processes(const PsOptions& opts, CancelToken& cancel) {
         delta = ns > p.total_ns ? ns - p.total_ns : 0;
       }
       int64_t elapsed = monotonic_ns() - p.t0;
-      p.cpu_pct = elapsed > 0 ? static_cast<double>(delta) / static_cast<double>(elapsed) * 100.0 : 0.0;
+      p.cpu_pct =
+          elapsed > 0 ? static_cast<double>(delta) / static_cast<double>(elapsed) * 100.0 : 0.0;
       kept.push_back(std::move(p));
     }
     procs = std::move(kept);
@@ -210,7 +217,9 @@ Result<json> list_processes(const PsOptions& opts, CancelToken& cancel) {
   json list = json::array();
   for (const auto& p : procs) {
     auto rss = rss_kb(p);
-    double mem_pct = sys.mem_total_kb ? static_cast<double>(rss) / static_cast<double>(sys.mem_total_kb) * 100.0 : 0.0;
+    double mem_pct = sys.mem_total_kb
+                         ? static_cast<double>(rss) / static_cast<double>(sys.mem_total_kb) * 100.0
+                         : 0.0;
     list.push_back({{"pid", p.stat.pid},
                     {"ppid", p.stat.ppid},
                     {"user", p.uid >= 0 ? users.user_name(p.uid) : std::string("?")},
@@ -225,7 +234,9 @@ Result<json> list_processes(const PsOptions& opts, CancelToken& cancel) {
                     {"cmdline", utf8_safe(p.cmdline)}});
   }
   return json{{"interval_ms", opts.interval_ms},
-              {"cpu_source", lifetime ? "lifetime" : use_schedstat ? "schedstat" : "stat"},
+              {"cpu_source", lifetime        ? "lifetime"
+                             : use_schedstat ? "schedstat"
+                                             : "stat"},
               {"total", total},
               {"shown", list.size()},
               {"mem_total_kb", sys.mem_total_kb},

@@ -57,10 +57,9 @@ std::optional<std::string> decode_address(std::string_view s) {
 }
 
 const char* tcp_state_name(unsigned state) {
-  static const char* const names[] = {"UNKNOWN",   "ESTABLISHED", "SYN_SENT",   "SYN_RECV",
-                                      "FIN_WAIT1", "FIN_WAIT2",   "TIME_WAIT",  "CLOSE",
-                                      "CLOSE_WAIT", "LAST_ACK",   "LISTEN",     "CLOSING",
-                                      "NEW_SYN_RECV"};
+  static const char* const names[] = {
+      "UNKNOWN", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",   "TIME_WAIT",
+      "CLOSE",   "CLOSE_WAIT",  "LAST_ACK", "LISTEN",   "CLOSING",   "NEW_SYN_RECV"};
   return state < sizeof names / sizeof names[0] ? names[state] : "UNKNOWN";
 }
 
@@ -105,10 +104,18 @@ std::optional<SocketInfo> parse_unix_line(std::string_view line) {
     s.local = std::string(t.substr(at));
   }
   switch (*type) {
-    case 1: s.type = "stream"; break;
-    case 2: s.type = "dgram"; break;
-    case 5: s.type = "seqpacket"; break;
-    default: s.type = "unknown"; break;
+    case 1:
+      s.type = "stream";
+      break;
+    case 2:
+      s.type = "dgram";
+      break;
+    case 5:
+      s.type = "seqpacket";
+      break;
+    default:
+      s.type = "unknown";
+      break;
   }
   // __SO_ACCEPTCON in Flags marks a listening socket; St is the socket_state.
   if (*flags & 0x10000)

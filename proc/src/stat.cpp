@@ -27,7 +27,8 @@ Result<StatInfo> parse_stat(std::string_view line) {
 
   auto f = split_ws(trim(line.substr(close + 1)));
   // f[0] is field 3 (state) of proc(5); we need up to field 24 (rss).
-  if (f.size() < 22) return bad_stat("truncated (" + std::to_string(f.size()) + " fields after comm)");
+  if (f.size() < 22)
+    return bad_stat("truncated (" + std::to_string(f.size()) + " fields after comm)");
   if (f[0].size() != 1) return bad_stat("bad state");
   s.state = f[0][0];
   auto ppid = to_ll(f[1]);
@@ -38,7 +39,8 @@ Result<StatInfo> parse_stat(std::string_view line) {
   auto start = to_ull(f[19]);
   auto vsize = to_ull(f[20]);
   auto rss = to_ll(f[21]);
-  if (!ppid || !flags || !ut || !st || !nt || !start || !vsize || !rss) return bad_stat("bad number");
+  if (!ppid || !flags || !ut || !st || !nt || !start || !vsize || !rss)
+    return bad_stat("bad number");
   if (*ppid < 0 || *ppid > 0x7fffffff) return bad_stat("bad ppid");
   s.ppid = static_cast<int>(*ppid);
   s.flags = static_cast<unsigned long>(*flags);
@@ -87,19 +89,32 @@ Result<StatusInfo> parse_status(std::string_view text) {
 
 const char* state_name(char state) {
   switch (state) {
-    case 'R': return "running";
-    case 'S': return "sleeping";
-    case 'D': return "disk sleep";
-    case 'T': return "stopped";
-    case 't': return "tracing stop";
-    case 'Z': return "zombie";
-    case 'X': return "dead";
-    case 'x': return "dead";
-    case 'I': return "idle";
-    case 'P': return "parked";
-    case 'K': return "wakekill";
-    case 'W': return "waking";
-    default: return "unknown";
+    case 'R':
+      return "running";
+    case 'S':
+      return "sleeping";
+    case 'D':
+      return "disk sleep";
+    case 'T':
+      return "stopped";
+    case 't':
+      return "tracing stop";
+    case 'Z':
+      return "zombie";
+    case 'X':
+      return "dead";
+    case 'x':
+      return "dead";
+    case 'I':
+      return "idle";
+    case 'P':
+      return "parked";
+    case 'K':
+      return "wakekill";
+    case 'W':
+      return "waking";
+    default:
+      return "unknown";
   }
 }
 

@@ -20,7 +20,8 @@ SystemInfo read_system_info() {
     size_t pos = st->find("\nbtime ");
     if (pos != std::string::npos) {
       auto eol = st->find('\n', pos + 1);
-      if (auto v = to_ll(trim(std::string_view(*st).substr(pos + 7, eol - pos - 7)))) s.boot_time = *v;
+      if (auto v = to_ll(trim(std::string_view(*st).substr(pos + 7, eol - pos - 7))))
+        s.boot_time = *v;
     }
   }
   if (auto mi = read_file("/proc/meminfo", 1 << 16))
@@ -49,7 +50,8 @@ int64_t monotonic_ns() {
 }
 
 long long start_epoch(const SystemInfo& sys, unsigned long long starttime_ticks) {
-  return sys.boot_time + static_cast<long long>(starttime_ticks / static_cast<unsigned long long>(sys.clk_tck));
+  return sys.boot_time +
+         static_cast<long long>(starttime_ticks / static_cast<unsigned long long>(sys.clk_tck));
 }
 
 }  // namespace sonde::proc

@@ -32,7 +32,8 @@ UserDb UserDb::parse(std::string_view passwd_text, std::string_view group_text) 
     db.users_.emplace(id, name);
     db.user_ids_.emplace(std::move(name), id);
   });
-  for_each_entry(group_text, [&](std::string name, long long id) { db.groups_.emplace(id, std::move(name)); });
+  for_each_entry(group_text,
+                 [&](std::string name, long long id) { db.groups_.emplace(id, std::move(name)); });
   return db;
 }
 

@@ -65,7 +65,8 @@ class AgentClient {
   }
 
   // Skips events; returns the final message of request id.
-  std::optional<json> recv_final(uint64_t id, int timeout_ms = 5000, std::vector<json>* events = nullptr) {
+  std::optional<json> recv_final(uint64_t id, int timeout_ms = 5000,
+                                 std::vector<json>* events = nullptr) {
     long deadline = mono_ms() + timeout_ms;
     for (;;) {
       long left = deadline - mono_ms();

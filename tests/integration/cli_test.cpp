@@ -23,7 +23,9 @@ bool contains(const std::string& hay, const std::string& needle) {
   return hay.find(needle) != std::string::npos;
 }
 
-json parse_json(const std::string& s) { return json::parse(s, nullptr, false); }
+json parse_json(const std::string& s) {
+  return json::parse(s, nullptr, false);
+}
 
 // A started test program and the first line it printed.
 struct Tracee {
@@ -115,8 +117,9 @@ TEST(Cli, InspectLocalShowsFilesSocketsThreadsAndEnvOnlyWhenAsked) {
   std::string port = t.line.substr(6, t.line.find(' ', 6) - 6);
   auto r = run_sonde({"inspect", "local", "-p", std::to_string(t.pid())});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
-  for (const std::string& s : {std::string("/etc/hostname"), std::string("LISTEN"), "127.0.0.1:" + port,
-                               std::string("sonde-worker1"), std::string("Max open files")})
+  for (const std::string& s :
+       {std::string("/etc/hostname"), std::string("LISTEN"), "127.0.0.1:" + port,
+        std::string("sonde-worker1"), std::string("Max open files")})
     EXPECT_TRUE(contains(r.out, s)) << s << "\n" << r.out;
   EXPECT_FALSE(contains(r.out, "hunter2"));
   auto e = run_sonde({"--json", "inspect", "local", "-p", std::to_string(t.pid()), "--env"});
@@ -147,7 +150,8 @@ TEST(Cli, ViaRunsAnyCommandThatStartsTheAgent) {
 
 TEST(Cli, ViaThatIsNotAnAgentFailsFastWithAHint) {
   long t0 = mono_ms();
-  auto a = run_sonde({"ps", "--via", "printf 'HTTP/1.1 400 Bad Request\\r\\n\\r\\n'; sleep 20"}, {}, 15000);
+  auto a = run_sonde({"ps", "--via", "printf 'HTTP/1.1 400 Bad Request\\r\\n\\r\\n'; sleep 20"}, {},
+                     15000);
   EXPECT_EQ(a.exit_code, 6) << describe(a);
   EXPECT_TRUE(contains(a.err, "not the sonde protocol") || contains(a.err, "limit")) << a.err;
   EXPECT_LT(mono_ms() - t0, 5000);
@@ -191,10 +195,12 @@ TEST(Cli, CtrlCCancelsAndLeavesNoAgentBehind) {
   pid_t agent = 0;
   long deadline = mono_ms() + 5000;
   while (!agent && mono_ms() < deadline) {
-    auto kids = read_file("/proc/" + std::to_string(c->pid()) + "/task/" + std::to_string(c->pid()) +
-                          "/children");
-    if (kids.ok() && !kids->empty()) agent = std::stoi(*kids);
-    else ::usleep(20000);
+    auto kids = read_file("/proc/" + std::to_string(c->pid()) + "/task/" +
+                          std::to_string(c->pid()) + "/children");
+    if (kids.ok() && !kids->empty())
+      agent = std::stoi(*kids);
+    else
+      ::usleep(20000);
   }
   ASSERT_GT(agent, 0);
   ::usleep(200000);
@@ -209,6 +215,18 @@ TEST(Cli, CtrlCCancelsAndLeavesNoAgentBehind) {
   ::usleep(100000);
   auto stat = read_file("/proc/" + std::to_string(agent) + "/stat");
   EXPECT_TRUE(!stat.ok() || contains(*stat, ") Z ")) << *stat;
+}
+
+TEST(Cli, SudoThatWantsAPasswordIsSaidPlainly) {
+  if (!is_root()) GTEST_SKIP() << "needs root to run sonde as an unprivileged user";
+  if (!have_program("sudo") || !have_program("setpriv"))
+    GTEST_SKIP() << "needs sudo and setpriv (apt-get install sudo util-linux)";
+  // nobody has no sudo rights: `sudo -n` refuses without prompting.
+  auto r = run_cmd({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                    std::string(SONDE_BIN_DIR) + "/sonde", "--sudo", "ps", "local"},
+                   {{"HOME", "/tmp"}}, 15000);
+  EXPECT_EQ(r.exit_code, 6) << describe(r);
+  EXPECT_TRUE(contains(r.err, "sudo wants a password")) << r.err;
 }
 
 TEST(StaticAgent, FileSaysStaticallyLinked) {

@@ -6,8 +6,8 @@ namespace sonde {
 namespace {
 
 std::string header(uint32_t n) {
-  return std::string{static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
-                     static_cast<char>(n)};
+  return std::string{static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                     static_cast<char>(n >> 8), static_cast<char>(n)};
 }
 
 TEST(Frame, RoundTripsWhenFedByteByByte) {

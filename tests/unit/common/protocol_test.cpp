@@ -58,8 +58,8 @@ TEST(Protocol, WrongFieldTypesAreProtocolErrors) {
                         "not a map");
   expect_protocol_error({{"id", 0u}, {"kind", "request"}, {"op", "ps"}}, "reserved");
   expect_protocol_error({{"id", 1u}, {"kind", "error"}, {"message", "x"}}, "`code`");
-  expect_protocol_error({{"id", 1u}, {"kind", "error"}, {"code", "x"}, {"message", "m"}, {"hint", 1}},
-                        "hint");
+  expect_protocol_error(
+      {{"id", 1u}, {"kind", "error"}, {"code", "x"}, {"message", "m"}, {"hint", 1}}, "hint");
   expect_protocol_error({{"id", 0u}, {"kind", "hello"}, {"data", {{"protocol", "1"}}}}, "protocol");
   expect_protocol_error({{"id", 0u}, {"kind", "hello"}}, "data");
 }

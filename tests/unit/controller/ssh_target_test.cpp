@@ -38,8 +38,8 @@ TEST(SshTarget, Forms) {
 }
 
 TEST(SshTarget, BadFormsAreUsageErrorsWithAHint) {
-  for (const char* bad : {"", "@host", "host:", "host:99999", "host:abc", "http://host", "[::1",
-                          "a b", "ssh://"}) {
+  for (const char* bad :
+       {"", "@host", "host:", "host:99999", "host:abc", "http://host", "[::1", "a b", "ssh://"}) {
     auto r = parse_ssh_target(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.error().code, errc::kBadArgs) << bad;

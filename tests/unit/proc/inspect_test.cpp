@@ -25,7 +25,9 @@ namespace {
 // (state, local, peer, inode) as ss prints them.
 using SsRow = std::tuple<std::string, std::string, std::string, unsigned long long>;
 
-bool have_ss() { return ::access("/usr/bin/ss", X_OK) == 0 || ::access("/bin/ss", X_OK) == 0; }
+bool have_ss() {
+  return ::access("/usr/bin/ss", X_OK) == 0 || ::access("/bin/ss", X_OK) == 0;
+}
 
 std::set<SsRow> ss_rows(const std::vector<std::string>& argv, int pid) {
   std::set<SsRow> rows;
@@ -183,7 +185,8 @@ TEST_F(InspectHolder, FilesAndPipes) {
   EXPECT_TRUE(pair) << r->dump(2);
   // Every fd agrees with readlink.
   for (const auto& f : (*r)["fds"]) {
-    auto l = read_link("/proc/" + std::to_string(holder_.pid()) + "/fd/" + std::to_string(f["fd"].get<int>()));
+    auto l = read_link("/proc/" + std::to_string(holder_.pid()) + "/fd/" +
+                       std::to_string(f["fd"].get<int>()));
     ASSERT_TRUE(l.ok());
     EXPECT_EQ(f["target"], *l);
   }
@@ -202,7 +205,8 @@ TEST_F(InspectHolder, TcpSocketsMatchSs) {
   }
   auto theirs = ss_rows({"ss", "-tanpe"}, holder_.pid());
   EXPECT_EQ(ours, theirs);
-  std::string lp = "127.0.0.1:" + std::to_string(listen_port_), cp = "127.0.0.1:" + std::to_string(client_port_);
+  std::string lp = "127.0.0.1:" + std::to_string(listen_port_),
+              cp = "127.0.0.1:" + std::to_string(client_port_);
   std::set<std::tuple<std::string, std::string, std::string>> want = {
       {"LISTEN", lp, "0.0.0.0:*"}, {"ESTAB", cp, lp}, {"ESTAB", lp, cp}};
   std::set<std::tuple<std::string, std::string, std::string>> got;

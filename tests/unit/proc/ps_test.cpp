@@ -164,7 +164,8 @@ TEST(Ps, NameRegexMatchesCmdlineAndLimit) {
   ASSERT_TRUE(l.ok());
   EXPECT_EQ((*l)["shown"], 3);
   ASSERT_EQ((*l)["processes"].size(), 3u);
-  EXPECT_GE((*l)["processes"][0]["rss_kb"].get<long long>(), (*l)["processes"][1]["rss_kb"].get<long long>());
+  EXPECT_GE((*l)["processes"][0]["rss_kb"].get<long long>(),
+            (*l)["processes"][1]["rss_kb"].get<long long>());
 }
 
 TEST(Ps, KernelThreadsLookLikePs) {

@@ -86,7 +86,8 @@ TEST(RenderPs, TableHasHeaderAndBurner) {
     }
   }
   EXPECT_TRUE(row) << text;
-  EXPECT_NE(lines.back().find("processes; %CPU over 50 ms (schedstat)"), std::string::npos) << lines.back();
+  EXPECT_NE(lines.back().find("processes; %CPU over 50 ms (schedstat)"), std::string::npos)
+      << lines.back();
   // Tolerates a result with missing fields.
   EXPECT_NE(render_ps_text(json::object(), 80).find("PID"), std::string::npos);
 }
@@ -108,7 +109,8 @@ TEST(RenderInspect, ShowsFileListenAndThreads) {
   EXPECT_NE(text.find("sonde-worker1"), std::string::npos) << text;
   EXPECT_NE(text.find("sonde-worker2"), std::string::npos) << text;
   EXPECT_NE(text.find("Max open files"), std::string::npos) << text;
-  EXPECT_NE(text.find("pid " + std::to_string(holder.pid()) + "  fd_holder"), std::string::npos) << text;
+  EXPECT_NE(text.find("pid " + std::to_string(holder.pid()) + "  fd_holder"), std::string::npos)
+      << text;
   EXPECT_EQ(text.find("hunter2"), std::string::npos);
   EXPECT_FALSE(render_inspect_text(json::object()).empty());
 }

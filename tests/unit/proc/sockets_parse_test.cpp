@@ -26,10 +26,10 @@ TEST(SocketParse, Ipv6Addresses) {
 }
 
 TEST(SocketParse, TcpLines) {
-  auto l = parse_inet_line(
-      "tcp",
-      "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1 "
-      "0000000000000000 100 0 0 10 0");
+  auto l = parse_inet_line("tcp",
+                           "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 "
+                           "00000000     0        0 12345 1 "
+                           "0000000000000000 100 0 0 10 0");
   ASSERT_TRUE(l.has_value());
   EXPECT_EQ(l->proto, "tcp");
   EXPECT_EQ(l->local, "127.0.0.1:8080");
@@ -38,10 +38,11 @@ TEST(SocketParse, TcpLines) {
   EXPECT_EQ(l->inode, 12345u);
   EXPECT_EQ(l->to_json().count("peer"), 0u);
 
-  auto e = parse_inet_line(
-      "tcp6",
-      "   1: 00000000000000000000000001000000:9C40 00000000000000000000000001000000:1538 01 00000000:00000000 "
-      "00:00000000 00000000  1000        0 777 1 0000000000000000 20 4 30 10 -1");
+  auto e =
+      parse_inet_line("tcp6",
+                      "   1: 00000000000000000000000001000000:9C40 "
+                      "00000000000000000000000001000000:1538 01 00000000:00000000 "
+                      "00:00000000 00000000  1000        0 777 1 0000000000000000 20 4 30 10 -1");
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->local, "[::1]:40000");
   EXPECT_EQ(e->peer, "[::1]:5432");
@@ -54,28 +55,34 @@ TEST(SocketParse, TcpLines) {
 }
 
 TEST(SocketParse, UdpUnconnectedIsUnconn) {
-  auto u = parse_inet_line("udp", "  5: 0100007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 99 2");
+  auto u = parse_inet_line(
+      "udp", "  5: 0100007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 99 2");
   ASSERT_TRUE(u.has_value());
   EXPECT_EQ(u->state, "UNCONN");
-  auto t = parse_inet_line("tcp", "  5: 0100007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 99 2");
+  auto t = parse_inet_line(
+      "tcp", "  5: 0100007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 99 2");
   ASSERT_TRUE(t.has_value());
   EXPECT_EQ(t->state, "CLOSE");
 }
 
 TEST(SocketParse, HeadersAndGarbage) {
-  EXPECT_FALSE(parse_inet_line("tcp", "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"));
+  EXPECT_FALSE(parse_inet_line("tcp",
+                               "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when "
+                               "retrnsmt   uid  timeout inode"));
   EXPECT_FALSE(parse_inet_line("tcp", ""));
   EXPECT_FALSE(parse_inet_line("tcp", "0: zz:zz 00000000:0000 0A 0 0 0 0 0 1"));
   EXPECT_FALSE(parse_inet_line("tcp", "0: 0100007F:1F90 00000000:0000 0A 0 0 0 0 0"));
   EXPECT_FALSE(parse_unix_line("Num       RefCount Protocol Flags    Type St Inode Path"));
   EXPECT_FALSE(parse_unix_line("garbage"));
-  EXPECT_FALSE(parse_netlink_line("sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode"));
+  EXPECT_FALSE(parse_netlink_line(
+      "sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode"));
   EXPECT_STREQ(tcp_state_name(0x0A), "LISTEN");
   EXPECT_STREQ(tcp_state_name(200), "UNKNOWN");
 }
 
 TEST(SocketParse, UnixLines) {
-  auto l = parse_unix_line("0000000000000000: 00000002 00000000 00010000 0001 01 20001 /run/my app.sock");
+  auto l = parse_unix_line(
+      "0000000000000000: 00000002 00000000 00010000 0001 01 20001 /run/my app.sock");
   ASSERT_TRUE(l.has_value());
   EXPECT_EQ(l->proto, "unix");
   EXPECT_EQ(l->state, "LISTEN");
@@ -97,7 +104,8 @@ TEST(SocketParse, UnixLines) {
 }
 
 TEST(SocketParse, NetlinkLines) {
-  auto n = parse_netlink_line("0000000000000000 0   1234       00000000 0        0        0     2        0        30001");
+  auto n = parse_netlink_line(
+      "0000000000000000 0   1234       00000000 0        0        0     2        0        30001");
   ASSERT_TRUE(n.has_value());
   EXPECT_EQ(n->proto, "netlink");
   EXPECT_EQ(n->inode, 30001u);

@@ -62,9 +62,10 @@ TEST(StatParse, TruncatedLinesAreErrors) {
 }
 
 TEST(StatParse, GarbageIsAnError) {
-  for (const std::string& bad : std::vector<std::string>{"", "garbage", "(", ")", ") (", "12 (x", "x (y) S 1 2 3", "-5 (neg)" + kTail,
-                          "99999999999999999999 (big)" + kTail, "12 (x) SS" + kTail.substr(2),
-                          "12 (x) S notanumber" + kTail.substr(7), std::string("12 (\0x) ", 8) + "\xff\xfe"}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "", "garbage", "(", ")", ") (", "12 (x", "x (y) S 1 2 3", "-5 (neg)" + kTail,
+           "99999999999999999999 (big)" + kTail, "12 (x) SS" + kTail.substr(2),
+           "12 (x) S notanumber" + kTail.substr(7), std::string("12 (\0x) ", 8) + "\xff\xfe"}) {
     auto s = parse_stat(bad);
     EXPECT_FALSE(s.ok()) << "parsed: " << bad;
     if (!s.ok()) {
@@ -82,7 +83,8 @@ TEST(StatParse, GarbageIsAnError) {
 }
 
 TEST(StatParse, StatusIds) {
-  auto s = parse_status("Name:\tfoo bar\nTgid:\t42\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\t6\t7\t8\n");
+  auto s =
+      parse_status("Name:\tfoo bar\nTgid:\t42\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\t6\t7\t8\n");
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->name, "foo bar");
   EXPECT_EQ(s->tgid, 42);
@@ -127,7 +129,8 @@ TEST(LimitsParse, KernelFormat) {
 
 TEST(Users, PasswdAndGroupText) {
   auto db = UserDb::parse(
-      "root:x:0:0:root:/root:/bin/bash\n# comment\nbroken line\nalice:x:1000:1000::/home/alice:/bin/sh\n"
+      "root:x:0:0:root:/root:/bin/bash\n# comment\nbroken "
+      "line\nalice:x:1000:1000::/home/alice:/bin/sh\n"
       "dup:x:1000:1000::/:/bin/sh\nneg:x:-3:0::/:/bin/sh\n",
       "root:x:0:\nstaff:x:50:alice\n");
   EXPECT_EQ(db.user_name(0), "root");
@@ -145,7 +148,9 @@ TEST(Users, PasswdAndGroupText) {
 
 TEST(Text, Utf8SafeAndPrintable) {
   EXPECT_EQ(utf8_safe("caf\xc3\xa9"), "caf\xc3\xa9");
-  EXPECT_EQ(utf8_safe("a\xff" "b"), "a?b");
+  EXPECT_EQ(utf8_safe("a\xff"
+                      "b"),
+            "a?b");
   EXPECT_EQ(utf8_safe("\xc3"), "?");
   EXPECT_EQ(utf8_safe("\xed\xa0\x80"), "???");  // surrogate
   EXPECT_EQ(printable("a\x1b[31mb"), "a?[31mb");

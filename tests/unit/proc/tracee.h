@@ -1,8 +1,8 @@
 // Starts a tracee from tests/targets and waits (bounded) for its READY line.
 #pragma once
 
-#include <gtest/gtest.h>
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -27,7 +27,9 @@ struct Tracee {
   int pid() const { return child.pid(); }
 };
 
-inline std::string target_path(const std::string& name) { return std::string(SONDE_TARGETS_DIR) + "/" + name; }
+inline std::string target_path(const std::string& name) {
+  return std::string(SONDE_TARGETS_DIR) + "/" + name;
+}
 
 // Empty ready string on failure; the caller asserts on it.
 inline Tracee start_tracee(std::vector<std::string> argv, int timeout_ms = 5000) {
@@ -64,7 +66,8 @@ inline bool wait_all_sleeping(int pid, int timeout_ms = 3000) {
         if (e->d_name[0] == '.') continue;
         auto st = read_file(task + "/" + e->d_name + "/stat", 4096);
         auto close = st ? st->rfind(')') : std::string::npos;
-        if (close == std::string::npos || close + 2 >= st->size() || (*st)[close + 2] != 'S') all = false;
+        if (close == std::string::npos || close + 2 >= st->size() || (*st)[close + 2] != 'S')
+          all = false;
       }
       ::closedir(d);
     } else {

@@ -15,18 +15,18 @@ namespace sonde {
 
 // Wire error codes. Stable strings: the controller maps them to exit codes.
 namespace errc {
-inline constexpr const char* kProtocol = "protocol";          // malformed frame or message
-inline constexpr const char* kUnknownOp = "unknown_op";       // request for an op we do not have
-inline constexpr const char* kBadArgs = "bad_args";           // args of the wrong type or value
-inline constexpr const char* kNotFound = "not_found";         // pid, file, host that is not there
-inline constexpr const char* kPermission = "permission";      // EPERM/EACCES and friends
-inline constexpr const char* kCancelled = "cancelled";        // cancel or shutdown
-inline constexpr const char* kBusy = "busy";                  // too many requests in flight
-inline constexpr const char* kIo = "io";                      // read/write failures
-inline constexpr const char* kConnect = "connect";            // could not reach the host
-inline constexpr const char* kAuth = "auth";                  // SSH authentication failed
-inline constexpr const char* kHostKey = "host_key";           // unknown or changed host key
-inline constexpr const char* kAgent = "agent";                // agent missing, failed, died
+inline constexpr const char* kProtocol = "protocol";      // malformed frame or message
+inline constexpr const char* kUnknownOp = "unknown_op";   // request for an op we do not have
+inline constexpr const char* kBadArgs = "bad_args";       // args of the wrong type or value
+inline constexpr const char* kNotFound = "not_found";     // pid, file, host that is not there
+inline constexpr const char* kPermission = "permission";  // EPERM/EACCES and friends
+inline constexpr const char* kCancelled = "cancelled";    // cancel or shutdown
+inline constexpr const char* kBusy = "busy";              // too many requests in flight
+inline constexpr const char* kIo = "io";                  // read/write failures
+inline constexpr const char* kConnect = "connect";        // could not reach the host
+inline constexpr const char* kAuth = "auth";              // SSH authentication failed
+inline constexpr const char* kHostKey = "host_key";       // unknown or changed host key
+inline constexpr const char* kAgent = "agent";            // agent missing, failed, died
 inline constexpr const char* kTimeout = "timeout";
 inline constexpr const char* kInternal = "internal";
 }  // namespace errc
@@ -53,15 +53,24 @@ Error errno_error(const std::string& what, int err = errno, std::string hint = {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { check_ok(); return std::get<0>(v_); }
-  const T& value() const& { check_ok(); return std::get<0>(v_); }
-  T&& value() && { check_ok(); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    check_ok();
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    check_ok();
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    check_ok();
+    return std::get<0>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
@@ -85,6 +94,8 @@ class [[nodiscard]] Result {
 
 struct Ok {};
 using Status = Result<Ok>;
-inline Status ok_status() { return Ok{}; }
+inline Status ok_status() {
+  return Ok{};
+}
 
 }  // namespace sonde

@@ -12,11 +12,11 @@
 namespace sonde::proc {
 
 struct PsOptions {
-  std::string user;        // name or numeric uid, empty = all
-  std::string name_regex;  // ECMAScript regex matched against comm and the cmdline, empty = all
+  std::string user;          // name or numeric uid, empty = all
+  std::string name_regex;    // ECMAScript regex matched against comm and the cmdline, empty = all
   std::string sort = "cpu";  // cpu|mem|pid
-  long interval_ms = 100;  // 0 = lifetime average like ps aux
-  size_t limit = 0;        // 0 = no limit
+  long interval_ms = 100;    // 0 = lifetime average like ps aux
+  size_t limit = 0;          // 0 = no limit
 };
 
 // Bad options (bad regex, unknown sort, unknown user) -> Error with code

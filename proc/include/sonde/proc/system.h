@@ -11,9 +11,9 @@ namespace sonde::proc {
 struct SystemInfo {
   long clk_tck = 100;
   long page_size = 4096;
-  long long boot_time = 0;         // epoch seconds, btime of /proc/stat
+  long long boot_time = 0;  // epoch seconds, btime of /proc/stat
   unsigned long long mem_total_kb = 0;
-  double uptime_s = 0;             // /proc/uptime
+  double uptime_s = 0;  // /proc/uptime
 };
 
 SystemInfo read_system_info();
