@@ -95,10 +95,16 @@ class SshTransport : public Transport {
   Error explain_eof() override {
     drain_stderr();
     std::string how;
+    bool ended = ssh_channel_is_eof(ch_) || ssh_channel_is_closed(ch_);
+    // sshd sends EOF when the agent's stdout closes but exit-signal only after
+    // it reaped the agent: get_exit_status waits (bounded by the session
+    // timeout) for whichever of exit-status/exit-signal/close comes, and our
+    // callback records a signal on the way.
+    int st = ended ? ssh_channel_get_exit_status(ch_) : -1;
+    drain_stderr();
     if (!exit_signal_.empty()) {
       how = "agent killed by SIG" + exit_signal_;
-    } else if (ssh_channel_is_eof(ch_) || ssh_channel_is_closed(ch_)) {
-      int st = ssh_channel_get_exit_status(ch_);
+    } else if (ended) {
       how = st >= 0 ? fmt::format("agent exited with status {}", st) : "agent ended";
     } else {
       how = std::string("ssh channel failed: ") + ssh_get_error(conn_->session());
