@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -273,15 +274,27 @@ Result<ExecResult> SshConnection::run(const std::string& command, std::string_vi
   ExecResult r;
   long deadline = now_ms() + timeout_ms;
   size_t off = 0;
-  while (off < stdin_data.size()) {
-    uint32_t chunk = static_cast<uint32_t>(std::min<size_t>(stdin_data.size() - off, 1 << 16));
+  char buf[8192];
+  // Write only into the peer's window: if the command stops reading (mkdir
+  // failed, disk full) a blocking write would sit out the session timeout.
+  while (off < stdin_data.size() && now_ms() < deadline) {
+    if (ssh_channel_is_eof(*ch) || ssh_channel_is_closed(*ch)) break;
+    uint32_t window = ssh_channel_window_size(*ch);
+    if (window == 0) {
+      int n = ssh_channel_read_timeout(*ch, buf, sizeof buf, 0, 20);
+      if (n > 0) r.out.append(buf, static_cast<size_t>(n));
+      int e = ssh_channel_read_nonblocking(*ch, buf, sizeof buf, 1);
+      if (e > 0) r.err.append(buf, static_cast<size_t>(e));
+      if (n == SSH_ERROR || e == SSH_ERROR) break;
+      continue;
+    }
+    uint32_t chunk = static_cast<uint32_t>(
+        std::min<size_t>({stdin_data.size() - off, size_t{1} << 16, size_t{window}}));
     int n = ssh_channel_write(*ch, stdin_data.data() + off, chunk);
     if (n < 0) break;  // the command stopped reading; its exit status says why
     off += static_cast<size_t>(n);
-    if (now_ms() > deadline) break;
   }
   ssh_channel_send_eof(*ch);
-  char buf[8192];
   while (!ssh_channel_is_eof(*ch) && now_ms() < deadline) {
     int n = ssh_channel_read_timeout(*ch, buf, sizeof buf, 0, 100);
     if (n > 0) r.out.append(buf, static_cast<size_t>(n));

@@ -466,6 +466,45 @@ TEST_F(SshTrust, ChangedHostKeyIsRefusedEvenWithAcceptNew) {
   EXPECT_EQ(slurp(sshd().known_hosts()), before) << "known_hosts was modified";
 }
 
+// Keys held by a real ssh-agent, with no key files in ~/.ssh at all.
+TEST_F(SshTrust, AuthenticatesWithSshAgent) {
+  if (!have_program("ssh-agent") || !have_program("ssh-add"))
+    GTEST_SKIP() << "needs ssh-agent and ssh-add (openssh-client)";
+  const std::string home = tmp_ + "/agenthome";
+  fs::create_directories(home + "/.ssh");
+  fs::copy_file(sshd().known_hosts(), home + "/.ssh/known_hosts",
+                fs::copy_options::overwrite_existing);
+  const std::string sock = tmp_ + "/agent.sock";
+  auto started = run_cmd({"ssh-agent", "-a", sock}, {}, 10000);
+  ASSERT_EQ(started.exit_code, 0) << describe(started);
+  std::string agent_pid;
+  if (auto p = started.out.find("SSH_AGENT_PID="); p != std::string::npos)
+    agent_pid = started.out.substr(p + 14, started.out.find(';', p) - p - 14);
+  std::map<std::string, std::string> env = {{"HOME", home}, {"SSH_AUTH_SOCK", sock}};
+  auto add = run_cmd({"ssh-add", sshd().home() + "/.ssh/id_ed25519"}, env, 10000);
+  EXPECT_EQ(add.exit_code, 0) << describe(add);
+
+  auto r = run_sonde({"ps", "root@" + hostport(), "--limit", "1", "--remote-dir", remote_dir()},
+                     env, kRunTimeoutMs);
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  // Without the agent the same command has no key to offer.
+  auto none = run_sonde({"ps", "root@" + hostport(), "--limit", "1", "--remote-dir", remote_dir()},
+                        {{"HOME", home}}, kRunTimeoutMs);
+  EXPECT_EQ(none.exit_code, 4) << describe(none);
+  EXPECT_TRUE(contains(none.err, "SSH_AUTH_SOCK not set")) << none.err;
+  if (!agent_pid.empty()) ::kill(std::stoi(agent_pid), SIGTERM);
+}
+
+// An agent that cannot be deployed (the cache dir cannot be created) is an
+// agent error with the way out, not a hang or a crash.
+TEST_F(SshTrust, UndeployableAgentSaysWhereAndWhatToDo) {
+  auto r = run_sonde({"ps", sshd().alias(), "--remote-dir", "/proc/sonde-cannot-be-here"}, env(),
+                     kRunTimeoutMs);
+  EXPECT_EQ(r.exit_code, 6) << describe(r);
+  EXPECT_TRUE(contains(r.err, "deploy")) << r.err;
+  EXPECT_TRUE(contains(r.err, "--remote-dir")) << r.err;
+}
+
 TEST_F(SshTrust, WrongUserKeyIsAnAuthenticationFailureNamingTheKey) {
   auto r = run_sonde(
       {"-i", sshd().wrong_key(), "ps", "root@" + hostport(), "--remote-dir", remote_dir()}, env(),
