@@ -196,6 +196,11 @@ Result<json> list_processes(const PsOptions& opts, CancelToken& cancel) {
       int64_t elapsed = monotonic_ns() - p.t0;
       p.cpu_pct =
           elapsed > 0 ? static_cast<double>(delta) / static_cast<double>(elapsed) * 100.0 : 0.0;
+      // sum_exec_runtime of a running thread is brought up to date only at
+      // ticks and switches, so a busy thread can read a few % over 100.
+      // One thread cannot run more than all of the interval.
+      double cap = 100.0 * static_cast<double>(std::max<long long>(1, p.stat.num_threads));
+      if (p.cpu_pct > cap) p.cpu_pct = cap;
       kept.push_back(std::move(p));
     }
     procs = std::move(kept);
