@@ -1,0 +1,59 @@
+// The syscall tracer: attach to running processes (PTRACE_SEIZE, all their
+// threads) or launch a command, follow threads and (with follow_forks)
+// children, and report each syscall as an event or only count them (-c).
+//
+// Safety: attached processes are never killed by us (no PTRACE_O_EXITKILL);
+// on every exit path (duration over, cancel, error) each tracee is detached
+// and left running, with any signal we were holding re-injected. Launched
+// children get EXITKILL: they die with the tracer, like under strace.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sonde/common/cancel.h"
+#include "sonde/common/frame.h"
+#include "sonde/common/result.h"
+#include "sonde/ptrace/syscalls.h"
+
+namespace sonde::ptrace {
+
+struct TraceOptions {
+  std::vector<int> attach_pids;          // -p (several allowed)
+  std::vector<std::string> launch_argv;  // -- CMD ARGS (exclusive with attach_pids)
+  bool follow_forks = false;             // -f; forced on for launch
+  std::vector<bool> syscalls;            // which syscalls to report; empty = all
+  bool failed_only = false;              // -e status=failed
+  bool summary_only = false;             // -c: count, decode nothing, send no events
+  DecodeOptions decode;                  // -s, -y
+  long duration_ms = 0;                  // 0 = until cancelled or every tracee is gone
+  bool use_seccomp = true;               // launch + filter: only filtered syscalls stop
+};
+
+// Events, as JSON objects (the wire and --json format):
+//   {"type":"syscall","pid":P,"name":"openat","nr":257,"args":[...],"args_text":"...",
+//    "ret":3,"ret_text":"3","errno":"ENOENT"?,"ts_ns":<CLOCK_REALTIME at entry>,"dur_ns":N}
+//   {"type":"signal","pid":P,"sig":"SIGCHLD","ts_ns":T}
+//   {"type":"exit","pid":P,"code":0,"ts_ns":T} / {"type":"killed","pid":P,"sig":"SIGKILL","ts_ns":T}
+//   {"type":"attached","pid":P,"tids":N} / {"type":"detached","pid":P}
+// The sink runs on the tracer thread and must not block: the agent puts
+// events in a bounded queue and counts what it drops.
+using EventSink = std::function<void(json&& event)>;
+
+// Runs until cancel, the duration, or no tracee left. Returns the summary:
+//   {"mode":"attach"|"launch","duration_ms":D,
+//    "syscalls":[{"name":"read","calls":N,"errors":E,"time_ns":T}]  (sorted by time desc),
+//    "total":{"calls":N,"errors":E,"time_ns":T},
+//    "per_process":[{"pid":P,"syscalls":[...],"total":{...}}],
+//    "exit_code":C?  (launch: the command's status), "notes":[...],
+//    "seccomp":true|false}
+// Errors: attach to a missing pid → not_found; EPERM → permission with a hint
+// (ptrace_scope, --sudo); a process already traced → permission naming the tracer.
+Result<json> trace(const TraceOptions& opts, CancelToken& cancel, const EventSink& sink);
+
+// Builds the syscall set from a strace -e trace= expression: names, %classes,
+// `!` negation, comma-separated ("open,openat", "%network", "!%memory").
+Result<std::vector<bool>> parse_trace_filter(std::string_view expr);
+
+}  // namespace sonde::ptrace

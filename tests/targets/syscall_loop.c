@@ -1,0 +1,81 @@
+/* A tracee that makes a known number of known syscalls.
+ *   syscall_loop getppid N     N getppid() calls, then "DONE N"
+ *   syscall_loop rw N          N one-byte write()+read() pairs through a pipe
+ *   syscall_loop signals       counts SIGUSR1 in a handler; prints READY; on
+ *                              SIGUSR2 prints "USR1 <count>" and exits 0
+ *   syscall_loop sleeper S     prints READY, then a ticking nanosleep loop for
+ *                              at most S seconds, printing "TICK n" each 100 ms
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t usr1_count = 0;
+static volatile sig_atomic_t usr2_seen = 0;
+
+static void on_usr1(int sig) {
+  (void)sig;
+  usr1_count++;
+}
+static void on_usr2(int sig) {
+  (void)sig;
+  usr2_seen = 1;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: syscall_loop getppid N | rw N | signals | sleeper S\n");
+    return 2;
+  }
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (strcmp(argv[1], "getppid") == 0 && argc > 2) {
+    long n = atol(argv[2]);
+    for (long i = 0; i < n; i++) syscall(SYS_getppid);
+    printf("DONE %ld\n", n);
+    return 0;
+  }
+  if (strcmp(argv[1], "rw") == 0 && argc > 2) {
+    long n = atol(argv[2]);
+    int p[2];
+    if (pipe(p) != 0) return 1;
+    char c = 'x';
+    for (long i = 0; i < n; i++) {
+      if (write(p[1], &c, 1) != 1 || read(p[0], &c, 1) != 1) return 1;
+    }
+    printf("DONE %ld\n", n);
+    return 0;
+  }
+  if (strcmp(argv[1], "signals") == 0) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = on_usr2;
+    sigaction(SIGUSR2, &sa, NULL);
+    printf("READY\n");
+    time_t end = time(NULL) + 60;
+    while (!usr2_seen && time(NULL) < end) {
+      struct timespec ts = {0, 10 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+    printf("USR1 %d\n", (int)usr1_count);
+    return 0;
+  }
+  if (strcmp(argv[1], "sleeper") == 0) {
+    long s = argc > 2 ? atol(argv[2]) : 60;
+    printf("READY\n");
+    for (long i = 0; i < s * 10; i++) {
+      struct timespec ts = {0, 100 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+      printf("TICK %ld\n", i);
+    }
+    return 0;
+  }
+  fprintf(stderr, "syscall_loop: unknown mode %s\n", argv[1]);
+  return 2;
+}
