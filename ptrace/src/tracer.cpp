@@ -222,6 +222,34 @@ class Tracer {
   pid_t child_ = -1;
   int child_status_ = -1;
   int status_fd_ = -1;  // launch: the child's exec errno, if exec failed
+  int cpu_ = -1;        // colocate: the CPU tracer and tracees share
+  cpu_set_t tracer_mask_;
+  std::map<pid_t, cpu_set_t> saved_masks_;  // colocate: each thread's affinity before us
+
+  void pin(pid_t tid) {
+    if (cpu_ < 0) return;
+    if (!saved_masks_.count(tid)) {
+      cpu_set_t m;
+      if (::sched_getaffinity(tid, sizeof m, &m) != 0) return;
+      saved_masks_[tid] = m;
+    }
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu_, &one);
+    ::sched_setaffinity(tid, sizeof one, &one);
+  }
+  void unpin_all() {
+    if (cpu_ < 0) return;
+    // Threads born while pinned inherited the one-CPU mask: give them their
+    // process's original mask.
+    for (auto& [tid, t] : tasks_) {
+      auto it = saved_masks_.find(tid);
+      if (it == saved_masks_.end()) it = saved_masks_.find(t.tgid);
+      if (it != saved_masks_.end()) ::sched_setaffinity(tid, sizeof it->second, &it->second);
+    }
+    for (auto& [tid, m] : saved_masks_) ::sched_setaffinity(tid, sizeof m, &m);  // ESRCH: gone
+    ::sched_setaffinity(0, sizeof tracer_mask_, &tracer_mask_);
+  }
   std::atomic<bool> stopping_{false};
   ProcFdAnnotator fds_;
 };
@@ -254,6 +282,7 @@ Status Tracer::seize(pid_t tid, pid_t tgid, bool is_leader) {
     return errno_error(fmt::format("ptrace seize {}", tid), e);
   }
   task(tid, tgid);
+  pin(tid);
   // A stop we can resume from with PTRACE_SYSCALL.
   if (pt(PTRACE_INTERRUPT, tid) != 0 && errno != ESRCH)
     spdlog::warn("ptrace interrupt {}: {}", tid, strerror(errno));
@@ -496,6 +525,9 @@ void Tracer::handle_stop(pid_t tid, int status) {
         Task& c = task(child, tgid > 0 ? tgid : (event == PTRACE_EVENT_CLONE ? t.tgid : child));
         if (tgid > 0) c.tgid = tgid;
         c.pre_exec = false;
+        // It inherited the pinned mask; restore it to its creator's original.
+        if (auto m = saved_masks_.find(tid); m != saved_masks_.end() && !saved_masks_.count(child))
+          saved_masks_[child] = m->second;
       }
       resume(tid);
       return;
@@ -564,6 +596,7 @@ void Tracer::loop() {
 }
 
 void Tracer::detach_all() {
+  unpin_all();
   if (launch_) {
     // Launched commands die with the trace, like under strace.
     for (auto& [tid, t] : tasks_) ::kill(tid, SIGKILL);
@@ -638,6 +671,17 @@ Result<json> Tracer::run() {
   ::pthread_sigmask(SIG_UNBLOCK, &kick, nullptr);
 
   int64_t t0 = mono_ns();
+  if (opts_.colocate) {
+    ::sched_getaffinity(0, sizeof tracer_mask_, &tracer_mask_);
+    cpu_ = ::sched_getcpu();
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu_, &one);
+    if (cpu_ < 0 || ::sched_setaffinity(0, sizeof one, &one) != 0) {
+      notes_.push_back("colocate: could not pin the tracer; tracing without it");
+      cpu_ = -1;
+    }
+  }
   Status st = launch_ ? launch() : attach_all();
   if (!st.ok()) {
     detach_all();

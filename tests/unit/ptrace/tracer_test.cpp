@@ -262,3 +262,48 @@ TEST(Tracer, AlreadyTracedProcessIsRefusedNamingTheTracer) {
 
 }  // namespace
 }  // namespace sonde::ptrace
+
+namespace sonde::ptrace {
+namespace {
+
+std::string allowed_cpus(pid_t pid) { return proc_status_field(pid, "Cpus_allowed_list:"); }
+
+TEST(TracerColocate, PinsWhileTracingAndRestoresAffinityAfter) {
+  if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "needs 2 CPUs to see a pin";
+  Tracee t = start({kLoop, "sleeper", "30"});
+  ASSERT_EQ(t.line, "READY");
+  std::string before = allowed_cpus(t.pid());
+  TraceOptions o;
+  o.attach_pids = {t.pid()};
+  o.summary_only = true;
+  o.colocate = true;
+  CancelToken cancel;
+  std::string during;
+  std::thread ctl([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    during = allowed_cpus(t.pid());
+    cancel.cancel();
+  });
+  auto r = trace(o, cancel, {});
+  ctl.join();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_NE(during, before);
+  EXPECT_EQ(during.find_first_of(",-"), std::string::npos) << "pinned to one CPU: " << during;
+  EXPECT_EQ(allowed_cpus(t.pid()), before);
+  EXPECT_GT(calls_of(*r, "clock_nanosleep") + calls_of(*r, "nanosleep"), 0u);
+  t.child.kill(SIGKILL);
+}
+
+TEST(TracerColocate, LaunchModeCountsStayExact) {
+  TraceOptions o;
+  o.launch_argv = {kLoop, "getppid", "20000"};
+  o.summary_only = true;
+  o.colocate = true;
+  CancelToken cancel;
+  auto r = trace(o, cancel, {});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(calls_of(*r, "getppid"), 20000u);
+}
+
+}  // namespace
+}  // namespace sonde::ptrace
