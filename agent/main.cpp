@@ -1,5 +1,6 @@
 // sonde-agent: runs on the target host, speaks the framed protocol on
 // stdin/stdout. Logs go to stderr only.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -27,7 +28,7 @@ int serve(int verbosity) {
   sonde::setup_logging("sonde-agent", verbosity);
   // Frames go through stdout; a stray printf from anywhere would corrupt the
   // stream, so move the protocol to a private fd and point stdout at stderr.
-  int out = ::dup(1);
+  int out = ::fcntl(1, F_DUPFD_CLOEXEC, 3);  // CLOEXEC: commands we launch must not inherit it
   if (out < 0 || ::dup2(2, 1) < 0) {
     spdlog::error("dup stdout: {}", std::strerror(errno));
     return 1;

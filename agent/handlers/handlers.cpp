@@ -5,11 +5,13 @@ namespace sonde::agent {
 void register_ping(Registry& reg);
 void register_ps(Registry& reg);
 void register_inspect(Registry& reg);
+void register_trace(Registry& reg);
 
 void register_all_handlers(Registry& reg) {
   register_ping(reg);
   register_ps(reg);
   register_inspect(reg);
+  register_trace(reg);
 }
 
 namespace {

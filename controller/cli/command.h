@@ -48,6 +48,9 @@ struct CommandContext {
   GlobalOptions g;
   std::string target;  // as typed; "local" or an ssh target; may be empty with --via
   po::variables_map vm;
+  // The arguments after the first `--` (e.g. the command `trace` launches),
+  // for commands with takes_rest; never parsed as options.
+  std::vector<std::string> rest;
 
   // Opens the transport for the target and does the handshake.
   Result<std::unique_ptr<Session>> connect() const;
@@ -63,6 +66,7 @@ struct CommandSpec {
   std::function<void(po::options_description&)> options;
   std::function<int(CommandContext&)> run;
   bool needs_target = true;
+  bool takes_rest = false;  // accepts `-- ARGS...` (CommandContext::rest)
 };
 
 // The command table (controller/commands/commands.cpp).

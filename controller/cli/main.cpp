@@ -68,6 +68,7 @@ int verbosity_from(const po::variables_map& vm, int argc, char** argv) {
   int v = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "--") break;  // the rest belongs to a launched command
     if (a == "--verbose")
       ++v;
     else if (a.size() >= 2 && a[0] == '-' && a[1] == 'v' &&
@@ -141,9 +142,20 @@ int run(int argc, char** argv) {
   po::positional_options_description pos;
   pos.add("target", 1);
 
+  // Everything after the first `--` belongs to the command (trace's CMD ARGS):
+  // program_options must not see it as options or extra positionals.
   std::vector<std::string> args;
-  for (int i = 1; i < argc; ++i)
+  int i = 1;
+  for (; i < argc && std::strcmp(argv[i], "--") != 0; ++i)
     if (i != cmd_index) args.push_back(argv[i]);
+  if (i < argc) {
+    if (!spec->takes_rest) {
+      std::fprintf(stderr, "sonde %s: takes no arguments after `--`\n  usage: sonde %s\n",
+                   spec->name, spec->synopsis);
+      return exit_code::kUsage;
+    }
+    ctx.rest.assign(argv + i + 1, argv + argc);
+  }
   try {
     po::store(po::command_line_parser(args).options(all).positional(pos).run(), ctx.vm);
     po::notify(ctx.vm);

@@ -5,9 +5,11 @@ namespace sonde::controller {
 CommandSpec ps_command();
 CommandSpec inspect_command();
 CommandSpec hello_command();
+CommandSpec trace_command();
 
 const std::vector<CommandSpec>& all_commands() {
-  static const std::vector<CommandSpec> cmds = {ps_command(), inspect_command(), hello_command()};
+  static const std::vector<CommandSpec> cmds = {ps_command(), inspect_command(), trace_command(),
+                                                 hello_command()};
   return cmds;
 }
 

@@ -417,7 +417,10 @@ void Tracer::on_syscall(Task& t, bool seccomp_stop) {
     for (int i = 0; i < 6; ++i) t.args[i] = entry ? info.entry.args[i] : info.seccomp.args[i];
     t.entry_mono = mono_ns();
     t.have_entry_decode = false;
-    bool show = !opts_.summary_only && wanted(t.nr) && !t.pre_exec;
+    // The launched child's own execve is shown (and must be read now, before
+    // the exec replaces its memory); its other setup syscalls are not.
+    bool is_exec = t.nr == SYS_execve || t.nr == SYS_execveat;
+    bool show = !opts_.summary_only && wanted(t.nr) && (!t.pre_exec || is_exec);
     if (show) t.entry_real = real_ns();
     if (show && decode_at_entry(t.nr)) {
       VmReader mem(t.tid);
@@ -458,6 +461,7 @@ void Tracer::on_syscall(Task& t, bool seccomp_stop) {
                     opts_.decode);
   }
   const char* name = syscall_name(t.nr);
+  std::string ret_text = format_return(t.nr, ret, d);
   json ev = {{"type", "syscall"},
              {"pid", t.tid},
              {"name", name ? std::string(name) : "syscall_" + std::to_string(t.nr)},
@@ -465,7 +469,7 @@ void Tracer::on_syscall(Task& t, bool seccomp_stop) {
              {"args", std::move(d.args)},
              {"args_text", std::move(d.args_text)},
              {"ret", ret},
-             {"ret_text", format_return(t.nr, ret)},
+             {"ret_text", std::move(ret_text)},
              {"ts_ns", t.entry_real},
              {"dur_ns", dur}};
   if (failed) {

@@ -1,6 +1,8 @@
 /* A tracee that makes a known number of known syscalls.
- *   syscall_loop getppid N     N getppid() calls, then "DONE N"
+ *   syscall_loop getppid N     N getppid() calls, then "DONE N <loop ns>"
  *   syscall_loop rw N          N one-byte write()+read() pairs through a pipe
+ *   syscall_loop wait MODE N   prints READY, waits for SIGUSR1 (so a tracer
+ *                              can attach first), then runs MODE N
  *   syscall_loop signals       counts SIGUSR1 in a handler; prints READY; on
  *                              SIGUSR2 prints "USR1 <count>" and exits 0
  *   syscall_loop sleeper S     prints READY, then a ticking nanosleep loop for
@@ -18,6 +20,12 @@
 static volatile sig_atomic_t usr1_count = 0;
 static volatile sig_atomic_t usr2_seen = 0;
 
+static long long now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 static void on_usr1(int sig) {
   (void)sig;
   usr1_count++;
@@ -33,10 +41,22 @@ int main(int argc, char** argv) {
     return 2;
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
+  if (strcmp(argv[1], "wait") == 0 && argc > 3) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    printf("READY\n");
+    struct timespec limit = {60, 0};
+    if (sigtimedwait(&set, NULL, &limit) != SIGUSR1) return 3;
+    argv += 1;
+    argc -= 1;
+  }
   if (strcmp(argv[1], "getppid") == 0 && argc > 2) {
     long n = atol(argv[2]);
+    long long t0 = now_ns();
     for (long i = 0; i < n; i++) syscall(SYS_getppid);
-    printf("DONE %ld\n", n);
+    printf("DONE %ld %lld\n", n, now_ns() - t0);
     return 0;
   }
   if (strcmp(argv[1], "rw") == 0 && argc > 2) {
@@ -44,10 +64,11 @@ int main(int argc, char** argv) {
     int p[2];
     if (pipe(p) != 0) return 1;
     char c = 'x';
+    long long t0 = now_ns();
     for (long i = 0; i < n; i++) {
       if (write(p[1], &c, 1) != 1 || read(p[0], &c, 1) != 1) return 1;
     }
-    printf("DONE %ld\n", n);
+    printf("DONE %ld %lld\n", n, now_ns() - t0);
     return 0;
   }
   if (strcmp(argv[1], "signals") == 0) {

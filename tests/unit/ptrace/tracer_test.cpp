@@ -266,7 +266,9 @@ TEST(Tracer, AlreadyTracedProcessIsRefusedNamingTheTracer) {
 namespace sonde::ptrace {
 namespace {
 
-std::string allowed_cpus(pid_t pid) { return proc_status_field(pid, "Cpus_allowed_list:"); }
+std::string allowed_cpus(pid_t pid) {
+  return proc_status_field(pid, "Cpus_allowed_list:");
+}
 
 TEST(TracerColocate, PinsWhileTracingAndRestoresAffinityAfter) {
   if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "needs 2 CPUs to see a pin";

@@ -3,11 +3,11 @@
 // register values and a tracee memory reader: testable without ptrace.
 #pragma once
 
+#include <sys/types.h>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 #include "sonde/common/frame.h"
 
@@ -59,13 +59,14 @@ class FdAnnotator {
 };
 
 struct DecodeOptions {
-  size_t string_limit = 32;  // -s: bytes of buffers/strings shown
+  size_t string_limit = 32;   // -s: bytes of buffers/strings shown
   bool annotate_fds = false;  // -y
 };
 
 struct DecodedCall {
   std::string args_text;  // "AT_FDCWD, \"/etc/hosts\", O_RDONLY|O_CLOEXEC"
-  json args;              // [{"name":"dirfd","value":-100,"text":"AT_FDCWD"}, {"name":"pathname","value":"/etc/hosts"}, ...]
+  json args;              // [{"name":"dirfd","value":-100,"text":"AT_FDCWD"},
+                          // {"name":"pathname","value":"/etc/hosts"}, ...]
   // What strace prints in parentheses after the return value: "Timeout",
   // "[{fd=3, revents=POLLIN}]", "flags O_RDONLY"; empty for most calls.
   // format_return(nr, ret, call) appends it.

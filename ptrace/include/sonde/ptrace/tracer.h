@@ -41,7 +41,8 @@ struct TraceOptions {
 //   {"type":"syscall","pid":P,"name":"openat","nr":257,"args":[...],"args_text":"...",
 //    "ret":3,"ret_text":"3","errno":"ENOENT"?,"ts_ns":<CLOCK_REALTIME at entry>,"dur_ns":N}
 //   {"type":"signal","pid":P,"sig":"SIGCHLD","ts_ns":T}
-//   {"type":"exit","pid":P,"code":0,"ts_ns":T} / {"type":"killed","pid":P,"sig":"SIGKILL","ts_ns":T}
+//   {"type":"exit","pid":P,"code":0,"ts_ns":T} /
+//   {"type":"killed","pid":P,"sig":"SIGKILL","ts_ns":T}
 //   {"type":"attached","pid":P,"tids":N} / {"type":"detached","pid":P}
 // The sink runs on the tracer thread and must not block: the agent puts
 // events in a bounded queue and counts what it drops.

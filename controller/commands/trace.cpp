@@ -1,0 +1,270 @@
+// sonde trace TARGET: strace-style syscall tracing of running processes (-p)
+// or of a command sonde launches (-- CMD ARGS), live lines or a -c table.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "../cli/command.h"
+#include "sonde/common/io.h"
+#include "sonde/common/log.h"
+#include "sonde/render/trace.h"
+
+namespace sonde::controller {
+namespace {
+
+struct FileCloser {
+  void operator()(FILE* f) const {
+    if (f) std::fclose(f);
+  }
+};
+
+Error usage(std::string msg, std::string hint = "sonde help trace") {
+  return Error{errc::kBadArgs, std::move(msg), std::move(hint)};
+}
+
+// "-p 1 -p 2", "-p 1,2" and "-p '1 2'" (pidof output) all work, as in strace.
+Result<std::vector<int>> parse_pids(const std::vector<std::string>& raw) {
+  std::vector<int> pids;
+  for (const auto& r : raw) {
+    std::string tok;
+    auto flush = [&]() -> Status {
+      if (tok.empty()) return ok_status();
+      char* end = nullptr;
+      errno = 0;
+      long v = std::strtol(tok.c_str(), &end, 10);
+      if (errno || *end || v <= 0 || v > INT32_MAX)
+        return usage("-p `" + tok + "` is not a process id");
+      pids.push_back(static_cast<int>(v));
+      tok.clear();
+      return ok_status();
+    };
+    for (char c : r) {
+      if (c == ',' || c == ' ' || c == '\t' || c == '\n') {
+        if (auto st = flush(); !st.ok()) return st.error();
+      } else {
+        tok += c;
+      }
+    }
+    if (auto st = flush(); !st.ok()) return st.error();
+  }
+  if (pids.empty() && !raw.empty()) return usage("-p needs a process id");
+  return pids;
+}
+
+// strace's -e: "trace=SET", "status=failed", or a bare SET meaning trace=SET.
+Status apply_expr(const std::string& e, std::string& filter, bool& failed_only) {
+  std::string key = "trace", value = e;
+  if (auto eq = e.find('='); eq != std::string::npos) {
+    key = e.substr(0, eq);
+    value = e.substr(eq + 1);
+  }
+  if (key == "trace" || key == "t") {
+    if (value.empty()) return usage("-e trace= needs syscall names or %classes");
+    filter += (filter.empty() ? "" : ",") + value;
+    return ok_status();
+  }
+  if (key == "status") {
+    if (value == "failed" || value == "!successful") {
+      failed_only = true;
+      return ok_status();
+    }
+    return usage("-e status=" + value + " is not supported", "use -e status=failed");
+  }
+  return usage("-e " + key + "= is not supported",
+               "supported: -e trace=NAMES|%CLASS (with ! to negate), -e status=failed");
+}
+
+// A flag that may be repeated and counts how often: -t, -tt (= -t -t), -ttt.
+// bool_switch refuses a second occurrence, and an optional value would take
+// the next word (`-t local`) as its value.
+class CountedSwitch : public po::value_semantic {
+ public:
+  std::string name() const override { return ""; }
+  unsigned min_tokens() const override { return 0; }
+  unsigned max_tokens() const override { return 0; }
+  bool is_composing() const override { return true; }
+  bool is_required() const override { return false; }
+  void parse(boost::any& v, const std::vector<std::string>&, bool) const override {
+    v = v.empty() ? 1 : boost::any_cast<int>(v) + 1;
+  }
+  bool apply_default(boost::any&) const override { return false; }
+  void notify(const boost::any&) const override {}
+};
+
+}  // namespace
+
+CommandSpec trace_command() {
+  CommandSpec c;
+  c.name = "trace";
+  c.summary = "strace-style syscall tracing of running processes (-p) or of a command (-- CMD)";
+  c.synopsis =
+      "trace TARGET (-p PID... | -- CMD ARGS...) [-f] [-c] [-e trace=EXPR] [-e status=failed] "
+      "[-s N] [-y] [-t|-tt|-ttt] [-T] [-o FILE] [--duration 10s] [--no-seccomp] [--colocate]";
+  c.takes_rest = true;
+  c.options = [](po::options_description& o) {
+    o.add_options()("pid,p", po::value<std::vector<std::string>>(),
+                    "trace this running process and all its threads (repeatable; "
+                    "1,2 also works); it keeps running after sonde detaches")(
+        "follow-forks,f", po::bool_switch(), "also trace children (forks, vforks, clones)")(
+        "summary-only,c", po::bool_switch(),
+        "count calls, errors and time per syscall and print a table at the end; only the "
+        "table crosses the network")(
+        "expr,e", po::value<std::vector<std::string>>(),
+        "trace=NAMES|%file|%network|%process|%memory|%signal|%desc|%ipc (! negates), or "
+        "status=failed; a bare EXPR means trace=EXPR")(
+        "string-limit,s", po::value<long>(), "show at most N bytes of strings and buffers (32)")(
+        "decode-fds,y", po::bool_switch(), "show what each fd is: 3</etc/hosts>, 5<TCP:[a->b]>")(
+        "absolute-timestamps,t", new CountedSwitch,
+        "prefix each line with the time of day; -tt adds microseconds, -ttt epoch seconds")(
+        "syscall-times,T", po::bool_switch(), "show the time spent in each syscall")(
+        "output,o", po::value<std::string>(), "write the trace (or the -c table) to FILE")(
+        "duration", po::value<std::string>(),
+        "detach after this long (e.g. 10s, 500ms); default: until Ctrl-C or the tracees exit")(
+        "no-seccomp", po::bool_switch(),
+        "launch mode with -e trace=: stop on every syscall instead of filtering in the kernel")(
+        "colocate", po::bool_switch(),
+        "run the tracer on the tracee's CPU and pin the tracee there while tracing: much "
+        "cheaper stops; the original CPU affinity is restored on detach");
+  };
+  c.run = [](CommandContext& ctx) -> int {
+    const auto& vm = ctx.vm;
+    std::vector<int> pids;
+    if (vm.count("pid")) {
+      auto p = parse_pids(vm["pid"].as<std::vector<std::string>>());
+      if (!p) return ctx.fail(p.error());
+      pids = std::move(*p);
+    }
+    bool launch = !ctx.rest.empty();
+    if (pids.empty() == !launch)
+      return ctx.fail(usage(launch ? "give either -p PID or -- CMD ARGS, not both"
+                                   : "nothing to trace: give -p PID or -- CMD ARGS",
+                            "sonde trace TARGET -p PID, or sonde trace TARGET -- CMD ARGS"));
+
+    std::string filter;
+    bool failed_only = false;
+    if (vm.count("expr"))
+      for (const auto& e : vm["expr"].as<std::vector<std::string>>())
+        if (auto st = apply_expr(e, filter, failed_only); !st.ok()) return ctx.fail(st.error());
+
+    render::TraceLineOptions lo;
+    if (vm.count("absolute-timestamps")) {
+      lo.timestamps = vm["absolute-timestamps"].as<int>();
+      if (lo.timestamps > 3) return ctx.fail(usage("-t may be given at most three times (-ttt)"));
+    }
+    lo.durations = vm["syscall-times"].as<bool>();
+    bool follow = vm["follow-forks"].as<bool>();
+    lo.always_pid = follow || pids.size() > 1;
+    bool summary_only = vm["summary-only"].as<bool>();
+
+    json args = {{"follow_forks", follow},
+                 {"failed_only", failed_only},
+                 {"summary_only", summary_only},
+                 {"annotate_fds", vm["decode-fds"].as<bool>()},
+                 {"seccomp", !vm["no-seccomp"].as<bool>()},
+                 {"colocate", vm["colocate"].as<bool>()}};
+    if (launch)
+      args["argv"] = ctx.rest;
+    else
+      args["pids"] = pids;
+    if (!filter.empty()) args["filter"] = filter;
+    if (vm.count("string-limit")) {
+      long s = vm["string-limit"].as<long>();
+      if (s < 0) return ctx.fail(usage("-s must not be negative"));
+      args["string_limit"] = s;
+    }
+    if (vm.count("duration")) {
+      auto ms = parse_duration_ms(vm["duration"].as<std::string>());
+      if (!ms || *ms <= 0)
+        return ctx.fail(usage("--duration is not a duration", "e.g. 10s, 500ms, 2m"));
+      args["duration_ms"] = *ms;
+    }
+
+    std::unique_ptr<FILE, FileCloser> file;
+    FILE* out = stdout;
+    if (vm.count("output")) {
+      std::string path = vm["output"].as<std::string>();
+      file.reset(std::fopen(path.c_str(), "w"));
+      if (!file) return ctx.fail(errno_error("open " + path, errno, "check the -o path"));
+      out = file.get();
+    }
+
+    auto s = ctx.connect();
+    if (!s) return ctx.fail(s.error());
+
+    const bool as_json = ctx.g.json;
+    auto dump = [](const json& j) {
+      return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    };
+    render::TraceLinePrinter printer(lo);
+    auto on_event = [&](const json& data) {
+      if (!data.is_object()) return;
+      if (data.contains("phase")) {
+        spdlog::info("trace: {}", data.dump());
+        return;
+      }
+      auto evs = data.find("events");
+      if (evs == data.end() || !evs->is_array()) return;
+      for (const auto& ev : *evs) {
+        std::string type = ev.is_object() ? ev.value("type", std::string()) : "";
+        if (as_json) {
+          if (!summary_only) std::fputs(dump(ev).c_str(), out);
+          continue;
+        }
+        // Like strace, attach and detach notes go to stderr, not the trace.
+        if (!launch && (type == "attached" || type == "detached")) {
+          long long pid = ev.value("pid", 0LL);
+          if (type == "attached" && ev.contains("tids") && ev["tids"].is_number() &&
+              ev["tids"].get<long long>() > 1)
+            std::fprintf(stderr, "sonde: Process %lld attached with %lld threads\n", pid,
+                         ev["tids"].get<long long>());
+          else
+            std::fprintf(stderr, "sonde: Process %lld %s\n", pid, type.c_str());
+          continue;
+        }
+        // -c prints only the table, like strace -c.
+        if (summary_only) continue;
+        std::string line = printer.line(ev);
+        if (!line.empty()) std::fputs(line.c_str(), out);
+      }
+      std::fflush(out);
+    };
+
+    auto r = (*s)->call("trace", args, on_event);
+    std::fflush(out);
+    if (!r) return ctx.fail(r.error());
+
+    json& sum = *r;
+    if (sum.contains("notes") && sum["notes"].is_array())
+      for (const auto& n : sum["notes"])
+        if (n.is_string()) std::fprintf(stderr, "sonde: note: %s\n", n.get<std::string>().c_str());
+
+    if (as_json) {
+      sum["host"] = (*s)->host();
+      std::fputs(dump(sum).c_str(), out);
+    } else if (summary_only) {
+      std::fputs(render::render_trace_summary(sum).c_str(), out);
+    } else if (sum.contains("exit_code") && sum["exit_code"].is_number() &&
+               printer.exits_printed() == 0) {
+      // The exit event itself was lost or filtered: still say how it ended.
+      std::fprintf(out, "+++ exited with %lld +++\n", sum["exit_code"].get<long long>());
+    }
+    std::fflush(out);
+    if (!as_json && summary_only && sum.contains("exit_code") && sum["exit_code"].is_number())
+      std::fprintf(stderr, "+++ exited with %lld +++\n", sum["exit_code"].get<long long>());
+
+    uint64_t lost = sum.value("events_lost", uint64_t{0});
+    if (lost > 0)
+      std::fprintf(stderr,
+                   "sonde: %llu events lost (the link was slower than the target; narrow with "
+                   "-e trace=, or count with -c)\n",
+                   static_cast<unsigned long long>(lost));
+    if (file && std::ferror(file.get()))
+      return ctx.fail(
+          Error{errc::kIo, "writing " + vm["output"].as<std::string>() + " failed", {}});
+    return exit_code::kOk;
+  };
+  return c;
+}
+
+}  // namespace sonde::controller

@@ -1,0 +1,50 @@
+// Text rendering for `trace`: strace-like lines for the tracer's events and
+// the `strace -c` table for its summary (shapes in sonde/ptrace/tracer.h).
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "sonde/common/frame.h"
+
+namespace sonde::render {
+
+struct TraceLineOptions {
+  int timestamps = 0;       // 0 none, 1 -t (HH:MM:SS), 2 -tt (+ .micro), 3 -ttt (epoch.micro)
+  bool durations = false;   // -T: " <0.000123>" after the return value
+  bool always_pid = false;  // -f or several -p: "[pid  N] " from the first line
+};
+
+// Turns events into lines. Like strace, the "[pid N] " prefix also appears
+// once a second process shows up, even without -f.
+class TraceLinePrinter {
+ public:
+  explicit TraceLinePrinter(TraceLineOptions o) : o_(o) {}
+
+  // The line for one event with its '\n', or "" for events that print nothing
+  // (attached, detached, unknown types).
+  std::string line(const sonde::json& ev);
+
+  // How many exit / killed lines were printed.
+  size_t exits_printed() const { return exits_; }
+
+ private:
+  std::string leader(const sonde::json& ev);
+
+  TraceLineOptions o_;
+  std::set<long long> pids_;
+  size_t exits_ = 0;
+};
+
+// Local time of a CLOCK_REALTIME nanosecond stamp as -t/-tt/-ttt print it.
+std::string format_trace_time(long long ts_ns, int level);
+
+// One `strace -c` table (header, rows sorted by time, dashes, total line) for
+// a block {"syscalls":[...],"total":{...}}.
+std::string render_trace_table(const sonde::json& block);
+
+// The whole -c output: the table over all processes, then, when more than one
+// process was traced, one table per process under "pid N:".
+std::string render_trace_summary(const sonde::json& summary);
+
+}  // namespace sonde::render

@@ -1,0 +1,180 @@
+// strace-like rendering of tracer events and summaries, from hand-made JSON
+// in the shapes of sonde/ptrace/tracer.h.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "sonde/render/trace.h"
+
+namespace sonde::render {
+namespace {
+
+// 2024-03-04 14:03:05.123456789 UTC
+constexpr long long kTs = 1709560985123456789LL;
+
+class TraceRender : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    setenv("TZ", "UTC", 1);
+    tzset();
+  }
+};
+
+json openat_event(long long pid = 4242) {
+  return {{"type", "syscall"},
+          {"pid", pid},
+          {"name", "openat"},
+          {"nr", 257},
+          {"args_text", "AT_FDCWD, \"/etc/hosts\", O_RDONLY|O_CLOEXEC"},
+          {"ret", 3},
+          {"ret_text", "3"},
+          {"ts_ns", kTs},
+          {"dur_ns", 123456}};
+}
+
+TEST_F(TraceRender, PlainLine) {
+  TraceLinePrinter p({});
+  EXPECT_EQ(p.line(openat_event()), "openat(AT_FDCWD, \"/etc/hosts\", O_RDONLY|O_CLOEXEC) = 3\n");
+}
+
+TEST_F(TraceRender, ShortCallsAlignReturnAtColumn40LikeStrace) {
+  TraceLinePrinter p({});
+  json ev = {{"type", "syscall"}, {"pid", 1}, {"name", "close"},
+             {"args_text", "3"},  {"ret", 0}, {"ret_text", "0"}};
+  std::string l = p.line(ev);
+  EXPECT_EQ(l, "close(3)" + std::string(32, ' ') + "= 0\n");
+  EXPECT_EQ(l.find('='), 40u);
+}
+
+TEST_F(TraceRender, ErrorsAndUnknownReturns) {
+  TraceLinePrinter p({});
+  json ev = {{"type", "syscall"},
+             {"pid", 1},
+             {"name", "connect"},
+             {"args_text",
+              "3, {sa_family=AF_INET, sin_port=htons(1), sin_addr=inet_addr(\"127.0.0.1\")}, 16"},
+             {"ret", -1},
+             {"ret_text", "-1 ECONNREFUSED (Connection refused)"},
+             {"errno", "ECONNREFUSED"}};
+  EXPECT_EQ(p.line(ev),
+            "connect(3, {sa_family=AF_INET, sin_port=htons(1), sin_addr=inet_addr(\"127.0.0.1\")}, "
+            "16) = -1 ECONNREFUSED (Connection refused)\n");
+  json ex = {{"type", "syscall"}, {"pid", 1}, {"name", "exit_group"}, {"args_text", "0"}};
+  EXPECT_EQ(p.line(ex), "exit_group(0)" + std::string(27, ' ') + "= ?\n");
+  json unnamed = {{"type", "syscall"}, {"pid", 1}, {"nr", 999}, {"args_text", ""}, {"ret", 0}};
+  EXPECT_EQ(p.line(unnamed).substr(0, 14), "syscall_999() ");
+}
+
+TEST_F(TraceRender, TimestampsAndDurations) {
+  TraceLinePrinter t1({1, false, false});
+  EXPECT_EQ(t1.line(openat_event()).substr(0, 16), "14:03:05 openat(");
+  TraceLinePrinter t2({2, true, false});
+  EXPECT_EQ(
+      t2.line(openat_event()),
+      "14:03:05.123456 openat(AT_FDCWD, \"/etc/hosts\", O_RDONLY|O_CLOEXEC) = 3 <0.000123>\n");
+  TraceLinePrinter t3({3, false, false});
+  EXPECT_EQ(t3.line(openat_event()).substr(0, 25), "1709560985.123456 openat(");
+  EXPECT_EQ(format_trace_time(kTs, 2), "14:03:05.123456");
+  TraceLinePrinter d({0, true, false});
+  json ev = openat_event();
+  ev["dur_ns"] = 2500000000LL;
+  std::string l = d.line(ev);
+  EXPECT_NE(l.find("= 3 <2.500000>\n"), std::string::npos) << l;
+}
+
+TEST_F(TraceRender, PidPrefixWithFollowForksOrASecondProcess) {
+  TraceLinePrinter f({2, false, true});
+  EXPECT_EQ(f.line(openat_event(4242)).substr(0, 29), "[pid  4242] 14:03:05.123456 o");
+
+  // Without -f the prefix starts with the second process, as in strace.
+  TraceLinePrinter p({});
+  EXPECT_EQ(p.line(openat_event(10)).substr(0, 7), "openat(");
+  EXPECT_EQ(p.line(openat_event(11)).substr(0, 19), "[pid    11] openat(");
+  EXPECT_EQ(p.line(openat_event(10)).substr(0, 19), "[pid    10] openat(");
+  TraceLinePrinter wide({0, false, true});
+  EXPECT_EQ(wide.line(openat_event(1234567)).substr(0, 15), "[pid 1234567] o");
+}
+
+TEST_F(TraceRender, SignalExitAndKilledLines) {
+  TraceLinePrinter p({});
+  EXPECT_EQ(p.line({{"type", "signal"}, {"pid", 7}, {"sig", "SIGCHLD"}, {"ts_ns", kTs}}),
+            "--- SIGCHLD ---\n");
+  EXPECT_EQ(p.line({{"type", "exit"}, {"pid", 7}, {"code", 0}}), "+++ exited with 0 +++\n");
+  EXPECT_EQ(p.line({{"type", "exit"}, {"pid", 7}, {"code", 3}}), "+++ exited with 3 +++\n");
+  EXPECT_EQ(p.line({{"type", "killed"}, {"pid", 7}, {"sig", "SIGKILL"}}),
+            "+++ killed by SIGKILL +++\n");
+  EXPECT_EQ(p.exits_printed(), 3u);
+  EXPECT_EQ(p.line({{"type", "attached"}, {"pid", 7}, {"tids", 3}}), "");
+  EXPECT_EQ(p.line({{"type", "detached"}, {"pid", 7}}), "");
+  TraceLinePrinter f({1, false, true});
+  EXPECT_EQ(f.line({{"type", "signal"}, {"pid", 8}, {"sig", "SIGTERM"}, {"ts_ns", kTs}}),
+            "[pid     8] 14:03:05 --- SIGTERM ---\n");
+  // What the target controls cannot inject terminal escapes.
+  EXPECT_EQ(p.line({{"type", "signal"}, {"pid", 7}, {"sig", "SIG\x1b[2J"}}), "--- SIG?[2J ---\n");
+}
+
+json block(std::vector<std::tuple<std::string, long long, long long, long long>> rows) {
+  json b = {{"syscalls", json::array()}};
+  long long c = 0, e = 0, t = 0;
+  for (auto& [name, calls, errors, ns] : rows) {
+    b["syscalls"].push_back(
+        {{"name", name}, {"calls", calls}, {"errors", errors}, {"time_ns", ns}});
+    c += calls;
+    e += errors;
+    t += ns;
+  }
+  b["total"] = {{"calls", c}, {"errors", e}, {"time_ns", t}};
+  return b;
+}
+
+TEST_F(TraceRender, SummaryTableIsStraceLayout) {
+  // Given out of order: the table sorts by time.
+  json b = block({{"read", 10, 0, 250000}, {"openat", 4, 1, 500000}, {"close", 2, 0, 250000}});
+  std::string expected =
+      "% time     seconds  usecs/call     calls    errors syscall\n"
+      "------ ----------- ----------- --------- --------- ----------------\n"
+      " 50.00    0.000500         125         4         1 openat\n"
+      " 25.00    0.000250          25        10           read\n"
+      " 25.00    0.000250         125         2           close\n"
+      "------ ----------- ----------- --------- --------- ----------------\n"
+      "100.00    0.001000          62        16         1 total\n";
+  EXPECT_EQ(render_trace_table(b), expected);
+}
+
+TEST_F(TraceRender, SummaryWithZeroTimeAndNoRows) {
+  json b = block({{"execve", 1, 0, 0}});
+  std::string t = render_trace_table(b);
+  EXPECT_NE(t.find("  0.00    0.000000           0         1           execve\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("100.00    0.000000           0         1           total\n"),
+            std::string::npos);
+  std::string empty = render_trace_table(json::object());
+  EXPECT_NE(empty.find("100.00    0.000000           0         0           total\n"),
+            std::string::npos)
+      << empty;
+}
+
+TEST_F(TraceRender, PerProcessTablesOnlyWithSeveralProcesses) {
+  json one = block({{"read", 1, 0, 1000}});
+  one["per_process"] = json::array({block({{"read", 1, 0, 1000}})});
+  one["per_process"][0]["pid"] = 5;
+  EXPECT_EQ(render_trace_summary(one), render_trace_table(one));
+
+  json two = block({{"read", 3, 0, 3000}, {"write", 1, 1, 1000}});
+  two["per_process"] = json::array({block({{"read", 3, 0, 3000}}), block({{"write", 1, 1, 1000}})});
+  two["per_process"][0]["pid"] = 5;
+  two["per_process"][1]["pid"] = 6;
+  std::string s = render_trace_summary(two);
+  EXPECT_EQ(s.find(render_trace_table(two)), 0u);
+  size_t p5 = s.find("\npid 5:\n"), p6 = s.find("\npid 6:\n");
+  ASSERT_NE(p5, std::string::npos) << s;
+  ASSERT_NE(p6, std::string::npos) << s;
+  EXPECT_LT(p5, p6);
+  EXPECT_NE(s.find("100.00    0.000001           1         1         1 write\n", p6),
+            std::string::npos)
+      << s;
+}
+
+}  // namespace
+}  // namespace sonde::render
