@@ -101,7 +101,7 @@ for workload in "getppid $n_getppid" "rw $n_rw"; do
   done
   declare -A med=()
   for m in "${modes[@]}"; do
-    med[$m]=$(tr ' ' '\n' <<<"${samples[$m]:-}" | grep -v '^$' | median)
+    med[$m]=$(tr ' ' '\n' <<<"${samples[$m]:-}" | awk 'NF' | median)
   done
   base=${med[untraced]}
   echo

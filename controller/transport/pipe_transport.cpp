@@ -1,10 +1,12 @@
 #include "pipe_transport.h"
 
 #include <fcntl.h>
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include "sonde/common/io.h"
 
@@ -77,10 +79,18 @@ Result<ReadResult> PipeTransport::read(char* buf, size_t len, int timeout_ms) {
 
 void PipeTransport::close() {
   child_.in().reset();
+  // The agent exits within a second of EOF. Until then keep relaying its
+  // stderr: the last lines a launched command printed travel there.
+  long deadline_ms = 1500;
+  while (child_.err().valid() && deadline_ms > 0) {
+    pollfd p{child_.err().get(), POLLIN, 0};
+    int r = ::poll(&p, 1, 50);
+    if (r < 0 && errno != EINTR) break;
+    deadline_ms -= 50;
+    if (r > 0) drain_stderr();
+  }
   child_.out().reset();
-  // The agent exits within a second of EOF; the Child destructor waits a
-  // moment and then kills whatever is left.
-  if (!child_.exited() && !child_.wait(1500)) {
+  if (!child_.exited() && !child_.wait(std::max(1L, deadline_ms))) {
     child_.kill(SIGKILL);
     child_.wait(-1);
   }

@@ -81,8 +81,11 @@ class SshTransport : public Transport {
       // channel goes; sshd would otherwise HUP it.
       char buf[4096];
       long deadline = now_ms() + 1500;
-      while (!ssh_channel_is_eof(ch_) && now_ms() < deadline)
+      while (!ssh_channel_is_eof(ch_) && now_ms() < deadline) {
         if (ssh_channel_read_timeout(ch_, buf, sizeof buf, 0, 100) == SSH_ERROR) break;
+        drain_stderr();  // a launched command's last output travels there
+      }
+      drain_stderr();
       ssh_channel_close(ch_);
     }
     ssh_channel_free(ch_);
@@ -173,14 +176,14 @@ Status upload_agent(SshConnection& conn, const DeployOptions& d, const std::stri
 // the binary. A wrong sidecar cannot slip through: the target re-hashes
 // every upload before it is used.
 Result<std::string> agent_hash(const std::string& path) {
-  struct stat bin {}, side {};
+  struct stat bin {
+  }, side{};
   std::string sidecar = path + ".sha256";
   if (::stat(path.c_str(), &bin) == 0 && ::stat(sidecar.c_str(), &side) == 0 &&
-      (side.st_mtim.tv_sec > bin.st_mtim.tv_sec ||
-       (side.st_mtim.tv_sec == bin.st_mtim.tv_sec && side.st_mtim.tv_nsec >= bin.st_mtim.tv_nsec))) {
+      (side.st_mtim.tv_sec > bin.st_mtim.tv_sec || (side.st_mtim.tv_sec == bin.st_mtim.tv_sec &&
+                                                    side.st_mtim.tv_nsec >= bin.st_mtim.tv_nsec))) {
     auto text = read_file(sidecar, 256);
-    if (text.ok() && text->size() >= 64 &&
-        text->find_first_not_of("0123456789abcdef") >= 64)
+    if (text.ok() && text->size() >= 64 && text->find_first_not_of("0123456789abcdef") >= 64)
       return text->substr(0, 64);
   }
   return sha256_file_hex(path);
