@@ -57,7 +57,9 @@ run_mode() {
     sonde_seccomp) timeout 120 "$sonde" trace local -c -e trace=connect -- "$loop" "$@" >"$tmp/summary" 2>"$out" ;;
     sonde_attach)
       # The workload waits for SIGUSR1 so the loop starts only once attached.
-      timeout 120 "$loop" wait "$@" >"$out" &
+      # (not under timeout: we must attach to the loop itself; it gives up
+      # waiting by itself after 60 s)
+      "$loop" wait "$@" >"$out" &
       local pid=$!
       for _ in $(seq 100); do grep -q READY "$out" 2>/dev/null && break; sleep 0.02; done
       timeout 120 "$sonde" trace local -c --colocate -p "$pid" >"$tmp/summary" 2>"$err" &
@@ -113,6 +115,7 @@ for workload in "getppid $n_getppid" "rw $n_rw"; do
   done
   ratio() {  # sonde mode, strace mode
     awk -v s="${med[$1]}" -v a="${med[$2]}" -v b="$base" -v l="$3" 'BEGIN {
+      if (s == "nan" || a == "nan") { printf "  %-52s %6s  %s\n", l, "n/a", "MISS"; exit }
       r = (s-b)/(a-b); printf "  %-52s %6.2f  %s\n", l, r, (r <= 1.0 ? "PASS" : "MISS") }'
   }
   echo "  overhead ratio to strace (goal <= 1.0):"

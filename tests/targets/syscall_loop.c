@@ -9,6 +9,7 @@
  *                              at most S seconds, printing "TICK n" each 100 ms
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +49,11 @@ int main(int argc, char** argv) {
     sigprocmask(SIG_BLOCK, &set, NULL);
     printf("READY\n");
     struct timespec limit = {60, 0};
-    if (sigtimedwait(&set, NULL, &limit) != SIGUSR1) return 3;
+    int got;
+    /* A tracer attaching interrupts sigtimedwait with EINTR: wait again. */
+    do got = sigtimedwait(&set, NULL, &limit);
+    while (got < 0 && errno == EINTR);
+    if (got != SIGUSR1) return 3;
     argv += 1;
     argc -= 1;
   }
