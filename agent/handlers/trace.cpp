@@ -145,6 +145,8 @@ Result<ptrace::TraceOptions> parse_args(const json& args) {
   auto seccomp = arg_bool(args, "seccomp", true);
   auto colocate = arg_bool(args, "colocate", false);
   if (!colocate) return colocate.error();
+  auto structured = arg_bool(args, "structured", true);
+  if (!structured) return structured.error();
   for (const Error* e :
        {follow.ok() ? nullptr : &follow.error(), filter.ok() ? nullptr : &filter.error(),
         failed.ok() ? nullptr : &failed.error(), summary.ok() ? nullptr : &summary.error(),
@@ -174,6 +176,7 @@ Result<ptrace::TraceOptions> parse_args(const json& args) {
   o.duration_ms = *duration;
   o.use_seccomp = *seccomp;
   o.colocate = *colocate;
+  o.decode.structured = *structured;
   return o;
 }
 

@@ -11,6 +11,8 @@
 #   strace -c -f            | sonde trace -c (launch) | sonde trace -c -p (attach)
 #   strace -f -o /dev/null  | sonde trace -o /dev/null (launch, every line formatted)
 #   sonde trace -c -e trace=connect (launch: seccomp-bpf, nothing stops)
+#   and, for information, strace under `taskset -c 0` (strace and its child on
+#   one CPU: the same placement sonde's --colocate gives itself)
 # sonde runs with --colocate (tracer and tracee on one CPU; see the note at
 # the end), and also without it for the -c launch mode, to show placement.
 # Goals: sonde's overhead <= strace's in every mode (ratio <= 1.0); the
@@ -51,6 +53,8 @@ run_mode() {
     untraced) timeout 120 "$loop" "$@" >"$out" ;;
     strace_c) timeout 120 strace -c -f -o "$tmp/strace.txt" "$loop" "$@" >"$out" ;;
     strace_o) timeout 120 strace -f -o /dev/null "$loop" "$@" >"$out" ;;
+    strace_c_pinned) timeout 120 taskset -c 0 strace -c -f -o "$tmp/strace.txt" "$loop" "$@" >"$out" ;;
+    strace_o_pinned) timeout 120 taskset -c 0 strace -f -o /dev/null "$loop" "$@" >"$out" ;;
     sonde_c) timeout 120 "$sonde" trace local -c --colocate -- "$loop" "$@" >"$tmp/summary" 2>"$out" ;;
     sonde_c_nocolo) timeout 120 "$sonde" trace local -c -- "$loop" "$@" >"$tmp/summary" 2>"$out" ;;
     sonde_o) timeout 120 "$sonde" trace local --colocate -o /dev/null -- "$loop" "$@" 2>"$out" ;;
@@ -78,10 +82,12 @@ run_mode() {
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) {print "nan"} else if (NR%2) {print a[(NR+1)/2]} else {print (a[NR/2]+a[NR/2+1])/2}}'; }
 
-modes=(untraced strace_c sonde_c sonde_c_nocolo sonde_attach strace_o sonde_o sonde_seccomp)
+modes=(untraced strace_c strace_c_pinned sonde_c sonde_c_nocolo sonde_attach strace_o strace_o_pinned sonde_o sonde_seccomp)
 declare -A label=(
   [untraced]="untraced"
   [strace_c]="strace -c -f"
+  [strace_c_pinned]="taskset -c 0 strace -c -f (both on 1 CPU)"
+  [strace_o_pinned]="taskset -c 0 strace -f -o /dev/null"
   [sonde_c]="sonde trace -c (launch)"
   [sonde_c_nocolo]="sonde trace -c (launch, no colocate)"
   [sonde_attach]="sonde trace -c -p (attach)"
@@ -123,6 +129,9 @@ for workload in "getppid $n_getppid" "rw $n_rw"; do
   ratio sonde_c_nocolo strace_c "sonde -c launch, no colocate / strace -c"
   ratio sonde_attach strace_c "sonde -c attach / strace -c"
   ratio sonde_o strace_o "sonde -o /dev/null / strace -o /dev/null"
+  echo "  against strace pinned to one CPU too (placement equal; informational):"
+  ratio sonde_c strace_c_pinned "sonde -c launch / taskset strace -c"
+  ratio sonde_o strace_o_pinned "sonde -o /dev/null / taskset strace -o /dev/null"
   awk -v s="${med[sonde_seccomp]}" -v b="$base" 'BEGIN {
     r = s/b; printf "  %-52s %6.2fx %s\n", "seccomp launch -e trace=connect / untraced (goal <= 1.1)", r, (r <= 1.1 ? "PASS" : "MISS") }'
   unset samples med

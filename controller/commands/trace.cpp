@@ -162,7 +162,9 @@ CommandSpec trace_command() {
                  {"summary_only", summary_only},
                  {"annotate_fds", vm["decode-fds"].as<bool>()},
                  {"seccomp", !vm["no-seccomp"].as<bool>()},
-                 {"colocate", vm["colocate"].as<bool>()}};
+                 {"colocate", vm["colocate"].as<bool>()},
+                 // Per-argument JSON only when it will be printed.
+                 {"structured", ctx.g.json}};
     if (launch)
       args["argv"] = ctx.rest;
     else

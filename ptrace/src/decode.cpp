@@ -82,6 +82,7 @@ bool valid_utf8(std::string_view s) {
 void Call::add(const char* name, json value, const std::string& text) {
   if (!out_.args_text.empty()) out_.args_text += ", ";
   out_.args_text += text;
+  if (!opts_.structured) return;
   // JSON strings must be UTF-8 (dump() throws otherwise): bytes that are not
   // are given by their escaped strace text instead.
   if (value.is_string() && !valid_utf8(value.get_ref<const std::string&>())) value = text;

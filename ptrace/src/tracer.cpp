@@ -466,12 +466,12 @@ void Tracer::on_syscall(Task& t, bool seccomp_stop) {
              {"pid", t.tid},
              {"name", name ? std::string(name) : "syscall_" + std::to_string(t.nr)},
              {"nr", t.nr},
-             {"args", std::move(d.args)},
              {"args_text", std::move(d.args_text)},
              {"ret", ret},
              {"ret_text", std::move(ret_text)},
              {"ts_ns", t.entry_real},
              {"dur_ns", dur}};
+  if (opts_.decode.structured) ev["args"] = std::move(d.args);
   if (failed) {
     const char* en = errno_name(static_cast<int>(-ret));
     if (en) ev["errno"] = en;

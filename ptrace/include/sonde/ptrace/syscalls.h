@@ -61,6 +61,10 @@ class FdAnnotator {
 struct DecodeOptions {
   size_t string_limit = 32;   // -s: bytes of buffers/strings shown
   bool annotate_fds = false;  // -y
+  // Also build the per-argument JSON (`args`). Text output needs only
+  // args_text, and the JSON allocations are most of a live event's cost on
+  // the tracer thread, i.e. time the stopped tracee waits.
+  bool structured = true;
 };
 
 struct DecodedCall {
