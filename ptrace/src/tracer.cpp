@@ -422,13 +422,34 @@ void Tracer::on_syscall(Task& t, bool seccomp_stop) {
     bool is_exec = t.nr == SYS_execve || t.nr == SYS_execveat;
     bool show = !opts_.summary_only && wanted(t.nr) && (!t.pre_exec || is_exec);
     if (show) t.entry_real = real_ns();
-    if (show && decode_at_entry(t.nr)) {
+    // With -y, close must be read before it closes: at exit the fd is gone.
+    bool at_entry = decode_at_entry(t.nr) || (opts_.decode.annotate_fds && t.nr == SYS_close);
+    if (show && at_entry) {
       VmReader mem(t.tid);
       t.entry_decoded = decode_args(t.tid, t.nr, t.args, kNoReturn, mem,
                                     opts_.decode.annotate_fds ? &fds_ : nullptr, opts_.decode);
       t.have_entry_decode = true;
     }
     (void)seccomp_stop;
+    if ((t.nr == SYS_exit || t.nr == SYS_exit_group) && !t.pre_exec && wanted(t.nr)) {
+      // These never reach a syscall-exit stop: show them now, with strace's
+      // "= ?". Like strace -c, the summary counts completed calls only.
+      t.in_syscall = false;
+      if (show && !opts_.failed_only) {
+        const char* name = syscall_name(t.nr);
+        json ev = {{"type", "syscall"},
+                   {"pid", t.tid},
+                   {"name", name ? name : "exit"},
+                   {"nr", t.nr},
+                   {"args_text", std::move(t.entry_decoded.args_text)},
+                   {"ret", nullptr},
+                   {"ret_text", "?"},
+                   {"ts_ns", t.entry_real},
+                   {"dur_ns", 0}};
+        if (opts_.decode.structured) ev["args"] = std::move(t.entry_decoded.args);
+        emit(std::move(ev));
+      }
+    }
     return;
   }
   if (info.op != PTRACE_SYSCALL_INFO_EXIT || !t.in_syscall) {
