@@ -139,6 +139,39 @@ json total_json(const std::map<long, Counter>& m) {
   return {{"calls", t.calls}, {"errors", t.errors}, {"time_ns", t.time_ns}};
 }
 
+// Syscalls whose return value is a new fd: -y annotates it, as strace does.
+bool returns_fd(long nr) {
+  switch (nr) {
+    case SYS_open:
+    case SYS_openat:
+    case SYS_openat2:
+    case SYS_creat:
+    case SYS_socket:
+    case SYS_accept:
+    case SYS_accept4:
+    case SYS_dup:
+    case SYS_dup2:
+    case SYS_dup3:
+    case SYS_epoll_create:
+    case SYS_epoll_create1:
+    case SYS_eventfd:
+    case SYS_eventfd2:
+    case SYS_timerfd_create:
+    case SYS_signalfd:
+    case SYS_signalfd4:
+    case SYS_memfd_create:
+    case SYS_inotify_init:
+    case SYS_inotify_init1:
+    case SYS_fanotify_init:
+    case SYS_pidfd_open:
+    case SYS_open_by_handle_at:
+    case SYS_userfaultfd:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string sig_text(int sig) {
   const char* n = sigabbrev_np(sig);
   return n ? std::string("SIG") + n : "SIG" + std::to_string(sig);
@@ -483,6 +516,10 @@ void Tracer::on_syscall(Task& t, bool seccomp_stop) {
   }
   const char* name = syscall_name(t.nr);
   std::string ret_text = format_return(t.nr, ret, d);
+  if (opts_.decode.annotate_fds && ret >= 0 && returns_fd(t.nr)) {
+    std::string what = fds_.describe(t.tid, static_cast<int>(ret));
+    if (!what.empty()) ret_text += "<" + what + ">";
+  }
   json ev = {{"type", "syscall"},
              {"pid", t.tid},
              {"name", name ? std::string(name) : "syscall_" + std::to_string(t.nr)},

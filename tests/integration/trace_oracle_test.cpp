@@ -427,6 +427,21 @@ TEST_F(NetClientOracle, DashYAnnotatesTheFdThatCloseCloses) {
       << theirs;
 }
 
+TEST_F(NetClientOracle, DashYAnnotatesReturnedFdsLikeStrace) {
+  // strace 6.1 -y: openat(...) = 3</etc/hosts>, socket(...) = 3<socket:[N]>.
+  const std::string ours = sonde_trace({"-y", "-e", "trace=openat,socket"});
+  const std::string theirs = strace_trace({"-y", "-e", "trace=openat,socket"});
+  EXPECT_TRUE(contains(ours, "openat(AT_FDCWD, \"/etc/hosts\", O_RDONLY) = 3</etc/hosts>")) << ours;
+  EXPECT_TRUE(contains(theirs, "= 3</etc/hosts>")) << theirs;
+  size_t ours_sockets = 0, theirs_sockets = 0;
+  for (const auto& l : lines_of(ours))
+    if (starts_with(l, "socket(") && contains(l, "<socket:[")) ++ours_sockets;
+  for (const auto& l : lines_of(theirs))
+    if (starts_with(l, "socket(") && contains(l, "<socket:[")) ++theirs_sockets;
+  EXPECT_EQ(ours_sockets, 2u) << ours;
+  EXPECT_EQ(ours_sockets, theirs_sockets) << theirs;
+}
+
 TEST_F(NetClientOracle, StatusFailedShowsOnlyFailedCalls) {
   const std::string ours = sonde_trace({"-e", "status=failed"});
   const std::string theirs = strace_trace({"-e", "status=failed"});
