@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 
+#include "sonde/common/io.h"
 #include "sonde/common/log.h"
 
 namespace sonde::controller {
@@ -14,12 +15,6 @@ std::atomic<int> g_interrupts{0};
 
 void on_signal(int) {
   g_interrupts.fetch_add(1);
-}
-
-long now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
@@ -93,10 +88,10 @@ Status Session::pump(int timeout_ms, bool* got) {
 }
 
 Status Session::handshake(int timeout_ms) {
-  long deadline = now_ms() + timeout_ms;
+  long deadline = monotonic_ms() + timeout_ms;
   while (queued_[0].empty()) {
     if (!conn_errors_.empty()) return error_from_message(conn_errors_.front());
-    long left = deadline - now_ms();
+    long left = deadline - monotonic_ms();
     if (left <= 0)
       return Error{
           errc::kAgent,
@@ -160,18 +155,18 @@ Result<Message> Session::next_for(uint64_t id, int timeout_ms, bool* timed_out) 
 
 Result<json> Session::wait(uint64_t id, const std::function<void(const json&)>& on_event,
                            long timeout_ms) {
-  long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+  long deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
   long cancel_deadline = -1;
   for (;;) {
     if (interrupted() && cancel_deadline < 0) {
       spdlog::info("interrupted: cancelling request {}", id);
       if (auto st = cancel(id); !st.ok()) return st.error();
-      cancel_deadline = now_ms() + 3000;
+      cancel_deadline = monotonic_ms() + 3000;
     }
-    if (cancel_deadline >= 0 && now_ms() > cancel_deadline)
+    if (cancel_deadline >= 0 && monotonic_ms() > cancel_deadline)
       return Error{
           errc::kCancelled, "interrupted (the agent did not confirm the cancel in time)", {}};
-    if (deadline >= 0 && now_ms() > deadline)
+    if (deadline >= 0 && monotonic_ms() > deadline)
       return Error{errc::kTimeout, "no answer from the agent in time", {}};
     bool timed_out;
     auto m = next_for(id, 100, &timed_out);

@@ -13,16 +13,6 @@
 #include "sonde/common/io.h"
 
 namespace sonde {
-namespace {
-
-long now_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-}  // namespace
-
 Child::Child(Child&& o) noexcept
     : pid_(std::exchange(o.pid_, -1)),
       status_(o.status_),
@@ -50,7 +40,7 @@ Child::~Child() {
 
 std::optional<int> Child::wait(int timeout_ms) {
   if (pid_ <= 0) return status_;
-  long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+  long deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
   for (;;) {
     int st = 0;
     pid_t r = ::waitpid(pid_, &st, timeout_ms < 0 ? 0 : WNOHANG);
@@ -63,7 +53,7 @@ std::optional<int> Child::wait(int timeout_ms) {
       pid_ = -1;  // not our child any more (reaped elsewhere)
       return status_;
     }
-    if (deadline >= 0 && now_ms() >= deadline) return std::nullopt;
+    if (deadline >= 0 && monotonic_ms() >= deadline) return std::nullopt;
     if (timeout_ms >= 0) ::usleep(2000);
   }
 }
@@ -144,10 +134,10 @@ Result<RunResult> run_capture(const std::vector<std::string>& argv, int timeout_
   auto c = spawn(argv, o);
   if (!c) return c.error();
   RunResult r;
-  long deadline = now_ms() + timeout_ms;
+  long deadline = monotonic_ms() + timeout_ms;
   char buf[8192];
   for (;;) {
-    long left = deadline - now_ms();
+    long left = deadline - monotonic_ms();
     if (left <= 0) {
       c->kill(SIGKILL);
       return Error{errc::kTimeout, argv[0] + " did not finish in time", {}};
@@ -160,7 +150,7 @@ Result<RunResult> run_capture(const std::vector<std::string>& argv, int timeout_
     if (r.out.size() < (64u << 20)) r.out.append(buf, *n);
   }
   c->out().reset();
-  auto st = c->wait(std::max<long>(1, deadline - now_ms()));
+  auto st = c->wait(std::max<long>(1, deadline - monotonic_ms()));
   if (!st) {
     c->kill(SIGKILL);
     return Error{errc::kTimeout, argv[0] + " did not exit in time", {}};

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "sonde/common/io.h"
 #include "sonde/common/log.h"
 #include "sonde/common/subprocess.h"
 
@@ -27,12 +28,6 @@ bool contains(const std::string& s, const char* needle) {
 
 std::string known_hosts_name(const std::string& host, int port) {
   return port == 22 ? host : "[" + host + "]:" + std::to_string(port);
-}
-
-long now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
@@ -115,10 +110,10 @@ Status SshConnection::connect(const SshTarget& target, const SshOptions& opts) {
   ssh_string_free_char(u);
   label_ = fmt::format("{}@{}:{}", user_, host_, port_);
 
-  long t0 = now_ms();
+  long t0 = monotonic_ms();
   if (ssh_connect(session_) != SSH_OK) {
     std::string e = ssh_get_error(session_);
-    long took = now_ms() - t0;
+    long took = monotonic_ms() - t0;
     std::string where = fmt::format("{}:{}", host_, port_);
     if (contains(e, "refused"))
       return Error{errc::kConnect, fmt::format("ssh {}: connection refused", where),
@@ -272,12 +267,12 @@ Result<ExecResult> SshConnection::run(const std::string& command, std::string_vi
   auto ch = open_exec(command);
   if (!ch) return ch.error();
   ExecResult r;
-  long deadline = now_ms() + timeout_ms;
+  long deadline = monotonic_ms() + timeout_ms;
   size_t off = 0;
   char buf[8192];
   // Write only into the peer's window: if the command stops reading (mkdir
   // failed, disk full) a blocking write would sit out the session timeout.
-  while (off < stdin_data.size() && now_ms() < deadline) {
+  while (off < stdin_data.size() && monotonic_ms() < deadline) {
     if (ssh_channel_is_eof(*ch) || ssh_channel_is_closed(*ch)) break;
     uint32_t window = ssh_channel_window_size(*ch);
     if (window == 0) {
@@ -295,7 +290,7 @@ Result<ExecResult> SshConnection::run(const std::string& command, std::string_vi
     off += static_cast<size_t>(n);
   }
   ssh_channel_send_eof(*ch);
-  while (!ssh_channel_is_eof(*ch) && now_ms() < deadline) {
+  while (!ssh_channel_is_eof(*ch) && monotonic_ms() < deadline) {
     int n = ssh_channel_read_timeout(*ch, buf, sizeof buf, 0, 100);
     if (n > 0) r.out.append(buf, static_cast<size_t>(n));
     int e = ssh_channel_read_nonblocking(*ch, buf, sizeof buf, 1);

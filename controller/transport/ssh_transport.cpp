@@ -18,12 +18,6 @@ constexpr int kExitAgentMissing = 97;
 constexpr int kExitHashMismatch = 98;
 constexpr int kExitUploadFailed = 96;
 
-long now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // The remote dir as a shell word: ~ and ~/x are expanded by the remote shell.
 std::string remote_dir_word(const std::string& dir) {
   if (dir.empty()) return "\"$HOME\"/.cache/sonde";
@@ -59,9 +53,9 @@ class SshTransport : public Transport {
   Result<ReadResult> read(char* buf, size_t len, int timeout_ms) override {
     drain_stderr();
     // Short slices so the agent's stderr is relayed while we wait.
-    long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    long deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
     for (;;) {
-      long left = deadline < 0 ? 100 : std::min<long>(100, deadline - now_ms());
+      long left = deadline < 0 ? 100 : std::min<long>(100, deadline - monotonic_ms());
       if (left < 0) left = 0;
       int n =
           ssh_channel_read_timeout(ch_, buf, static_cast<uint32_t>(len), 0, static_cast<int>(left));
@@ -69,7 +63,7 @@ class SshTransport : public Transport {
       if (n > 0) return ReadResult{static_cast<size_t>(n), false};
       drain_stderr();
       if (ssh_channel_is_eof(ch_) || ssh_channel_is_closed(ch_)) return ReadResult{0, true};
-      if (deadline >= 0 && now_ms() >= deadline) return ReadResult{};
+      if (deadline >= 0 && monotonic_ms() >= deadline) return ReadResult{};
     }
   }
 
@@ -80,8 +74,8 @@ class SshTransport : public Transport {
       // Give the agent its moment to cancel work and detach before the
       // channel goes; sshd would otherwise HUP it.
       char buf[4096];
-      long deadline = now_ms() + 1500;
-      while (!ssh_channel_is_eof(ch_) && now_ms() < deadline) {
+      long deadline = monotonic_ms() + 1500;
+      while (!ssh_channel_is_eof(ch_) && monotonic_ms() < deadline) {
         if (ssh_channel_read_timeout(ch_, buf, sizeof buf, 0, 100) == SSH_ERROR) break;
         drain_stderr();  // a launched command's last output travels there
       }
@@ -152,7 +146,7 @@ Status upload_agent(SshConnection& conn, const DeployOptions& d, const std::stri
       "exit {mismatch}; fi; mv -f \"$t\" \"$d/agent-{h}\"",
       fmt::arg("dir", dir), fmt::arg("h", hash), fmt::arg("fail", kExitUploadFailed),
       fmt::arg("mismatch", kExitHashMismatch));
-  long t0 = now_ms();
+  long t0 = monotonic_ms();
   spdlog::info("deploy: uploading agent ({}) to {}:{}/agent-{}", human_bytes(data->size()),
                conn.label(), d.remote_dir.empty() ? "~/.cache/sonde" : d.remote_dir,
                hash.substr(0, 12));
@@ -167,7 +161,7 @@ Status upload_agent(SshConnection& conn, const DeployOptions& d, const std::stri
         errc::kAgent,
         fmt::format("deploy to {} failed (exit {}): {}", conn.label(), r->exit_status, err),
         "pick a writable, executable directory on the target with --remote-dir DIR"};
-  spdlog::info("deploy: uploaded and verified in {} ms", now_ms() - t0);
+  spdlog::info("deploy: uploaded and verified in {} ms", monotonic_ms() - t0);
   return ok_status();
 }
 

@@ -226,7 +226,7 @@ class Tracer {
   Status seize(pid_t tid, pid_t tgid, bool is_leader);
   void loop();
   void handle_stop(pid_t tid, int status);
-  void on_syscall(Task& t, bool seccomp_stop);
+  void on_syscall(Task& t);
   void resume(pid_t tid, int sig = 0);
   void detach_all();
   bool wanted(long nr) const {
@@ -438,7 +438,7 @@ void Tracer::resume(pid_t tid, int sig) {
     spdlog::debug("resume {}: {}", tid, strerror(errno));
 }
 
-void Tracer::on_syscall(Task& t, bool seccomp_stop) {
+void Tracer::on_syscall(Task& t) {
   __ptrace_syscall_info info;
   long n = pt(PTRACE_GET_SYSCALL_INFO, t.tid, sizeof info, reinterpret_cast<unsigned long>(&info));
   if (n <= 0) return;
@@ -463,7 +463,6 @@ void Tracer::on_syscall(Task& t, bool seccomp_stop) {
                                     opts_.decode.annotate_fds ? &fds_ : nullptr, opts_.decode);
       t.have_entry_decode = true;
     }
-    (void)seccomp_stop;
     if ((t.nr == SYS_exit || t.nr == SYS_exit_group) && !t.pre_exec && wanted(t.nr)) {
       // These never reach a syscall-exit stop: show them now, with strace's
       // "= ?". Like strace -c, the summary counts completed calls only.
@@ -565,7 +564,7 @@ void Tracer::handle_stop(pid_t tid, int status) {
   int sig = WSTOPSIG(status);
   int event = (status >> 16) & 0xff;
   if (sig == (SIGTRAP | 0x80)) {
-    on_syscall(t, false);
+    on_syscall(t);
     resume(tid);
     return;
   }
@@ -573,7 +572,7 @@ void Tracer::handle_stop(pid_t tid, int status) {
     case 0:
       break;  // signal-delivery-stop, below
     case PTRACE_EVENT_SECCOMP:
-      on_syscall(t, true);
+      on_syscall(t);
       resume(tid);  // PTRACE_SYSCALL: we want this syscall's exit
       return;
     case PTRACE_EVENT_FORK:
@@ -748,10 +747,6 @@ Result<json> Tracer::run() {
   if (!st.ok()) {
     detach_all();
     return st.error();
-  }
-  if (launch_ && status_fd_ >= 0) {
-    // execvp failed? The child reports errno through the CLOEXEC pipe; we
-    // read it once the loop has let the child run (below).
   }
 
   // The watcher wakes the loop when the duration is over or we are cancelled.

@@ -27,6 +27,9 @@ Result<bool> wait_readable(int fd, int timeout_ms);
 // Reads up to n bytes; 0 means EOF.
 Result<size_t> read_some(int fd, char* buf, size_t n);
 
+// CLOCK_MONOTONIC in milliseconds, for deadlines.
+long monotonic_ms();
+
 // "1.5s", "200ms", "10", "2m" → milliseconds. Plain numbers are seconds.
 std::optional<long> parse_duration_ms(std::string_view text);
 
