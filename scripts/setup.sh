@@ -17,6 +17,10 @@ PACKAGES=(
   openssh-server openssh-client
   # tools tests use as oracles or helpers
   file iproute2 procps strace sudo ca-certificates
+  # profiler oracles and readers: eu-stack and gdb for frames, perf for the bench
+  # anchor, debuginfod for separate debug info, protoc/xmllint/python3 to read
+  # the exporters' pprof, SVG and speedscope files
+  elfutils gdb linux-perf debuginfod protobuf-compiler libxml2-utils python3
 )
 
 missing=()

@@ -6,12 +6,16 @@ void register_ping(Registry& reg);
 void register_ps(Registry& reg);
 void register_inspect(Registry& reg);
 void register_trace(Registry& reg);
+void register_stack(Registry& reg);
+void register_profile(Registry& reg);
 
 void register_all_handlers(Registry& reg) {
   register_ping(reg);
   register_ps(reg);
   register_inspect(reg);
   register_trace(reg);
+  register_stack(reg);
+  register_profile(reg);
 }
 
 namespace {

@@ -26,6 +26,7 @@
 
 #include "sonde/common/io.h"
 #include "sonde/common/log.h"
+#include "sonde/proc/ptrace_access.h"
 #include "sonde/proc/sockets.h"
 
 namespace sonde::ptrace {
@@ -177,19 +178,6 @@ std::string sig_text(int sig) {
   return n ? std::string("SIG") + n : "SIG" + std::to_string(sig);
 }
 
-std::string tracer_of(pid_t pid) {
-  auto st = read_file("/proc/" + std::to_string(pid) + "/status");
-  if (!st.ok()) return {};
-  auto p = st->find("TracerPid:");
-  if (p == std::string::npos) return {};
-  long tracer = std::strtol(st->c_str() + p + 10, nullptr, 10);
-  if (tracer <= 0) return {};
-  auto comm = read_file("/proc/" + std::to_string(tracer) + "/comm");
-  std::string c = comm.ok() ? *comm : "?";
-  while (!c.empty() && c.back() == '\n') c.pop_back();
-  return std::to_string(tracer) + " (" + c + ")";
-}
-
 pid_t tgid_of(pid_t tid) {
   auto st = read_file("/proc/" + std::to_string(tid) + "/status", 4096);
   if (!st.ok()) return -1;
@@ -294,25 +282,7 @@ Status Tracer::seize(pid_t tid, pid_t tgid, bool is_leader) {
   if (pt(PTRACE_SEIZE, tid, 0, static_cast<unsigned long>(o)) != 0) {
     int e = errno;
     if (e == ESRCH && !is_leader) return ok_status();  // thread died meanwhile
-    if (e == ESRCH)
-      return Error{errc::kNotFound, fmt::format("no process {}", tgid),
-                   "list processes with `sonde ps TARGET`"};
-    if (e == EPERM) {
-      std::string by = tracer_of(tgid);
-      if (!by.empty())
-        return Error::sys(
-            errc::kPermission, e, fmt::format("pid {} is already traced by {}", tgid, by),
-            "a process has one tracer at a time: stop the other strace/gdb/sonde first");
-      std::string yama;
-      if (auto y = read_file("/proc/sys/kernel/yama/ptrace_scope"); y.ok()) yama = *y;
-      while (!yama.empty() && yama.back() == '\n') yama.pop_back();
-      return Error::sys(
-          errc::kPermission, e, fmt::format("ptrace: permission denied on pid {}", tgid),
-          fmt::format(
-              "trace processes of your own user, or rerun with --sudo{}",
-              yama.empty() ? "" : "; check /proc/sys/kernel/yama/ptrace_scope (now " + yama + ")"));
-    }
-    return errno_error(fmt::format("ptrace seize {}", tid), e);
+    return proc::ptrace_attach_error(tgid, tid, e);
   }
   task(tid, tgid);
   pin(tid);

@@ -1,0 +1,165 @@
+// sonde profile TARGET (-p PID | -- CMD): a sampling CPU (or wall-clock)
+// profile. The agent samples, unwinds and symbolizes on the target; here we
+// print the top functions and write the flame graph (or pprof, speedscope,
+// folded stacks) locally.
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "sonde/common/io.h"
+#include "sonde/profiler/export.h"
+#include "sonde/render/profile.h"
+#include "../cli/command.h"
+
+namespace sonde::controller {
+namespace {
+
+Error usage(std::string msg, std::string hint = "sonde help profile") {
+  return Error{errc::kBadArgs, std::move(msg), std::move(hint)};
+}
+
+std::string seconds(uint64_t ms) { return fmt::format("{:.0f}s", static_cast<double>(ms) / 1000); }
+
+}  // namespace
+
+CommandSpec profile_command() {
+  CommandSpec c;
+  c.name = "profile";
+  c.summary = "sampling profile of a process (-p) or a command (-- CMD): top functions and a "
+              "flame graph";
+  c.synopsis =
+      "profile TARGET (-p PID | -- CMD ARGS...) [--hz 99] [--duration 30s] [--mode cpu|wall] "
+      "[--sampler auto|perf|ptrace] [-o FILE] [--format svg|folded|pprof|speedscope|json] "
+      "[--top 20]";
+  c.takes_rest = true;
+  c.options = [](po::options_description& o) {
+    o.add_options()("pid,p", po::value<long>(), "profile this running process, all its threads")(
+        "hz", po::value<long>()->default_value(99), "samples per second per thread")(
+        "duration", po::value<std::string>(),
+        "how long (e.g. 30s, 2m); default 30s for -p, until the command exits for -- CMD")(
+        "mode", po::value<std::string>()->default_value("cpu"),
+        "cpu: where CPU time goes; wall: every thread all the time, blocked ones in their "
+        "syscall (for processes that hang rather than burn CPU)")(
+        "sampler", po::value<std::string>()->default_value("auto"),
+        "auto: perf_event when permitted, else ptrace snapshots; or force perf / ptrace")(
+        "output,o", po::value<std::string>(),
+        "write the profile here; the format follows the extension: .svg, .folded, .pb.gz, "
+        ".speedscope.json, .json (default sonde-profile-PID.svg)")(
+        "format", po::value<std::string>(), "svg|folded|pprof|speedscope|json, overriding -o's")(
+        "top", po::value<long>()->default_value(20), "functions in the table");
+  };
+  c.run = [](CommandContext& ctx) -> int {
+    const auto& vm = ctx.vm;
+    bool launch = !ctx.rest.empty();
+    long pid = vm.count("pid") ? vm["pid"].as<long>() : 0;
+    if (launch == (vm.count("pid") > 0))
+      return ctx.fail(usage(launch ? "give either -p PID or -- CMD ARGS, not both"
+                                   : "nothing to profile: give -p PID or -- CMD ARGS",
+                            "sonde profile TARGET -p PID, or sonde profile TARGET -- CMD ARGS"));
+    if (!launch && (pid <= 0 || pid > INT32_MAX))
+      return ctx.fail(usage(fmt::format("-p {} is not a process id", pid)));
+    long hz = vm["hz"].as<long>();
+    if (hz < 1 || hz > 10000) return ctx.fail(usage("--hz must be 1..10000", "e.g. --hz 99"));
+    std::string mode = vm["mode"].as<std::string>();
+    if (mode != "cpu" && mode != "wall") return ctx.fail(usage("--mode must be cpu or wall"));
+    std::string sampler = vm["sampler"].as<std::string>();
+    if (sampler != "auto" && sampler != "perf" && sampler != "ptrace")
+      return ctx.fail(usage("--sampler must be auto, perf or ptrace"));
+    long top = vm["top"].as<long>();
+    if (top < 0) return ctx.fail(usage("--top must not be negative"));
+    long duration_ms = launch ? 0 : 30000;
+    if (vm.count("duration")) {
+      auto ms = parse_duration_ms(vm["duration"].as<std::string>());
+      if (!ms || *ms <= 0) return ctx.fail(usage("--duration is not a duration", "e.g. 30s, 2m"));
+      duration_ms = *ms;
+    }
+    std::string out_path = vm.count("output") ? vm["output"].as<std::string>() : "";
+    std::string format = vm.count("format") ? vm["format"].as<std::string>() : "";
+    // With --json and no -o the JSON on stdout is the output; otherwise a
+    // file is written, by default the flame graph.
+    bool write_file = !out_path.empty() || !format.empty() || !ctx.g.json;
+    profiler::ExportFormat fmt_kind = profiler::ExportFormat::kSvg;
+    if (write_file) {
+      auto f = profiler::export_format_for(out_path.empty() && format.empty() ? "x.svg" : out_path,
+                                           format);
+      if (!f) return ctx.fail(f.error());
+      fmt_kind = *f;
+    }
+
+    json args = {{"hz", hz}, {"mode", mode}, {"sampler", sampler}, {"duration_ms", duration_ms}};
+    if (launch)
+      args["argv"] = ctx.rest;
+    else
+      args["pid"] = pid;
+
+    auto s = ctx.connect();
+    if (!s) return ctx.fail(s.error());
+    const bool tty = ::isatty(2);
+    bool progress_shown = false;
+    auto on_event = [&](const json& ev) {
+      if (!ev.is_object() || ev.value("phase", "") != "sampling") return;
+      uint64_t el = ev.value("elapsed_ms", uint64_t{0}), dur = ev.value("duration_ms", uint64_t{0});
+      std::string line = fmt::format(
+          "sonde: profiling {}: {} elapsed{}, {} samples, {} threads", launch ? ctx.rest[0] : "pid " + std::to_string(pid),
+          seconds(el), dur ? ", " + seconds(dur > el ? dur - el : 0) + " left" : "",
+          ev.value("samples", uint64_t{0}), ev.value("threads", uint64_t{0}));
+      // On a terminal one line rewritten in place; in a log a line every 10 s.
+      if (tty) {
+        std::fprintf(stderr, "\r%s\033[K", line.c_str());
+        progress_shown = true;
+      } else if (ctx.g.verbosity > 0 || (el / 1000) % 10 == 0) {
+        std::fprintf(stderr, "%s\n", line.c_str());
+      }
+      std::fflush(stderr);
+    };
+    auto r = (*s)->call("profile", args, on_event);
+    if (progress_shown) std::fputs("\n", stderr);
+    if (!r) {
+      Error e = r.error();
+      if (e.code == errc::kNotFound && !launch)
+        e.hint =
+            "list processes with `sonde ps " + (ctx.target.empty() ? "TARGET" : ctx.target) + "`";
+      return ctx.fail(e);
+    }
+    auto p = profiler::profile_from_json(*r);
+    if (!p) return ctx.fail(p.error());
+    // The table's header names the sampler; with --json only stderr can.
+    if (ctx.g.json)
+      std::fprintf(stderr, "sonde: sampler %s (%s)\n", p->sampler.c_str(),
+                   p->sampler_reason.c_str());
+    for (const auto& n : p->notes) std::fprintf(stderr, "sonde: note: %s\n", n.c_str());
+
+    if (write_file) {
+      if (out_path.empty())
+        out_path = fmt::format("sonde-profile-{}.{}", p->pid,
+                               fmt_kind == profiler::ExportFormat::kSvg      ? "svg"
+                               : fmt_kind == profiler::ExportFormat::kFolded ? "folded"
+                               : fmt_kind == profiler::ExportFormat::kPprof  ? "pb.gz"
+                               : fmt_kind == profiler::ExportFormat::kSpeedscope
+                                   ? "speedscope.json"
+                                   : "json");
+      profiler::SvgOptions so;
+      so.title = fmt::format("{} ({}) on {}: {} profile, {} samples at {} Hz", p->comm, p->pid,
+                             (*s)->host(), p->mode, p->samples, p->hz);
+      auto bytes = profiler::export_profile(*p, fmt_kind, so);
+      if (!bytes) return ctx.fail(bytes.error());
+      FILE* f = std::fopen(out_path.c_str(), "wb");
+      if (!f) return ctx.fail(errno_error("open " + out_path, errno, "check the -o path"));
+      bool ok = std::fwrite(bytes->data(), 1, bytes->size(), f) == bytes->size();
+      ok = std::fclose(f) == 0 && ok;
+      if (!ok) return ctx.fail(Error{errc::kIo, "writing " + out_path + " failed", {}});
+      std::fprintf(stderr, "sonde: wrote %s (%s)\n", out_path.c_str(),
+                   profiler::export_format_name(fmt_kind));
+    }
+    if (ctx.g.json) {
+      (*r)["host"] = (*s)->host();
+      ctx.print_json(*r);
+    } else {
+      std::fputs(render::render_profile_summary(*p, static_cast<size_t>(top)).c_str(), stdout);
+    }
+    return exit_code::kOk;
+  };
+  return c;
+}
+
+}  // namespace sonde::controller

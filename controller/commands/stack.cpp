@@ -1,0 +1,50 @@
+// sonde stack TARGET -p PID: every thread's stack, like eu-stack or gdb's
+// `thread apply all bt`. The threads are stopped only while the agent copies
+// their registers and stacks.
+#include "sonde/render/stack.h"
+#include "../cli/command.h"
+
+namespace sonde::controller {
+
+CommandSpec stack_command() {
+  CommandSpec c;
+  c.name = "stack";
+  c.summary = "every thread's stack: functions, modules, file:line, inline frames (like eu-stack)";
+  c.synopsis = "stack TARGET -p PID [--max-frames N]";
+  c.options = [](po::options_description& o) {
+    o.add_options()("pid,p", po::value<long>()->required(), "the process whose threads to show")(
+        "max-frames", po::value<long>()->default_value(256), "stop unwinding after N frames");
+  };
+  c.run = [](CommandContext& ctx) -> int {
+    long pid = ctx.vm["pid"].as<long>();
+    if (pid <= 0 || pid > INT32_MAX)
+      return ctx.fail(Error{errc::kBadArgs, fmt::format("-p {} is not a process id", pid),
+                            "sonde stack TARGET -p PID"});
+    long max_frames = ctx.vm["max-frames"].as<long>();
+    if (max_frames < 1 || max_frames > 4096)
+      return ctx.fail(Error{errc::kBadArgs, "--max-frames must be 1..4096", {}});
+    auto s = ctx.connect();
+    if (!s) return ctx.fail(s.error());
+    auto r = (*s)->call("stack", {{"pid", pid}, {"max_frames", max_frames}});
+    if (!r) {
+      Error e = r.error();
+      if (e.code == errc::kNotFound)
+        e.hint =
+            "list processes with `sonde ps " + (ctx.target.empty() ? "TARGET" : ctx.target) + "`";
+      return ctx.fail(e);
+    }
+    auto d = profiler::stack_dump_from_json(*r);
+    if (!d) return ctx.fail(d.error());
+    for (const auto& n : d->notes) std::fprintf(stderr, "sonde: note: %s\n", n.c_str());
+    if (ctx.g.json) {
+      (*r)["host"] = (*s)->host();
+      ctx.print_json(*r);
+    } else {
+      std::fputs(render::render_stack_dump(*d).c_str(), stdout);
+    }
+    return exit_code::kOk;
+  };
+  return c;
+}
+
+}  // namespace sonde::controller

@@ -1,0 +1,75 @@
+#include "sonde/render/profile.h"
+
+#include <fmt/format.h>
+
+#include "sonde/render/table.h"
+
+namespace sonde::render {
+namespace {
+
+using sonde::profiler::Profile;
+
+// Header lines carry strings from the target (comm, notes): no control
+// characters reach the terminal. Table cells get the same from Table.
+std::string clean(std::string s) {
+  for (char& c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return s;
+}
+
+std::string duration_text(uint64_t ms) {
+  if (ms < 1000) return fmt::format("{} ms", ms);
+  return fmt::format("{:.1f} s", static_cast<double>(ms) / 1000.0);
+}
+
+std::string percent(uint64_t part, uint64_t whole) {
+  if (whole == 0) return "-";
+  return fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
+}
+
+std::string basename_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+std::string render_profile_summary(const Profile& p, size_t top_n) {
+  uint64_t total = 0;
+  for (const auto& s : p.stacks) total += s.count;
+  // The counts are the truth for the percentages; `samples` may include
+  // samples that produced no stack.
+  uint64_t shown = total ? total : p.samples;
+
+  std::string out = fmt::format("PID {} ({}): {} profile, {} Hz for {}\n", p.pid, clean(p.comm),
+                                clean(p.mode), p.hz, duration_text(p.duration_ms));
+  if (!p.sampler.empty())
+    out += fmt::format("sampler: {}{}\n", clean(p.sampler),
+                       p.sampler_reason.empty() ? "" : " (" + clean(p.sampler_reason) + ")");
+  out += fmt::format("samples: {}, lost: {}", shown, p.lost);
+  if (p.lost) out += fmt::format(" ({})", percent(p.lost, shown + p.lost));
+  out += fmt::format(", threads: {}\n", p.threads.size());
+  for (const auto& n : p.notes) out += "note: " + clean(n) + "\n";
+  if (total == 0) return out + "no stacks were sampled\n";
+
+  auto stats = sonde::profiler::top_functions(p);
+  Table t({{"SELF%", Align::kRight},
+           {"SELF", Align::kRight},
+           {"TOTAL%", Align::kRight},
+           {"TOTAL", Align::kRight},
+           {"FUNCTION"}});
+  for (size_t i = 0; i < stats.size() && i < top_n; ++i) {
+    const auto& f = stats[i];
+    std::string module = basename_of(f.module);
+    std::string name = f.name;
+    // "libfoo.so+0x1234" already names its module.
+    if (!module.empty() && !name.starts_with(module + "+")) name += " (" + module + ")";
+    t.add_row({percent(f.self, total), std::to_string(f.self), percent(f.total, total),
+               std::to_string(f.total), name});
+  }
+  out += "\n" + t.render();
+  if (stats.size() > top_n) out += fmt::format("(top {} of {} functions)\n", top_n, stats.size());
+  return out;
+}
+
+}  // namespace sonde::render

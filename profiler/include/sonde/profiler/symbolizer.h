@@ -1,0 +1,56 @@
+// Address → function, source line and inline chain, with libdwfl. One
+// module per build-id (so the cache outlives a process and is shared by
+// processes that map the same library); each address is looked up once.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sonde/profiler/profile.h"
+
+namespace sonde::profiler {
+
+struct ModuleRef {
+  std::string path;      // file to open (may be /proc/PID/root/..., /proc/self/fd/N)
+  std::string name;      // what frames show as their module (the path the target maps)
+  std::string build_id;  // lowercase hex, "" when the ELF has none (then path keys the cache)
+};
+
+struct SymbolizerStats {
+  uint64_t modules = 0;   // ELF files opened
+  uint64_t lookups = 0;   // symbolize() calls
+  uint64_t cache_hits = 0;
+};
+
+class Symbolizer {
+ public:
+  Symbolizer();
+  ~Symbolizer();
+  Symbolizer(const Symbolizer&) = delete;
+  Symbolizer& operator=(const Symbolizer&) = delete;
+
+  // Frames for one code address, innermost inline frame first, the real
+  // function last (so size() > 1 means inlining; all but the last have
+  // inlined = true). `elf_vaddr` is in the ELF's own vaddr space. Return
+  // addresses (every frame but the leaf) pass is_return: lookup uses vaddr-1
+  // so a call at a function's end is not charged to the next function.
+  // Fills kind, function (demangled), module (= m.name), rel, sym_offset,
+  // file, line, inlined; the caller sets address. Never fails: an unreadable
+  // module or unknown address gives one frame with an empty function.
+  std::vector<Frame> symbolize(const ModuleRef& m, uint64_t elf_vaddr, bool is_return);
+
+  // One note per module that had no symbols or no debug info, with the hint
+  // (e.g. "no debug info for /usr/bin/x (build-id ab12…): install its -dbgsym
+  // package or set DEBUGINFOD_URLS"); each note is given once.
+  std::vector<std::string> take_notes();
+  SymbolizerStats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sonde::profiler

@@ -1,0 +1,54 @@
+// sonde's own debuginfod client: it runs `debuginfod-find` as a child. The
+// agent is linked statically, where libdw's client (a dlopen of
+// libdebuginfod.so) cannot work, so the symbolizer never lets libdw reach
+// its client and asks here instead.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "sonde/common/result.h"
+
+namespace sonde::profiler {
+
+inline constexpr int kDebuginfodTimeoutMs = 30000;
+
+// Runs `debuginfod-find debuginfo BUILD_ID` and waits at most timeout_ms.
+// Ok: the path of the local copy it printed. Errors: not_found when no
+// server has it (message: the tool's own reason), timeout, and the spawn
+// error (ENOENT, with hint "apt-get install debuginfod") when the program
+// is missing.
+Result<std::string> debuginfod_find_debuginfo(const std::string& build_id, int timeout_ms);
+
+// Asks each build-id once and remembers the answer, failures included.
+// Stops asking at all after a failure that would repeat for every build-id
+// (debuginfod-find missing, a fetch that timed out).
+class DebuginfodClient {
+ public:
+  // Reads DEBUGINFOD_URLS now: an empty or unset variable disables fetching.
+  explicit DebuginfodClient(int timeout_ms = kDebuginfodTimeoutMs);
+
+  // DEBUGINFOD_URLS names a server and the client still works.
+  bool enabled() const { return configured_ && problem_.empty(); }
+  bool configured() const { return configured_; }
+
+  // Path of the debug file for build_id (lowercase hex), "" when there is
+  // none. why_not (optional) gets the reason for "".
+  std::string find(const std::string& build_id, std::string* why_not = nullptr);
+
+  // The failure that stopped all fetching, with its hint; given once.
+  std::string take_problem();
+
+ private:
+  struct Answer {
+    std::string path;
+    std::string why_not;
+  };
+  int timeout_ms_;
+  bool configured_ = false;
+  std::string problem_;
+  bool problem_taken_ = false;
+  std::map<std::string, Answer> answers_;
+};
+
+}  // namespace sonde::profiler

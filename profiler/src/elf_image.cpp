@@ -1,0 +1,186 @@
+#include "elf_image.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "sonde/common/fd.h"
+
+namespace sonde::profiler {
+namespace {
+
+constexpr uint8_t kPeOmit = 0xff;
+constexpr uint8_t kPeUdata4 = 0x03, kPeSdata4 = 0x0b, kPeUdata8 = 0x04, kPeSdata8 = 0x0c;
+constexpr uint8_t kPePcrel = 0x10, kPeDatarel = 0x30;
+
+}  // namespace
+
+ElfImage::~ElfImage() {
+  if (mapped_ && data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+std::shared_ptr<ElfImage> ElfImage::open_file(const std::string& path, std::string* err) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    *err = "open " + path + ": " + std::strerror(errno);
+    return nullptr;
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 64) {
+    *err = path + ": not a regular ELF file";
+    return nullptr;
+  }
+  void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd.get(), 0);
+  if (p == MAP_FAILED) {
+    *err = "mmap " + path + ": " + std::strerror(errno);
+    return nullptr;
+  }
+  std::shared_ptr<ElfImage> img(new ElfImage());
+  img->data_ = static_cast<const uint8_t*>(p);
+  img->size_ = static_cast<size_t>(st.st_size);
+  img->mapped_ = true;
+  if (!img->parse(err)) {
+    *err = path + ": " + *err;
+    return nullptr;
+  }
+  return img;
+}
+
+std::shared_ptr<ElfImage> ElfImage::from_bytes(std::vector<uint8_t> bytes, std::string* err) {
+  std::shared_ptr<ElfImage> img(new ElfImage());
+  img->owned_ = std::move(bytes);
+  img->data_ = img->owned_.data();
+  img->size_ = img->owned_.size();
+  if (!img->parse(err)) return nullptr;
+  return img;
+}
+
+bool ElfImage::parse(std::string* err) {
+  if (size_ < sizeof(Elf64_Ehdr) || std::memcmp(data_, ELFMAG, SELFMAG) != 0 ||
+      data_[EI_CLASS] != ELFCLASS64 || data_[EI_DATA] != ELFDATA2LSB) {
+    *err = "not a 64-bit little-endian ELF file";
+    return false;
+  }
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, data_, sizeof eh);
+  if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > size_ ||
+      eh.e_phnum > (size_ - eh.e_phoff) / sizeof(Elf64_Phdr)) {
+    *err = "bad program header table";
+    return false;
+  }
+  std::optional<Elf64_Phdr> eh_frame, note_hdrs[16];
+  size_t notes = 0;
+  bool have_text = false;
+  for (size_t i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph;
+    std::memcpy(&ph, data_ + eh.e_phoff + i * sizeof ph, sizeof ph);
+    if (ph.p_type == PT_LOAD) {
+      bool exec = ph.p_flags & PF_X;
+      loads_.push_back({ph.p_vaddr, ph.p_offset, ph.p_filesz, ph.p_memsz, exec});
+      if (exec) {
+        if (!have_text || ph.p_vaddr < text_start_) text_start_ = ph.p_vaddr;
+        if (!have_text || ph.p_vaddr + ph.p_memsz > text_end_) text_end_ = ph.p_vaddr + ph.p_memsz;
+        have_text = true;
+      }
+    } else if (ph.p_type == PT_GNU_EH_FRAME) {
+      eh_frame = ph;
+    } else if (ph.p_type == PT_NOTE && notes < 16) {
+      note_hdrs[notes++] = ph;
+    }
+  }
+  if (loads_.empty()) {
+    *err = "no loadable segments";
+    return false;
+  }
+
+  // The GNU build-id note names the file in debug-info stores and caches.
+  for (size_t n = 0; n < notes && build_id_.empty(); ++n) {
+    uint64_t off = note_hdrs[n]->p_offset, end = off + note_hdrs[n]->p_filesz;
+    if (end > size_ || end < off) continue;
+    while (off + sizeof(Elf64_Nhdr) <= end) {
+      Elf64_Nhdr nh;
+      std::memcpy(&nh, data_ + off, sizeof nh);
+      uint64_t name_off = off + sizeof nh, desc_off = name_off + ((nh.n_namesz + 3u) & ~3u);
+      uint64_t next = desc_off + ((nh.n_descsz + 3u) & ~3u);
+      if (next > end) break;
+      if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+          std::memcmp(data_ + name_off, "GNU", 4) == 0 && nh.n_descsz <= 64) {
+        static const char* hex = "0123456789abcdef";
+        for (uint32_t i = 0; i < nh.n_descsz; ++i) {
+          build_id_ += hex[data_[desc_off + i] >> 4];
+          build_id_ += hex[data_[desc_off + i] & 15];
+        }
+        break;
+      }
+      off = next;
+    }
+  }
+
+  if (eh_frame) {
+    uint64_t v = eh_frame->p_vaddr;
+    uint8_t head[4];
+    if (read(v, head, 4) && head[0] == 1 && head[3] == (kPeDatarel | kPeSdata4)) {
+      uint64_t pos = v + 4;
+      // eh_frame_ptr: only its size matters here.
+      auto skip = [&](uint8_t enc, uint64_t* value) -> bool {
+        if (enc == kPeOmit) return false;
+        switch (enc & 0x0f) {
+          case kPeUdata4:
+          case kPeSdata4: {
+            uint32_t x;
+            if (!read(pos, &x, 4)) return false;
+            if (value) *value = x;
+            pos += 4;
+            return true;
+          }
+          case kPeUdata8:
+          case kPeSdata8: {
+            uint64_t x;
+            if (!read(pos, &x, 8)) return false;
+            if (value) *value = x;
+            pos += 8;
+            return true;
+          }
+          default:
+            return false;
+        }
+      };
+      uint64_t count = 0;
+      // fde_count must be absolute (not pc-relative) to be a count at all.
+      if (skip(head[1], nullptr) && (head[2] & 0x70) != kPePcrel && skip(head[2], &count) &&
+          count > 0 && count < (1u << 26))
+        eh_hdr_ = EhFrameHdr{v, pos, count};
+    }
+  }
+  return true;
+}
+
+bool ElfImage::read(uint64_t vaddr, void* out, size_t n) const {
+  for (const auto& s : loads_) {
+    if (vaddr < s.vaddr || vaddr - s.vaddr >= s.filesz) continue;
+    uint64_t rel = vaddr - s.vaddr;
+    if (n > s.filesz - rel) return false;
+    uint64_t off = s.offset + rel;
+    if (off > size_ || n > size_ - off) return false;
+    std::memcpy(out, data_ + off, n);
+    return true;
+  }
+  return false;
+}
+
+std::optional<uint64_t> ElfImage::vaddr_of_offset(uint64_t off) const {
+  for (const auto& s : loads_) {
+    // Mappings start page-aligned, so the covering segment may begin a little
+    // after `off`: compare against its page-aligned start.
+    uint64_t start = s.offset & ~uint64_t{0xfff};
+    if (off >= start && off < s.offset + std::max(s.filesz, uint64_t{1}))
+      return s.vaddr - (s.offset - off);
+  }
+  return std::nullopt;
+}
+
+}  // namespace sonde::profiler

@@ -1,0 +1,60 @@
+// A read-only view of an ELF file as its segments appear in memory: what the
+// unwinder reads for .eh_frame_hdr/.eh_frame and the code bytes of signal
+// trampolines, without touching the target. Every read is bounds-checked:
+// the file may be garbage, truncated, or replaced under us.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sonde::profiler {
+
+class ElfImage {
+ public:
+  // nullptr with *err set when the file cannot be opened or is not a 64-bit
+  // little-endian ELF with program headers.
+  static std::shared_ptr<ElfImage> open_file(const std::string& path, std::string* err);
+  static std::shared_ptr<ElfImage> from_bytes(std::vector<uint8_t> bytes, std::string* err);
+  ~ElfImage();
+  ElfImage(const ElfImage&) = delete;
+  ElfImage& operator=(const ElfImage&) = delete;
+
+  const std::string& build_id() const { return build_id_; }  // lowercase hex or ""
+  // Copies n bytes at ELF vaddr from the file-backed part of a PT_LOAD.
+  bool read(uint64_t vaddr, void* out, size_t n) const;
+  // The ELF vaddr that file offset `off` is loaded at, when a PT_LOAD covers it.
+  std::optional<uint64_t> vaddr_of_offset(uint64_t off) const;
+
+  // PT_GNU_EH_FRAME parsed: where the binary-search table is and how long.
+  struct EhFrameHdr {
+    uint64_t hdr_vaddr = 0;
+    uint64_t table_vaddr = 0;
+    uint64_t fde_count = 0;
+  };
+  const std::optional<EhFrameHdr>& eh_frame_hdr() const { return eh_hdr_; }
+  // The lowest and highest vaddr of executable PT_LOADs.
+  uint64_t text_start() const { return text_start_; }
+  uint64_t text_end() const { return text_end_; }
+
+ private:
+  ElfImage() = default;
+  bool parse(std::string* err);
+
+  struct Segment {
+    uint64_t vaddr, offset, filesz, memsz;
+    bool exec;
+  };
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  bool mapped_ = false;
+  std::vector<uint8_t> owned_;
+  std::vector<Segment> loads_;
+  std::optional<EhFrameHdr> eh_hdr_;
+  std::string build_id_;
+  uint64_t text_start_ = 0, text_end_ = 0;
+};
+
+}  // namespace sonde::profiler

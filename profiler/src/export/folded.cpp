@@ -1,0 +1,62 @@
+// Folded stacks, the input of flamegraph.pl, inferno and speedscope's import.
+#include <map>
+
+#include <fmt/format.h>
+
+#include "sonde/profiler/export.h"
+
+namespace sonde::profiler {
+namespace {
+
+// ';' separates frames and '\n' lines; a name carrying either (or any control
+// character) from the target would split a frame or forge a line.
+void append_clean(std::string& out, const std::string& name) {
+  for (char c : name) {
+    if (c == ';')
+      out += ':';
+    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      out += ' ';
+    else
+      out += c;
+  }
+}
+
+}  // namespace
+
+std::string thread_label(const Profile& p, uint32_t thread) {
+  if (p.threads.empty()) return {};
+  if (thread >= p.threads.size()) return "[unknown thread]";
+  const ThreadInfo& t = p.threads[thread];
+  return t.name.empty() ? fmt::format("{}", t.tid) : fmt::format("{}-{}", t.name, t.tid);
+}
+
+std::string export_folded(const Profile& p) {
+  std::vector<std::string> names;
+  names.reserve(p.frames.size());
+  for (const auto& f : p.frames) {
+    std::string n;
+    append_clean(n, display_name(f));
+    names.push_back(std::move(n));
+  }
+
+  // Different addresses fold to the same names; merging them (and sorting,
+  // as flamegraph.pl does anyway) makes the output stable and smaller.
+  std::map<std::string, uint64_t> lines;
+  for (const auto& s : p.stacks) {
+    if (s.count == 0 || s.frames.empty()) continue;
+    std::string line;
+    std::string thread = thread_label(p, s.thread);
+    if (!thread.empty()) append_clean(line, thread);
+    for (auto it = s.frames.rbegin(); it != s.frames.rend(); ++it) {
+      if (!line.empty()) line += ';';
+      line += *it < names.size() ? names[*it] : "[bad frame]";
+    }
+    lines[line] += s.count;
+  }
+
+  std::string out;
+  for (const auto& [line, count] : lines) out += fmt::format("{} {}\n", line, count);
+  return out;
+}
+
+}  // namespace sonde::profiler

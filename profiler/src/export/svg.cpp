@@ -1,0 +1,466 @@
+// An interactive flame graph as one self-contained SVG: the stacks merged
+// root-first into a tree, one box per node, and a small script for hover,
+// zoom and search. Nothing is loaded from outside the file, so it opens from
+// a mail attachment or a case folder the same way.
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "sonde/profiler/export.h"
+
+namespace sonde::profiler {
+namespace {
+
+constexpr double kPad = 10;     // left and right margin
+constexpr double kFrameH = 16;  // one stack level
+constexpr double kTop = 60;     // title, subtitle and buttons
+constexpr double kBottom = 28;  // hover details and the matched share
+constexpr double kFontSize = 12;
+constexpr double kCharW = 0.59;  // monospace glyph width per font size
+constexpr double kMinWidth =
+    0.1;  // narrower boxes are not drawn (their parent holds their samples)
+
+// Colour families: a reader tells user code from kernel and unknown frames
+// at a glance, and from the inlined functions that have no frame of their own.
+enum class Family : uint8_t { kRoot, kThread, kCode, kInline, kKernel, kUnknown };
+
+Family family_of(const Frame& f) {
+  switch (f.kind) {
+    case FrameKind::kSyscall:
+      return Family::kKernel;
+    case FrameKind::kUnknown:
+    case FrameKind::kTruncated:
+      return Family::kUnknown;
+    case FrameKind::kCode:
+      break;
+  }
+  if (f.module.starts_with("[kernel") || f.function.ends_with("_[k]")) return Family::kKernel;
+  if (f.function.empty() && f.module.empty()) return Family::kUnknown;
+  return f.inlined ? Family::kInline : Family::kCode;
+}
+
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::string hsl(double h, double s, double l) {
+  // The standard HSL to RGB mapping, h in degrees.
+  double c = (1 - std::fabs(2 * l - 1)) * s;
+  double hp = std::fmod(h, 360.0) / 60.0;
+  double x = c * (1 - std::fabs(std::fmod(hp, 2.0) - 1));
+  double r = 0, g = 0, b = 0;
+  if (hp < 1)
+    r = c, g = x;
+  else if (hp < 2)
+    r = x, g = c;
+  else if (hp < 3)
+    g = c, b = x;
+  else if (hp < 4)
+    g = x, b = c;
+  else if (hp < 5)
+    r = x, b = c;
+  else
+    r = c, b = x;
+  double m = l - c / 2;
+  auto ch = [m](double v) { return static_cast<int>(std::lround((v + m) * 255)); };
+  return fmt::format("rgb({},{},{})", ch(r), ch(g), ch(b));
+}
+
+// Same name, same colour, in every graph: two flame graphs compare by eye.
+std::string colour(Family fam, std::string_view name) {
+  uint64_t h = fnv1a(name);
+  double a = static_cast<double>(h & 0xffff) / 65535.0;
+  double b = static_cast<double>((h >> 16) & 0xffff) / 65535.0;
+  double c = static_cast<double>((h >> 32) & 0xffff) / 65535.0;
+  switch (fam) {
+    case Family::kRoot:
+      return "rgb(200,200,200)";
+    case Family::kThread:
+      return hsl(265 + 25 * a, 0.35 + 0.2 * b, 0.70 + 0.08 * c);
+    case Family::kCode:
+      return hsl(5 + 45 * a, 0.75 + 0.2 * b, 0.55 + 0.1 * c);
+    case Family::kInline:
+      return hsl(170 + 25 * a, 0.45 + 0.2 * b, 0.55 + 0.1 * c);
+    case Family::kKernel:
+      return hsl(205 + 25 * a, 0.55 + 0.2 * b, 0.62 + 0.1 * c);
+    case Family::kUnknown:
+      return hsl(0, 0, 0.62 + 0.12 * a);
+  }
+  return "rgb(200,200,200)";
+}
+
+// Text for XML content and attributes: markup characters escaped, and bytes
+// that are not valid UTF-8 or are control characters (which XML 1.0 forbids)
+// shown as '?'. Names come from the target and can hold anything.
+void append_xml(std::string& out, std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '&':
+          out += "&amp;";
+          break;
+        case '<':
+          out += "&lt;";
+          break;
+        case '>':
+          out += "&gt;";
+          break;
+        case '"':
+          out += "&quot;";
+          break;
+        case '\'':
+          out += "&apos;";
+          break;
+        default:
+          out += c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c);
+      }
+      ++i;
+      continue;
+    }
+    size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+    bool ok = n != 0 && c <= 0xf4 && !(n == 2 && c < 0xc2) && i + n <= s.size();
+    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+    if (ok && n > 2) {
+      auto c1 = static_cast<unsigned char>(s[i + 1]);
+      // Overlong forms, UTF-16 surrogates and code points past U+10FFFF.
+      if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0) || (c == 0xf0 && c1 < 0x90) ||
+          (c == 0xf4 && c1 >= 0x90))
+        ok = false;
+      // U+FFFE and U+FFFF are not XML characters either.
+      if (c == 0xef && c1 == 0xbf && static_cast<unsigned char>(s[i + 2]) >= 0xbe) ok = false;
+    }
+    if (!ok) {
+      out += '?';
+      ++i;
+      continue;
+    }
+    out.append(s.substr(i, n));
+    i += n;
+  }
+}
+
+std::string xml(std::string_view s) {
+  std::string out;
+  append_xml(out, s);
+  return out;
+}
+
+// The label that fits in a box of width w: the name, cut with "..", or
+// nothing. The script applies the same rule after a zoom.
+std::string fit_label(const std::string& name, double w) {
+  double fit = (w - 6) / (kFontSize * kCharW);
+  if (fit < 3) return {};
+  auto chars = static_cast<size_t>(fit);
+  size_t cps = 0, cut = std::string::npos;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if ((static_cast<unsigned char>(name[i]) & 0xc0) == 0x80) continue;
+    if (cps == chars - 2) cut = i;
+    ++cps;
+  }
+  if (cps <= chars) return name;
+  return name.substr(0, cut) + "..";
+}
+
+std::string grouped(uint64_t v) {
+  std::string d = std::to_string(v), out;
+  for (size_t i = 0; i < d.size(); ++i) {
+    if (i && (d.size() - i) % 3 == 0) out += ',';
+    out += d[i];
+  }
+  return out;
+}
+
+struct Node {
+  uint32_t name = 0;  // index into Tree::names
+  Family family = Family::kCode;
+  uint64_t value = 0;
+  std::vector<uint32_t> children;
+};
+
+struct Tree {
+  std::vector<std::string> names;
+  std::vector<Node> nodes;
+  // (parent node, name) -> child node; one map for the whole tree keeps
+  // the per-node cost to a vector.
+  std::unordered_map<uint64_t, uint32_t> child_of;
+
+  uint32_t child(uint32_t parent, uint32_t name, Family fam) {
+    uint64_t key = (static_cast<uint64_t>(parent) << 32) | name;
+    auto [it, fresh] = child_of.try_emplace(key, static_cast<uint32_t>(nodes.size()));
+    if (fresh) {
+      nodes.push_back(Node{name, fam, 0, {}});
+      nodes[parent].children.push_back(it->second);
+    }
+    return it->second;
+  }
+};
+
+Tree build_tree(const Profile& p) {
+  Tree t;
+  std::unordered_map<std::string, uint32_t> name_id;
+  auto intern = [&](std::string s) {
+    auto [it, fresh] = name_id.try_emplace(s, static_cast<uint32_t>(t.names.size()));
+    if (fresh) t.names.push_back(std::move(s));
+    return it->second;
+  };
+  t.nodes.push_back(Node{intern("all"), Family::kRoot, 0, {}});
+
+  std::vector<uint32_t> frame_name(p.frames.size());
+  std::vector<Family> frame_family(p.frames.size());
+  for (size_t i = 0; i < p.frames.size(); ++i) {
+    frame_name[i] = intern(display_name(p.frames[i]));
+    frame_family[i] = family_of(p.frames[i]);
+  }
+  std::vector<uint32_t> thread_name(p.threads.size() + 1);
+  for (size_t i = 0; i <= p.threads.size(); ++i)
+    thread_name[i] = intern(thread_label(p, static_cast<uint32_t>(i)));
+  uint32_t bad_frame = intern("[bad frame]");
+
+  for (const auto& s : p.stacks) {
+    if (s.count == 0 || s.frames.empty()) continue;
+    uint32_t at = 0;
+    t.nodes[0].value += s.count;
+    if (!p.threads.empty()) {
+      at = t.child(at, thread_name[std::min<size_t>(s.thread, p.threads.size())], Family::kThread);
+      t.nodes[at].value += s.count;
+    }
+    for (auto it = s.frames.rbegin(); it != s.frames.rend(); ++it) {
+      bool valid = *it < p.frames.size();
+      at = t.child(at, valid ? frame_name[*it] : bad_frame,
+                   valid ? frame_family[*it] : Family::kUnknown);
+      t.nodes[at].value += s.count;
+    }
+  }
+  // Alphabetical children, as flamegraph.pl lays them out: the same code
+  // lands in the same place in every graph.
+  for (auto& n : t.nodes)
+    std::sort(n.children.begin(), n.children.end(), [&t](uint32_t a, uint32_t b) {
+      return t.names[t.nodes[a].name] < t.names[t.nodes[b].name];
+    });
+  return t;
+}
+
+struct Box {
+  uint32_t node;
+  uint32_t depth;
+  double x, w;
+};
+
+// Boxes wide enough to draw, root first. Iterative: a hostile profile may
+// hold one stack a million frames deep.
+std::vector<Box> layout(const Tree& t, double width) {
+  std::vector<Box> boxes;
+  uint64_t total = t.nodes[0].value;
+  if (total == 0) return boxes;
+  double scale = width / static_cast<double>(total);
+  std::vector<Box> todo{{0, 0, kPad, width}};
+  while (!todo.empty()) {
+    Box b = todo.back();
+    todo.pop_back();
+    boxes.push_back(b);
+    double x = b.x;
+    size_t mark = todo.size();
+    for (uint32_t c : t.nodes[b.node].children) {
+      double w = static_cast<double>(t.nodes[c].value) * scale;
+      if (w >= kMinWidth) todo.push_back(Box{c, b.depth + 1, x, w});
+      x += w;
+    }
+    std::reverse(todo.begin() + static_cast<std::ptrdiff_t>(mark), todo.end());
+  }
+  return boxes;
+}
+
+// Written for sonde: hover details, click to zoom (ancestors stretch across
+// and fade), search by regular expression with the matched share of samples.
+constexpr const char* kScript = R"JS(
+var frames = [], details, matched, resetBtn, searchBtn, searchTerm = "";
+function label(name, w) {
+  var fit = Math.floor((w - 6) / (FONT * CHARW));
+  if (fit < 3) return "";
+  var cps = Array.from(name);
+  return cps.length <= fit ? name : cps.slice(0, fit - 2).join("") + "..";
+}
+function init(evt) {
+  details = document.getElementById("details");
+  matched = document.getElementById("matched");
+  resetBtn = document.getElementById("reset");
+  searchBtn = document.getElementById("search");
+  var gs = document.getElementById("frames").getElementsByTagName("g");
+  for (var i = 0; i < gs.length; i++) {
+    var g = gs[i], r = g.getElementsByTagName("rect")[0];
+    var title = g.getElementsByTagName("title")[0].textContent;
+    g.sondeIndex = i;
+    frames.push({g: g, r: r, t: g.getElementsByTagName("text")[0], title: title,
+                 name: title.slice(0, title.lastIndexOf(" (")),
+                 x: +r.getAttribute("x"), w: +r.getAttribute("width"),
+                 y: +r.getAttribute("y"), n: +g.getAttribute("data-s"),
+                 fill: r.getAttribute("fill")});
+  }
+  var box = document.getElementById("frames");
+  function frameOf(e) {
+    var el = e.target;
+    while (el && el !== box && el.sondeIndex === undefined) el = el.parentNode;
+    return el && el.sondeIndex !== undefined ? frames[el.sondeIndex] : null;
+  }
+  box.addEventListener("click", function(e) { var f = frameOf(e); if (f) zoom(f); });
+  box.addEventListener("mouseover", function(e) {
+    var f = frameOf(e); details.textContent = f ? f.title : "";
+  });
+  box.addEventListener("mouseout", function() { details.textContent = " "; });
+  resetBtn.addEventListener("click", unzoom);
+  searchBtn.addEventListener("click", search);
+  matched.addEventListener("click", function() { mark(""); });
+  document.addEventListener("keydown", function(e) {
+    if ((e.ctrlKey || e.metaKey) && (e.key === "f" || e.key === "F")) {
+      e.preventDefault();
+      search();
+    } else if (e.key === "Escape") {
+      unzoom();
+      mark("");
+    }
+  });
+}
+function place(f, x, w, parent) {
+  f.g.style.display = "";
+  f.g.setAttribute("class", parent ? "parent" : "");
+  f.r.setAttribute("x", x.toFixed(2));
+  f.r.setAttribute("width", w.toFixed(2));
+  f.t.setAttribute("x", (x + 3).toFixed(2));
+  f.t.textContent = label(f.name, w);
+}
+function zoom(z) {
+  var e = 0.05, scale = (WIDTH - 2 * PAD) / z.w;
+  frames.forEach(function(f) {
+    if (f.y > z.y) {
+      if (f.x <= z.x + e && f.x + f.w >= z.x + z.w - e) place(f, PAD, WIDTH - 2 * PAD, true);
+      else f.g.style.display = "none";
+    } else if (f.x >= z.x - e && f.x + f.w <= z.x + z.w + e) {
+      place(f, PAD + (f.x - z.x) * scale, f.w * scale, false);
+    } else {
+      f.g.style.display = "none";
+    }
+  });
+  resetBtn.style.display = "";
+}
+function unzoom() {
+  frames.forEach(function(f) { place(f, f.x, f.w, false); });
+  resetBtn.style.display = "none";
+}
+function search() {
+  var term = prompt("Search frames (regular expression)", searchTerm);
+  if (term !== null) mark(term);
+}
+function mark(term) {
+  searchTerm = term;
+  var re = null;
+  if (term) { try { re = new RegExp(term); } catch (err) { re = null; } }
+  var hits = [];
+  frames.forEach(function(f) {
+    var hit = term !== "" && (re ? re.test(f.name) : f.name.indexOf(term) >= 0);
+    f.r.setAttribute("fill", hit ? "rgb(230,0,230)" : f.fill);
+    if (hit) hits.push(f);
+  });
+  // A match inside a matching ancestor is already in the ancestor's samples.
+  hits.sort(function(a, b) { return a.x - b.x || b.y - a.y; });
+  var end = -Infinity, n = 0;
+  hits.forEach(function(f) {
+    if (f.x + 0.05 >= end) { n += f.n; end = f.x + f.w; }
+  });
+  matched.textContent = term === "" ? " " : "Matched: " + (100 * n / TOTAL).toFixed(1) + "% (click to clear)";
+  searchBtn.textContent = term === "" ? "Search" : "Search: " + term;
+}
+)JS";
+
+constexpr const char* kStyle = R"CSS(
+text { font-family: monospace; font-size: 12px; fill: rgb(0,0,0); }
+#title { font-size: 17px; text-anchor: middle; }
+#subtitle { text-anchor: middle; fill: rgb(80,80,80); }
+#frames g { cursor: pointer; }
+#frames text { pointer-events: none; }
+#frames g:hover rect { stroke: rgb(0,0,0); stroke-width: 0.5; }
+#frames .parent rect { opacity: 0.5; }
+.button { cursor: pointer; fill: rgb(40,40,160); }
+.button:hover { text-decoration: underline; }
+)CSS";
+
+}  // namespace
+
+std::string export_svg(const Profile& p, const SvgOptions& o) {
+  double width = std::max(o.width, 200);
+  double inner = width - 2 * kPad;
+  Tree tree = build_tree(p);
+  std::vector<Box> boxes = layout(tree, inner);
+  uint32_t max_depth = 0;
+  for (const auto& b : boxes) max_depth = std::max(max_depth, b.depth);
+  double height = kTop + (boxes.empty() ? 2 : max_depth + 1) * kFrameH + kBottom;
+  uint64_t total = tree.nodes[0].value;
+
+  std::string out;
+  out.reserve(512 * boxes.size() + 8192);
+  out += fmt::format(
+      "<?xml version=\"1.0\" standalone=\"no\"?>\n"
+      "<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
+      "viewBox=\"0 0 {0} {1}\" onload=\"init(evt)\">\n",
+      width, height);
+  out += "<style type=\"text/css\"><![CDATA[" + std::string(kStyle) + "]]></style>\n";
+  out += fmt::format(
+      "<script type=\"text/ecmascript\"><![CDATA[\nvar WIDTH = {}, PAD = {}, FONT = {}, CHARW = "
+      "{}, TOTAL = {};{}]]></script>\n",
+      width, kPad, kFontSize, kCharW, std::max<uint64_t>(total, 1), kScript);
+  out +=
+      fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"rgb(248,248,245)\"/>\n",
+                  width, height);
+  out += fmt::format("<text id=\"title\" x=\"{}\" y=\"24\">{}</text>\n", width / 2, xml(o.title));
+  std::string sub = fmt::format("{} (pid {}), {}, {} Hz, {} samples", p.comm, p.pid, p.mode, p.hz,
+                                grouped(p.samples ? p.samples : total));
+  if (p.lost) sub += fmt::format(", {} lost", grouped(p.lost));
+  if (!p.sampler.empty()) sub += ", " + p.sampler;
+  out += fmt::format("<text id=\"subtitle\" x=\"{}\" y=\"42\">{}</text>\n", width / 2, xml(sub));
+  out += fmt::format(
+      "<text id=\"reset\" class=\"button\" x=\"{}\" y=\"24\" style=\"display:none\">Reset "
+      "zoom</text>\n",
+      kPad);
+  out += fmt::format(
+      "<text id=\"search\" class=\"button\" x=\"{}\" y=\"24\" "
+      "style=\"text-anchor:end\">Search</text>\n",
+      width - kPad);
+  out += fmt::format("<text id=\"details\" x=\"{}\" y=\"{}\"> </text>\n", kPad, height - 10);
+  out += fmt::format(
+      "<text id=\"matched\" class=\"button\" x=\"{}\" y=\"{}\" style=\"text-anchor:end\"> "
+      "</text>\n",
+      width - kPad, height - 10);
+  if (boxes.empty())
+    out += fmt::format("<text x=\"{}\" y=\"{}\" style=\"text-anchor:middle\">no samples</text>\n",
+                       width / 2, kTop + kFrameH);
+
+  out += "<g id=\"frames\">\n";
+  for (const auto& b : boxes) {
+    const Node& n = tree.nodes[b.node];
+    const std::string& name = tree.names[n.name];
+    double y = kTop + static_cast<double>(max_depth - b.depth) * kFrameH;
+    double pct = 100.0 * static_cast<double>(n.value) / static_cast<double>(total);
+    out += fmt::format("<g data-s=\"{}\"><title>", n.value);
+    append_xml(out, name);
+    out += fmt::format(" ({} sample{}, {:.2f}%)</title>", grouped(n.value), n.value == 1 ? "" : "s",
+                       pct);
+    out += fmt::format(
+        "<rect x=\"{:.2f}\" y=\"{}\" width=\"{:.2f}\" height=\"{}\" rx=\"2\" fill=\"{}\"/>", b.x, y,
+        b.w, kFrameH - 1, colour(n.family, name));
+    out += fmt::format("<text x=\"{:.2f}\" y=\"{}\">", b.x + 3, y + kFrameH - 4.5);
+    append_xml(out, fit_label(name, b.w));
+    out += "</text></g>\n";
+  }
+  out += "</g>\n</svg>\n";
+  return out;
+}
+
+}  // namespace sonde::profiler

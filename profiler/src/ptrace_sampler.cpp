@@ -1,0 +1,124 @@
+#include "ptrace_sampler.h"
+
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+
+namespace sonde::profiler {
+namespace {
+
+// A running thread stops within microseconds of PTRACE_INTERRUPT; one that
+// has not after this long is in uninterruptible sleep.
+constexpr int kStopTimeoutMs = 20;
+
+}  // namespace
+
+Status PtraceSampler::scan_threads(Collector& c) {
+  auto tids = list_threads(pid_);
+  if (tids.empty() && threads_.empty())
+    return Error{errc::kNotFound, fmt::format("no process {}", pid_),
+                 "list processes with `sonde ps TARGET`"};
+  for (pid_t t : tids) {
+    if (threads_.count(t)) continue;
+    if (auto st = seize_thread(pid_, t); !st.ok()) {
+      if (t == pid_ && threads_.empty()) return st.error();
+      continue;  // a thread that exited meanwhile
+    }
+    threads_[t];
+    c.name_thread(t, thread_name(pid_, t));
+  }
+  return ok_status();
+}
+
+void PtraceSampler::handle_unrequested(pid_t tid, const StopResult& st) {
+  if (st.kind == StopKind::kGone) {
+    threads_.erase(tid);
+    if (tid == pid_) leader_gone_ = true;
+    return;
+  }
+  resume_thread(tid, st);
+}
+
+void PtraceSampler::service() {
+  for (auto it = threads_.begin(); it != threads_.end();) {
+    pid_t tid = it->first;
+    ++it;  // handle_unrequested may erase tid
+    if (threads_[tid].pending) continue;  // its stop is ours: sample() takes it
+    StopResult st = wait_stop(tid, 0);
+    if (st.kind == StopKind::kTimeout) continue;  // nothing happened
+    handle_unrequested(tid, st);
+  }
+}
+
+void PtraceSampler::sample(Collector& c) {
+  for (auto it = threads_.begin(); it != threads_.end();) {
+    pid_t tid = it->first;
+    Thread& t = it->second;
+    ++it;
+    char state = thread_state(pid_, tid);
+    if (state == '?' || state == 'Z' || state == 'X') {
+      StopResult st = wait_stop(tid, 0);
+      if (st.kind == StopKind::kGone) handle_unrequested(tid, st);
+      continue;
+    }
+    if (!wall_ && state != 'R' && !t.pending) continue;
+    if (wall_ && state == 'D' && !t.pending) {
+      // Cannot be stopped; its syscall, pc and sp are readable all the same.
+      long nr;
+      uint64_t sp, pc;
+      if (proc_syscall(pid_, tid, &nr, &sp, &pc) && sp) {
+        Snapshot s;
+        s.tid = tid;
+        s.regs[kRegSp] = sp;
+        s.regs[kRegIp] = pc;
+        s.stack_addr = sp;
+        s.stack_len = copy_stack(pid_, sp, stack_bytes_, stack_);
+        s.stack = stack_.data();
+        c.add(s, nr);
+      }
+      continue;
+    }
+    StopResult st = t.pending ? wait_stop(tid, 0) : stop_thread(tid, kStopTimeoutMs);
+    if (st.kind == StopKind::kTimeout) {
+      t.pending = true;
+      continue;
+    }
+    t.pending = false;
+    if (st.kind == StopKind::kGone) {
+      handle_unrequested(tid, st);
+      continue;
+    }
+    user_regs_struct u{};
+    if (!st.group_stop && ::ptrace(PTRACE_GETREGS, tid, nullptr, &u) == 0) {
+      Snapshot s;
+      s.tid = tid;
+      regs_from_user(u, s.regs);
+      s.stack_addr = u.rsp;
+      s.stack_len = copy_stack(pid_, u.rsp, stack_bytes_, stack_);
+      s.stack = stack_.data();
+      // Resume first: unwinding happens while the thread runs on.
+      long sc = wall_ ? blocked_syscall(u) : -1;
+      // Our own interrupt made a sleeping syscall restart through
+      // restart_syscall: name the call the thread is really waiting in.
+      if (sc == SYS_restart_syscall && t.last_syscall >= 0)
+        sc = t.last_syscall;
+      else if (sc >= 0)
+        t.last_syscall = sc;
+      resume_thread(tid, st);
+      c.add(s, sc);
+    } else {
+      resume_thread(tid, st);
+    }
+  }
+}
+
+void PtraceSampler::detach_all() {
+  for (auto& [tid, t] : threads_) {
+    // PTRACE_DETACH needs a stopped tracee. A thread that will not stop is
+    // released when this thread exits (ptrace attachments die with it).
+    StopResult st = t.pending ? wait_stop(tid, 200) : stop_thread(tid, 200);
+    if (st.kind == StopKind::kStopped || st.kind == StopKind::kSignal) detach_thread(tid, st);
+  }
+  threads_.clear();
+}
+
+}  // namespace sonde::profiler

@@ -1,0 +1,53 @@
+// The ptrace steps both the stack dump and the ptrace sampler use: seize a
+// thread without stopping it, stop it briefly, copy its registers and stack,
+// let it go. Errno contract: ESRCH means the thread is gone (it exited
+// between our listing and our stop); callers skip it. Anything else is
+// reported. ptrace attachments belong to the calling thread, so one thread
+// does all of it for a given target.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include <string>
+#include <vector>
+
+#include "sonde/common/result.h"
+
+namespace sonde::profiler {
+
+enum class StopKind {
+  kStopped,   // in our interrupt stop (or a group stop): registers readable
+  kSignal,    // stopped for a signal it is about to receive: pass it on resume
+  kGone,      // it exited
+  kTimeout,   // did not stop in time (uninterruptible sleep); stop still pending
+};
+
+struct StopResult {
+  StopKind kind = StopKind::kGone;
+  int signal = 0;           // kSignal: the signal to deliver on resume
+  bool group_stop = false;  // the process was stopped (SIGSTOP) before us: leave it so
+};
+
+// PTRACE_SEIZE (no stop). EPERM comes back with the TracerPid or ptrace_scope hint.
+Status seize_thread(pid_t pid, pid_t tid);
+// PTRACE_INTERRUPT and wait up to timeout_ms for the stop.
+StopResult stop_thread(pid_t tid, int timeout_ms);
+// Waits (up to timeout_ms) for a stop an earlier stop_thread timed out on.
+StopResult wait_stop(pid_t tid, int timeout_ms);
+// Resumes from a stop (passing on a pending signal; a group stop stays stopped).
+void resume_thread(pid_t tid, const StopResult& st);
+void detach_thread(pid_t tid, const StopResult& st);
+
+// /proc/TID/stat state letter ('?' when unreadable) and /proc/TID/comm.
+char thread_state(pid_t pid, pid_t tid);
+std::string thread_name(pid_t pid, pid_t tid);
+std::vector<pid_t> list_threads(pid_t pid);
+
+// /proc/TID/syscall for a thread in uninterruptible sleep (which ptrace cannot
+// stop): syscall number, sp and pc without stopping it. false when running.
+bool proc_syscall(pid_t pid, pid_t tid, long* nr, uint64_t* sp, uint64_t* pc);
+
+const char* syscall_name_or_null(long nr);
+
+}  // namespace sonde::profiler

@@ -1,0 +1,150 @@
+#include <signal.h>
+#include <sys/ptrace.h>
+
+#include "maps.h"
+#include "ptrace_stop.h"
+#include "resolve.h"
+#include "snapshot.h"
+#include "sonde/common/io.h"
+#include "sonde/profiler/stack.h"
+#include "unwinder.h"
+
+namespace sonde::profiler {
+namespace {
+
+struct Captured {
+  pid_t tid = 0;
+  std::string name;
+  char state = '?';
+  long syscall = -1;
+  bool have_regs = false;
+  bool partial_regs = false;  // only sp and pc (uninterruptible sleep)
+  uint64_t regs[kRegCount] = {};
+  uint64_t stack_addr = 0;
+  std::vector<uint8_t> stack;
+  std::string error;
+};
+
+// Copies one thread: seize, stop, registers, stack, detach. Threads in
+// uninterruptible sleep cannot be stopped; /proc/TID/syscall still gives
+// their pc and sp, enough to unwind through code with CFI.
+void capture(pid_t pid, Captured& c, const StackOptions& o, Status* fatal) {
+  c.name = thread_name(pid, c.tid);
+  c.state = thread_state(pid, c.tid);
+  if (c.state == 'D' || c.state == 'Z' || c.state == 'X') {
+    uint64_t sp = 0, pc = 0;
+    long nr = -1;
+    if (c.state == 'D' && proc_syscall(pid, c.tid, &nr, &sp, &pc) && sp) {
+      c.syscall = nr;
+      c.regs[kRegSp] = sp;
+      c.regs[kRegIp] = pc;
+      c.have_regs = c.partial_regs = true;
+      c.stack_addr = sp;
+      copy_stack(pid, sp, o.stack_bytes, c.stack);
+    } else {
+      c.error = c.state == 'D' ? "in uninterruptible sleep; no registers readable" : "zombie";
+    }
+    return;
+  }
+  if (auto st = seize_thread(pid, c.tid); !st.ok()) {
+    if (st.error().code == errc::kNotFound) {
+      c.error = "thread exited";
+      return;
+    }
+    *fatal = st.error();
+    return;
+  }
+  StopResult sr = stop_thread(c.tid, o.stop_timeout_ms);
+  if (sr.kind == StopKind::kTimeout) {
+    // Entered uninterruptible sleep after we looked. The stop stays pending:
+    // wait a little more, else our thread's exit releases it.
+    sr = wait_stop(c.tid, 1000);
+  }
+  if (sr.kind == StopKind::kGone) {
+    c.error = "thread exited";
+    return;
+  }
+  if (sr.kind == StopKind::kTimeout) {
+    c.error = "did not stop (uninterruptible sleep)";
+    return;
+  }
+  user_regs_struct u{};
+  if (::ptrace(PTRACE_GETREGS, c.tid, nullptr, &u) == 0) {
+    regs_from_user(u, c.regs);
+    c.have_regs = true;
+    c.syscall = blocked_syscall(u);
+    c.stack_addr = u.rsp;
+    copy_stack(pid, u.rsp, o.stack_bytes, c.stack);
+  } else {
+    c.error = std::string("registers unreadable: ") + strerror(errno);
+  }
+  detach_thread(c.tid, sr);
+}
+
+}  // namespace
+
+Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
+                              CancelToken* cancel) {
+  if (pid <= 0) return Error{errc::kBadArgs, fmt::format("bad pid {}", pid), {}};
+  auto comm = read_file(fmt::format("/proc/{}/comm", pid), 256);
+  if (!comm.ok())
+    return Error{errc::kNotFound, fmt::format("no process {}", pid),
+                 "list processes with `sonde ps TARGET`"};
+  StackDump d;
+  d.pid = pid;
+  d.comm = *comm;
+  while (!d.comm.empty() && d.comm.back() == '\n') d.comm.pop_back();
+
+  std::vector<Captured> caps;
+  for (pid_t tid : list_threads(pid)) caps.push_back(Captured{tid});
+  if (caps.empty())
+    return Error{errc::kNotFound, fmt::format("no process {}", pid),
+                 "list processes with `sonde ps TARGET`"};
+  for (auto& c : caps) {
+    if (cancel && cancel->cancelled()) return Error{errc::kCancelled, "cancelled", {}};
+    Status fatal = ok_status();
+    capture(pid, c, o, &fatal);
+    if (!fatal.ok()) return fatal.error();
+  }
+
+  // Every thread runs again: now the slow part.
+  ImageCache images;
+  ProcessView view(pid, images);
+  if (auto st = view.refresh(); !st.ok()) return st.error();
+  Unwinder unwinder(view);
+  FrameResolver resolver(view, sym);
+  UnwoundStack us;
+  for (auto& c : caps) {
+    ThreadStack t;
+    t.tid = c.tid;
+    t.name = c.name;
+    t.state = c.state;
+    t.error = c.error;
+    if (c.syscall >= 0) {
+      const char* n = syscall_name_or_null(c.syscall);
+      t.syscall = n ? n : fmt::format("syscall_{}", c.syscall);
+    }
+    if (c.have_regs) {
+      Snapshot s;
+      s.tid = c.tid;
+      std::copy(std::begin(c.regs), std::end(c.regs), s.regs);
+      s.stack_addr = c.stack_addr;
+      s.stack = c.stack.data();
+      s.stack_len = c.stack.size();
+      unwinder.unwind(s, us, o.max_frames);
+      for (uint64_t pc : us.pcs)
+        for (const Frame& f : resolver.resolve(pc)) t.frames.push_back(f);
+      t.truncated = us.truncated;
+      if (c.partial_regs)
+        d.notes.push_back(fmt::format(
+            "thread {} is in uninterruptible sleep{}: unwound from its pc and sp only", c.tid,
+            t.syscall.empty() ? "" : " (" + t.syscall + ")"));
+    }
+    d.threads.push_back(std::move(t));
+  }
+  for (auto& n : view.take_notes()) d.notes.push_back(std::move(n));
+  for (auto& n : sym.take_notes()) d.notes.push_back(std::move(n));
+  return d;
+}
+
+}  // namespace sonde::profiler

@@ -1,0 +1,517 @@
+#include "sonde/profiler/symbolizer.h"
+
+#include <cxxabi.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+#include <unordered_map>
+
+#include "debuginfod.h"
+#include "sonde/common/fd.h"
+
+namespace sonde::profiler {
+namespace {
+
+// Names longer than this are left mangled: the demangler recurses on
+// what a hostile ELF may feed it.
+constexpr size_t kMaxDemangle = 4096;
+constexpr size_t kMaxPathsPerModule = 4;
+
+std::string demangle(const char* name) {
+  if (name == nullptr) return {};
+  if (name[0] == '_' && name[1] == 'Z' && std::strlen(name) <= kMaxDemangle) {
+    int status = 0;
+    char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+    if (d != nullptr) {
+      std::string s(d);
+      std::free(d);
+      return s;
+    }
+  }
+  return name;
+}
+
+std::string to_hex(const void* bits, size_t len) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string s;
+  const auto* p = static_cast<const unsigned char*>(bits);
+  for (size_t i = 0; i < len; ++i) {
+    s += kDigits[p[i] >> 4];
+    s += kDigits[p[i] & 15];
+  }
+  return s;
+}
+
+std::string dir_of(const std::string& p) {
+  auto slash = p.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : p.substr(0, slash);
+}
+
+std::string join(const std::string& dir, const std::string& name) {
+  return dir == "/" ? "/" + name : dir + "/" + name;
+}
+
+// A candidate debug file read with libelf alone. ELF_C_READ uses pread, not
+// mmap, so a file truncated under us cannot SIGBUS the agent.
+class ElfReader {
+ public:
+  explicit ElfReader(int fd) : elf_(elf_begin(fd, ELF_C_READ, nullptr)) {}
+  ~ElfReader() {
+    if (elf_ != nullptr) elf_end(elf_);
+  }
+  ElfReader(const ElfReader&) = delete;
+  ElfReader& operator=(const ElfReader&) = delete;
+  Elf* get() const { return elf_ != nullptr && elf_kind(elf_) == ELF_K_ELF ? elf_ : nullptr; }
+
+ private:
+  Elf* elf_;
+};
+
+std::string build_id_of(Elf* elf) {
+  const void* bits = nullptr;
+  ssize_t n = elf != nullptr ? dwelf_elf_gnu_build_id(elf, &bits) : -1;
+  return n > 0 ? to_hex(bits, static_cast<size_t>(n)) : std::string();
+}
+
+// .gnu_debugaltlink: the dwz file shared by several debug files, as a
+// NUL-terminated path followed by its build-id.
+bool read_altlink(const char* path, std::string* name, std::string* id) {
+  ScopedFd fd(::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!fd.valid()) return false;
+  ElfReader r(fd.get());
+  Elf* elf = r.get();
+  size_t shstrndx = 0;
+  if (elf == nullptr || elf_getshdrstrndx(elf, &shstrndx) != 0) return false;
+  for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
+    GElf_Shdr sh;
+    if (gelf_getshdr(scn, &sh) == nullptr) continue;
+    const char* sname = elf_strptr(elf, shstrndx, sh.sh_name);
+    if (sname == nullptr || std::strcmp(sname, ".gnu_debugaltlink") != 0) continue;
+    Elf_Data* d = elf_getdata(scn, nullptr);
+    if (d == nullptr || d->d_buf == nullptr) return false;
+    const char* p = static_cast<const char*>(d->d_buf);
+    const void* nul = std::memchr(p, 0, d->d_size);
+    if (nul == nullptr) return false;
+    size_t len = static_cast<size_t>(static_cast<const char*>(nul) - p);
+    *name = std::string(p, len);
+    *id = to_hex(p + len + 1, d->d_size - len - 1);
+    return !id->empty();
+  }
+  return false;
+}
+
+uint32_t crc_of(int fd) {
+  uLong crc = crc32(0, nullptr, 0);
+  char buf[65536];
+  off_t off = 0;
+  for (;;) {
+    ssize_t n = ::pread(fd, buf, sizeof buf, off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(buf), static_cast<uInt>(n));
+    off += n;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+// Whether a file found by name is the debug file we want. A debuglink can
+// point at a stale or unrelated file, and libdwfl 0.188 does not check what
+// a find_debuginfo callback returns, so we do: by build-id when we know
+// one, else by the debuglink CRC.
+bool is_wanted(int fd, const std::string& want_id, uint32_t crc) {
+  if (!want_id.empty()) {
+    ElfReader r(fd);
+    if (r.get() == nullptr) return false;
+    std::string id = build_id_of(r.get());
+    if (!id.empty()) return id == want_id;
+  }
+  if (crc != 0) return crc_of(fd) == crc;
+  return want_id.empty();
+}
+
+// One ELF file and its own Dwfl. A Dwfl per module keeps lookups at the
+// ELF's own vaddrs, lets processes share what one module cost, and lets
+// each module have its own debug search path (its container root).
+struct Module {
+  std::string path;      // what we open
+  std::string name;      // what frames show
+  std::string build_id;  // read from the ELF itself
+  std::string root;      // "/proc/PID/root" when path = root + name
+  std::string search_path;
+  char* search_path_ptr = nullptr;
+  Dwfl_Callbacks callbacks{};
+  Dwfl* dwfl = nullptr;
+  Dwfl_Module* mod = nullptr;
+  Dwarf_Addr bias = 0;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  std::string error;  // why it could not be read; mod is null then
+  DebuginfodClient* debuginfod = nullptr;
+  std::string fetch_failure;  // debuginfod's reason for not having it
+  bool dwarf_checked = false;
+  bool has_dwarf = false;
+  bool noted = false;
+  std::set<std::string> tried_paths;
+  std::unordered_map<uint64_t, std::vector<Frame>> cache[2];  // [is_return][vaddr]
+
+  Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+  ~Module() {
+    if (dwfl != nullptr) dwfl_end(dwfl);
+  }
+
+  // Where a .gnu_debuglink (or a relative dwz altlink) may be: next to the
+  // file, in .debug/ below it, and under /usr/lib/debug, in the target's
+  // root first, then on the host.
+  std::vector<std::string> debuglink_candidates(const char* file_name,
+                                                const std::string& link) const {
+    std::vector<std::string> out;
+    auto add = [&out](std::string p) {
+      if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(std::move(p));
+    };
+    if (link.front() == '/') {
+      if (!root.empty()) add(root + link);
+      add(link);
+      return out;
+    }
+    std::vector<std::string> dirs;
+    if (file_name != nullptr) dirs.push_back(dir_of(file_name));
+    dirs.push_back(dir_of(path));
+    for (const auto& d : dirs) {
+      add(join(d, link));
+      add(join(join(d, ".debug"), link));
+    }
+    std::string mapped_dir = name.front() == '/' ? dir_of(name) : dir_of(path);
+    if (!root.empty()) add(join(root + "/usr/lib/debug" + mapped_dir, link));
+    add(join("/usr/lib/debug" + mapped_dir, link));
+    return out;
+  }
+};
+
+int no_find_elf(Dwfl_Module*, void**, const char*, Dwarf_Addr, char**, Elf**) {
+  // Every module is reported with its ELF already open.
+  return -1;
+}
+
+// find_debuginfo for every module: the /usr/lib/debug/.build-id tree, then
+// the .gnu_debuglink places, then sonde's debuginfod client. We never call
+// dwfl_standard_find_debuginfo: in 0.188 its last step is libdw's own
+// debuginfod client (a dlopen of libdebuginfod.so), which cannot work in the
+// static agent and would fetch a second time in a dynamic build.
+int find_debuginfo(Dwfl_Module* dmod, void** userdata, const char* modname, Dwarf_Addr base,
+                   const char* file_name, const char* debuglink, GElf_Word crc,
+                   char** debuginfo_file_name) {
+  int fd = dwfl_build_id_find_debuginfo(dmod, userdata, modname, base, file_name, debuglink, crc,
+                                        debuginfo_file_name);
+  Module* m = userdata != nullptr ? static_cast<Module*>(*userdata) : nullptr;
+  if (fd >= 0 || m == nullptr) return fd;
+
+  // libdwfl calls us again for the dwz alt file of a debug file it loaded,
+  // with the altlink path as the "debuglink" and no CRC: then the build-id
+  // to want is the altlink's, not the module's.
+  std::string want = m->build_id;
+  bool alt = false;
+  if (debuglink != nullptr && file_name != nullptr) {
+    std::string alt_name, alt_id;
+    if (read_altlink(file_name, &alt_name, &alt_id) && alt_name == debuglink) {
+      want = alt_id;
+      alt = true;
+      crc = 0;
+    }
+  }
+
+  if (debuglink != nullptr && debuglink[0] != '\0' && std::strlen(debuglink) < 4096) {
+    for (const auto& c : m->debuglink_candidates(file_name, debuglink)) {
+      ScopedFd f(::open(c.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+      struct stat st {};
+      if (!f.valid() || ::fstat(f.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      // A debuglink naming the module itself (same name, same directory).
+      if (st.st_dev == m->dev && st.st_ino == m->ino) continue;
+      if (!is_wanted(f.get(), want, crc)) continue;
+      *debuginfo_file_name = ::strdup(c.c_str());
+      return f.release();
+    }
+  }
+
+  if (!want.empty() && m->debuginfod->enabled()) {
+    std::string why;
+    std::string p = m->debuginfod->find(want, &why);
+    if (!p.empty()) {
+      ScopedFd f(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+      if (f.valid() && is_wanted(f.get(), want, 0)) {
+        *debuginfo_file_name = ::strdup(p.c_str());
+        return f.release();
+      }
+      why = p + " is not the debug file for build-id " + want;
+    }
+    if (!alt) m->fetch_failure = why;
+  }
+  return -1;
+}
+
+void open_module(Module& m) {
+  m.tried_paths.insert(m.path);
+  if (m.name.front() == '/' && m.path.size() > m.name.size() &&
+      m.path.compare(m.path.size() - m.name.size(), m.name.size(), m.name) == 0)
+    m.root = m.path.substr(0, m.path.size() - m.name.size());
+  // Only absolute entries matter: libdwfl looks for .build-id/ below each.
+  m.search_path = m.root.empty() ? "/usr/lib/debug" : m.root + "/usr/lib/debug:/usr/lib/debug";
+  m.search_path_ptr = m.search_path.data();
+  m.callbacks.find_elf = no_find_elf;
+  m.callbacks.find_debuginfo = find_debuginfo;
+  m.callbacks.section_address = dwfl_offline_section_address;
+  m.callbacks.debuginfo_path = &m.search_path_ptr;
+
+  // O_NONBLOCK: a path swapped for a FIFO must not hang the open.
+  ScopedFd fd(::open(m.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  struct stat st {};
+  if (!fd.valid()) {
+    m.error = std::strerror(errno);
+    return;
+  }
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    m.error = "not a regular file";
+    return;
+  }
+  m.dev = st.st_dev;
+  m.ino = st.st_ino;
+  m.dwfl = dwfl_begin(&m.callbacks);
+  if (m.dwfl == nullptr) {
+    m.error = dwfl_errmsg(-1);
+    return;
+  }
+  dwfl_report_begin(m.dwfl);
+  // add_p_vaddr with base 0 places every segment at its own p_vaddr, so
+  // ELF vaddrs are the addresses we look up (bias 0, checked below anyway).
+  m.mod = dwfl_report_elf(m.dwfl, m.name.c_str(), m.path.c_str(), fd.get(), 0, true);
+  if (m.mod != nullptr) {
+    fd.release();  // libdwfl owns it now
+  } else {
+    m.error = dwfl_errmsg(-1);
+  }
+  dwfl_report_end(m.dwfl, nullptr, nullptr);
+  if (m.mod == nullptr) return;
+
+  void** userdata = nullptr;
+  dwfl_module_info(m.mod, &userdata, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
+  if (userdata != nullptr) *userdata = &m;
+  GElf_Addr bias = 0;
+  if (dwfl_module_getelf(m.mod, &bias) != nullptr) m.bias = bias;
+  const unsigned char* bits = nullptr;
+  GElf_Addr id_vaddr = 0;
+  int n = dwfl_module_build_id(m.mod, &bits, &id_vaddr);
+  if (n > 0) m.build_id = to_hex(bits, static_cast<size_t>(n));
+}
+
+// A DIE's function name: the demangled linkage name (what the symbol table
+// would say, parameters included) or the plain name (C, static functions).
+// dwarf_attr_integrate follows abstract_origin and specification.
+std::string die_function_name(Dwarf_Die* die) {
+  Dwarf_Attribute a;
+  const char* n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
+  if (n == nullptr) n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
+  if (n != nullptr) return demangle(n);
+  n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &a));
+  return n != nullptr ? n : "";
+}
+
+// Where an inlined instance was called from: a line in the next-outer frame.
+void call_site(Dwarf_Die* inl, std::string* file, uint32_t* line) {
+  file->clear();
+  *line = 0;
+  Dwarf_Attribute a;
+  Dwarf_Word v = 0;
+  if (dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &a), &v) == 0)
+    *line = static_cast<uint32_t>(v);
+  Dwarf_Die cu;
+  Dwarf_Files* files = nullptr;
+  size_t nfiles = 0;
+  if (dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &a), &v) == 0 &&
+      dwarf_diecu(inl, &cu, nullptr, nullptr) != nullptr &&
+      dwarf_getsrcfiles(&cu, &files, &nfiles) == 0 && v < nfiles) {
+    const char* f = dwarf_filesrc(files, v, nullptr, nullptr);
+    if (f != nullptr) *file = f;
+  }
+}
+
+// addr and real are in the Dwfl's address space: addr is what we look up
+// (real - 1 for a return address), real is what sym_offset counts from.
+std::vector<Frame> lookup(Module& m, Dwarf_Addr addr, Dwarf_Addr real) {
+  Frame outer;
+  GElf_Off off = 0;
+  GElf_Sym sym;
+  const char* sname = dwfl_module_addrinfo(m.mod, addr, &off, &sym, nullptr, nullptr, nullptr);
+  if (sname != nullptr) {
+    outer.function = demangle(sname);
+    outer.sym_offset = real - (addr - off);
+  }
+
+  Dwfl_Line* row = dwfl_module_getsrc(m.mod, addr);
+  std::string file;
+  uint32_t line = 0;
+  if (row != nullptr) {
+    int l = 0;
+    const char* f = dwfl_lineinfo(row, nullptr, &l, nullptr, nullptr, nullptr);
+    if (f != nullptr) file = f;
+    if (l > 0) line = static_cast<uint32_t>(l);
+  }
+
+  std::vector<Frame> frames;
+  Dwarf_Addr dwbias = 0;
+  Dwarf_Die* cu = dwfl_module_addrdie(m.mod, addr, &dwbias);
+  Dwarf_Die* scopes = nullptr;
+  int n = cu != nullptr ? dwarf_getscopes(cu, addr - dwbias, &scopes) : 0;
+  for (int i = 0; i < n; ++i) {
+    int tag = dwarf_tag(&scopes[i]);
+    if (tag == DW_TAG_subprogram) {
+      if (outer.function.empty()) {
+        outer.function = die_function_name(&scopes[i]);
+        Dwarf_Addr entry = 0;
+        if (dwarf_entrypc(&scopes[i], &entry) == 0 && entry + dwbias <= real)
+          outer.sym_offset = real - (entry + dwbias);
+      }
+      break;
+    }
+    if (tag != DW_TAG_inlined_subroutine) continue;
+    Frame f;
+    f.function = die_function_name(&scopes[i]);
+    f.file = file;
+    f.line = line;
+    f.inlined = true;
+    Dwarf_Addr entry = 0;
+    if (dwarf_entrypc(&scopes[i], &entry) == 0 && entry + dwbias <= real)
+      f.sym_offset = real - (entry + dwbias);
+    frames.push_back(std::move(f));
+    call_site(&scopes[i], &file, &line);
+  }
+  std::free(scopes);
+  outer.file = file;
+  outer.line = line;
+  frames.push_back(std::move(outer));
+  return frames;
+}
+
+}  // namespace
+
+struct Symbolizer::Impl {
+  DebuginfodClient debuginfod;
+  std::unordered_map<std::string, std::unique_ptr<Module>> modules;
+  std::vector<std::string> notes;
+  SymbolizerStats stats;
+
+  Module& module(const ModuleRef& ref) {
+    const std::string& key = ref.build_id.empty() ? ref.path : ref.build_id;
+    auto& slot = modules[key];
+    // A module that failed may open under another path (the first process
+    // that mapped it may be gone); a few tries, not one per lookup.
+    bool retry = slot && slot->mod == nullptr && !slot->tried_paths.count(ref.path) &&
+                 slot->tried_paths.size() < kMaxPathsPerModule;
+    if (slot && !retry) return *slot;
+    auto m = std::make_unique<Module>();
+    if (slot) {
+      m->tried_paths = std::move(slot->tried_paths);
+      m->noted = slot->noted;
+    }
+    m->path = ref.path;
+    m->name = ref.name.empty() ? ref.path : ref.name;
+    m->debuginfod = &debuginfod;
+    if (m->path.empty()) {
+      m->error = "no path";
+    } else {
+      open_module(*m);
+    }
+    if (m->mod != nullptr) {
+      ++stats.modules;
+    } else if (!m->noted) {
+      m->noted = true;
+      notes.push_back("cannot read " + m->name + ": " + m->error);
+    }
+    slot = std::move(m);
+    return *slot;
+  }
+
+  void note_missing_debug_info(Module& m) {
+    m.noted = true;
+    std::string what = "no debug info for " + m.name + " (" +
+                       (m.build_id.empty() ? "no build-id" : "build-id " + m.build_id) + ")";
+    if (!m.fetch_failure.empty()) {
+      notes.push_back(what + ": debuginfod has none (" + m.fetch_failure +
+                      "); install its -dbgsym package");
+    } else if (debuginfod.configured() || m.build_id.empty()) {
+      // debuginfod cannot help without a build-id; when it is configured
+      // but unusable, its own note says why.
+      notes.push_back(what + ": install its -dbgsym package");
+    } else {
+      notes.push_back(what + ": install its -dbgsym package or set DEBUGINFOD_URLS");
+    }
+  }
+};
+
+Symbolizer::Symbolizer() : impl_(std::make_unique<Impl>()) {
+  elf_version(EV_CURRENT);
+}
+
+Symbolizer::~Symbolizer() = default;
+
+std::vector<Frame> Symbolizer::symbolize(const ModuleRef& ref, uint64_t elf_vaddr, bool is_return) {
+  ++impl_->stats.lookups;
+  Module& m = impl_->module(ref);
+  const std::string& name = ref.name.empty() ? ref.path : ref.name;
+  auto& cache = m.cache[is_return ? 1 : 0];
+  std::vector<Frame> frames;
+  if (auto it = cache.find(elf_vaddr); it != cache.end()) {
+    ++impl_->stats.cache_hits;
+    frames = it->second;
+  } else {
+    if (m.mod != nullptr) {
+      if (!m.dwarf_checked) {
+        Dwarf_Addr b = 0;
+        m.has_dwarf = dwfl_module_getdwarf(m.mod, &b) != nullptr;
+        m.dwarf_checked = true;
+      }
+      Dwarf_Addr real = elf_vaddr + m.bias;
+      frames = lookup(m, is_return && real > 0 ? real - 1 : real, real);
+      const Frame& f = frames.back();
+      if (!m.has_dwarf && !m.noted && (f.function.empty() || f.line == 0))
+        impl_->note_missing_debug_info(m);
+    } else {
+      frames.emplace_back();
+    }
+    for (auto& f : frames) {
+      f.kind = FrameKind::kCode;
+      f.rel = elf_vaddr;
+    }
+    cache.emplace(elf_vaddr, frames);
+  }
+  // Processes map one build-id under different paths: show this caller's.
+  for (auto& f : frames) f.module = name;
+  return frames;
+}
+
+std::vector<std::string> Symbolizer::take_notes() {
+  std::vector<std::string> out;
+  if (auto p = impl_->debuginfod.take_problem(); !p.empty()) out.push_back(std::move(p));
+  for (auto& n : impl_->notes) out.push_back(std::move(n));
+  impl_->notes.clear();
+  return out;
+}
+
+SymbolizerStats Symbolizer::stats() const {
+  return impl_->stats;
+}
+
+}  // namespace sonde::profiler

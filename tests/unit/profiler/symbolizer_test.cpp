@@ -1,0 +1,581 @@
+// The symbolizer against ELF files built here at test time: demangled C++
+// names, inline chains with call-site lines (as gdb and eu-stack -i show
+// them), dynsym-only stripped binaries, split debug info found by debuglink
+// and by build-id, a real debuginfod server, and files that are not ELF.
+#include "sonde/profiler/symbolizer.h"
+
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "sonde/common/io.h"
+#include "sonde/common/subprocess.h"
+
+namespace sonde::profiler {
+namespace {
+
+namespace fs = std::filesystem;
+
+// setenv for one test; the old value comes back at scope exit.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = ::getenv(name)) old_ = old;
+    if (value != nullptr) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_.c_str(), old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_.c_str());
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/sonde-symbolizer-XXXXXX";
+    const char* p = ::mkdtemp(tmpl);
+    if (p != nullptr) path = p;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path.empty()) fs::remove_all(path, ec);
+  }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+// Runs a shell command; the test fails with its output when it fails.
+bool sh(const std::string& cmd, std::string* out = nullptr) {
+  auto r = run_capture({"sh", "-c", cmd + " 2>&1"}, 60000);
+  if (!r) {
+    ADD_FAILURE() << cmd << ": " << r.error().describe();
+    return false;
+  }
+  if (out != nullptr) *out = r->out;
+  if (r->exit_code != 0) {
+    ADD_FAILURE() << cmd << " exited " << r->exit_code << ":\n" << r->out;
+    return false;
+  }
+  return true;
+}
+
+bool have_program(const std::string& name) {
+  auto r = run_capture({"sh", "-c", "command -v " + name}, 10000);
+  return r && r->exit_code == 0;
+}
+
+// 1-based line of the marker comment in a source text.
+uint32_t line_of(const std::string& source, const std::string& marker) {
+  std::istringstream in(source);
+  std::string l;
+  for (uint32_t n = 1; std::getline(in, l); ++n)
+    if (l.find(marker) != std::string::npos) return n;
+  ADD_FAILURE() << "no marker " << marker;
+  return 0;
+}
+
+struct Sym {
+  uint64_t addr = 0;
+  uint64_t size = 0;
+};
+
+// A symbol's value and size from nm (-D: the dynamic symbol table).
+Sym nm_symbol(const std::string& file, const std::string& symbol, bool dynamic = false) {
+  std::string out;
+  if (!sh(std::string("nm -S --defined-only ") + (dynamic ? "-D " : "") + file, &out)) return {};
+  std::istringstream in(out);
+  std::string l;
+  while (std::getline(in, l)) {
+    std::istringstream f(l);
+    std::string addr, size, type, name;
+    if (f >> addr >> size >> type >> name && name == symbol)
+      return {std::stoull(addr, nullptr, 16), std::stoull(size, nullptr, 16)};
+  }
+  ADD_FAILURE() << "no symbol " << symbol << " in " << file << ":\n" << out;
+  return {};
+}
+
+std::string build_id(const std::string& file) {
+  std::string out;
+  if (!sh("readelf -n " + file, &out)) return {};
+  auto p = out.find("Build ID: ");
+  if (p == std::string::npos) {
+    ADD_FAILURE() << file << " has no build-id";
+    return {};
+  }
+  return out.substr(p + 10, out.find('\n', p) - p - 10);
+}
+
+// The address after `call <callee>` inside function `in`: the return
+// address an unwinder reports for that frame.
+uint64_t return_address_after_call(const std::string& file, const std::string& in,
+                                   const std::string& callee) {
+  std::string out;
+  if (!sh("objdump -d --no-show-raw-insn " + file, &out)) return 0;
+  std::istringstream s(out);
+  std::string l;
+  bool inside = false, after_call = false;
+  while (std::getline(s, l)) {
+    if (l.find(">:") != std::string::npos) inside = l.find("<" + in + ">:") != std::string::npos;
+    if (!inside) continue;
+    auto colon = l.find(':');
+    if (after_call && colon != std::string::npos)
+      return std::stoull(l.substr(0, colon), nullptr, 16);
+    if (l.find("call") != std::string::npos && l.find("<" + callee + ">") != std::string::npos)
+      after_call = true;
+  }
+  ADD_FAILURE() << "no call to " << callee << " in " << in << ":\n" << out;
+  return 0;
+}
+
+std::string basename_of(const std::string& p) {
+  return fs::path(p).filename().string();
+}
+
+bool has_note(const std::vector<std::string>& notes, const std::string& part) {
+  for (const auto& n : notes)
+    if (n.find(part) != std::string::npos) return true;
+  return false;
+}
+
+std::string join_notes(const std::vector<std::string>& notes) {
+  std::string s;
+  for (const auto& n : notes) s += n + "\n";
+  return s;
+}
+
+const char kCppSource[] = R"(namespace geo {
+namespace detail {
+template <typename T>
+__attribute__((noinline)) T scale(T v, int k) {  // @scale
+  return v * k;
+}
+}  // namespace detail
+struct Shape {
+  __attribute__((noinline)) int area(int w) const;
+};
+int Shape::area(int w) const {  // @area
+  return detail::scale<long>(w, 3) > 0 ? w : 0;
+}
+}  // namespace geo
+int main(int argc, char**) { return geo::Shape().area(argc); }
+)";
+
+const char kInlineSource[] = R"(__attribute__((noinline)) void sink(int v) {
+  __asm__ volatile("" : : "r"(v) : "memory");
+}
+static inline __attribute__((always_inline)) void leaf_step(int v) {
+  sink(v * 3);  // @leaf
+}
+static inline __attribute__((always_inline)) void middle_step(int v) {
+  leaf_step(v + 1);  // @middle
+}
+__attribute__((noinline)) int outer_entry(int v) {
+  middle_step(v);  // @outer
+  sink(v);
+  return v + 2;
+}
+int main(int argc, char** argv) {
+  (void)argv;
+  return outer_entry(argc);
+}
+)";
+
+const char kPlainSource[] = R"(#include <stdio.h>
+__attribute__((noinline)) int exported_work(int v) {  // @work
+  printf("%d\n", v);
+  return v * 7;
+}
+int main(int argc, char** argv) {
+  (void)argv;
+  return exported_work(argc);
+}
+)";
+
+class SymbolizerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir.path.empty());
+    if (!have_program("cc") || !have_program("c++") || !have_program("objcopy"))
+      GTEST_SKIP() << "needs cc, c++ and binutils";
+  }
+
+  // Compiles one source file into dir; returns the binary's path.
+  std::string build(const std::string& name, const std::string& source, const std::string& lang,
+                    const std::string& flags) {
+    std::string src = dir / (name + (lang == "c" ? ".c" : ".cpp"));
+    write_text(src, source);
+    std::string out = dir / name;
+    sh(std::string(lang == "c" ? "cc" : "c++") + " " + flags + " -Wl,--build-id -o " + out + " " +
+       src);
+    return out;
+  }
+
+  TempDir dir;
+  // Tests must not reach the network through the machine's own settings.
+  ScopedEnv no_debuginfod{"DEBUGINFOD_URLS", nullptr};
+};
+
+TEST_F(SymbolizerTest, DemangledNamesLinesAndOffsets) {
+  std::string bin = build("shapes", kCppSource, "c++", "-O0 -g");
+  Sym scale = nm_symbol(bin, "_ZN3geo6detail5scaleIlEET_S2_i");
+  Sym area = nm_symbol(bin, "_ZNK3geo5Shape4areaEi");
+  ASSERT_NE(scale.addr, 0u);
+  ASSERT_NE(area.addr, 0u);
+
+  Symbolizer s;
+  ModuleRef m{bin, "/opt/app/shapes", build_id(bin)};
+  auto f = s.symbolize(m, scale.addr, false);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].function, "long geo::detail::scale<long>(long, int)");
+  EXPECT_EQ(f[0].kind, FrameKind::kCode);
+  EXPECT_EQ(f[0].module, "/opt/app/shapes");
+  EXPECT_EQ(f[0].rel, scale.addr);
+  EXPECT_EQ(f[0].sym_offset, 0u);
+  EXPECT_EQ(basename_of(f[0].file), "shapes.cpp");
+  EXPECT_EQ(f[0].line, line_of(kCppSource, "@scale"));
+  EXPECT_FALSE(f[0].inlined);
+
+  f = s.symbolize(m, area.addr + 4, false);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].function, "geo::Shape::area(int) const");
+  EXPECT_EQ(f[0].sym_offset, 4u);
+  EXPECT_EQ(f[0].rel, area.addr + 4);
+
+  // A return address one past the function's last byte (a call as its last
+  // instruction) still belongs to it; sym_offset counts from the real address.
+  f = s.symbolize(m, scale.addr + scale.size, true);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].function, "long geo::detail::scale<long>(long, int)");
+  EXPECT_EQ(f[0].sym_offset, scale.size);
+  EXPECT_EQ(f[0].rel, scale.addr + scale.size);
+
+  EXPECT_TRUE(s.take_notes().empty());
+}
+
+TEST_F(SymbolizerTest, InlineChainWithCallSiteLines) {
+  std::string bin = build("inline", kInlineSource, "c", "-O2 -g -fno-optimize-sibling-calls");
+  uint64_t ret = return_address_after_call(bin, "outer_entry", "sink");
+  ASSERT_NE(ret, 0u);
+
+  Symbolizer s;
+  ModuleRef m{bin, bin, build_id(bin)};
+  // The same chain for the return address (looked up at ret - 1) and for
+  // the call instruction's own address (looked up as is).
+  for (bool is_return : {true, false}) {
+    uint64_t addr = is_return ? ret : ret - 1;
+    SCOPED_TRACE(is_return ? "return address" : "call instruction");
+    auto f = s.symbolize(m, addr, is_return);
+    ASSERT_EQ(f.size(), 3u);
+    EXPECT_EQ(f[0].function, "leaf_step");
+    EXPECT_EQ(f[0].line, line_of(kInlineSource, "@leaf"));
+    EXPECT_TRUE(f[0].inlined);
+    EXPECT_EQ(f[1].function, "middle_step");
+    EXPECT_EQ(f[1].line, line_of(kInlineSource, "@middle"));
+    EXPECT_TRUE(f[1].inlined);
+    EXPECT_EQ(f[2].function, "outer_entry");
+    EXPECT_EQ(f[2].line, line_of(kInlineSource, "@outer"));
+    EXPECT_FALSE(f[2].inlined);
+    for (const auto& fr : f) {
+      EXPECT_EQ(basename_of(fr.file), "inline.c");
+      EXPECT_EQ(fr.rel, addr);
+      EXPECT_EQ(fr.module, bin);
+    }
+    EXPECT_EQ(f[2].sym_offset, addr - nm_symbol(bin, "outer_entry").addr);
+  }
+}
+
+TEST_F(SymbolizerTest, StrippedBinaryNamesFromDynsymAndOneNote) {
+  std::string bin = build("plain", kPlainSource, "c", "-O0 -g -rdynamic");
+  ASSERT_TRUE(sh("strip " + bin));
+  Sym work = nm_symbol(bin, "exported_work", true);
+  ASSERT_NE(work.addr, 0u);
+  std::string id = build_id(bin);
+
+  Symbolizer s;
+  ModuleRef m{bin, "/usr/bin/plain", id};
+  auto f = s.symbolize(m, work.addr + 2, false);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].function, "exported_work");
+  EXPECT_EQ(f[0].sym_offset, 2u);
+  EXPECT_EQ(f[0].line, 0u);
+  EXPECT_EQ(f[0].file, "");
+  auto notes = s.take_notes();
+  ASSERT_EQ(notes.size(), 1u) << join_notes(notes);
+  EXPECT_EQ(notes[0], "no debug info for /usr/bin/plain (build-id " + id +
+                          "): install its -dbgsym package or set DEBUGINFOD_URLS");
+  // Given once per module, however many lookups miss.
+  s.symbolize(m, work.addr + 3, false);
+  EXPECT_TRUE(s.take_notes().empty());
+}
+
+TEST_F(SymbolizerTest, SplitDebugInfoFoundByDebuglink) {
+  std::string bin = build("split", kPlainSource, "c", "-O0 -g");
+  Sym work = nm_symbol(bin, "exported_work");
+  ASSERT_TRUE(sh("cd " + dir.path.string() + " && objcopy --only-keep-debug split split.debug" +
+                 " && strip --strip-debug split && objcopy --add-gnu-debuglink=split.debug split"));
+  ModuleRef m{bin, bin, build_id(bin)};
+  {
+    Symbolizer s;  // next to the binary
+    auto f = s.symbolize(m, work.addr, false);
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].function, "exported_work");
+    EXPECT_EQ(f[0].line, line_of(kPlainSource, "@work"));
+    EXPECT_EQ(basename_of(f[0].file), "split.c");
+    EXPECT_TRUE(s.take_notes().empty());
+  }
+  fs::create_directory(dir.path / ".debug");
+  fs::rename(dir / "split.debug", dir / ".debug/split.debug");
+  {
+    Symbolizer s;  // in .debug/ below it
+    auto f = s.symbolize(m, work.addr, false);
+    EXPECT_EQ(f.at(0).line, line_of(kPlainSource, "@work"));
+  }
+  // A debug file of that name but from another build is not used.
+  std::string other = build("other", std::string(kPlainSource) + "int extra;\n", "c", "-O0 -g");
+  ASSERT_TRUE(sh("objcopy --only-keep-debug " + other + " " + (dir / ".debug/split.debug")));
+  {
+    Symbolizer s;
+    auto f = s.symbolize(m, work.addr, false);
+    EXPECT_EQ(f.at(0).function, "exported_work");  // .symtab is still in the binary
+    EXPECT_EQ(f.at(0).line, 0u);
+    auto notes = s.take_notes();
+    EXPECT_TRUE(has_note(notes, "no debug info for " + bin)) << join_notes(notes);
+  }
+}
+
+TEST_F(SymbolizerTest, SplitDebugInfoFoundByBuildId) {
+  if (::access("/usr/lib/debug", W_OK) != 0 && ::geteuid() != 0)
+    GTEST_SKIP() << "needs write access to /usr/lib/debug (run as root)";
+  std::string bin = build("byid", kPlainSource, "c", "-O0 -g");
+  Sym work = nm_symbol(bin, "exported_work");
+  std::string id = build_id(bin);
+  ASSERT_GT(id.size(), 2u);
+  fs::path debug_dir = fs::path("/usr/lib/debug/.build-id") / id.substr(0, 2);
+  fs::path debug_file = debug_dir / (id.substr(2) + ".debug");
+  fs::create_directories(debug_dir);
+  struct Remove {
+    fs::path p;
+    ~Remove() {
+      std::error_code ec;
+      fs::remove(p, ec);
+    }
+  } remove{debug_file};
+  ASSERT_TRUE(sh("objcopy --only-keep-debug " + bin + " " + debug_file.string() +
+                 " && strip --strip-all " + bin));  // no .symtab, no debuglink
+
+  Symbolizer s;
+  auto f = s.symbolize({bin, bin, id}, work.addr, false);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].function, "exported_work");  // from the debug file's .symtab
+  EXPECT_EQ(f[0].line, line_of(kPlainSource, "@work"));
+  EXPECT_TRUE(s.take_notes().empty());
+}
+
+TEST_F(SymbolizerTest, GarbageTruncatedAndMissingFilesGiveOneEmptyFrame) {
+  std::string good = build("good", kPlainSource, "c", "-O0 -g");
+  write_text(dir / "garbage", std::string(4096, 'x'));
+  auto bytes = read_file(good);
+  ASSERT_TRUE(bytes.ok());
+  write_text(dir / "truncated", bytes->substr(0, 100));
+  write_text(dir / "headers_only", bytes->substr(0, 1000));
+  std::string half = bytes->substr(0, bytes->size() / 2);
+  write_text(dir / "half", half);
+
+  Symbolizer s;
+  for (const std::string name : {"garbage", "truncated", "headers_only", "half", "missing"}) {
+    SCOPED_TRACE(name);
+    ModuleRef m{dir / name, "/lib/" + name, ""};
+    auto f = s.symbolize(m, 0x1139, false);
+    ASSERT_GE(f.size(), 1u);
+    EXPECT_EQ(f.back().kind, FrameKind::kCode);
+    EXPECT_EQ(f.back().module, "/lib/" + name);
+    EXPECT_EQ(f.back().rel, 0x1139u);
+    if (name != "half") {
+      ASSERT_EQ(f.size(), 1u);
+      EXPECT_EQ(f[0].function, "");
+    }
+    s.symbolize(m, 0x2000, true);
+  }
+  auto notes = s.take_notes();
+  EXPECT_TRUE(has_note(notes, "cannot read /lib/garbage: ")) << join_notes(notes);
+  EXPECT_TRUE(has_note(notes, "cannot read /lib/truncated: ")) << join_notes(notes);
+  EXPECT_TRUE(has_note(notes, "cannot read /lib/missing: No such file or directory"))
+      << join_notes(notes);
+}
+
+TEST_F(SymbolizerTest, CachedPerBuildIdAndAddress) {
+  std::string bin = build("cached", kCppSource, "c++", "-O0 -g");
+  Sym area = nm_symbol(bin, "_ZNK3geo5Shape4areaEi");
+  std::string id = build_id(bin);
+  Symbolizer s;
+  auto a = s.symbolize({bin, "/proc/10/root/app", id}, area.addr, false);
+  auto b = s.symbolize({bin + "-other-path", "/proc/20/root/app", id}, area.addr, false);
+  auto c = s.symbolize({bin, "/proc/10/root/app", id}, area.addr, true);
+  EXPECT_EQ(a.at(0).function, b.at(0).function);
+  EXPECT_EQ(b.at(0).module, "/proc/20/root/app");
+  SymbolizerStats st = s.stats();
+  EXPECT_EQ(st.modules, 1u);
+  EXPECT_EQ(st.lookups, 3u);
+  EXPECT_EQ(st.cache_hits, 1u);
+  // Without a build-id the path is the key.
+  s.symbolize({bin, bin, ""}, area.addr, false);
+  EXPECT_EQ(s.stats().modules, 2u);
+}
+
+// A stand-in debuginfod-find that logs its arguments and has nothing.
+TEST_F(SymbolizerTest, DebuginfodMissAskedOncePerBuildId) {
+  std::string bin = build("nodebug", kPlainSource, "c", "-O0 -g -rdynamic");
+  ASSERT_TRUE(sh("strip " + bin));
+  fs::create_directory(dir.path / "bin");
+  std::string log = dir / "asked.log";
+  write_text(dir / "bin/debuginfod-find", "#!/bin/sh\necho \"$@\" >> " + log +
+                                              "\necho 'Server query failed: No such file or "
+                                              "directory' >&2\nexit 1\n");
+  fs::permissions(dir / "bin/debuginfod-find", fs::perms::owner_all);
+  std::string path = (dir / "bin") + ":" + ::getenv("PATH");
+  ScopedEnv p("PATH", path.c_str());
+  ScopedEnv u("DEBUGINFOD_URLS", "http://127.0.0.1:9");
+  std::string id = build_id(bin);
+  Sym work = nm_symbol(bin, "exported_work", true);
+
+  Symbolizer s;
+  EXPECT_EQ(s.symbolize({bin, bin, id}, work.addr, false).at(0).function, "exported_work");
+  EXPECT_EQ(s.symbolize({bin, bin, id}, work.addr + 1, false).at(0).function, "exported_work");
+  auto asked = read_file(log);
+  ASSERT_TRUE(asked.ok());
+  EXPECT_EQ(*asked, "debuginfo " + id + "\n");
+  auto notes = s.take_notes();
+  ASSERT_EQ(notes.size(), 1u) << join_notes(notes);
+  EXPECT_EQ(notes[0], "no debug info for " + bin + " (build-id " + id +
+                          "): debuginfod has none (Server query failed: No such file or "
+                          "directory); install its -dbgsym package");
+}
+
+TEST_F(SymbolizerTest, DebuginfodFindMissingGivesInstallHint) {
+  std::string bin = build("noclient", kPlainSource, "c", "-O0");
+  fs::create_directory(dir.path / "empty");
+  ScopedEnv p("PATH", (dir / "empty").c_str());
+  ScopedEnv u("DEBUGINFOD_URLS", "http://127.0.0.1:9");
+  Symbolizer s;
+  auto f = s.symbolize({bin, bin, build_id(bin)}, nm_symbol(bin, "exported_work").addr, false);
+  EXPECT_EQ(f.at(0).function, "exported_work");
+  auto notes = s.take_notes();
+  ASSERT_EQ(notes.size(), 2u) << join_notes(notes);
+  EXPECT_EQ(
+      notes[0],
+      "DEBUGINFOD_URLS not used: debuginfod-find is not installed; apt-get install debuginfod");
+  EXPECT_EQ(notes[1], "no debug info for " + bin + " (build-id " + build_id(bin) +
+                          "): install its -dbgsym package");
+}
+
+// A real debuginfod on 127.0.0.1, killed (and waited for) at scope exit.
+struct DebuginfodServer {
+  Child child;
+  ~DebuginfodServer() {
+    child.kill(SIGTERM);
+    if (!child.wait(3000)) {
+      child.kill(SIGKILL);
+      child.wait(-1);
+    }
+  }
+};
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+TEST_F(SymbolizerTest, DebuginfodServerSuppliesDebugInfo) {
+  if (!have_program("debuginfod") || !have_program("debuginfod-find"))
+    GTEST_SKIP() << "needs debuginfod and debuginfod-find (apt-get install debuginfod)";
+  std::string bin = build("remote", kPlainSource, "c", "-O0 -g");
+  Sym work = nm_symbol(bin, "exported_work");
+  std::string id = build_id(bin);
+  fs::create_directory(dir.path / "served");
+  // The debug file lives only on the server; the binary keeps no symbols
+  // and no debuglink.
+  ASSERT_TRUE(sh("objcopy --only-keep-debug " + bin + " " + (dir / "served/remote.debug") +
+                 " && strip --strip-all " + bin));
+
+  int port = free_port();
+  ASSERT_NE(port, 0);
+  SpawnOptions o;
+  o.pipe_stdin = false;
+  o.pipe_stdout = false;
+  auto c = spawn({"sh", "-c",
+                  "exec debuginfod -vvv -p " + std::to_string(port) + " -d " + (dir / "db.sqlite") +
+                      " -t 0 -g 0 -F " + (dir / "served") + " > " + (dir / "server.log") + " 2>&1"},
+                 o);
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  DebuginfodServer server{std::move(*c)};
+
+  std::string url = "http://127.0.0.1:" + std::to_string(port);
+  ScopedEnv u("DEBUGINFOD_URLS", url.c_str());
+  {
+    // Wait (bounded) until the server has scanned the directory. Each try
+    // gets an empty cache: debuginfod-find caches a miss for ten minutes.
+    ScopedEnv cache("DEBUGINFOD_CACHE_PATH", (dir / "poll-cache").c_str());
+    bool served = false;
+    for (long deadline = monotonic_ms() + 30000; !served && monotonic_ms() < deadline;) {
+      std::error_code ec;
+      fs::remove_all(dir.path / "poll-cache", ec);
+      auto r = run_capture({"debuginfod-find", "debuginfo", id}, 10000);
+      served = r && r->exit_code == 0;
+      if (!served) ::usleep(200 * 1000);
+    }
+    auto log = read_file(dir / "server.log");
+    ASSERT_TRUE(served) << "debuginfod never served " << id << ":\n" << (log ? *log : "");
+  }
+
+  // A fresh cache: the symbolizer's fetch really goes over HTTP.
+  ScopedEnv cache("DEBUGINFOD_CACHE_PATH", (dir / "cache").c_str());
+  Symbolizer s;
+  auto f = s.symbolize({bin, bin, id}, work.addr, false);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].function, "exported_work");
+  EXPECT_EQ(f[0].line, line_of(kPlainSource, "@work"));
+  EXPECT_EQ(basename_of(f[0].file), "remote.c");
+  EXPECT_TRUE(s.take_notes().empty());
+  EXPECT_TRUE(fs::exists(dir.path / "cache" / id / "debuginfo"));
+  // sonde fetched it; libdw's own client never loaded.
+  EXPECT_EQ(::dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_NOLOAD), nullptr);
+}
+
+}  // namespace
+}  // namespace sonde::profiler
