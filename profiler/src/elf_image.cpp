@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <map>
 
 #include "sonde/common/fd.h"
 
@@ -120,6 +122,29 @@ bool ElfImage::parse(std::string* err) {
     }
   }
 
+  // Section headers are optional (and untrusted): only .debug_frame is wanted.
+  if (eh.e_shoff && eh.e_shentsize == sizeof(Elf64_Shdr) && eh.e_shoff < size_ &&
+      eh.e_shnum <= (size_ - eh.e_shoff) / sizeof(Elf64_Shdr) && eh.e_shstrndx < eh.e_shnum) {
+    auto shdr = [&](size_t i) {
+      Elf64_Shdr sh;
+      std::memcpy(&sh, data_ + eh.e_shoff + i * sizeof sh, sizeof sh);
+      return sh;
+    };
+    Elf64_Shdr strs = shdr(eh.e_shstrndx);
+    for (size_t i = 0; i < eh.e_shnum && strs.sh_offset < size_; ++i) {
+      Elf64_Shdr sh = shdr(i);
+      if (sh.sh_type != SHT_PROGBITS || sh.sh_name >= strs.sh_size) continue;
+      uint64_t name = strs.sh_offset + sh.sh_name;
+      static const char kName[] = ".debug_frame";
+      if (name + sizeof kName > size_ || std::memcmp(data_ + name, kName, sizeof kName) != 0)
+        continue;
+      if (sh.sh_offset < size_ && sh.sh_size <= size_ - sh.sh_offset && sh.sh_size > 0) {
+        debug_frame_off_ = sh.sh_offset;
+        debug_frame_size_ = sh.sh_size;
+      }
+    }
+  }
+
   if (eh_frame) {
     uint64_t v = eh_frame->p_vaddr;
     uint8_t head[4];
@@ -170,6 +195,64 @@ bool ElfImage::read(uint64_t vaddr, void* out, size_t n) const {
     return true;
   }
   return false;
+}
+
+const std::vector<ElfImage::DebugFrameFde>& ElfImage::debug_frame_index() const {
+  if (debug_frame_indexed_) return debug_frame_index_;
+  debug_frame_indexed_ = true;
+  const uint8_t* d = debug_frame_data();
+  const uint64_t n = debug_frame_size_;
+  auto rd = [&](uint64_t off, void* out, size_t len) {
+    if (off > n || len > n - off) return false;
+    std::memcpy(out, d + off, len);
+    return true;
+  };
+  // CIEs whose FDEs we can index: empty augmentation, 8-byte addresses.
+  std::map<uint64_t, bool> usable_cie;
+  uint64_t off = 0;
+  while (off + 4 <= n) {
+    uint32_t len32 = 0;
+    if (!rd(off, &len32, 4)) break;
+    uint64_t len = len32, hdr = 4;
+    bool dwarf64 = len32 == 0xffffffffu;
+    if (dwarf64) {
+      if (!rd(off + 4, &len, 8)) break;
+      hdr = 12;
+    }
+    if (len == 0) {
+      off += hdr;
+      continue;
+    }
+    if (len > n - off - hdr) break;
+    uint64_t body = off + hdr, next = body + len;
+    uint64_t id = 0;
+    size_t idlen = dwarf64 ? 8 : 4;
+    if (!rd(body, &id, idlen)) break;
+    bool is_cie = dwarf64 ? id == ~uint64_t{0} : id == 0xffffffffu;
+    if (is_cie) {
+      uint8_t version = 0;
+      rd(body + idlen, &version, 1);
+      uint64_t aug = body + idlen + 1;
+      bool empty_aug = aug < n && d[aug] == 0;
+      bool ok = empty_aug && (version == 1 || version == 3 || version == 4);
+      if (ok && version == 4) {
+        uint8_t addr_size = 0;
+        rd(aug + 1, &addr_size, 1);
+        ok = addr_size == 8;
+      }
+      usable_cie[off] = ok;
+    } else {
+      auto it = usable_cie.find(id);
+      uint64_t start = 0, range = 0;
+      if (it != usable_cie.end() && it->second && rd(body + idlen, &start, 8) &&
+          rd(body + idlen + 8, &range, 8) && range > 0)
+        debug_frame_index_.push_back({start, start + range, off});
+    }
+    off = next;
+  }
+  std::sort(debug_frame_index_.begin(), debug_frame_index_.end(),
+            [](const DebugFrameFde& a, const DebugFrameFde& b) { return a.start < b.start; });
+  return debug_frame_index_;
 }
 
 std::optional<uint64_t> ElfImage::vaddr_of_offset(uint64_t off) const {

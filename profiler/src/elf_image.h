@@ -35,6 +35,16 @@ class ElfImage {
     uint64_t fde_count = 0;
   };
   const std::optional<EhFrameHdr>& eh_frame_hdr() const { return eh_hdr_; }
+  // .debug_frame, for code built without .eh_frame: the FDEs sorted by
+  // start (ELF vaddrs) with their offsets in the section. Built on first use.
+  struct DebugFrameFde {
+    uint64_t start, end, offset;
+  };
+  const std::vector<DebugFrameFde>& debug_frame_index() const;
+  // The section's bytes (empty when the file has none).
+  const uint8_t* debug_frame_data() const { return debug_frame_off_ ? data_ + debug_frame_off_ : nullptr; }
+  size_t debug_frame_size() const { return debug_frame_size_; }
+
   // The lowest and highest vaddr of executable PT_LOADs.
   uint64_t text_start() const { return text_start_; }
   uint64_t text_end() const { return text_end_; }
@@ -55,6 +65,9 @@ class ElfImage {
   std::optional<EhFrameHdr> eh_hdr_;
   std::string build_id_;
   uint64_t text_start_ = 0, text_end_ = 0;
+  uint64_t debug_frame_off_ = 0, debug_frame_size_ = 0;
+  mutable std::vector<DebugFrameFde> debug_frame_index_;
+  mutable bool debug_frame_indexed_ = false;
 };
 
 }  // namespace sonde::profiler

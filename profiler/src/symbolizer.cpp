@@ -142,6 +142,68 @@ bool is_wanted(int fd, const std::string& want_id, uint32_t crc) {
   return want_id.empty();
 }
 
+// Where one function's code is, by DWARF: a concrete subprogram DIE and one
+// of its address ranges (a function split into hot and cold parts has two).
+struct PcRange {
+  Dwarf_Addr lo = 0;
+  Dwarf_Addr hi = 0;
+  Dwarf_Die die{};
+};
+
+// Deeper than any real program nests; hostile DWARF may nest without end.
+constexpr int kMaxDieDepth = 64;
+
+// Collects the subprograms with code below scope. Namespaces, classes and
+// function bodies are entered because C++ puts definitions there and GNU C
+// nests functions; types and variables are skipped.
+void index_scope(Dwarf_Die* scope, std::vector<PcRange>& out, int depth) {
+  Dwarf_Die child;
+  if (depth > kMaxDieDepth || dwarf_child(scope, &child) != 0) return;
+  do {
+    switch (dwarf_tag(&child)) {
+      case DW_TAG_subprogram: {
+        Dwarf_Addr base = 0, lo = 0, hi = 0;
+        ptrdiff_t off = 0;
+        while ((off = dwarf_ranges(&child, off, &base, &lo, &hi)) > 0)
+          if (lo < hi) out.push_back({lo, hi, child});
+        index_scope(&child, out, depth + 1);
+        break;
+      }
+      case DW_TAG_namespace:
+      case DW_TAG_class_type:
+      case DW_TAG_structure_type:
+      case DW_TAG_union_type:
+      case DW_TAG_module:
+      case DW_TAG_lexical_block:
+        index_scope(&child, out, depth + 1);
+        break;
+      default:
+        break;
+    }
+  } while (dwarf_siblingof(&child, &child) == 0);
+}
+
+// The inlined instances under scope that hold pc, outermost first.
+void inlined_chain(Dwarf_Die* scope, Dwarf_Addr pc, std::vector<Dwarf_Die>& chain) {
+  Dwarf_Die cur = *scope;
+  for (int depth = 0; depth < kMaxDieDepth; ++depth) {
+    Dwarf_Die child;
+    if (dwarf_child(&cur, &child) != 0) return;
+    bool found = false;
+    do {
+      int tag = dwarf_tag(&child);
+      if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block) &&
+          dwarf_haspc(&child, pc) == 1) {
+        if (tag == DW_TAG_inlined_subroutine) chain.push_back(child);
+        cur = child;
+        found = true;
+        break;
+      }
+    } while (dwarf_siblingof(&child, &child) == 0);
+    if (!found) return;
+  }
+}
+
 // One ELF file and its own Dwfl. A Dwfl per module keeps lookups at the
 // ELF's own vaddrs, lets processes share what one module cost, and lets
 // each module have its own debug search path (its container root).
@@ -165,6 +227,10 @@ struct Module {
   bool has_dwarf = false;
   bool noted = false;
   std::set<std::string> tried_paths;
+  // Per CU (keyed by libdw's CU pointer): its functions sorted by address.
+  // dwarf_getscopes walks the whole CU on every call, which for a C++ CU
+  // full of headers costs milliseconds per address.
+  std::unordered_map<const void*, std::vector<PcRange>> cu_index;
   std::unordered_map<uint64_t, std::vector<Frame>> cache[2];  // [is_return][vaddr]
 
   Module() = default;
@@ -172,6 +238,26 @@ struct Module {
   Module& operator=(const Module&) = delete;
   ~Module() {
     if (dwfl != nullptr) dwfl_end(dwfl);
+  }
+
+  // The concrete subprogram DIE whose code holds pc (DWARF addresses).
+  const Dwarf_Die* function_die(Dwarf_Die* cu, Dwarf_Addr pc) {
+    auto [it, fresh] = cu_index.try_emplace(cu->cu);
+    std::vector<PcRange>& ranges = it->second;
+    if (fresh) {
+      index_scope(cu, ranges, 0);
+      std::sort(ranges.begin(), ranges.end(),
+                [](const PcRange& a, const PcRange& b) { return a.lo < b.lo; });
+    }
+    auto r = std::upper_bound(ranges.begin(), ranges.end(), pc,
+                              [](Dwarf_Addr v, const PcRange& x) { return v < x.lo; });
+    // The nearest start at or below pc, or (nested functions) one a few
+    // entries back whose range encloses it.
+    for (int back = 0; back < 16 && r != ranges.begin(); ++back) {
+      --r;
+      if (pc < r->hi) return &r->die;
+    }
+    return nullptr;
   }
 
   // Where a .gnu_debuglink (or a relative dwz altlink) may be: next to the
@@ -258,7 +344,9 @@ int find_debuginfo(Dwfl_Module* dmod, void** userdata, const char* modname, Dwar
       }
       why = p + " is not the debug file for build-id " + want;
     }
-    if (!alt) m->fetch_failure = why;
+    // A client that just broke (no debuginfod-find, timeout) says so in
+    // its own note; this one is for "the servers do not have it".
+    if (!alt && m->debuginfod->enabled()) m->fetch_failure = why;
   }
   return -1;
 }
@@ -373,32 +461,32 @@ std::vector<Frame> lookup(Module& m, Dwarf_Addr addr, Dwarf_Addr real) {
   std::vector<Frame> frames;
   Dwarf_Addr dwbias = 0;
   Dwarf_Die* cu = dwfl_module_addrdie(m.mod, addr, &dwbias);
-  Dwarf_Die* scopes = nullptr;
-  int n = cu != nullptr ? dwarf_getscopes(cu, addr - dwbias, &scopes) : 0;
-  for (int i = 0; i < n; ++i) {
-    int tag = dwarf_tag(&scopes[i]);
-    if (tag == DW_TAG_subprogram) {
-      if (outer.function.empty()) {
-        outer.function = die_function_name(&scopes[i]);
-        Dwarf_Addr entry = 0;
-        if (dwarf_entrypc(&scopes[i], &entry) == 0 && entry + dwbias <= real)
-          outer.sym_offset = real - (entry + dwbias);
-      }
-      break;
+  const Dwarf_Die* sub = cu != nullptr ? m.function_die(cu, addr - dwbias) : nullptr;
+  std::vector<Dwarf_Die> chain;
+  if (sub != nullptr) {
+    Dwarf_Die d = *sub;
+    inlined_chain(&d, addr - dwbias, chain);
+    if (outer.function.empty()) {
+      outer.function = die_function_name(&d);
+      Dwarf_Addr entry = 0;
+      if (dwarf_entrypc(&d, &entry) == 0 && entry + dwbias <= real)
+        outer.sym_offset = real - (entry + dwbias);
     }
-    if (tag != DW_TAG_inlined_subroutine) continue;
+  }
+  // Innermost first: each instance's call site is the line of the frame
+  // that contains it.
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
     Frame f;
-    f.function = die_function_name(&scopes[i]);
+    f.function = die_function_name(&*it);
     f.file = file;
     f.line = line;
     f.inlined = true;
     Dwarf_Addr entry = 0;
-    if (dwarf_entrypc(&scopes[i], &entry) == 0 && entry + dwbias <= real)
+    if (dwarf_entrypc(&*it, &entry) == 0 && entry + dwbias <= real)
       f.sym_offset = real - (entry + dwbias);
     frames.push_back(std::move(f));
-    call_site(&scopes[i], &file, &line);
+    call_site(&*it, &file, &line);
   }
-  std::free(scopes);
   outer.file = file;
   outer.line = line;
   frames.push_back(std::move(outer));
