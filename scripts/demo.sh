@@ -32,6 +32,10 @@ step "$SONDE" hello local
 step "$SONDE" ps local --limit 8
 step "$SONDE" ps local --name 'fd_holder|cpu_burner' --sort pid
 step "$SONDE" inspect local -p "$holder"
+step "$SONDE" stack local -p "$holder"
+burner=$(pgrep -n -f "$TARGETS/cpu_burner")
+step "$SONDE" profile local -p "$burner" --duration 3s --top 8 -o /tmp/sonde-demo-profile.svg
+echo "(open /tmp/sonde-demo-profile.svg in a browser: hover, click to zoom, Ctrl-F to search)"
 echo
 echo "The same commands work on any host you can ssh to: $SONDE ps user@host"
 echo "(the agent is uploaded on first use to ~/.cache/sonde on the target)."

@@ -213,7 +213,10 @@ print(p.get("samples", "-"), "-" if a is None else a)' "$pout")
       samples=${parsed% *}
       local acpu=${parsed#* }
       if [[ $acpu != "-" ]]; then cpu=$acpu src="agent_cpu_ms"; fi
-      [[ $samples != "-" ]] || echo "bench/profile: $cfg: no Profile JSON: $(head -c 300 "$perr")" >&2
+      if [[ $samples == "-" ]]; then
+        echo "bench/profile: $cfg: no Profile JSON: $(head -c 300 "$perr")" >&2
+        return 1
+      fi
       ;;
     perf_record)
       samples=$(grep -o '([0-9]* samples)' "$perr" | tr -dc '0-9')
@@ -240,6 +243,8 @@ declare -A goal=([sonde_perf_99]=1 [sonde_perf_999]=5)
 
 perf_v=$( ((have_perf)) && perf --version 2>/dev/null || echo "no perf")
 echo "bench/profile: $runs rounds, work $work units, alternated ($(nproc) CPUs, $(uname -r), $perf_v)"
+# Other load skews every figure here: say how busy the machine was.
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 declare -A t_ns=() n_samp=() c_ms=() c_src=()
 n=${#configs[@]}
 for ((r = 0; r < runs; r++)); do
@@ -329,5 +334,6 @@ for tool in eu-stack gdb; do
     if (s == "nan" || o == "nan") { printf "  sonde / %-35s %10s\n", t, "n/a"; exit }
     printf "  sonde / %-35s %9.2fx\n", t, s / o }'
 done
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 ((status == 0 && missing)) && status=77
 exit $status

@@ -123,11 +123,13 @@ CommandSpec profile_command() {
     }
     auto p = profiler::profile_from_json(*r);
     if (!p) return ctx.fail(p.error());
-    // The table's header names the sampler; with --json only stderr can.
-    if (ctx.g.json)
+    // The table's header names the sampler and the notes; with --json only
+    // stderr can.
+    if (ctx.g.json) {
       std::fprintf(stderr, "sonde: sampler %s (%s)\n", p->sampler.c_str(),
                    p->sampler_reason.c_str());
-    for (const auto& n : p->notes) std::fprintf(stderr, "sonde: note: %s\n", n.c_str());
+      for (const auto& n : p->notes) std::fprintf(stderr, "sonde: note: %s\n", n.c_str());
+    }
 
     if (write_file) {
       if (out_path.empty())

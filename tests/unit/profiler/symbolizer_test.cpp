@@ -433,6 +433,8 @@ TEST_F(SymbolizerTest, InlineChainsMatchEuAddr2line) {
     if (!theirs.empty()) theirs.back() = theirs.back().substr(theirs.back().find(" @ "));
     ours.back() = ours.back().substr(ours.back().find(" @ "));
     deepest = std::max(deepest, frames.size());
+    if (ours != theirs) fprintf(stderr, "MISMATCH 0x%lx\n", (unsigned long)a);
+    if (frames.back().function.empty()) fprintf(stderr, "NONAME 0x%lx\n", (unsigned long)a);
     if (ours != theirs && ++mismatches <= 5) {
       ADD_FAILURE() << fmt::format("0x{:x}", a) << "\nours:\n  "
                     << fmt::format("{}", fmt::join(ours, "\n  ")) << "\neu-addr2line:\n  "
