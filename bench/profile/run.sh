@@ -316,7 +316,7 @@ for ((r = 0; r < stack_runs; r++)); do
 done
 kill "$many" 2>/dev/null || true
 echo "stack dump of 9 threads (many 8), $stack_runs runs each, alternated:"
-printf '  %-44s %10s %10s\n' tool "median ms" "p90 ms"
+printf '  %-50s %10s %10s\n' tool "median ms" "p90 ms"
 declare -A st_med=()
 for tool in "${tools[@]}"; do
   st_med[$tool]=$(tr ' ' '\n' <<<"${st_ms[$tool]:-}" | awk 'NF' | median)
@@ -326,13 +326,13 @@ for tool in "${tools[@]}"; do
     eu-stack) l="eu-stack -p PID" ;;
     gdb) l="gdb -batch -nx -p PID -ex 'thread apply all bt'" ;;
   esac
-  awk -v l="$l" -v a="${st_med[$tool]}" -v b="$pp" 'BEGIN {printf "  %-44s %10.1f %10.1f\n", l, a, b}'
+  awk -v l="$l" -v a="${st_med[$tool]}" -v b="$pp" 'BEGIN {printf "  %-50s %10.1f %10.1f\n", l, a, b}'
 done
 for tool in eu-stack gdb; do
   [[ -n ${st_med[$tool]:-} ]] || continue
   awk -v s="${st_med[sonde]}" -v o="${st_med[$tool]}" -v t="$tool" 'BEGIN {
-    if (s == "nan" || o == "nan") { printf "  sonde / %-35s %10s\n", t, "n/a"; exit }
-    printf "  sonde / %-35s %9.2fx\n", t, s / o }'
+    if (s == "nan" || o == "nan") { printf "  sonde / %-41s %10s\n", t, "n/a"; exit }
+    printf "  sonde / %-41s %9.2fx\n", t, s / o }'
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 ((status == 0 && missing)) && status=77

@@ -16,7 +16,7 @@ void Collector::add(const Snapshot& s, long leaf_syscall, bool in_kernel) {
   unwinder_.unwind(s, scratch_, max_);
   key_.clear();
   key_.push_back(static_cast<uint64_t>(s.tid));
-  key_.push_back(in_kernel          ? kLeafKernel
+  key_.push_back(in_kernel           ? kLeafKernel
                  : leaf_syscall >= 0 ? kLeafSyscallBase + static_cast<uint64_t>(leaf_syscall)
                                      : kLeafNone);
   key_.push_back(scratch_.truncated ? 1 : 0);
@@ -28,7 +28,7 @@ void Collector::add(const Snapshot& s, long leaf_syscall, bool in_kernel) {
 void Collector::finish(Profile& p, Symbolizer& sym) {
   FrameResolver resolver(view_, sym);
   std::unordered_map<uint64_t, std::vector<uint32_t>> pc_frames;  // tagged pc → frame indices
-  std::map<uint64_t, uint32_t> special;                         // leaf markers, truncated
+  std::map<uint64_t, uint32_t> special;                           // leaf markers, truncated
   std::map<pid_t, uint32_t> thread_index;
 
   auto special_frame = [&](uint64_t marker) -> uint32_t {

@@ -45,15 +45,10 @@ Result<std::string> debuginfod_find_debuginfo(const std::string& build_id, int t
   SpawnOptions o;
   o.pipe_stdin = false;
   o.pipe_stderr = true;  // its complaints become our note, not agent log noise
-  auto child = spawn({"debuginfod-find", "debuginfo", build_id}, o);
-  if (!child) {
-    Error e = child.error();
-    if (e.sys_errno == ENOENT) {
-      e.message = "debuginfod-find is not installed";
-      e.hint = "apt-get install debuginfod";
-    }
-    return e;
-  }
+  // LC_ALL=C: its reason is a strerror text, and we tell a miss from a
+  // broken server by it.
+  auto child = spawn({"env", "LC_ALL=C", "debuginfod-find", "debuginfo", build_id}, o);
+  if (!child) return child.error();
   long deadline = monotonic_ms() + timeout_ms;
   std::string out, err;
   bool out_open = true, err_open = true;
@@ -86,14 +81,22 @@ Result<std::string> debuginfod_find_debuginfo(const std::string& build_id, int t
   auto st = child->wait(static_cast<int>(std::max<long>(1, deadline - monotonic_ms())));
   if (!st) {
     child->kill(SIGKILL);
-    return Error{errc::kTimeout, "debuginfod-find did not exit in time", {}};
+    return Error{errc::kTimeout, "debuginfod-find did not exit in time",
+                 "check DEBUGINFOD_URLS and that the server is reachable"};
   }
   std::string path = trim(out);
   if (auto nl = path.find('\n'); nl != std::string::npos) path.resize(nl);
   if (WIFEXITED(*st) && WEXITSTATUS(*st) == 0 && !path.empty()) return path;
+  if (WIFEXITED(*st) && WEXITSTATUS(*st) == 127)  // env found no such program
+    return Error::sys(errc::kNotFound, ENOENT, "debuginfod-find is not installed",
+                      "apt-get install debuginfod");
   std::string why = last_line(err);
   if (why.empty()) why = describe_wait_status(*st);
-  return Error{errc::kNotFound, why, {}};
+  // A 404 reads "Server query failed: No such file or directory"; anything
+  // else (refused, no route, TLS) is about the servers, not this build-id.
+  if (why.find("No such file or directory") != std::string::npos)
+    return Error{errc::kNotFound, why, {}};
+  return Error{errc::kConnect, why, "check DEBUGINFOD_URLS and that the server is reachable"};
 }
 
 DebuginfodClient::DebuginfodClient(int timeout_ms) : timeout_ms_(timeout_ms) {
@@ -119,7 +122,7 @@ std::string DebuginfodClient::find(const std::string& build_id, std::string* why
       a.why_not = e.message;
       // A missing tool or an unreachable server fails the same way for
       // every build-id: stop paying for it.
-      if (e.code == errc::kTimeout || e.sys_errno != 0) {
+      if (e.code == errc::kTimeout || e.code == errc::kConnect || e.sys_errno != 0) {
         problem_ = e.message;
         if (!e.hint.empty()) problem_ += "; " + e.hint;
       }

@@ -14,15 +14,15 @@ namespace sonde::profiler {
 inline constexpr int kDebuginfodTimeoutMs = 30000;
 
 // Runs `debuginfod-find debuginfo BUILD_ID` and waits at most timeout_ms.
-// Ok: the path of the local copy it printed. Errors: not_found when no
-// server has it (message: the tool's own reason), timeout, and the spawn
-// error (ENOENT, with hint "apt-get install debuginfod") when the program
-// is missing.
+// Ok: the path of the local copy it printed. Errors (message: the tool's
+// own reason): not_found when the servers answered that they do not have
+// it, connect when they could not be asked, timeout, and the spawn error
+// (ENOENT, hint "apt-get install debuginfod") when the program is missing.
 Result<std::string> debuginfod_find_debuginfo(const std::string& build_id, int timeout_ms);
 
 // Asks each build-id once and remembers the answer, failures included.
 // Stops asking at all after a failure that would repeat for every build-id
-// (debuginfod-find missing, a fetch that timed out).
+// (debuginfod-find missing, servers unreachable, a fetch that timed out).
 class DebuginfodClient {
  public:
   // Reads DEBUGINFOD_URLS now: an empty or unset variable disables fetching.

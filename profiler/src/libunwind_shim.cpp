@@ -6,4 +6,6 @@
 // accessor refuses), so this is unreachable: fail loudly if it ever is not.
 #include <cstdlib>
 
-extern "C" int _Ux86_64_setcontext(const void*) { std::abort(); }
+extern "C" int _Ux86_64_setcontext(const void*) {
+  std::abort();
+}

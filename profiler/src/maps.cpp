@@ -2,6 +2,7 @@
 
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,7 +34,8 @@ std::vector<Mapping> parse_maps(const std::string& text) {
     m.inode = inode;
     m.read = perms[0] == 'r';
     m.exec = perms[2] == 'x';
-    if (consumed > 0 && static_cast<size_t>(consumed) <= line.size()) m.path = line.substr(consumed);
+    if (consumed > 0 && static_cast<size_t>(consumed) <= line.size())
+      m.path = line.substr(consumed);
     static const std::string kDeleted = " (deleted)";
     if (m.path.size() > kDeleted.size() &&
         m.path.compare(m.path.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0) {
@@ -76,7 +78,10 @@ std::shared_ptr<ElfImage> ImageCache::vdso(std::string* path_out) {
                                reinterpret_cast<const uint8_t*>(m.end));
     // The symbolizer opens files: give it the bytes as one.
     vdso_fd_ = ::memfd_create("sonde-vdso", MFD_CLOEXEC);
-    if (vdso_fd_ >= 0 && write_all(vdso_fd_, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())).ok())
+    if (vdso_fd_ >= 0 &&
+        write_all(vdso_fd_,
+                  std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()))
+            .ok())
       vdso_path_ = "/proc/self/fd/" + std::to_string(vdso_fd_);
     std::string err;
     vdso_ = ElfImage::from_bytes(std::move(bytes), &err);
@@ -90,7 +95,17 @@ Status ProcessView::refresh() {
   auto text = read_file("/proc/" + std::to_string(pid_) + "/maps");
   if (!text) return text.error();
   last_refresh_ms_ = monotonic_ms();
-  maps_ = parse_maps(*text);
+  auto maps = parse_maps(*text);
+  // A process that exited (a zombie) shows no mappings: keep what we knew,
+  // its samples still need symbols.
+  if (maps.empty() && !ranges_.empty()) return ok_status();
+  maps_ = std::move(maps);
+  // Files are opened through the target's root only when that root is not
+  // ours (a container): a plain path still works after the target is gone.
+  struct stat theirs {}, ours {};
+  bool same_root = ::stat(fmt::format("/proc/{}/root/", pid_).c_str(), &theirs) == 0 &&
+                   ::stat("/", &ours) == 0 && theirs.st_dev == ours.st_dev &&
+                   theirs.st_ino == ours.st_ino;
   std::map<std::string, std::shared_ptr<Module>> modules;  // one per file
   ranges_.clear();
   for (const auto& m : maps_) {
@@ -113,14 +128,15 @@ Status ProcessView::refresh() {
         // Through the target's root, so a containerised target's files are
         // the ones it maps; map_files also covers deleted ones.
         std::string open_path =
-            m.deleted ? fmt::format("/proc/{}/map_files/{:x}-{:x}", pid_, m.start, m.end)
-                      : fmt::format("/proc/{}/root{}", pid_, m.path);
+            m.deleted   ? fmt::format("/proc/{}/map_files/{:x}-{:x}", pid_, m.start, m.end)
+            : same_root ? m.path
+                        : fmt::format("/proc/{}/root{}", pid_, m.path);
         std::string err;
         auto img = cache_.get(key, open_path, &err);
         if (!img) {
           if (m.exec && noted_.emplace(m.path, true).second)
-            notes_.push_back(fmt::format("cannot read {}: {}; its frames stay unnamed", m.path,
-                                         err));
+            notes_.push_back(
+                fmt::format("cannot read {}: {}; its frames stay unnamed", m.path, err));
           ranges_.push_back(r);
           continue;
         }
@@ -166,6 +182,8 @@ uint64_t ProcessView::region_end(uint64_t sp) const {
   return r ? r->end : 0;
 }
 
-std::vector<std::string> ProcessView::take_notes() { return std::exchange(notes_, {}); }
+std::vector<std::string> ProcessView::take_notes() {
+  return std::exchange(notes_, {});
+}
 
 }  // namespace sonde::profiler

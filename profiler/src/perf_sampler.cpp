@@ -19,8 +19,7 @@ namespace {
 constexpr size_t kPage = 4096;
 
 int perf_event_open(perf_event_attr* a, pid_t tid) {
-  return static_cast<int>(
-      ::syscall(SYS_perf_event_open, a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
+  return static_cast<int>(::syscall(SYS_perf_event_open, a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
 }
 
 std::string paranoid_level() {
@@ -73,13 +72,12 @@ Result<std::unique_ptr<PerfSampler::Ring>> PerfSampler::open_thread(pid_t tid) {
     int e = errno;
     if (e == ESRCH) return Error::sys(errc::kNotFound, e, fmt::format("thread {} exited", tid));
     if (e == EACCES || e == EPERM)
-      return Error::sys(errc::kPermission, e,
-                        fmt::format("perf_event_open not permitted (perf_event_paranoid={})",
-                                    paranoid_level()),
-                        "set it to 1 (sysctl kernel.perf_event_paranoid=1) or run with --sudo "
-                        "for the perf_event sampler");
-    return Error::sys(errc::kInternal, e,
-                      fmt::format("perf_event_open: {}", std::strerror(e)),
+      return Error::sys(
+          errc::kPermission, e,
+          fmt::format("perf_event_open not permitted (perf_event_paranoid={})", paranoid_level()),
+          "set it to 1 (sysctl kernel.perf_event_paranoid=1) or run with --sudo "
+          "for the perf_event sampler");
+    return Error::sys(errc::kInternal, e, fmt::format("perf_event_open: {}", std::strerror(e)),
                       "the kernel lacks perf events here (container or VM?): use --sampler ptrace");
   }
   auto r = std::make_unique<Ring>();

@@ -175,8 +175,9 @@ Result<Profile> run_profile(const ProfileOptions& o, Symbolizer& sym, std::mutex
     auto p = PerfSampler::open(pid, po);
     if (p) {
       perf = std::move(*p);
-      prof.sampler_reason = "perf_event_open permitted: the kernel copies registers and stack, "
-                            "the target never stops";
+      prof.sampler_reason =
+          "perf_event_open permitted: the kernel copies registers and stack, "
+          "the target never stops";
     } else if (o.sampler == "perf" || p.error().code == errc::kNotFound) {
       return p.error();
     } else {
@@ -227,8 +228,8 @@ Result<Profile> run_profile(const ProfileOptions& o, Symbolizer& sym, std::mutex
     }
     if (now >= next_progress) {
       if (progress)
-        progress({now - start, o.duration_ms, col.samples(),
-                  perf ? perf->threads() : pts->threads()});
+        progress(
+            {now - start, o.duration_ms, col.samples(), perf ? perf->threads() : pts->threads()});
       next_progress = now + 1000;
     }
     if (perf) {
@@ -253,8 +254,8 @@ Result<Profile> run_profile(const ProfileOptions& o, Symbolizer& sym, std::mutex
   for (pid_t t : list_threads(pid)) col.name_thread(t, thread_name(pid, t));
   if (launch) {
     if (!child.exited()) {
-      prof.notes.push_back(fmt::format("{} was still running after {} ms: stopped it",
-                                       o.argv[0], prof.duration_ms));
+      prof.notes.push_back(
+          fmt::format("{} was still running after {} ms: stopped it", o.argv[0], prof.duration_ms));
       child.stop();
     } else if (auto st = child.reap(1000)) {
       prof.notes.push_back(fmt::format("{} {}", o.argv[0], describe_wait_status(*st)));
@@ -274,10 +275,10 @@ Result<Profile> run_profile(const ProfileOptions& o, Symbolizer& sym, std::mutex
     cost->symbolize_cpu_us = cpu2 - cpu1;
   }
   if (perf && !perf->kernel_included())
-    prof.notes.push_back("kernel time is not sampled (perf_event_paranoid > 1): threads in "
-                         "syscalls are under-counted");
-  if (prof.lost)
-    prof.notes.push_back(fmt::format("{} samples lost (ring buffer full)", prof.lost));
+    prof.notes.push_back(
+        "kernel time is not sampled (perf_event_paranoid > 1): threads in "
+        "syscalls are under-counted");
+  if (prof.lost) prof.notes.push_back(fmt::format("{} samples lost (ring buffer full)", prof.lost));
   for (auto& n : view.take_notes()) prof.notes.push_back(std::move(n));
   for (auto& n : sym.take_notes()) prof.notes.push_back(std::move(n));
   if (prof.samples == 0)

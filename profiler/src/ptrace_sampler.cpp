@@ -41,7 +41,7 @@ void PtraceSampler::handle_unrequested(pid_t tid, const StopResult& st) {
 void PtraceSampler::service() {
   for (auto it = threads_.begin(); it != threads_.end();) {
     pid_t tid = it->first;
-    ++it;  // handle_unrequested may erase tid
+    ++it;                                 // handle_unrequested may erase tid
     if (threads_[tid].pending) continue;  // its stop is ours: sample() takes it
     StopResult st = wait_stop(tid, 0);
     if (st.kind == StopKind::kTimeout) continue;  // nothing happened

@@ -147,6 +147,8 @@ bool proc_syscall(pid_t pid, pid_t tid, long* nr, uint64_t* sp, uint64_t* pc) {
   return true;
 }
 
-const char* syscall_name_or_null(long nr) { return sonde::ptrace::syscall_name(nr); }
+const char* syscall_name_or_null(long nr) {
+  return sonde::ptrace::syscall_name(nr);
+}
 
 }  // namespace sonde::profiler

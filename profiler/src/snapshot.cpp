@@ -10,12 +10,34 @@ namespace {
 // PERF_REG_X86_* numbers (asm/perf_regs.h), kept here so the order is
 // explicit: AX BX CX DX SI DI BP SP IP FLAGS CS SS DS ES FS GS R8..R15.
 enum PerfReg {
-  kAx = 0, kBx, kCx, kDx, kSi, kDi, kBp, kSp, kIp, kFlags, kCs, kSs, kDs, kEs, kFs, kGs,
-  kR8, kR9, kR10, kR11, kR12, kR13, kR14, kR15,
+  kAx = 0,
+  kBx,
+  kCx,
+  kDx,
+  kSi,
+  kDi,
+  kBp,
+  kSp,
+  kIp,
+  kFlags,
+  kCs,
+  kSs,
+  kDs,
+  kEs,
+  kFs,
+  kGs,
+  kR8,
+  kR9,
+  kR10,
+  kR11,
+  kR12,
+  kR13,
+  kR14,
+  kR15,
 };
 // The registers the unwinder may need, in ascending PERF_REG order. Segment
 // registers other than CS/SS are refused by the kernel on x86-64.
-constexpr PerfReg kWanted[] = {kAx, kBx, kCx, kDx, kSi, kDi, kBp, kSp, kIp,
+constexpr PerfReg kWanted[] = {kAx, kBx, kCx,  kDx,  kSi,  kDi,  kBp,  kSp, kIp,
                                kR8, kR9, kR10, kR11, kR12, kR13, kR14, kR15};
 // Where each wanted register goes in libunwind's numbering.
 constexpr int kToUnw[] = {0, 3, 2, 1, 4, 5, 6, 7, 16, 8, 9, 10, 11, 12, 13, 14, 15};

@@ -136,9 +136,9 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
         for (const Frame& f : resolver.resolve(pc)) t.frames.push_back(f);
       t.truncated = us.truncated;
       if (c.partial_regs)
-        d.notes.push_back(fmt::format(
-            "thread {} is in uninterruptible sleep{}: unwound from its pc and sp only", c.tid,
-            t.syscall.empty() ? "" : " (" + t.syscall + ")"));
+        d.notes.push_back(
+            fmt::format("thread {} is in uninterruptible sleep{}: unwound from its pc and sp only",
+                        c.tid, t.syscall.empty() ? "" : " (" + t.syscall + ")"));
     }
     d.threads.push_back(std::move(t));
   }

@@ -43,6 +43,39 @@ std::string demangle(const char* name) {
   return name;
 }
 
+// Names and paths come from the target's files and end up in JSON, which
+// must be valid UTF-8: a byte that does not start a well-formed sequence
+// becomes '?', and text longer than any real name is cut.
+constexpr size_t kMaxText = 16384;
+
+std::string clean_text(std::string s) {
+  if (s.size() > kMaxText) s.resize(kMaxText);
+  for (size_t i = 0; i < s.size();) {
+    auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+    unsigned char c = b(0);
+    size_t n = c < 0x80                 ? 1
+               : c >= 0xc2 && c <= 0xdf ? 2
+               : c >= 0xe0 && c <= 0xef ? 3
+               : c >= 0xf0 && c <= 0xf4 ? 4
+                                        : 0;
+    bool ok = n > 0 && i + n <= s.size();
+    if (ok && n > 1) {
+      // The second byte's range excludes overlong forms, surrogates and
+      // code points above U+10FFFF.
+      unsigned char lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+      unsigned char hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+      ok = b(1) >= lo && b(1) <= hi;
+      for (size_t k = 2; ok && k < n; ++k) ok = (b(k) & 0xc0) == 0x80;
+    }
+    if (!ok) {
+      s[i++] = '?';
+      continue;
+    }
+    i += n;
+  }
+  return s;
+}
+
 std::string to_hex(const void* bits, size_t len) {
   static const char kDigits[] = "0123456789abcdef";
   std::string s;
@@ -150,23 +183,28 @@ struct PcRange {
   Dwarf_Die die{};
 };
 
-// Deeper than any real program nests; hostile DWARF may nest without end.
+// Deeper than any real program nests; hostile DWARF may nest without end,
+// or loop through a DW_AT_sibling that points backwards: every walk is
+// bounded in depth and in DIEs visited.
 constexpr int kMaxDieDepth = 64;
+constexpr size_t kMaxDiesPerWalk = size_t{8} << 20;
 
 // Collects the subprograms with code below scope. Namespaces, classes and
 // function bodies are entered because C++ puts definitions there and GNU C
 // nests functions; types and variables are skipped.
-void index_scope(Dwarf_Die* scope, std::vector<PcRange>& out, int depth) {
+void index_scope(Dwarf_Die* scope, std::vector<PcRange>& out, int depth, size_t& budget) {
   Dwarf_Die child;
   if (depth > kMaxDieDepth || dwarf_child(scope, &child) != 0) return;
   do {
+    if (budget == 0) return;
+    --budget;
     switch (dwarf_tag(&child)) {
       case DW_TAG_subprogram: {
         Dwarf_Addr base = 0, lo = 0, hi = 0;
         ptrdiff_t off = 0;
         while ((off = dwarf_ranges(&child, off, &base, &lo, &hi)) > 0)
           if (lo < hi) out.push_back({lo, hi, child});
-        index_scope(&child, out, depth + 1);
+        index_scope(&child, out, depth + 1, budget);
         break;
       }
       case DW_TAG_namespace:
@@ -175,7 +213,7 @@ void index_scope(Dwarf_Die* scope, std::vector<PcRange>& out, int depth) {
       case DW_TAG_union_type:
       case DW_TAG_module:
       case DW_TAG_lexical_block:
-        index_scope(&child, out, depth + 1);
+        index_scope(&child, out, depth + 1, budget);
         break;
       default:
         break;
@@ -186,11 +224,13 @@ void index_scope(Dwarf_Die* scope, std::vector<PcRange>& out, int depth) {
 // The inlined instances under scope that hold pc, outermost first.
 void inlined_chain(Dwarf_Die* scope, Dwarf_Addr pc, std::vector<Dwarf_Die>& chain) {
   Dwarf_Die cur = *scope;
+  size_t budget = kMaxDiesPerWalk;
   for (int depth = 0; depth < kMaxDieDepth; ++depth) {
     Dwarf_Die child;
     if (dwarf_child(&cur, &child) != 0) return;
     bool found = false;
     do {
+      if (budget-- == 0) return;
       int tag = dwarf_tag(&child);
       if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block) &&
           dwarf_haspc(&child, pc) == 1) {
@@ -245,7 +285,14 @@ struct Module {
     auto [it, fresh] = cu_index.try_emplace(cu->cu);
     std::vector<PcRange>& ranges = it->second;
     if (fresh) {
-      index_scope(cu, ranges, 0);
+      // -gsplit-dwarf: the functions live in the .dwo unit, not the skeleton.
+      uint8_t type = 0;
+      Dwarf_Die split;
+      bool skeleton =
+          dwarf_cu_info(cu->cu, nullptr, &type, nullptr, &split, nullptr, nullptr, nullptr) == 0 &&
+          type == DW_UT_skeleton && dwarf_tag(&split) == DW_TAG_compile_unit;
+      size_t budget = kMaxDiesPerWalk;
+      index_scope(skeleton ? &split : cu, ranges, 0, budget);
       std::sort(ranges.begin(), ranges.end(),
                 [](const PcRange& a, const PcRange& b) { return a.lo < b.lo; });
     }
@@ -582,6 +629,8 @@ std::vector<Frame> Symbolizer::symbolize(const ModuleRef& ref, uint64_t elf_vadd
     for (auto& f : frames) {
       f.kind = FrameKind::kCode;
       f.rel = elf_vaddr;
+      f.function = clean_text(std::move(f.function));
+      f.file = clean_text(std::move(f.file));
     }
     cache.emplace(elf_vaddr, frames);
   }
@@ -592,8 +641,8 @@ std::vector<Frame> Symbolizer::symbolize(const ModuleRef& ref, uint64_t elf_vadd
 
 std::vector<std::string> Symbolizer::take_notes() {
   std::vector<std::string> out;
-  if (auto p = impl_->debuginfod.take_problem(); !p.empty()) out.push_back(std::move(p));
-  for (auto& n : impl_->notes) out.push_back(std::move(n));
+  if (auto p = impl_->debuginfod.take_problem(); !p.empty()) out.push_back(clean_text(p));
+  for (auto& n : impl_->notes) out.push_back(clean_text(std::move(n)));
   impl_->notes.clear();
   return out;
 }

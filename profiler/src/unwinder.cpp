@@ -59,8 +59,9 @@ struct Unwinder::Impl {
                        int need, void* arg) {
     const auto& idx = m->image->debug_frame_index();
     uint64_t v = ip - m->bias;
-    auto it = std::upper_bound(idx.begin(), idx.end(), v,
-                               [](uint64_t a, const ElfImage::DebugFrameFde& f) { return a < f.start; });
+    auto it =
+        std::upper_bound(idx.begin(), idx.end(), v,
+                         [](uint64_t a, const ElfImage::DebugFrameFde& f) { return a < f.start; });
     if (it == idx.begin()) return -UNW_ENOINFO;
     --it;
     if (v >= it->end) return -UNW_ENOINFO;
@@ -122,12 +123,9 @@ struct Unwinder::Impl {
     }
   }
 
-  static int get_dyn_info_list_addr(unw_addr_space_t, unw_word_t*, void*) {
-    return -UNW_ENOINFO;
-  }
+  static int get_dyn_info_list_addr(unw_addr_space_t, unw_word_t*, void*) { return -UNW_ENOINFO; }
 
-  static int access_mem(unw_addr_space_t, unw_word_t addr, unw_word_t* val, int write,
-                        void* arg) {
+  static int access_mem(unw_addr_space_t, unw_word_t addr, unw_word_t* val, int write, void* arg) {
     if (write) return -UNW_EINVAL;
     Impl* me = self(arg);
     const Snapshot& s = *me->snap;
@@ -142,8 +140,7 @@ struct Unwinder::Impl {
     return -UNW_EINVAL;
   }
 
-  static int access_reg(unw_addr_space_t, unw_regnum_t reg, unw_word_t* val, int write,
-                        void* arg) {
+  static int access_reg(unw_addr_space_t, unw_regnum_t reg, unw_word_t* val, int write, void* arg) {
     if (write || reg < 0 || reg >= kRegCount) return -UNW_EBADREG;
     *val = self(arg)->snap->regs[reg];
     return 0;
@@ -176,7 +173,9 @@ Unwinder::~Unwinder() {
   delete impl_;
 }
 
-void Unwinder::flush() { unw_flush_cache(impl_->as, 0, 0); }
+void Unwinder::flush() {
+  unw_flush_cache(impl_->as, 0, 0);
+}
 
 void Unwinder::unwind(const Snapshot& s, UnwoundStack& out, size_t max_frames) {
   out.pcs.clear();

@@ -326,8 +326,10 @@ TEST_P(ProfileSpin, HotSpinUnderItsCallers) {
   EXPECT_EQ(p->j.value("hz", 0), 199);
   EXPECT_GE(p->j.value("duration_ms", 0), 1500);
   EXPECT_LE(p->j.value("duration_ms", 0), 5000);
-  // 2 s at 199 Hz is ~398 samples of a thread that is always on a CPU.
-  EXPECT_GE(p->samples, 200u) << p->top();
+  // 2 s at 199 Hz is ~398 samples of a thread that is always on a CPU; cpu
+  // mode counts only the time it gets, so the floor leaves room for a busy
+  // machine.
+  EXPECT_GE(p->samples, 100u) << p->top();
   EXPECT_LE(p->samples, 600u) << p->top();
   uint64_t hot = p->count([](const ViewStack& s) {
     return starts_with(s, {"hot_spin", "spin_b", "spin_a", "main"});
@@ -381,7 +383,7 @@ TEST_P(ProfileSampler, EachThreadInItsOwnHotFunction) {
         },
         tid);
     // Three spinning threads share the CPUs: each gets a good part of them.
-    EXPECT_GE(all, 50u) << name << ":\n" << p->top(10);
+    EXPECT_GE(all, 40u) << name << ":\n" << p->top(10);
     EXPECT_GE(own * 10, all * 9) << name << ": " << own << " of " << all << " in hot_" << name
                                  << " ← worker_" << name << "\n"
                                  << p->top(10);
@@ -401,7 +403,7 @@ TEST_P(ProfileSampler, LeafInTheSharedLibrary) {
            basename_of(s.frames[0].module) == "libsonde_hot.so" &&
            basename_of(s.frames[1].module) == "stack_tracee_fp_pie";
   });
-  EXPECT_GE(p->samples, 200u) << p->top();
+  EXPECT_GE(p->samples, 100u) << p->top();
   EXPECT_GE(in_lib * 10, p->samples * 9)
       << in_lib << " of " << p->samples
       << " in sonde_hot_loop (libsonde_hot.so) ← lib_caller ← main:\n"
@@ -471,7 +473,7 @@ TEST_F(ProfileCli, WallModeShowsTheBlockedThreadInItsSyscall) {
       },
       pid);
   // Sampled at 99 Hz whether on a CPU or not: ~198 samples in 2 s.
-  EXPECT_GE(main_all, 100u) << p->top(10);
+  EXPECT_GE(main_all, 80u) << p->top(10);
   EXPECT_GE(main_poll * 10, main_all * 9)
       << main_poll << " of " << main_all
       << " main-thread samples in [syscall poll] … sleep_wait ← main:\n"
@@ -483,21 +485,20 @@ TEST_F(ProfileCli, WallModeShowsTheBlockedThreadInItsSyscall) {
         return starts_with(s, {"hot_spin", "spinner_thread"});
       },
       spinner);
-  EXPECT_GE(spin_all, 100u) << p->top(10);
+  EXPECT_GE(spin_all, 80u) << p->top(10);
   EXPECT_GE(spin_hot * 10, spin_all * 9)
       << spin_hot << " of " << spin_all << " spinner samples in hot_spin ← spinner_thread\n"
       << p->top(10);
   EXPECT_EQ(running_untraced(pid), "") << "after the profile";
 }
 
-TEST_F(ProfileCli, LaunchesACommand) {
-  // 3000 units of ~1 ms: still working when the 2 s are over.
-  auto p = profile({"--duration", "2s", "-o", out_file("x.folded"), "--", tracee_path("fp_pie"),
-                    "work", "3000"});
+// Launched: the stacks are in work_unit under main, symbolized although the
+// command is gone by the time the profile is rendered.
+void expect_work_profile(const std::optional<ProfileView>& p) {
   ASSERT_TRUE(p);
   EXPECT_GT(p->j.value("pid", 0), 0);
   EXPECT_EQ(p->j.value("comm", ""), std::string("stack_tracee_fp_pie").substr(0, 15));
-  EXPECT_GE(p->samples, 100u) << p->top();
+  EXPECT_GE(p->samples, 50u) << p->top();
   uint64_t work = p->count([](const ViewStack& s) {
     if (s.frames.empty() || s.frames[0].function != "work_unit") return false;
     for (const auto& f : s.frames)
@@ -506,6 +507,20 @@ TEST_F(ProfileCli, LaunchesACommand) {
   });
   EXPECT_GE(work * 10, p->samples * 8) << work << " of " << p->samples << " in work_unit … main:\n"
                                        << p->top();
+}
+
+TEST_F(ProfileCli, LaunchesACommandForADuration) {
+  // 3000 units of ~1 ms: still working when the 2 s are over.
+  expect_work_profile(profile({"--duration", "2s", "-o", out_file("x.folded"), "--",
+                               tracee_path("fp_pie"), "work", "3000"}));
+}
+
+TEST_F(ProfileCli, LaunchesACommandUntilItExits) {
+  // Without --duration the profile ends with the command (~1 s).
+  long t0 = tracee_now_ms();
+  expect_work_profile(
+      profile({"-o", out_file("x.folded"), "--", tracee_path("fp_pie"), "work", "1000"}));
+  EXPECT_LT(tracee_now_ms() - t0, 20000) << "the profile did not end with its command";
 }
 
 // The text result: the top-functions table, and the flame graph written to
