@@ -21,6 +21,8 @@ PACKAGES=(
   # anchor, debuginfod for separate debug info, protoc/xmllint/python3 to read
   # the exporters' pprof, SVG and speedscope files
   elfutils gdb linux-perf debuginfod protobuf-compiler libxml2-utils python3
+  # dwz: the symbolizer tests build debug files with .gnu_debugaltlink as Debian's -dbgsym do
+  dwz
 )
 
 missing=()

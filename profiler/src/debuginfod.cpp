@@ -47,7 +47,7 @@ Result<std::string> debuginfod_find_debuginfo(const std::string& build_id, int t
   o.pipe_stderr = true;  // its complaints become our note, not agent log noise
   // LC_ALL=C: its reason is a strerror text, and we tell a miss from a
   // broken server by it.
-  auto child = spawn({"env", "LC_ALL=C", "debuginfod-find", "debuginfo", build_id}, o);
+  auto child = spawn({"/usr/bin/env", "LC_ALL=C", "debuginfod-find", "debuginfo", build_id}, o);
   if (!child) return child.error();
   long deadline = monotonic_ms() + timeout_ms;
   std::string out, err;
@@ -104,33 +104,40 @@ DebuginfodClient::DebuginfodClient(int timeout_ms) : timeout_ms_(timeout_ms) {
   configured_ = urls != nullptr && urls[0] != '\0';
 }
 
+bool DebuginfodClient::enabled() const {
+  return configured_ &&
+         (problem_.empty() || monotonic_ms() - problem_since_ms_ >= kDebuginfodRetryMs);
+}
+
 std::string DebuginfodClient::find(const std::string& build_id, std::string* why_not) {
-  auto it = answers_.find(build_id);
-  if (it == answers_.end()) {
-    Answer a;
-    if (!enabled()) {
-      a.why_not = configured_ ? problem_ : "DEBUGINFOD_URLS is not set";
-      // Not remembered: nothing was asked.
-      if (why_not) *why_not = a.why_not;
-      return {};
-    }
-    auto r = debuginfod_find_debuginfo(build_id, timeout_ms_);
-    if (r) {
-      a.path = *r;
-    } else {
-      const Error& e = r.error();
-      a.why_not = e.message;
-      // A missing tool or an unreachable server fails the same way for
-      // every build-id: stop paying for it.
-      if (e.code == errc::kTimeout || e.code == errc::kConnect || e.sys_errno != 0) {
-        problem_ = e.message;
-        if (!e.hint.empty()) problem_ += "; " + e.hint;
-      }
-    }
-    it = answers_.emplace(build_id, std::move(a)).first;
+  if (auto it = answers_.find(build_id); it != answers_.end()) {
+    if (why_not) *why_not = it->second.why_not;
+    return it->second.path;
   }
-  if (why_not) *why_not = it->second.why_not;
-  return it->second.path;
+  if (!enabled()) {
+    if (why_not) *why_not = configured_ ? problem_ : "DEBUGINFOD_URLS is not set";
+    return {};
+  }
+  auto r = debuginfod_find_debuginfo(build_id, timeout_ms_);
+  if (r) {
+    problem_.clear();
+    return answers_[build_id].path = *r;
+  }
+  const Error& e = r.error();
+  if (why_not) *why_not = e.message;
+  // A missing tool or an unreachable server fails the same way for every
+  // build-id: stop paying for it for a while, and do not remember the
+  // build-id as missing.
+  if (e.code == errc::kTimeout || e.code == errc::kConnect || e.sys_errno != 0) {
+    problem_ = e.message;
+    if (!e.hint.empty()) problem_ += "; " + e.hint;
+    problem_since_ms_ = monotonic_ms();
+    problem_taken_ = false;
+    return {};
+  }
+  problem_.clear();
+  answers_[build_id].why_not = e.message;
+  return {};
 }
 
 std::string DebuginfodClient::take_problem() {

@@ -16,20 +16,26 @@ inline constexpr int kDebuginfodTimeoutMs = 30000;
 // Runs `debuginfod-find debuginfo BUILD_ID` and waits at most timeout_ms.
 // Ok: the path of the local copy it printed. Errors (message: the tool's
 // own reason): not_found when the servers answered that they do not have
-// it, connect when they could not be asked, timeout, and the spawn error
-// (ENOENT, hint "apt-get install debuginfod") when the program is missing.
+// it, connect when they could not be asked, timeout, and not_found with
+// errno ENOENT (hint "apt-get install debuginfod") when the program is
+// missing.
 Result<std::string> debuginfod_find_debuginfo(const std::string& build_id, int timeout_ms);
 
-// Asks each build-id once and remembers the answer, failures included.
-// Stops asking at all after a failure that would repeat for every build-id
-// (debuginfod-find missing, servers unreachable, a fetch that timed out).
+// After a failure that would repeat for every build-id (debuginfod-find
+// missing, servers unreachable, a fetch that timed out), how long nothing is
+// asked: the agent's symbolizer lives as long as its session.
+inline constexpr long kDebuginfodRetryMs = 5 * 60 * 1000;
+
+// Asks each build-id once and remembers the answer when the servers gave
+// one ("have it" or "do not"); stops asking for a while after a failure
+// that is not about the build-id.
 class DebuginfodClient {
  public:
   // Reads DEBUGINFOD_URLS now: an empty or unset variable disables fetching.
   explicit DebuginfodClient(int timeout_ms = kDebuginfodTimeoutMs);
 
-  // DEBUGINFOD_URLS names a server and the client still works.
-  bool enabled() const { return configured_ && problem_.empty(); }
+  // DEBUGINFOD_URLS names a server and no recent failure stopped asking.
+  bool enabled() const;
   bool configured() const { return configured_; }
 
   // Path of the debug file for build_id (lowercase hex), "" when there is
@@ -47,6 +53,7 @@ class DebuginfodClient {
   int timeout_ms_;
   bool configured_ = false;
   std::string problem_;
+  long problem_since_ms_ = 0;
   bool problem_taken_ = false;
   std::map<std::string, Answer> answers_;
 };

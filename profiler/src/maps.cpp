@@ -102,7 +102,7 @@ Status ProcessView::refresh() {
   maps_ = std::move(maps);
   // Files are opened through the target's root only when that root is not
   // ours (a container): a plain path still works after the target is gone.
-  struct stat theirs {}, ours {};
+  struct stat theirs = {}, ours = {};
   bool same_root = ::stat(fmt::format("/proc/{}/root/", pid_).c_str(), &theirs) == 0 &&
                    ::stat("/", &ours) == 0 && theirs.st_dev == ours.st_dev &&
                    theirs.st_ino == ours.st_ino;

@@ -28,6 +28,9 @@ namespace {
 // what a hostile ELF may feed it.
 constexpr size_t kMaxDemangle = 4096;
 constexpr size_t kMaxPathsPerModule = 4;
+// Addresses remembered across all modules. A profile rarely has more; past
+// it the caches start over rather than grow without bound.
+constexpr size_t kMaxCachedAddresses = 256 << 10;
 
 std::string demangle(const char* name) {
   if (name == nullptr) return {};
@@ -547,6 +550,16 @@ struct Symbolizer::Impl {
   std::unordered_map<std::string, std::unique_ptr<Module>> modules;
   std::vector<std::string> notes;
   SymbolizerStats stats;
+  size_t cached = 0;
+
+  void remember(Module& m, bool is_return, uint64_t vaddr, const std::vector<Frame>& frames) {
+    if (++cached > kMaxCachedAddresses) {
+      for (auto& [key, mod] : modules)
+        for (auto& c : mod->cache) c.clear();
+      cached = 1;
+    }
+    m.cache[is_return ? 1 : 0].emplace(vaddr, frames);
+  }
 
   Module& module(const ModuleRef& ref) {
     const std::string& key = ref.build_id.empty() ? ref.path : ref.build_id;
@@ -606,7 +619,7 @@ std::vector<Frame> Symbolizer::symbolize(const ModuleRef& ref, uint64_t elf_vadd
   ++impl_->stats.lookups;
   Module& m = impl_->module(ref);
   const std::string& name = ref.name.empty() ? ref.path : ref.name;
-  auto& cache = m.cache[is_return ? 1 : 0];
+  const auto& cache = m.cache[is_return ? 1 : 0];
   std::vector<Frame> frames;
   if (auto it = cache.find(elf_vaddr); it != cache.end()) {
     ++impl_->stats.cache_hits;
@@ -621,7 +634,9 @@ std::vector<Frame> Symbolizer::symbolize(const ModuleRef& ref, uint64_t elf_vadd
       Dwarf_Addr real = elf_vaddr + m.bias;
       frames = lookup(m, is_return && real > 0 ? real - 1 : real, real);
       const Frame& f = frames.back();
-      if (!m.has_dwarf && !m.noted && (f.function.empty() || f.line == 0))
+      // Not for [vdso] and friends: their debug info is in no package a
+      // user would install for this.
+      if (!m.has_dwarf && !m.noted && m.name.front() != '[' && (f.function.empty() || f.line == 0))
         impl_->note_missing_debug_info(m);
     } else {
       frames.emplace_back();
@@ -632,7 +647,7 @@ std::vector<Frame> Symbolizer::symbolize(const ModuleRef& ref, uint64_t elf_vadd
       f.function = clean_text(std::move(f.function));
       f.file = clean_text(std::move(f.file));
     }
-    cache.emplace(elf_vaddr, frames);
+    impl_->remember(m, is_return, elf_vaddr, frames);
   }
   // Processes map one build-id under different paths: show this caller's.
   for (auto& f : frames) f.module = name;

@@ -507,6 +507,10 @@ TEST_F(SymbolizerTest, StrippedBinaryNamesFromDynsymAndOneNote) {
   // Given once per module, however many lookups miss.
   s.symbolize(m, work.addr + 3, false);
   EXPECT_TRUE(s.take_notes().empty());
+  // Nothing to install for the vdso's lines: no note.
+  Symbolizer v;
+  EXPECT_EQ(v.symbolize({bin, "[vdso]", id}, work.addr, false).at(0).function, "exported_work");
+  EXPECT_TRUE(v.take_notes().empty());
 }
 
 TEST_F(SymbolizerTest, SplitDebugInfoFoundByDebuglink) {
