@@ -15,6 +15,7 @@
 //                the handler sig_handler_spin prints READY and spins
 //   work N       N units of ~1 ms CPU work (main → work_unit), then prints
 //                "WORK <ns> ns" (the loop on CLOCK_MONOTONIC) and exits 0
+//   jit          jit_caller spins in anonymous executable memory (no file, no CFI)
 //   work-wait N  prints READY, waits for SIGUSR1 (so a profiler can attach
 //                first; at most 60 s), then runs `work N`
 //
@@ -37,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -371,7 +373,7 @@ static int wait_usr1(void) {
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: stack_tracee chain | recurse N | threads | spin | lib | sleep | many N |\n"
+          "usage: stack_tracee chain | recurse N | threads | spin | lib | jit | sleep | many N |\n"
           "                    signal | work N | work-wait N\n");
 }
 
@@ -381,6 +383,21 @@ static long count_arg(int argc, char** argv, long lo, long hi) {
   long v = strtol(argv[2], &end, 10);
   if (*end != '\0' || v < lo || v > hi) return -1;
   return v;
+}
+
+// `jit`: spins in code that no file maps, as JIT-compiled code does: the
+// profiler must show it as [unknown 0x...] and still name what it can.
+__attribute__((noinline)) int jit_caller(void) {
+  // jmp . (EB FE): a loop with no CFI anywhere.
+  unsigned char* code =
+      mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (code == MAP_FAILED) return 3;
+  code[0] = 0xeb;
+  code[1] = 0xfe;
+  announce_ready();
+  ((void (*)(void))code)();
+  AFTER_CALL();
+  return 0;
 }
 
 int main(int argc, char** argv) {
@@ -407,6 +424,8 @@ int main(int argc, char** argv) {
     spin_a();
   } else if (strcmp(mode, "lib") == 0) {
     lib_caller();
+  } else if (strcmp(mode, "jit") == 0) {
+    return jit_caller();
   } else if (strcmp(mode, "sleep") == 0) {
     start_thread_or_die(spinner_thread, NULL);
     sleep_wait();

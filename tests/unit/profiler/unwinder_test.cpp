@@ -8,10 +8,10 @@
 #include <fstream>
 #include <random>
 
-#include "../../integration/support/tracee.h"
 #include "../../../profiler/src/elf_image.h"
 #include "../../../profiler/src/maps.h"
 #include "../../../profiler/src/unwinder.h"
+#include "../../integration/support/tracee.h"
 #include "sonde/profiler/session.h"
 #include "sonde/profiler/stack.h"
 
@@ -121,9 +121,7 @@ TEST_P(StackDumpVariants, ChainIsUnwoundInOrder) {
   ASSERT_TRUE(d) << d.error().describe();
   ASSERT_EQ(d->threads.size(), 1u);
   auto n = names(d->threads[0]);
-  auto at = [&](const std::string& fn) {
-    return std::find(n.begin(), n.end(), fn) - n.begin();
-  };
+  auto at = [&](const std::string& fn) { return std::find(n.begin(), n.end(), fn) - n.begin(); };
   ASSERT_LT(at("chain_c"), static_cast<long>(n.size())) << ::testing::PrintToString(n);
   EXPECT_EQ(at("chain_b"), at("chain_c") + 1);
   EXPECT_EQ(at("chain_a"), at("chain_b") + 1);
@@ -138,6 +136,24 @@ TEST_P(StackDumpVariants, ChainIsUnwoundInOrder) {
 INSTANTIATE_TEST_SUITE_P(Builds, StackDumpVariants,
                          ::testing::Values("fp_pie", "nofp_pie", "fp_nopie", "nofp_nopie",
                                            "stripped", "debugframe"));
+
+TEST(StackDump, CodeOutsideAnyFileIsUnknown) {
+  auto t = start_ready({target("fp_pie"), "jit"});
+  ASSERT_TRUE(t) << "tracee did not start";
+  Symbolizer sym;
+  auto d = dump_stacks(t->pid(), {}, sym);
+  ASSERT_TRUE(d) << d.error().describe();
+  ASSERT_EQ(d->threads.size(), 1u);
+  const auto& frames = d->threads[0].frames;
+  ASSERT_FALSE(frames.empty());
+  EXPECT_EQ(frames[0].kind, FrameKind::kUnknown);
+  EXPECT_EQ(display_name(frames[0]).rfind("[unknown 0x", 0), 0u) << display_name(frames[0]);
+  // Past the anonymous code the unwinder falls back to the frame chain and
+  // finds named code again: the JIT code's caller, out to _start.
+  auto n = names(d->threads[0]);
+  EXPECT_NE(std::find(n.begin(), n.end(), "jit_caller"), n.end()) << ::testing::PrintToString(n);
+  EXPECT_EQ(n.back(), "_start") << ::testing::PrintToString(n);
+}
 
 TEST(StackDump, UnknownPidIsNotFound) {
   Symbolizer sym;
