@@ -430,8 +430,10 @@ TEST_P(StackOracle, SondeMatchesGdb) {
     // Sleepers sleep and spinners run (R: on a CPU or waiting for one).
     std::string state = th.value("state", "");
     const std::string label = mode().label;
+    // A sleeper wakes between its nanosleeps, so "R" is a fair reading at
+    // that instant; its frames (checked against gdb) still show the sleep.
     if (tid == pid && (label == "chain" || label == "recurse5")) {
-      EXPECT_EQ(state, "S") << th.dump();
+      EXPECT_TRUE(state == "S" || state == "R") << th.dump();
     }
     if (tid != pid && label == "threads") {
       EXPECT_EQ(state, "R") << th.dump();
