@@ -1,5 +1,10 @@
 #include "sonde/proc/stat.h"
 
+#include <dirent.h>
+
+#include <algorithm>
+#include <memory>
+
 #include "sonde/common/io.h"
 #include "sonde/proc/text.h"
 
@@ -116,6 +121,18 @@ const char* state_name(char state) {
     default:
       return "unknown";
   }
+}
+
+std::vector<pid_t> list_tids(pid_t pid) {
+  std::vector<pid_t> out;
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(fmt::format("/proc/{}/task", pid).c_str()),
+                                        ::closedir);
+  if (!d) return out;
+  while (dirent* e = ::readdir(d.get()))
+    if (auto t = to_ll(e->d_name); t && *t > 0 && *t <= 0x7fffffff)
+      out.push_back(static_cast<pid_t>(*t));
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace sonde::proc

@@ -1,6 +1,6 @@
 #include "collector.h"
 
-#include "ptrace_stop.h"
+#include "sonde/ptrace/syscalls.h"
 
 namespace sonde::profiler {
 namespace {
@@ -41,10 +41,8 @@ void Collector::finish(Profile& p, Symbolizer& sym) {
       f.kind = FrameKind::kUnknown;
       f.function = "[kernel]";
     } else {
-      long nr = static_cast<long>(marker - kLeafSyscallBase);
-      const char* n = syscall_name_or_null(nr);
       f.kind = FrameKind::kSyscall;
-      f.function = n ? n : fmt::format("syscall_{}", nr);
+      f.function = ptrace::syscall_label(static_cast<long>(marker - kLeafSyscallBase));
     }
     p.frames.push_back(std::move(f));
     return special[marker] = static_cast<uint32_t>(p.frames.size() - 1);

@@ -20,7 +20,8 @@ namespace sonde::profiler {
 
 class Collector {
  public:
-  Collector(ProcessView& view, size_t max_frames) : view_(view), unwinder_(view), max_(max_frames) {}
+  Collector(ProcessView& view, size_t max_frames)
+      : view_(view), unwinder_(view), max_(max_frames) {}
 
   // leaf_syscall >= 0: the thread is blocked in that syscall (wall mode).
   // in_kernel: a perf sample taken while the thread ran kernel code.

@@ -42,7 +42,9 @@ class ElfImage {
   };
   const std::vector<DebugFrameFde>& debug_frame_index() const;
   // The section's bytes (empty when the file has none).
-  const uint8_t* debug_frame_data() const { return debug_frame_off_ ? data_ + debug_frame_off_ : nullptr; }
+  const uint8_t* debug_frame_data() const {
+    return debug_frame_off_ ? data_ + debug_frame_off_ : nullptr;
+  }
   size_t debug_frame_size() const { return debug_frame_size_; }
 
   // The lowest and highest vaddr of executable PT_LOADs.

@@ -12,6 +12,7 @@
 #include "ptrace_stop.h"
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
+#include "sonde/proc/stat.h"
 
 namespace sonde::profiler {
 namespace {
@@ -99,7 +100,7 @@ Result<std::unique_ptr<PerfSampler>> PerfSampler::open(pid_t pid, const Options&
     return Error{errc::kBadArgs, "bad perf sampler options", {}};
   std::unique_ptr<PerfSampler> s(new PerfSampler(pid, o));
   // Many threads share the perf mlock budget: smaller rings for big processes.
-  size_t n = list_threads(pid).size();
+  size_t n = proc::list_tids(pid).size();
   s->pages_ = n > 64 ? 16 : n > 16 ? 32 : 64;
   auto r = s->open_thread(pid);
   if (!r) return r.error();
@@ -111,7 +112,7 @@ PerfSampler::PerfSampler(pid_t pid, const Options& o) : pid_(pid), o_(o) {}
 PerfSampler::~PerfSampler() = default;
 
 void PerfSampler::scan_threads(Collector& c) {
-  auto tids = list_threads(pid_);
+  auto tids = proc::list_tids(pid_);
   std::map<pid_t, bool> live;
   for (pid_t t : tids) {
     live[t] = true;
@@ -155,11 +156,17 @@ void PerfSampler::drain(Ring& r, Collector& c) {
     perf_event_header h;
     copy_out(tail, &h, sizeof h);
     if (h.size < sizeof h || h.size > head - tail) break;
-    rec_.resize(h.size);
-    copy_out(tail, rec_.data(), h.size);
+    // Read a record in place (the kernel leaves it alone until data_tail
+    // moves past it); only one that wraps around the ring end is copied.
+    const uint8_t* rec = data + tail % size;
+    if (tail % size + h.size > size) {
+      rec_.resize(h.size);
+      copy_out(tail, rec_.data(), h.size);
+      rec = rec_.data();
+    }
     tail += h.size;
-    const uint8_t* p = rec_.data() + sizeof h;
-    const uint8_t* end = rec_.data() + h.size;
+    const uint8_t* p = rec + sizeof h;
+    const uint8_t* end = rec + h.size;
     auto take = [&](void* dst, size_t n) {
       if (static_cast<size_t>(end - p) < n) return false;
       std::memcpy(dst, p, n);

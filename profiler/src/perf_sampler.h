@@ -45,7 +45,7 @@ class PerfSampler {
   bool kernel_ = true;  // sample kernel time too (shown as a [kernel] leaf)
   size_t pages_ = 64;
   std::map<pid_t, std::unique_ptr<Ring>> threads_;
-  std::vector<uint8_t> rec_, stack_;
+  std::vector<uint8_t> rec_;  // a record that wraps around the ring's end
 };
 
 }  // namespace sonde::profiler

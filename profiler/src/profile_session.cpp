@@ -12,6 +12,7 @@
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
 #include "sonde/common/subprocess.h"
+#include "sonde/proc/stat.h"
 #include "sonde/profiler/session.h"
 
 namespace sonde::profiler {
@@ -118,13 +119,6 @@ class Launched {
   std::string name_;
 };
 
-std::string read_comm(pid_t pid) {
-  auto c = read_file(fmt::format("/proc/{}/comm", pid), 256);
-  std::string s = c.ok() ? *c : std::string();
-  while (!s.empty() && s.back() == '\n') s.pop_back();
-  return s;
-}
-
 }  // namespace
 
 Result<Profile> run_profile(const ProfileOptions& o, Symbolizer& sym, std::mutex* sym_mu,
@@ -223,7 +217,7 @@ Result<Profile> run_profile(const ProfileOptions& o, Symbolizer& sym, std::mutex
       next_scan = now + 100;
     }
     if (now >= next_names) {
-      for (pid_t t : list_threads(pid)) col.name_thread(t, thread_name(pid, t));
+      for (pid_t t : proc::list_tids(pid)) col.name_thread(t, thread_name(pid, t));
       next_names = now + 1000;
     }
     if (now >= next_progress) {
@@ -250,8 +244,8 @@ Result<Profile> run_profile(const ProfileOptions& o, Symbolizer& sym, std::mutex
   if (perf) perf->poll(0, col);
   if (pts) pts->detach_all();
   prof.duration_ms = monotonic_ms() - start;
-  prof.comm = read_comm(pid);
-  for (pid_t t : list_threads(pid)) col.name_thread(t, thread_name(pid, t));
+  prof.comm = thread_name(pid, pid);
+  for (pid_t t : proc::list_tids(pid)) col.name_thread(t, thread_name(pid, t));
   if (launch) {
     if (!child.exited()) {
       prof.notes.push_back(

@@ -3,6 +3,8 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 
+#include "sonde/proc/stat.h"
+
 namespace sonde::profiler {
 namespace {
 
@@ -13,7 +15,7 @@ constexpr int kStopTimeoutMs = 20;
 }  // namespace
 
 Status PtraceSampler::scan_threads(Collector& c) {
-  auto tids = list_threads(pid_);
+  auto tids = proc::list_tids(pid_);
   if (tids.empty() && threads_.empty())
     return Error{errc::kNotFound, fmt::format("no process {}", pid_),
                  "list processes with `sonde ps TARGET`"};

@@ -38,7 +38,7 @@ class PtraceSampler {
 
  private:
   struct Thread {
-    bool pending = false;  // interrupted, stop not seen yet (uninterruptible sleep)
+    bool pending = false;    // interrupted, stop not seen yet (uninterruptible sleep)
     long last_syscall = -1;  // what restart_syscall resumes, once we saw it
   };
   void handle_unrequested(pid_t tid, const StopResult& st);

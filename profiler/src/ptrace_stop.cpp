@@ -1,18 +1,16 @@
 #include "ptrace_stop.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
 #include "sonde/common/io.h"
 #include "sonde/proc/ptrace_access.h"
-#include "sonde/ptrace/syscalls.h"
+#include "sonde/proc/stat.h"
 
 namespace sonde::profiler {
 namespace {
@@ -102,34 +100,13 @@ void detach_thread(pid_t tid, const StopResult& st) {
 }
 
 char thread_state(pid_t pid, pid_t tid) {
-  auto s = read_file(task_path(pid, tid, "stat"), 4096);
-  if (!s.ok()) return '?';
-  auto p = s->rfind(')');
-  if (p == std::string::npos || p + 2 >= s->size()) return '?';
-  return (*s)[p + 2];
+  auto st = proc::read_stat(task_path(pid, tid, "stat"));
+  return st ? st->state : '?';
 }
 
 std::string thread_name(pid_t pid, pid_t tid) {
-  auto s = read_file(task_path(pid, tid, "comm"), 256);
-  if (!s.ok()) return {};
-  std::string n = *s;
-  while (!n.empty() && n.back() == '\n') n.pop_back();
-  return n;
-}
-
-std::vector<pid_t> list_threads(pid_t pid) {
-  std::vector<pid_t> out;
-  std::string dir = fmt::format("/proc/{}/task", pid);
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    char* end = nullptr;
-    long v = std::strtol(e->d_name, &end, 10);
-    if (v > 0 && end && *end == 0) out.push_back(static_cast<pid_t>(v));
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
+  auto st = proc::read_stat(task_path(pid, tid, "stat"));
+  return st ? st->comm : std::string();
 }
 
 bool proc_syscall(pid_t pid, pid_t tid, long* nr, uint64_t* sp, uint64_t* pc) {
@@ -145,10 +122,6 @@ bool proc_syscall(pid_t pid, pid_t tid, long* nr, uint64_t* sp, uint64_t* pc) {
   *sp = s_;
   *pc = p_;
   return true;
-}
-
-const char* syscall_name_or_null(long nr) {
-  return sonde::ptrace::syscall_name(nr);
 }
 
 }  // namespace sonde::profiler

@@ -17,10 +17,10 @@
 namespace sonde::profiler {
 
 enum class StopKind {
-  kStopped,   // in our interrupt stop (or a group stop): registers readable
-  kSignal,    // stopped for a signal it is about to receive: pass it on resume
-  kGone,      // it exited
-  kTimeout,   // did not stop in time (uninterruptible sleep); stop still pending
+  kStopped,  // in our interrupt stop (or a group stop): registers readable
+  kSignal,   // stopped for a signal it is about to receive: pass it on resume
+  kGone,     // it exited
+  kTimeout,  // did not stop in time (uninterruptible sleep); stop still pending
 };
 
 struct StopResult {
@@ -39,15 +39,13 @@ StopResult wait_stop(pid_t tid, int timeout_ms);
 void resume_thread(pid_t tid, const StopResult& st);
 void detach_thread(pid_t tid, const StopResult& st);
 
-// /proc/TID/stat state letter ('?' when unreadable) and /proc/TID/comm.
+// The state letter of /proc/PID/task/TID/stat ('?' when gone) and the
+// thread's name ("" when gone). thread_name(pid, pid) is the process's comm.
 char thread_state(pid_t pid, pid_t tid);
 std::string thread_name(pid_t pid, pid_t tid);
-std::vector<pid_t> list_threads(pid_t pid);
 
 // /proc/TID/syscall for a thread in uninterruptible sleep (which ptrace cannot
 // stop): syscall number, sp and pc without stopping it. false when running.
 bool proc_syscall(pid_t pid, pid_t tid, long* nr, uint64_t* sp, uint64_t* pc);
-
-const char* syscall_name_or_null(long nr);
 
 }  // namespace sonde::profiler

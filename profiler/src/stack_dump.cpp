@@ -6,7 +6,9 @@
 #include "resolve.h"
 #include "snapshot.h"
 #include "sonde/common/io.h"
+#include "sonde/proc/stat.h"
 #include "sonde/profiler/stack.h"
+#include "sonde/ptrace/syscalls.h"
 #include "unwinder.h"
 
 namespace sonde::profiler {
@@ -29,8 +31,10 @@ struct Captured {
 // uninterruptible sleep cannot be stopped; /proc/TID/syscall still gives
 // their pc and sp, enough to unwind through code with CFI.
 void capture(pid_t pid, Captured& c, const StackOptions& o, Status* fatal) {
-  c.name = thread_name(pid, c.tid);
-  c.state = thread_state(pid, c.tid);
+  if (auto st = proc::read_stat(fmt::format("/proc/{}/task/{}/stat", pid, c.tid))) {
+    c.name = st->comm;
+    c.state = st->state;
+  }
   if (c.state == 'D' || c.state == 'Z' || c.state == 'X') {
     uint64_t sp = 0, pc = 0;
     long nr = -1;
@@ -86,17 +90,15 @@ void capture(pid_t pid, Captured& c, const StackOptions& o, Status* fatal) {
 Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
                               CancelToken* cancel) {
   if (pid <= 0) return Error{errc::kBadArgs, fmt::format("bad pid {}", pid), {}};
-  auto comm = read_file(fmt::format("/proc/{}/comm", pid), 256);
-  if (!comm.ok())
-    return Error{errc::kNotFound, fmt::format("no process {}", pid),
-                 "list processes with `sonde ps TARGET`"};
   StackDump d;
   d.pid = pid;
-  d.comm = *comm;
-  while (!d.comm.empty() && d.comm.back() == '\n') d.comm.pop_back();
+  d.comm = thread_name(pid, pid);
+  if (d.comm.empty())
+    return Error{errc::kNotFound, fmt::format("no process {}", pid),
+                 "list processes with `sonde ps TARGET`"};
 
   std::vector<Captured> caps;
-  for (pid_t tid : list_threads(pid)) caps.push_back(Captured{tid});
+  for (pid_t tid : proc::list_tids(pid)) caps.push_back(Captured{tid});
   if (caps.empty())
     return Error{errc::kNotFound, fmt::format("no process {}", pid),
                  "list processes with `sonde ps TARGET`"};
@@ -120,10 +122,7 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
     t.name = c.name;
     t.state = c.state;
     t.error = c.error;
-    if (c.syscall >= 0) {
-      const char* n = syscall_name_or_null(c.syscall);
-      t.syscall = n ? n : fmt::format("syscall_{}", c.syscall);
-    }
+    if (c.syscall >= 0) t.syscall = ptrace::syscall_label(c.syscall);
     if (c.have_regs) {
       Snapshot s;
       s.tid = c.tid;

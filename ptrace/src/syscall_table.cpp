@@ -521,6 +521,11 @@ const char* syscall_name(long nr) {
   return kSyscalls[nr].name;
 }
 
+std::string syscall_label(long nr) {
+  const char* n = syscall_name(nr);
+  return n ? std::string(n) : "syscall_" + std::to_string(nr);
+}
+
 std::optional<long> syscall_number(std::string_view name) {
   const auto& m = by_name();
   if (auto it = m.find(name); it != m.end()) return it->second;

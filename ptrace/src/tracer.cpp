@@ -28,6 +28,7 @@
 #include "sonde/common/log.h"
 #include "sonde/proc/ptrace_access.h"
 #include "sonde/proc/sockets.h"
+#include "sonde/proc/stat.h"
 
 namespace sonde::ptrace {
 namespace {
@@ -120,8 +121,7 @@ json counters_json(const std::map<long, Counter>& m) {
   });
   json arr = json::array();
   for (const auto& [nr, c] : v) {
-    const char* n = syscall_name(nr);
-    arr.push_back({{"name", n ? std::string(n) : "syscall_" + std::to_string(nr)},
+    arr.push_back({{"name", syscall_label(nr)},
                    {"nr", nr},
                    {"calls", c.calls},
                    {"errors", c.errors},
@@ -184,16 +184,6 @@ pid_t tgid_of(pid_t tid) {
   auto p = st->find("Tgid:");
   return p == std::string::npos ? -1
                                 : static_cast<pid_t>(std::strtol(st->c_str() + p + 5, nullptr, 10));
-}
-
-std::vector<pid_t> list_tids(pid_t pid) {
-  std::vector<pid_t> out;
-  std::error_code ec;
-  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    out.push_back(static_cast<pid_t>(std::strtol(it->path().filename().c_str(), nullptr, 10)));
-  }
-  return out;
 }
 
 class Tracer {
@@ -302,7 +292,7 @@ Status Tracer::attach_all() {
     std::vector<pid_t> seen;
     for (int round = 0; round < 10; ++round) {
       bool added = false;
-      for (pid_t tid : list_tids(pid)) {
+      for (pid_t tid : proc::list_tids(pid)) {
         if (std::find(seen.begin(), seen.end(), tid) != seen.end()) continue;
         seen.push_back(tid);
         added = true;
@@ -483,7 +473,6 @@ void Tracer::on_syscall(Task& t) {
     d = decode_args(t.tid, t.nr, t.args, ret, mem, opts_.decode.annotate_fds ? &fds_ : nullptr,
                     opts_.decode);
   }
-  const char* name = syscall_name(t.nr);
   std::string ret_text = format_return(t.nr, ret, d);
   if (opts_.decode.annotate_fds && ret >= 0 && returns_fd(t.nr)) {
     std::string what = fds_.describe(t.tid, static_cast<int>(ret));
@@ -491,7 +480,7 @@ void Tracer::on_syscall(Task& t) {
   }
   json ev = {{"type", "syscall"},
              {"pid", t.tid},
-             {"name", name ? std::string(name) : "syscall_" + std::to_string(t.nr)},
+             {"name", syscall_label(t.nr)},
              {"nr", t.nr},
              {"args_text", std::move(d.args_text)},
              {"ret", ret},

@@ -58,59 +58,7 @@ std::string tracee_path(const std::string& variant) {
 }
 
 // ---------------------------------------------------------------------------
-// The tracee and its health (see also stack_oracle_test.cpp).
-
-std::vector<int> task_ids(pid_t pid) {
-  std::vector<int> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-    std::string n = e.path().filename().string();
-    if (!n.empty() && std::all_of(n.begin(), n.end(), ::isdigit)) out.push_back(std::stoi(n));
-  }
-  return out;
-}
-
-// Nanoseconds on CPU over all threads (schedstat).
-unsigned long long cpu_ns(pid_t pid) {
-  unsigned long long sum = 0;
-  for (int tid : task_ids(pid)) {
-    std::istringstream in(
-        proc_read("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/schedstat"));
-    unsigned long long ns = 0;
-    if (in >> ns) sum += ns;
-  }
-  return sum;
-}
-
-// "" when, within 3 s, no thread is traced or stopped and the process then
-// makes progress within 2 s; else what is wrong.
-std::string running_untraced(pid_t pid) {
-  std::string problem;
-  wait_until(
-      [&] {
-        problem.clear();
-        if (proc_dead(pid)) {
-          problem = "the target died";
-          return false;
-        }
-        for (int tid : task_ids(pid)) {
-          long tracer = tracer_pid(tid);
-          char st = proc_state(tid);
-          if (tracer > 0)
-            problem +=
-                "thread " + std::to_string(tid) + " traced by " + std::to_string(tracer) + "; ";
-          if (st == 'T' || st == 't')
-            problem += "thread " + std::to_string(tid) + " stopped (" + std::string(1, st) + "); ";
-        }
-        return problem.empty();
-      },
-      3000);
-  if (!problem.empty()) return problem;
-  unsigned long long before = cpu_ns(pid);
-  if (!wait_until([&] { return cpu_ns(pid) > before; }, 2000))
-    return "no progress in 2 s (schedstat stays at " + std::to_string(before) + " ns)";
-  return "";
-}
+// The tracee (its health checks are in support/tracee.h).
 
 std::unique_ptr<Tracee> start_tracee(const std::string& variant,
                                      const std::vector<std::string>& args) {
@@ -136,16 +84,6 @@ pid_t local_agent_of(pid_t sonde) {
     return contains(cmd, "sonde-agent") && proc_descends_from(p, sonde);
   });
   return found.size() == 1 ? found[0] : 0;
-}
-
-bool ptrace_allowed(std::string* why) {
-  if (is_root()) return true;
-  std::string scope = proc_read("/proc/sys/kernel/yama/ptrace_scope");
-  if (!scope.empty() && scope[0] >= '1') {
-    *why = "attaching to a non-child needs root or kernel.yama.ptrace_scope 0";
-    return false;
-  }
-  return true;
 }
 
 // perf_event_open on another process of ours needs perf_event_paranoid <= 2

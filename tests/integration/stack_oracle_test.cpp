@@ -236,72 +236,7 @@ ThreadFrames eu_stack_frames(const std::string& text, const std::string& exe_bas
 }
 
 // ---------------------------------------------------------------------------
-// The tracee and its health.
-
-std::vector<int> task_ids(pid_t pid) {
-  std::vector<int> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-    std::string n = e.path().filename().string();
-    if (!n.empty() && std::all_of(n.begin(), n.end(), ::isdigit)) out.push_back(std::stoi(n));
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-// Nanoseconds on CPU over all threads (schedstat): grows while a thread
-// spins, and by a few µs at each wake-up of a sleeping one.
-unsigned long long cpu_ns(pid_t pid) {
-  unsigned long long sum = 0;
-  for (int tid : task_ids(pid)) {
-    std::istringstream in(
-        proc_read("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/schedstat"));
-    unsigned long long ns = 0;
-    if (in >> ns) sum += ns;
-  }
-  return sum;
-}
-
-// "" when every thread is untraced and not stopped and the process makes
-// progress within 2 s; else what is wrong.
-std::string running_untraced(pid_t pid) {
-  std::string problem;
-  // The kernel may take a moment to finish a detach.
-  wait_until(
-      [&] {
-        problem.clear();
-        if (proc_dead(pid)) {
-          problem = "the tracee died";
-          return false;
-        }
-        for (int tid : task_ids(pid)) {
-          long tracer = tracer_pid(tid);
-          char st = proc_state(tid);
-          if (tracer > 0)
-            problem +=
-                "thread " + std::to_string(tid) + " traced by " + std::to_string(tracer) + "; ";
-          if (st == 'T' || st == 't')
-            problem += "thread " + std::to_string(tid) + " stopped (" + std::string(1, st) + "); ";
-        }
-        return problem.empty();
-      },
-      3000);
-  if (!problem.empty()) return problem;
-  unsigned long long before = cpu_ns(pid);
-  if (!wait_until([&] { return cpu_ns(pid) > before; }, 2000))
-    return "no progress in 2 s (schedstat stays at " + std::to_string(before) + " ns)";
-  return "";
-}
-
-bool ptrace_allowed(std::string* why) {
-  if (is_root()) return true;
-  std::string scope = proc_read("/proc/sys/kernel/yama/ptrace_scope");
-  if (!scope.empty() && scope[0] >= '1') {
-    *why = "attaching to a non-child needs root or kernel.yama.ptrace_scope 0";
-    return false;
-  }
-  return true;
-}
+// The tracee (its health checks are in support/tracee.h).
 
 // stack_tracee in a known state: started, READY printed with its own pid.
 std::unique_ptr<Tracee> start_tracee(const Variant& v, const std::vector<std::string>& args) {

@@ -143,16 +143,6 @@ std::vector<std::string> trace_args(const std::string& target, std::vector<std::
   return a;
 }
 
-bool ptrace_allowed(std::string* why) {
-  if (is_root()) return true;
-  std::string scope = proc_read("/proc/sys/kernel/yama/ptrace_scope");
-  if (!scope.empty() && scope[0] >= '1') {
-    *why = "attaching to a non-child needs root or kernel.yama.ptrace_scope 0";
-    return false;
-  }
-  return true;
-}
-
 // ===========================================================================
 // Local transport.
 class TraceSafety : public ::testing::Test {

@@ -330,4 +330,73 @@ inline bool proc_descends_from(pid_t pid, pid_t ancestor) {
   return false;
 }
 
+// The thread ids of pid, sorted; empty when it is gone.
+inline std::vector<int> task_ids(pid_t pid) {
+  std::vector<int> out;
+  std::error_code ec;
+  for (const auto& e :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::string n = e.path().filename().string();
+    if (!n.empty() && std::all_of(n.begin(), n.end(), ::isdigit)) out.push_back(std::stoi(n));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Nanoseconds on CPU over all threads (schedstat): grows while a thread
+// spins, and by a few µs at each wake-up of a sleeping one.
+inline unsigned long long cpu_ns(pid_t pid) {
+  unsigned long long sum = 0;
+  for (int tid : task_ids(pid)) {
+    std::istringstream in(
+        proc_read("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/schedstat"));
+    unsigned long long ns = 0;
+    if (in >> ns) sum += ns;
+  }
+  return sum;
+}
+
+// "" when, within 3 s, no thread is traced or stopped and the process then
+// makes progress within 2 s; else what is wrong. (The kernel may take a
+// moment to finish a detach.)
+inline std::string running_untraced(pid_t pid) {
+  std::string problem;
+  wait_until(
+      [&] {
+        problem.clear();
+        if (proc_dead(pid)) {
+          problem = "the target died";
+          return false;
+        }
+        for (int tid : task_ids(pid)) {
+          long tracer = tracer_pid(tid);
+          char st = proc_state(tid);
+          if (tracer > 0)
+            problem +=
+                "thread " + std::to_string(tid) + " traced by " + std::to_string(tracer) + "; ";
+          if (st == 'T' || st == 't')
+            problem += "thread " + std::to_string(tid) + " stopped (" + std::string(1, st) + "); ";
+        }
+        return problem.empty();
+      },
+      3000);
+  if (!problem.empty()) return problem;
+  unsigned long long before = cpu_ns(pid);
+  if (!wait_until([&] { return cpu_ns(pid) > before; }, 2000))
+    return "no progress in 2 s (schedstat stays at " + std::to_string(before) + " ns)";
+  return "";
+}
+
+// Whether this test may attach to a process that is not its child; *why
+// says what is missing when not.
+inline bool ptrace_allowed(std::string* why) {
+  if (::geteuid() == 0) return true;
+  std::string scope = proc_read("/proc/sys/kernel/yama/ptrace_scope");
+  if (!scope.empty() && scope[0] >= '1') {
+    *why = "attaching to a non-child needs root or kernel.yama.ptrace_scope 0";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace sonde::testing

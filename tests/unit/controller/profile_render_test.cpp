@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "../profiler/sample_profile.h"
 #include "sonde/render/profile.h"
 
 namespace sonde::render {
@@ -13,14 +14,7 @@ using sonde::profiler::Frame;
 using sonde::profiler::FrameKind;
 using sonde::profiler::Profile;
 
-Frame code(std::string fn, std::string module, uint64_t addr, bool inlined = false) {
-  Frame f;
-  f.function = std::move(fn);
-  f.module = std::move(module);
-  f.address = addr;
-  f.inlined = inlined;
-  return f;
-}
+using sonde::profiler::testdata::code;
 
 //   0 main  1 work  2 recurse  3 helper (inlined into compute)  4 compute
 //   5 [syscall read]  6 read (libc)  7 libfoo.so without a symbol

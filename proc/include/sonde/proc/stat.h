@@ -7,6 +7,7 @@
 #include <array>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sonde/common/result.h"
 
@@ -46,6 +47,9 @@ struct StatusInfo {
 
 // Missing lines leave the defaults; it is an error only if nothing parses.
 Result<StatusInfo> parse_status(std::string_view text);
+
+// The thread ids under /proc/PID/task, sorted; empty when the process is gone.
+std::vector<pid_t> list_tids(pid_t pid);
 
 // "sleeping" for 'S', like ps(1) and the kernel's task_state_array.
 const char* state_name(char state);

@@ -28,6 +28,8 @@ enum SyscallClass : uint32_t {
 int syscall_table_size();
 // "openat"; nullptr for numbers we have no name for (callers print syscall_NNN).
 const char* syscall_name(long nr);
+// syscall_name, or "syscall_NNN" for numbers without a name.
+std::string syscall_label(long nr);
 std::optional<long> syscall_number(std::string_view name);
 uint32_t syscall_classes(long nr);
 // Arguments the kernel takes for nr (6 for numbers we do not know).
