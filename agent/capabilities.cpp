@@ -10,6 +10,7 @@
 
 #include "sonde/common/io.h"
 #include "sonde/common/protocol.h"
+#include "sonde/profiler/perf_probe.h"
 
 namespace sonde::agent {
 namespace {
@@ -114,12 +115,13 @@ json probe_capabilities() {
                  {"why", ptrace_why}};
 
   json paranoid = read_int_file("/proc/sys/kernel/perf_event_paranoid");
-  bool perf_ok =
-      has(kCapPerfmon) || has(kCapSysAdmin) || (paranoid.is_number() && paranoid.get<long>() <= 2);
-  h["perf_event"] = {{"allowed", perf_ok},
+  // Tried, not inferred: a seccomp filter refuses whatever paranoid says.
+  profiler::PerfEventAccess perf = profiler::probe_perf_event();
+  h["perf_event"] = {{"allowed", perf.allowed},
                      {"paranoid", paranoid},
                      {"cap_perfmon", has(kCapPerfmon) != 0},
                      {"present", ::access("/proc/sys/kernel/perf_event_paranoid", F_OK) == 0}};
+  if (!perf.allowed) h["perf_event"]["why"] = perf.why;
   h["cap_net_raw"] = has(kCapNetRaw) != 0;
   h["cap_sys_admin"] = has(kCapSysAdmin) != 0;
   h["jdk_tools"] = {

@@ -31,7 +31,7 @@ class SharedSymbolizer {
 
  private:
   std::mutex mu_;
-  profiler::Symbolizer sym_;
+  profiler::Symbolizer sym_{profiler::default_debug_cache_dir()};
 };
 
 }  // namespace sonde::agent

@@ -27,7 +27,13 @@
 # and `gdb -batch -nx -p PID -ex 'thread apply all bt'` on `many 8` (9
 # threads parked in nanosleep), each run timed whole (start to exit) with
 # $EPOCHREALTIME, alternated, medians. debuginfod is off for eu-stack and gdb
-# (no network in the timing).
+# (no network in the timing). sonde's output has file:line and inline frames,
+# which `eu-stack -p` leaves out: `eu-stack -s -i -p` (the same content) runs
+# beside them for information. sonde keeps uncompressed copies of compressed
+# debug files and its DWARF results per build-id (SONDE_CACHE_DIR): "sonde
+# stack" is the usual case, the cache warm from an earlier run; "cold" runs
+# each start from an empty cache (the first `sonde stack` on a host), timed
+# apart, before the alternation.
 #
 # Exit status: 0 when every run produced a figure (PASS or MISS), 1 when a run
 # failed, 77 when perf, eu-stack or gdb is missing (the parts that need it
@@ -290,9 +296,26 @@ echo
 many=$!
 wait_for 5 ready_in "$tmp/many.out" || { echo "bench/profile: many 8 not READY" >&2; exit 1; }
 tools=(sonde)
-((have_eu)) && tools+=(eu-stack)
+((have_eu)) && tools+=(eu-stack eu-stack-si)
 ((have_gdb)) && tools+=(gdb)
 declare -A st_ms=()
+# Cold: an empty cache each time (3 runs), then one more run to warm the
+# cache the alternated runs use.
+cold_runs=3
+for ((r = 0; r < cold_runs; r++)); do
+  t0=$(now_us)
+  SONDE_CACHE_DIR="$tmp/cold-$r" timeout 60 "$sonde" stack local -p "$many" >"$tmp/stack.out" 2>"$tmp/stack.err" && rc=0 || rc=$?
+  t1=$(now_us)
+  if ((rc != 0)) || ! grep -q park_thread "$tmp/stack.out"; then
+    echo "bench/profile: cold sonde stack failed (exit $rc): $(head -c 300 "$tmp/stack.err")" >&2
+    status=1
+    continue
+  fi
+  st_ms[sonde-cold]+="$(awk -v a="$t0" -v b="$t1" 'BEGIN{print (b-a)/1000}') "
+  rm -rf "$tmp/cold-$r"
+done
+export SONDE_CACHE_DIR="$tmp/warm"
+timeout 60 "$sonde" stack local -p "$many" >/dev/null 2>&1 || true
 m=${#tools[@]}
 for ((r = 0; r < stack_runs; r++)); do
   for ((k = 0; k < m; k++)); do
@@ -301,6 +324,7 @@ for ((r = 0; r < stack_runs; r++)); do
     case $tool in
       sonde) timeout 60 "$sonde" stack local -p "$many" >"$tmp/stack.out" 2>"$tmp/stack.err" ;;
       eu-stack) DEBUGINFOD_URLS='' timeout 60 eu-stack -p "$many" >"$tmp/stack.out" 2>"$tmp/stack.err" ;;
+      eu-stack-si) DEBUGINFOD_URLS='' timeout 60 eu-stack -s -i -p "$many" >"$tmp/stack.out" 2>"$tmp/stack.err" ;;
       gdb) timeout 60 gdb -batch -nx -iex 'set debuginfod enabled off' -p "$many" \
         -ex 'thread apply all bt' >"$tmp/stack.out" 2>"$tmp/stack.err" ;;
     esac && rc=0 || rc=$?
@@ -318,21 +342,25 @@ kill "$many" 2>/dev/null || true
 echo "stack dump of 9 threads (many 8), $stack_runs runs each, alternated:"
 printf '  %-50s %10s %10s\n' tool "median ms" "p90 ms"
 declare -A st_med=()
-for tool in "${tools[@]}"; do
+for tool in "${tools[@]}" sonde-cold; do
   st_med[$tool]=$(tr ' ' '\n' <<<"${st_ms[$tool]:-}" | awk 'NF' | median)
   pp=$(tr ' ' '\n' <<<"${st_ms[$tool]:-}" | awk 'NF' | p90)
   case $tool in
     sonde) l="sonde stack local -p PID" ;;
+    sonde-cold) l="sonde stack, cold cache ($cold_runs runs)" ;;
     eu-stack) l="eu-stack -p PID" ;;
+    eu-stack-si) l="eu-stack -s -i -p PID (lines+inlines)" ;;
     gdb) l="gdb -batch -nx -p PID -ex 'thread apply all bt'" ;;
   esac
   awk -v l="$l" -v a="${st_med[$tool]}" -v b="$pp" 'BEGIN {printf "  %-50s %10.1f %10.1f\n", l, a, b}'
 done
-for tool in eu-stack gdb; do
+for tool in eu-stack eu-stack-si gdb; do
   [[ -n ${st_med[$tool]:-} ]] || continue
-  awk -v s="${st_med[sonde]}" -v o="${st_med[$tool]}" -v t="$tool" 'BEGIN {
+  awk -v s="${st_med[sonde]}" -v c="${st_med[sonde-cold]}" -v o="${st_med[$tool]}" -v t="$tool" 'BEGIN {
     if (s == "nan" || o == "nan") { printf "  sonde / %-41s %10s\n", t, "n/a"; exit }
-    printf "  sonde / %-41s %9.2fx\n", t, s / o }'
+    g = (t == "eu-stack") ? sprintf("  (goal <= 1.0x: %s)", s <= o ? "PASS" : "MISS") : ""
+    printf "  sonde / %-41s %9.2fx%s\n", t, s / o, g
+    if (c != "nan") printf "  sonde cold / %-36s %9.2fx\n", t, c / o }'
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 ((status == 0 && missing)) && status=77

@@ -10,9 +10,9 @@ CommandSpec stack_command();
 CommandSpec profile_command();
 
 const std::vector<CommandSpec>& all_commands() {
-  static const std::vector<CommandSpec> cmds = {ps_command(),    inspect_command(),
-                                                 trace_command(), stack_command(),
-                                                 profile_command(), hello_command()};
+  static const std::vector<CommandSpec> cmds = {ps_command(),      inspect_command(),
+                                                trace_command(),   stack_command(),
+                                                profile_command(), hello_command()};
   return cmds;
 }
 

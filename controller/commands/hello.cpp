@@ -1,6 +1,7 @@
 // sonde hello TARGET: connect, deploy if needed, and show what the agent can
 // do there (versions, kernel, uid, ptrace/perf_event/capture permissions).
 #include "../cli/command.h"
+#include "sonde/render/table.h"
 
 namespace sonde::controller {
 
@@ -43,8 +44,9 @@ CommandSpec hello_command() {
     std::printf("ptrace      %s (%s; %s)\n", yes_no(p["allowed"]).c_str(), yama.c_str(),
                 val(p["why"]).c_str());
     const json& pe = h["perf_event"];
-    std::printf("perf_event  %s (perf_event_paranoid %s)\n", yes_no(pe["allowed"]).c_str(),
-                val(pe["paranoid"]).c_str());
+    std::printf("perf_event  %s (perf_event_paranoid %s%s)\n", yes_no(pe["allowed"]).c_str(),
+                val(pe["paranoid"]).c_str(),
+                pe.contains("why") ? ("; " + render::terminal_safe(val(pe["why"]))).c_str() : "");
     std::printf("capture     %s (CAP_NET_RAW)\n", yes_no(h["cap_net_raw"]).c_str());
     const json& j = h["jdk_tools"];
     std::printf("jdk tools   java %s, jcmd %s, jfr %s\n", val(j["java"]).c_str(),

@@ -6,10 +6,11 @@
 
 #include <cstdio>
 
+#include "../cli/command.h"
 #include "sonde/common/io.h"
 #include "sonde/profiler/export.h"
 #include "sonde/render/profile.h"
-#include "../cli/command.h"
+#include "sonde/render/table.h"
 
 namespace sonde::controller {
 namespace {
@@ -18,15 +19,18 @@ Error usage(std::string msg, std::string hint = "sonde help profile") {
   return Error{errc::kBadArgs, std::move(msg), std::move(hint)};
 }
 
-std::string seconds(uint64_t ms) { return fmt::format("{:.0f}s", static_cast<double>(ms) / 1000); }
+std::string seconds(uint64_t ms) {
+  return fmt::format("{:.0f}s", static_cast<double>(ms) / 1000);
+}
 
 }  // namespace
 
 CommandSpec profile_command() {
   CommandSpec c;
   c.name = "profile";
-  c.summary = "sampling profile of a process (-p) or a command (-- CMD): top functions and a "
-              "flame graph";
+  c.summary =
+      "sampling profile of a process (-p) or a command (-- CMD): top functions and a "
+      "flame graph";
   c.synopsis =
       "profile TARGET (-p PID | -- CMD ARGS...) [--hz 99] [--duration 30s] [--mode cpu|wall] "
       "[--sampler auto|perf|ptrace] [-o FILE] [--format svg|folded|pprof|speedscope|json] "
@@ -99,10 +103,11 @@ CommandSpec profile_command() {
     auto on_event = [&](const json& ev) {
       if (!ev.is_object() || ev.value("phase", "") != "sampling") return;
       uint64_t el = ev.value("elapsed_ms", uint64_t{0}), dur = ev.value("duration_ms", uint64_t{0});
-      std::string line = fmt::format(
-          "sonde: profiling {}: {} elapsed{}, {} samples, {} threads", launch ? ctx.rest[0] : "pid " + std::to_string(pid),
-          seconds(el), dur ? ", " + seconds(dur > el ? dur - el : 0) + " left" : "",
-          ev.value("samples", uint64_t{0}), ev.value("threads", uint64_t{0}));
+      std::string line =
+          fmt::format("sonde: profiling {}: {} elapsed{}, {} samples, {} threads",
+                      launch ? ctx.rest[0] : "pid " + std::to_string(pid), seconds(el),
+                      dur ? ", " + seconds(dur > el ? dur - el : 0) + " left" : "",
+                      ev.value("samples", uint64_t{0}), ev.value("threads", uint64_t{0}));
       // On a terminal one line rewritten in place; in a log a line every 10 s.
       if (tty) {
         std::fprintf(stderr, "\r%s\033[K", line.c_str());
@@ -128,18 +133,18 @@ CommandSpec profile_command() {
     if (ctx.g.json) {
       std::fprintf(stderr, "sonde: sampler %s (%s)\n", p->sampler.c_str(),
                    p->sampler_reason.c_str());
-      for (const auto& n : p->notes) std::fprintf(stderr, "sonde: note: %s\n", n.c_str());
+      for (const auto& n : p->notes)
+        std::fprintf(stderr, "sonde: note: %s\n", render::terminal_safe(n).c_str());
     }
 
     if (write_file) {
       if (out_path.empty())
         out_path = fmt::format("sonde-profile-{}.{}", p->pid,
-                               fmt_kind == profiler::ExportFormat::kSvg      ? "svg"
-                               : fmt_kind == profiler::ExportFormat::kFolded ? "folded"
-                               : fmt_kind == profiler::ExportFormat::kPprof  ? "pb.gz"
-                               : fmt_kind == profiler::ExportFormat::kSpeedscope
-                                   ? "speedscope.json"
-                                   : "json");
+                               fmt_kind == profiler::ExportFormat::kSvg          ? "svg"
+                               : fmt_kind == profiler::ExportFormat::kFolded     ? "folded"
+                               : fmt_kind == profiler::ExportFormat::kPprof      ? "pb.gz"
+                               : fmt_kind == profiler::ExportFormat::kSpeedscope ? "speedscope.json"
+                                                                                 : "json");
       profiler::SvgOptions so;
       so.title = fmt::format("{} ({}) on {}: {} profile, {} samples at {} Hz", p->comm, p->pid,
                              (*s)->host(), p->mode, p->samples, p->hz);

@@ -3,6 +3,7 @@
 // their registers and stacks.
 #include "sonde/render/stack.h"
 #include "../cli/command.h"
+#include "sonde/render/table.h"
 
 namespace sonde::controller {
 
@@ -35,8 +36,10 @@ CommandSpec stack_command() {
     }
     auto d = profiler::stack_dump_from_json(*r);
     if (!d) return ctx.fail(d.error());
-    for (const auto& n : d->notes) std::fprintf(stderr, "sonde: note: %s\n", n.c_str());
     if (ctx.g.json) {
+      // The text output carries its notes; JSON keeps stdout for the document.
+      for (const auto& n : d->notes)
+        std::fprintf(stderr, "sonde: note: %s\n", render::terminal_safe(n).c_str());
       (*r)["host"] = (*s)->host();
       ctx.print_json(*r);
     } else {

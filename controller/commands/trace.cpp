@@ -8,6 +8,7 @@
 #include "../cli/command.h"
 #include "sonde/common/io.h"
 #include "sonde/common/log.h"
+#include "sonde/render/table.h"
 #include "sonde/render/trace.h"
 
 namespace sonde::controller {
@@ -239,7 +240,9 @@ CommandSpec trace_command() {
     json& sum = *r;
     if (sum.contains("notes") && sum["notes"].is_array())
       for (const auto& n : sum["notes"])
-        if (n.is_string()) std::fprintf(stderr, "sonde: note: %s\n", n.get<std::string>().c_str());
+        if (n.is_string())
+          std::fprintf(stderr, "sonde: note: %s\n",
+                       render::terminal_safe(n.get<std::string>()).c_str());
 
     if (as_json) {
       sum["host"] = (*s)->host();

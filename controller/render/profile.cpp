@@ -9,14 +9,6 @@ namespace {
 
 using sonde::profiler::Profile;
 
-// Header lines carry strings from the target (comm, notes): no control
-// characters reach the terminal. Table cells get the same from Table.
-std::string clean(std::string s) {
-  for (char& c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  return s;
-}
-
 std::string duration_text(uint64_t ms) {
   if (ms < 1000) return fmt::format("{} ms", ms);
   return fmt::format("{:.1f} s", static_cast<double>(ms) / 1000.0);
@@ -41,15 +33,17 @@ std::string render_profile_summary(const Profile& p, size_t top_n) {
   // samples that produced no stack.
   uint64_t shown = total ? total : p.samples;
 
-  std::string out = fmt::format("PID {} ({}): {} profile, {} Hz for {}\n", p.pid, clean(p.comm),
-                                clean(p.mode), p.hz, duration_text(p.duration_ms));
+  std::string out =
+      fmt::format("PID {} ({}): {} profile, {} Hz for {}\n", p.pid, terminal_safe(p.comm),
+                  terminal_safe(p.mode), p.hz, duration_text(p.duration_ms));
   if (!p.sampler.empty())
-    out += fmt::format("sampler: {}{}\n", clean(p.sampler),
-                       p.sampler_reason.empty() ? "" : " (" + clean(p.sampler_reason) + ")");
+    out +=
+        fmt::format("sampler: {}{}\n", terminal_safe(p.sampler),
+                    p.sampler_reason.empty() ? "" : " (" + terminal_safe(p.sampler_reason) + ")");
   out += fmt::format("samples: {}, lost: {}", shown, p.lost);
   if (p.lost) out += fmt::format(" ({})", percent(p.lost, shown + p.lost));
   out += fmt::format(", threads: {}\n", p.threads.size());
-  for (const auto& n : p.notes) out += "note: " + clean(n) + "\n";
+  for (const auto& n : p.notes) out += "note: " + terminal_safe(n) + "\n";
   if (total == 0) return out + "no stacks were sampled\n";
 
   auto stats = sonde::profiler::top_functions(p);

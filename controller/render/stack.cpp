@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "sonde/render/table.h"
+
 namespace sonde::render {
 namespace {
 
@@ -9,14 +11,6 @@ using sonde::profiler::Frame;
 using sonde::profiler::FrameKind;
 using sonde::profiler::StackDump;
 using sonde::profiler::ThreadStack;
-
-// Names and paths come from the target's /proc and ELF files: no control
-// characters reach the terminal.
-std::string clean(std::string s) {
-  for (char& c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  return s;
-}
 
 // What follows the address: "clock_nanosleep+0xca - libc.so.6",
 // "c [inlined] - stack_tracee", "libfoo.so+0x1234", "[syscall read]", "??".
@@ -53,7 +47,7 @@ std::string thread_header(const ThreadStack& t) {
 }
 
 void render_thread(std::string& out, const ThreadStack& t) {
-  out += clean(thread_header(t)) + "\n";
+  out += terminal_safe(thread_header(t)) + "\n";
   if (!t.error.empty()) return;
   bool truncated = t.truncated;
   size_t shown = 0;
@@ -70,9 +64,9 @@ void render_thread(std::string& out, const ThreadStack& t) {
     std::string addr = f.address || f.kind != FrameKind::kSyscall
                            ? fmt::format("{:#018x}", f.address)
                            : std::string(18, ' ');
-    out += clean(fmt::format("#{:<{}} {} {}", n++, numw, addr, frame_text(f))) + "\n";
+    out += terminal_safe(fmt::format("#{:<{}} {} {}", n++, numw, addr, frame_text(f))) + "\n";
     if (!f.file.empty())
-      out += indent + clean(f.line ? fmt::format("{}:{}", f.file, f.line) : f.file) + "\n";
+      out += indent + terminal_safe(f.line ? fmt::format("{}:{}", f.file, f.line) : f.file) + "\n";
   }
   if (shown == 0 && !truncated) out += "  (no frames)\n";
   if (truncated) out += "[truncated]\n";
@@ -81,10 +75,16 @@ void render_thread(std::string& out, const ThreadStack& t) {
 }  // namespace
 
 std::string render_stack_dump(const StackDump& d) {
-  std::string out = clean(fmt::format("PID {} - {}", d.pid, d.comm)) + "\n";
+  std::string out = terminal_safe(fmt::format("PID {} - {}", d.pid, d.comm)) + "\n";
   for (const auto& t : d.threads) render_thread(out, t);
   if (d.threads.empty()) out += "(no threads)\n";
-  for (const auto& n : d.notes) out += "note: " + clean(n) + "\n";
+  for (const auto& n : d.notes) out += "note: " + terminal_safe(n) + "\n";
+  if (d.capture_us != 0 || d.resolve_us != 0)
+    out += fmt::format(
+        "({} thread{}, each held stopped {:.2f} ms at most; capture {:.1f} ms, "
+        "unwind+symbols {:.1f} ms)\n",
+        d.threads.size(), d.threads.size() == 1 ? "" : "s", d.max_stop_us / 1e3, d.capture_us / 1e3,
+        d.resolve_us / 1e3);
   return out;
 }
 

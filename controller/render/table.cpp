@@ -12,17 +12,17 @@ namespace {
 constexpr size_t kGap = 2;         // spaces between columns
 constexpr size_t kMinLastCol = 8;  // never squeeze the last column below this
 
-std::string sanitize(std::string s) {
-  for (char& c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  return s;
-}
-
 bool continuation(char c) {
   return (static_cast<unsigned char>(c) & 0xc0) == 0x80;
 }
 
 }  // namespace
+
+std::string terminal_safe(std::string s) {
+  for (char& c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return s;
+}
 
 size_t display_width(std::string_view s) {
   return static_cast<size_t>(
@@ -41,7 +41,7 @@ std::string truncate_display(std::string_view s, size_t width) {
 
 void Table::add_row(std::vector<std::string> cells) {
   cells.resize(columns_.size());
-  for (auto& c : cells) c = sanitize(std::move(c));
+  for (auto& c : cells) c = terminal_safe(std::move(c));
   rows_.push_back(std::move(cells));
 }
 

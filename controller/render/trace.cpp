@@ -29,17 +29,9 @@ bool has_number(const json& obj, const char* key) {
   return it != obj.end() && it->is_number();
 }
 
-// Control characters in what the target controls (names, signal names) must
-// not drive the terminal; args_text comes escaped by the decoder already.
-std::string printable(std::string s) {
-  for (char& c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  return s;
-}
-
 std::string syscall_label(const json& ev) {
   std::string name = field_text(ev, "name");
-  if (!name.empty()) return printable(name);
+  if (!name.empty()) return terminal_safe(name);
   return fmt::format("syscall_{}", int_field(ev, "nr", -1));
 }
 
@@ -91,7 +83,7 @@ std::string TraceLinePrinter::line(const json& ev) {
     return s + "\n";
   }
   if (type == "signal")
-    return leader(ev) + "--- " + printable(field_text(ev, "sig", "?")) + " ---\n";
+    return leader(ev) + "--- " + terminal_safe(field_text(ev, "sig", "?")) + " ---\n";
   if (type == "exit") {
     ++exits_;
     return leader(ev) + fmt::format("+++ exited with {} +++\n", int_field(ev, "code"));
@@ -99,7 +91,7 @@ std::string TraceLinePrinter::line(const json& ev) {
   if (type == "killed") {
     ++exits_;
     bool core = ev.value("core", false);
-    return leader(ev) + "+++ killed by " + printable(field_text(ev, "sig", "?")) +
+    return leader(ev) + "+++ killed by " + terminal_safe(field_text(ev, "sig", "?")) +
            (core ? " (core dumped)" : "") + " +++\n";
   }
   return {};

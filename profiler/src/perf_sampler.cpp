@@ -13,6 +13,7 @@
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
 #include "sonde/proc/stat.h"
+#include "sonde/profiler/perf_probe.h"
 
 namespace sonde::profiler {
 namespace {
@@ -31,7 +32,61 @@ std::string paranoid_level() {
   return v;
 }
 
+// "Seccomp:\t2" in /proc/self/status: a filter is installed.
+bool seccomp_filtered() {
+  auto s = read_file("/proc/self/status", 16384);
+  if (!s.ok()) return false;
+  size_t p = s->find("\nSeccomp:");
+  if (p == std::string::npos) return false;
+  p = s->find_first_not_of(" \t", p + 9);
+  return p != std::string::npos && (*s)[p] == '2';
+}
+
 }  // namespace
+
+PerfEventAccess explain_perf_refusal(int e) {
+  PerfEventAccess a;
+  a.error = e;
+  std::string paranoid = paranoid_level();
+  if (e == EACCES || e == EPERM) {
+    if (seccomp_filtered()) {
+      a.why =
+          "perf_event_open refused by a seccomp filter (a container's default profile does this)";
+      a.hint =
+          "use --sampler ptrace (auto falls back by itself), or allow perf_event_open in the "
+          "container's seccomp profile";
+    } else {
+      a.why = fmt::format("perf_event_open not permitted (perf_event_paranoid={})", paranoid);
+      a.hint =
+          "set it to 2 or lower (sysctl kernel.perf_event_paranoid=2), run with --sudo, or use "
+          "--sampler ptrace";
+    }
+  } else if (e == ENOENT || e == ENOSYS || e == EOPNOTSUPP) {
+    a.why =
+        fmt::format("perf_event_open: {} (no perf events in this kernel or VM)", std::strerror(e));
+    a.hint = "use --sampler ptrace";
+  } else {
+    a.why = fmt::format("perf_event_open: {}", std::strerror(e));
+    a.hint = "use --sampler ptrace";
+  }
+  return a;
+}
+
+PerfEventAccess probe_perf_event() {
+  perf_event_attr a{};
+  a.size = sizeof a;
+  a.type = PERF_TYPE_SOFTWARE;
+  a.config = PERF_COUNT_SW_CPU_CLOCK;
+  a.disabled = 1;
+  a.exclude_kernel = 1;
+  a.exclude_hv = 1;
+  int fd = perf_event_open(&a, 0);
+  if (fd < 0) return explain_perf_refusal(errno);
+  ::close(fd);
+  PerfEventAccess ok;
+  ok.allowed = true;
+  return ok;
+}
 
 struct PerfSampler::Ring {
   pid_t tid = 0;
@@ -72,14 +127,9 @@ Result<std::unique_ptr<PerfSampler::Ring>> PerfSampler::open_thread(pid_t tid) {
   if (fd < 0) {
     int e = errno;
     if (e == ESRCH) return Error::sys(errc::kNotFound, e, fmt::format("thread {} exited", tid));
-    if (e == EACCES || e == EPERM)
-      return Error::sys(
-          errc::kPermission, e,
-          fmt::format("perf_event_open not permitted (perf_event_paranoid={})", paranoid_level()),
-          "set it to 1 (sysctl kernel.perf_event_paranoid=1) or run with --sudo "
-          "for the perf_event sampler");
-    return Error::sys(errc::kInternal, e, fmt::format("perf_event_open: {}", std::strerror(e)),
-                      "the kernel lacks perf events here (container or VM?): use --sampler ptrace");
+    PerfEventAccess why = explain_perf_refusal(e);
+    return Error::sys(e == EACCES || e == EPERM ? errc::kPermission : errc::kInternal, e, why.why,
+                      why.hint);
   }
   auto r = std::make_unique<Ring>();
   r->tid = tid;

@@ -47,7 +47,7 @@ class PtraceSampler {
   bool wall_;
   size_t stack_bytes_;
   std::map<pid_t, Thread> threads_;
-  std::vector<uint8_t> stack_;
+  StackBuffer stack_;
   bool leader_gone_ = false;
 };
 

@@ -1,5 +1,6 @@
 #include "ptrace_stop.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
@@ -23,6 +24,8 @@ std::string task_path(pid_t pid, pid_t tid, const char* what) {
   return fmt::format("/proc/{}/task/{}/{}", pid, tid, what);
 }
 
+constexpr long kYieldPollMs = 2;
+
 }  // namespace
 
 Status seize_thread(pid_t pid, pid_t tid) {
@@ -32,7 +35,8 @@ Status seize_thread(pid_t pid, pid_t tid) {
 
 StopResult wait_stop(pid_t tid, int timeout_ms) {
   StopResult r;
-  long deadline = monotonic_ms() + timeout_ms;
+  long start = monotonic_ms();
+  long deadline = start + timeout_ms;
   for (int spins = 0;; ++spins) {
     int status = 0;
     pid_t got = ::waitpid(tid, &status, __WALL | WNOHANG);
@@ -69,8 +73,15 @@ StopResult wait_stop(pid_t tid, int timeout_ms) {
       r.kind = StopKind::kTimeout;
       return r;
     }
-    // Stops usually land within microseconds: spin briefly, then sleep.
-    if (spins > 50) ::usleep(200);
+    // A stop lands within tens of microseconds when the thread was asleep
+    // (a wakeup on another CPU): yield-poll for the first 2 ms, since every
+    // microsecond we oversleep is a microsecond the target stays stopped;
+    // then sleep between polls (a thread in D state, which may never stop).
+    if (spins < 20) continue;
+    if (monotonic_ms() - start < kYieldPollMs)
+      ::sched_yield();
+    else
+      ::usleep(200);
   }
 }
 

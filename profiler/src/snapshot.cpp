@@ -76,8 +76,8 @@ void regs_from_perf(const uint64_t* values, uint64_t out[kRegCount]) {
   for (size_t i = 0; i < std::size(kWanted); ++i) out[kToUnw[i]] = values[i];
 }
 
-size_t copy_stack(pid_t tid, uint64_t sp, size_t max, std::vector<uint8_t>& out) {
-  out.resize(max);
+size_t copy_stack(pid_t tid, uint64_t sp, size_t max, StackBuffer& buf) {
+  uint8_t* out = buf.reserve(max);
   // One iovec per page: process_vm_readv stops at the first unreadable
   // iovec instead of failing the whole read.
   iovec local[256], remote[256];
@@ -85,16 +85,14 @@ size_t copy_stack(pid_t tid, uint64_t sp, size_t max, std::vector<uint8_t>& out)
   uint64_t addr = sp;
   while (want < max && n < std::size(remote)) {
     size_t chunk = std::min<size_t>(kPage - (addr % kPage), max - want);
-    local[n] = {out.data() + want, chunk};
+    local[n] = {out + want, chunk};
     remote[n] = {reinterpret_cast<void*>(addr), chunk};
     ++n;
     want += chunk;
     addr += chunk;
   }
   ssize_t got = ::process_vm_readv(tid, local, n, remote, n, 0);
-  size_t len = got > 0 ? static_cast<size_t>(got) : 0;
-  out.resize(len);
-  return len;
+  return got > 0 ? static_cast<size_t>(got) : 0;
 }
 
 long blocked_syscall(const user_regs_struct& u) {

@@ -1,5 +1,9 @@
 #include <signal.h>
+#include <sys/user.h>
+
 #include <sys/ptrace.h>
+#include <algorithm>
+#include <chrono>
 
 #include "maps.h"
 #include "ptrace_stop.h"
@@ -27,10 +31,17 @@ struct Captured {
   std::string error;
 };
 
+uint64_t us_since(std::chrono::steady_clock::time_point t0) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
+}
+
 // Copies one thread: seize, stop, registers, stack, detach. Threads in
 // uninterruptible sleep cannot be stopped; /proc/TID/syscall still gives
 // their pc and sp, enough to unwind through code with CFI.
-void capture(pid_t pid, Captured& c, const StackOptions& o, Status* fatal) {
+void capture(pid_t pid, Captured& c, const StackOptions& o, StackBuffer& buf, Status* fatal,
+             uint64_t* stop_us) {
   if (auto st = proc::read_stat(fmt::format("/proc/{}/task/{}/stat", pid, c.tid))) {
     c.name = st->comm;
     c.state = st->state;
@@ -44,12 +55,14 @@ void capture(pid_t pid, Captured& c, const StackOptions& o, Status* fatal) {
       c.regs[kRegIp] = pc;
       c.have_regs = c.partial_regs = true;
       c.stack_addr = sp;
-      copy_stack(pid, sp, o.stack_bytes, c.stack);
+      size_t n = copy_stack(pid, sp, o.stack_bytes, buf);
+      c.stack.assign(buf.data(), buf.data() + n);
     } else {
       c.error = c.state == 'D' ? "in uninterruptible sleep; no registers readable" : "zombie";
     }
     return;
   }
+  auto t0 = std::chrono::steady_clock::now();
   if (auto st = seize_thread(pid, c.tid); !st.ok()) {
     if (st.error().code == errc::kNotFound) {
       c.error = "thread exited";
@@ -73,16 +86,19 @@ void capture(pid_t pid, Captured& c, const StackOptions& o, Status* fatal) {
     return;
   }
   user_regs_struct u{};
+  size_t n = 0;
   if (::ptrace(PTRACE_GETREGS, c.tid, nullptr, &u) == 0) {
     regs_from_user(u, c.regs);
     c.have_regs = true;
     c.syscall = blocked_syscall(u);
     c.stack_addr = u.rsp;
-    copy_stack(pid, u.rsp, o.stack_bytes, c.stack);
+    n = copy_stack(pid, u.rsp, o.stack_bytes, buf);
   } else {
     c.error = std::string("registers unreadable: ") + strerror(errno);
   }
   detach_thread(c.tid, sr);
+  *stop_us = us_since(t0);
+  c.stack.assign(buf.data(), buf.data() + n);
 }
 
 }  // namespace
@@ -102,12 +118,18 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
   if (caps.empty())
     return Error{errc::kNotFound, fmt::format("no process {}", pid),
                  "list processes with `sonde ps TARGET`"};
+  StackBuffer buf;
+  auto t0 = std::chrono::steady_clock::now();
   for (auto& c : caps) {
     if (cancel && cancel->cancelled()) return Error{errc::kCancelled, "cancelled", {}};
     Status fatal = ok_status();
-    capture(pid, c, o, &fatal);
+    uint64_t stop_us = 0;
+    capture(pid, c, o, buf, &fatal, &stop_us);
     if (!fatal.ok()) return fatal.error();
+    d.max_stop_us = std::max(d.max_stop_us, stop_us);
   }
+  d.capture_us = us_since(t0);
+  t0 = std::chrono::steady_clock::now();
 
   // Every thread runs again: now the slow part.
   ImageCache images;
@@ -143,6 +165,7 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
   }
   for (auto& n : view.take_notes()) d.notes.push_back(std::move(n));
   for (auto& n : sym.take_notes()) d.notes.push_back(std::move(n));
+  d.resolve_us = us_since(t0);
   return d;
 }
 

@@ -18,6 +18,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "debug_cache.h"
 #include "debuginfod.h"
 #include "sonde/common/fd.h"
 
@@ -265,6 +266,7 @@ struct Module {
   ino_t ino = 0;
   std::string error;  // why it could not be read; mod is null then
   DebuginfodClient* debuginfod = nullptr;
+  DebugCache* debug_cache = nullptr;
   std::string fetch_failure;  // debuginfod's reason for not having it
   bool dwarf_checked = false;
   bool has_dwarf = false;
@@ -275,6 +277,7 @@ struct Module {
   // full of headers costs milliseconds per address.
   std::unordered_map<const void*, std::vector<PcRange>> cu_index;
   std::unordered_map<uint64_t, std::vector<Frame>> cache[2];  // [is_return][vaddr]
+  std::string results_pending;  // new DWARF results, for the on-disk cache
 
   Module() = default;
   Module(const Module&) = delete;
@@ -348,13 +351,10 @@ int no_find_elf(Dwfl_Module*, void**, const char*, Dwarf_Addr, char**, Elf**) {
 // dwfl_standard_find_debuginfo: in 0.188 its last step is libdw's own
 // debuginfod client (a dlopen of libdebuginfod.so), which cannot work in the
 // static agent and would fetch a second time in a dynamic build.
-int find_debuginfo(Dwfl_Module* dmod, void** userdata, const char* modname, Dwarf_Addr base,
-                   const char* file_name, const char* debuglink, GElf_Word crc,
-                   char** debuginfo_file_name) {
-  int fd = dwfl_build_id_find_debuginfo(dmod, userdata, modname, base, file_name, debuglink, crc,
-                                        debuginfo_file_name);
+int find_debuginfo_file(void** userdata, const char* file_name, const char* debuglink,
+                        GElf_Word crc, char** debuginfo_file_name) {
   Module* m = userdata != nullptr ? static_cast<Module*>(*userdata) : nullptr;
-  if (fd >= 0 || m == nullptr) return fd;
+  if (m == nullptr) return -1;
 
   // libdwfl calls us again for the dwz alt file of a debug file it loaded,
   // with the altlink path as the "debuglink" and no CRC: then the build-id
@@ -367,6 +367,24 @@ int find_debuginfo(Dwfl_Module* dmod, void** userdata, const char* modname, Dwar
       want = alt_id;
       alt = true;
       crc = 0;
+    }
+  }
+
+  // By build-id first. Not dwfl_build_id_find_debuginfo: it keeps its own
+  // Elf of the file it finds, so the descriptor we return (an uncompressed
+  // copy, see prefer_uncompressed) would be ignored.
+  if (!want.empty()) {
+    std::vector<std::string> dirs;
+    if (!m->root.empty()) dirs.push_back(m->root + "/usr/lib/debug");
+    dirs.emplace_back("/usr/lib/debug");
+    for (const auto& d : dirs) {
+      std::string c = d + "/.build-id/" + want.substr(0, 2) + "/" + want.substr(2) + ".debug";
+      ScopedFd f(::open(c.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+      struct stat st {};
+      if (!f.valid() || ::fstat(f.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      if (!is_wanted(f.get(), want, 0)) continue;
+      *debuginfo_file_name = ::strdup(c.c_str());
+      return f.release();
     }
   }
 
@@ -399,6 +417,37 @@ int find_debuginfo(Dwfl_Module* dmod, void** userdata, const char* modname, Dwar
     if (!alt && m->debuginfod->enabled()) m->fetch_failure = why;
   }
   return -1;
+}
+
+// A file whose debug sections are compressed, swapped for its uncompressed
+// copy in the debug cache (made on first use): libdw then maps it instead of
+// inflating whole sections on every run. Not for a dwz file's user with a
+// relative altlink, which is resolved from the file's own directory.
+int prefer_uncompressed(DebugCache* cache, int fd, char** name) {
+  if (fd < 0 || cache == nullptr || !cache->enabled()) return fd;
+  std::string id;
+  {
+    ElfReader r(fd);
+    id = build_id_of(r.get());
+  }
+  if (id.empty()) return fd;
+  std::string alt_name, alt_id;
+  if (*name != nullptr && read_altlink(*name, &alt_name, &alt_id) && alt_name.front() != '/')
+    return fd;
+  std::string path;
+  ScopedFd copy = cache->uncompressed(fd, id, &path);
+  if (!copy.valid()) return fd;
+  ::close(fd);
+  std::free(*name);
+  *name = ::strdup(path.c_str());
+  return copy.release();
+}
+
+int find_debuginfo(Dwfl_Module*, void** userdata, const char*, Dwarf_Addr, const char* file_name,
+                   const char* debuglink, GElf_Word crc, char** debuginfo_file_name) {
+  int fd = find_debuginfo_file(userdata, file_name, debuglink, crc, debuginfo_file_name);
+  Module* m = userdata != nullptr ? static_cast<Module*>(*userdata) : nullptr;
+  return m != nullptr ? prefer_uncompressed(m->debug_cache, fd, debuginfo_file_name) : fd;
 }
 
 void open_module(Module& m) {
@@ -435,7 +484,17 @@ void open_module(Module& m) {
   dwfl_report_begin(m.dwfl);
   // add_p_vaddr with base 0 places every segment at its own p_vaddr, so
   // ELF vaddrs are the addresses we look up (bias 0, checked below anyway).
-  m.mod = dwfl_report_elf(m.dwfl, m.name.c_str(), m.path.c_str(), fd.get(), 0, true);
+  // A binary that carries its own compressed DWARF is read from the
+  // uncompressed copy: same bytes, same vaddrs, nothing left to inflate.
+  std::string report_path = m.path;
+  if (m.debug_cache != nullptr && m.debug_cache->enabled() &&
+      elf_has_compressed_sections(fd.get())) {
+    char* name = ::strdup(m.path.c_str());
+    fd.reset(prefer_uncompressed(m.debug_cache, fd.release(), &name));
+    if (name != nullptr) report_path = name;
+    std::free(name);
+  }
+  m.mod = dwfl_report_elf(m.dwfl, m.name.c_str(), report_path.c_str(), fd.get(), 0, true);
   if (m.mod != nullptr) {
     fd.release();  // libdwfl owns it now
   } else {
@@ -546,11 +605,59 @@ std::vector<Frame> lookup(Module& m, Dwarf_Addr addr, Dwarf_Addr real) {
 }  // namespace
 
 struct Symbolizer::Impl {
+  explicit Impl(std::string cache_dir) : debug_cache(std::move(cache_dir)) {}
+  ~Impl() { flush_results(); }
   DebuginfodClient debuginfod;
+  DebugCache debug_cache;
   std::unordered_map<std::string, std::unique_ptr<Module>> modules;
   std::vector<std::string> notes;
   SymbolizerStats stats;
   size_t cached = 0;
+  uint64_t results_loaded = 0;
+
+  // Results an earlier run computed for this build-id (see
+  // DebugCache::results_path); a line that does not parse is skipped.
+  void load_results(Module& m) {
+    std::string p = debug_cache.results_path(m.build_id);
+    if (p.empty()) return;
+    ScopedFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW));
+    struct stat st {};
+    if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        static_cast<uint64_t>(st.st_size) > DebugCache::kMaxResultsFile)
+      return;
+    std::string text(static_cast<size_t>(st.st_size), '\0');
+    ssize_t got = ::pread(fd.get(), text.data(), text.size(), 0);
+    if (got <= 0) return;
+    text.resize(static_cast<size_t>(got));
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t nl = text.find('\n', pos);
+      if (nl == std::string::npos) break;  // torn last line
+      json j = json::parse(text.begin() + static_cast<std::ptrdiff_t>(pos),
+                           text.begin() + static_cast<std::ptrdiff_t>(nl), nullptr, false);
+      pos = nl + 1;
+      if (!j.is_object() || !j.contains("a") || !j["a"].is_number_unsigned() || !j.contains("r") ||
+          !j["r"].is_boolean() || !j.contains("f") || !j["f"].is_array() || j["f"].empty())
+        continue;
+      std::vector<Frame> frames;
+      for (const auto& fj : j["f"]) {
+        auto f = frame_from_json(fj);
+        if (!f) break;
+        frames.push_back(std::move(*f));
+      }
+      if (frames.size() != j["f"].size()) continue;
+      m.cache[j["r"].get<bool>() ? 1 : 0][j["a"].get<uint64_t>()] = std::move(frames);
+      ++results_loaded;
+    }
+  }
+
+  void flush_results() {
+    for (auto& [key, m] : modules) {
+      if (m->results_pending.empty()) continue;
+      debug_cache.append_results(m->build_id, m->results_pending);
+      m->results_pending.clear();
+    }
+  }
 
   void remember(Module& m, bool is_return, uint64_t vaddr, const std::vector<Frame>& frames) {
     if (++cached > kMaxCachedAddresses) {
@@ -577,6 +684,7 @@ struct Symbolizer::Impl {
     m->path = ref.path;
     m->name = ref.name.empty() ? ref.path : ref.name;
     m->debuginfod = &debuginfod;
+    m->debug_cache = &debug_cache;
     if (m->path.empty()) {
       m->error = "no path";
     } else {
@@ -584,6 +692,7 @@ struct Symbolizer::Impl {
     }
     if (m->mod != nullptr) {
       ++stats.modules;
+      load_results(*m);
     } else if (!m->noted) {
       m->noted = true;
       notes.push_back("cannot read " + m->name + ": " + m->error);
@@ -609,7 +718,8 @@ struct Symbolizer::Impl {
   }
 };
 
-Symbolizer::Symbolizer() : impl_(std::make_unique<Impl>()) {
+Symbolizer::Symbolizer(std::string debug_cache_dir)
+    : impl_(std::make_unique<Impl>(std::move(debug_cache_dir))) {
   elf_version(EV_CURRENT);
 }
 
@@ -648,6 +758,11 @@ std::vector<Frame> Symbolizer::symbolize(const ModuleRef& ref, uint64_t elf_vadd
       f.file = clean_text(std::move(f.file));
     }
     impl_->remember(m, is_return, elf_vaddr, frames);
+    if (m.has_dwarf && !m.build_id.empty() && impl_->debug_cache.enabled()) {
+      json line = {{"a", elf_vaddr}, {"r", is_return}, {"f", json::array()}};
+      for (const auto& f : frames) line["f"].push_back(to_json(f));
+      m.results_pending += line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    }
   }
   // Processes map one build-id under different paths: show this caller's.
   for (auto& f : frames) f.module = name;
@@ -655,6 +770,8 @@ std::vector<Frame> Symbolizer::symbolize(const ModuleRef& ref, uint64_t elf_vadd
 }
 
 std::vector<std::string> Symbolizer::take_notes() {
+  // The end of a request: what it computed is kept for the next run.
+  impl_->flush_results();
   std::vector<std::string> out;
   if (auto p = impl_->debuginfod.take_problem(); !p.empty()) out.push_back(clean_text(p));
   for (auto& n : impl_->notes) out.push_back(clean_text(std::move(n)));
@@ -663,7 +780,15 @@ std::vector<std::string> Symbolizer::take_notes() {
 }
 
 SymbolizerStats Symbolizer::stats() const {
-  return impl_->stats;
+  SymbolizerStats s = impl_->stats;
+  s.debug_cache_hits = impl_->debug_cache.stats().hits;
+  s.debug_cache_written = impl_->debug_cache.stats().written;
+  s.results_loaded = impl_->results_loaded;
+  return s;
+}
+
+std::string default_debug_cache_dir() {
+  return DebugCache::default_dir();
 }
 
 }  // namespace sonde::profiler

@@ -263,7 +263,13 @@ json to_json(const StackDump& d) {
     if (!t.error.empty()) tj["error"] = t.error;
     threads.push_back(std::move(tj));
   }
-  return {{"pid", d.pid}, {"comm", d.comm}, {"threads", std::move(threads)}, {"notes", d.notes}};
+  return {{"pid", d.pid},
+          {"comm", d.comm},
+          {"threads", std::move(threads)},
+          {"notes", d.notes},
+          {"max_stop_us", d.max_stop_us},
+          {"capture_us", d.capture_us},
+          {"resolve_us", d.resolve_us}};
 }
 
 Result<Frame> frame_from_json(const json& j) {
@@ -352,6 +358,9 @@ Result<StackDump> stack_dump_from_json(const json& j) {
   r.integer(j, "pid", {}, d.pid);
   r.string(j, "comm", {}, d.comm);
   r.strings(j, "notes", {}, d.notes);
+  r.integer(j, "max_stop_us", {}, d.max_stop_us);
+  r.integer(j, "capture_us", {}, d.capture_us);
+  r.integer(j, "resolve_us", {}, d.resolve_us);
   if (const json* threads = r.array(j, "threads", {})) {
     d.threads.reserve(threads->size());
     for (size_t i = 0; i < threads->size() && !r.failed(); ++i) {

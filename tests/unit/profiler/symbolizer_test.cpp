@@ -4,9 +4,11 @@
 // found by debuglink and by build-id, dwz files, a real debuginfod server,
 // and files that are not ELF.
 #include "sonde/profiler/symbolizer.h"
+#include "../../integration/support/ports.h"
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -20,11 +22,14 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "../../../profiler/src/debug_cache.h"
+#include "sonde/common/fd.h"
 #include "sonde/common/io.h"
 #include "sonde/common/subprocess.h"
 
@@ -776,24 +781,10 @@ struct DebuginfodServer {
   }
 };
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
-
 // Serves dir/served; returns once it serves the debuginfo of build_id
 // (bounded), nullptr with a test failure otherwise.
 std::unique_ptr<DebuginfodServer> start_debuginfod(const TempDir& dir, const std::string& id) {
-  int port = free_port();
+  int port = sonde::testing::free_loopback_port();
   if (port == 0) {
     ADD_FAILURE() << "no free port";
     return nullptr;
@@ -946,6 +937,196 @@ TEST_F(DwzTest, AltFileFetchedFromDebuginfod) {
   for (const auto& e : fs::directory_iterator(dir.path / "cache", ec))
     fetched += fs::exists(e.path() / "debuginfo");
   EXPECT_EQ(fetched, 2u);  // the debug file, then its dwz file
+}
+
+// ---------------------------------------------------------------------------
+// The debug cache: compressed DWARF (what distributions ship) is read from an
+// uncompressed copy kept by build-id, and DWARF results are kept for the
+// next run. Results must be exactly what the compressed file itself gives.
+
+bool same_frames(const std::vector<Frame>& a, const std::vector<Frame>& b, std::string* why) {
+  if (a.size() != b.size()) {
+    *why = fmt::format("{} frames vs {}", a.size(), b.size());
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].function != b[i].function || a[i].file != b[i].file || a[i].line != b[i].line ||
+        a[i].inlined != b[i].inlined || a[i].sym_offset != b[i].sym_offset) {
+      *why = fmt::format("frame {}: {} {}:{} vs {} {}:{}", i, a[i].function, a[i].file, a[i].line,
+                         b[i].function, b[i].file, b[i].line);
+      return false;
+    }
+  }
+  return true;
+}
+
+size_t count_compressed_sections(const std::string& file) {
+  std::string out;
+  if (!sh("readelf -S -W " + file +
+              " | grep -c '^ *\\[.*\\] \\.\\(z\\)\\?debug.* [A-Z]*C[A-Z]* ' || true",
+          &out))
+    return 0;
+  return std::strtoul(out.c_str(), nullptr, 10);
+}
+
+class DebugCacheTest : public SymbolizerTest {
+ protected:
+  void SetUp() override {
+    SymbolizerTest::SetUp();
+    if (IsSkipped()) return;
+    plain = build("algo", kAlgoSource, "c++", "-O2 -g");
+    for (const char* how : {"zlib", "zstd"}) {
+      std::string z = plain + "-" + how;
+      if (!sh("objcopy --compress-debug-sections=" + std::string(how) + " " + plain + " " + z))
+        return;
+      compressed[how] = z;
+    }
+    ASSERT_GT(count_compressed_sections(compressed["zlib"]), 2u);
+    id = build_id(plain);
+    ASSERT_EQ(build_id(compressed["zlib"]), id);  // objcopy keeps the note
+    std::vector<uint64_t> all = instructions_of(plain, "work");
+    ASSERT_GT(all.size(), 100u);
+    for (size_t i = 0; i < all.size(); i += 7) addrs.push_back(all[i]);
+    Symbolizer ref;  // no cache, the uncompressed original
+    for (uint64_t a : addrs) expected.push_back(ref.symbolize({plain, plain, id}, a, false));
+  }
+
+  // Every address against the reference; false on the first difference.
+  bool matches(Symbolizer& s, const std::string& file) {
+    for (size_t i = 0; i < addrs.size(); ++i) {
+      std::string why;
+      if (!same_frames(s.symbolize({file, file, id}, addrs[i], false), expected[i], &why)) {
+        ADD_FAILURE() << fmt::format("{} at 0x{:x}: {}", file, addrs[i], why);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  std::string cache_dir() const { return dir / "cache"; }
+
+  std::string plain, id;
+  std::map<std::string, std::string> compressed;
+  std::vector<uint64_t> addrs;
+  std::vector<std::vector<Frame>> expected;
+};
+
+TEST_F(DebugCacheTest, CompressedSectionsReadFromAnUncompressedCopy) {
+  for (const auto& [how, file] : compressed) {
+    SCOPED_TRACE(how);
+    std::error_code ec;
+    fs::remove_all(cache_dir(), ec);
+    {
+      Symbolizer s(cache_dir());
+      ASSERT_TRUE(matches(s, file));
+      EXPECT_EQ(s.stats().debug_cache_written, 1u);
+      EXPECT_TRUE(s.take_notes().empty());
+    }
+    std::string copy = cache_dir() + "/" + id + ".debug";
+    ASSERT_TRUE(fs::exists(copy));
+    EXPECT_EQ(count_compressed_sections(copy), 0u);
+    EXPECT_EQ(build_id(copy), id);
+    // Real tools read the copy as the ELF it is.
+    std::string out;
+    EXPECT_TRUE(sh("readelf --debug-dump=info " + copy + " | grep -c DW_TAG_subprogram", &out));
+    EXPECT_GT(std::strtoul(out.c_str(), nullptr, 10), 3u);
+
+    // The next run: DWARF results come from the results file, and what is
+    // not in it from the copy, never inflating again.
+    fs::remove(cache_dir() + "/" + id + ".sym", ec);
+    Symbolizer again(cache_dir());
+    ASSERT_TRUE(matches(again, file));
+    EXPECT_EQ(again.stats().debug_cache_hits, 1u);
+    EXPECT_EQ(again.stats().debug_cache_written, 0u);
+  }
+}
+
+TEST_F(DebugCacheTest, ResultsOfOneRunAnswerTheNext) {
+  const std::string& file = compressed["zlib"];
+  {
+    Symbolizer s(cache_dir());
+    ASSERT_TRUE(matches(s, file));
+    s.take_notes();  // the end of a request writes the results
+  }
+  std::string sym = cache_dir() + "/" + id + ".sym";
+  ASSERT_TRUE(fs::exists(sym));
+  Symbolizer next(cache_dir());
+  ASSERT_TRUE(matches(next, file));
+  EXPECT_EQ(next.stats().results_loaded, addrs.size());
+  EXPECT_EQ(next.stats().cache_hits, addrs.size());  // no DWARF looked at
+
+  // A torn last line (a crash mid-append) and garbage lines are skipped;
+  // the rest still answers.
+  std::string text = read_file(sym, 16 << 20).value();
+  size_t first_nl = text.find('\n');
+  std::string mangled =
+      "not json\n{\"a\":1}\n" + text.substr(first_nl + 1) + text.substr(0, first_nl / 2);
+  write_text(sym, mangled);
+  Symbolizer torn(cache_dir());
+  ASSERT_TRUE(matches(torn, file));
+  EXPECT_EQ(torn.stats().results_loaded, addrs.size() - 1);
+}
+
+TEST_F(DebugCacheTest, DamagedCopyIsReplaced) {
+  const std::string& file = compressed["zlib"];
+  {
+    Symbolizer s(cache_dir());
+    ASSERT_TRUE(matches(s, file));
+  }
+  std::string copy = cache_dir() + "/" + id + ".debug";
+  std::error_code ec;
+  fs::remove(cache_dir() + "/" + id + ".sym", ec);
+  write_text(copy, "garbage, not an ELF file");
+  Symbolizer s(cache_dir());
+  ASSERT_TRUE(matches(s, file));
+  EXPECT_EQ(s.stats().debug_cache_written, 1u);
+  EXPECT_EQ(count_compressed_sections(copy), 0u);
+}
+
+TEST_F(DebugCacheTest, UnwritableCacheOnlyCostsTime) {
+  // zlib: libdw 0.188 reads it itself, slowly. (It cannot read zstd at all;
+  // through the copy, zstd works too: see the first test.)
+  const std::string& file = compressed["zlib"];
+  write_text(dir / "a-file", "x");
+  Symbolizer s(dir / "a-file/cache");  // cannot be created
+  ASSERT_TRUE(matches(s, file));
+  EXPECT_EQ(s.stats().debug_cache_written, 0u);
+  Symbolizer off;  // and with no cache at all
+  ASSERT_TRUE(matches(off, file));
+}
+
+TEST_F(DebugCacheTest, GarbageAndTruncatedFilesAreRefusedNotCrashedOn) {
+  std::string z = compressed["zlib"];
+  std::string text = read_file(z, 64 << 20).value();
+  ScopedFd null(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+  // Truncated anywhere, and bytes flipped in the headers and data.
+  std::mt19937 rng(4242);
+  for (int i = 0; i < 300; ++i) {
+    std::string bad = text;
+    if (i % 3 == 0) {
+      bad.resize(rng() % bad.size());
+    } else {
+      for (int k = 0; k < 8; ++k)
+        bad[rng() % std::min<size_t>(bad.size(), i % 2 ? 4096 : bad.size())] ^=
+            static_cast<char>(1 + rng() % 255);
+    }
+    std::string f = dir / "bad";
+    write_text(f, bad);
+    ScopedFd in(::open(f.c_str(), O_RDONLY | O_CLOEXEC));
+    ScopedFd out(::open((dir / "out").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    write_uncompressed_elf(in.get(), out.get(), uint64_t{64} << 20);  // must return
+    Symbolizer s(cache_dir());
+    s.symbolize({f, f, id}, addrs[0], false);  // must not crash
+  }
+  // A size cap refuses instead of writing.
+  ScopedFd in(::open(z.c_str(), O_RDONLY | O_CLOEXEC));
+  ScopedFd out(::open((dir / "out").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  EXPECT_EQ(write_uncompressed_elf(in.get(), out.get(), 1024), "too large to cache");
+  DebugCache tiny(cache_dir() + "-tiny", DebugCacheLimits{4096, 1 << 20, 0, 0});
+  std::string path;
+  EXPECT_FALSE(tiny.uncompressed(in.get(), id, &path).valid());
+  EXPECT_EQ(tiny.stats().skipped, 1u);
+  EXPECT_TRUE(elf_has_compressed_sections(in.get()));
 }
 
 }  // namespace

@@ -69,11 +69,11 @@ struct Profile {
 struct ThreadStack {
   int tid = 0;
   std::string name;
-  char state = '?';             // /proc state letter: R S D T t Z ...
-  std::string syscall;          // the syscall it is blocked in, when it is
-  std::vector<Frame> frames;    // innermost first, inline frames expanded
-  bool truncated = false;       // the unwinder stopped early
-  std::string error;            // why this thread has no stack (it exited, ...)
+  char state = '?';           // /proc state letter: R S D T t Z ...
+  std::string syscall;        // the syscall it is blocked in, when it is
+  std::vector<Frame> frames;  // innermost first, inline frames expanded
+  bool truncated = false;     // the unwinder stopped early
+  std::string error;          // why this thread has no stack (it exited, ...)
 };
 
 struct StackDump {
@@ -81,6 +81,12 @@ struct StackDump {
   std::string comm;
   std::vector<ThreadStack> threads;
   std::vector<std::string> notes;
+  // What it cost: the longest any one thread was held stopped, the whole
+  // capture (threads are taken one at a time), and unwinding+symbolizing
+  // (after every thread runs again). Microseconds; 0 when unknown.
+  uint64_t max_stop_us = 0;
+  uint64_t capture_us = 0;
+  uint64_t resolve_us = 0;
 };
 
 json to_json(const Frame& f);

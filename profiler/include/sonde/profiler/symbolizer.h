@@ -20,14 +20,28 @@ struct ModuleRef {
 };
 
 struct SymbolizerStats {
-  uint64_t modules = 0;   // ELF files opened
-  uint64_t lookups = 0;   // symbolize() calls
+  uint64_t modules = 0;  // ELF files opened
+  uint64_t lookups = 0;  // symbolize() calls
   uint64_t cache_hits = 0;
+  uint64_t debug_cache_hits = 0;     // files read from their uncompressed copy
+  uint64_t debug_cache_written = 0;  // uncompressed copies made
+  uint64_t results_loaded = 0;       // addresses answered by an earlier run's results
 };
+
+// Where the agent keeps uncompressed copies of debug files whose sections
+// are compressed, and the results of symbolizing with DWARF (per build-id,
+// so a second `sonde stack` of the same program opens no DWARF at all): $SONDE_CACHE_DIR/debug,
+// else $XDG_CACHE_HOME/sonde/debug, else ~/.cache/sonde/debug; "" (no cache) when
+// SONDE_DEBUG_CACHE=off.
+std::string default_debug_cache_dir();
 
 class Symbolizer {
  public:
-  Symbolizer();
+  // debug_cache_dir: where uncompressed copies of compressed debug files
+  // and earlier results are kept by build-id (bounded in size, never
+  // filling the disk); "" for none. libdw otherwise inflates whole sections
+  // (all of libc's DWARF) in every process that symbolizes.
+  explicit Symbolizer(std::string debug_cache_dir = "");
   ~Symbolizer();
   Symbolizer(const Symbolizer&) = delete;
   Symbolizer& operator=(const Symbolizer&) = delete;

@@ -10,6 +10,10 @@
 
 namespace sonde::render {
 
+// Strings the target controls (process and thread names, paths, notes) with
+// control characters shown as '?', so they cannot drive the terminal.
+std::string terminal_safe(std::string s);
+
 enum class Align { kLeft, kRight };
 
 struct Column {
