@@ -32,9 +32,11 @@ struct StopResult {
 // PTRACE_SEIZE (no stop). EPERM comes back with the TracerPid or ptrace_scope hint.
 Status seize_thread(pid_t pid, pid_t tid);
 // PTRACE_INTERRUPT and wait up to timeout_ms for the stop.
-StopResult stop_thread(pid_t tid, int timeout_ms);
+// eager: yield-poll for the stop instead of sleeping between polls (a
+// one-shot dump, where the hold time matters more than our CPU).
+StopResult stop_thread(pid_t tid, int timeout_ms, bool eager = false);
 // Waits (up to timeout_ms) for a stop an earlier stop_thread timed out on.
-StopResult wait_stop(pid_t tid, int timeout_ms);
+StopResult wait_stop(pid_t tid, int timeout_ms, bool eager = false);
 // Resumes from a stop (passing on a pending signal; a group stop stays stopped).
 void resume_thread(pid_t tid, const StopResult& st);
 void detach_thread(pid_t tid, const StopResult& st);

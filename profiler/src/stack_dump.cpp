@@ -71,7 +71,7 @@ void capture(pid_t pid, Captured& c, const StackOptions& o, StackBuffer& buf, St
     *fatal = st.error();
     return;
   }
-  StopResult sr = stop_thread(c.tid, o.stop_timeout_ms);
+  StopResult sr = stop_thread(c.tid, o.stop_timeout_ms, /*eager=*/true);
   if (sr.kind == StopKind::kTimeout) {
     // Entered uninterruptible sleep after we looked. The stop stays pending:
     // wait a little more, else our thread's exit releases it.
