@@ -27,10 +27,9 @@ struct DebugCacheLimits {
 };
 
 struct DebugCacheStats {
-  uint64_t hits = 0;            // served from an existing copy
-  uint64_t written = 0;         // copies made
-  uint64_t skipped = 0;         // compressed but not cached (limits, errors)
-  uint64_t results_loaded = 0;  // symbolization results read from earlier runs
+  uint64_t hits = 0;     // served from an existing copy
+  uint64_t written = 0;  // copies made
+  uint64_t skipped = 0;  // compressed but not cached (limits, errors)
 };
 
 class DebugCache {
@@ -39,7 +38,6 @@ class DebugCache {
   explicit DebugCache(std::string dir, DebugCacheLimits limits = {});
 
   bool enabled() const { return !dir_.empty(); }
-  const std::string& dir() const { return dir_; }
 
   // For an ELF open at fd with this build-id: an fd of its uncompressed
   // copy (made now if needed and allowed) and its path in *path, or an

@@ -613,7 +613,6 @@ struct Symbolizer::Impl {
   std::vector<std::string> notes;
   SymbolizerStats stats;
   size_t cached = 0;
-  uint64_t results_loaded = 0;
 
   // Results an earlier run computed for this build-id (see
   // DebugCache::results_path); a line that does not parse is skipped.
@@ -647,7 +646,7 @@ struct Symbolizer::Impl {
       }
       if (frames.size() != j["f"].size()) continue;
       m.cache[j["r"].get<bool>() ? 1 : 0][j["a"].get<uint64_t>()] = std::move(frames);
-      ++results_loaded;
+      ++stats.results_loaded;
     }
   }
 
@@ -783,7 +782,6 @@ SymbolizerStats Symbolizer::stats() const {
   SymbolizerStats s = impl_->stats;
   s.debug_cache_hits = impl_->debug_cache.stats().hits;
   s.debug_cache_written = impl_->debug_cache.stats().written;
-  s.results_loaded = impl_->results_loaded;
   return s;
 }
 
