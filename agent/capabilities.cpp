@@ -70,7 +70,7 @@ json find_tool(const std::string& name) {
 
 }  // namespace
 
-json probe_capabilities() {
+json hello_facts() {
   json h;
   h["agent_version"] = kSondeVersion;
   h["protocol"] = kProtocolVersion;
@@ -113,21 +113,28 @@ json probe_capabilities() {
                  {"yama_ptrace_scope", yama},
                  {"cap_sys_ptrace", has(kCapSysPtrace) != 0},
                  {"why", ptrace_why}};
-
-  json paranoid = read_int_file("/proc/sys/kernel/perf_event_paranoid");
-  // Tried, not inferred: a seccomp filter refuses whatever paranoid says.
-  profiler::PerfEventAccess perf = profiler::probe_perf_event();
-  h["perf_event"] = {{"allowed", perf.allowed},
-                     {"paranoid", paranoid},
+  h["perf_event"] = {{"paranoid", read_int_file("/proc/sys/kernel/perf_event_paranoid")},
                      {"cap_perfmon", has(kCapPerfmon) != 0},
                      {"present", ::access("/proc/sys/kernel/perf_event_paranoid", F_OK) == 0}};
-  if (!perf.allowed) h["perf_event"]["why"] = perf.why;
   h["cap_net_raw"] = has(kCapNetRaw) != 0;
   h["cap_sys_admin"] = has(kCapSysAdmin) != 0;
+  return h;
+}
+
+json probe_capabilities() {
+  json h = hello_facts();
+  // Tried, not inferred: a seccomp filter refuses whatever paranoid says.
+  profiler::PerfEventAccess perf = profiler::probe_perf_event();
+  h["perf_event"]["allowed"] = perf.allowed;
+  if (!perf.allowed) h["perf_event"]["why"] = perf.why;
   h["jdk_tools"] = {
       {"java", find_tool("java")}, {"jcmd", find_tool("jcmd")}, {"jfr", find_tool("jfr")}};
   h["gdbserver"] = find_tool("gdbserver");
   return h;
+}
+
+void register_capabilities(Registry& reg) {
+  reg["capabilities"] = [](RequestContext&) -> Result<json> { return probe_capabilities(); };
 }
 
 }  // namespace sonde::agent

@@ -90,7 +90,7 @@ void Server::wait_workers(int timeout_ms) {
 }
 
 int Server::run() {
-  send(make_hello(probe_capabilities()));
+  send(make_hello(hello_facts()));
   FrameDecoder dec;
   char buf[65536];
   int exit_code = 0;

@@ -1,3 +1,4 @@
+#include "../capabilities.h"
 #include "../handler.h"
 
 namespace sonde::agent {
@@ -11,6 +12,7 @@ void register_profile(Registry& reg);
 
 void register_all_handlers(Registry& reg) {
   register_ping(reg);
+  register_capabilities(reg);
   register_ps(reg);
   register_inspect(reg);
   register_trace(reg);

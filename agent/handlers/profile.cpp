@@ -51,11 +51,12 @@ void register_profile(Registry& reg) {
     // The shared symbolizer is locked only for the final step: holding it
     // for the whole session would serialise concurrent profiles.
     auto& shared = SharedSymbolizer::instance();
-    auto p = profiler::run_profile(o, shared.unlocked(), &shared.mutex(), ctx.cancel, progress,
-                                   &cost);
+    auto p =
+        profiler::run_profile(o, shared.unlocked(), &shared.mutex(), ctx.cancel, progress, &cost);
     if (!p) return p.error();
     json out = profiler::to_json(*p);
-    out["agent_cpu_ms"] = static_cast<double>(cost.sampling_cpu_us + cost.symbolize_cpu_us) / 1000.0;
+    out["agent_cpu_ms"] =
+        static_cast<double>(cost.sampling_cpu_us + cost.symbolize_cpu_us) / 1000.0;
     out["sampling_cpu_us"] = cost.sampling_cpu_us;
     out["symbolize_cpu_us"] = cost.symbolize_cpu_us;
     if (p->samples)

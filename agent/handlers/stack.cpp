@@ -1,6 +1,6 @@
 // `stack`: every thread's stack (sonde::profiler::dump_stacks).
-#include "../handler.h"
 #include "sonde/profiler/stack.h"
+#include "../handler.h"
 #include "symbols.h"
 
 namespace sonde::agent {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,15 +65,15 @@ void Child::kill(int sig) {
 
 Result<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& opts) {
   if (argv.empty()) return Error{errc::kInternal, "spawn: empty argv", {}};
-  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1};
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
   auto closeall = [&] {
-    for (int* p : {in, out, err, status})
+    for (int* p : {in, out, err})
       for (int i = 0; i < 2; ++i)
         if (p[i] >= 0) ::close(p[i]);
   };
   if ((opts.pipe_stdin && ::pipe2(in, O_CLOEXEC) < 0) ||
       (opts.pipe_stdout && ::pipe2(out, O_CLOEXEC) < 0) ||
-      (opts.pipe_stderr && ::pipe2(err, O_CLOEXEC) < 0) || ::pipe2(status, O_CLOEXEC) < 0) {
+      (opts.pipe_stderr && ::pipe2(err, O_CLOEXEC) < 0)) {
     int e = errno;
     closeall();
     return errno_error("pipe", e);
@@ -81,31 +82,34 @@ Result<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& op
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
 
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    int e = errno;
+  // posix_spawn, not fork: glibc's shares our memory until the exec
+  // (CLONE_VFORK) instead of copying the page tables, and reports a failed
+  // exec as its return value. dup2 onto 0/1/2 clears their close-on-exec.
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  ::posix_spawn_file_actions_init(&fa);
+  ::posix_spawnattr_init(&attr);
+  if (opts.pipe_stdin) ::posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  if (opts.pipe_stdout) ::posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  if (opts.pipe_stderr) ::posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  short flags = POSIX_SPAWN_SETSIGDEF;
+  sigset_t dflt;
+  sigemptyset(&dflt);
+  sigaddset(&dflt, SIGPIPE);  // we ignore it; the child gets the default back
+  ::posix_spawnattr_setsigdefault(&attr, &dflt);
+  if (opts.new_process_group) {
+    flags |= POSIX_SPAWN_SETPGROUP;
+    ::posix_spawnattr_setpgroup(&attr, 0);
+  }
+  ::posix_spawnattr_setflags(&attr, flags);
+  pid_t pid = -1;
+  int rc = ::posix_spawnp(&pid, cargv[0], &fa, &attr, cargv.data(), environ);
+  ::posix_spawn_file_actions_destroy(&fa);
+  ::posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
     closeall();
-    return errno_error("fork", e);
+    return errno_error("exec " + argv[0], rc);
   }
-  if (pid == 0) {
-    // Child: only async-signal-safe calls from here on.
-    if (opts.new_process_group) ::setpgid(0, 0);
-    ::signal(SIGPIPE, SIG_DFL);
-    if (opts.pipe_stdin) ::dup2(in[0], 0);
-    if (opts.pipe_stdout) ::dup2(out[1], 1);
-    if (opts.pipe_stderr) ::dup2(err[1], 2);
-    ::execvp(cargv[0], cargv.data());
-    int e = errno;
-    ssize_t w = ::write(status[1], &e, sizeof e);
-    (void)w;
-    ::_exit(127);
-  }
-  ::close(status[1]);
-  status[1] = -1;
-  int child_errno = 0;
-  ssize_t n;
-  do n = ::read(status[0], &child_errno, sizeof child_errno);
-  while (n < 0 && errno == EINTR);
   Child c;
   c.pid_ = pid;
   if (opts.pipe_stdin) {
@@ -121,10 +125,6 @@ Result<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& op
     err[0] = -1;
   }
   closeall();
-  if (n == sizeof child_errno) {
-    c.wait(-1);
-    return errno_error("exec " + argv[0], child_errno);
-  }
   return c;
 }
 

@@ -22,9 +22,11 @@ CommandSpec hello_command() {
   c.run = [](CommandContext& ctx) -> int {
     auto s = ctx.connect();
     if (!s) return ctx.fail(s.error());
-    json h = (*s)->hello();
-    auto ping = (*s)->call("ping", json::object());
-    if (!ping) return ctx.fail(ping.error());
+    // The hello has the cheap facts; what must be tried (perf_event_open)
+    // or searched for (JDK tools, gdbserver) comes from `capabilities`.
+    auto caps = (*s)->call("capabilities", json::object());
+    if (!caps) return ctx.fail(caps.error());
+    json h = *caps;
     h["transport"] = (*s)->transport().describe();
     if (ctx.g.json) {
       ctx.print_json(h);

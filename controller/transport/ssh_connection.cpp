@@ -45,17 +45,18 @@ std::string shell_quote(std::string_view s) {
 
 SshConnection::~SshConnection() {
   if (session_) {
-    if (ssh_is_connected(session_)) ssh_disconnect(session_);
-    ssh_free(session_);
+    if (libssh().ssh_is_connected(session_)) libssh().ssh_disconnect(session_);
+    libssh().ssh_free(session_);
   }
 }
 
 Error SshConnection::ssh_error(const std::string& what) {
-  return Error{errc::kConnect, fmt::format("{}: {}", what, ssh_get_error(session_)), {}};
+  return Error{errc::kConnect, fmt::format("{}: {}", what, libssh().ssh_get_error(session_)), {}};
 }
 
 Result<std::unique_ptr<SshConnection>> SshConnection::open(const SshTarget& target,
                                                            const SshOptions& opts) {
+  if (auto lib = load_libssh(); !lib) return lib.error();
   std::unique_ptr<SshConnection> c(new SshConnection());
   if (auto st = c->connect(target, opts); !st.ok()) return st.error();
   if (auto st = c->verify_host_key(opts); !st.ok()) return st.error();
@@ -65,54 +66,55 @@ Result<std::unique_ptr<SshConnection>> SshConnection::open(const SshTarget& targ
 }
 
 Status SshConnection::connect(const SshTarget& target, const SshOptions& opts) {
-  session_ = ssh_new();
+  session_ = libssh().ssh_new();
   if (!session_) return Error{errc::kInternal, "ssh_new failed", {}};
   std::string sshdir = home_dir() + "/.ssh";
-  ssh_options_set(session_, SSH_OPTIONS_SSH_DIR, sshdir.c_str());
-  ssh_options_set(session_, SSH_OPTIONS_HOST, target.host.c_str());
+  libssh().ssh_options_set(session_, SSH_OPTIONS_SSH_DIR, sshdir.c_str());
+  libssh().ssh_options_set(session_, SSH_OPTIONS_HOST, target.host.c_str());
   if (opts.verbosity >= 3) {
     int lvl = SSH_LOG_PROTOCOL;
-    ssh_options_set(session_, SSH_OPTIONS_LOG_VERBOSITY, &lvl);
+    libssh().ssh_options_set(session_, SSH_OPTIONS_LOG_VERBOSITY, &lvl);
   }
   // Host aliases, HostName, User, Port, IdentityFile, UserKnownHostsFile and
   // ProxyJump (libssh turns it into a ProxyCommand) come from the config.
   std::string cfg = opts.config_file.empty() ? sshdir + "/config" : opts.config_file;
   if (::access(cfg.c_str(), R_OK) == 0) {
-    if (ssh_options_parse_config(session_, cfg.c_str()) < 0)
+    if (libssh().ssh_options_parse_config(session_, cfg.c_str()) < 0)
       return Error{errc::kBadArgs,
-                   "cannot parse ssh config " + cfg + ": " + ssh_get_error(session_),
+                   "cannot parse ssh config " + cfg + ": " + libssh().ssh_get_error(session_),
                    "fix the file or point -F at another"};
   } else if (!opts.config_file.empty()) {
     return Error{errc::kBadArgs, "cannot read ssh config " + cfg, {}};
   }
   if (opts.config_file.empty() && ::access("/etc/ssh/ssh_config", R_OK) == 0)
-    ssh_options_parse_config(session_, "/etc/ssh/ssh_config");
+    libssh().ssh_options_parse_config(session_, "/etc/ssh/ssh_config");
   // What the engineer typed wins over the config.
-  if (!target.user.empty()) ssh_options_set(session_, SSH_OPTIONS_USER, target.user.c_str());
+  if (!target.user.empty())
+    libssh().ssh_options_set(session_, SSH_OPTIONS_USER, target.user.c_str());
   if (target.port > 0) {
     unsigned int p = static_cast<unsigned int>(target.port);
-    ssh_options_set(session_, SSH_OPTIONS_PORT, &p);
+    libssh().ssh_options_set(session_, SSH_OPTIONS_PORT, &p);
   }
   long sec = opts.connect_timeout_ms / 1000, usec = (opts.connect_timeout_ms % 1000) * 1000;
-  ssh_options_set(session_, SSH_OPTIONS_TIMEOUT, &sec);
-  ssh_options_set(session_, SSH_OPTIONS_TIMEOUT_USEC, &usec);
+  libssh().ssh_options_set(session_, SSH_OPTIONS_TIMEOUT, &sec);
+  libssh().ssh_options_set(session_, SSH_OPTIONS_TIMEOUT_USEC, &usec);
 
   char* h = nullptr;
   char* u = nullptr;
   unsigned int port = 22;
-  ssh_options_get(session_, SSH_OPTIONS_HOST, &h);
-  ssh_options_get(session_, SSH_OPTIONS_USER, &u);
-  ssh_options_get_port(session_, &port);
+  libssh().ssh_options_get(session_, SSH_OPTIONS_HOST, &h);
+  libssh().ssh_options_get(session_, SSH_OPTIONS_USER, &u);
+  libssh().ssh_options_get_port(session_, &port);
   host_ = h ? h : target.host;
   user_ = u ? u : "";
   port_ = static_cast<int>(port);
-  ssh_string_free_char(h);
-  ssh_string_free_char(u);
+  libssh().ssh_string_free_char(h);
+  libssh().ssh_string_free_char(u);
   label_ = fmt::format("{}@{}:{}", user_, host_, port_);
 
   long t0 = monotonic_ms();
-  if (ssh_connect(session_) != SSH_OK) {
-    std::string e = ssh_get_error(session_);
+  if (libssh().ssh_connect(session_) != SSH_OK) {
+    std::string e = libssh().ssh_get_error(session_);
     long took = monotonic_ms() - t0;
     std::string where = fmt::format("{}:{}", host_, port_);
     if (contains(e, "refused"))
@@ -138,25 +140,26 @@ Status SshConnection::connect(const SshTarget& target, const SshOptions& opts) {
 
 Status SshConnection::verify_host_key(const SshOptions& opts) {
   ssh_key key = nullptr;
-  if (ssh_get_server_publickey(session_, &key) != SSH_OK) return ssh_error("server public key");
+  if (libssh().ssh_get_server_publickey(session_, &key) != SSH_OK)
+    return ssh_error("server public key");
   unsigned char* hash = nullptr;
   size_t hlen = 0;
   std::string fp = "?";
-  if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) == 0) {
-    char* f = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
+  if (libssh().ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) == 0) {
+    char* f = libssh().ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
     if (f) fp = f;
-    ssh_string_free_char(f);
-    ssh_clean_pubkey_hash(&hash);
+    libssh().ssh_string_free_char(f);
+    libssh().ssh_clean_pubkey_hash(&hash);
   }
-  std::string type = ssh_key_type_to_char(ssh_key_type(key));
-  ssh_key_free(key);
+  std::string type = libssh().ssh_key_type_to_char(libssh().ssh_key_type(key));
+  libssh().ssh_key_free(key);
   char* kh = nullptr;
-  ssh_options_get(session_, SSH_OPTIONS_KNOWNHOSTS, &kh);
+  libssh().ssh_options_get(session_, SSH_OPTIONS_KNOWNHOSTS, &kh);
   std::string khfile = kh ? kh : home_dir() + "/.ssh/known_hosts";
-  ssh_string_free_char(kh);
+  libssh().ssh_string_free_char(kh);
   std::string name = known_hosts_name(host_, port_);
 
-  switch (ssh_session_is_known_server(session_)) {
+  switch (libssh().ssh_session_is_known_server(session_)) {
     case SSH_KNOWN_HOSTS_OK:
       return ok_status();
     case SSH_KNOWN_HOSTS_CHANGED:
@@ -175,10 +178,11 @@ Status SshConnection::verify_host_key(const SshOptions& opts) {
     case SSH_KNOWN_HOSTS_UNKNOWN:
     case SSH_KNOWN_HOSTS_NOT_FOUND:
       if (opts.accept_new) {
-        if (ssh_session_update_known_hosts(session_) != SSH_OK)
-          return Error{errc::kHostKey,
-                       "cannot record host key in " + khfile + ": " + ssh_get_error(session_),
-                       "check that the directory exists and is writable"};
+        if (libssh().ssh_session_update_known_hosts(session_) != SSH_OK)
+          return Error{
+              errc::kHostKey,
+              "cannot record host key in " + khfile + ": " + libssh().ssh_get_error(session_),
+              "check that the directory exists and is writable"};
         spdlog::warn("recorded new host key for {} ({} {}) in {}", name, type, fp, khfile);
         return ok_status();
       }
@@ -190,17 +194,18 @@ Status SshConnection::verify_host_key(const SshOptions& opts) {
           "(like StrictHostKeyChecking=accept-new)"};
     case SSH_KNOWN_HOSTS_ERROR:
     default:
-      return Error{errc::kHostKey, "cannot check host key: " + std::string(ssh_get_error(session_)),
+      return Error{errc::kHostKey,
+                   "cannot check host key: " + std::string(libssh().ssh_get_error(session_)),
                    "check " + khfile};
   }
 }
 
 Status SshConnection::authenticate(const SshOptions& opts) {
   // "none" first: servers answer it with the methods they accept.
-  int rc = ssh_userauth_none(session_, nullptr);
+  int rc = libssh().ssh_userauth_none(session_, nullptr);
   if (rc == SSH_AUTH_SUCCESS) return ok_status();
   if (rc == SSH_AUTH_ERROR) return ssh_error("ssh authentication");
-  int methods = ssh_userauth_list(session_, nullptr);
+  int methods = libssh().ssh_userauth_list(session_, nullptr);
   std::vector<std::string> tried;
   bool have_agent = std::getenv("SSH_AUTH_SOCK") != nullptr;
 
@@ -208,24 +213,24 @@ Status SshConnection::authenticate(const SshOptions& opts) {
     // Like OpenSSH's -i: this key (and ssh-agent), not the default key files.
     if (have_agent) {
       tried.push_back("ssh-agent");
-      if (ssh_userauth_agent(session_, nullptr) == SSH_AUTH_SUCCESS) return ok_status();
+      if (libssh().ssh_userauth_agent(session_, nullptr) == SSH_AUTH_SUCCESS) return ok_status();
     }
     ssh_key key = nullptr;
-    if (ssh_pki_import_privkey_file(opts.identity_file.c_str(), nullptr, nullptr, nullptr, &key) !=
-        SSH_OK)
+    if (libssh().ssh_pki_import_privkey_file(opts.identity_file.c_str(), nullptr, nullptr, nullptr,
+                                             &key) != SSH_OK)
       return Error{errc::kAuth, "cannot load private key " + opts.identity_file,
                    "check the path and permissions (passphrase-protected keys need ssh-agent)"};
     tried.push_back("key " + opts.identity_file);
-    rc = ssh_userauth_publickey(session_, nullptr, key);
-    ssh_key_free(key);
+    rc = libssh().ssh_userauth_publickey(session_, nullptr, key);
+    libssh().ssh_key_free(key);
     if (rc == SSH_AUTH_SUCCESS) return ok_status();
   } else if (methods & SSH_AUTH_METHOD_PUBLICKEY) {
     tried.push_back(have_agent ? "ssh-agent" : "ssh-agent (SSH_AUTH_SOCK not set)");
     char* id = nullptr;
-    ssh_options_get(session_, SSH_OPTIONS_IDENTITY, &id);
+    libssh().ssh_options_get(session_, SSH_OPTIONS_IDENTITY, &id);
     tried.push_back(std::string("key files (") + (id ? id : "~/.ssh/id_*") + ", defaults)");
-    ssh_string_free_char(id);
-    rc = ssh_userauth_publickey_auto(session_, nullptr, nullptr);
+    libssh().ssh_string_free_char(id);
+    rc = libssh().ssh_userauth_publickey_auto(session_, nullptr, nullptr);
     if (rc == SSH_AUTH_SUCCESS) return ok_status();
   }
   if (rc == SSH_AUTH_ERROR) return ssh_error("ssh authentication");
@@ -248,15 +253,15 @@ Status SshConnection::authenticate(const SshOptions& opts) {
 }
 
 Result<ssh_channel> SshConnection::open_exec(const std::string& command) {
-  ssh_channel ch = ssh_channel_new(session_);
+  ssh_channel ch = libssh().ssh_channel_new(session_);
   if (!ch) return ssh_error("ssh channel");
-  if (ssh_channel_open_session(ch) != SSH_OK) {
-    ssh_channel_free(ch);
+  if (libssh().ssh_channel_open_session(ch) != SSH_OK) {
+    libssh().ssh_channel_free(ch);
     return ssh_error("ssh open session channel");
   }
-  if (ssh_channel_request_exec(ch, command.c_str()) != SSH_OK) {
-    ssh_channel_close(ch);
-    ssh_channel_free(ch);
+  if (libssh().ssh_channel_request_exec(ch, command.c_str()) != SSH_OK) {
+    libssh().ssh_channel_close(ch);
+    libssh().ssh_channel_free(ch);
     return ssh_error("ssh exec");
   }
   return ch;
@@ -273,37 +278,37 @@ Result<ExecResult> SshConnection::run(const std::string& command, std::string_vi
   // Write only into the peer's window: if the command stops reading (mkdir
   // failed, disk full) a blocking write would sit out the session timeout.
   while (off < stdin_data.size() && monotonic_ms() < deadline) {
-    if (ssh_channel_is_eof(*ch) || ssh_channel_is_closed(*ch)) break;
-    uint32_t window = ssh_channel_window_size(*ch);
+    if (libssh().ssh_channel_is_eof(*ch) || libssh().ssh_channel_is_closed(*ch)) break;
+    uint32_t window = libssh().ssh_channel_window_size(*ch);
     if (window == 0) {
-      int n = ssh_channel_read_timeout(*ch, buf, sizeof buf, 0, 20);
+      int n = libssh().ssh_channel_read_timeout(*ch, buf, sizeof buf, 0, 20);
       if (n > 0) r.out.append(buf, static_cast<size_t>(n));
-      int e = ssh_channel_read_nonblocking(*ch, buf, sizeof buf, 1);
+      int e = libssh().ssh_channel_read_nonblocking(*ch, buf, sizeof buf, 1);
       if (e > 0) r.err.append(buf, static_cast<size_t>(e));
       if (n == SSH_ERROR || e == SSH_ERROR) break;
       continue;
     }
     uint32_t chunk = static_cast<uint32_t>(
         std::min<size_t>({stdin_data.size() - off, size_t{1} << 16, size_t{window}}));
-    int n = ssh_channel_write(*ch, stdin_data.data() + off, chunk);
+    int n = libssh().ssh_channel_write(*ch, stdin_data.data() + off, chunk);
     if (n < 0) break;  // the command stopped reading; its exit status says why
     off += static_cast<size_t>(n);
   }
-  ssh_channel_send_eof(*ch);
-  while (!ssh_channel_is_eof(*ch) && monotonic_ms() < deadline) {
-    int n = ssh_channel_read_timeout(*ch, buf, sizeof buf, 0, 100);
+  libssh().ssh_channel_send_eof(*ch);
+  while (!libssh().ssh_channel_is_eof(*ch) && monotonic_ms() < deadline) {
+    int n = libssh().ssh_channel_read_timeout(*ch, buf, sizeof buf, 0, 100);
     if (n > 0) r.out.append(buf, static_cast<size_t>(n));
-    int e = ssh_channel_read_nonblocking(*ch, buf, sizeof buf, 1);
+    int e = libssh().ssh_channel_read_nonblocking(*ch, buf, sizeof buf, 1);
     if (e > 0) r.err.append(buf, static_cast<size_t>(e));
     if (n < 0 || e == SSH_ERROR) break;
   }
   int e;
-  while ((e = ssh_channel_read_nonblocking(*ch, buf, sizeof buf, 1)) > 0)
+  while ((e = libssh().ssh_channel_read_nonblocking(*ch, buf, sizeof buf, 1)) > 0)
     r.err.append(buf, static_cast<size_t>(e));
-  bool timed_out = !ssh_channel_is_eof(*ch);
-  r.exit_status = timed_out ? -1 : ssh_channel_get_exit_status(*ch);
-  ssh_channel_close(*ch);
-  ssh_channel_free(*ch);
+  bool timed_out = !libssh().ssh_channel_is_eof(*ch);
+  r.exit_status = timed_out ? -1 : libssh().ssh_channel_get_exit_status(*ch);
+  libssh().ssh_channel_close(*ch);
+  libssh().ssh_channel_free(*ch);
   if (timed_out)
     return Error{
         errc::kTimeout, fmt::format("remote command did not finish within {} ms", timeout_ms), {}};

@@ -3,12 +3,11 @@
 // channels for the agent and for deploy steps are opened on it.
 #pragma once
 
-#include <libssh/libssh.h>
-
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "libssh.h"
 #include "sonde/common/result.h"
 #include "ssh_target.h"
 

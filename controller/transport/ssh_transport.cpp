@@ -1,6 +1,5 @@
 #include "ssh_transport.h"
 
-#include <libssh/callbacks.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,14 +35,14 @@ class SshTransport : public Transport {
                                           const char*, const char*, void* self) {
       static_cast<SshTransport*>(self)->exit_signal_ = sig ? sig : "?";
     };
-    ssh_set_channel_callbacks(ch_, &cb_);
+    libssh().ssh_set_channel_callbacks(ch_, &cb_);
   }
   ~SshTransport() override { close(); }
 
   Status write(std::string_view data) override {
     while (!data.empty()) {
-      int n = ssh_channel_write(ch_, data.data(),
-                                static_cast<uint32_t>(std::min<size_t>(data.size(), 1 << 20)));
+      int n = libssh().ssh_channel_write(
+          ch_, data.data(), static_cast<uint32_t>(std::min<size_t>(data.size(), 1 << 20)));
       if (n == SSH_ERROR) return explain_eof();
       data.remove_prefix(static_cast<size_t>(n));
     }
@@ -57,32 +56,33 @@ class SshTransport : public Transport {
     for (;;) {
       long left = deadline < 0 ? 100 : std::min<long>(100, deadline - monotonic_ms());
       if (left < 0) left = 0;
-      int n =
-          ssh_channel_read_timeout(ch_, buf, static_cast<uint32_t>(len), 0, static_cast<int>(left));
+      int n = libssh().ssh_channel_read_timeout(ch_, buf, static_cast<uint32_t>(len), 0,
+                                                static_cast<int>(left));
       if (n == SSH_ERROR) return conn_->ssh_error("ssh read");
       if (n > 0) return ReadResult{static_cast<size_t>(n), false};
       drain_stderr();
-      if (ssh_channel_is_eof(ch_) || ssh_channel_is_closed(ch_)) return ReadResult{0, true};
+      if (libssh().ssh_channel_is_eof(ch_) || libssh().ssh_channel_is_closed(ch_))
+        return ReadResult{0, true};
       if (deadline >= 0 && monotonic_ms() >= deadline) return ReadResult{};
     }
   }
 
   void close() override {
     if (!ch_) return;
-    if (ssh_channel_is_open(ch_)) {
-      ssh_channel_send_eof(ch_);
+    if (libssh().ssh_channel_is_open(ch_)) {
+      libssh().ssh_channel_send_eof(ch_);
       // Give the agent its moment to cancel work and detach before the
       // channel goes; sshd would otherwise HUP it.
       char buf[4096];
       long deadline = monotonic_ms() + 1500;
-      while (!ssh_channel_is_eof(ch_) && monotonic_ms() < deadline) {
-        if (ssh_channel_read_timeout(ch_, buf, sizeof buf, 0, 100) == SSH_ERROR) break;
+      while (!libssh().ssh_channel_is_eof(ch_) && monotonic_ms() < deadline) {
+        if (libssh().ssh_channel_read_timeout(ch_, buf, sizeof buf, 0, 100) == SSH_ERROR) break;
         drain_stderr();  // a launched command's last output travels there
       }
       drain_stderr();
-      ssh_channel_close(ch_);
+      libssh().ssh_channel_close(ch_);
     }
-    ssh_channel_free(ch_);
+    libssh().ssh_channel_free(ch_);
     ch_ = nullptr;
     conn_.reset();
   }
@@ -92,19 +92,19 @@ class SshTransport : public Transport {
   Error explain_eof() override {
     drain_stderr();
     std::string how;
-    bool ended = ssh_channel_is_eof(ch_) || ssh_channel_is_closed(ch_);
+    bool ended = libssh().ssh_channel_is_eof(ch_) || libssh().ssh_channel_is_closed(ch_);
     // sshd sends EOF when the agent's stdout closes but exit-signal only after
     // it reaped the agent: get_exit_status waits (bounded by the session
     // timeout) for whichever of exit-status/exit-signal/close comes, and our
     // callback records a signal on the way.
-    int st = ended ? ssh_channel_get_exit_status(ch_) : -1;
+    int st = ended ? libssh().ssh_channel_get_exit_status(ch_) : -1;
     drain_stderr();
     if (!exit_signal_.empty()) {
       how = "agent killed by SIG" + exit_signal_;
     } else if (ended) {
       how = st >= 0 ? fmt::format("agent exited with status {}", st) : "agent ended";
     } else {
-      how = std::string("ssh channel failed: ") + ssh_get_error(conn_->session());
+      how = std::string("ssh channel failed: ") + libssh().ssh_get_error(conn_->session());
     }
     std::string last = tail_.last_line();
     std::string msg = fmt::format("{}: {}", label_, how);
@@ -121,7 +121,7 @@ class SshTransport : public Transport {
   void drain_stderr() {
     char buf[4096];
     int n;
-    while (ch_ && (n = ssh_channel_read_nonblocking(ch_, buf, sizeof buf, 1)) > 0)
+    while (ch_ && (n = libssh().ssh_channel_read_nonblocking(ch_, buf, sizeof buf, 1)) > 0)
       tail_.add(buf, static_cast<size_t>(n), true);
   }
 
@@ -207,10 +207,11 @@ Result<std::unique_ptr<Transport>> open_ssh(const SshTarget& target, const SshOp
     if (!ch) return ch.error();
     // The common case costs no extra round trip: the start command itself
     // says (exit 97, no output) when this build of the agent is not there.
-    int avail = ssh_channel_poll_timeout(*ch, 30000, 0);
-    if (avail == SSH_EOF && ssh_channel_get_exit_status(*ch) == kExitAgentMissing && attempt == 0) {
-      ssh_channel_close(*ch);
-      ssh_channel_free(*ch);
+    int avail = libssh().ssh_channel_poll_timeout(*ch, 30000, 0);
+    if (avail == SSH_EOF && libssh().ssh_channel_get_exit_status(*ch) == kExitAgentMissing &&
+        attempt == 0) {
+      libssh().ssh_channel_close(*ch);
+      libssh().ssh_channel_free(*ch);
       if (auto st = upload_agent(**conn, deploy, *hash); !st.ok()) return st.error();
       continue;
     }

@@ -3,6 +3,8 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 
+#include "maps.h"
+#include "sonde/common/io.h"
 #include "sonde/proc/stat.h"
 
 namespace sonde::profiler {
@@ -29,6 +31,27 @@ Status PtraceSampler::scan_threads(Collector& c) {
     c.name_thread(t, thread_name(pid_, t));
   }
   return ok_status();
+}
+
+// How much stack to copy from sp: up to the end of the mapping holding it
+// (what lies beyond is another thread's or a library's memory, see
+// stack_dump.cpp). The mapping is remembered per thread; the maps are read
+// again only when sp leaves it (the first sample, a signal stack, growth).
+size_t PtraceSampler::stack_extent(Thread& t, uint64_t sp) {
+  if (sp < t.stack_lo || sp >= t.stack_hi) {
+    t.stack_lo = t.stack_hi = 0;
+    if (auto text = read_file(fmt::format("/proc/{}/maps", pid_))) {
+      for (const Mapping& m : parse_maps(*text)) {
+        if (sp >= m.start && sp < m.end) {
+          t.stack_lo = m.start;
+          t.stack_hi = m.end;
+          break;
+        }
+      }
+    }
+  }
+  if (t.stack_hi <= sp) return stack_bytes_;
+  return static_cast<size_t>(std::min<uint64_t>(stack_bytes_, t.stack_hi - sp));
 }
 
 void PtraceSampler::handle_unrequested(pid_t tid, const StopResult& st) {
@@ -73,7 +96,7 @@ void PtraceSampler::sample(Collector& c) {
         s.regs[kRegSp] = sp;
         s.regs[kRegIp] = pc;
         s.stack_addr = sp;
-        s.stack_len = copy_stack(pid_, sp, stack_bytes_, stack_);
+        s.stack_len = copy_stack(pid_, sp, stack_extent(t, sp), stack_);
         s.stack = stack_.data();
         c.add(s, nr);
       }
@@ -95,7 +118,7 @@ void PtraceSampler::sample(Collector& c) {
       s.tid = tid;
       regs_from_user(u, s.regs);
       s.stack_addr = u.rsp;
-      s.stack_len = copy_stack(pid_, u.rsp, stack_bytes_, stack_);
+      s.stack_len = copy_stack(pid_, u.rsp, stack_extent(t, u.rsp), stack_);
       s.stack = stack_.data();
       // Resume first: unwinding happens while the thread runs on.
       long sc = wall_ ? blocked_syscall(u) : -1;

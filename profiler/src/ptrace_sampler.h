@@ -38,10 +38,12 @@ class PtraceSampler {
 
  private:
   struct Thread {
-    bool pending = false;    // interrupted, stop not seen yet (uninterruptible sleep)
-    long last_syscall = -1;  // what restart_syscall resumes, once we saw it
+    bool pending = false;                 // interrupted, stop not seen yet (uninterruptible sleep)
+    long last_syscall = -1;               // what restart_syscall resumes, once we saw it
+    uint64_t stack_lo = 0, stack_hi = 0;  // the mapping its sp was last seen in
   };
   void handle_unrequested(pid_t tid, const StopResult& st);
+  size_t stack_extent(Thread& t, uint64_t sp);
 
   pid_t pid_;
   bool wall_;

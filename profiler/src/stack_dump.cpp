@@ -37,11 +37,20 @@ uint64_t us_since(std::chrono::steady_clock::time_point t0) {
           .count());
 }
 
+// How much stack to copy from sp: up to the end of the mapping that holds
+// it. glibc puts a thread's stack and its descriptor in one mapping; what
+// follows is often readable (another thread's TLS, a library), and copying
+// it cost a 512 KiB read and copy per thread for nothing.
+size_t stack_extent(const ProcessView& view, uint64_t sp, size_t max) {
+  uint64_t end = view.region_end(sp);
+  return end > sp ? static_cast<size_t>(std::min<uint64_t>(max, end - sp)) : max;
+}
+
 // Copies one thread: seize, stop, registers, stack, detach. Threads in
 // uninterruptible sleep cannot be stopped; /proc/TID/syscall still gives
 // their pc and sp, enough to unwind through code with CFI.
-void capture(pid_t pid, Captured& c, const StackOptions& o, StackBuffer& buf, Status* fatal,
-             uint64_t* stop_us) {
+void capture(pid_t pid, Captured& c, const StackOptions& o, const ProcessView& view,
+             StackBuffer& buf, Status* fatal, uint64_t* stop_us) {
   if (auto st = proc::read_stat(fmt::format("/proc/{}/task/{}/stat", pid, c.tid))) {
     c.name = st->comm;
     c.state = st->state;
@@ -55,7 +64,7 @@ void capture(pid_t pid, Captured& c, const StackOptions& o, StackBuffer& buf, St
       c.regs[kRegIp] = pc;
       c.have_regs = c.partial_regs = true;
       c.stack_addr = sp;
-      size_t n = copy_stack(pid, sp, o.stack_bytes, buf);
+      size_t n = copy_stack(pid, sp, stack_extent(view, sp, o.stack_bytes), buf);
       c.stack.assign(buf.data(), buf.data() + n);
     } else {
       c.error = c.state == 'D' ? "in uninterruptible sleep; no registers readable" : "zombie";
@@ -92,7 +101,7 @@ void capture(pid_t pid, Captured& c, const StackOptions& o, StackBuffer& buf, St
     c.have_regs = true;
     c.syscall = blocked_syscall(u);
     c.stack_addr = u.rsp;
-    n = copy_stack(pid, u.rsp, o.stack_bytes, buf);
+    n = copy_stack(pid, u.rsp, stack_extent(view, u.rsp, o.stack_bytes), buf);
   } else {
     c.error = std::string("registers unreadable: ") + strerror(errno);
   }
@@ -118,13 +127,18 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
   if (caps.empty())
     return Error{errc::kNotFound, fmt::format("no process {}", pid),
                  "list processes with `sonde ps TARGET`"};
-  StackBuffer buf;
+  // The maps first: they bound each stack copy, and the modules they name
+  // are opened while every thread still runs.
   auto t0 = std::chrono::steady_clock::now();
+  ImageCache images;
+  ProcessView view(pid, images);
+  if (auto st = view.refresh(); !st.ok()) return st.error();
+  StackBuffer buf;
   for (auto& c : caps) {
     if (cancel && cancel->cancelled()) return Error{errc::kCancelled, "cancelled", {}};
     Status fatal = ok_status();
     uint64_t stop_us = 0;
-    capture(pid, c, o, buf, &fatal, &stop_us);
+    capture(pid, c, o, view, buf, &fatal, &stop_us);
     if (!fatal.ok()) return fatal.error();
     d.max_stop_us = std::max(d.max_stop_us, stop_us);
   }
@@ -132,9 +146,6 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
   t0 = std::chrono::steady_clock::now();
 
   // Every thread runs again: now the slow part.
-  ImageCache images;
-  ProcessView view(pid, images);
-  if (auto st = view.refresh(); !st.ok()) return st.error();
   Unwinder unwinder(view);
   FrameResolver resolver(view, sym);
   UnwoundStack us;

@@ -32,7 +32,10 @@ TEST(AgentProtocol, HelloReportsVersionsAndCapabilities) {
   EXPECT_TRUE(d["ptrace"].contains("yama_ptrace_scope"));
   EXPECT_TRUE(d["perf_event"].contains("paranoid"));
   EXPECT_TRUE(d["cap_net_raw"].is_boolean());
-  EXPECT_TRUE(d["jdk_tools"].contains("jcmd"));
+  // Only cheap reads in the hello: the tried and searched-for facts come
+  // from the `capabilities` op.
+  EXPECT_FALSE(d.contains("jdk_tools"));
+  EXPECT_FALSE(d["perf_event"].contains("allowed"));
   auto paranoid = read_file("/proc/sys/kernel/perf_event_paranoid");
   if (paranoid.ok()) {
     EXPECT_EQ(d["perf_event"]["paranoid"], std::stol(*paranoid));
@@ -40,6 +43,28 @@ TEST(AgentProtocol, HelloReportsVersionsAndCapabilities) {
   if (::geteuid() == 0) {
     EXPECT_TRUE(d["cap_net_raw"].get<bool>());
   }
+}
+
+TEST(AgentProtocol, CapabilitiesOpAddsWhatMustBeTried) {
+  AgentClient a;
+  json h = hello_of(a);
+  ASSERT_TRUE(h.is_object());
+  ASSERT_TRUE(a.send(make_request(1, "capabilities", json::object())));
+  auto r = a.recv_final(1, 5000);
+  ASSERT_TRUE(r);
+  ASSERT_EQ((*r)["kind"], "result") << r->dump();
+  const json& d = (*r)["data"];
+  // The hello's facts, unchanged, plus the probes.
+  for (const char* k : {"agent_version", "protocol", "kernel", "uid", "euid", "ptrace"})
+    EXPECT_EQ(d[k], h["data"][k]) << k;
+  EXPECT_TRUE(d["perf_event"]["allowed"].is_boolean());
+  EXPECT_EQ(d["perf_event"]["paranoid"], h["data"]["perf_event"]["paranoid"]);
+  if (!d["perf_event"]["allowed"].get<bool>()) {
+    EXPECT_TRUE(d["perf_event"]["why"].is_string());
+  }
+  EXPECT_TRUE(d["jdk_tools"].contains("jcmd"));
+  EXPECT_TRUE(d["jdk_tools"].contains("java"));
+  EXPECT_TRUE(d.contains("gdbserver"));
 }
 
 TEST(AgentProtocol, SeveralRequestsInFlightAnswerIndependently) {

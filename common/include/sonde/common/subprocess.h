@@ -47,8 +47,8 @@ class Child {
   ScopedFd in_, out_, err_;
 };
 
-// Runs argv[0] (searched in PATH). A missing program is reported by the
-// child writing errno through a CLOEXEC pipe, so spawn() itself fails clearly.
+// Runs argv[0] (searched in PATH) with posix_spawn. A program that cannot
+// be executed makes spawn() itself fail, with the exec's errno.
 Result<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& opts = {});
 
 // Runs to completion and captures stdout (bounded). For tests and small helpers.
