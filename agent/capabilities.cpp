@@ -48,13 +48,7 @@ bool executable(const std::string& p) {
 
 // A JDK tool on PATH, else in the usual JVM install roots.
 json find_tool(const std::string& name) {
-  if (const char* path = std::getenv("PATH")) {
-    std::istringstream in(path);
-    std::string dir;
-    while (std::getline(in, dir, ':')) {
-      if (!dir.empty() && executable(dir + "/" + name)) return dir + "/" + name;
-    }
-  }
+  if (auto p = find_in_path(name)) return *p;
   if (const char* jh = std::getenv("JAVA_HOME"); jh && executable(std::string(jh) + "/bin/" + name))
     return std::string(jh) + "/bin/" + name;
   std::error_code ec;

@@ -154,14 +154,14 @@ Result<Message> Session::next_for(uint64_t id, int timeout_ms, bool* timed_out) 
 }
 
 Result<json> Session::wait(uint64_t id, const std::function<void(const json&)>& on_event,
-                           long timeout_ms) {
+                           long timeout_ms, long cancel_grace_ms) {
   long deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
   long cancel_deadline = -1;
   for (;;) {
     if (interrupted() && cancel_deadline < 0) {
       spdlog::info("interrupted: cancelling request {}", id);
       if (auto st = cancel(id); !st.ok()) return st.error();
-      cancel_deadline = monotonic_ms() + 3000;
+      cancel_deadline = monotonic_ms() + cancel_grace_ms;
     }
     if (cancel_deadline >= 0 && monotonic_ms() > cancel_deadline)
       return Error{
@@ -172,21 +172,41 @@ Result<json> Session::wait(uint64_t id, const std::function<void(const json&)>& 
     auto m = next_for(id, 100, &timed_out);
     if (!m) return m.error();
     if (timed_out) continue;
-    switch (m->kind) {
-      case Kind::kEvent:
-        if (on_event) on_event(m->data);
-        break;
-      case Kind::kResult:
-        queued_.erase(id);
-        return m->data;
-      case Kind::kError:
-        queued_.erase(id);
-        return m->error;
-      default:
-        return Error{errc::kAgent,
-                     fmt::format("unexpected `{}` for request {}", kind_name(m->kind), id),
-                     {}};
-    }
+    if (cancel_deadline >= 0) cancel_deadline = monotonic_ms() + cancel_grace_ms;
+    auto done = settle(id, std::move(*m), on_event);
+    if (!done) return done.error();
+    if (*done) return std::move(**done);
+  }
+}
+
+Result<std::optional<json>> Session::poll(uint64_t id,
+                                          const std::function<void(const json&)>& on_event) {
+  for (;;) {
+    bool timed_out;
+    auto m = next_for(id, 0, &timed_out);
+    if (!m) return m.error();
+    if (timed_out) return std::optional<json>{};
+    auto done = settle(id, std::move(*m), on_event);
+    if (!done) return done.error();
+    if (*done) return std::optional<json>{std::move(**done)};
+  }
+}
+
+Result<std::optional<json>> Session::settle(uint64_t id, Message m,
+                                            const std::function<void(const json&)>& on_event) {
+  switch (m.kind) {
+    case Kind::kEvent:
+      if (on_event) on_event(m.data);
+      return std::optional<json>{};
+    case Kind::kResult:
+      queued_.erase(id);
+      return std::optional<json>{std::move(m.data)};
+    case Kind::kError:
+      queued_.erase(id);
+      return m.error;
+    default:
+      return Error{
+          errc::kAgent, fmt::format("unexpected `{}` for request {}", kind_name(m.kind), id), {}};
   }
 }
 

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "sonde/common/protocol.h"
 #include "transport/transport.h"
@@ -30,9 +31,17 @@ class Session {
   Result<uint64_t> send_request(const std::string& op, const json& args);
   Status cancel(uint64_t id);
   // Waits for the result or error of `id`, handing its events to on_event.
-  // Ctrl-C sends a cancel and waits a little for the agent to wind down.
+  // Ctrl-C sends a cancel and waits for the agent to wind down: up to
+  // cancel_grace_ms after the last message for `id` (a request that still
+  // has work to send after a cancel, like a recording fetched early, passes
+  // a longer grace).
   Result<json> wait(uint64_t id, const std::function<void(const json&)>& on_event = {},
-                    long timeout_ms = -1);
+                    long timeout_ms = -1, long cancel_grace_ms = 3000);
+  // Without blocking: hands `id`'s queued events to on_event and returns its
+  // result or error if it has ended, nullopt if it is still running. For
+  // loops that do other work meanwhile (a port forward's on_tick).
+  Result<std::optional<json>> poll(uint64_t id,
+                                   const std::function<void(const json&)>& on_event = {});
   Result<json> call(const std::string& op, const json& args,
                     const std::function<void(const json&)>& on_event = {});
 
@@ -42,6 +51,10 @@ class Session {
   // Reads until at least one message is queued; errors when the stream ends.
   Status pump(int timeout_ms, bool* got);
   Result<Message> next_for(uint64_t id, int timeout_ms, bool* timed_out);
+  // One message for `id`: an event goes to on_event (nullopt), a result is
+  // the value, an error the error.
+  Result<std::optional<json>> settle(uint64_t id, Message m,
+                                     const std::function<void(const json&)>& on_event);
 
   std::unique_ptr<Transport> t_;
   FrameDecoder dec_;

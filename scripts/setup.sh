@@ -15,6 +15,8 @@ PACKAGES=(
   libgtest-dev googletest
   # the sshd fixture (tests/fixtures/sshd.sh) and the ssh anchor in bench/
   openssh-server openssh-client
+  # bench/forward measures throughput through `sonde forward` and `ssh -L`
+  iperf3
   # tools tests use as oracles or helpers
   file iproute2 procps strace sudo ca-certificates
   # profiler oracles and readers: eu-stack and gdb for frames, perf for the bench
@@ -23,6 +25,11 @@ PACKAGES=(
   elfutils gdb linux-perf debuginfod protobuf-compiler libxml2-utils python3
   # dwz: the symbolizer tests build debug files with .gnu_debugaltlink as Debian's -dbgsym do
   dwz
+  # sonde debug starts gdbserver on the target; its tests drive it with gdb
+  gdbserver
+  # javac/jar build the JMX helper jar the agent embeds and the Java test programs; java, jdb,
+  # jfr are the JVM tests' targets and oracles
+  openjdk-17-jdk-headless
 )
 
 missing=()

@@ -9,6 +9,8 @@ void register_inspect(Registry& reg);
 void register_trace(Registry& reg);
 void register_stack(Registry& reg);
 void register_profile(Registry& reg);
+void register_gdbserver(Registry& reg);
+void register_jvm(Registry& reg);
 
 void register_all_handlers(Registry& reg) {
   register_ping(reg);
@@ -18,6 +20,8 @@ void register_all_handlers(Registry& reg) {
   register_trace(reg);
   register_stack(reg);
   register_profile(reg);
+  register_gdbserver(reg);
+  register_jvm(reg);
 }
 
 namespace {

@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 
 #include "sonde/common/fd.h"
 
@@ -123,6 +125,24 @@ std::string human_bytes(unsigned long long bytes) {
   }
   if (u == 0) return fmt::format("{}B", bytes);
   return v < 10 ? fmt::format("{:.1f}{}", v, units[u]) : fmt::format("{:.0f}{}", v, units[u]);
+}
+
+std::optional<std::string> find_in_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  if (!path || name.empty() || name.find('/') != std::string::npos) return std::nullopt;
+  std::string_view rest(path);
+  while (true) {
+    size_t colon = rest.find(':');
+    std::string dir(rest.substr(0, colon));
+    if (!dir.empty()) {
+      std::string p = dir + "/" + name;
+      struct stat sb;
+      if (::stat(p.c_str(), &sb) == 0 && S_ISREG(sb.st_mode) && ::access(p.c_str(), X_OK) == 0)
+        return p;
+    }
+    if (colon == std::string_view::npos) return std::nullopt;
+    rest.remove_prefix(colon + 1);
+  }
 }
 
 }  // namespace sonde

@@ -54,19 +54,27 @@ struct CommandContext {
 
   // Opens the transport for the target and does the handshake.
   Result<std::unique_ptr<Session>> connect() const;
+  // Opens only what a port forward needs, with no agent: the SSH connection
+  // (sshd serves direct-tcpip itself), or nothing for `local`. --via cannot
+  // forward: an error with a hint.
+  Result<std::unique_ptr<Transport>> connect_link() const;
   // Prints "sonde: error: ..." with the hint and returns the exit code.
   int fail(const Error& e) const;
   void print_json(const json& j) const;
 };
 
 struct CommandSpec {
-  const char* name;
+  const char* name;  // one word, or two for a family: "jvm list"
+
   const char* summary;
   const char* synopsis;
   std::function<void(po::options_description&)> options;
   std::function<int(CommandContext&)> run;
   bool needs_target = true;
   bool takes_rest = false;  // accepts `-- ARGS...` (CommandContext::rest)
+  // Positional arguments after TARGET, in order, each stored in vm under its
+  // name (e.g. forward's "remote-port"). Declare them in `options` too.
+  std::vector<const char*> positionals;
 };
 
 // The command table (controller/commands/commands.cpp).

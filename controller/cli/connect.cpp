@@ -21,6 +21,20 @@ std::string default_agent_path() {
   return "sonde-agent";
 }
 
+namespace {
+
+SshOptions ssh_options(const GlobalOptions& g) {
+  SshOptions so;
+  so.identity_file = g.identity;
+  so.config_file = g.ssh_config;
+  so.accept_new = g.accept_new;
+  so.connect_timeout_ms = g.connect_timeout_ms;
+  so.verbosity = g.verbosity;
+  return so;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Session>> CommandContext::connect() const {
   std::string agent = g.agent_path.empty() ? default_agent_path() : g.agent_path;
   Result<std::unique_ptr<Transport>> t = Error{errc::kInternal, "no transport", {}};
@@ -31,12 +45,7 @@ Result<std::unique_ptr<Session>> CommandContext::connect() const {
   } else {
     auto st = parse_ssh_target(target);
     if (!st) return st.error();
-    SshOptions so;
-    so.identity_file = g.identity;
-    so.config_file = g.ssh_config;
-    so.accept_new = g.accept_new;
-    so.connect_timeout_ms = g.connect_timeout_ms;
-    so.verbosity = g.verbosity;
+    SshOptions so = ssh_options(g);
     DeployOptions d;
     d.agent_path = agent;
     d.remote_dir = g.remote_dir;
@@ -48,6 +57,19 @@ Result<std::unique_ptr<Session>> CommandContext::connect() const {
   auto s = std::make_unique<Session>(std::move(*t));
   if (auto hs = s->handshake(); !hs.ok()) return hs.error();
   return s;
+}
+
+Result<std::unique_ptr<Transport>> CommandContext::connect_link() const {
+  if (!g.via.empty())
+    return Error{errc::kBadArgs,
+                 "cannot forward ports through --via: the command reaches an agent's stdio, not "
+                 "the target's network",
+                 "give an SSH target instead (forwards are SSH direct-tcpip channels), or run "
+                 "`kubectl port-forward` / `ssh -L` beside sonde"};
+  if (target == "local" || target == "localhost-agent") return open_local_link();
+  auto st = parse_ssh_target(target);
+  if (!st) return st.error();
+  return open_ssh_link(*st, ssh_options(g));
 }
 
 int exit_code_for(const Error& e) {

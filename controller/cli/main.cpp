@@ -49,7 +49,7 @@ void print_usage(const po::options_description& global) {
       "or a Host alias from ~/.ssh/config. With --via CMD the target may be omitted.\n\n"
       "Commands:\n",
       kSondeVersion);
-  for (const auto& c : all_commands()) std::printf("  %-10s %s\n", c.name, c.summary);
+  for (const auto& c : all_commands()) std::printf("  %-13s %s\n", c.name, c.summary);
   std::cout << "\n" << global << "\n";
   std::printf(
       "Exit codes:\n"
@@ -109,9 +109,19 @@ int run(int argc, char** argv) {
     return help ? 0 : exit_code::kUsage;
   }
   std::string name = argv[cmd_index];
+  // A family's second word: `sonde jvm list TARGET` is the command "jvm list".
+  int sub_index = -1;
+  auto two_words = [&](int at) {
+    if (at + 1 >= argc) return false;
+    std::string both = std::string(argv[at]) + " " + argv[at + 1];
+    for (const auto& c : all_commands())
+      if (both == c.name) return true;
+    return false;
+  };
   if (name == "help") {
     if (cmd_index + 1 < argc) {
       name = argv[cmd_index + 1];
+      if (two_words(cmd_index + 1)) name += std::string(" ") + argv[cmd_index + 2];
       for (const auto& c : all_commands())
         if (name == c.name) {
           po::options_description own(std::string("Options for ") + c.name);
@@ -124,10 +134,25 @@ int run(int argc, char** argv) {
     print_usage(global);
     return 0;
   }
+  if (two_words(cmd_index)) {
+    sub_index = cmd_index + 1;
+    name += std::string(" ") + argv[sub_index];
+  }
   const CommandSpec* spec = nullptr;
   for (const auto& c : all_commands())
     if (name == c.name) spec = &c;
   if (!spec) {
+    std::string family = name + " ";
+    std::string subs;
+    for (const auto& c : all_commands())
+      if (std::strncmp(c.name, family.c_str(), family.size()) == 0)
+        subs += std::string(subs.empty() ? "" : ", ") + (c.name + family.size());
+    if (!subs.empty()) {
+      std::fprintf(stderr, "sonde %s: which one? %s\n  hint: sonde %s %s TARGET ...\n",
+                   name.c_str(), subs.c_str(), name.c_str(),
+                   subs.substr(0, subs.find(',')).c_str());
+      return exit_code::kUsage;
+    }
     std::fprintf(stderr, "sonde: unknown command `%s`\n  hint: `sonde --help` lists the commands\n",
                  name.c_str());
     return exit_code::kUsage;
@@ -141,13 +166,14 @@ int run(int argc, char** argv) {
   all.add_options()("target", po::value<std::string>(), "target");
   po::positional_options_description pos;
   pos.add("target", 1);
+  for (const char* p : spec->positionals) pos.add(p, 1);
 
   // Everything after the first `--` belongs to the command (trace's CMD ARGS):
   // program_options must not see it as options or extra positionals.
   std::vector<std::string> args;
   int i = 1;
   for (; i < argc && std::strcmp(argv[i], "--") != 0; ++i)
-    if (i != cmd_index) args.push_back(argv[i]);
+    if (i != cmd_index && i != sub_index) args.push_back(argv[i]);
   if (i < argc) {
     if (!spec->takes_rest) {
       std::fprintf(stderr, "sonde %s: takes no arguments after `--`\n  usage: sonde %s\n",

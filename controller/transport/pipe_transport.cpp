@@ -28,8 +28,11 @@ std::string StderrTail::last_line() const {
   return nl == std::string::npos ? t : t.substr(nl + 1);
 }
 
-PipeTransport::PipeTransport(Child child, std::string label, bool relay_stderr)
-    : child_(std::move(child)), label_(std::move(label)), relay_(relay_stderr) {
+PipeTransport::PipeTransport(Child child, std::string label, bool relay_stderr, bool local_target)
+    : child_(std::move(child)),
+      label_(std::move(label)),
+      relay_(relay_stderr),
+      local_(local_target) {
   if (child_.err().valid()) ::fcntl(child_.err().get(), F_SETFL, O_NONBLOCK);
 }
 
@@ -126,15 +129,45 @@ Result<std::unique_ptr<Transport>> open_local(const std::string& agent_path, boo
   if (verbosity >= 2) argv.push_back("-v");
   SpawnOptions o;
   o.pipe_stderr = true;
+  // Its own process group: a terminal's Ctrl-C reaches only us, and we turn
+  // it into a `cancel`, so work that must finish on a cancel (a recording
+  // fetched early, a debugger's process released) is not cut short.
+  o.new_process_group = true;
   auto c = spawn(argv, o);
   if (!c) return c.error();
   return std::unique_ptr<Transport>(
-      new PipeTransport(std::move(*c), sudo ? "local (sudo)" : "local", true));
+      new PipeTransport(std::move(*c), sudo ? "local (sudo)" : "local", true, true));
+}
+
+namespace {
+
+// `local` with no agent behind it: forwards connect from this machine, and
+// nothing speaks the protocol.
+class LocalLink : public Transport {
+ public:
+  Status write(std::string_view) override { return no_agent(); }
+  Result<ReadResult> read(char*, size_t, int) override { return no_agent(); }
+  void close() override {}
+  std::string describe() const override { return "local"; }
+  Error explain_eof() override { return no_agent(); }
+  bool forwards_directly() const override { return true; }
+
+ private:
+  static Error no_agent() {
+    return Error{errc::kInternal, "this connection has no agent (opened for forwarding only)", {}};
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> open_local_link() {
+  return std::make_unique<LocalLink>();
 }
 
 Result<std::unique_ptr<Transport>> open_via(const std::string& command, int /*verbosity*/) {
   SpawnOptions o;
   o.pipe_stderr = true;
+  o.new_process_group = true;  // as for `local`: Ctrl-C becomes a cancel, not a kill
   auto c = spawn({"/bin/sh", "-c", command}, o);
   if (!c) return c.error();
   return std::unique_ptr<Transport>(

@@ -88,6 +88,7 @@ class SshTransport : public Transport {
   }
 
   std::string describe() const override { return label_; }
+  SshConnection* ssh_connection() override { return conn_.get(); }
 
   Error explain_eof() override {
     drain_stderr();
@@ -131,6 +132,27 @@ class SshTransport : public Transport {
   StderrTail tail_;
   ssh_channel_callbacks_struct cb_{};
   std::string exit_signal_;
+};
+
+// An authenticated SSH connection with no agent on it: what port forwards
+// need (sshd opens their direct-tcpip channels).
+class SshLink : public Transport {
+ public:
+  explicit SshLink(std::unique_ptr<SshConnection> conn)
+      : conn_(std::move(conn)), label_("ssh " + conn_->label()) {}
+  Status write(std::string_view) override { return no_agent(); }
+  Result<ReadResult> read(char*, size_t, int) override { return no_agent(); }
+  void close() override { conn_.reset(); }
+  std::string describe() const override { return label_; }
+  Error explain_eof() override { return no_agent(); }
+  SshConnection* ssh_connection() override { return conn_.get(); }
+
+ private:
+  static Error no_agent() {
+    return Error{errc::kInternal, "this connection has no agent (opened for forwarding only)", {}};
+  }
+  std::unique_ptr<SshConnection> conn_;
+  std::string label_;
 };
 
 Status upload_agent(SshConnection& conn, const DeployOptions& d, const std::string& hash) {
@@ -184,6 +206,12 @@ Result<std::string> agent_hash(const std::string& path) {
 }
 
 }  // namespace
+
+Result<std::unique_ptr<Transport>> open_ssh_link(const SshTarget& target, const SshOptions& ssh) {
+  auto conn = SshConnection::open(target, ssh);
+  if (!conn) return conn.error();
+  return std::unique_ptr<Transport>(new SshLink(std::move(*conn)));
+}
 
 Result<std::unique_ptr<Transport>> open_ssh(const SshTarget& target, const SshOptions& ssh,
                                             const DeployOptions& deploy) {

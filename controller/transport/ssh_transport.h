@@ -22,4 +22,8 @@ struct DeployOptions {
 Result<std::unique_ptr<Transport>> open_ssh(const SshTarget& target, const SshOptions& ssh,
                                             const DeployOptions& deploy);
 
+// Connects and authenticates only: no agent is deployed or started. For
+// port forwards, which sshd serves on its own.
+Result<std::unique_ptr<Transport>> open_ssh_link(const SshTarget& target, const SshOptions& ssh);
+
 }  // namespace sonde::controller

@@ -12,6 +12,8 @@
 
 namespace sonde::controller {
 
+class SshConnection;
+
 struct ReadResult {
   size_t n = 0;      // bytes read (0 on timeout or EOF)
   bool eof = false;  // the agent side closed its stdout
@@ -30,6 +32,13 @@ class Transport {
   // After an unexpected EOF: how the agent ended and the tail of its stderr,
   // turned into an error with a hint.
   virtual Error explain_eof() = 0;
+
+  // Port forwards (forward.h) ride on the transport. Over SSH each stream is
+  // a direct-tcpip channel on this connection (nullptr: none).
+  virtual SshConnection* ssh_connection() { return nullptr; }
+  // True when the target is this machine (`local`): a forwarded stream is a
+  // plain TCP connection from here.
+  virtual bool forwards_directly() const { return false; }
 };
 
 // Keeps the last bytes of the agent's stderr for error messages, and relays

@@ -36,4 +36,7 @@ std::optional<long> parse_duration_ms(std::string_view text);
 // 1536 → "1.5K" like ps/top.
 std::string human_bytes(unsigned long long bytes);
 
+// The first executable regular file `name` in $PATH, as execvp would find it.
+std::optional<std::string> find_in_path(const std::string& name);
+
 }  // namespace sonde

@@ -1,0 +1,124 @@
+// `jvm.*`: JVMs on the target (sonde::jvm). jvm.list reads /proc and
+// hsperfdata only; jvm.attach runs one diagnostic command through the HotSpot
+// attach socket; jvm.jfr records and streams a Flight Recorder file back in
+// `event` chunks; jvm.jmx starts the management agent for one forwarded port.
+#include "../handler.h"
+#include "sonde/jvm/attach.h"
+#include "sonde/jvm/discover.h"
+#include "sonde/jvm/jfr.h"
+#include "sonde/jvm/jmx.h"
+
+namespace sonde::agent {
+namespace {
+
+Result<pid_t> pid_arg(const json& args) {
+  auto pid = arg_int(args, "pid", 0);
+  if (!pid) return pid.error();
+  if (*pid <= 0 || *pid > INT32_MAX)
+    return Error{errc::kBadArgs, "this op needs a pid", "pass -p PID (see `sonde jvm list`)"};
+  return static_cast<pid_t>(*pid);
+}
+
+Result<long> timeout_arg(const json& args) {
+  auto t = arg_int(args, "timeout_ms", 10000);
+  if (!t) return t.error();
+  if (*t < 100 || *t > 600000) return Error{errc::kBadArgs, "timeout_ms must be 100..600000", {}};
+  return *t;
+}
+
+// The diagnostic commands jvm.attach may run: read-only ones.
+Result<std::string> attach_line(const std::string& what, bool all) {
+  if (what == "threads") return std::string(all ? "Thread.print -l -e" : "Thread.print -l");
+  if (what == "flags") return std::string(all ? "VM.flags -all" : "VM.flags");
+  if (what == "props") return std::string("VM.system_properties");
+  if (what == "version") return std::string("VM.version");
+  return Error{errc::kBadArgs, "argument `what` must be threads, flags, props or version", {}};
+}
+
+}  // namespace
+
+void register_jvm(Registry& reg) {
+  reg["jvm.list"] = [](RequestContext& ctx) -> Result<json> {
+    auto pid = arg_int(ctx.args, "pid", 0);
+    if (!pid) return pid.error();
+    if (*pid < 0 || *pid > INT32_MAX) return Error{errc::kBadArgs, "bad pid", {}};
+    jvm::ListOptions o;
+    o.only_pid = static_cast<pid_t>(*pid);
+    return jvm::list_jvms(o);
+  };
+
+  reg["jvm.attach"] = [](RequestContext& ctx) -> Result<json> {
+    auto pid = pid_arg(ctx.args);
+    if (!pid) return pid.error();
+    auto what = arg_string(ctx.args, "what", "");
+    if (!what) return what.error();
+    auto all = arg_bool(ctx.args, "all", false);
+    if (!all) return all.error();
+    auto timeout = timeout_arg(ctx.args);
+    if (!timeout) return timeout.error();
+    auto line = attach_line(*what, *all);
+    if (!line) return line.error();
+    jvm::AttachOptions o;
+    o.connect_timeout_ms = *timeout;
+    auto out = jvm::jcmd(*pid, *line, o, &ctx.cancel);
+    if (!out) return out.error();
+    return json{{"pid", *pid}, {"what", *what}, {"command", *line}, {"output", *out}};
+  };
+
+  reg["jvm.jfr"] = [](RequestContext& ctx) -> Result<json> {
+    auto pid = pid_arg(ctx.args);
+    if (!pid) return pid.error();
+    auto dur = arg_int(ctx.args, "duration_ms", 60000);
+    if (!dur) return dur.error();
+    auto settings = arg_string(ctx.args, "settings", "profile");
+    if (!settings) return settings.error();
+    auto timeout = timeout_arg(ctx.args);
+    if (!timeout) return timeout.error();
+    jvm::JfrOptions o;
+    o.pid = *pid;
+    o.duration_ms = *dur;
+    o.settings = *settings;
+    o.attach_timeout_ms = *timeout;
+    jvm::JfrCallbacks cb;
+    cb.progress = [&](const json& ev) { ctx.emit(ev); };
+    cb.chunk = [&](uint64_t offset, std::string_view bytes) {
+      ctx.emit({{"phase", "data"},
+                {"offset", offset},
+                {"data", json::binary(std::vector<uint8_t>(bytes.begin(), bytes.end()))}});
+    };
+    // A cancel (Ctrl-C) ends the recording early; the file is still dumped
+    // and streamed and the op returns its result.
+    return jvm::record_jfr(o, ctx.cancel, cb);
+  };
+
+  reg["jvm.jmx"] = [](RequestContext& ctx) -> Result<json> {
+    auto pid = pid_arg(ctx.args);
+    if (!pid) return pid.error();
+    auto stop = arg_bool(ctx.args, "stop", false);
+    if (!stop) return stop.error();
+    if (*stop) {
+      // Sent when the controller is being interrupted: it must run whatever
+      // the cancel token says, bounded by the attach timeouts alone.
+      auto out = jvm::jcmd(*pid, "ManagementAgent.stop", {}, nullptr);
+      if (!out) return out.error();
+      return json{{"pid", *pid}, {"stopped", true}, {"output", *out}};
+    }
+    auto port = arg_int(ctx.args, "port", 0);
+    if (!port) return port.error();
+    if (*port < 1 || *port > 65535) return Error{errc::kBadArgs, "port must be 1..65535", {}};
+    auto bind = arg_string(ctx.args, "bind", "127.0.0.1");
+    if (!bind) return bind.error();
+    if (bind->rfind("127.", 0) != 0)
+      return Error{errc::kBadArgs, "the JMX agent binds a loopback address only (127.x.y.z)", {}};
+    auto timeout = timeout_arg(ctx.args);
+    if (!timeout) return timeout.error();
+    jvm::JmxStartOptions o;
+    o.pid = *pid;
+    o.port = static_cast<int>(*port);
+    o.bind = *bind;
+    o.attach_timeout_ms = *timeout;
+    return jvm::start_jmx(o, &ctx.cancel);
+  };
+}
+
+}  // namespace sonde::agent

@@ -1,0 +1,212 @@
+// sonde debug TARGET -p PID [--local PORT] [--gdb [-- GDB ARGS]]: a gdbserver
+// for PID on the target, reachable only through this session. The agent
+// listens on the target's loopback and starts gdbserver when a debugger
+// connects (agent/handlers/gdbserver.cpp); we forward a local port to it and
+// print the gdb line, or run gdb ourselves with --gdb. On exit the debugger's
+// connection is closed, gdbserver detaches and the process runs on.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include "../cli/command.h"
+#include "../transport/forward.h"
+#include "sonde/common/io.h"
+#include "sonde/render/table.h"
+
+namespace sonde::controller {
+namespace {
+
+// Runs local gdb on the forwarded port with the terminal, while this thread
+// keeps forwarding. Ctrl-C belongs to gdb (it interrupts the target), so we
+// ignore SIGINT until gdb exits.
+class LocalGdb {
+ public:
+  Status start(int port, const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {"gdb", "-q", "-ex",
+                                     fmt::format("target remote localhost:{}", port)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    old_ = ::signal(SIGINT, SIG_IGN);
+    posix_spawnattr_t attr;
+    ::posix_spawnattr_init(&attr);
+    sigset_t dflt;
+    sigemptyset(&dflt);
+    sigaddset(&dflt, SIGINT);
+    sigaddset(&dflt, SIGPIPE);
+    ::posix_spawnattr_setsigdefault(&attr, &dflt);
+    ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    int rc = ::posix_spawnp(&pid_, "gdb", nullptr, &attr, cargv.data(), environ);
+    ::posix_spawnattr_destroy(&attr);
+    if (rc != 0) {
+      restore();
+      return Error{errc::kNotFound, std::string("cannot run gdb here: ") + std::strerror(rc),
+                   "install gdb on this machine (apt-get install gdb), or drop --gdb and "
+                   "use the printed line with your own debugger"};
+    }
+    return ok_status();
+  }
+  bool exited() {
+    if (pid_ <= 0) return true;
+    int st;
+    if (::waitpid(pid_, &st, WNOHANG) != pid_) return false;
+    pid_ = -1;
+    restore();
+    return true;
+  }
+  ~LocalGdb() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int st;
+      ::waitpid(pid_, &st, 0);
+    }
+    restore();
+  }
+
+ private:
+  void restore() {
+    if (old_ != SIG_ERR) ::signal(SIGINT, old_);
+    old_ = SIG_ERR;
+  }
+  pid_t pid_ = -1;
+  sighandler_t old_ = SIG_ERR;
+};
+
+}  // namespace
+
+CommandSpec debug_command() {
+  CommandSpec c;
+  c.name = "debug";
+  c.summary = "gdbserver on the target for a process, forwarded here: gdb line, or --gdb to run it";
+  c.synopsis = "debug TARGET -p PID [--local PORT] [--gdb [-- GDB ARGS...]]";
+  c.takes_rest = true;
+  c.options = [](po::options_description& o) {
+    o.add_options()("pid,p", po::value<long>()->required(), "the process to debug")(
+        "local", po::value<int>()->default_value(0),
+        "local port for the debugger (default: any free one)")(
+        "gdb", "run gdb here on the forwarded port; arguments after `--` go to gdb");
+  };
+  c.run = [](CommandContext& ctx) -> int {
+    long pid = ctx.vm["pid"].as<long>();
+    if (pid <= 0 || pid > INT32_MAX)
+      return ctx.fail(Error{errc::kBadArgs, fmt::format("-p {} is not a process id", pid),
+                            "sonde debug TARGET -p PID"});
+    int local = ctx.vm["local"].as<int>();
+    if (local < 0 || local > 65535)
+      return ctx.fail(Error{errc::kBadArgs, "--local must be a port (1-65535)", {}});
+    bool run_gdb = ctx.vm.count("gdb") != 0;
+    if (!ctx.rest.empty() && !run_gdb)
+      return ctx.fail(Error{errc::kBadArgs, "arguments after `--` go to gdb: add --gdb", {}});
+
+    auto s = ctx.connect();
+    if (!s) return ctx.fail(s.error());
+    Session& session = **s;
+    auto id = session.send_request("gdbserver", {{"pid", pid}});
+    if (!id) return ctx.fail(id.error());
+
+    // The agent's first event is its loopback port, or the request fails
+    // (no gdbserver, no process, already traced).
+    int remote_port = 0;
+    std::string gdbserver;
+    auto on_event = [&](const json& e) {
+      if (e.contains("listening")) {
+        remote_port = e["listening"].get<int>();
+        gdbserver = e.value("gdbserver", "");
+      } else if (e.value("debugger", "") == "connected") {
+        std::fprintf(stderr, "sonde: debugger connected (gdbserver pid %lld)\n",
+                     e.value("gdbserver_pid", 0LL));
+      } else if (e.value("debugger", "") == "ended") {
+        std::string err = render::terminal_safe(e.value("stderr", ""));
+        std::fprintf(stderr, "sonde: debugger gone (gdbserver %s); process state %s\n",
+                     e.value("how", "?").c_str(), e.value("process_state", "?").c_str());
+        if (!err.empty() && err.find("Detaching") == std::string::npos &&
+            err.find("detach") == std::string::npos && e.value("how", "") != "exited with status 0")
+          std::fprintf(stderr, "  gdbserver said: %s\n", err.c_str());
+      }
+    };
+    long deadline = monotonic_ms() + 30000;
+    while (remote_port == 0) {
+      auto r = session.poll(*id, on_event);
+      if (!r) return ctx.fail(r.error());
+      if (*r) return ctx.fail(Error{errc::kAgent, "gdbserver ended before it listened", {}});
+      if (interrupted()) return exit_code::kInterrupted;
+      if (monotonic_ms() > deadline)
+        return ctx.fail(Error{errc::kTimeout, "the agent did not start listening in 30 s", {}});
+      if (remote_port == 0) ::usleep(5000);
+    }
+
+    ForwardSpec spec;
+    spec.local_port = local;
+    spec.remote_port = remote_port;
+    auto fwd = Forwarder::listen(session.transport(), spec);
+    if (!fwd) {
+      (void)session.cancel(*id);
+      (void)session.wait(*id);
+      return ctx.fail(fwd.error());
+    }
+    int port = (*fwd)->local_port();
+    std::string line = fmt::format("gdb -ex 'target remote localhost:{}'", port);
+    if (ctx.g.json) {
+      ctx.print_json({{"pid", pid},
+                      {"host", session.host()},
+                      {"local_port", port},
+                      {"remote_port", remote_port},
+                      {"gdb", line},
+                      {"gdbserver", gdbserver}});
+      std::fflush(stdout);
+    } else {
+      std::printf("process %ld on %s: gdbserver (%s) behind 127.0.0.1:%d on the target\n", pid,
+                  session.host().c_str(), gdbserver.c_str(), remote_port);
+      std::printf("  %s\n", line.c_str());
+      std::printf(
+          "The process is attached only while a debugger is connected; `detach` or quit "
+          "gdb to let it run on.%s\n",
+          run_gdb ? "" : " Ctrl-C here ends the forward.");
+      std::fflush(stdout);
+    }
+
+    LocalGdb gdb;
+    if (run_gdb) {
+      if (auto st = gdb.start(port, ctx.rest); !st.ok()) {
+        (void)session.cancel(*id);
+        (void)session.wait(*id);
+        return ctx.fail(st.error());
+      }
+    }
+    bool agent_done = false;
+    Error agent_error{};
+    json final;
+    auto st = (*fwd)->run([&] { return agent_done || (run_gdb && gdb.exited()); },
+                          [&](const ForwardStats&) {
+                            auto r = session.poll(*id, on_event);
+                            if (!r) {
+                              agent_error = r.error();
+                              agent_done = true;
+                            } else if (*r) {
+                              final = std::move(**r);
+                              agent_done = true;
+                            }
+                          });
+    fwd->reset();  // the debugger's connection closes: gdbserver detaches
+    if (agent_done && !agent_error.message.empty()) return ctx.fail(agent_error);
+    if (!agent_done) (void)session.cancel(*id);
+    auto r = agent_done ? Result<json>(std::move(final)) : session.wait(*id, on_event, 10000);
+    if (!r) return ctx.fail(r.error());
+    if (r->contains("process_state")) {
+      std::string state = (*r)["process_state"];
+      if (r->value("process_gone", false))
+        std::fprintf(stderr, "sonde: process %ld is gone\n", pid);
+      else
+        std::fprintf(stderr, "sonde: process %ld runs on (state %s%s)\n", pid, state.c_str(),
+                     r->value("continued", 0) ? ", sent SIGCONT: it was left stopped" : "");
+    }
+    if (!st.ok()) return ctx.fail(st.error());
+    // Ended by Ctrl-C: 130 like every interrupted command (the process was
+    // released all the same); ended by --gdb exiting or the process going: 0.
+    return interrupted() ? exit_code::kInterrupted : exit_code::kOk;
+  };
+  return c;
+}
+
+}  // namespace sonde::controller

@@ -1,0 +1,66 @@
+// The HotSpot dynamic attach protocol, spoken natively (no jcmd needed on the
+// target). A JVM opens its attach socket, /tmp/.java_pid<NSPID> in its own
+// mount namespace, when it receives SIGQUIT and finds a file .attach_pid<NSPID>
+// in its working directory or /tmp. A request is "1\0" (protocol version),
+// the command and exactly three arguments, each NUL-terminated; the reply is
+// a status line (0 = ok) and then the command's output, until the JVM closes
+// the connection. The JVM accepts a peer whose effective uid and gid are its
+// own (or root), and ignores an attach file owned by another user.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sonde/common/cancel.h"
+#include "sonde/common/result.h"
+
+namespace sonde::jvm {
+
+struct AttachReply {
+  int status = -1;     // the first line: 0 success, else the JVM's error code
+  std::string output;  // everything after it
+};
+
+// Raw reply bytes → status and output. Errors on an empty or non-numeric
+// first line (not an attach reply).
+Result<AttachReply> parse_attach_reply(std::string_view raw);
+
+// The request bytes: "1\0cmd\0a0\0a1\0a2\0", missing arguments empty.
+// Errors for more than three arguments or a NUL inside one.
+Result<std::string> encode_attach_request(const std::string& cmd,
+                                          const std::vector<std::string>& args);
+
+// The agent's return code from a `load` reply's output ("return code: 0" on
+// JDK 9+, a bare number before); nullopt when it says neither.
+std::optional<int> parse_load_return_code(std::string_view output);
+
+struct AttachOptions {
+  long connect_timeout_ms = 10000;  // for the JVM to open its socket after SIGQUIT
+  long reply_timeout_ms = 120000;   // for the command's whole reply
+  size_t max_reply_bytes = 64u << 20;
+};
+
+// Runs one attach command in JVM pid. Triggers the attach listener when its
+// socket is not there yet (after check_hotspot), waits for it bounded by
+// connect_timeout_ms, and reads the reply. cancel (may be null) ends waits
+// early. When the agent is root and the JVM is not, the calling thread alone
+// takes the JVM's effective uid/gid for the duration (the file the JVM checks
+// and the socket peer must be that user).
+Result<AttachReply> attach_execute(pid_t pid, const std::string& cmd,
+                                   const std::vector<std::string>& args,
+                                   const AttachOptions& opts = {}, CancelToken* cancel = nullptr);
+
+// attach_execute("jcmd", {line}); a non-zero status becomes an Error whose
+// message is the JVM's text.
+Result<std::string> jcmd(pid_t pid, const std::string& line, const AttachOptions& opts = {},
+                         CancelToken* cancel = nullptr);
+
+// Where the JVM's files live as seen from the agent: /proc/PID/root/tmp.
+std::string jvm_tmp_dir(pid_t pid);
+std::string attach_socket_path(pid_t pid, pid_t nspid);
+
+}  // namespace sonde::jvm

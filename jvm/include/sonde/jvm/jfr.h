@@ -1,0 +1,49 @@
+// A Flight Recorder recording taken through attach: JFR.start, wait (with
+// progress, cancellable), JFR.stop with a filename in the JVM's /tmp, then
+// the file is streamed back in chunks and removed. A cancel ends the wait
+// early and the recording is still dumped and streamed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sonde/common/cancel.h"
+#include "sonde/common/frame.h"
+#include "sonde/common/result.h"
+
+namespace sonde::jvm {
+
+struct JfrOptions {
+  pid_t pid = 0;
+  long duration_ms = 60000;
+  std::string settings = "profile";  // default | profile
+  size_t chunk_bytes = 256 * 1024;
+  long attach_timeout_ms = 10000;
+};
+
+struct JfrCallbacks {
+  // phase "recording" (elapsed_ms, duration_ms), "dumping", "streaming".
+  std::function<void(const json&)> progress;
+  // Consecutive file bytes from offset.
+  std::function<void(uint64_t offset, std::string_view bytes)> chunk;
+};
+
+// {"pid","name","settings","duration_ms","recorded_ms","stopped_early",
+//  "bytes","remote_path"}.
+Result<json> record_jfr(const JfrOptions& o, CancelToken& cancel, const JfrCallbacks& cb);
+
+// The jcmd lines, exposed for tests.
+std::string jfr_start_line(const std::string& name, const std::string& settings,
+                           long safety_duration_s, const std::string& path);
+std::string jfr_stop_line(const std::string& name, const std::string& path);
+
+// JFR.start's and JFR.stop's text says whether they worked (their status is
+// 0 either way): nullopt when fine, else the JVM's message.
+std::optional<std::string> jfr_start_failure(std::string_view output);
+std::optional<std::string> jfr_stop_failure(std::string_view output);
+
+}  // namespace sonde::jvm

@@ -1,0 +1,244 @@
+#include "sonde/jvm/discover.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "sonde/common/io.h"
+#include "sonde/jvm/attach.h"
+#include "sonde/jvm/hsperf.h"
+#include "sonde/jvm/options.h"
+#include "sonde/jvm/process.h"
+#include "sonde/proc/sockets.h"
+#include "sonde/proc/stat.h"
+#include "sonde/proc/system.h"
+#include "sonde/proc/text.h"
+#include "sonde/proc/users.h"
+
+namespace sonde::jvm {
+namespace {
+
+std::string basename_of(const std::string& p) {
+  size_t s = p.rfind('/');
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+std::string dirname_of(const std::string& p) {
+  size_t s = p.rfind('/');
+  return s == std::string::npos || s == 0 ? "/" : p.substr(0, s);
+}
+
+// JAVA_VERSION="17.0.15" from JAVA_HOME/release.
+std::string release_version(pid_t pid, const std::string& libjvm) {
+  if (libjvm.empty()) return "";
+  // JAVA_HOME/lib/server/libjvm.so
+  std::string home = dirname_of(dirname_of(dirname_of(libjvm)));
+  auto text = read_file(fmt::format("/proc/{}/root{}/release", pid, home), 64 << 10);
+  if (!text) return "";
+  auto v = proc::field_value(*text, "JAVA_VERSION");
+  if (!v) {
+    size_t at = text->find("JAVA_VERSION=");
+    if (at == std::string::npos) return "";
+    size_t end = text->find('\n', at);
+    std::string s = text->substr(at + 13, end == std::string::npos ? end : end - at - 13);
+    if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
+    return s;
+  }
+  return std::string(*v);
+}
+
+std::string env_value(const std::string& environ_raw, const std::string& key) {
+  for (const auto& kv : split_cmdline(environ_raw))
+    if (kv.size() > key.size() && kv.compare(0, key.size(), key) == 0 && kv[key.size()] == '=')
+      return kv.substr(key.size() + 1);
+  return "";
+}
+
+struct Candidate {
+  pid_t pid;
+  bool verified;  // libjvm.so seen in its maps
+  std::string libjvm;
+};
+
+// A JVM: libjvm.so mapped; where maps are unreadable, a `java` launcher.
+std::optional<Candidate> jvm_candidate(pid_t pid) {
+  auto maps = read_file(fmt::format("/proc/{}/maps", pid), 64u << 20);
+  if (maps) {
+    std::string lib = libjvm_path(*maps);
+    if (lib.empty()) return std::nullopt;
+    return Candidate{pid, true, lib};
+  }
+  auto exe = read_link(fmt::format("/proc/{}/exe", pid));
+  std::string name;
+  if (exe) {
+    name = basename_of(*exe);
+  } else if (auto cmd = read_file(fmt::format("/proc/{}/cmdline", pid), 4096)) {
+    auto argv = split_cmdline(*cmd);
+    if (!argv.empty()) name = basename_of(argv[0]);
+  }
+  if (name == "java") return Candidate{pid, false, ""};
+  return std::nullopt;
+}
+
+json describe(const Candidate& c, const proc::SystemInfo& sys, const proc::UserDb& users,
+              json& notes) {
+  const pid_t pid = c.pid;
+  json j;
+  j["pid"] = pid;
+  j["hotspot"] = c.verified;
+  auto ids = read_proc_ids(pid);
+  if (ids) {
+    j["nspid"] = ids->nspid;
+    j["uid"] = ids->euid;
+    j["user"] = users.user_name(ids->euid);
+  }
+  auto raw = read_file(fmt::format("/proc/{}/cmdline", pid), 1u << 20);
+  std::vector<std::string> argv = raw ? split_cmdline(*raw) : std::vector<std::string>{};
+  std::string command;
+  for (const auto& a : argv) command += (command.empty() ? "" : " ") + a;
+  j["command"] = proc::utf8_safe(command.size() > 4096 ? command.substr(0, 4096) : command);
+
+  JvmOptions parsed = parse_java_command_line(argv);
+  // Options from the environment come first; the command line overrides them.
+  JvmOptions o;
+  if (auto env = read_file(fmt::format("/proc/{}/environ", pid), 1u << 20)) {
+    apply_jvm_option_string(o, env_value(*env, "JAVA_TOOL_OPTIONS"));
+    apply_jvm_option_string(o, env_value(*env, "JDK_JAVA_OPTIONS"));
+  }
+  for (const auto& a : parsed.jvm_args) apply_jvm_option(o, a);
+  o.main = parsed.main;
+  o.main_kind = parsed.main_kind;
+
+  PerfData perf;
+  if (ids) {
+    if (auto p = read_hsperfdata(pid, ids->nspid)) perf = std::move(*p);
+  }
+  if (o.main.empty()) {
+    if (auto cmd = perf_string(perf, "sun.rt.javaCommand"); cmd && !cmd->empty()) {
+      o.main = cmd->substr(0, cmd->find(' '));
+      o.main_kind =
+          o.main.size() > 4 && o.main.substr(o.main.size() - 4) == ".jar" ? "jar" : "class";
+    }
+  }
+  j["main"] = proc::utf8_safe(o.main);
+  j["main_kind"] = o.main_kind;
+  std::string version = perf_string(perf, "java.property.java.version").value_or("");
+  if (version.empty()) version = release_version(pid, c.libjvm);
+  j["java_version"] = version;
+  j["vm_name"] = perf_string(perf, "java.property.java.vm.name").value_or("");
+  j["hsperfdata"] = !perf.empty();
+
+  if (auto st = proc::read_stat(fmt::format("/proc/{}/stat", pid))) {
+    double started = static_cast<double>(st->starttime) / static_cast<double>(sys.clk_tck);
+    j["uptime_s"] = std::max(0.0, sys.uptime_s - started);
+    j["start_epoch"] = proc::start_epoch(sys, st->starttime);
+  }
+
+  json heap = json::object();
+  if (!o.xmx.empty()) heap["max"] = o.xmx;
+  if (!o.xms.empty()) heap["initial"] = o.xms;
+  if (o.max_heap_bytes) heap["max_bytes"] = *o.max_heap_bytes;
+  if (o.initial_heap_bytes) heap["initial_bytes"] = *o.initial_heap_bytes;
+  long long committed = 0, limit = 0, used = 0;
+  bool have_gen = false;
+  for (int g = 0; g < 3; ++g) {
+    std::string base = fmt::format("sun.gc.generation.{}.", g);
+    if (auto v = perf_number(perf, base + "capacity")) committed += *v, have_gen = true;
+    if (auto v = perf_number(perf, base + "maxCapacity")) limit += *v;
+    for (int s = 0; s < 4; ++s)
+      if (auto v = perf_number(perf, fmt::format("{}space.{}.used", base, s))) used += *v;
+  }
+  if (have_gen) {
+    heap["committed_bytes"] = committed;
+    heap["limit_bytes"] = limit;
+    heap["used_bytes"] = used;
+  }
+  j["heap"] = heap;
+
+  json listening = listening_tcp(pid);
+  std::set<int> ports;
+  for (const auto& l : listening) ports.insert(l.value("port", 0));
+  j["listening"] = listening;
+  if (o.jdwp) {
+    json jd = to_json(*o.jdwp);
+    jd["listening"] = o.jdwp->server && o.jdwp->port > 0 && ports.count(o.jdwp->port) > 0;
+    j["jdwp"] = jd;
+  } else {
+    j["jdwp"] = nullptr;
+  }
+  json jmx = to_json(o.jmx);
+  jmx["listening"] = o.jmx.port > 0 && ports.count(o.jmx.port) > 0;
+  j["jmx"] = jmx;
+
+  Namespaces ns = compare_namespaces(pid);
+  j["container"] = {{"same_mnt", ns.same_mnt},
+                    {"same_pid", ns.same_pid},
+                    {"same_net", ns.same_net},
+                    {"in_container", !ns.same_mnt || !ns.same_pid}};
+  struct stat st {};
+  j["attach_socket"] =
+      ids && ::stat(attach_socket_path(pid, ids->nspid).c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+  j["attach_disabled"] = o.attach_disabled;
+  j["reduce_signals"] = o.reduce_signals;
+  if (!c.verified)
+    notes.push_back(fmt::format(
+        "pid {}: its memory maps are not readable, so it is listed by its `java` launcher name "
+        "and not checked for libjvm.so; run the agent as its user or with --sudo for details",
+        pid));
+  return j;
+}
+
+}  // namespace
+
+json listening_tcp(pid_t pid) {
+  json out = json::array();
+  std::set<uint64_t> inodes;
+  std::string fd_dir = fmt::format("/proc/{}/fd", pid);
+  for (int fd : proc::list_pids(fd_dir)) {
+    auto l = read_link(fmt::format("{}/{}", fd_dir, fd));
+    if (!l || l->rfind("socket:[", 0) != 0) continue;
+    if (auto v = proc::to_ull(std::string_view(*l).substr(8, l->size() - 9))) inodes.insert(*v);
+  }
+  if (inodes.empty()) return out;
+  for (const char* proto : {"tcp", "tcp6"}) {
+    auto text = read_file(fmt::format("/proc/{}/net/{}", pid, proto), 16u << 20);
+    if (!text) continue;
+    for (auto line : proc::split_char(*text, '\n')) {
+      auto s = proc::parse_inet_line(proto, line);
+      if (!s || s->state != "LISTEN" || !inodes.count(s->inode)) continue;
+      size_t colon = s->local.rfind(':');
+      int port = colon == std::string::npos
+                     ? 0
+                     : static_cast<int>(proc::to_ll(s->local.substr(colon + 1)).value_or(0));
+      out.push_back({{"address", s->local}, {"port", port}, {"proto", proto}});
+    }
+  }
+  return out;
+}
+
+Result<json> list_jvms(const ListOptions& opts) {
+  proc::SystemInfo sys = proc::read_system_info();
+  proc::UserDb users = proc::UserDb::load();
+  json jvms = json::array(), notes = json::array();
+  if (opts.only_pid > 0) {
+    if (::access(fmt::format("/proc/{}", opts.only_pid).c_str(), F_OK) != 0)
+      return Error{errc::kNotFound, fmt::format("no process {}", opts.only_pid),
+                   "list JVMs with `sonde jvm list TARGET`"};
+    auto c = jvm_candidate(opts.only_pid);
+    if (!c)
+      return Error{errc::kNotFound,
+                   fmt::format("pid {} is not a JVM (no libjvm.so mapped)", opts.only_pid),
+                   "list JVMs with `sonde jvm list TARGET`"};
+    jvms.push_back(describe(*c, sys, users, notes));
+  } else {
+    pid_t self = ::getpid();
+    for (int pid : proc::list_pids()) {
+      if (pid == self) continue;
+      if (auto c = jvm_candidate(pid)) jvms.push_back(describe(*c, sys, users, notes));
+    }
+  }
+  return json{{"jvms", jvms}, {"notes", notes}};
+}
+
+}  // namespace sonde::jvm

@@ -1,0 +1,244 @@
+// `sonde debug`: a real gdbserver on the "target" (this machine over the
+// loopback sshd, or `local`), reached through sonde's forward, driven by a real
+// gdb in batch mode. The tracee is stack_tracee_fp_pie in `chain` mode
+// (main → chain_a → chain_b → chain_c, asleep in nanosleep), so a backtrace has
+// known names. After every session the tracee must run on: not traced, not
+// stopped.
+#include <signal.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/sshd_fixture.h"
+#include "support/tracee.h"
+
+namespace sonde::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kTracee = std::string(SONDE_TARGETS_DIR) + "/stack_tracee_fp_pie";
+const std::string kSonde = std::string(SONDE_BIN_DIR) + "/sonde";
+const std::string kAgent = std::string(SONDE_BIN_DIR) + "/sonde-agent";
+
+bool contains(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
+std::string describe_run(const sonde::testing::Run& r) {
+  std::ostringstream o;
+  o << "exit " << r.exit_code << (r.timed_out ? " (timed out)" : "") << "\nstdout:\n"
+    << r.out << "\nstderr:\n"
+    << r.err;
+  return o.str();
+}
+
+std::unique_ptr<Tracee> start_chain() {
+  auto t = Tracee::start({kTracee, "chain"});
+  if (!t) return nullptr;
+  auto ready = t->wait_line([](const std::string& l) { return l.rfind("READY ", 0) == 0; }, 5000);
+  if (!ready) return nullptr;
+  ::usleep(100000);  // READY comes just before the final call
+  return t;
+}
+
+// Not traced, not stopped: the process runs on after a debugging session.
+void expect_runs_on(pid_t pid) {
+  EXPECT_TRUE(wait_until([&] { return tracer_pid(pid) == 0; }, 5000))
+      << "still traced by " << tracer_pid(pid);
+  char s = proc_state(pid);
+  EXPECT_NE(s, 'T') << "left stopped";
+  EXPECT_NE(s, 't') << "left in a tracing stop";
+  EXPECT_FALSE(proc_dead(pid)) << "the process died";
+}
+
+// The listening TCP sockets on `port` from /proc/net/tcp: local addresses.
+std::vector<std::string> listeners_on(int port) {
+  std::vector<std::string> out;
+  std::istringstream in(proc_read("/proc/net/tcp"));
+  std::string line;
+  std::getline(in, line);
+  char want[8];
+  std::snprintf(want, sizeof want, "%04X", port);
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string sl, local, remote, st;
+    f >> sl >> local >> remote >> st;
+    if (st != "0A") continue;  // LISTEN
+    if (local.substr(local.find(':') + 1) == want) out.push_back(local.substr(0, local.find(':')));
+  }
+  return out;
+}
+
+class DebugTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char tmpl[] = "/tmp/sonde-debug-test-XXXXXX";
+    if (::mkdtemp(tmpl)) tmp_ = tmpl;
+    sshd_ = Sshd::start(&why_);
+  }
+  static void TearDownTestSuite() {
+    delete sshd_;
+    sshd_ = nullptr;
+    std::error_code ec;
+    if (!tmp_.empty()) fs::remove_all(tmp_, ec);
+  }
+  void SetUp() override {
+    std::string why;
+    if (!ptrace_allowed(&why)) GTEST_SKIP() << why;
+    if (!find_in_path_("gdbserver") || !find_in_path_("gdb"))
+      GTEST_SKIP() << "gdb and gdbserver needed (apt-get install gdb gdbserver)";
+  }
+  static bool find_in_path_(const std::string& name) {
+    return run_cmd({"sh", "-c", "command -v " + name}, {}, 5000).exit_code == 0;
+  }
+  static std::map<std::string, std::string> env() {
+    return {{"HOME", sshd_ ? sshd_->home() : tmp_}};
+  }
+
+  static inline Sshd* sshd_ = nullptr;
+  static inline std::string why_, tmp_;
+};
+
+TEST_F(DebugTest, GdbGetsTheBacktraceThroughTheSshForward) {
+  if (!sshd_) GTEST_SKIP() << why_;
+  auto t = start_chain();
+  ASSERT_TRUE(t) << "tracee did not start";
+  auto dbg = Tracee::start({kSonde, "--json", "debug", sshd_->alias(), "-p",
+                            std::to_string(t->pid()), "--remote-dir", tmp_ + "/remote"},
+                           env());
+  ASSERT_TRUE(dbg);
+  auto line = dbg->wait_line([](const std::string& l) { return contains(l, "local_port"); }, 60000);
+  ASSERT_TRUE(line) << "no local_port from sonde debug: " << dbg->out() << dbg->err();
+  // --json prints one document: read until it closes.
+  std::string doc = *line;
+  while (auto more = dbg->next_line(5000)) {
+    doc += *more;
+    if (*more == "}") break;
+  }
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(doc, m, std::regex("\"local_port\": ([0-9]+)"))) << doc;
+  int port = std::stoi(m[1]);
+  ASSERT_TRUE(std::regex_search(doc, m, std::regex("\"remote_port\": ([0-9]+)"))) << doc;
+  int remote = std::stoi(m[1]);
+
+  // The agent's listener is on the target's loopback only; ours too.
+  EXPECT_EQ(listeners_on(remote), std::vector<std::string>{"0100007F"});
+  EXPECT_EQ(listeners_on(port), std::vector<std::string>{"0100007F"});
+  // Nothing is attached before a debugger connects.
+  EXPECT_EQ(tracer_pid(t->pid()), 0);
+
+  auto gdb =
+      run_cmd({"gdb", "-batch", "-nx", "-ex", "target remote localhost:" + std::to_string(port),
+               "-ex", "bt", "-ex", "detach"},
+              {}, 90000);
+  EXPECT_EQ(gdb.exit_code, 0) << describe_run(gdb);
+  // gdb's own frame order: innermost first.
+  auto at = [&](const std::string& fn) { return gdb.out.find(" " + fn + " "); };
+  ASSERT_NE(at("chain_c"), std::string::npos) << describe_run(gdb);
+  EXPECT_LT(at("chain_c"), at("chain_b")) << gdb.out;
+  EXPECT_LT(at("chain_b"), at("chain_a")) << gdb.out;
+  EXPECT_LT(at("chain_a"), at("main")) << gdb.out;
+  expect_runs_on(t->pid());
+
+  // A second debugger may come after the first: the forward stays up.
+  auto again =
+      run_cmd({"gdb", "-batch", "-nx", "-ex", "target remote localhost:" + std::to_string(port),
+               "-ex", "bt", "-ex", "detach"},
+              {}, 90000);
+  EXPECT_NE(again.out.find(" chain_b "), std::string::npos) << describe_run(again);
+  expect_runs_on(t->pid());
+
+  dbg->signal(SIGINT);
+  auto st = dbg->wait(20000);
+  ASSERT_TRUE(st) << "sonde debug did not end on Ctrl-C";
+  // Interrupted, like every command ended by Ctrl-C; the process released.
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 130) << wait_status_text(st) << dbg->err();
+  EXPECT_TRUE(contains(dbg->err(), "runs on")) << dbg->err();
+  expect_runs_on(t->pid());
+}
+
+TEST_F(DebugTest, ControllerKilledWhileGdbIsAttachedLeavesTheProcessRunning) {
+  if (!sshd_) GTEST_SKIP() << why_;
+  auto t = start_chain();
+  ASSERT_TRUE(t);
+  auto dbg = Tracee::start({kSonde, "--json", "debug", sshd_->alias(), "-p",
+                            std::to_string(t->pid()), "--remote-dir", tmp_ + "/remote"},
+                           env());
+  ASSERT_TRUE(dbg);
+  std::string doc;
+  while (auto l = dbg->next_line(60000)) {
+    doc += *l;
+    if (*l == "}") break;
+  }
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(doc, m, std::regex("\"local_port\": ([0-9]+)")))
+      << doc << dbg->err();
+  int port = std::stoi(m[1]);
+  // gdb connects and waits (it reads commands from a pipe that stays open).
+  auto gdb = Tracee::start(
+      {"sh", "-c",
+       "sleep 30 | gdb -nx -q -ex 'target remote localhost:" + std::to_string(port) + "'"});
+  ASSERT_TRUE(gdb);
+  ASSERT_TRUE(wait_until([&] { return tracer_pid(t->pid()) > 0; }, 60000))
+      << "gdbserver never attached: " << dbg->err();
+  // The controller dies without a word: the session ends, the agent sees EOF,
+  // shuts the debugger's connection and gdbserver detaches.
+  dbg->signal_group(SIGKILL);
+  dbg->wait(5000);
+  gdb->signal_group(SIGKILL);
+  expect_runs_on(t->pid());
+}
+
+TEST_F(DebugTest, LocalGdbOptionRunsGdbWithTheArgumentsAfterDashDash) {
+  auto t = start_chain();
+  ASSERT_TRUE(t);
+  auto r = run_sonde({"debug", "local", "-p", std::to_string(t->pid()), "--gdb", "--", "-batch",
+                      "-nx", "-ex", "bt", "-ex", "detach"},
+                     {}, 90000);
+  EXPECT_EQ(r.exit_code, 0) << describe_run(r);
+  EXPECT_TRUE(contains(r.out, " chain_c ")) << describe_run(r);
+  EXPECT_TRUE(contains(r.out, "target remote localhost:")) << r.out;
+  expect_runs_on(t->pid());
+}
+
+TEST_F(DebugTest, NoGdbserverOnTheTargetSaysWhichPackage) {
+  auto t = start_chain();
+  ASSERT_TRUE(t);
+  auto r = run_sonde({"--via", "env PATH=/nonexistent " + kAgent + " serve", "debug", "-p",
+                      std::to_string(t->pid())},
+                     {}, 30000);
+  EXPECT_EQ(r.exit_code, 1) << describe_run(r);
+  EXPECT_TRUE(contains(r.err, "no gdbserver")) << r.err;
+  EXPECT_TRUE(contains(r.err, "apt-get install gdbserver")) << r.err;
+  expect_runs_on(t->pid());
+}
+
+TEST_F(DebugTest, BadPidsAndTracedProcessesAreRefusedClearly) {
+  auto r = run_sonde({"debug", "local", "-p", "999999999"}, {}, 30000);
+  EXPECT_EQ(r.exit_code, 1) << describe_run(r);
+  EXPECT_TRUE(contains(r.err, "no process")) << r.err;
+
+  auto t = start_chain();
+  ASSERT_TRUE(t);
+  auto strace = Tracee::start({"strace", "-p", std::to_string(t->pid()), "-o", "/dev/null"});
+  ASSERT_TRUE(strace);
+  ASSERT_TRUE(wait_until([&] { return tracer_pid(t->pid()) > 0; }, 10000));
+  auto traced = run_sonde({"debug", "local", "-p", std::to_string(t->pid())}, {}, 30000);
+  EXPECT_EQ(traced.exit_code, 1) << describe_run(traced);
+  EXPECT_TRUE(contains(traced.err, "already traced")) << traced.err;
+  strace->signal(SIGINT);
+  strace->wait(5000);
+  expect_runs_on(t->pid());
+}
+
+}  // namespace
+}  // namespace sonde::testing
