@@ -19,6 +19,12 @@
 
 namespace sonde::controller {
 namespace fwd {
+
+void LoopForwarder::record_failure(const std::string& why) {
+  ++stats_.failed;
+  stats_.last_error = why;
+  spdlog::info("forward: {}", why);
+}
 namespace {
 
 constexpr long kTickMs = 200;

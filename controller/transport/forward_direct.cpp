@@ -173,9 +173,7 @@ class DirectForwarder : public LoopForwarder {
   }
 
   void fail(Conn& c, const std::string& why) {
-    ++stats_.failed;
-    stats_.last_error = why;
-    spdlog::info("forward: {}", why);
+    record_failure(why);
     abort(c);
   }
 

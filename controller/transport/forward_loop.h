@@ -69,6 +69,9 @@ class LoopForwarder : public Forwarder {
   virtual void leave() {}
 
   void closed_one() { --stats_.active; }
+  // A connection the target refused or could not reach: counted, kept as
+  // the status line's reason, logged. The caller closes the connection.
+  void record_failure(const std::string& why);
   ForwardStats stats_;
 
  private:

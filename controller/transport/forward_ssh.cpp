@@ -321,9 +321,7 @@ class SshForwarder : public LoopForwarder {
   }
 
   void fail(Conn& c, const std::string& why) {
-    ++stats_.failed;
-    stats_.last_error = why;
-    spdlog::info("forward: {}", why);
+    record_failure(why);
     reset_close(c.fd);
     drop(c);
     c.done = true;

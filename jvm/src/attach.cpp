@@ -180,6 +180,14 @@ bool attach_disabled_on_cmdline(pid_t pid) {
   return o.attach_disabled;
 }
 
+// EACCES/EPERM on connect: the socket is the JVM user's, mode 0600.
+Error socket_refused(const ProcIds& ids, int err) {
+  return Error::sys(
+      errc::kPermission, err,
+      fmt::format("JVM {}'s attach socket refuses us: {}", ids.pid, std::strerror(err)),
+      fmt::format("the JVM runs as uid {}: run the agent as that user or with --sudo", ids.euid));
+}
+
 Error no_answer(pid_t pid, long waited_ms) {
   return Error{errc::kTimeout,
                fmt::format("JVM {} did not open its attach socket within {:.1f} s", pid,
@@ -199,13 +207,7 @@ Result<ScopedFd> connect_attach(const ProcIds& ids, const AttachOptions& opts,
   if (::stat(sock.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
     int fd = connect_unix(sock, &err);
     if (fd >= 0) return ScopedFd(fd);
-    if (err == EACCES || err == EPERM)
-      return Error::sys(
-          errc::kPermission, err,
-          fmt::format("JVM {}'s attach socket refuses us: {}", pid, std::strerror(err)),
-          fmt::format("the JVM runs as uid {}: run the agent as that user or "
-                      "with --sudo",
-                      ids.euid));
+    if (err == EACCES || err == EPERM) return socket_refused(ids, err);
     // ECONNREFUSED: a stale socket from an earlier JVM with the same pid;
     // the JVM recreates it when triggered.
   }
@@ -249,11 +251,7 @@ Result<ScopedFd> connect_attach(const ProcIds& ids, const AttachOptions& opts,
     if (::stat(sock.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
       int fd = connect_unix(sock, &err);
       if (fd >= 0) return ScopedFd(fd);
-      if (err == EACCES || err == EPERM)
-        return Error::sys(
-            errc::kPermission, err,
-            fmt::format("JVM {}'s attach socket refuses us: {}", pid, std::strerror(err)),
-            "run the agent as the JVM's user or with --sudo");
+      if (err == EACCES || err == EPERM) return socket_refused(ids, err);
     }
     if (::kill(pid, 0) != 0 && errno == ESRCH)
       return Error{errc::kNotFound, fmt::format("JVM {} exited while we waited for it", pid), {}};
