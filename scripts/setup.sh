@@ -30,6 +30,8 @@ PACKAGES=(
   # javac/jar build the JMX helper jar the agent embeds and the Java test programs; java, jdb,
   # jfr are the JVM tests' targets and oracles
   openjdk-17-jdk-headless
+  # the dns integration test runs a real nameserver on loopback (tests/integration/dns_test.cpp)
+  dnsmasq
 )
 
 missing=()

@@ -11,6 +11,7 @@ void register_stack(Registry& reg);
 void register_profile(Registry& reg);
 void register_gdbserver(Registry& reg);
 void register_jvm(Registry& reg);
+void register_net_dns(Registry& reg);
 
 void register_all_handlers(Registry& reg) {
   register_ping(reg);
@@ -22,6 +23,7 @@ void register_all_handlers(Registry& reg) {
   register_profile(reg);
   register_gdbserver(reg);
   register_jvm(reg);
+  register_net_dns(reg);
 }
 
 namespace {

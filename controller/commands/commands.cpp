@@ -10,13 +10,14 @@ CommandSpec stack_command();
 CommandSpec profile_command();
 CommandSpec forward_command();
 CommandSpec debug_command();
+CommandSpec dns_command();
 std::vector<CommandSpec> jvm_commands();  // `sonde jvm list|threads|...`
 
 const std::vector<CommandSpec>& all_commands() {
   static const std::vector<CommandSpec> cmds = [] {
     std::vector<CommandSpec> v = {ps_command(),    inspect_command(), trace_command(),
                                   stack_command(), profile_command(), forward_command(),
-                                  debug_command(), hello_command()};
+                                  debug_command(), hello_command(),   dns_command()};
     for (auto& c : jvm_commands()) v.push_back(std::move(c));
     return v;
   }();

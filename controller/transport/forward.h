@@ -38,7 +38,10 @@ class Forwarder {
   // (an SSH transport, or `local`). Errors: address in use (with a hint),
   // a transport that cannot forward (--via), ...
   static Result<std::unique_ptr<Forwarder>> listen(Transport& t, const ForwardSpec& spec);
-  virtual ~Forwarder() = default;  // closes the listener and every connection
+  // Closes the listener and every connection. A Forwarder uses its
+  // transport's SSH session to the end: destroy it before the transport
+  // (declare it after the Session that owns that transport).
+  virtual ~Forwarder() = default;
 
   virtual int local_port() const = 0;
   virtual const ForwardStats& stats() const = 0;

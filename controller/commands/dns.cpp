@@ -1,0 +1,145 @@
+// sonde dns NAME [--from TARGET]...: what the system resolver and each
+// nameserver answer for NAME, on this machine and on each --from target,
+// side by side with the differences pointed out.
+#include "sonde/net/dns.h"
+#include "../cli/command.h"
+#include "sonde/render/table.h"
+
+namespace sonde::controller {
+namespace {
+
+std::string safe(const std::string& s) {
+  return render::terminal_safe(s);
+}
+
+void print_side(const std::string& label, const json& r) {
+  std::printf("== %s (host %s, %s %s) ==\n", safe(label).c_str(),
+              safe(r.value("host", "?")).c_str(), safe(r["query"].value("type", "")).c_str(),
+              safe(r["query"].value("name", "")).c_str());
+  const json& sys = r["system"];
+  std::string err = sys.value("error", "");
+  std::string addrs;
+  for (const auto& a : sys.value("addresses", json::array()))
+    addrs += (addrs.empty() ? "" : ", ") + a.get<std::string>();
+  std::printf("  system resolver: %s (%ld ms)\n",
+              safe(err.empty() ? addrs : "error: " + err).c_str(), sys.value("ms", 0L));
+  int i = 0;
+  for (const auto& ns : r.value("nameservers", json::array())) {
+    ++i;
+    std::string e = ns.value("error", "");
+    std::printf("  nameserver %d %s: %s (%ld ms%s)\n", i, safe(ns.value("server", "")).c_str(),
+                safe(e.empty() ? ns.value("rcode", "") : "error: " + e).c_str(), ns.value("ms", 0L),
+                ns.value("truncated_retried", false) ? ", retried over TCP" : "");
+    for (const auto& a : ns.value("answers", json::array()))
+      std::printf("    %-32s %-6s %8u  %s\n", safe(a.value("name", "")).c_str(),
+                  safe(a.value("type", "")).c_str(), a.value("ttl", 0u),
+                  safe(a.value("data", "")).c_str());
+  }
+  if (i == 0) std::printf("  no nameservers (resolv.conf lists none)\n");
+  std::string search;
+  for (const auto& s : r.value("search", json::array()))
+    search += (search.empty() ? "" : " ") + s.get<std::string>();
+  if (!search.empty()) std::printf("  search: %s\n", safe(search).c_str());
+  for (const auto& n : r.value("notes", json::array()))
+    std::printf("  note: %s\n", safe(n.get<std::string>()).c_str());
+}
+
+}  // namespace
+
+CommandSpec dns_command() {
+  CommandSpec c;
+  c.name = "dns";
+  c.summary =
+      "what the system resolver and each nameserver answer for a name, here and on --from targets";
+  c.synopsis =
+      "dns NAME [--from TARGET]... [--type A|AAAA|CNAME|MX|SRV|TXT|PTR] [--nameserver ADDR[:PORT]]";
+  c.needs_target = false;
+  c.options = [](po::options_description& o) {
+    o.add_options()("from", po::value<std::vector<std::string>>()->composing(),
+                    "also ask from this target (repeatable)")(
+        "type", po::value<std::string>(), "record type (default A, PTR for an address)")(
+        "timeout", po::value<long>()->default_value(2000), "per-nameserver timeout in ms")(
+        "nameserver", po::value<std::vector<std::string>>()->composing(),
+        "ask this server instead of resolv.conf's (advanced; repeatable)")(
+        "resolv-conf", po::value<std::string>(), "read this file instead of /etc/resolv.conf");
+  };
+  c.run = [](CommandContext& ctx) -> int {
+    std::string name = ctx.target;
+    if (name.empty())
+      return ctx.fail(
+          Error{errc::kBadArgs, "sonde dns needs a NAME", "sonde dns NAME [--from TARGET]..."});
+    json args = {{"name", name}};
+    if (ctx.vm.count("type")) {
+      auto t = net::dns_type_from_string(ctx.vm["type"].as<std::string>());
+      if (!t) return ctx.fail(t.error());
+      args["type"] = net::dns_type_name(*t);
+    }
+    long timeout = ctx.vm["timeout"].as<long>();
+    if (timeout < 1 || timeout > 60000)
+      return ctx.fail(Error{errc::kBadArgs, "--timeout must be 1..60000 ms", {}});
+    args["timeout_ms"] = timeout;
+    if (ctx.vm.count("nameserver"))
+      args["nameservers"] = ctx.vm["nameserver"].as<std::vector<std::string>>();
+    if (ctx.vm.count("resolv-conf")) args["resolv_conf"] = ctx.vm["resolv-conf"].as<std::string>();
+
+    // The controller's side is a local agent; --via, when given, is one
+    // more side (the agent at the other end of that command).
+    std::vector<std::pair<std::string, CommandContext>> sides;
+    CommandContext local = ctx;
+    local.g.via.clear();
+    local.target = "local";
+    sides.emplace_back("local", local);
+    if (!ctx.g.via.empty()) {
+      CommandContext v = ctx;
+      v.target.clear();
+      sides.emplace_back("via", v);
+    }
+    if (ctx.vm.count("from"))
+      for (const auto& f : ctx.vm["from"].as<std::vector<std::string>>()) {
+        CommandContext t = ctx;
+        t.g.via.clear();
+        t.target = f;
+        sides.emplace_back(f, t);
+      }
+
+    std::vector<json> results;
+    bool failed = false;
+    for (auto& [label, sctx] : sides) {
+      auto s = sctx.connect();
+      Result<json> r = s ? (*s)->call("net.dns", args) : Result<json>(s.error());
+      if (!r) {
+        failed = true;
+        Error e = r.error();
+        if (e.code == errc::kUnknownOp)
+          e.hint = "the agent on " + label + " is older than this sonde; deploy the matching one";
+        std::fprintf(stderr, "sonde: error: %s: %s\n", safe(label).c_str(),
+                     safe(e.describe()).c_str());
+        std::fprintf(
+            stderr, "  hint: %s\n",
+            safe(e.hint.empty() ? "check the target with `sonde hello " + label + "`" : e.hint)
+                .c_str());
+        continue;
+      }
+      results.push_back({{"side", label}, {"result", *r}});
+    }
+    auto diffs = net::dns_differences(results);
+    if (ctx.g.json) {
+      ctx.print_json({{"name", name}, {"sides", results}, {"differences", diffs}});
+    } else {
+      for (const auto& s : results) {
+        print_side(s["side"].get<std::string>(), s["result"]);
+        std::printf("\n");
+      }
+      if (diffs.empty()) {
+        std::printf(results.size() > 1 ? "differences: none\n" : "");
+      } else {
+        std::printf("differences:\n");
+        for (const auto& d : diffs) std::printf("  - %s\n", safe(d).c_str());
+      }
+    }
+    return failed ? exit_code::kFailed : exit_code::kOk;
+  };
+  return c;
+}
+
+}  // namespace sonde::controller
