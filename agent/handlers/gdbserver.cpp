@@ -16,7 +16,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,48 +60,28 @@ class DebugSession {
   Status start(ScopedFd conn) {
     conn_ = std::move(conn);
     was_stopped_ = process_state(target_) == 'T';
-    int err[2];
-    if (::pipe2(err, O_CLOEXEC | O_NONBLOCK) != 0) return errno_error("pipe");
-    ScopedFd err_r(err[0]), err_w(err[1]);
     // The socket is gdbserver's stdin and stdout: the protocol runs over it.
     int flags = ::fcntl(conn_.get(), F_GETFL);
     ::fcntl(conn_.get(), F_SETFL, flags & ~O_NONBLOCK);
-    posix_spawn_file_actions_t fa;
-    ::posix_spawn_file_actions_init(&fa);
-    ::posix_spawn_file_actions_adddup2(&fa, conn_.get(), 0);
-    ::posix_spawn_file_actions_adddup2(&fa, conn_.get(), 1);
-    ::posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
-    posix_spawnattr_t attr;
-    ::posix_spawnattr_init(&attr);
-    sigset_t dflt;
-    sigemptyset(&dflt);
-    sigaddset(&dflt, SIGPIPE);
-    ::posix_spawnattr_setsigdefault(&attr, &dflt);
-    sigset_t none;
-    sigemptyset(&none);
-    ::posix_spawnattr_setsigmask(&attr, &none);  // the agent blocks its shutdown signals
-    ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    std::string pid = std::to_string(target_);
-    const char* argv[] = {exe_.c_str(), "--attach", "-", pid.c_str(), nullptr};
-    int rc =
-        ::posix_spawn(&child_, exe_.c_str(), &fa, &attr, const_cast<char* const*>(argv), environ);
-    ::posix_spawn_file_actions_destroy(&fa);
-    ::posix_spawnattr_destroy(&attr);
-    if (rc != 0) return errno_error("exec " + exe_, rc);
-    err_ = std::move(err_r);
+    SpawnOptions o;
+    o.stdio_fd = conn_.get();
+    o.pipe_stderr = true;
+    auto c = spawn({exe_, "--attach", "-", std::to_string(target_)}, o);
+    if (!c) return c.error();
+    child_ = std::move(*c);
+    ::fcntl(child_.err().get(), F_SETFL, ::fcntl(child_.err().get(), F_GETFL) | O_NONBLOCK);
     return ok_status();
   }
 
-  pid_t pid() const { return child_; }
+  pid_t pid() const { return child_.pid(); }
 
   // Collects gdbserver's stderr; true once it has exited.
   bool poll_exit() {
     drain();
-    if (child_ <= 0) return true;
-    int st = 0;
-    if (::waitpid(child_, &st, WNOHANG) != child_) return false;
-    child_ = -1;
-    how_ = describe_wait_status(st);
+    if (child_.exited()) return true;
+    auto st = child_.wait(0);
+    if (!st) return false;
+    how_ = describe_wait_status(*st);
     drain();
     return true;
   }
@@ -114,11 +93,9 @@ class DebugSession {
     if (conn_.valid()) ::shutdown(conn_.get(), SHUT_RDWR);
     conn_.reset();
     for (int i = 0; i < 100 && !poll_exit(); ++i) ::usleep(20000);
-    if (child_ > 0) {
-      ::kill(child_, SIGKILL);
-      int st = 0;
-      ::waitpid(child_, &st, 0);
-      child_ = -1;
+    if (!child_.exited()) {
+      child_.kill(SIGKILL);
+      child_.wait(-1);
       how_ = "killed after 2 s (it did not detach)";
     }
     release_target();
@@ -129,10 +106,10 @@ class DebugSession {
 
  private:
   void drain() {
-    if (!err_.valid()) return;
+    if (!child_.err().valid()) return;
     char buf[1024];
     ssize_t n;
-    while ((n = ::read(err_.get(), buf, sizeof buf)) > 0) {
+    while ((n = ::read(child_.err().get(), buf, sizeof buf)) > 0) {
       tail_.append(buf, static_cast<size_t>(n));
       if (tail_.size() > 2048) tail_.erase(0, tail_.size() - 2048);
     }
@@ -152,8 +129,8 @@ class DebugSession {
 
   pid_t target_;
   std::string exe_;
-  ScopedFd conn_, err_;
-  pid_t child_ = -1;
+  ScopedFd conn_;
+  Child child_;
   bool was_stopped_ = false, released_ = false, continued_ = false;
   std::string how_ = "exited", tail_;
 

@@ -65,14 +65,15 @@ void Child::kill(int sig) {
 
 Result<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& opts) {
   if (argv.empty()) return Error{errc::kInternal, "spawn: empty argv", {}};
+  const bool pipe_in = opts.pipe_stdin && opts.stdio_fd < 0;
+  const bool pipe_out = opts.pipe_stdout && opts.stdio_fd < 0;
   int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
   auto closeall = [&] {
     for (int* p : {in, out, err})
       for (int i = 0; i < 2; ++i)
         if (p[i] >= 0) ::close(p[i]);
   };
-  if ((opts.pipe_stdin && ::pipe2(in, O_CLOEXEC) < 0) ||
-      (opts.pipe_stdout && ::pipe2(out, O_CLOEXEC) < 0) ||
+  if ((pipe_in && ::pipe2(in, O_CLOEXEC) < 0) || (pipe_out && ::pipe2(out, O_CLOEXEC) < 0) ||
       (opts.pipe_stderr && ::pipe2(err, O_CLOEXEC) < 0)) {
     int e = errno;
     closeall();
@@ -89,14 +90,20 @@ Result<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& op
   posix_spawnattr_t attr;
   ::posix_spawn_file_actions_init(&fa);
   ::posix_spawnattr_init(&attr);
-  if (opts.pipe_stdin) ::posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-  if (opts.pipe_stdout) ::posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  if (opts.stdio_fd >= 0) {
+    ::posix_spawn_file_actions_adddup2(&fa, opts.stdio_fd, 0);
+    ::posix_spawn_file_actions_adddup2(&fa, opts.stdio_fd, 1);
+  }
+  if (pipe_in) ::posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  if (pipe_out) ::posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   if (opts.pipe_stderr) ::posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-  short flags = POSIX_SPAWN_SETSIGDEF;
-  sigset_t dflt;
+  short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+  sigset_t dflt, none;
   sigemptyset(&dflt);
   sigaddset(&dflt, SIGPIPE);  // we ignore it; the child gets the default back
   ::posix_spawnattr_setsigdefault(&attr, &dflt);
+  sigemptyset(&none);
+  ::posix_spawnattr_setsigmask(&attr, &none);
   if (opts.new_process_group) {
     flags |= POSIX_SPAWN_SETPGROUP;
     ::posix_spawnattr_setpgroup(&attr, 0);
@@ -112,11 +119,11 @@ Result<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& op
   }
   Child c;
   c.pid_ = pid;
-  if (opts.pipe_stdin) {
+  if (pipe_in) {
     c.in_.reset(in[1]);
     in[1] = -1;
   }
-  if (opts.pipe_stdout) {
+  if (pipe_out) {
     c.out_.reset(out[0]);
     out[0] = -1;
   }

@@ -5,12 +5,12 @@
 // print the gdb line, or run gdb ourselves with --gdb. On exit the debugger's
 // connection is closed, gdbserver detaches and the process runs on.
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include "../cli/command.h"
 #include "../transport/forward.h"
 #include "sonde/common/io.h"
+#include "sonde/common/subprocess.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {
@@ -25,41 +25,28 @@ class LocalGdb {
     std::vector<std::string> argv = {"gdb", "-q", "-ex",
                                      fmt::format("target remote localhost:{}", port)};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    std::vector<char*> cargv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    old_ = ::signal(SIGINT, SIG_IGN);
-    posix_spawnattr_t attr;
-    ::posix_spawnattr_init(&attr);
-    sigset_t dflt;
-    sigemptyset(&dflt);
-    sigaddset(&dflt, SIGINT);
-    sigaddset(&dflt, SIGPIPE);
-    ::posix_spawnattr_setsigdefault(&attr, &dflt);
-    ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-    int rc = ::posix_spawnp(&pid_, "gdb", nullptr, &attr, cargv.data(), environ);
-    ::posix_spawnattr_destroy(&attr);
-    if (rc != 0) {
-      restore();
-      return Error{errc::kNotFound, std::string("cannot run gdb here: ") + std::strerror(rc),
+    SpawnOptions o;
+    o.pipe_stdin = o.pipe_stdout = false;  // gdb gets the terminal
+    auto c = spawn(argv, o);
+    if (!c)
+      return Error{errc::kNotFound, "cannot run gdb here: " + c.error().message,
                    "install gdb on this machine (apt-get install gdb), or drop --gdb and "
                    "use the printed line with your own debugger"};
-    }
+    gdb_ = std::move(*c);
+    // gdb has exec'd (posix_spawn returns after the exec) with SIGINT at its
+    // default; from now on Ctrl-C is gdb's alone.
+    old_ = ::signal(SIGINT, SIG_IGN);
     return ok_status();
   }
   bool exited() {
-    if (pid_ <= 0) return true;
-    int st;
-    if (::waitpid(pid_, &st, WNOHANG) != pid_) return false;
-    pid_ = -1;
+    if (!gdb_.exited() && !gdb_.wait(0)) return false;
     restore();
     return true;
   }
   ~LocalGdb() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int st;
-      ::waitpid(pid_, &st, 0);
+    if (!gdb_.exited()) {
+      gdb_.kill(SIGTERM);
+      gdb_.wait(-1);
     }
     restore();
   }
@@ -69,7 +56,7 @@ class LocalGdb {
     if (old_ != SIG_ERR) ::signal(SIGINT, old_);
     old_ = SIG_ERR;
   }
-  pid_t pid_ = -1;
+  Child gdb_;
   sighandler_t old_ = SIG_ERR;
 };
 

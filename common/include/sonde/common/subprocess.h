@@ -19,6 +19,9 @@ struct SpawnOptions {
   bool pipe_stdout = true;
   bool pipe_stderr = false;  // false: inherit ours
   bool new_process_group = false;
+  // When set, the child's stdin and stdout are this fd (a connected socket
+  // it speaks a protocol over); pipe_stdin and pipe_stdout are ignored.
+  int stdio_fd = -1;
 };
 
 class Child {
@@ -48,7 +51,9 @@ class Child {
 };
 
 // Runs argv[0] (searched in PATH) with posix_spawn. A program that cannot
-// be executed makes spawn() itself fail, with the exec's errno.
+// be executed makes spawn() itself fail, with the exec's errno. The child
+// starts with no signals blocked and SIGPIPE at its default, whatever the
+// caller blocks or ignores (the agent blocks its shutdown signals).
 Result<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& opts = {});
 
 // Runs to completion and captures stdout (bounded). For tests and small helpers.
