@@ -32,6 +32,9 @@ PACKAGES=(
   openjdk-17-jdk-headless
   # the dns integration test runs a real nameserver on loopback (tests/integration/dns_test.cpp)
   dnsmasq
+  # the network ladder's test hosts: nftables rules in namespaces (tests/integration/support/netlab.h),
+  # tshark reads the captures back, openssl s_server is the TLS tests' server
+  nftables tshark openssl
 )
 
 missing=()
