@@ -35,6 +35,8 @@ PACKAGES=(
   # the network ladder's test hosts: nftables rules in namespaces (tests/integration/support/netlab.h),
   # tshark reads the captures back, openssl s_server is the TLS tests' server
   nftables tshark openssl
+  # bench/net times `nc -z -w T` beside `sonde connect` (the classification anchor)
+  netcat-openbsd
 )
 
 missing=()

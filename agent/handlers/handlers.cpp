@@ -12,6 +12,11 @@ void register_profile(Registry& reg);
 void register_gdbserver(Registry& reg);
 void register_jvm(Registry& reg);
 void register_net_dns(Registry& reg);
+void register_net_connect(Registry& reg);
+void register_net_tls(Registry& reg);
+void register_net_speed(Registry& reg);
+void register_net_capture(Registry& reg);
+void register_net_http(Registry& reg);
 
 void register_all_handlers(Registry& reg) {
   register_ping(reg);
@@ -24,6 +29,11 @@ void register_all_handlers(Registry& reg) {
   register_gdbserver(reg);
   register_jvm(reg);
   register_net_dns(reg);
+  register_net_connect(reg);
+  register_net_tls(reg);
+  register_net_speed(reg);
+  register_net_capture(reg);
+  register_net_http(reg);
 }
 
 namespace {

@@ -75,6 +75,9 @@ struct CommandSpec {
   // Positional arguments after TARGET, in order, each stored in vm under its
   // name (e.g. forward's "remote-port"). Declare them in `options` too.
   std::vector<const char*> positionals;
+  // Every positional after those, in order, under this name (capture's
+  // FILTER words). Declare it in `options` as a vector of strings.
+  const char* rest_positional = nullptr;
 };
 
 // The command table (controller/commands/commands.cpp).

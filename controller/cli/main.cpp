@@ -14,7 +14,15 @@
 namespace sonde::controller {
 namespace {
 
-po::options_description global_options(GlobalOptions& g, std::string& connect_timeout) {
+// yield_short: short names a command declares for itself (capture's -i is
+// its interface, as in tcpdump); for that command the global option keeps
+// only its long name.
+po::options_description global_options(GlobalOptions& g, std::string& connect_timeout,
+                                       const std::set<std::string>& yield_short = {}) {
+  auto name = [&](const char* long_name, const char* short_name) {
+    return yield_short.count(short_name) ? std::string(long_name)
+                                         : std::string(long_name) + "," + short_name;
+  };
   po::options_description o("Global options");
   o.add_options()("help,h", "show help (sonde help COMMAND for one command)")(
       "json", po::bool_switch(&g.json), "print the structured result as JSON")(
@@ -26,8 +34,10 @@ po::options_description global_options(GlobalOptions& g, std::string& connect_ti
       "via", po::value(&g.via),
       "connect by running CMD, which must start `sonde-agent serve` with stdio connected "
       "(e.g. 'kubectl exec -i POD -- /sonde-agent serve')")(
-      "identity,i", po::value(&g.identity), "SSH private key file (instead of the default keys)")(
-      "ssh-config,F", po::value(&g.ssh_config), "SSH config file (default ~/.ssh/config)")(
+      name("identity", "i").c_str(), po::value(&g.identity),
+      "SSH private key file (instead of the default keys)")(
+      name("ssh-config", "F").c_str(), po::value(&g.ssh_config),
+      "SSH config file (default ~/.ssh/config)")(
       "accept-new", po::bool_switch(&g.accept_new),
       "record the host key of a host not yet in known_hosts (a changed key is always refused)")(
       "connect-timeout", po::value(&connect_timeout)->default_value("10s"), "SSH connect timeout")(
@@ -161,12 +171,16 @@ int run(int argc, char** argv) {
   CommandContext ctx;
   po::options_description own(std::string("Options for ") + spec->name);
   if (spec->options) spec->options(own);
+  std::set<std::string> taken;
+  for (const char* sn : {"i", "F"})
+    if (own.find_nothrow(std::string("-") + sn, false)) taken.insert(sn);
   po::options_description all;
-  all.add(global).add(own);
+  all.add(taken.empty() ? global : global_options(g, connect_timeout, taken)).add(own);
   all.add_options()("target", po::value<std::string>(), "target");
   po::positional_options_description pos;
   pos.add("target", 1);
   for (const char* p : spec->positionals) pos.add(p, 1);
+  if (spec->rest_positional) pos.add(spec->rest_positional, -1);
 
   // Everything after the first `--` belongs to the command (trace's CMD ARGS):
   // program_options must not see it as options or extra positionals.

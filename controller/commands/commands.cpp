@@ -11,13 +11,20 @@ CommandSpec profile_command();
 CommandSpec forward_command();
 CommandSpec debug_command();
 CommandSpec dns_command();
+CommandSpec connect_command();
+CommandSpec tls_command();
+CommandSpec speed_command();
+CommandSpec capture_command();
+CommandSpec diagnose_command();
 std::vector<CommandSpec> jvm_commands();  // `sonde jvm list|threads|...`
 
 const std::vector<CommandSpec>& all_commands() {
   static const std::vector<CommandSpec> cmds = [] {
-    std::vector<CommandSpec> v = {ps_command(),    inspect_command(), trace_command(),
-                                  stack_command(), profile_command(), forward_command(),
-                                  debug_command(), hello_command(),   dns_command()};
+    std::vector<CommandSpec> v = {ps_command(),      inspect_command(), trace_command(),
+                                  stack_command(),   profile_command(), forward_command(),
+                                  debug_command(),   hello_command(),   dns_command(),
+                                  connect_command(), tls_command(),     speed_command(),
+                                  capture_command(), diagnose_command()};
     for (auto& c : jvm_commands()) v.push_back(std::move(c));
     return v;
   }();

@@ -3,6 +3,7 @@
 // side by side with the differences pointed out.
 #include "sonde/net/dns.h"
 #include "../cli/command.h"
+#include "../cli/sides.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {
@@ -82,60 +83,23 @@ CommandSpec dns_command() {
       args["nameservers"] = ctx.vm["nameserver"].as<std::vector<std::string>>();
     if (ctx.vm.count("resolv-conf")) args["resolv_conf"] = ctx.vm["resolv-conf"].as<std::string>();
 
-    // The controller's side is a local agent; --via, when given, is one
-    // more side (the agent at the other end of that command).
-    std::vector<std::pair<std::string, CommandContext>> sides;
-    CommandContext local = ctx;
-    local.g.via.clear();
-    local.target = "local";
-    sides.emplace_back("local", local);
-    if (!ctx.g.via.empty()) {
-      CommandContext v = ctx;
-      v.target.clear();
-      sides.emplace_back("via", v);
-    }
-    if (ctx.vm.count("from"))
-      for (const auto& f : ctx.vm["from"].as<std::vector<std::string>>()) {
-        CommandContext t = ctx;
-        t.g.via.clear();
-        t.target = f;
-        sides.emplace_back(f, t);
-      }
-
     std::vector<json> results;
     bool failed = false;
-    for (auto& [label, sctx] : sides) {
-      auto s = sctx.connect();
+    for (auto& side : check_sides(ctx)) {
+      auto s = side.ctx.connect();
       Result<json> r = s ? (*s)->call("net.dns", args) : Result<json>(s.error());
       if (!r) {
         failed = true;
-        Error e = r.error();
-        if (e.code == errc::kUnknownOp)
-          e.hint = "the agent on " + label + " is older than this sonde; deploy the matching one";
-        std::fprintf(stderr, "sonde: error: %s: %s\n", safe(label).c_str(),
-                     safe(e.describe()).c_str());
-        std::fprintf(
-            stderr, "  hint: %s\n",
-            safe(e.hint.empty() ? "check the target with `sonde hello " + label + "`" : e.hint)
-                .c_str());
+        print_side_error(side.label, r.error());
         continue;
       }
-      results.push_back({{"side", label}, {"result", *r}});
+      results.push_back({{"side", side.label}, {"result", *r}});
     }
     auto diffs = net::dns_differences(results);
     if (ctx.g.json) {
       ctx.print_json({{"name", name}, {"sides", results}, {"differences", diffs}});
     } else {
-      for (const auto& s : results) {
-        print_side(s["side"].get<std::string>(), s["result"]);
-        std::printf("\n");
-      }
-      if (diffs.empty()) {
-        std::printf(results.size() > 1 ? "differences: none\n" : "");
-      } else {
-        std::printf("differences:\n");
-        for (const auto& d : diffs) std::printf("  - %s\n", safe(d).c_str());
-      }
+      print_sides(results, print_side, diffs);
     }
     return failed ? exit_code::kFailed : exit_code::kOk;
   };

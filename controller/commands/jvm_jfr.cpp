@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "../cli/command.h"
+#include "../cli/status_line.h"
 #include "jvm_common.h"
 #include "sonde/common/io.h"
 #include "sonde/common/subprocess.h"
@@ -119,19 +120,13 @@ CommandSpec jvm_jfr_command() {
         "jvm.jfr",
         {{"pid", *pid}, {"duration_ms", *dur}, {"settings", settings}, {"timeout_ms", *timeout}});
     if (!id) return fail_file(id.error());
-    const bool tty = ::isatty(2);
-    bool line_open = false;
     uint64_t written = 0;
     Error write_error;
     bool stopped_early = false;
+    StatusLine status_line;
+    const bool tty = status_line.tty();
     auto status = [&](const std::string& line, bool final_line) {
-      if (tty) {
-        std::fprintf(stderr, "\r%s\033[K%s", line.c_str(), final_line ? "\n" : "");
-        line_open = !final_line;
-      } else {
-        std::fprintf(stderr, "%s\n", line.c_str());
-      }
-      std::fflush(stderr);
+      status_line.show(line, final_line);
     };
     auto on_event = [&](const json& ev) {
       if (!ev.is_object()) return;
@@ -171,7 +166,7 @@ CommandSpec jvm_jfr_command() {
     // After a Ctrl-C the agent still dumps and streams the recording: a
     // long grace, renewed by every chunk.
     auto r = (*s)->wait(*id, on_event, -1, 120000);
-    if (line_open) std::fputs("\n", stderr);
+    status_line.end();
     if (!r) return fail_file(jvm_hint(r.error(), ctx));
     if (!write_error.message.empty()) return fail_file(write_error);
     bool ok = std::fflush(f) == 0;

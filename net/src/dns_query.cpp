@@ -12,16 +12,12 @@
 #include <cstring>
 #include <random>
 
+#include "sonde/common/io.h"
 #include "sonde/net/dns.h"
+#include "wait.h"
 
 namespace sonde::net {
 namespace {
-
-long now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 struct Fd {
   int fd = -1;
@@ -80,18 +76,6 @@ bool parse_server(const std::string& s, sockaddr_storage& ss, socklen_t& len, st
 
 // Waits for `events` on fd until deadline, polling cancel every 100 ms.
 // 1 ready, 0 timed out, -1 cancelled or error.
-int wait_fd(int fd, short events, long deadline, CancelToken* cancel) {
-  for (;;) {
-    if (cancel && cancel->cancelled()) return -1;
-    long left = deadline - now_ms();
-    if (left <= 0) return 0;
-    pollfd p{fd, events, 0};
-    int r = ::poll(&p, 1, static_cast<int>(std::min(left, 100L)));
-    if (r > 0) return 1;
-    if (r < 0 && errno != EINTR) return -1;
-  }
-}
-
 bool read_full(int fd, uint8_t* buf, size_t n, long deadline, CancelToken* cancel) {
   size_t got = 0;
   while (got < n) {
@@ -109,7 +93,7 @@ bool read_full(int fd, uint8_t* buf, size_t n, long deadline, CancelToken* cance
 Result<DnsMessage> query_tcp(const sockaddr_storage& ss, socklen_t len,
                              const std::vector<uint8_t>& q, uint16_t id, long timeout_ms,
                              CancelToken* cancel) {
-  long deadline = now_ms() + timeout_ms;
+  long deadline = monotonic_ms() + timeout_ms;
   Fd s{::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)};
   if (s.fd < 0) return errno_error("socket");
   if (::connect(s.fd, reinterpret_cast<const sockaddr*>(&ss), len) < 0 && errno != EINPROGRESS)
@@ -142,10 +126,10 @@ ServerAnswer dns_query_server(const std::string& server, const std::string& name
                               long timeout_ms, CancelToken* cancel) {
   ServerAnswer a;
   a.server = server;
-  long t0 = now_ms();
+  long t0 = monotonic_ms();
   auto finish = [&](std::string err) {
     a.error = std::move(err);
-    a.ms = now_ms() - t0;
+    a.ms = monotonic_ms() - t0;
     return a;
   };
   sockaddr_storage ss;
@@ -193,7 +177,7 @@ ServerAnswer dns_query_server(const std::string& server, const std::string& name
 
 SystemAnswer dns_system_resolve(const std::string& name) {
   SystemAnswer a;
-  long t0 = now_ms();
+  long t0 = monotonic_ms();
   unsigned char b[16];
   bool v4 = inet_pton(AF_INET, name.c_str(), b) == 1;
   if (v4 || inet_pton(AF_INET6, name.c_str(), b) == 1) {
@@ -239,7 +223,7 @@ SystemAnswer dns_system_resolve(const std::string& name) {
       ::freeaddrinfo(res);
     }
   }
-  a.ms = now_ms() - t0;
+  a.ms = monotonic_ms() - t0;
   return a;
 }
 

@@ -136,6 +136,11 @@ NetLab::Host NetLab::add_host(const std::string& name) {
   }
   h.addr = addr;
   hosts_.back() = h;
+  // Its own /etc/hosts: `ip netns exec` run from inside another lab host (a
+  // --via agent started by a sonde in `client`) would otherwise see that
+  // host's bind-mounted file.
+  if (!etc_file(h, "hosts", "127.0.0.1 localhost\n::1 localhost\n" + addr + " " + name + "\n"))
+    h.ns.clear();
   return h;
 }
 

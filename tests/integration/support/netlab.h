@@ -35,8 +35,8 @@ class NetLab {
   NetLab& operator=(const NetLab&) = delete;
 
   // A new host with lo up and eth0 on the switch at 198.18.0.<n>/24, n = 2, 3, ...
-  // in order of creation. Records a test failure and returns a Host with an
-  // empty ns when it could not be made.
+  // in order of creation, and its own /etc/hosts (localhost and its name). Records a test failure
+  // and returns a Host with an empty ns when it could not be made.
   Host add_host(const std::string& name);
 
   // argv run inside the host (`ip netns exec NS argv...`), with run_cmd's

@@ -1,0 +1,136 @@
+// `net.speed`: the target's end of `sonde speed`. Listens on an ephemeral TCP
+// port only for one test, tells the controller the port and a fresh random
+// token in an event, accepts the one connection that presents the token
+// (anything else is reset), runs the sender or receiver loop of net/speed.h
+// and returns its own view (bytes, intervals, the sender's TCP_INFO).
+//
+// The agent otherwise never listens on a network port (DESIGN.md): this
+// listener lives for at most accept_timeout_ms before the test starts and is
+// closed the moment the controller's connection is in.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <sstream>
+
+#include "../handler.h"
+#include "sonde/common/fd.h"
+#include "sonde/common/io.h"
+#include "sonde/net/speed.h"
+
+namespace sonde::agent {
+namespace {
+
+// The address the controller's SSH connection reached this host on
+// (SSH_CONNECTION="client_ip client_port server_ip server_port"): the one
+// address we know it can route to, and the narrowest one to listen on.
+std::string ssh_server_address() {
+  const char* env = std::getenv("SSH_CONNECTION");
+  if (!env) return "";
+  std::istringstream in(env);
+  std::string client, cport, server, sport;
+  if (!(in >> client >> cport >> server >> sport)) return "";
+  return server;
+}
+
+}  // namespace
+
+void register_net_speed(Registry& reg) {
+  reg["net.speed"] = [](RequestContext& ctx) -> Result<json> {
+    auto dir_s = arg_string(ctx.args, "direction", "upload");
+    if (!dir_s) return dir_s.error();
+    auto dir = net::direction_from_string(*dir_s);
+    if (!dir) return Error{errc::kBadArgs, "direction must be upload or download", {}};
+    auto duration = arg_int(ctx.args, "duration_ms", 10000);
+    if (!duration) return duration.error();
+    if (*duration < 1 || *duration > net::kSpeedMaxDurationMs)
+      return Error{
+          errc::kBadArgs, fmt::format("duration_ms must be 1..{}", net::kSpeedMaxDurationMs), {}};
+    auto rtt_count = arg_int(ctx.args, "rtt_count", 100);
+    if (!rtt_count) return rtt_count.error();
+    if (*rtt_count < 0 || *rtt_count > net::kSpeedMaxRttCount)
+      return Error{
+          errc::kBadArgs, fmt::format("rtt_count must be 0..{}", net::kSpeedMaxRttCount), {}};
+    auto accept_timeout = arg_int(ctx.args, "accept_timeout_ms", 20000);
+    if (!accept_timeout) return accept_timeout.error();
+    if (*accept_timeout < 100 || *accept_timeout > 120000)
+      return Error{errc::kBadArgs, "accept_timeout_ms must be 100..120000", {}};
+    auto bind = arg_string(ctx.args, "bind", "");
+    if (!bind) return bind.error();
+
+    json notes = json::array();
+    std::string source = "arg";
+    std::string host = *bind;
+    if (host.empty()) {
+      host = ssh_server_address();
+      source = host.empty() ? "any" : "ssh_connection";
+      if (host.empty()) host = "0.0.0.0";
+    }
+    std::string bound;
+    int port = 0;
+    auto lfd = net::speed_listen(host, 0, &bound, &port);
+    // SSH_CONNECTION is inherited: an agent started in another network
+    // namespace (--via 'ip netns exec ...') or a container may see an
+    // address it does not have.
+    if (!lfd && source == "ssh_connection") {
+      notes.push_back(fmt::format(
+          "SSH_CONNECTION names {}, which this host cannot listen on ({}): listening on 0.0.0.0",
+          host, lfd.error().message));
+      source = "any";
+      lfd = net::speed_listen("0.0.0.0", 0, &bound, &port);
+    }
+    if (!lfd) return lfd.error();
+    ScopedFd listener(*lfd);
+    auto token = net::random_speed_token();
+    if (!token) return token.error();
+
+    ctx.emit({{"event", "listening"},
+              {"address", bound},
+              {"port", port},
+              {"bind_source", source},
+              {"token", net::token_hex(*token)}});
+
+    net::SpeedOptions opt;
+    opt.stopped = [&ctx] { return ctx.cancel.cancelled(); };
+    int rejected = 0;
+    auto acc =
+        net::speed_accept(listener.get(), *token, monotonic_ms() + *accept_timeout, opt, &rejected);
+    // Listening only for the test: nobody else gets in once ours is.
+    listener.reset();
+    if (!acc) {
+      Error e = acc.error();
+      if (e.code == errc::kTimeout)
+        e.message = fmt::format(
+            "nobody presented the test's token on {}:{} within {} ms{}", bound, port,
+            *accept_timeout,
+            rejected ? fmt::format(" ({} other connections reset)", rejected) : std::string());
+      return e;
+    }
+    ScopedFd fd(acc->fd);
+    const net::SpeedHeader& h = acc->header;
+    if (h.direction != *dir || h.duration_ms != static_cast<uint32_t>(*duration) ||
+        h.rtt_count != static_cast<uint32_t>(*rtt_count))
+      return Error{errc::kProtocol,
+                   "the test connection asked for another direction, duration or count than "
+                   "the request",
+                   {}};
+    auto run = net::speed_serve(fd.get(), h, opt);
+    if (!run) return run.error();
+
+    json result;
+    char hostname[256] = {};
+    ::gethostname(hostname, sizeof hostname - 1);
+    result["host"] = hostname;
+    result["address"] = bound;
+    result["port"] = port;
+    result["peer"] = acc->peer;
+    result["rejected"] = rejected;
+    result["direction"] = net::direction_name(h.direction);
+    result["duration_ms"] = h.duration_ms;
+    result["bulk"] = net::to_json(run->bulk);
+    result["notes"] = notes;
+    return result;
+  };
+}
+
+}  // namespace sonde::agent

@@ -1,0 +1,54 @@
+#include "sides.h"
+
+#include <cstdio>
+
+#include "sonde/render/table.h"
+
+namespace sonde::controller {
+
+std::vector<Side> check_sides(const CommandContext& ctx, const char* from_option) {
+  std::vector<Side> sides;
+  CommandContext local = ctx;
+  local.g.via.clear();
+  local.target = "local";
+  sides.push_back({"local", local});
+  if (!ctx.g.via.empty()) {
+    CommandContext v = ctx;
+    v.target.clear();
+    sides.push_back({"via", v});
+  }
+  if (ctx.vm.count(from_option))
+    for (const auto& f : ctx.vm[from_option].as<std::vector<std::string>>()) {
+      CommandContext t = ctx;
+      t.g.via.clear();
+      t.target = f;
+      sides.push_back({f, t});
+    }
+  return sides;
+}
+
+Error print_side_error(const std::string& label, Error e) {
+  if (e.code == errc::kUnknownOp)
+    e.hint = "the agent on " + label + " is older than this sonde; deploy the matching one";
+  if (e.hint.empty()) e.hint = "check the target with `sonde hello " + label + "`";
+  std::fprintf(stderr, "sonde: error: %s: %s\n  hint: %s\n", render::terminal_safe(label).c_str(),
+               render::terminal_safe(e.message).c_str(), render::terminal_safe(e.hint).c_str());
+  return e;
+}
+
+void print_sides(const std::vector<json>& results,
+                 const std::function<void(const std::string&, const json&)>& print_side,
+                 const std::vector<std::string>& differences) {
+  for (const auto& s : results) {
+    print_side(s["side"].get<std::string>(), s["result"]);
+    std::printf("\n");
+  }
+  if (differences.empty()) {
+    if (results.size() > 1) std::printf("differences: none\n");
+    return;
+  }
+  std::printf("differences:\n");
+  for (const auto& d : differences) std::printf("  - %s\n", render::terminal_safe(d).c_str());
+}
+
+}  // namespace sonde::controller

@@ -1,0 +1,35 @@
+// The sides of a network check (`sonde dns`, `connect`, `tls`, `diagnose`):
+// the controller's own side is a local agent, then the --via agent when one
+// is given, then each --from TARGET, so the same op answers "what does the
+// client see" and "what does the server see".
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "command.h"
+
+namespace sonde::controller {
+
+struct Side {
+  std::string label;   // "local", "via", or the --from target as typed
+  CommandContext ctx;  // connects to that side's agent
+};
+
+// The sides in the order they are shown. from_option names the repeatable
+// option holding the extra targets.
+std::vector<Side> check_sides(const CommandContext& ctx, const char* from_option = "from");
+
+// "sonde: error: LABEL: ..." and its hint on stderr, for a side that could
+// not be asked; an agent without the op gets the "deploy the matching one"
+// hint, an error without one `sonde hello LABEL`. Returns the error as shown.
+Error print_side_error(const std::string& label, Error e);
+
+// Each side's block (results are {side, result}), a blank line after each,
+// then the differences ("differences: none" when several sides agree).
+void print_sides(const std::vector<json>& results,
+                 const std::function<void(const std::string&, const json&)>& print_side,
+                 const std::vector<std::string>& differences);
+
+}  // namespace sonde::controller

@@ -1,0 +1,434 @@
+// sonde capture TARGET [--interface IFACE] [-c N] [--duration D] [-s SNAPLEN]
+// [-w FILE.pcap | -w -] [FILTER...]: libpcap on the target with the filter
+// compiled there, the packets streamed back into a pcap file (or stdout, for
+// `| wireshark -k -i -`), and a summary from the agent: per TCP flow the
+// handshake RTT, data each way, retransmissions, RSTs, zero windows; UDP
+// flows; DNS queries and answers; kernel drops.
+//
+// The result (--json) is the agent's `net.capture` result plus "file":
+//   host, interface, linktype, linktype_name, snaplen, filter, effective_filter,
+//   excluded {what, client, server, filter} | null, count, duration_ms,
+//   stopped_by ("count" | "duration" | "cancel" | "error" | "reader": stdout closed),
+//   elapsed_ms,
+//   streamed, file_bytes, stats {captured, bytes, received, dropped, if_dropped},
+//   traffic {packets, bytes, ipv4, ipv6, tcp, udp, icmp, other, fragments,
+//            undecoded, flows_not_tracked, untracked_packets,
+//            tcp_flows [{client, server, initiator_known, first_us, duration_ms,
+//                        packets|bytes|payload|retransmissions|rsts|zero_windows|
+//                        fins|syns {client, server} (sent by each side),
+//                        handshake {syn_to_synack_ms, synack_to_ack_ms, rtt_ms},
+//                        state}], tcp_flows_total,
+//            udp_flows [{client, server, first_us, duration_ms, packets, bytes,
+//                        payload}], udp_flows_total,
+//            dns [{client, server, id, name, type, queries, responses,
+//                  query_us, rcode, answers, ms}], dns_total, dns_not_tracked,
+//            dns_undecodable},
+//   notes [..], summary (one line).
+// Events: {phase: "started", ...the fields above known at start},
+// {phase: "data", offset, packets, data: bin} (the pcap file, in order),
+// {phase: "progress", packets, bytes, elapsed_ms}.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "../cli/command.h"
+#include "../cli/status_line.h"
+#include "sonde/common/io.h"
+#include "sonde/render/table.h"
+
+namespace sonde::controller {
+namespace {
+
+std::string safe(const std::string& s) {
+  return render::terminal_safe(s);
+}
+
+std::string per_side(const json& b) {
+  return fmt::format("{}/{}", b.value("client", 0ULL), b.value("server", 0ULL));
+}
+
+std::string ms_text(const json& v) {
+  if (!v.is_number()) return "-";
+  double ms = v.get<double>();
+  return ms < 10 ? fmt::format("{:.2f}", ms) : fmt::format("{:.1f}", ms);
+}
+
+std::string rst_text(const json& r) {
+  uint64_t c = r.value("client", 0ULL), s = r.value("server", 0ULL);
+  if (!c && !s) return "-";
+  if (c && s) return "both";
+  return c ? "client" : "server";
+}
+
+std::string render_result(const json& r, const std::string& file) {
+  std::string out;
+  const json& st = r.value("stats", json::object());
+  const json& t = r.value("traffic", json::object());
+  out += fmt::format(
+      "capture on {} at {} ({}, snaplen {}){}\n", safe(r.value("interface", "?")),
+      safe(r.value("host", "?")), safe(r.value("linktype_name", "?")), r.value("snaplen", 0),
+      r.value("filter", "").empty() ? "" : ", filter: " + safe(r.value("filter", "")));
+  if (r.contains("excluded") && r["excluded"].is_object())
+    out +=
+        fmt::format("  left out: {} ({} - {}); --no-exclude-ssh keeps it\n",
+                    safe(r["excluded"].value("what", "")), safe(r["excluded"].value("client", "")),
+                    safe(r["excluded"].value("server", "")));
+  out += fmt::format("  {} packets, {} on the wire, in {:.1f} s (stopped by {})\n",
+                     st.value("captured", 0ULL), human_bytes(st.value("bytes", 0ULL)),
+                     static_cast<double>(r.value("elapsed_ms", 0L)) / 1000,
+                     safe(r.value("stopped_by", "?")));
+  if (st.contains("received"))
+    // On lo the kernel hands libpcap each packet twice (out and in) and
+    // counts both; libpcap keeps one.
+    out += fmt::format(
+        "  kernel: {} passed the filter{}, {} dropped (buffer full), {} dropped by the "
+        "interface\n",
+        st.value("received", 0ULL),
+        r.value("interface", "") == "lo" ? " (lo counts each packet twice)" : "",
+        st.value("dropped", 0ULL), st.value("if_dropped", 0ULL));
+  out += fmt::format(
+      "  ipv4 {}, ipv6 {}, tcp {}, udp {}, icmp {}, other {}, fragments {}, undecoded {}\n",
+      t.value("ipv4", 0ULL), t.value("ipv6", 0ULL), t.value("tcp", 0ULL), t.value("udp", 0ULL),
+      t.value("icmp", 0ULL), t.value("other", 0ULL), t.value("fragments", 0ULL),
+      t.value("undecoded", 0ULL));
+  if (!file.empty() && file != "-")
+    out += fmt::format("  wrote {} ({}): tshark -r {}, or open it in Wireshark\n", safe(file),
+                       human_bytes(r.value("file_bytes", 0ULL)), safe(file));
+
+  const json& tcp = t.value("tcp_flows", json::array());
+  uint64_t tcp_total = t.value("tcp_flows_total", 0ULL);
+  if (tcp_total > 0) {
+    out += fmt::format("\nTCP flows: {}{} (by bytes; c/s = sent by client/server)\n", tcp_total,
+                       tcp.size() < tcp_total ? fmt::format(", top {}", tcp.size()) : "");
+    render::Table tab({{"CLIENT"},
+                       {"SERVER"},
+                       {"PKTS c/s", render::Align::kRight},
+                       {"DATA c>s", render::Align::kRight},
+                       {"DATA s>c", render::Align::kRight},
+                       {"RTT ms", render::Align::kRight},
+                       {"RETX c/s", render::Align::kRight},
+                       {"RST"},
+                       {"ZWIN c/s", render::Align::kRight},
+                       {"DUR s", render::Align::kRight},
+                       {"STATE"}});
+    for (const auto& f : tcp) {
+      const json& pay = f.value("payload", json::object());
+      tab.add_row({f.value("client", ""), f.value("server", ""),
+                   per_side(f.value("packets", json::object())),
+                   human_bytes(pay.value("client", 0ULL)), human_bytes(pay.value("server", 0ULL)),
+                   ms_text(f.value("handshake", json::object()).value("rtt_ms", json())),
+                   per_side(f.value("retransmissions", json::object())),
+                   rst_text(f.value("rsts", json::object())),
+                   per_side(f.value("zero_windows", json::object())),
+                   fmt::format("{:.1f}", f.value("duration_ms", 0.0) / 1000),
+                   f.value("state", "")});
+    }
+    std::string tab_text = tab.render();
+    for (size_t pos = 0; pos < tab_text.size();) {
+      size_t nl = tab_text.find('\n', pos);
+      out += "  " + tab_text.substr(pos, nl - pos + 1);
+      pos = nl + 1;
+    }
+    out +=
+        "  (RTT: SYN to the client's ACK as seen here; at the server, most of it is the "
+        "path to the client)\n";
+  }
+  const json& udp = t.value("udp_flows", json::array());
+  uint64_t udp_total = t.value("udp_flows_total", 0ULL);
+  if (udp_total > 0) {
+    out +=
+        fmt::format("\nUDP flows: {}{} (by bytes; the client sent the first packet seen)\n",
+                    udp_total, udp.size() < udp_total ? fmt::format(", top {}", udp.size()) : "");
+    render::Table tab({{"CLIENT"},
+                       {"SERVER"},
+                       {"PKTS c/s", render::Align::kRight},
+                       {"DATA c>s", render::Align::kRight},
+                       {"DATA s>c", render::Align::kRight},
+                       {"DUR s", render::Align::kRight}});
+    for (const auto& f : udp) {
+      const json& pay = f.value("payload", json::object());
+      tab.add_row({f.value("client", ""), f.value("server", ""),
+                   per_side(f.value("packets", json::object())),
+                   human_bytes(pay.value("client", 0ULL)), human_bytes(pay.value("server", 0ULL)),
+                   fmt::format("{:.1f}", f.value("duration_ms", 0.0) / 1000)});
+    }
+    std::string tab_text = tab.render();
+    for (size_t pos = 0; pos < tab_text.size();) {
+      size_t nl = tab_text.find('\n', pos);
+      out += "  " + tab_text.substr(pos, nl - pos + 1);
+      pos = nl + 1;
+    }
+  }
+  if (t.value("flows_not_tracked", 0ULL) > 0)
+    out += fmt::format("  {} more flows not tracked ({} packets): the flow table is full\n",
+                       t.value("flows_not_tracked", 0ULL), t.value("untracked_packets", 0ULL));
+
+  const json& dns = t.value("dns", json::array());
+  uint64_t dns_total = t.value("dns_total", 0ULL);
+  if (dns_total > 0) {
+    out += fmt::format("\nDNS: {} {}{}\n", dns_total, dns_total == 1 ? "query" : "queries",
+                       dns.size() < dns_total ? fmt::format(", first {}", dns.size()) : "");
+    for (const auto& d : dns) {
+      std::string answer;
+      if (d.value("rcode", json()).is_string()) {
+        answer = d["rcode"].get<std::string>();
+        for (const auto& a : d.value("answers", json::array()))
+          answer += ", " + a.get<std::string>();
+        if (d.value("ms", json()).is_number()) answer += " (" + ms_text(d["ms"]) + " ms)";
+      } else {
+        answer = "no answer seen";
+      }
+      std::string extra;
+      if (d.value("queries", 0) > 1)
+        extra += fmt::format(", asked {} times", d.value("queries", 0));
+      if (d.value("query_us", json()).is_null()) extra += ", query not seen";
+      if (d.value("truncated", false)) extra += ", truncated";
+      out += fmt::format("  {} {} ({} > {}, id {}{}): {}\n", safe(d.value("type", "")),
+                         safe(d.value("name", "")), safe(d.value("client", "")),
+                         safe(d.value("server", "")), d.value("id", 0), extra, safe(answer));
+    }
+  }
+  if (t.value("dns_undecodable", 0ULL) > 0)
+    out += fmt::format("  {} port-53 packets were not DNS we could decode\n",
+                       t.value("dns_undecodable", 0ULL));
+  for (const auto& n : r.value("notes", json::array()))
+    if (n.is_string()) out += "note: " + safe(n.get<std::string>()) + "\n";
+  return out;
+}
+
+}  // namespace
+
+CommandSpec capture_command() {
+  CommandSpec c;
+  c.name = "capture";
+  c.summary =
+      "capture packets on the target (libpcap, filter compiled there) into a pcap file, with a "
+      "per-flow and DNS summary";
+  c.synopsis =
+      "capture TARGET [-i IFACE] [-c N] [--duration 30s] [-s SNAPLEN] "
+      "[-w FILE.pcap | -w -] [FILTER...]";
+  c.rest_positional = "filter";
+  c.takes_rest = true;  // `sonde capture TARGET -- FILTER...` works too
+  c.options = [](po::options_description& o) {
+    o.add_options()(
+        "interface,i", po::value<std::string>()->default_value("any"),
+        "where to capture (here -i is this, not --identity): a name from `ip link`, or `any` (all "
+        "interfaces, Linux cooked v2 frames that name each packet's interface)")(
+        "count,c", po::value<long>(), "stop after N packets (that pass the filter)")(
+        "duration", po::value<std::string>(),
+        "stop after this long (default 30s; with -c or -w -, until the count or Ctrl-C; 0: no "
+        "limit)")("snaplen,s", po::value<long>()->default_value(262144),
+                  "bytes kept of each packet (0: all); the summary still counts whole packets")(
+        "write,w", po::value<std::string>(),
+        "write the packets to FILE (pcap), or `-` for stdout: sonde capture HOST -w - | "
+        "wireshark -k -i -. Without -w only the summary comes back")(
+        "promisc", po::bool_switch(), "promiscuous mode (off by default; not on `any`)")(
+        "no-exclude-ssh", po::bool_switch(),
+        "keep the SSH connection the agent runs over in the capture (left out by default: its "
+        "packets carry the capture itself)")(
+        "buffer-size,B", po::value<long>()->default_value(4096),
+        "kernel capture buffer in KiB (as tcpdump -B); raise it when packets are dropped")(
+        "flows", po::value<long>()->default_value(20), "show the top N flows by bytes")(
+        "filter", po::value<std::vector<std::string>>()->composing(),
+        "pcap-filter(7) expression, as tcpdump takes it (words are joined with spaces)");
+  };
+  c.run = [](CommandContext& ctx) -> int {
+    std::vector<std::string> words;
+    if (ctx.vm.count("filter")) words = ctx.vm["filter"].as<std::vector<std::string>>();
+    words.insert(words.end(), ctx.rest.begin(), ctx.rest.end());
+    std::string filter;
+    for (const auto& w : words) filter += (filter.empty() ? "" : " ") + w;
+
+    json args;
+    args["interface"] = ctx.vm["interface"].as<std::string>();
+    args["filter"] = filter;
+    long snaplen = ctx.vm["snaplen"].as<long>();
+    if (snaplen < 0 || snaplen > 262144)
+      return ctx.fail(Error{errc::kBadArgs, "--snaplen must be 0..262144", {}});
+    args["snaplen"] = snaplen;
+    long count = 0;
+    if (ctx.vm.count("count")) {
+      count = ctx.vm["count"].as<long>();
+      if (count < 1) return ctx.fail(Error{errc::kBadArgs, "--count must be at least 1", {}});
+    }
+    args["count"] = count;
+    std::string out_path = ctx.vm.count("write") ? ctx.vm["write"].as<std::string>() : "";
+    const bool to_stdout = out_path == "-";
+    long duration = 30000;
+    if (ctx.vm.count("duration")) {
+      auto d = parse_duration_ms(ctx.vm["duration"].as<std::string>());
+      if (!d || *d < 0 || *d > 7L * 24 * 3600 * 1000)
+        return ctx.fail(Error{errc::kBadArgs, "--duration must be 0 (no limit) .. 7d",
+                              "e.g. --duration 30s, 500ms, 5m"});
+      duration = *d;
+    } else if (count > 0 || to_stdout) {
+      duration = 0;  // tcpdump -c and a live pipe: until the count, Ctrl-C or the reader leaves
+    }
+    args["duration_ms"] = duration;
+    args["promisc"] = ctx.vm["promisc"].as<bool>();
+    args["exclude_ssh"] = !ctx.vm["no-exclude-ssh"].as<bool>();
+    long buf = ctx.vm["buffer-size"].as<long>();
+    if (buf < 64 || buf > 1024 * 1024)
+      return ctx.fail(Error{errc::kBadArgs, "--buffer-size must be 64..1048576 KiB", {}});
+    args["buffer_kib"] = buf;
+    long top = ctx.vm["flows"].as<long>();
+    if (top < 0 || top > 10000)
+      return ctx.fail(Error{errc::kBadArgs, "--flows must be 0..10000", {}});
+    args["flows"] = top;
+    args["stream"] = !out_path.empty();
+
+    // Where the human output goes: stdout carries the pcap with -w -.
+    FILE* human = to_stdout ? stderr : stdout;
+    if (to_stdout && ::isatty(1))
+      return ctx.fail(Error{errc::kBadArgs, "-w - would write binary pcap to the terminal",
+                            "pipe it: sonde capture TARGET -w - | wireshark -k -i - (or "
+                            "tshark -r -)"});
+    // Opened before anything starts on the target: a bad -w fails first.
+    std::string part = out_path.empty() || to_stdout ? "" : out_path + ".part";
+    FILE* f = nullptr;
+    if (!part.empty()) {
+      f = std::fopen(part.c_str(), "wb");
+      if (!f) return ctx.fail(errno_error("open " + part, errno, "check the -w path"));
+    }
+    uint64_t written = 0;
+    auto fail_file = [&](const Error& e) {
+      if (f) std::fclose(f);
+      f = nullptr;
+      // A capture cut short is still worth having: the .part stays when it
+      // holds packets (its last record may be cut).
+      if (!part.empty()) {
+        if (written > 24)
+          std::fprintf(stderr, "sonde: the partial capture is in %s\n", part.c_str());
+        else
+          std::remove(part.c_str());
+      }
+      return ctx.fail(e);
+    };
+
+    auto s = ctx.connect();
+    if (!s) return fail_file(s.error());
+    auto id = (*s)->send_request("net.capture", args);
+    if (!id) return fail_file(id.error());
+
+    long last_status = 0;
+    Error write_error;
+    bool reader_gone = false;
+    StatusLine status_line;
+    const bool tty = status_line.tty();
+    auto status = [&](const std::string& line, bool final_line) {
+      status_line.show(line, final_line);
+    };
+    uint64_t packets = 0, wire = 0;
+    auto progress = [&] {
+      long now = monotonic_ms();
+      if (!tty || now - last_status < 200) return;
+      last_status = now;
+      std::string w = out_path.empty() ? "" : ", " + human_bytes(written) + " written";
+      status(fmt::format("sonde: {} packets, {} on the wire{} (Ctrl-C stops)", packets,
+                         human_bytes(wire), w),
+             false);
+    };
+    auto on_event = [&](const json& ev) {
+      if (!ev.is_object()) return;
+      std::string phase = ev.value("phase", "");
+      if (phase == "started") {
+        std::string bound;
+        long d = ev.value("duration_ms", 0L), n = ev.value("count", 0L);
+        if (n > 0) bound = fmt::format("{} packets", n);
+        if (d > 0) bound += (bound.empty() ? "" : " or ") + fmt::format("{:.0f}s", d / 1000.0);
+        if (bound.empty()) bound = "Ctrl-C";
+        status(fmt::format("sonde: capturing on {} at {} ({}, snaplen {}) until {}{}",
+                           safe(ev.value("interface", "?")), safe(ev.value("host", "?")),
+                           safe(ev.value("linktype_name", "?")), ev.value("snaplen", 0), bound,
+                           ev.value("excluded", json()).is_object()
+                               ? "; leaving out the agent's own SSH connection"
+                               : ""),
+               true);
+        for (const auto& note : ev.value("notes", json::array()))
+          if (note.is_string()) status("sonde: note: " + safe(note.get<std::string>()), true);
+      } else if (phase == "progress") {
+        packets = ev.value("packets", packets);
+        wire = ev.value("bytes", wire);
+        progress();
+      } else if (phase == "data") {
+        auto it = ev.find("data");
+        if (it == ev.end() || !it->is_binary() || !write_error.message.empty() || reader_gone)
+          return;
+        packets = ev.value("packets", packets);
+        uint64_t off = ev.value("offset", uint64_t{0});
+        const auto& bin = it->get_binary();
+        if (off != written) {
+          write_error = Error{errc::kProtocol,
+                              fmt::format("capture chunk at offset {}, expected {}", off, written),
+                              {}};
+          (void)(*s)->cancel(*id);
+          return;
+        }
+        if (to_stdout) {
+          auto st =
+              write_all(1, std::string_view(reinterpret_cast<const char*>(bin.data()), bin.size()));
+          if (!st.ok()) {
+            // The reader (wireshark, tshark, head) went away: end the capture,
+            // keep the summary.
+            reader_gone = true;
+            (void)(*s)->cancel(*id);
+            return;
+          }
+        } else if (std::fwrite(bin.data(), 1, bin.size(), f) != bin.size()) {
+          write_error = errno_error("write " + part, errno, "is the disk full?");
+          (void)(*s)->cancel(*id);
+          return;
+        }
+        written += bin.size();
+        progress();
+      }
+    };
+    // After a Ctrl-C the agent stops at once, then flushes what it holds and
+    // sends the summary: the grace is renewed by every message.
+    auto r = (*s)->wait(*id, on_event, -1, 10000);
+    status_line.end();
+    if (!r) return fail_file(r.error());
+    if (!write_error.message.empty()) return fail_file(write_error);
+    if (f) {
+      bool ok = std::fflush(f) == 0;
+      ok = std::fclose(f) == 0 && ok;
+      f = nullptr;
+      if (!ok)
+        return fail_file(Error{errc::kIo, "writing " + part + " failed", "is the disk full?"});
+      uint64_t expected = r->value("file_bytes", uint64_t{0});
+      if (expected != written)
+        return fail_file(Error{
+            errc::kIo, fmt::format("the capture is {} bytes but {} arrived", expected, written),
+            "the link may have dropped; run it again"});
+      if (std::rename(part.c_str(), out_path.c_str()) != 0)
+        return fail_file(errno_error("rename " + part + " to " + out_path));
+    }
+    if (reader_gone) {
+      (*r)["stopped_by"] = "reader";
+      (*r)["notes"].push_back("stdout was closed (the reader went away): the capture ended there");
+    }
+    (*r)["file"] = out_path.empty() ? json(nullptr) : json(out_path);
+    (*r)["file_bytes"] = written;
+    if (!out_path.empty() && !to_stdout)
+      (*r)["summary"] = r->value("summary", "") + " -> " + out_path;
+    const json& st = r->value("stats", json::object());
+    if (ctx.g.json) {
+      std::string j = r->dump(2, ' ', false, json::error_handler_t::replace);
+      std::fprintf(human, "%s\n", j.c_str());
+    } else {
+      std::fputs(render_result(*r, out_path).c_str(), human);
+    }
+    if (st.value("dropped", 0ULL) > 0 || st.value("if_dropped", 0ULL) > 0)
+      std::fprintf(stderr,
+                   "sonde: warning: packets were dropped (%llu by the kernel, %llu by the "
+                   "interface): the capture and its summary miss them\n",
+                   static_cast<unsigned long long>(st.value("dropped", 0ULL)),
+                   static_cast<unsigned long long>(st.value("if_dropped", 0ULL)));
+    return exit_code::kOk;
+  };
+  return c;
+}
+
+}  // namespace sonde::controller

@@ -1,0 +1,320 @@
+// sonde connect HOST:PORT [--from TARGET]...: TCP connection attempts from
+// this machine (a local agent), the --via agent and each --from target, at the
+// same time; each attempt classified (open, refused, dropped, ICMP unreachable
+// with type/code and sender, no route, name not resolved) with the source
+// address and route the kernel chose, side by side with a comparison.
+//
+// --json prints {"target": "HOST:PORT", "host", "port", "connected": bool,
+// "sides": [{"side": label, "result": <net.connect result>} or {"side": label,
+// "error": {"code", "message", "hint"}}], "comparison": [sentences]}. The
+// net.connect result is documented in net/include/sonde/net/connect.h (to_json).
+#include <algorithm>
+#include <thread>
+
+#include "../cli/command.h"
+#include "../cli/sides.h"
+#include "sonde/common/io.h"
+#include "sonde/net/connect.h"
+#include "sonde/render/table.h"
+
+namespace sonde::controller {
+namespace {
+
+std::string safe(const std::string& s) {
+  return render::terminal_safe(s);
+}
+
+std::string ms_cell(double ms) {
+  return ms < 10 ? fmt::format("{:.2f} ms", ms) : fmt::format("{:.0f} ms", ms);
+}
+
+std::string hold_text(const json& h) {
+  std::string o = h.value("outcome", "");
+  std::string s;
+  if (o == "stayed-open")
+    s = fmt::format("stayed open for {} ms", h.value("requested_ms", 0L));
+  else if (o == "closed")
+    s = fmt::format("closed by the peer (FIN) after {} ms", h.value("after_ms", 0L));
+  else if (o == "reset")
+    s = fmt::format("reset by the peer (RST) after {} ms", h.value("after_ms", 0L));
+  else if (o == "cancelled")
+    s = fmt::format("hold cancelled after {} ms", h.value("after_ms", 0L));
+  else
+    s = fmt::format("hold ended after {} ms: {}", h.value("after_ms", 0L), h.value("error", o));
+  long bytes = h.value("bytes_received", 0L);
+  if (bytes > 0) s += fmt::format(", {} bytes received", bytes);
+  if (!h.value("banner", "").empty()) s += " \"" + h.value("banner", "") + "\"";
+  if (!h.value("tcp_state", "").empty()) s += ", socket " + h.value("tcp_state", "");
+  return s;
+}
+
+// An object member, or an empty object: results from other agent versions
+// must not make the renderer throw.
+const json& member(const json& r, const char* key) {
+  static const json empty = json::object();
+  auto it = r.find(key);
+  return it != r.end() && it->is_object() ? *it : empty;
+}
+
+const json& array_member(const json& r, const char* key) {
+  static const json empty = json::array();
+  auto it = r.find(key);
+  return it != r.end() && it->is_array() ? *it : empty;
+}
+
+void print_side(const std::string& label, const json& r) {
+  const json& t = member(r, "target");
+  std::string thost = t.value("host", "");
+  if (thost.find(':') != std::string::npos) thost = "[" + thost + "]";
+  std::printf("== %s (host %s → %s:%d) ==\n", safe(label).c_str(),
+              safe(r.value("host", "?")).c_str(), safe(thost).c_str(), t.value("port", 0));
+  const json& res = member(r, "resolve");
+  std::string addrs;
+  for (const auto& a : array_member(res, "addresses"))
+    if (a.is_string()) addrs += (addrs.empty() ? "" : ", ") + a.get<std::string>();
+  if (!addrs.empty() && addrs != t.value("host", ""))
+    std::printf("  resolves to: %s (%ld ms)\n", safe(addrs).c_str(), res.value("ms", 0L));
+  render::Table table({{"#", render::Align::kRight},
+                       {"address"},
+                       {"verdict"},
+                       {"time", render::Align::kRight},
+                       {"source"},
+                       {"detail"}});
+  for (const auto& a : array_member(r, "attempts")) {
+    if (!a.is_object()) continue;
+    std::string detail = a.value("detail", "");
+    if (a.contains("hold") && a["hold"].is_object()) detail += "; " + hold_text(a["hold"]);
+    std::string v = a.value("verdict", "");
+    table.add_row({std::to_string(a.value("attempt", 0)), a.value("address", "-"), v,
+                   ms_cell(a.value("ms", 0.0)), a.value("source", ""), detail});
+  }
+  std::string out = table.render();
+  for (size_t p = 0; p < out.size();) {
+    size_t e = out.find('\n', p);
+    std::printf("  %s\n", out.substr(p, e - p).c_str());
+    p = e == std::string::npos ? out.size() : e + 1;
+  }
+  for (const auto& rt : array_member(r, "routes")) {
+    if (!rt.is_object()) continue;
+    std::string err = rt.value("error", "");
+    if (!err.empty()) {
+      std::printf("  route to %s: %s\n", safe(rt.value("destination", "")).c_str(),
+                  safe(err).c_str());
+      continue;
+    }
+    std::string s = "dev " + (rt.value("dev", "").empty() ? "?" : rt.value("dev", ""));
+    s += rt.value("gateway", "").empty() ? ", direct" : ", via " + rt.value("gateway", "");
+    if (!rt.value("source", "").empty()) s += ", src " + rt.value("source", "");
+    if (rt.value("mtu", 0u) > 0) s += fmt::format(", mtu {}", rt.value("mtu", 0u));
+    if (rt.value("type", "unicast") != "unicast") s += ", " + rt.value("type", "") + " route";
+    int table_id = rt.value("table", 0);
+    if (table_id != 0 && table_id != 254) s += fmt::format(", table {}", table_id);
+    std::printf("  route to %s: %s\n", safe(rt.value("destination", "")).c_str(), safe(s).c_str());
+  }
+  for (const auto& n : array_member(r, "notes"))
+    if (n.is_string()) std::printf("  note: %s\n", safe(n.get<std::string>()).c_str());
+  // What a failure means, from the last failing row.
+  std::string v = net::overall_verdict(r);
+  if (v != "open") {
+    const json* last = nullptr;
+    for (const auto& a : array_member(r, "attempts"))
+      if (a.is_object() && a.value("verdict", "") != "open") last = &a;
+    if (last && v != "cancelled")
+      std::printf("  meaning: %s\n",
+                  safe(net::explain(*last, std::to_string(t.value("port", 0)))).c_str());
+  }
+  std::printf("  summary: %s\n", safe(r.value("summary", "")).c_str());
+}
+
+// One side while its check runs.
+struct SideRun {
+  std::string label;
+  CommandContext ctx;
+  std::unique_ptr<Session> session;
+  uint64_t id = 0;
+  bool done = false;
+  std::optional<json> result;
+  std::optional<Error> error;
+};
+
+}  // namespace
+
+CommandSpec connect_command() {
+  CommandSpec c;
+  c.name = "connect";
+  c.summary =
+      "TCP connect to HOST:PORT from here and --from targets: open, refused, dropped or which "
+      "ICMP unreachable from whom, with source and route; exit 0 only if every side connected";
+  c.synopsis =
+      "connect HOST:PORT [--from TARGET]... [--count N] [--interval 1s] [--timeout 3s] "
+      "[--hold 10s] [-4|-6] [--all-addresses]";
+  c.needs_target = false;
+  c.options = [](po::options_description& o) {
+    o.add_options()("from", po::value<std::vector<std::string>>()->composing(),
+                    "also connect from this target (repeatable); this machine is always a side")(
+        "count,c", po::value<int>(),
+        "attempts per side (default 3, or 1 with --hold; at most 100)")(
+        "interval", po::value<std::string>()->default_value("1s"),
+        "pause between attempts (e.g. 1s, 200ms, 0)")(
+        "timeout,w", po::value<std::string>()->default_value("3s"),
+        "how long one attempt waits for an answer before calling it dropped (1ms..60s)")(
+        "hold", po::value<std::string>(),
+        "keep each open connection this long and report whether and when the peer closed or "
+        "reset it (up to 1h)")("ipv4,4", "IPv4 addresses only")("ipv6,6", "IPv6 addresses only")(
+        "all-addresses",
+        "try every address the name resolves to in each attempt (default: in order until one "
+        "opens, like nc and curl)");
+  };
+  c.run = [](CommandContext& ctx) -> int {
+    const char* usage = "sonde connect HOST:PORT [--from TARGET]... (e.g. web1:443)";
+    if (ctx.target.empty())
+      return ctx.fail(Error{errc::kBadArgs, "sonde connect needs HOST:PORT", usage});
+    auto hp = net::parse_host_port(ctx.target);
+    if (!hp) return ctx.fail(hp.error());
+    net::ConnectOptions o;
+    o.host = hp->first;
+    o.port = hp->second;
+    auto duration = [&](const char* name, long* out) -> std::optional<Error> {
+      if (!ctx.vm.count(name)) return std::nullopt;
+      std::string text = ctx.vm[name].as<std::string>();
+      auto ms = parse_duration_ms(text);
+      if (!ms)
+        return Error{errc::kBadArgs, fmt::format("--{} `{}` is not a duration", name, text),
+                     "durations look like 3s, 500ms, 1.5s or 2m (a plain number is seconds)"};
+      *out = *ms;
+      return std::nullopt;
+    };
+    if (auto e = duration("timeout", &o.timeout_ms)) return ctx.fail(*e);
+    if (auto e = duration("interval", &o.interval_ms)) return ctx.fail(*e);
+    if (auto e = duration("hold", &o.hold_ms)) return ctx.fail(*e);
+    if (ctx.vm.count("hold") && o.hold_ms <= 0)
+      return ctx.fail(Error{errc::kBadArgs, "--hold must be more than 0", "e.g. --hold 10s"});
+    o.count = ctx.vm.count("count") ? ctx.vm["count"].as<int>() : (o.hold_ms > 0 ? 1 : 3);
+    if (ctx.vm.count("ipv4") && ctx.vm.count("ipv6"))
+      return ctx.fail(Error{errc::kBadArgs, "-4 and -6 exclude each other", "give one of them"});
+    o.family = ctx.vm.count("ipv4") ? AF_INET : ctx.vm.count("ipv6") ? AF_INET6 : AF_UNSPEC;
+    o.all_addresses = ctx.vm.count("all-addresses") > 0;
+    if (auto st = net::validate(o); !st.ok()) return ctx.fail(st.error());
+    json args = {{"host", o.host},
+                 {"port", o.port},
+                 {"count", o.count},
+                 {"interval_ms", o.interval_ms},
+                 {"timeout_ms", o.timeout_ms},
+                 {"hold_ms", o.hold_ms},
+                 {"family", o.family == AF_INET    ? "4"
+                            : o.family == AF_INET6 ? "6"
+                                                   : "any"},
+                 {"all_addresses", o.all_addresses}};
+
+    // Sides as in `sonde dns`: this machine (a local agent), the --via
+    // agent, each --from target.
+    std::vector<SideRun> sides;
+    for (auto& sd : check_sides(ctx)) {
+      SideRun r;
+      r.label = sd.label;
+      r.ctx = sd.ctx;
+      sides.push_back(std::move(r));
+    }
+
+    // Connect every side first, then start the attempts on all of them at
+    // once: both ends probe at the same moment, and --hold does not add up.
+    for (auto& s : sides) {
+      if (interrupted()) break;
+      auto sess = s.ctx.connect();
+      if (!sess) {
+        s.error = sess.error();
+        s.done = true;
+        continue;
+      }
+      s.session = std::move(*sess);
+    }
+    for (auto& s : sides) {
+      if (s.done || !s.session) {
+        if (!s.done) {
+          s.error = Error{errc::kCancelled, "interrupted before the side was reached", {}};
+          s.done = true;
+        }
+        continue;
+      }
+      auto id = s.session->send_request("net.connect", args);
+      if (!id) {
+        s.error = id.error();
+        s.done = true;
+        continue;
+      }
+      s.id = *id;
+    }
+    // Drain every side's messages as they come so no agent blocks on a full
+    // pipe; after Ctrl-C, wait() sends each side its cancel and collects the
+    // partial result.
+    for (;;) {
+      bool pending = false;
+      for (auto& s : sides) {
+        if (s.done) continue;
+        Result<std::optional<json>> r = std::optional<json>{};
+        if (interrupted()) {
+          auto w = s.session->wait(s.id);
+          r = w ? Result<std::optional<json>>(std::optional<json>(std::move(*w)))
+                : Result<std::optional<json>>(w.error());
+        } else {
+          r = s.session->poll(s.id);
+        }
+        if (!r) {
+          s.error = r.error();
+          s.done = true;
+        } else if (r->has_value()) {
+          s.result = std::move(**r);
+          s.done = true;
+        } else {
+          pending = true;
+        }
+      }
+      if (!pending) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+
+    std::vector<json> results;
+    json all_sides = json::array();
+    bool failed = false, connected = true;
+    std::optional<Error> first_error;
+    for (auto& s : sides) {
+      if (s.error) {
+        failed = true;
+        Error e = print_side_error(s.label, *s.error);
+        if (!first_error) first_error = e;
+        json ej = {{"code", e.code}, {"message", e.message}, {"hint", e.hint}};
+        all_sides.push_back({{"side", s.label}, {"error", ej}});
+        continue;
+      }
+      if (!s.result->is_object()) *s.result = json::object();
+      json side = {{"side", s.label}, {"result", *s.result}};
+      if (!s.result->value("connected", false)) connected = false;
+      results.push_back(side);
+      all_sides.push_back(side);
+    }
+    auto comparison = net::connect_comparison(results);
+    if (ctx.g.json) {
+      ctx.print_json({{"target", ctx.target},
+                      {"host", o.host},
+                      {"port", o.port},
+                      {"connected", connected && !failed},
+                      {"sides", all_sides},
+                      {"comparison", comparison}});
+    } else {
+      for (const auto& s : results) {
+        print_side(s["side"].get<std::string>(), s["result"]);
+        std::printf("\n");
+      }
+      if (!comparison.empty()) {
+        std::printf("comparison:\n");
+        for (const auto& d : comparison) std::printf("  - %s\n", safe(d).c_str());
+      }
+    }
+    if (interrupted()) return exit_code::kInterrupted;
+    if (results.empty() && first_error) return exit_code_for(*first_error);
+    return connected && !failed ? exit_code::kOk : exit_code::kFailed;
+  };
+  return c;
+}
+
+}  // namespace sonde::controller

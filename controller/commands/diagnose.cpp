@@ -1,0 +1,230 @@
+// sonde diagnose [--from TARGET]... HOST:PORT [--tls] [--http PATH]: the
+// ladder dns → route → connect → tls → http on this machine and on each
+// --from target, each side stopping at its first failing rung, then one
+// verdict across the sides with the evidence and what to look at next.
+// Every rung is the op of the single check (net.dns, net.connect, net.tls,
+// net.http), so diagnose says nothing those commands would not.
+#include "sonde/net/diagnose.h"
+
+#include <arpa/inet.h>
+
+#include "../cli/command.h"
+#include "../cli/sides.h"
+#include "sonde/common/io.h"
+#include "sonde/net/connect.h"
+#include "sonde/render/table.h"
+
+namespace sonde::controller {
+namespace {
+
+std::string safe(const std::string& s) {
+  return render::terminal_safe(s);
+}
+
+bool is_address(const std::string& h) {
+  in_addr a4;
+  in6_addr a6;
+  return inet_pton(AF_INET, h.c_str(), &a4) == 1 || inet_pton(AF_INET6, h.c_str(), &a6) == 1;
+}
+
+struct Plan {
+  std::string target;  // HOST:PORT as typed
+  std::string host;
+  int port = 0;
+  long timeout_ms = 3000;
+  int count = 1;
+  bool tls = false;
+  std::string sni;
+  std::string http_path;  // empty: no HTTP rung
+  std::string host_header;
+};
+
+bool failed(const net::Layer& l) {
+  return l.value("status", "") == "fail";
+}
+
+// One side's ladder. Stops at the first failing rung; the rest are shown as
+// not run, with the reason.
+json run_side(Session& s, const Plan& p) {
+  json layers = json::array();
+  auto skip_rest = [&](const std::vector<const char*>& rest, const std::string& why) {
+    for (const char* l : rest) layers.push_back(net::skipped_layer(l, why));
+  };
+  std::vector<const char*> after_dns = {"route", "connect"};
+  if (p.tls) after_dns.push_back("tls");
+  if (!p.http_path.empty()) after_dns.push_back("http");
+
+  if (is_address(p.host)) {
+    layers.push_back(net::skipped_layer("dns", p.host + " is an address"));
+  } else {
+    auto r = s.call("net.dns", {{"name", p.host}, {"type", "A"}, {"timeout_ms", p.timeout_ms}});
+    net::Layer l = r ? net::dns_layer(p.host, *r) : net::error_layer("dns", r.error().describe());
+    layers.push_back(l);
+    if (failed(l)) {
+      skip_rest(after_dns, "not run: dns failed");
+      return layers;
+    }
+  }
+
+  json cargs = {{"host", p.host},
+                {"port", p.port},
+                {"count", p.count},
+                {"interval_ms", 200},
+                {"timeout_ms", p.timeout_ms}};
+  auto c = s.call("net.connect", cargs);
+  std::vector<net::Layer> cl;
+  if (c)
+    cl = net::connect_layers(*c);
+  else
+    cl = {net::error_layer("connect", c.error().describe())};
+  bool stop = false;
+  for (auto& l : cl) {
+    layers.push_back(l);
+    if (failed(l)) {
+      stop = true;
+      break;
+    }
+  }
+  if (stop) {
+    std::vector<const char*> rest;
+    bool have_connect = false;
+    for (const auto& l : layers) have_connect |= l.value("layer", "") == "connect";
+    if (!have_connect) rest.push_back("connect");
+    if (p.tls) rest.push_back("tls");
+    if (!p.http_path.empty()) rest.push_back("http");
+    skip_rest(rest, "not run: " + layers.back().value("layer", std::string("connect")) + " failed");
+    return layers;
+  }
+
+  if (p.tls) {
+    json targs = {{"host", p.host}, {"port", p.port}, {"timeout_ms", p.timeout_ms}};
+    if (!p.sni.empty()) targs["sni"] = p.sni;
+    auto t = s.call("net.tls", targs);
+    net::Layer l = t ? net::tls_layer(*t) : net::error_layer("tls", t.error().describe());
+    layers.push_back(l);
+    // A certificate that does not verify is the finding; the HTTP rung would
+    // only repeat it, so it is not run (a client that verifies stops here too).
+    if (failed(l)) {
+      if (!p.http_path.empty()) skip_rest({"http"}, "not run: tls failed");
+      return layers;
+    }
+  }
+
+  if (!p.http_path.empty()) {
+    json hargs = {{"host", p.host},
+                  {"port", p.port},
+                  {"path", p.http_path},
+                  {"tls", p.tls},
+                  {"timeout_ms", p.timeout_ms}};
+    if (!p.sni.empty()) hargs["sni"] = p.sni;
+    if (!p.host_header.empty()) hargs["host_header"] = p.host_header;
+    auto h = s.call("net.http", hargs);
+    layers.push_back(h ? net::http_layer(*h) : net::error_layer("http", h.error().describe()));
+  }
+  return layers;
+}
+
+void print_side(const std::string& label, const std::string& host, const json& layers) {
+  std::printf("== %s%s ==\n", safe(label).c_str(),
+              host.empty() ? "" : (" (host " + safe(host) + ")").c_str());
+  for (const auto& l : layers) {
+    std::string st = l.value("status", "");
+    const char* mark = st == "ok" ? "ok" : st == "fail" ? "FAIL" : st == "warn" ? "warn" : "-";
+    std::printf("  %-8s %-5s %s\n", safe(l.value("layer", "")).c_str(), mark,
+                safe(l.value("text", "")).c_str());
+  }
+}
+
+}  // namespace
+
+CommandSpec diagnose_command() {
+  CommandSpec c;
+  c.name = "diagnose";
+  c.summary =
+      "dns → route → connect → tls → http from here and from --from targets, with a verdict";
+  c.synopsis = "diagnose HOST:PORT [--from TARGET]... [--tls [--sni NAME]] [--http PATH]";
+  c.needs_target = false;
+  c.options = [](po::options_description& o) {
+    o.add_options()("from", po::value<std::vector<std::string>>()->composing(),
+                    "also run the ladder from this target (repeatable)")(
+        "tls", po::bool_switch(), "check TLS on the port (handshake, chain, hostname)")(
+        "sni", po::value<std::string>(), "TLS server name (default: HOST when it is a name)")(
+        "http", po::value<std::string>(), "finish with GET PATH (over TLS with --tls)")(
+        "host-header", po::value<std::string>(), "Host header for --http (default HOST[:PORT])")(
+        "timeout", po::value<std::string>()->default_value("3s"),
+        "each rung's timeout (e.g. 3s, 500ms)")("count", po::value<int>()->default_value(2),
+                                                "connect attempts per side");
+  };
+  c.run = [](CommandContext& ctx) -> int {
+    Plan p;
+    p.target = ctx.target;
+    if (p.target.empty())
+      return ctx.fail(Error{errc::kBadArgs, "sonde diagnose needs HOST:PORT",
+                            "sonde diagnose db.example:5432 --from web1"});
+    auto hp = net::parse_host_port(p.target);
+    if (!hp) return ctx.fail(hp.error());
+    p.host = hp->first;
+    p.port = hp->second;
+    auto t = parse_duration_ms(ctx.vm["timeout"].as<std::string>());
+    if (!t || *t < 1 || *t > net::kMaxTimeoutMs)
+      return ctx.fail(Error{errc::kBadArgs, "--timeout must be between 1ms and 60s", {}});
+    p.timeout_ms = *t;
+    p.count = ctx.vm["count"].as<int>();
+    if (p.count < 1 || p.count > 10)
+      return ctx.fail(Error{errc::kBadArgs, "--count must be 1..10", {}});
+    p.tls = ctx.vm["tls"].as<bool>();
+    if (ctx.vm.count("sni")) {
+      if (!p.tls) return ctx.fail(Error{errc::kBadArgs, "--sni needs --tls", {}});
+      p.sni = ctx.vm["sni"].as<std::string>();
+    }
+    if (ctx.vm.count("http")) {
+      p.http_path = ctx.vm["http"].as<std::string>();
+      if (p.http_path.empty() || p.http_path[0] != '/')
+        return ctx.fail(Error{errc::kBadArgs, "--http takes a path starting with '/'",
+                              "sonde diagnose web:443 --tls --http /health"});
+    }
+    if (ctx.vm.count("host-header")) {
+      if (p.http_path.empty())
+        return ctx.fail(Error{errc::kBadArgs, "--host-header needs --http", {}});
+      p.host_header = ctx.vm["host-header"].as<std::string>();
+    }
+
+    std::vector<json> sides;
+    bool side_failed = false;
+    for (auto& side : check_sides(ctx)) {
+      auto s = side.ctx.connect();
+      if (!s) {
+        side_failed = true;
+        print_side_error(side.label, s.error());
+        continue;
+      }
+      json layers = run_side(**s, p);
+      sides.push_back({{"side", side.label}, {"host", (*s)->host()}, {"layers", layers}});
+      if (!ctx.g.json) {
+        print_side(side.label, (*s)->host(), layers);
+        std::fflush(stdout);
+      }
+    }
+    if (sides.empty()) return exit_code::kFailed;
+    net::Verdict v = net::diagnose_verdict(p.target, sides);
+    json vj = net::to_json(v);
+    if (ctx.g.json) {
+      ctx.print_json(
+          {{"target", p.target}, {"sides", sides}, {"verdict", vj}, {"summary", v.text}});
+    } else {
+      std::printf("\nverdict: %s\n", safe(v.text).c_str());
+      if (!v.evidence.empty()) {
+        std::printf("evidence:\n");
+        for (const auto& e : v.evidence) std::printf("  - %s\n", safe(e).c_str());
+      }
+      if (!v.next.empty()) {
+        std::printf("next:\n");
+        for (const auto& n : v.next) std::printf("  - %s\n", safe(n).c_str());
+      }
+    }
+    return v.ok && !side_failed ? exit_code::kOk : exit_code::kFailed;
+  };
+  return c;
+}
+
+}  // namespace sonde::controller

@@ -1,0 +1,611 @@
+// sonde speed TARGET [--duration 10s] [--reverse|--both]: throughput and
+// round-trip time between this machine and the target, over a direct TCP
+// connection to a port the agent opens for the test only, and through the
+// SSH connection (a direct-tcpip channel to the agent's loopback listener),
+// side by side. The loops are net/speed.h; the agent's end is net.speed.
+//
+// One agent request per path and direction, one after the other (two tests
+// at once would share the link and halve each other).
+//
+// --json prints {"target", "transport", "agent_host", "duration_ms",
+// "rtt_count", "ok": bool, "summary": one line, "paths": [...]}, each path
+// {"path": "direct"|"ssh", "direction": "upload"|"download", "status":
+// "ok"|"failed"|"n/a", "address", "agent_listen", and when ok: "gbps",
+// "bytes", "seconds" (the receiver's), "retransmits" (the sender's; null
+// where we cannot see it), "rtt": {count, min_us, median_us, p90_us, max_us,
+// mean_us}, "tcp_info": {total_retrans, rtt_us, rttvar_us, snd_cwnd, snd_mss,
+// pmtu}, "tcp_info_from", "controller" and "agent" (each side's own view:
+// role, bytes, seconds, gbps, intervals, peer_bytes, tcp_info), "notes";
+// when failed: "reason", "hint", "code"; when n/a: "reason"}.
+// Exit 0 when every path that applies was measured, 1 when one failed.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "../cli/command.h"
+#include "../transport/forward.h"
+#include "../transport/libssh.h"
+#include "../transport/ssh_connection.h"
+#include "sonde/common/fd.h"
+#include "sonde/common/io.h"
+#include "sonde/net/speed.h"
+#include "sonde/render/table.h"
+
+namespace sonde::controller {
+namespace {
+
+std::string safe(const std::string& s) {
+  return render::terminal_safe(s);
+}
+
+struct Plan {
+  long duration_ms = 10000;
+  long rtt_count = 100;
+  long timeout_ms = 5000;  // the direct connect
+  std::string address;     // where to connect for the direct path; empty: find out
+  std::string bind;        // where the agent listens for the direct path; empty: its choice
+  bool address_from_agent = false;  // --via without --address: the agent's own address
+  bool intervals = false;
+  bool json = false;
+  bool ssh_follows = false;  // the SSH path is measured after the direct one
+};
+
+struct Endpoint {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  std::string text;
+};
+
+std::string host_port(const std::string& host, int port) {
+  return host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
+                                             : fmt::format("{}:{}", host, port);
+}
+
+Result<Endpoint> resolve(const std::string& host, int port) {
+  std::string h = host;
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  int rc = ::getaddrinfo(h.c_str(), std::to_string(port).c_str(), &hints, &res);
+  if (rc != 0 || !res)
+    return Error{errc::kConnect, fmt::format("cannot resolve `{}`: {}", host, gai_strerror(rc)),
+                 "give --address an IP address of the target"};
+  Endpoint e;
+  std::memcpy(&e.ss, res->ai_addr, res->ai_addrlen);
+  e.len = res->ai_addrlen;
+  char buf[NI_MAXHOST] = {};
+  ::getnameinfo(res->ai_addr, res->ai_addrlen, buf, sizeof buf, nullptr, 0, NI_NUMERICHOST);
+  e.text = host_port(buf, port);
+  ::freeaddrinfo(res);
+  return e;
+}
+
+// A connect that says which of the ladder's failures it met: refused (RST:
+// a REJECT rule or nothing listening), no answer (a DROP rule), unreachable.
+Result<ScopedFd> connect_classified(const Endpoint& to, long timeout_ms,
+                                    const std::string& more = "") {
+  ScopedFd fd(::socket(to.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return errno_error("socket");
+  int err = 0;
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&to.ss), to.len) != 0) {
+    err = errno;
+    if (err == EINPROGRESS) {
+      long deadline = monotonic_ms() + timeout_ms;
+      err = ETIMEDOUT;
+      while (!interrupted()) {
+        long left = deadline - monotonic_ms();
+        if (left <= 0) break;
+        pollfd p{fd.get(), POLLOUT, 0};
+        int n = ::poll(&p, 1, static_cast<int>(std::min(left, 200L)));
+        if (n > 0) {
+          socklen_t l = sizeof err;
+          ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &l);
+          break;
+        }
+      }
+      if (interrupted()) return Error{errc::kCancelled, "interrupted", {}};
+    }
+  }
+  if (err == ETIMEDOUT)
+    return Error::sys(
+        errc::kTimeout, err,
+        fmt::format("{}: no answer to the connection within {} ms (timeout)", to.text, timeout_ms),
+        "packets to that port are dropped on the way, typically by a firewall between here "
+        "and the target" +
+            more);
+  if (err == ECONNREFUSED)
+    return Error::sys(errc::kConnect, err, fmt::format("{}: connection refused", to.text),
+                      "a firewall REJECTs the port, or the address is another host's" + more);
+  if (err == EHOSTUNREACH || err == ENETUNREACH)
+    return Error::sys(errc::kConnect, err,
+                      fmt::format("{}: unreachable ({})", to.text, std::strerror(err)),
+                      "no route from here to that address, or a firewall answers "
+                      "host-unreachable; give --address another of the target's addresses");
+  if (err != 0)
+    return Error::sys(errc::kConnect, err, fmt::format("{}: {}", to.text, std::strerror(err)));
+  // The loops use blocking IO with timeouts.
+  ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
+// The numeric address this SSH connection reached: where a direct
+// connection to the same host should go.
+std::string ssh_peer_address(SshConnection& conn) {
+  int sfd = libssh().ssh_get_fd(conn.session());
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (sfd < 0 || ::getpeername(sfd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "";
+  char buf[NI_MAXHOST] = {};
+  if (::getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, buf, sizeof buf, nullptr, 0,
+                    NI_NUMERICHOST) != 0)
+    return "";
+  std::string a = buf;
+  if (a.rfind("::ffff:", 0) == 0 && a.find('.') != std::string::npos) a = a.substr(7);
+  return a;
+}
+
+// Waits for net.speed's "listening" event. An error when the request ended
+// first (the agent could not listen) or Ctrl-C.
+Result<json> wait_listening(Session& s, uint64_t id) {
+  json ev;
+  auto on_event = [&](const json& e) {
+    if (e.value("event", "") == "listening") ev = e;
+  };
+  long deadline = monotonic_ms() + 30000;
+  for (;;) {
+    auto r = s.poll(id, on_event);
+    if (!r) return r.error();
+    if (!ev.is_null()) return ev;
+    if (*r) return Error{errc::kAgent, "the agent ended the test before it listened", {}};
+    if (interrupted()) {
+      (void)s.cancel(id);
+      (void)s.wait(id, {}, 5000);
+      return Error{errc::kCancelled, "interrupted", {}};
+    }
+    if (monotonic_ms() > deadline)
+      return Error{errc::kTimeout, "the agent did not open its listener within 30 s", {}};
+    ::usleep(2000);
+  }
+}
+
+// Ends a request whose test will not happen, and takes its answer.
+void cancel_and_reap(Session& s, uint64_t id) {
+  (void)s.cancel(id);
+  (void)s.wait(id, {}, 5000, 2000);
+}
+
+json failed(json p, const Error& e) {
+  p["status"] = "failed";
+  p["reason"] = e.message;
+  if (!e.hint.empty()) p["hint"] = e.hint;
+  p["code"] = e.code;
+  return p;
+}
+
+net::SpeedOptions client_options(const Plan& plan, const std::string& label,
+                                 const std::function<bool()>& stop) {
+  net::SpeedOptions opt;
+  opt.stopped = stop;
+  if (plan.intervals && !plan.json)
+    opt.on_interval = [label](const net::SpeedInterval& iv) {
+      std::string retr = iv.retransmits >= 0 ? fmt::format("  retr {}", iv.retransmits) : "";
+      std::printf("  [%s] %6.2f-%6.2f s  %9s  %8.3f Gbit/s%s\n", label.c_str(), iv.start_s,
+                  iv.end_s, human_bytes(iv.bytes).c_str(), iv.gbps, retr.c_str());
+      std::fflush(stdout);
+    };
+  return opt;
+}
+
+// The figures of one finished test, from whichever side saw them: the rate
+// is the receiver's (bytes that arrived), retransmits the sender's.
+void fill_figures(json& p, net::SpeedDirection dir, const net::SpeedRun& run, const json& agent,
+                  const std::string& tcp_from) {
+  json mine = net::to_json(run.bulk);
+  json theirs = agent.value("bulk", json::object());
+  const json& receiver = dir == net::SpeedDirection::kUpload ? theirs : mine;
+  const json& sender = dir == net::SpeedDirection::kUpload ? mine : theirs;
+  p["status"] = "ok";
+  p["gbps"] = receiver.value("gbps", 0.0);
+  p["bytes"] = receiver.value("bytes", 0ULL);
+  p["seconds"] = receiver.value("seconds", 0.0);
+  p["rtt"] = net::to_json(net::rtt_stats(run.rtt_us));
+  if (tcp_from.empty()) {
+    p["retransmits"] = sender.contains("retransmits") ? sender["retransmits"] : json(nullptr);
+    p["tcp_info"] = sender.contains("tcp_info") ? sender["tcp_info"] : json(nullptr);
+    p["tcp_info_from"] =
+        dir == net::SpeedDirection::kUpload ? "controller (sender)" : "agent (sender)";
+  }
+  p["controller"] = mine;
+  p["agent"] = theirs;
+  if (agent.contains("notes") && !agent["notes"].empty()) p["notes"] = agent["notes"];
+}
+
+json base(const char* path, net::SpeedDirection dir) {
+  return {{"path", path}, {"direction", net::direction_name(dir)}};
+}
+
+json request_args(const Plan& plan, net::SpeedDirection dir, const std::string& bind,
+                  long accept_timeout_ms) {
+  json a = {{"direction", net::direction_name(dir)},
+            {"duration_ms", plan.duration_ms},
+            {"rtt_count", plan.rtt_count},
+            {"accept_timeout_ms", accept_timeout_ms}};
+  if (!bind.empty()) a["bind"] = bind;
+  return a;
+}
+
+net::SpeedHeader header_for(const Plan& plan, net::SpeedDirection dir, const json& ev, bool* ok) {
+  net::SpeedHeader h;
+  auto tok = net::token_from_hex(ev.value("token", ""));
+  *ok = tok.has_value();
+  if (tok) h.token = *tok;
+  h.direction = dir;
+  h.duration_ms = static_cast<uint32_t>(plan.duration_ms);
+  h.rtt_count = static_cast<uint32_t>(plan.rtt_count);
+  return h;
+}
+
+// Direct TCP from here to the agent's listener on the target's address.
+json run_direct(Session& s, const Plan& plan, net::SpeedDirection dir) {
+  json p = base("direct", dir);
+  auto id =
+      s.send_request("net.speed", request_args(plan, dir, plan.bind, plan.timeout_ms + 15000));
+  if (!id) return failed(p, id.error());
+  auto ev = wait_listening(s, *id);
+  if (!ev) return failed(p, ev.error());
+  int port = ev->value("port", 0);
+  std::string listen_addr = ev->value("address", "");
+  p["agent_listen"] = host_port(listen_addr, port);
+  std::string host = plan.address;
+  if (host.empty() && plan.address_from_agent && listen_addr != "0.0.0.0" && listen_addr != "::")
+    host = listen_addr;
+  if (host.empty()) {
+    cancel_and_reap(s, *id);
+    return failed(p, Error{errc::kBadArgs,
+                           "no address to reach the target at: the agent listens on every "
+                           "address and --via does not say which host it is",
+                           "give --address HOST (an address of the target this machine can "
+                           "reach)"});
+  }
+  bool tok_ok = false;
+  net::SpeedHeader h = header_for(plan, dir, *ev, &tok_ok);
+  if (!tok_ok) {
+    cancel_and_reap(s, *id);
+    return failed(p, Error{errc::kAgent, "the agent's listening event has no valid token", {}});
+  }
+  auto to = resolve(host, port);
+  if (!to) {
+    cancel_and_reap(s, *id);
+    return failed(p, to.error());
+  }
+  p["address"] = to->text;
+  auto fd = connect_classified(*to, plan.timeout_ms,
+                               plan.ssh_follows ? "; the SSH path still measures" : "");
+  if (!fd) {
+    cancel_and_reap(s, *id);
+    return failed(p, fd.error());
+  }
+  std::string label = fmt::format("direct {}", net::direction_name(dir));
+  auto run =
+      net::speed_client(fd->get(), h, client_options(plan, label, [] { return interrupted(); }));
+  fd->reset();
+  if (!run) {
+    cancel_and_reap(s, *id);
+    return failed(p, run.error());
+  }
+  auto agent = s.wait(*id, {}, 30000);
+  if (!agent) return failed(p, agent.error());
+  fill_figures(p, dir, *run, *agent, "");
+  return p;
+}
+
+// Through the SSH connection: a direct-tcpip channel to the agent's listener
+// on the target's 127.0.0.1, opened by sshd.
+//
+// libssh is not thread-safe per session, and the agent's exec channel and the
+// test's channel share one session. So this thread owns libssh throughout: it
+// runs a Forwarder (the same non-blocking loop as `sonde forward`, which
+// matches ssh -L) from a throwaway 127.0.0.1 port to the agent's, and polls
+// the agent's request from the loop's tick. The measurement itself runs on a
+// second thread that only ever touches a plain loopback socket into that
+// forwarder. The loopback hop costs a copy, the same for both directions, and
+// is small next to the SSH cipher.
+json run_ssh(Session& s, const Plan& plan, net::SpeedDirection dir, SshConnection& conn) {
+  json p = base("ssh", dir);
+  auto id = s.send_request("net.speed", request_args(plan, dir, "127.0.0.1", 20000));
+  if (!id) return failed(p, id.error());
+  auto ev = wait_listening(s, *id);
+  if (!ev) return failed(p, ev.error());
+  int port = ev->value("port", 0);
+  p["agent_listen"] = host_port(ev->value("address", "127.0.0.1"), port);
+  p["address"] = fmt::format("{} -> 127.0.0.1:{}", conn.label(), port);
+  bool tok_ok = false;
+  net::SpeedHeader h = header_for(plan, dir, *ev, &tok_ok);
+  if (!tok_ok) {
+    cancel_and_reap(s, *id);
+    return failed(p, Error{errc::kAgent, "the agent's listening event has no valid token", {}});
+  }
+  ForwardSpec spec;
+  spec.remote_port = port;
+  auto fw = Forwarder::listen(s.transport(), spec);
+  if (!fw) {
+    cancel_and_reap(s, *id);
+    return failed(p, fw.error());
+  }
+  const int ssh_fd = libssh().ssh_get_fd(conn.session());
+  const net::TcpInfo ssh_before = net::read_tcp_info(ssh_fd);
+
+  std::atomic<bool> stop{false}, done{false};
+  Result<net::SpeedRun> run = Error{errc::kInternal, "the test did not run", {}};
+  std::string label = fmt::format("ssh {}", net::direction_name(dir));
+  net::SpeedOptions opt = client_options(plan, label, [&stop] { return stop.load(); });
+  const int local_port = (*fw)->local_port();
+  std::thread measurer([&] {
+    auto to = resolve("127.0.0.1", local_port);
+    auto fd = to ? connect_classified(*to, 5000) : Result<ScopedFd>(to.error());
+    run = fd ? net::speed_client(fd->get(), h, opt) : Result<net::SpeedRun>(fd.error());
+    done = true;
+  });
+
+  bool agent_done = false;
+  Result<json> agent = Error{errc::kInternal, "no answer", {}};
+  long deadline = monotonic_ms() + plan.duration_ms + 60000;
+  auto st = (*fw)->run(
+      [&] {
+        // The agent's answer comes after the test's last bytes went both
+        // ways (its trailer travels through this loop): wait for both,
+        // unless the measurement failed and the agent may wait in vain.
+        return done && (agent_done || stop || !run.ok());
+      },
+      [&](const ForwardStats& fs) {
+        if (!agent_done) {
+          auto r = s.poll(*id);
+          if (!r) {
+            agent = r.error();
+            agent_done = true;
+          } else if (*r) {
+            agent = std::move(**r);
+            agent_done = true;
+          }
+          if (agent_done && !agent.ok()) stop = true;
+        }
+        if (fs.failed) stop = true;  // sshd would not open the channel
+        if (monotonic_ms() > deadline) stop = true;
+      });
+  if (interrupted() || !st.ok()) stop = true;
+  const ForwardStats fs = (*fw)->stats();
+  fw->reset();  // resets the measurer's connection if it is still open
+  measurer.join();
+  const net::TcpInfo ssh_after = net::read_tcp_info(ssh_fd);
+
+  if (!st.ok()) {
+    if (!agent_done) cancel_and_reap(s, *id);
+    return failed(p, st.error());
+  }
+  if (fs.failed) {
+    if (!agent_done) cancel_and_reap(s, *id);
+    return failed(p, Error{errc::kConnect,
+                           "sshd did not open the channel to the agent's port: " + fs.last_error,
+                           "the target's sshd may forbid forwarding (AllowTcpForwarding no)"});
+  }
+  if (!run) {
+    if (!agent_done) cancel_and_reap(s, *id);
+    // The agent's reason is the better one when it failed first.
+    if (agent_done && !agent.ok()) return failed(p, agent.error());
+    return failed(p, run.error());
+  }
+  if (!agent_done) agent = s.wait(*id, {}, 30000);
+  if (!agent) return failed(p, agent.error());
+  fill_figures(p, dir, *run, *agent, "ssh");
+  // The test's own sockets are loopback ones at both ends; the link's TCP
+  // figures are the SSH connection's, seen from here (its sender when
+  // uploading; downloading, sshd on the target sends and we see no
+  // retransmits).
+  if (ssh_after.valid) {
+    p["tcp_info"] = net::to_json(ssh_after);
+    p["tcp_info_from"] = "controller's SSH socket";
+    p["retransmits"] = dir == net::SpeedDirection::kUpload
+                           ? json(ssh_after.total_retrans - ssh_before.total_retrans)
+                           : json(nullptr);
+  }
+  return p;
+}
+
+std::string ms(double us) {
+  return fmt::format("{:.3f}", us / 1000.0);
+}
+
+std::string summary_of(const json& paths) {
+  std::string out;
+  for (const auto& p : paths) {
+    std::string part = fmt::format("{} {}", p.value("path", ""), p.value("direction", ""));
+    std::string st = p.value("status", "");
+    if (st == "ok") {
+      part += fmt::format(" {:.2f} Gbit/s", p.value("gbps", 0.0));
+      if (p.contains("rtt") && p["rtt"].value("count", 0) > 0)
+        part += fmt::format(", rtt median {} ms", ms(p["rtt"].value("median_us", 0.0)));
+    } else if (st == "n/a") {
+      part = fmt::format("{} n/a ({})", p.value("path", ""), p.value("reason", ""));
+    } else {
+      part += " failed: " + p.value("reason", "");
+    }
+    out += (out.empty() ? "" : "; ") + part;
+  }
+  return out;
+}
+
+void print_table(const std::string& label, const std::string& agent_host, const Plan& plan,
+                 const json& paths) {
+  std::printf("speed %s (agent on %s): %s per test, %ld round trips\n", safe(label).c_str(),
+              safe(agent_host).c_str(),
+              safe(fmt::format("{:g} s", plan.duration_ms / 1000.0)).c_str(), plan.rtt_count);
+  std::printf("%-7s %-9s %-26s %10s %12s  %s\n", "path", "direction", "address", "Gbit/s",
+              "retransmits", "rtt min / median / p90 / max (ms)");
+  for (const auto& p : paths) {
+    std::string path = p.value("path", ""), dir = p.value("direction", "");
+    std::string st = p.value("status", "");
+    if (st == "n/a") {
+      std::printf("%-7s %-9s n/a (%s)\n", path.c_str(), "-", safe(p.value("reason", "")).c_str());
+      continue;
+    }
+    std::string addr = p.value("address", "");
+    if (path == "ssh") addr = "channel to " + p.value("agent_listen", "");
+    if (st != "ok") {
+      std::printf("%-7s %-9s %-26s failed: %s\n", path.c_str(), dir.c_str(), safe(addr).c_str(),
+                  safe(p.value("reason", "")).c_str());
+      if (p.contains("hint"))
+        std::printf("%-7s %-9s %-26s hint: %s\n", "", "", "", safe(p.value("hint", "")).c_str());
+      continue;
+    }
+    std::string retr = p.contains("retransmits") && p["retransmits"].is_number()
+                           ? std::to_string(p["retransmits"].get<long>())
+                           : std::string("-");
+    std::string rtt = "-";
+    const json r = p.value("rtt", json::object());
+    if (r.value("count", 0) > 0)
+      rtt = fmt::format("{} / {} / {} / {}", ms(r.value("min_us", 0.0)),
+                        ms(r.value("median_us", 0.0)), ms(r.value("p90_us", 0.0)),
+                        ms(r.value("max_us", 0.0)));
+    std::printf("%-7s %-9s %-26s %10.3f %12s  %s\n", path.c_str(), dir.c_str(), safe(addr).c_str(),
+                p.value("gbps", 0.0), retr.c_str(), rtt.c_str());
+    if (p.contains("tcp_info") && p["tcp_info"].is_object()) {
+      const json& t = p["tcp_info"];
+      std::printf("%-7s %-9s %-26s tcp (%s): srtt %s ms, rttvar %s ms, cwnd %u, mss %u, pmtu %u\n",
+                  "", "", "", safe(p.value("tcp_info_from", "")).c_str(),
+                  ms(t.value("rtt_us", 0.0)).c_str(), ms(t.value("rttvar_us", 0.0)).c_str(),
+                  t.value("snd_cwnd", 0u), t.value("snd_mss", 0u), t.value("pmtu", 0u));
+    }
+    for (const auto& n : p.value("notes", json::array()))
+      std::printf("%-7s %-9s %-26s note: %s\n", "", "", "", safe(n.get<std::string>()).c_str());
+  }
+}
+
+}  // namespace
+
+CommandSpec speed_command() {
+  CommandSpec c;
+  c.name = "speed";
+  c.summary =
+      "throughput and round-trip time to the target, over direct TCP and through SSH, side by "
+      "side";
+  c.synopsis =
+      "speed TARGET [--duration 10s] [--reverse | --both] [--rtt-count N] [--timeout 5s] "
+      "[--address HOST] [--bind ADDR] [--intervals]";
+  c.options = [](po::options_description& o) {
+    o.add_options()("duration", po::value<std::string>()->default_value("10s"),
+                    "how long each test sends (100ms..300s)")(
+        "reverse,R", po::bool_switch(), "the target sends, this machine receives (iperf3 -R)")(
+        "both", po::bool_switch(), "upload, then download")(
+        "rtt-count", po::value<long>()->default_value(100),
+        "small round trips timed before each test (0..100000)")(
+        "timeout", po::value<std::string>()->default_value("5s"),
+        "how long the direct connection may take before it counts as dropped")(
+        "address", po::value<std::string>(),
+        "connect here for the direct path (default: the address the SSH connection reached; "
+        "needed with --via)")(
+        "bind", po::value<std::string>(),
+        "the target address the agent listens on for the direct path (default: the one in "
+        "its SSH_CONNECTION, else every address)")(
+        "intervals", po::bool_switch(), "print a line per second of each test (also with -v)");
+  };
+  c.run = [](CommandContext& ctx) -> int {
+    Plan plan;
+    auto dur = parse_duration_ms(ctx.vm["duration"].as<std::string>());
+    if (!dur || *dur < 100 || *dur > net::kSpeedMaxDurationMs)
+      return ctx.fail(
+          Error{errc::kBadArgs, "--duration must be 100ms..300s", "e.g. --duration 10s"});
+    plan.duration_ms = *dur;
+    plan.rtt_count = ctx.vm["rtt-count"].as<long>();
+    if (plan.rtt_count < 0 || plan.rtt_count > net::kSpeedMaxRttCount)
+      return ctx.fail(Error{errc::kBadArgs, "--rtt-count must be 0..100000", {}});
+    auto tmo = parse_duration_ms(ctx.vm["timeout"].as<std::string>());
+    if (!tmo || *tmo < 100 || *tmo > 120000)
+      return ctx.fail(Error{errc::kBadArgs, "--timeout must be 100ms..120s", "e.g. --timeout 3s"});
+    plan.timeout_ms = *tmo;
+    if (ctx.vm["reverse"].as<bool>() && ctx.vm["both"].as<bool>())
+      return ctx.fail(Error{errc::kBadArgs, "--reverse and --both exclude each other",
+                            "--both already runs the reverse direction"});
+    std::vector<net::SpeedDirection> dirs = {net::SpeedDirection::kUpload};
+    if (ctx.vm["reverse"].as<bool>()) dirs = {net::SpeedDirection::kDownload};
+    if (ctx.vm["both"].as<bool>()) dirs.push_back(net::SpeedDirection::kDownload);
+    plan.intervals = ctx.vm["intervals"].as<bool>() || ctx.g.verbosity > 0;
+    plan.json = ctx.g.json;
+    if (ctx.vm.count("bind")) plan.bind = ctx.vm["bind"].as<std::string>();
+    const bool local =
+        ctx.g.via.empty() && (ctx.target == "local" || ctx.target == "localhost-agent");
+    if (ctx.vm.count("address")) {
+      plan.address = ctx.vm["address"].as<std::string>();
+    } else if (local) {
+      plan.address = "127.0.0.1";
+    } else if (!ctx.g.via.empty()) {
+      plan.address_from_agent = true;
+    }
+    // The local agent listens where we connect, not on every interface.
+    if (local && plan.bind.empty() && !ctx.vm.count("address")) plan.bind = "127.0.0.1";
+
+    auto s = ctx.connect();
+    if (!s) return ctx.fail(s.error());
+    Session& session = **s;
+    SshConnection* ssh = session.transport().ssh_connection();
+    if (ssh && plan.address.empty()) {
+      plan.address = ssh_peer_address(*ssh);
+      if (plan.address.empty())
+        return ctx.fail(Error{errc::kInternal,
+                              "cannot tell which address the SSH connection reached",
+                              "give --address HOST"});
+    }
+
+    plan.ssh_follows = ssh != nullptr;
+    json paths = json::array();
+    bool any_failed = false;
+    for (auto dir : dirs) {
+      if (interrupted()) break;
+      json d = run_direct(session, plan, dir);
+      any_failed |= d.value("status", "") != "ok";
+      paths.push_back(d);
+      if (interrupted()) break;
+      if (ssh) {
+        json p = run_ssh(session, plan, dir, *ssh);
+        any_failed |= p.value("status", "") != "ok";
+        paths.push_back(p);
+      }
+    }
+    if (!ssh) {
+      json na = {
+          {"path", "ssh"},
+          {"status", "n/a"},
+          {"reason", local ? "local target" : "--via: no SSH connection to carry a channel"}};
+      paths.push_back(na);
+    }
+    std::string label = ctx.target.empty() ? session.transport().describe() : ctx.target;
+    std::string summary = summary_of(paths);
+    if (ctx.g.json) {
+      ctx.print_json({{"target", label},
+                      {"transport", session.transport().describe()},
+                      {"agent_host", session.host()},
+                      {"duration_ms", plan.duration_ms},
+                      {"rtt_count", plan.rtt_count},
+                      {"paths", paths},
+                      {"ok", !any_failed},
+                      {"summary", summary}});
+    } else {
+      print_table(label, session.host(), plan, paths);
+      std::printf("summary: %s\n", safe(summary).c_str());
+    }
+    if (interrupted()) return exit_code::kInterrupted;
+    return any_failed ? exit_code::kFailed : exit_code::kOk;
+  };
+  return c;
+}
+
+}  // namespace sonde::controller
