@@ -36,6 +36,10 @@ step "$SONDE" stack local -p "$holder"
 burner=$(pgrep -n -f "$TARGETS/cpu_burner")
 step "$SONDE" profile local -p "$burner" --duration 3s --top 8 -o /tmp/sonde-demo-profile.svg
 echo "(open /tmp/sonde-demo-profile.svg in a browser: hover, click to zoom, Ctrl-F to search)"
+# The network ladder against the workload's listening port (it never accepts:
+# few attempts, so its backlog of 4 is not filled).
+step "$SONDE" connect "127.0.0.1:$lport" --count 1
+step "$SONDE" diagnose "127.0.0.1:$lport" --count 1
 echo
 echo "The same commands work on any host you can ssh to: $SONDE ps user@host"
 echo "(the agent is uploaded on first use to ~/.cache/sonde on the target)."

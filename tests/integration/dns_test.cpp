@@ -9,6 +9,7 @@
 
 #include "sonde/common/subprocess.h"
 #include "sonde/net/dns.h"
+#include "support/netlab.h"
 #include "support/ports.h"
 #include "support/sshd_fixture.h"
 
@@ -201,6 +202,49 @@ TEST_F(Dns, HostsDifferenceBetweenSides) {
       contains(r.out, "via: the system resolver returns 198.18.0.7 that no nameserver gave"))
       << r.out;
   EXPECT_TRUE(contains(r.out, "via resolves 198.18.0.7")) << r.out;
+}
+
+// Hosts built from network namespaces: a dnsmasq host with known records, a
+// client whose /etc/hosts (through /etc/netns) disagrees with it, and a
+// second side (web1) that asks the same nameserver through resolv.conf.
+TEST(DnsLab, HostsFileThatDisagreesWithTheNameserver) {
+  std::string why;
+  auto lab = NetLab::create(&why);
+  if (!lab) {
+    if (why.empty()) FAIL() << "the lab could not be built";
+    GTEST_SKIP() << why;
+  }
+  if (!have_program("dnsmasq")) GTEST_SKIP() << "dnsmasq not installed: apt-get install dnsmasq";
+  auto ns = lab->add_host("ns");
+  auto client = lab->add_host("client");
+  auto web1 = lab->add_host("web1");
+  ASSERT_FALSE(web1.ns.empty());
+  ASSERT_GT(
+      lab->spawn(ns,
+                 {have_program("/usr/sbin/dnsmasq") ? "/usr/sbin/dnsmasq" : "dnsmasq",
+                  "--no-daemon", "--port=53", "--listen-address=" + ns.addr, "--bind-interfaces",
+                  "--no-resolv", "--no-hosts", "--pid-file=", "--user=root",
+                  "--host-record=db.lab.test,198.18.0.5", "--mx-host=lab.test,mail.lab.test,10"},
+                 lab->dir() + "/dnsmasq.log"),
+      0);
+  ASSERT_TRUE(lab->wait_listen(ns, 53, 10000, true));
+  for (const auto* h : {&client, &web1})
+    ASSERT_TRUE(lab->etc_file(*h, "resolv.conf", "nameserver " + ns.addr + "\n"));
+  ASSERT_TRUE(lab->etc_file(client, "hosts", "127.0.0.1 localhost\n198.18.0.7 db.lab.test\n"));
+
+  auto r = lab->sonde(client, {"dns", "db.lab.test", "--via", lab->via_agent(web1)}, {}, 60000);
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  // Each side asked the lab's nameserver, which answers with its record and TTL.
+  EXPECT_TRUE(contains(r.out, "nameserver 1 " + ns.addr + ": NOERROR")) << r.out;
+  EXPECT_TRUE(contains(r.out, "198.18.0.5")) << r.out;
+  // The client's /etc/hosts wins over DNS on the client only.
+  EXPECT_TRUE(
+      contains(r.out, "local: the system resolver returns 198.18.0.7 that no nameserver gave"))
+      << r.out;
+  EXPECT_TRUE(contains(r.out, "via resolves 198.18.0.5")) << r.out;
+  auto mx = lab->sonde(web1, {"--json", "dns", "lab.test", "--type", "MX"}, {}, 60000);
+  EXPECT_EQ(mx.exit_code, 0) << describe(mx);
+  EXPECT_TRUE(contains(mx.out, "10 mail.lab.test.")) << mx.out;
 }
 
 }  // namespace
