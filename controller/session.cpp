@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 
+#include "case/recorder.h"
 #include "sonde/common/io.h"
 #include "sonde/common/log.h"
 
@@ -128,6 +129,7 @@ Result<uint64_t> Session::send_request(const std::string& op, const json& args) 
   uint64_t id = next_id_++;
   auto st = t_->write(encode_frame(make_request(id, op, args)));
   if (!st.ok()) return st.error();
+  casefile::record_request(this, id, op, args);
   return id;
 }
 
@@ -200,9 +202,11 @@ Result<std::optional<json>> Session::settle(uint64_t id, Message m,
       return std::optional<json>{};
     case Kind::kResult:
       queued_.erase(id);
+      casefile::record_result(this, id, host(), m.data);
       return std::optional<json>{std::move(m.data)};
     case Kind::kError:
       queued_.erase(id);
+      casefile::record_error(this, id, host(), m.error);
       return m.error;
     default:
       return Error{

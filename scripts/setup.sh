@@ -37,6 +37,8 @@ PACKAGES=(
   nftables tshark openssl
   # bench/net times `nc -z -w T` beside `sonde connect` (the classification anchor)
   netcat-openbsd
+  # sonde report's HTML is checked by a strict HTML5 parser and loaded in headless Chromium
+  chromium python3-html5lib
 )
 
 missing=()

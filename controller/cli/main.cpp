@@ -6,6 +6,7 @@
 #include <iostream>
 #include <set>
 
+#include "../case/recorder.h"
 #include "command.h"
 #include "sonde/common/io.h"
 #include "sonde/common/log.h"
@@ -42,14 +43,17 @@ po::options_description global_options(GlobalOptions& g, std::string& connect_ti
       "record the host key of a host not yet in known_hosts (a changed key is always refused)")(
       "connect-timeout", po::value(&connect_timeout)->default_value("10s"), "SSH connect timeout")(
       "remote-dir", po::value(&g.remote_dir),
-      "where the agent is cached on the target (default ~/.cache/sonde)");
+      "where the agent is cached on the target (default ~/.cache/sonde)")(
+      "case", po::value<std::string>(),
+      "record this run in case NAME (default: the active case, see `sonde case use`)")(
+      "no-redact", "keep secrets (environment values, passwords, tokens) in the case journal");
   return o;
 }
 
 // Options that take a value: needed to find the command word before parsing.
 const std::set<std::string> kValueOptions = {
-    "--agent",      "--via", "--identity",        "-i",
-    "--ssh-config", "-F",    "--connect-timeout", "--remote-dir"};
+    "--agent",           "--via",        "--identity", "-i", "--ssh-config", "-F",
+    "--connect-timeout", "--remote-dir", "--case"};
 
 void print_usage(const po::options_description& global) {
   std::printf(
@@ -227,7 +231,30 @@ int run(int argc, char** argv) {
   }
   setup_logging("sonde", g.verbosity);
   install_interrupt_handler();
-  return spec->run(ctx);
+  // The case journal: when a case is active (or --case), every command
+  // records itself here, from what its sessions saw. No case: one small read.
+  std::string case_name =
+      casefile::case_for(spec->name, ctx.vm.count("case") ? ctx.vm["case"].as<std::string>() : "");
+  if (case_name.empty()) return spec->run(ctx);
+  casefile::recorder_enable(true);
+  long started = monotonic_ms();
+  int code = spec->run(ctx);
+  casefile::Invocation inv;
+  inv.argv.push_back("sonde");
+  for (int k = 1; k < argc; ++k) inv.argv.push_back(argv[k]);
+  inv.command = spec->name;
+  inv.target = ctx.target;
+  inv.case_name = case_name;
+  inv.redact = ctx.vm.count("no-redact") == 0;
+  inv.duration_ms = monotonic_ms() - started;
+  inv.exit = code;
+  try {
+    casefile::record_command(inv, ctx);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sonde: warning: not recorded in case `%s`: %s\n", case_name.c_str(),
+                 e.what());
+  }
+  return code;
 }
 
 }  // namespace

@@ -16,7 +16,9 @@ CommandSpec tls_command();
 CommandSpec speed_command();
 CommandSpec capture_command();
 CommandSpec diagnose_command();
-std::vector<CommandSpec> jvm_commands();  // `sonde jvm list|threads|...`
+std::vector<CommandSpec> jvm_commands();
+std::vector<CommandSpec> case_commands();  // `sonde case new|list|use|show|close|note|timeline`
+CommandSpec report_command();  // `sonde jvm list|threads|...`
 
 const std::vector<CommandSpec>& all_commands() {
   static const std::vector<CommandSpec> cmds = [] {
@@ -26,6 +28,8 @@ const std::vector<CommandSpec>& all_commands() {
                                   connect_command(), tls_command(),     speed_command(),
                                   capture_command(), diagnose_command()};
     for (auto& c : jvm_commands()) v.push_back(std::move(c));
+    for (auto& c : case_commands()) v.push_back(std::move(c));
+    v.push_back(report_command());
     return v;
   }();
   return cmds;
