@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -97,6 +98,8 @@ std::vector<std::string> output_files(const CommandContext& ctx) {
     } catch (const boost::bad_any_cast&) {
     }
   }
+  for (const auto& w : ctx.written)
+    if (std::find(out.begin(), out.end(), w) == out.end()) out.push_back(w);
   return out;
 }
 

@@ -51,6 +51,9 @@ struct CommandContext {
   // The arguments after the first `--` (e.g. the command `trace` launches),
   // for commands with takes_rest; never parsed as options.
   std::vector<std::string> rest;
+  // Files the command wrote that no output option names (jvm jfr's default
+  // sonde-PID.jfr): the case journal copies them with those of -o/-w.
+  std::vector<std::string> written;
 
   // Opens the transport for the target and does the handshake.
   Result<std::unique_ptr<Session>> connect() const;

@@ -180,6 +180,7 @@ CommandSpec jvm_jfr_command() {
           "the link may have dropped; run it again"});
     if (std::rename(part.c_str(), out_path.c_str()) != 0)
       return fail_file(errno_error("rename " + part + " to " + out_path));
+    if (!ctx.vm.count("output")) ctx.written.push_back(out_path);
     json summary = summarize(out_path);
     (*r)["file"] = out_path;
     (*r)["summary"] = summary;

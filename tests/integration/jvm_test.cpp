@@ -13,6 +13,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <map>
 
 #include "sonde/common/frame.h"
 #include "support/ports.h"
@@ -166,6 +168,36 @@ std::string jfr_summary_problem(const std::string& file) {
   if (s.exit_code != 0) return "jfr summary failed: " + describe(s);
   if (!contains(s.out, "jdk.ExecutionSample")) return "no execution samples:\n" + s.out;
   return "";
+}
+
+// Without -o the recording lands in ./sonde-PID.jfr; an active case still
+// copies it into its artifacts.
+TEST(JvmCli, JfrDefaultFileIsACaseArtifact) {
+  REQUIRE_JAVA();
+  auto jvm = start_jvm({});
+  ASSERT_TRUE(jvm);
+  TempDir dir;
+  std::map<std::string, std::string> env = {{"SONDE_HOME", dir.path() + "/home"}};
+  auto c = run_sonde({"case", "new", "jfr-case"}, env);
+  ASSERT_EQ(c.exit_code, 0) << describe(c);
+  std::string sonde = std::string(SONDE_BIN_DIR) + "/sonde";
+  auto r = run_cmd({"sh", "-c",
+                    "cd '" + dir.path() + "' && exec '" + sonde + "' jvm jfr local -p " +
+                        pid_str(*jvm) + " --duration 2s"},
+                   env, 120000);
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  std::string name = "sonde-" + pid_str(*jvm) + ".jfr";
+  ASSERT_TRUE(fs::exists(dir.path() + "/" + name));
+  std::ifstream j(dir.path() + "/home/cases/jfr-case/journal.jsonl");
+  std::string line, last;
+  while (std::getline(j, line)) last = line;
+  auto e = nlohmann::json::parse(last, nullptr, false);
+  ASSERT_FALSE(e.is_discarded()) << last;
+  ASSERT_EQ(e["artifacts"].size(), 1u) << last;
+  EXPECT_EQ(e["artifacts"][0]["kind"], "jfr") << last;
+  std::string copy =
+      dir.path() + "/home/cases/jfr-case/" + e["artifacts"][0]["path"].get<std::string>();
+  EXPECT_EQ(fs::file_size(copy), fs::file_size(dir.path() + "/" + name));
 }
 
 TEST(JvmCli, JfrRecordingReadByJfrSummary) {
