@@ -55,7 +55,12 @@ std::string map_flags_text(uint64_t f) {
   // Huge page size in bits 26..31 (log2), MAP_HUGE_2MB etc.
   uint64_t huge = (f >> 26) & 0x3f;
   uint64_t rest = f & ~uint64_t{0xf} & ~(uint64_t{0x3f} << 26);
-  if (rest) out += "|" + flags_text(rest, kMapFlags);
+  // Appended piecewise, not `"|" + string`: GCC 12 at -O3 reports a false
+  // -Wrestrict inside libstdc++ for that form (GCC bug 105651).
+  if (rest) {
+    out += '|';
+    out += flags_text(rest, kMapFlags);
+  }
   if (huge) out += fmt::format("|{}<<MAP_HUGE_SHIFT", huge);
   return out;
 }

@@ -146,7 +146,11 @@ std::string family_text(uint64_t f) {
 
 std::string socket_type_text(uint64_t t) {
   std::string out = enum_text(t & 0xf, kSockTypes, "SOCK_");
-  if (t & ~uint64_t{0xf}) out += "|" + flags_text(t & ~uint64_t{0xf}, kSockFlags);
+  // Piecewise, not `"|" + string`: GCC 12 -O3's false -Wrestrict (bug 105651).
+  if (t & ~uint64_t{0xf}) {
+    out += '|';
+    out += flags_text(t & ~uint64_t{0xf}, kSockFlags);
+  }
   return out;
 }
 
