@@ -17,6 +17,13 @@ if(SONDE_ASAN)
   target_compile_options(sonde_flags INTERFACE -fsanitize=address -fno-omit-frame-pointer)
   target_link_options(sonde_flags INTERFACE -fsanitize=address)
 endif()
+# Fuzzing: our libraries get libFuzzer's coverage hooks and both sanitizers;
+# fuzz/ links each target with -fsanitize=fuzzer (it brings main).
+if(SONDE_FUZZ)
+  target_compile_options(sonde_flags INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+                                               -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  target_link_options(sonde_flags INTERFACE -fsanitize=address,undefined)
+endif()
 if(SONDE_UBSAN)
   target_compile_options(sonde_flags INTERFACE -fsanitize=undefined -fno-sanitize-recover=undefined)
   target_link_options(sonde_flags INTERFACE -fsanitize=undefined)

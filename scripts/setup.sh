@@ -39,6 +39,10 @@ PACKAGES=(
   netcat-openbsd
   # sonde report's HTML is checked by a strict HTML5 parser and loaded in headless Chromium
   chromium python3-html5lib
+  # scripts/fuzz.sh: libFuzzer targets need clang; libclang-rt-14-dev holds libFuzzer and clang's
+  # ASan/UBSan runtimes (only a Recommends of clang, so named here); llvm-14 brings llvm-symbolizer
+  # for readable crash stacks
+  clang libclang-rt-14-dev llvm-14
 )
 
 missing=()

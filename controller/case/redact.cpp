@@ -9,9 +9,11 @@ namespace {
 
 // Names that hold secrets, as a whole word part: "db_password", "API-KEY",
 // "auth" and "x-auth-token" match; "tokenizer", "author", "keyboard" do not.
-// (No nested quantifiers: std::regex backtracks recursively.)
+// (No nested quantifiers: std::regex backtracks recursively. Runs are
+// bounded: with `*` a 4 KB word cost std::regex seconds, as each start
+// position scanned to the word's end and back.)
 const char* kSecretKey =
-    R"([A-Za-z0-9_-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth|credentials?|private[_-]?key)(?:[_-][A-Za-z0-9_-]*)?)";
+    R"([A-Za-z0-9_-]{0,48}(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth|credentials?|private[_-]?key)(?:[_-][A-Za-z0-9_-]{0,48})?)";
 
 struct Pattern {
   std::regex re;
@@ -30,7 +32,7 @@ const std::vector<Pattern>& patterns() {
     // Cookie: a=b; c=d / Set-Cookie: ...: the whole value up to end of line or quote.
     v.push_back({std::regex(R"(((?:set-)?cookie\s*:\s*)([^\r\n"]+))", icase), 2});
     // scheme://user:pass@host
-    v.push_back({std::regex(R"(([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]+:)([^\s@/]+)(@))", icase), 2});
+    v.push_back({std::regex(R"(([A-Za-z][A-Za-z0-9+.-]{0,31}://[^\s:/@]+:)([^\s@/]+)(@))", icase), 2});
     // --password=X, password=X, DB_PASSWORD=X, "token": "X", api_key: X
     v.push_back(
         {std::regex(std::string("(") + kSecretKey + R"(\s*(?:=|:\s*|"\s*:\s*"?)\s*)([^\s&,;"']+))",
