@@ -60,7 +60,7 @@ for t in "${targets[@]}"; do
     failed+=("$t")
     line+="  FAILED (exit $rc)${crash:+, input: $crash}"
     echo "---- $t: last lines of $log"
-    tail -40 "$log"
+    tail -40 "$log" | cut -c1-300
   fi
   summary+=("$line")
   echo "fuzz: $line"
