@@ -61,7 +61,9 @@ std::string render_profile_summary(const Profile& p, size_t top_n) {
     t.add_row({percent(f.self, total), std::to_string(f.self), percent(f.total, total),
                std::to_string(f.total), name});
   }
-  out += "\n" + t.render();
+  // Piecewise, not `"\n" + string`: GCC 12 -O3's false -Wrestrict (bug 105651).
+  out += '\n';
+  out += t.render();
   if (stats.size() > top_n) out += fmt::format("(top {} of {} functions)\n", top_n, stats.size());
   return out;
 }

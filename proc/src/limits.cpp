@@ -17,7 +17,9 @@ Result<json> parse_limits(std::string_view text) {
     return Error{errc::kIo, "limits: unexpected header", {}};
   auto col = [](std::string_view line, size_t from, size_t to) {
     if (from >= line.size()) return std::string();
-    return std::string(trim(line.substr(from, to == std::string_view::npos ? to : to - from)));
+    // The kernel writes this file, but a cut or odd read must still make
+    // valid JSON text: the controller's --json output throws on bad UTF-8.
+    return utf8_safe(trim(line.substr(from, to == std::string_view::npos ? to : to - from)));
   };
   json out = json::array();
   for (size_t i = 1; i < lines.size(); ++i) {
