@@ -51,9 +51,10 @@ for t in "${targets[@]}"; do
     -artifact_prefix="$run/" "$run/corpus" >"$log" 2>&1 || rc=$?
   # The last status line: "#N DONE cov: C ft: F corp: ... exec/s: E rss: R".
   last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
-  execs=$(grep -oE 'exec/s: [0-9]+' <<<"$last" | awk '{print $2}')
-  cov=$(grep -oE 'cov: [0-9]+' <<<"$last" | awk '{print $2}')
-  runs=$(grep -oE '^#[0-9]+' <<<"$last" | tr -d '#')
+  # (A crash may come before any status line: none of these may stop the script.)
+  execs=$(grep -oE 'exec/s: [0-9]+' <<<"$last" | awk '{print $2}' || true)
+  cov=$(grep -oE 'cov: [0-9]+' <<<"$last" | awk '{print $2}' || true)
+  runs=$(grep -oE '^#[0-9]+' <<<"$last" | tr -d '#' || true)
   line=$(printf '%-12s %4d s  %9s runs  %7s exec/s  cov %s' "$t" $((SECONDS - t0)) "${runs:-?}" "${execs:-?}" "${cov:-?}")
   crash=$(ls "$run"/crash-* "$run"/leak-* "$run"/timeout-* "$run"/oom-* 2>/dev/null | head -1 || true)
   if ((rc != 0)) || [[ -n $crash ]]; then
