@@ -60,8 +60,11 @@ std::string render_inspect_text(const json& r) {
                      field_text(r, "ppid", "?"));
   line("exe", field_text(r, "exe"));
   std::string cmd;
-  for (const auto& a : array_field(r, "cmdline"))
-    cmd += (cmd.empty() ? "" : " ") + (a.is_string() ? a.get<std::string>() : a.dump());
+  for (const auto& a : array_field(r, "cmdline")) {
+    // Piecewise, not `"" + string`: GCC 12 -O3's false -Wrestrict (bug 105651).
+    if (!cmd.empty()) cmd += ' ';
+    cmd += a.is_string() ? a.get<std::string>() : a.dump();
+  }
   line("cmdline", cmd);
   line("cwd", field_text(r, "cwd"));
   line("root", field_text(r, "root"));

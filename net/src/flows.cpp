@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "sonde/net/dns.h"
 
 namespace sonde::net {
@@ -113,7 +115,8 @@ std::string Endpoint::ip() const {
 }
 
 std::string Endpoint::to_string() const {
-  if (family == 6) return "[" + ip() + "]:" + std::to_string(port);
+  // fmt, not `"[" + string`: GCC 12 -O3's false -Wrestrict (bug 105651).
+  if (family == 6) return fmt::format("[{}]:{}", ip(), port);
   return ip() + ":" + std::to_string(port);
 }
 

@@ -302,8 +302,12 @@ bool have_program(const char* name) {
     size_t end = path.find(':', start);
     if (end == std::string::npos) end = path.size();
     std::string dir = path.substr(start, end - start);
-    if (dir.empty()) dir = ".";
-    if (executable(dir + "/" + name)) return true;
+    // Piecewise, not `dir = "."` or `dir + "/" + name`: GCC 12 -O3 reports a
+    // false -Wrestrict for those (GCC bug 105651).
+    if (dir.empty()) dir.push_back('.');
+    dir += '/';
+    dir += name;
+    if (executable(dir)) return true;
     start = end + 1;
   }
   return false;
