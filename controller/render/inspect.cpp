@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "sonde/common/io.h"
+#include "sonde/common/json_text.h"
 #include "sonde/render/table.h"
 
 namespace sonde::render {
@@ -61,7 +62,7 @@ std::string render_inspect_text(const json& r) {
   line("exe", field_text(r, "exe"));
   std::string cmd;
   for (const auto& a : array_field(r, "cmdline"))
-    cmd += (cmd.empty() ? "" : " ") + (a.is_string() ? a.get<std::string>() : a.dump());
+    cmd += (cmd.empty() ? "" : " ") + (a.is_string() ? a.get<std::string>() : json_text(a));
   line("cmdline", cmd);
   line("cwd", field_text(r, "cwd"));
   line("root", field_text(r, "root"));
@@ -134,7 +135,7 @@ std::string render_inspect_text(const json& r) {
     if (items.empty()) return;
     std::string sec = "\n" + title + "\n";
     for (const auto& i : items)
-      sec += "  " + (i.is_string() ? i.get<std::string>() : i.dump()) + "\n";
+      sec += "  " + (i.is_string() ? i.get<std::string>() : json_text(i)) + "\n";
     for (char& c : sec)
       if ((static_cast<unsigned char>(c) < 0x20 && c != '\n') || c == 0x7f) c = '?';
     out += sec;
