@@ -161,10 +161,11 @@ class NotUtf8 : public ::testing::Test {
     ASSERT_FALSE(dir_.empty());
     path_ = dir_ + "/bad\xff\xfe.txt";
     std::ofstream(path_) << "hello\n";
+    std::ofstream(dir_ + "/arg\xff\xfe") << "";
     // tail holds the file open, and its argv carries the bytes.
     SpawnOptions o;
     o.pipe_stdin = false;
-    auto c = spawn({"tail", "-f", path_, "--", "arg\xff\xfe"}, o);
+    auto c = spawn({"tail", "-f", path_, dir_ + "/arg\xff\xfe"}, o);
     ASSERT_TRUE(c.ok());
     child_ = std::move(*c);
     // Wait until tail has the file open.
