@@ -9,6 +9,7 @@
 
 #include "capabilities.h"
 #include "sonde/common/io.h"
+#include "sonde/common/json_text.h"
 #include "sonde/common/log.h"
 #include "sonde/common/protocol.h"
 
@@ -150,7 +151,7 @@ int Server::run() {
           break;
         }
         case Kind::kHello:
-          spdlog::debug("controller hello: {}", msg->data.dump());
+          spdlog::debug("controller hello: {}", json_text(msg->data));
           break;
         default:
           send(make_error(msg->id, Error{errc::kProtocol,

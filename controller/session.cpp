@@ -7,12 +7,14 @@
 
 #include "case/recorder.h"
 #include "sonde/common/io.h"
+#include "sonde/common/json_text.h"
 #include "sonde/common/log.h"
 
 namespace sonde::controller {
 namespace {
 
 std::atomic<int> g_interrupts{0};
+std::string g_last_read_op;
 
 void on_signal(int) {
   g_interrupts.fetch_add(1);
@@ -32,6 +34,16 @@ void install_interrupt_handler() {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGHUP, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
+}
+
+const std::string& last_read_op() {
+  return g_last_read_op;
+}
+
+Error malformed_reply(const std::string& op, const char* kind, const std::string& what) {
+  return Error{errc::kProtocol, fmt::format("malformed `{}` {} from the agent: {}", op, kind, what),
+               "the agent does not answer as this controller expects (another sonde version, or "
+               "not a sonde agent): run the sonde-agent built with this sonde (--agent PATH)"};
 }
 
 Session::~Session() {
@@ -112,16 +124,19 @@ Status Session::handshake(int timeout_ms) {
   if (m.kind != Kind::kHello)
     return Error{
         errc::kAgent, std::string("expected hello from the agent, got ") + kind_name(m.kind), {}};
+  g_last_read_op = "hello";
+  // parse_message checked that `protocol` is an integer; nothing else is sure.
   int proto = m.data["protocol"].get<int>();
   if (proto != kProtocolVersion) {
-    std::string ver = m.data.value("agent_version", std::string("?"));
+    auto v = m.data.find("agent_version");
+    std::string ver = v != m.data.end() && v->is_string() ? v->get<std::string>() : "?";
     return Error{errc::kAgent,
                  fmt::format("agent {} speaks protocol {}, this controller speaks {}", ver, proto,
                              kProtocolVersion),
                  "use the sonde-agent built with this controller (--agent PATH), or upgrade sonde"};
   }
   hello_ = m.data;
-  spdlog::debug("hello: {}", hello_.dump());
+  spdlog::debug("hello: {}", json_text(hello_));
   return ok_status();
 }
 
@@ -129,6 +144,7 @@ Result<uint64_t> Session::send_request(const std::string& op, const json& args) 
   uint64_t id = next_id_++;
   auto st = t_->write(encode_frame(make_request(id, op, args)));
   if (!st.ok()) return st.error();
+  ops_[id] = op;
   casefile::record_request(this, id, op, args);
   return id;
 }
@@ -196,16 +212,36 @@ Result<std::optional<json>> Session::poll(uint64_t id,
 
 Result<std::optional<json>> Session::settle(uint64_t id, Message m,
                                             const std::function<void(const json&)>& on_event) {
+  auto op_it = ops_.find(id);
+  const std::string op = op_it == ops_.end() ? fmt::format("request {}", id) : op_it->second;
   switch (m.kind) {
     case Kind::kEvent:
-      if (on_event) on_event(m.data);
+      g_last_read_op = op;
+      // Events are peer data read by the command's callback: a field of the
+      // wrong type there is the agent's fault, said as such.
+      try {
+        if (on_event) on_event(m.data);
+      } catch (const json::exception& e) {
+        return malformed_reply(op, "event", e.what());
+      }
       return std::optional<json>{};
-    case Kind::kResult:
+    case Kind::kResult: {
       queued_.erase(id);
+      ops_.erase(id);
+      g_last_read_op = op;
+      // Every op answers with a map; commands index into it without asking.
+      if (!m.data.is_object()) {
+        Error e = malformed_reply(op, "result",
+                                  fmt::format("{} where a map belongs", m.data.type_name()));
+        casefile::record_error(this, id, host(), e);
+        return e;
+      }
       casefile::record_result(this, id, host(), m.data);
       return std::optional<json>{std::move(m.data)};
+    }
     case Kind::kError:
       queued_.erase(id);
+      ops_.erase(id);
       casefile::record_error(this, id, host(), m.error);
       return m.error;
     default:

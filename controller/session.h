@@ -17,6 +17,16 @@ namespace sonde::controller {
 bool interrupted();
 void install_interrupt_handler();
 
+// The op whose result or event a session handed out last, in any session of
+// this process ("" before the first). Commands read results with plain
+// nlohmann accessors; when one of those throws on a field of the wrong type,
+// main() names this op in the protocol error instead of crashing.
+const std::string& last_read_op();
+
+// "malformed `ps` result from the agent: <what>", errc::kProtocol, with the
+// hint to run a matching agent. kind: "result" or "event".
+Error malformed_reply(const std::string& op, const char* kind, const std::string& what);
+
 class Session {
  public:
   explicit Session(std::unique_ptr<Transport> t) : t_(std::move(t)) {}
@@ -61,6 +71,7 @@ class Session {
   json hello_;
   uint64_t next_id_ = 1;
   std::map<uint64_t, std::deque<Message>> queued_;
+  std::map<uint64_t, std::string> ops_;  // the op of each request in flight
   std::deque<Message> conn_errors_;
   bool eof_ = false;
 };

@@ -1,5 +1,7 @@
 #include "sonde/common/frame.h"
 
+#include "sonde/common/msgpack_check.h"
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -42,6 +44,12 @@ Result<std::optional<json>> FrameDecoder::next() {
   }
   if (avail < kFrameHeaderBytes + len) return std::optional<json>{};
   const auto* p = reinterpret_cast<const uint8_t*>(buf_.data() + pos_ + kFrameHeaderBytes);
+  // The decoder recurses per nesting level: scan the bytes first (a loop, no
+  // recursion) so a hostile frame of nested arrays cannot overflow the stack.
+  if (auto shape = check_msgpack(p, len); !shape.ok()) {
+    failed_ = true;
+    return shape.error();
+  }
   json j = json::from_msgpack(p, p + len, /*strict=*/true, /*allow_exceptions=*/false);
   pos_ += kFrameHeaderBytes + len;
   // Compact once the consumed prefix dominates, so the buffer stays bounded.

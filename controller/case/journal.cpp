@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "sonde/common/io.h"
+#include "sonde/common/json_text.h"
 
 namespace sonde::controller::casefile {
 namespace fs = std::filesystem;
@@ -150,12 +151,12 @@ Status set_case_closed(const CaseInfo& c, const std::string& closed) {
                {"title", c.title},
                {"created", c.created},
                {"closed", closed.empty() ? json(nullptr) : json(closed)}};
-  return write_replace(c.dir + "/case.json", meta.dump(2) + "\n");
+  return write_replace(c.dir + "/case.json", json_text(meta, 2) + "\n");
 }
 
 Status append_entry(const CaseInfo& c, const json& entry) {
   // Invalid UTF-8 from a target must not make dump() throw: replace it.
-  std::string line = entry.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  std::string line = json_text(entry) + "\n";
   std::string path = c.dir + "/journal.jsonl";
   int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return errno_error("open " + path);

@@ -7,6 +7,7 @@
 #include "../transport/ssh_transport.h"
 #include "command.h"
 #include "sonde/common/io.h"
+#include "sonde/common/json_text.h"
 #include "sonde/common/log.h"
 
 namespace sonde::controller {
@@ -90,7 +91,7 @@ int CommandContext::fail(const Error& e) const {
     if (!e.hint.empty()) j["error"]["hint"] = e.hint;
     if (e.sys_errno) j["error"]["errno"] = e.sys_errno;
     j["exit_code"] = code;
-    std::fprintf(stdout, "%s\n", j.dump(2).c_str());
+    std::fprintf(stdout, "%s\n", json_text(j, 2).c_str());
   }
   std::fprintf(stderr, "sonde: error: %s\n", e.message.c_str());
   if (!e.hint.empty()) std::fprintf(stderr, "  hint: %s\n", e.hint.c_str());
@@ -98,7 +99,7 @@ int CommandContext::fail(const Error& e) const {
 }
 
 void CommandContext::print_json(const json& j) const {
-  std::string s = j.dump(2, ' ', false, json::error_handler_t::replace);
+  std::string s = json_text(j, 2);
   std::fprintf(stdout, "%s\n", s.c_str());
 }
 

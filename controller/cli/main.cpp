@@ -73,8 +73,21 @@ void print_usage(const po::options_description& global) {
       "  3    cannot connect (unreachable, refused, timed out, unknown name)\n"
       "  4    SSH authentication failed\n"
       "  5    host key unknown (see --accept-new) or changed\n"
-      "  6    agent problem (deploy, start, died mid-request, protocol mismatch)\n"
+      "  6    agent problem (deploy, start, died mid-request, protocol mismatch or a malformed "
+      "reply)\n"
       "  130  interrupted (Ctrl-C): work was cancelled and targets released\n");
+}
+
+// Runs the command. Commands read the agent's results with plain nlohmann
+// accessors; one that meets a field of the wrong type throws, and that is the
+// peer's fault: a protocol error naming the op, not an internal error.
+int run_command(const CommandSpec& spec, CommandContext& ctx) {
+  try {
+    return spec.run(ctx);
+  } catch (const json::exception& e) {
+    if (last_read_op().empty()) throw;  // no agent data read yet: our own bug
+    return ctx.fail(malformed_reply(last_read_op(), "result", e.what()));
+  }
 }
 
 int verbosity_from(const po::variables_map& vm, int argc, char** argv) {
@@ -235,10 +248,10 @@ int run(int argc, char** argv) {
   // records itself here, from what its sessions saw. No case: one small read.
   std::string case_name =
       casefile::case_for(spec->name, ctx.vm.count("case") ? ctx.vm["case"].as<std::string>() : "");
-  if (case_name.empty()) return spec->run(ctx);
+  if (case_name.empty()) return run_command(*spec, ctx);
   casefile::recorder_enable(true);
   long started = monotonic_ms();
-  int code = spec->run(ctx);
+  int code = run_command(*spec, ctx);
   casefile::Invocation inv;
   inv.argv.push_back("sonde");
   for (int k = 1; k < argc; ++k) inv.argv.push_back(argv[k]);

@@ -36,6 +36,7 @@
 #include "../cli/command.h"
 #include "../cli/status_line.h"
 #include "sonde/common/io.h"
+#include "sonde/common/json_text.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {
@@ -415,7 +416,7 @@ CommandSpec capture_command() {
       (*r)["summary"] = r->value("summary", "") + " -> " + out_path;
     const json& st = r->value("stats", json::object());
     if (ctx.g.json) {
-      std::string j = r->dump(2, ' ', false, json::error_handler_t::replace);
+      std::string j = json_text(*r, 2);
       std::fprintf(human, "%s\n", j.c_str());
     } else {
       std::fputs(render_result(*r, out_path).c_str(), human);

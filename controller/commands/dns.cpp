@@ -14,10 +14,13 @@ std::string safe(const std::string& s) {
 }
 
 void print_side(const std::string& label, const json& r) {
+  // value(), not the const operator[], which reads past the end of the map
+  // for a key the agent left out.
+  const json query = r.value("query", json::object());
   std::printf("== %s (host %s, %s %s) ==\n", safe(label).c_str(),
-              safe(r.value("host", "?")).c_str(), safe(r["query"].value("type", "")).c_str(),
-              safe(r["query"].value("name", "")).c_str());
-  const json& sys = r["system"];
+              safe(r.value("host", "?")).c_str(), safe(query.value("type", "")).c_str(),
+              safe(query.value("name", "")).c_str());
+  const json sys = r.value("system", json::object());
   std::string err = sys.value("error", "");
   std::string addrs;
   for (const auto& a : sys.value("addresses", json::array()))

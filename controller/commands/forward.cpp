@@ -11,6 +11,7 @@
 #include "../cli/command.h"
 #include "../transport/forward.h"
 #include "sonde/common/io.h"
+#include "sonde/common/json_text.h"
 
 namespace sonde::controller {
 namespace {
@@ -117,7 +118,7 @@ CommandSpec forward_command() {
     if (ctx.g.json) {
       json j = {{"event", "listening"}, {"local", from}, {"local_port", f.local_port()},
                 {"bind", spec.bind},    {"remote", to},  {"via", (*link)->describe()}};
-      std::printf("%s\n", j.dump().c_str());
+      std::printf("%s\n", json_text(j).c_str());
     } else {
       std::printf("forwarding %s -> %s on %s (Ctrl-C to stop)\n", from.c_str(), to.c_str(),
                   (*link)->describe().c_str());
@@ -137,10 +138,10 @@ CommandSpec forward_command() {
       if (s.failed > failed_seen) {
         if (tty && !last_status.empty()) std::fprintf(stderr, "\r\033[K");
         if (ctx.g.json)
-          std::printf("%s\n",
-                      json({{"event", "failed"}, {"failed", s.failed}, {"error", s.last_error}})
-                          .dump()
-                          .c_str());
+          std::printf(
+              "%s\n",
+              json_text({{"event", "failed"}, {"failed", s.failed}, {"error", s.last_error}})
+                  .c_str());
         else
           std::fprintf(stderr, "sonde: forward: connection failed: %s\n", s.last_error.c_str());
         std::fflush(stdout);
@@ -164,7 +165,7 @@ CommandSpec forward_command() {
       json j = stats_json(s);
       j["event"] = "stopped";
       if (!st.ok()) j["error"] = st.error().message;
-      std::printf("%s\n", j.dump().c_str());
+      std::printf("%s\n", json_text(j).c_str());
       std::fflush(stdout);
     } else {
       std::fprintf(stderr, "sonde: forward stopped: %s\n", stats_line(s).c_str());

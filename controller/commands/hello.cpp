@@ -1,6 +1,7 @@
 // sonde hello TARGET: connect, deploy if needed, and show what the agent can
 // do there (versions, kernel, uid, ptrace/perf_event/capture permissions).
 #include "../cli/command.h"
+#include "sonde/common/json_text.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {
@@ -10,7 +11,7 @@ std::string yes_no(const json& v) {
   return v.is_boolean() && v.get<bool>() ? "yes" : "no";
 }
 std::string val(const json& v) {
-  return v.is_null() ? "-" : v.is_string() ? v.get<std::string>() : v.dump();
+  return v.is_null() ? "-" : v.is_string() ? v.get<std::string>() : json_text(v);
 }
 }  // namespace
 
@@ -39,18 +40,20 @@ CommandSpec hello_command() {
                 val(h["protocol"]).c_str(), val(h["pid"]).c_str());
     std::printf("user        uid %s euid %s gid %s egid %s\n", val(h["uid"]).c_str(),
                 val(h["euid"]).c_str(), val(h["gid"]).c_str(), val(h["egid"]).c_str());
-    const json& p = h["ptrace"];
+    // Copies, read with the non-const operator[]: a key the agent left out
+    // reads as null (the const one would read past the end of the map).
+    json p = h["ptrace"];
     std::string yama = p["yama_ptrace_scope"].is_null()
                            ? "no Yama LSM"
                            : "Yama ptrace_scope " + val(p["yama_ptrace_scope"]);
     std::printf("ptrace      %s (%s; %s)\n", yes_no(p["allowed"]).c_str(), yama.c_str(),
                 val(p["why"]).c_str());
-    const json& pe = h["perf_event"];
+    json pe = h["perf_event"];
     std::printf("perf_event  %s (perf_event_paranoid %s%s)\n", yes_no(pe["allowed"]).c_str(),
                 val(pe["paranoid"]).c_str(),
                 pe.contains("why") ? ("; " + render::terminal_safe(val(pe["why"]))).c_str() : "");
     std::printf("capture     %s (CAP_NET_RAW)\n", yes_no(h["cap_net_raw"]).c_str());
-    const json& j = h["jdk_tools"];
+    json j = h["jdk_tools"];
     std::printf("jdk tools   java %s, jcmd %s, jfr %s\n", val(j["java"]).c_str(),
                 val(j["jcmd"]).c_str(), val(j["jfr"]).c_str());
     std::printf("gdbserver   %s\n", val(h["gdbserver"]).c_str());

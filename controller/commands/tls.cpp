@@ -26,6 +26,23 @@ std::string str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// The map under key, or an empty one: results come from the agent, and the
+// const operator[] would read past the end for a key it left out.
+const json& member(const json& j, const char* key) {
+  static const json empty = json::object();
+  if (!j.is_object()) return empty;
+  auto it = j.find(key);
+  return it != j.end() && it->is_object() ? *it : empty;
+}
+
+// The leaf certificate of a result's chain, or an empty map.
+const json& first_cert(const json& r) {
+  static const json empty = json::object();
+  if (!r.is_object()) return empty;
+  auto c = r.find("chain");
+  return c != r.end() && c->is_array() && !c->empty() && (*c)[0].is_object() ? (*c)[0] : empty;
+}
+
 std::string join(const json& arr, const std::string& prefix = "", const char* sep = ", ") {
   std::string out;
   if (!arr.is_array()) return out;
@@ -178,7 +195,7 @@ void print_side(const std::string& label, const json& r) {
                   safe(str(r, "error")).c_str());
     }
   } else {
-    const json& h = r["handshake"];
+    const json& h = member(r, "handshake");
     std::string alpn = str(h, "alpn");
     std::printf("  TLS      %s, %s (%d bits), ALPN %s%s%s\n", safe(str(h, "version")).c_str(),
                 safe(str(h, "cipher")).c_str(), h.value("cipher_bits", 0),
@@ -190,7 +207,7 @@ void print_side(const std::string& label, const json& r) {
     const json& chain = r.value("chain", json::array());
     std::printf("  chain as sent (%zu):\n", chain.size());
     for (const auto& c : chain) print_cert(c);
-    const json& v = r["verify"];
+    const json& v = member(r, "verify");
     const json& st = v.value("store", json::object());
     std::string store = str(st, "kind");
     if (store == "ca_pem")
@@ -213,7 +230,7 @@ void print_side(const std::string& label, const json& r) {
         std::printf("           depth %ld: %s\n", e.value("depth", 0L),
                     safe(str(e, "reason")).c_str());
     }
-    const json& hn = r["hostname"];
+    const json& hn = member(r, "hostname");
     if (hn.value("ok", false)) {
       std::printf("  hostname %s: OK (matches %s)\n", safe(str(hn, "checked")).c_str(),
                   safe(str(hn, "matched")).c_str());
@@ -255,10 +272,10 @@ std::vector<std::string> tls_differences(const std::vector<json>& sides) {
   std::vector<std::string> out;
   if (sides.size() < 2) return out;
   const std::string a = sides[0].value("side", "");
-  const json& ra = sides[0]["result"];
+  const json& ra = member(sides[0], "result");
   for (size_t i = 1; i < sides.size(); ++i) {
     const std::string b = sides[i].value("side", "");
-    const json& rb = sides[i]["result"];
+    const json& rb = member(sides[i], "result");
     bool ta = ra.value("tls", false), tb = rb.value("tls", false);
     std::string oa = str(ra, "outcome"), ob = str(rb, "outcome");
     if (str(ra, "address") != str(rb, "address") && !str(ra, "address").empty() &&
@@ -292,8 +309,8 @@ std::vector<std::string> tls_differences(const std::vector<json>& sides) {
     }
     std::string fa = leaf_fp(ra), fb = leaf_fp(rb);
     if (fa != fb) {
-      const json& ca = ra["chain"][0];
-      const json& cb = rb["chain"][0];
+      const json& ca = first_cert(ra);
+      const json& cb = first_cert(rb);
       bool issuer_differs = str(ca, "issuer") != str(cb, "issuer");
       out.push_back(fmt::format(
           "different certificates: {} sees {} (issuer {}), {} sees {} (issuer {}): {}", a,
@@ -302,8 +319,8 @@ std::vector<std::string> tls_differences(const std::vector<json>& sides) {
                          : "different servers behind one name (load balancer, a renewal not "
                            "deployed everywhere)?"));
     }
-    const json& ha = ra["handshake"];
-    const json& hb = rb["handshake"];
+    const json& ha = member(ra, "handshake");
+    const json& hb = member(rb, "handshake");
     for (const char* k : {"version", "cipher", "alpn"})
       if (str(ha, k) != str(hb, k))
         out.push_back(
@@ -311,16 +328,17 @@ std::vector<std::string> tls_differences(const std::vector<json>& sides) {
                         "in between?",
                         a, k, str(ha, k).empty() ? "none" : str(ha, k), b,
                         str(hb, k).empty() ? "none" : str(hb, k)));
-    bool va = ra["verify"].value("ok", false), vb = rb["verify"].value("ok", false);
+    bool va = member(ra, "verify").value("ok", false), vb = member(rb, "verify").value("ok", false);
     if (va != vb) {
       const std::string& bad_side = va ? b : a;
       const json& bad = va ? rb : ra;
       out.push_back(fmt::format(
           "{} verifies the chain, {} does not ({}){}", va ? a : b, bad_side,
-          str(bad["verify"], "reason"),
+          str(member(bad, "verify"), "reason"),
           fa == fb ? ": same certificate, so " + bad_side + "'s trust store lacks the CA" : ""));
     }
-    bool hna = ra["hostname"].value("ok", false), hnb = rb["hostname"].value("ok", false);
+    bool hna = member(ra, "hostname").value("ok", false),
+         hnb = member(rb, "hostname").value("ok", false);
     if (hna != hnb)
       out.push_back(
           fmt::format("the hostname matches on {} but not on {}", hna ? a : b, hna ? b : a));

@@ -7,6 +7,7 @@
 
 #include "../cli/command.h"
 #include "sonde/common/io.h"
+#include "sonde/common/json_text.h"
 #include "sonde/common/log.h"
 #include "sonde/render/table.h"
 #include "sonde/render/trace.h"
@@ -196,14 +197,12 @@ CommandSpec trace_command() {
     if (!s) return ctx.fail(s.error());
 
     const bool as_json = ctx.g.json;
-    auto dump = [](const json& j) {
-      return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-    };
+    auto dump = [](const json& j) { return json_text(j) + "\n"; };
     render::TraceLinePrinter printer(lo);
     auto on_event = [&](const json& data) {
       if (!data.is_object()) return;
       if (data.contains("phase")) {
-        spdlog::info("trace: {}", data.dump());
+        spdlog::info("trace: {}", json_text(data));
         return;
       }
       auto evs = data.find("events");

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "sonde/common/io.h"
+#include "sonde/common/json_text.h"
 #include "sonde/render/table.h"
 
 namespace sonde::render {
@@ -63,7 +64,7 @@ std::string render_inspect_text(const json& r) {
   for (const auto& a : array_field(r, "cmdline")) {
     // Piecewise, not `"" + string`: GCC 12 -O3's false -Wrestrict (bug 105651).
     if (!cmd.empty()) cmd += ' ';
-    cmd += a.is_string() ? a.get<std::string>() : a.dump();
+    cmd += a.is_string() ? a.get<std::string>() : json_text(a);
   }
   line("cmdline", cmd);
   line("cwd", field_text(r, "cwd"));
@@ -137,7 +138,7 @@ std::string render_inspect_text(const json& r) {
     if (items.empty()) return;
     std::string sec = "\n" + title + "\n";
     for (const auto& i : items)
-      sec += "  " + (i.is_string() ? i.get<std::string>() : i.dump()) + "\n";
+      sec += "  " + (i.is_string() ? i.get<std::string>() : json_text(i)) + "\n";
     for (char& c : sec)
       if ((static_cast<unsigned char>(c) < 0x20 && c != '\n') || c == 0x7f) c = '?';
     out += sec;

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "sonde/common/json_text.h"
+
 namespace sonde::render {
 namespace {
 
@@ -97,7 +99,7 @@ std::string field_text(const sonde::json& obj, const char* key, const std::strin
   if (it == obj.end() || it->is_null()) return fallback;
   if (it->is_string()) return it->get<std::string>();
   if (it->is_number_float()) return fmt::format("{:.1f}", it->get<double>());
-  return it->dump();
+  return json_text(*it);
 }
 
 double field_number(const sonde::json& obj, const char* key, double fallback) {

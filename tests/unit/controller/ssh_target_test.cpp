@@ -47,6 +47,74 @@ TEST(SshTarget, BadFormsAreUsageErrorsWithAHint) {
   }
 }
 
+TEST(SshTarget, ShellMetacharactersInTheHostAreRefusedBeforeSsh) {
+  // libssh would put the host into a ProxyCommand from ~/.ssh/config (%h)
+  // and run that through a shell.
+  for (const char* bad : {"a;touch /tmp/x",
+                          "$(id)",
+                          "`id`",
+                          "h|nc",
+                          "h&",
+                          "h>f",
+                          "h<f",
+                          "'h'",
+                          "\"h\"",
+                          "h\\",
+                          "h*",
+                          "h?",
+                          "h{a,b}",
+                          "h(x)",
+                          "h!",
+                          "h~",
+                          "h#",
+                          "h%h",
+                          "h=1",
+                          "h,x",
+                          "-oProxyCommand=x",
+                          "root@$(reboot)",
+                          "h\n",
+                          "h\tx",
+                          "[::1;id]:22",
+                          "ssh://h;id:22/",
+                          "b\xff\xfehost"}) {
+    auto r = parse_ssh_target(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, errc::kBadArgs) << bad;
+    EXPECT_NE(r.error().hint.find("ssh/config"), std::string::npos) << r.error().hint;
+  }
+  // The message shows odd bytes escaped, never raw.
+  auto r = parse_ssh_target("b\xff\x1bhost");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("b\\xff\\x1bhost"), std::string::npos) << r.error().message;
+}
+
+TEST(SshTarget, ShellMetacharactersInTheUserAreRefused) {
+  for (const char* bad :
+       {"a;b@host", "$USER@host", "`id`@host", "a b@host", "-l@host", "u'x@host", "u|x@host"}) {
+    auto r = parse_ssh_target(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, errc::kBadArgs) << bad;
+    EXPECT_FALSE(r.error().hint.empty());
+  }
+}
+
+TEST(SshTarget, OrdinaryNamesStillPass) {
+  for (const char* good : {"db-1.example.com", "web_2", "10.1.2.3", "alice@db1", "a.b-c_d@h:22",
+                           "ssh://svc@host.example:2222/", "[fe80::1%eth0]:22", "fe80::1%eth0",
+                           "[2001:db8::1]", "admin@corp.example@jump1", "xn--bcher-kva.example"}) {
+    auto r = parse_ssh_target(good);
+    EXPECT_TRUE(r.ok()) << good << ": " << (r.ok() ? "" : r.error().message);
+  }
+  auto z = parse_ssh_target("[fe80::1%eth0]:2200");
+  ASSERT_TRUE(z.ok());
+  EXPECT_EQ(z->host, "fe80::1%eth0");
+  EXPECT_EQ(z->port, 2200);
+  auto d = parse_ssh_target("admin@corp.example@jump1");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->user, "admin@corp.example");
+  EXPECT_EQ(d->host, "jump1");
+}
+
 TEST(ShellQuote, QuotesSingleQuotes) {
   EXPECT_EQ(shell_quote("a b"), "'a b'");
   EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
