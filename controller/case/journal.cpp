@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -23,11 +24,84 @@ std::string cases_dir() {
   return sonde_home() + "/cases";
 }
 
+bool home_is_explicit() {
+  const char* h = std::getenv("SONDE_HOME");
+  return h && *h;
+}
+
+// The store holds what targets showed (command lines, results, captures):
+// folders 0700, files 0600. A missing folder and its missing parents are
+// made 0700.
+Status make_private_dirs(const std::string& dir) {
+  std::error_code ec;
+  if (dir.empty() || fs::is_directory(dir, ec)) return ok_status();
+  fs::path parent = fs::path(dir).parent_path();
+  if (!parent.empty() && parent.string() != dir)
+    if (auto st = make_private_dirs(parent.string()); !st.ok()) return st;
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return errno_error("mkdir " + dir, errno, "set $SONDE_HOME to a writable directory");
+  return ok_status();
+}
+
+// A store folder or file of ours that other users can read or write (made
+// by an older sonde, or copied in) is narrowed to `want`, with a warning.
+void tighten(const std::string& path, mode_t want) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0 || S_ISLNK(st.st_mode) || st.st_uid != ::geteuid() ||
+      (st.st_mode & 077) == 0)
+    return;
+  if (::chmod(path.c_str(), want) == 0)
+    std::fprintf(stderr, "sonde: warning: %s was open to other users (mode %04o); now %04o\n",
+                 path.c_str(), static_cast<unsigned>(st.st_mode & 07777),
+                 static_cast<unsigned>(want));
+}
+
+// $SONDE_HOME as the user set it may be a folder of theirs that sonde must
+// not change: it is only warned about, once. The default folder is ours and
+// is narrowed like the rest of the store.
+void check_home() {
+  static std::string checked;
+  std::string home = sonde_home();
+  if (checked == home) return;
+  checked = home;
+  if (!home_is_explicit()) {
+    tighten(home, 0700);
+    return;
+  }
+  struct stat st;
+  if (::stat(home.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
+    std::fprintf(stderr,
+                 "sonde: warning: $SONDE_HOME %s is open to other users (mode %04o); the cases "
+                 "in it are not\n  hint: chmod 700 %s\n",
+                 home.c_str(), static_cast<unsigned>(st.st_mode & 07777), home.c_str());
+}
+
+// $SONDE_HOME and cases/, made or narrowed to 0700.
+Status prepare_store() {
+  if (auto st = make_private_dirs(cases_dir()); !st.ok()) return st;
+  check_home();
+  tighten(cases_dir(), 0700);
+  return ok_status();
+}
+
+// One case's folder, artifacts/ and files, narrowed where wider.
+void tighten_case(const std::string& dir) {
+  check_home();
+  tighten(cases_dir(), 0700);
+  tighten(dir, 0700);
+  tighten(dir + "/artifacts", 0700);
+  tighten(dir + "/case.json", 0600);
+  tighten(dir + "/journal.jsonl", 0600);
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir + "/artifacts", ec))
+    tighten(e.path().string(), e.is_directory(ec) ? 0700 : 0600);
+}
+
 // Writes path via a temporary file and rename: case.json and `active` are
 // rewritten whole, and a crash must leave the old or the new one.
 Status write_replace(const std::string& path, const std::string& data) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return errno_error("create " + tmp);
   Status st = write_all(fd, data);
   if (st.ok() && ::fsync(fd) != 0) st = errno_error("fsync " + tmp);
@@ -52,6 +126,7 @@ Result<CaseInfo> read_meta(const std::string& name) {
   if (!fs::is_directory(c.dir, ec))
     return Error{errc::kNotFound, "no case `" + name + "` in " + cases_dir(),
                  "`sonde case list` shows the cases; `sonde case new " + name + "` creates it"};
+  tighten_case(c.dir);
   auto text = read_file(c.dir + "/case.json", 1 << 20);
   if (text.ok()) {
     json m = json::parse(*text, nullptr, false);
@@ -86,24 +161,21 @@ Status valid_case_name(const std::string& name) {
 
 Result<CaseInfo> create_case(const std::string& name, const std::string& title) {
   if (auto st = valid_case_name(name); !st.ok()) return st.error();
-  std::error_code ec;
-  fs::create_directories(cases_dir(), ec);
-  if (ec)
-    return Error{errc::kIo, "cannot create " + cases_dir() + ": " + ec.message(),
-                 "set $SONDE_HOME to a writable directory"};
+  if (auto st = prepare_store(); !st.ok()) return st.error();
   std::string dir = cases_dir() + "/" + name;
   // mkdir is the atomic claim: two `case new` of one name cannot both win.
-  if (::mkdir(dir.c_str(), 0755) != 0) {
+  if (::mkdir(dir.c_str(), 0700) != 0) {
     if (errno == EEXIST)
       return Error{errc::kBadArgs, "case `" + name + "` already exists",
                    "`sonde case use " + name + "` makes it active; or pick another name"};
     return errno_error("mkdir " + dir);
   }
-  fs::create_directories(dir + "/artifacts", ec);
+  if (::mkdir((dir + "/artifacts").c_str(), 0700) != 0 && errno != EEXIST)
+    return errno_error("mkdir " + dir + "/artifacts");
   CaseInfo c{name, title, utc_now(), "", dir};
   if (auto st = set_case_closed(c, ""); !st.ok()) return st.error();
   // Create the journal so a fresh case loads as an empty timeline.
-  int fd = ::open((dir + "/journal.jsonl").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  int fd = ::open((dir + "/journal.jsonl").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd >= 0) ::close(fd);
   return c;
 }
@@ -141,8 +213,7 @@ Status set_active_case(const std::string& name) {
     return ok_status();
   }
   if (auto st = valid_case_name(name); !st.ok()) return st;
-  std::error_code ec;
-  fs::create_directories(sonde_home(), ec);
+  if (auto st = prepare_store(); !st.ok()) return st;
   return write_replace(path, name + "\n");
 }
 
@@ -158,7 +229,7 @@ Status append_entry(const CaseInfo& c, const json& entry) {
   // Invalid UTF-8 from a target must not make dump() throw: replace it.
   std::string line = json_text(entry) + "\n";
   std::string path = c.dir + "/journal.jsonl";
-  int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return errno_error("open " + path);
   // A crash mid-write left a partial last line: start on a fresh line so
   // only that one is lost, not this entry too.

@@ -185,7 +185,11 @@ json copy_artifact(const std::string& case_dir, int seq, const std::string& file
     return nullptr;
   }
   std::error_code ec;
-  fs::create_directories(case_dir + "/artifacts", ec);
+  // Artifacts (pcaps, recordings) are the case's most private part: 0700/0600.
+  if (::mkdir((case_dir + "/artifacts").c_str(), 0700) != 0 && errno != EEXIST) {
+    *note = "cannot create " + case_dir + "/artifacts: " + std::strerror(errno);
+    return nullptr;
+  }
   std::string base = fs::path(file).filename().string();
   char prefix[16];
   // O_EXCL: a concurrent run that got the same sequence number picks the next.
@@ -193,7 +197,7 @@ json copy_artifact(const std::string& case_dir, int seq, const std::string& file
     std::snprintf(prefix, sizeof prefix, "%04d", seq + attempt);
     std::string rel = "artifacts/" + std::string(prefix) + "-" + base;
     std::string dst = case_dir + "/" + rel;
-    int out = ::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int out = ::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (out < 0 && errno == EEXIST) continue;
     if (out < 0) {
       *note = "cannot create " + dst + ": " + std::strerror(errno);
@@ -344,7 +348,8 @@ void record_command(const Invocation& inv, const CommandContext& ctx) {
   }
   entry["argv"] = argv;
   entry["command"] = inv.command;
-  entry["target"] = inv.target;
+  // The target as typed can hold a password (user:pass@host, a --via command).
+  entry["target"] = inv.redact ? redact_target(inv.target, &redacted) : inv.target;
   entry["host"] = host;
   entry["duration_ms"] = inv.duration_ms;
   entry["exit"] = inv.exit;

@@ -111,6 +111,26 @@ struct Artifact {
   long long bytes = -1;
 };
 
+// Artifacts are copied byte for byte: redaction never sees inside them.
+// Packet captures, JFR recordings, logs and JSON outputs (command lines,
+// headers, environment, payloads) can hold secrets; flame graphs, folded
+// stacks and profiles hold symbol names.
+bool unredacted(const Artifact& a) {
+  return a.kind != "svg" && a.kind != "folded" && a.kind != "pprof";
+}
+
+std::string kind_name(const std::string& kind) {
+  if (kind == "pcap") return "packet capture";
+  if (kind == "jfr") return "JFR recording";
+  if (kind == "log") return "log";
+  if (kind == "json") return "JSON output";
+  return "file";
+}
+
+constexpr const char* kRawWarning =
+    "not redacted: may hold secrets (passwords, tokens, cookies, personal data); check it "
+    "before sharing";
+
 // One journal entry, read once.
 struct View {
   std::string kind;  // command | note | case
@@ -191,6 +211,7 @@ struct Model {
   std::vector<std::string> hosts;
   size_t commands = 0, failed = 0, notes = 0, artifacts = 0;
   long long redacted = 0;
+  std::vector<Artifact> raw;  // the unredacted artifacts, in timeline order
   std::optional<long long> first_ms, last_ms;
   std::vector<std::string> warnings;
   // "What we saw": commands by host (first appearance order), then notes.
@@ -255,6 +276,8 @@ Model build(const ReportInput& in) {
       m.last_ms = std::max(m.last_ms.value_or(*v.at_ms), *v.at_ms);
     }
     m.artifacts += v.artifacts.size();
+    for (const auto& a : v.artifacts)
+      if (unredacted(a)) m.raw.push_back(a);
     if (v.kind == "command") {
       ++m.commands;
       if (v.failed()) ++m.failed;
@@ -294,6 +317,15 @@ std::string redaction_notice(const Model& m) {
   return fmt::format(
       "Secrets in {} place{} were masked when recorded (sonde --no-redact keeps them).", m.redacted,
       m.redacted == 1 ? "" : "s");
+}
+
+std::string raw_notice(const Model& m) {
+  if (m.raw.empty()) return "";
+  return fmt::format(
+      "{} artifact{} {} copied as recorded, not redacted, and may hold secrets (passwords, "
+      "tokens, cookies, personal data): check {} before sharing this report or the case.",
+      m.raw.size(), m.raw.size() == 1 ? "" : "s", m.raw.size() == 1 ? "is" : "are",
+      m.raw.size() == 1 ? "it" : "them");
 }
 
 std::string counts_text(const Model& m) {
@@ -368,6 +400,10 @@ std::string bytes_text(long long b) {
   if (b < 1024) return fmt::format("{} B", b);
   if (b < (1 << 20)) return fmt::format("{:.1f} KiB", b / 1024.0);
   return fmt::format("{:.1f} MiB", b / 1048576.0);
+}
+
+std::string raw_label(const Artifact& a) {
+  return a.path + " (" + kind_name(a.kind) + (a.bytes >= 0 ? ", " + bytes_text(a.bytes) : "") + ")";
 }
 
 // Text from a target or a person, made printable: invalid UTF-8 and control
@@ -484,10 +520,12 @@ void md_artifacts(std::string& o, const ReportInput& in, const View& v, const st
     std::string p = safe_artifact_path(a.path);
     std::string label = md(a.path) + (a.bytes >= 0 ? " (" + bytes_text(a.bytes) + ")" : "");
     if (p.empty()) {
-      o += ind + "- artifact: " + label + " (outside the case directory; not linked)\n";
+      o += ind + "- artifact: " + label + " (outside the case directory; not linked)" +
+           (unredacted(a) ? std::string(" — **") + kRawWarning + "**" : "") + "\n";
       continue;
     }
-    o += ind + "- artifact: [" + label + "](" + link_target(in, p) + ")\n";
+    o += ind + "- artifact: [" + label + "](" + link_target(in, p) + ")" +
+         (unredacted(a) ? std::string(" — **") + kRawWarning + "**" : "") + "\n";
     if (a.kind == "svg" || p.ends_with(".svg"))
       o += "\n" + ind + "  ![" + md(p) + "](" + link_target(in, p) + ")\n\n";
   }
@@ -554,6 +592,11 @@ std::string render_markdown(const ReportInput& in) {
   if (auto r = redaction_notice(m); !r.empty()) o += "- **Redacted:** " + md(r) + "\n";
   if (auto a = artifacts_note(in, m); !a.empty()) o += "- **Artifacts:** " + md(a) + "\n";
   o += "\n";
+  if (auto r = raw_notice(m); !r.empty()) {
+    o += "> **Not redacted:** " + md(r) + "\n>\n";
+    for (const auto& a : m.raw) o += "> - " + md(raw_label(a)) + "\n";
+    o += "\n";
+  }
   if (!m.warnings.empty()) {
     o += "> **The journal had problems; the report shows every entry that loaded:**\n>\n";
     for (const auto& w : m.warnings) o += "> - " + md(w) + "\n";
@@ -734,7 +777,9 @@ void html_artifacts(std::string& o, const ReportInput& in, const View& v) {
     std::string p = safe_artifact_path(a.path);
     std::string label = h(a.path) + (a.bytes >= 0 ? " (" + h(bytes_text(a.bytes)) + ")" : "");
     if (p.empty()) {
-      o += "<p>artifact: " + label + " (outside the case directory; not linked)</p>\n";
+      o += "<p>artifact: " + label + " (outside the case directory; not linked)" +
+           (unredacted(a) ? std::string(" <b class=\"fail\">") + kRawWarning + "</b>" : "") +
+           "</p>\n";
       continue;
     }
     std::string href = h(link_target(in, p));
@@ -749,7 +794,9 @@ void html_artifacts(std::string& o, const ReportInput& in, const View& v) {
            "</a> (open it for the interactive version)</figcaption></figure>\n";
     } else {
       o += "<p>artifact: <a href=\"" + href + "\">" + label + "</a>" +
-           (svg ? " (not embedded: missing or too large)" : "") + "</p>\n";
+           (svg ? " (not embedded: missing or too large)" : "") +
+           (unredacted(a) ? std::string(" <b class=\"fail\">") + kRawWarning + "</b>" : "") +
+           "</p>\n";
     }
   }
 }
@@ -808,6 +855,11 @@ std::string render_html(const ReportInput& in) {
   if (auto a = artifacts_note(in, m); !a.empty()) o += "<li><b>Artifacts</b> " + h(a) + "</li>\n";
   o += "</ul>\n";
   if (auto r = redaction_notice(m); !r.empty()) o += "<p class=\"redacted\">" + h(r) + "</p>\n";
+  if (auto r = raw_notice(m); !r.empty()) {
+    o += "<div class=\"warn\" id=\"unredacted\"><p><b>Not redacted:</b> " + h(r) + "</p><ul>\n";
+    for (const auto& a : m.raw) o += "<li>" + h(raw_label(a)) + "</li>\n";
+    o += "</ul></div>\n";
+  }
   if (!m.warnings.empty()) {
     o += "<div class=\"warn\"><p><b>The journal had problems; the report shows every entry that "
          "loaded:</b></p><ul>\n";
@@ -888,7 +940,8 @@ json view_json(const View& v) {
     if (v.exit) j["exit"] = *v.exit;
     j["figures"] = v.figures;
     json arts = json::array();
-    for (const auto& a : v.artifacts) arts.push_back({{"path", a.path}, {"kind", a.kind}});
+    for (const auto& a : v.artifacts)
+      arts.push_back({{"path", a.path}, {"kind", a.kind}, {"redacted", !unredacted(a)}});
     j["artifacts"] = arts;
   } else {
     j["text"] = v.line;
@@ -928,7 +981,14 @@ json render_json(const ReportInput& in) {
             {"failed", m.failed},
             {"notes", m.notes},
             {"artifacts", m.artifacts}};
-  return {{"case", c}, {"sections", sections}, {"warnings", m.warnings}, {"redacted", m.redacted}};
+  json raw = json::array();
+  for (const auto& a : m.raw)
+    raw.push_back({{"path", a.path}, {"kind", a.kind}, {"bytes", a.bytes}});
+  return {{"case", c},
+          {"sections", sections},
+          {"warnings", m.warnings},
+          {"redacted", m.redacted},
+          {"unredacted_artifacts", raw}};
 }
 
 }  // namespace sonde::controller::casefile

@@ -1,6 +1,9 @@
 // sonde report [NAME] [-o FILE]: the case's post-mortem, Markdown on stdout or
 // into FILE (.md, .html by its name). The layout is case/report.h's; this
 // file finds the case, loads its journal and writes the result.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -8,6 +11,7 @@
 #include "../cli/command.h"
 #include "case/journal.h"
 #include "case/report.h"
+#include "sonde/common/io.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {
@@ -17,21 +21,24 @@ namespace cf = casefile;
 namespace fs = std::filesystem;
 
 // Written next to FILE and renamed over it: a reader never sees half a report.
+// 0600 like the case store: a report holds what the targets showed (all of
+// it with --no-redact); chmod it to share it.
 Status write_file(const std::string& path, const std::string& text) {
   std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f)
-      return errno_error("open " + tmp, errno, "check that the directory exists and is writable");
-    f << text;
-    f.close();
-    if (!f) return errno_error("write " + tmp);
+  ::unlink(tmp.c_str());  // a leftover of a crashed run, possibly with wider modes
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return errno_error("open " + tmp, errno, "check that the directory exists and is writable");
+  Status st = write_all(fd, text);
+  ::close(fd);
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
   }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    return Error{errc::kIo, "rename to " + path + ": " + ec.message(), {}};
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Error e = errno_error("rename to " + path);
+    ::unlink(tmp.c_str());
+    return e;
   }
   return ok_status();
 }

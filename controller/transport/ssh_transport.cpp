@@ -8,21 +8,40 @@
 #include "sonde/common/io.h"
 #include "sonde/common/log.h"
 #include "sonde/common/sha256.h"
+#include "ssh_deploy.h"
 
 namespace sonde::controller {
 namespace {
 
-// Exit codes of our remote shell snippets (chosen to be unlike a shell's own).
-constexpr int kExitAgentMissing = 97;
-constexpr int kExitHashMismatch = 98;
-constexpr int kExitUploadFailed = 96;
+// A refusal from the deploy snippets: stderr holds "sonde: WHAT" and
+// "hint: NEXT STEP" lines.
+Error refusal(const std::string& label, const std::string& err) {
+  std::string what, hint;
+  size_t p = 0;
+  while (p < err.size()) {
+    size_t e = err.find('\n', p);
+    if (e == std::string::npos) e = err.size();
+    std::string line = err.substr(p, e - p);
+    if (line.rfind("sonde: ", 0) == 0 && what.empty()) what = line.substr(7);
+    if (line.rfind("hint: ", 0) == 0 && hint.empty()) hint = line.substr(6);
+    p = e + 1;
+  }
+  if (what.empty()) what = err;
+  return Error{errc::kAgent, fmt::format("{}: refusing to run the agent: {}", label, what),
+               hint.empty() ? "pass --remote-dir to a private folder of your own" : hint};
+}
 
-// The remote dir as a shell word: ~ and ~/x are expanded by the remote shell.
-std::string remote_dir_word(const std::string& dir) {
-  if (dir.empty()) return "\"$HOME\"/.cache/sonde";
-  if (dir == "~") return "\"$HOME\"";
-  if (dir.rfind("~/", 0) == 0) return "\"$HOME\"/" + shell_quote(dir.substr(2));
-  return shell_quote(dir);
+// The rest of a finished channel's stderr, bounded.
+std::string read_stderr(ssh_channel ch) {
+  std::string err;
+  char buf[4096];
+  long deadline = monotonic_ms() + 2000;
+  while (err.size() < 65536 && monotonic_ms() < deadline) {
+    int n = libssh().ssh_channel_read_timeout(ch, buf, sizeof buf, 1, 200);
+    if (n <= 0) break;
+    err.append(buf, static_cast<size_t>(n));
+  }
+  return err;
 }
 
 class SshTransport : public Transport {
@@ -113,8 +132,8 @@ class SshTransport : public Transport {
     std::string hint = "rerun with -v to see the agent's log";
     if (last.find("password is required") != std::string::npos)
       hint =
-          "sudo on the target wants a password: allow NOPASSWD for the agent, or run without "
-          "--sudo";
+          "sudo on the target wants a password: allow NOPASSWD for /bin/sh (root copies, hashes "
+          "and runs its own copy of the agent through it), or run without --sudo";
     return Error{errc::kAgent, msg, hint};
   }
 
@@ -158,16 +177,7 @@ class SshLink : public Transport {
 Status upload_agent(SshConnection& conn, const DeployOptions& d, const std::string& hash) {
   auto data = read_file(d.agent_path, 256u << 20);
   if (!data) return data.error();
-  std::string dir = remote_dir_word(d.remote_dir);
-  std::string script = fmt::format(
-      "umask 077; d={dir}; mkdir -p \"$d\" || exit {fail}; t=\"$d/.agent-{h}.$$\"; "
-      "cat > \"$t\" || {{ rm -f \"$t\"; exit {fail}; }}; chmod 700 \"$t\"; "
-      "got=$(\"$t\" self-hash) || {{ rm -f \"$t\"; echo \"cannot run the uploaded agent in $d "
-      "(noexec mount, or not x86-64 Linux: $(uname -sm))\" >&2; exit {fail}; }}; "
-      "if [ \"$got\" != {h} ]; then rm -f \"$t\"; echo \"uploaded agent hash $got != {h}\" >&2; "
-      "exit {mismatch}; fi; mv -f \"$t\" \"$d/agent-{h}\"",
-      fmt::arg("dir", dir), fmt::arg("h", hash), fmt::arg("fail", kExitUploadFailed),
-      fmt::arg("mismatch", kExitHashMismatch));
+  std::string script = deploy_upload_script(remote_dir_word(d.remote_dir), hash);
   long t0 = monotonic_ms();
   spdlog::info("deploy: uploading agent ({}) to {}:{}/agent-{}", human_bytes(data->size()),
                conn.label(), d.remote_dir.empty() ? "~/.cache/sonde" : d.remote_dir,
@@ -176,6 +186,7 @@ Status upload_agent(SshConnection& conn, const DeployOptions& d, const std::stri
   if (!r) return r.error();
   std::string err = r->err;
   while (!err.empty() && err.back() == '\n') err.pop_back();
+  if (r->exit_status == kExitRefused) return refusal("deploy to " + conn.label(), r->err);
   if (r->exit_status == kExitHashMismatch)
     return Error{errc::kAgent, "deploy: " + err, "the upload was corrupted; retry"};
   if (r->exit_status != 0)
@@ -223,27 +234,30 @@ Result<std::unique_ptr<Transport>> open_ssh(const SshTarget& target, const SshOp
   auto conn = SshConnection::open(target, ssh);
   if (!conn) return conn.error();
 
-  std::string start = fmt::format(
-      "d={dir}; f=\"$d/agent-{h}\"; if [ -x \"$f\" ]; then exec {sudo}\"$f\" serve{v}; fi; exit "
-      "{missing}",
-      fmt::arg("dir", remote_dir_word(deploy.remote_dir)), fmt::arg("h", *hash),
-      fmt::arg("sudo", deploy.sudo ? "sudo -n -- " : ""),
-      fmt::arg("v", deploy.verbosity >= 2 ? " -v" : ""), fmt::arg("missing", kExitAgentMissing));
+  const std::string start = deploy_start_script(remote_dir_word(deploy.remote_dir), *hash,
+                                                deploy.sudo, deploy.verbosity >= 2);
+  const std::string label = "ssh " + (*conn)->label();
 
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto ch = (*conn)->open_exec(start);
     if (!ch) return ch.error();
     // The common case costs no extra round trip: the start command itself
-    // says (exit 97, no output) when this build of the agent is not there.
+    // says (an exit code, no output) when this build of the agent is not
+    // there, was damaged, or sits where another user could have put it.
     int avail = libssh().ssh_channel_poll_timeout(*ch, 30000, 0);
-    if (avail == SSH_EOF && libssh().ssh_channel_get_exit_status(*ch) == kExitAgentMissing &&
-        attempt == 0) {
+    int st = avail == SSH_EOF ? libssh().ssh_channel_get_exit_status(*ch) : -1;
+    if (st == kExitAgentMissing || st == kExitAgentStale || st == kExitRefused) {
+      std::string err = read_stderr(*ch);
       libssh().ssh_channel_close(*ch);
       libssh().ssh_channel_free(*ch);
-      if (auto st = upload_agent(**conn, deploy, *hash); !st.ok()) return st.error();
+      if (st == kExitRefused) return refusal(label, err);
+      if (attempt > 0) break;
+      if (st == kExitAgentStale)
+        spdlog::warn("deploy: the cached agent on {} did not match its hash; replacing it",
+                     (*conn)->label());
+      if (auto up = upload_agent(**conn, deploy, *hash); !up.ok()) return up.error();
       continue;
     }
-    std::string label = "ssh " + (*conn)->label();
     spdlog::debug("agent started on {}", label);
     return std::unique_ptr<Transport>(new SshTransport(std::move(*conn), *ch, label));
   }

@@ -806,22 +806,26 @@ TEST_F(SshAgent, SudoRunsTheAgentAsRootThroughSudo) {
   ASSERT_TRUE(h.is_object()) << hello.out;
   EXPECT_EQ(h.value("euid", -1), 0) << hello.out;
 
-  // The agent sees itself started by `sudo -n`.
+  // sudo -n starts root's shell, which runs root's own copy of the agent
+  // (deploy_test covers the copy and its checks).
   auto ps = run_sonde({"--json", "--sudo", "ps", sshd().alias(), "--name", "agent-", "--sort",
                        "pid", "--remote-dir", dir},
                       env(), kRunTimeoutMs);
   ASSERT_EQ(ps.exit_code, 0) << describe(ps);
   json j = parse_json(ps.out);
   ASSERT_TRUE(j.is_object() && j.contains("processes")) << ps.out;
-  const std::string agent_cmd = dir + "/agent-";
+  const std::string agent_cmd = "/var/cache/sonde/agent-";
   bool via_sudo = false;
   for (const auto& p : j["processes"]) {
     const std::string cmd = p.value("cmdline", "");
-    if (p.value("comm", "") == "sudo" && contains(cmd, "sudo -n") && contains(cmd, agent_cmd) &&
-        contains(cmd, " serve"))
+    if (p.value("comm", "") == "sudo" && cmd.rfind("sudo -n -- /bin/sh -c", 0) == 0)
       via_sudo = true;
   }
-  EXPECT_TRUE(via_sudo) << "no `sudo -n ... " << agent_cmd << "<sha> serve` in:\n" << j.dump(1);
+  EXPECT_TRUE(via_sudo) << "no `sudo -n -- /bin/sh -c ...` in:\n" << j.dump(1);
+  bool root_copy = false;
+  for (const auto& p : j["processes"])
+    if (p.value("cmdline", "").rfind(agent_cmd, 0) == 0) root_copy = true;
+  EXPECT_TRUE(root_copy) << "no " << agent_cmd << "<sha> in:\n" << j.dump(1);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // note times, case names and the summaries.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -138,6 +139,114 @@ TEST_F(CaseStore, ConcurrentAppendsNeverInterleave) {
   std::map<int, int> per;
   for (const auto& e : j->entries) ++per[e["thread"].get<int>()];
   for (int t = 0; t < 4; ++t) EXPECT_EQ(per[t], 200);
+}
+
+// ---- modes: the store holds what targets showed, for its owner only ----
+
+mode_t mode_of(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return 0;
+  return st.st_mode & 07777;
+}
+
+class CaseStoreModes : public CaseStore {
+ protected:
+  void SetUp() override {
+    CaseStore::SetUp();
+    old_umask_ = ::umask(022);  // a usual umask: sonde must not rely on a strict one
+  }
+  void TearDown() override {
+    ::umask(old_umask_);
+    CaseStore::TearDown();
+  }
+  mode_t old_umask_ = 022;
+};
+
+TEST_F(CaseStoreModes, NewStoreIsPrivate) {
+  // $SONDE_HOME that sonde creates itself.
+  const std::string store = home_ + "/store/sonde";
+  ::setenv("SONDE_HOME", store.c_str(), 1);
+  auto c = create_case("incident-9", "db creds");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_TRUE(set_active_case("incident-9").ok());
+  ASSERT_TRUE(append_entry(*c, note("first")).ok());
+  std::string src = home_ + "/capture.pcap";
+  { std::ofstream(src) << "pcap bytes"; }
+  std::string why;
+  json art = copy_artifact(c->dir, 1, src, &why);
+  ASSERT_FALSE(art.is_null()) << why;
+
+  EXPECT_EQ(mode_of(home_ + "/store"), 0700u) << std::oct << mode_of(home_ + "/store");
+  EXPECT_EQ(mode_of(store), 0700u);
+  EXPECT_EQ(mode_of(store + "/cases"), 0700u);
+  EXPECT_EQ(mode_of(c->dir), 0700u);
+  EXPECT_EQ(mode_of(c->dir + "/artifacts"), 0700u);
+  EXPECT_EQ(mode_of(c->dir + "/case.json"), 0600u);
+  EXPECT_EQ(mode_of(c->dir + "/journal.jsonl"), 0600u);
+  EXPECT_EQ(mode_of(store + "/active"), 0600u);
+  EXPECT_EQ(mode_of(c->dir + "/" + art["path"].get<std::string>()), 0600u);
+  // Rewrites keep it so.
+  ASSERT_TRUE(set_case_closed(*c, "2026-11-25T15:00:00.000Z").ok());
+  EXPECT_EQ(mode_of(c->dir + "/case.json"), 0600u);
+}
+
+TEST_F(CaseStoreModes, WiderModesOfAnOlderStoreAreNarrowedWithAWarning) {
+  auto c = create_case("old-case", "");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_TRUE(append_entry(*c, note("x")).ok());
+  std::string art = c->dir + "/artifacts/0001-t.log";
+  { std::ofstream(art) << "log"; }
+  // What an older sonde made.
+  ::chmod((home_ + "/cases").c_str(), 0755);
+  ::chmod(c->dir.c_str(), 0755);
+  ::chmod((c->dir + "/artifacts").c_str(), 0755);
+  ::chmod((c->dir + "/journal.jsonl").c_str(), 0644);
+  ::chmod((c->dir + "/case.json").c_str(), 0644);
+  ::chmod(art.c_str(), 0644);
+  ::testing::internal::CaptureStderr();
+  auto o = open_case("old-case");
+  std::string err = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(mode_of(home_ + "/cases"), 0700u);
+  EXPECT_EQ(mode_of(c->dir), 0700u);
+  EXPECT_EQ(mode_of(c->dir + "/artifacts"), 0700u);
+  EXPECT_EQ(mode_of(c->dir + "/journal.jsonl"), 0600u);
+  EXPECT_EQ(mode_of(c->dir + "/case.json"), 0600u);
+  EXPECT_EQ(mode_of(art), 0600u);
+  EXPECT_NE(err.find(c->dir + "/journal.jsonl was open to other users (mode 0644); now 0600"),
+            std::string::npos)
+      << err;
+}
+
+TEST_F(CaseStoreModes, AnExplicitHomeIsWarnedAboutNotChanged) {
+  // $SONDE_HOME named by the user may be a folder of theirs: warn only.
+  ::chmod(home_.c_str(), 0755);
+  ::testing::internal::CaptureStderr();
+  auto c = create_case("c1", "");
+  std::string err = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(mode_of(home_), 0755u);
+  EXPECT_NE(err.find("$SONDE_HOME " + home_ + " is open to other users (mode 0755)"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("hint: chmod 700 " + home_), std::string::npos) << err;
+  EXPECT_EQ(mode_of(c->dir), 0700u);
+}
+
+TEST_F(CaseStoreModes, TheDefaultHomeIsOursAndNarrowed) {
+  const char* old_home = std::getenv("HOME");
+  std::string saved = old_home ? old_home : "";
+  ::unsetenv("SONDE_HOME");
+  ::unsetenv("XDG_DATA_HOME");
+  ::setenv("HOME", home_.c_str(), 1);
+  std::string store = home_ + "/.local/share/sonde";
+  fs::create_directories(store);
+  ::chmod(store.c_str(), 0755);
+  auto c = create_case("c2", "");
+  if (!saved.empty()) ::setenv("HOME", saved.c_str(), 1);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(mode_of(store), 0700u);
+  EXPECT_EQ(mode_of(store + "/cases"), 0700u);
 }
 
 TEST(CaseNames, Valid) {

@@ -376,5 +376,61 @@ TEST(CaseReport, JsonHasTheSections) {
   EXPECT_EQ(j["sections"]["timeline"][0]["at"], "2026-11-25T13:50:00Z");
 }
 
+// Artifacts are copied as they are: redaction never sees inside a capture,
+// a JFR recording or a log. The report says which ones, in the summary and
+// beside each link; flame graphs (symbol names only) are not flagged.
+TEST(CaseReport, UnredactedArtifactsAreListedWithAWarning) {
+  ReportInput in = base_input();
+  json arts = {{{"path", "artifacts/0002-profile.svg"}, {"kind", "svg"}, {"bytes", 160}},
+               {{"path", "artifacts/0003-capture.pcap"}, {"kind", "pcap"}, {"bytes", 4}},
+               {{"path", "artifacts/0004-app.jfr"}, {"kind", "jfr"}, {"bytes", 2048}},
+               {{"path", "artifacts/0005-trace.log"}, {"kind", "log"}, {"bytes", 10}}};
+  in.entries = {command("2026-11-25T14:05:00Z", {"sonde", "capture", "web1"}, "web1", "3 flows", 0,
+                        {}, arts)};
+
+  std::string md = render_markdown(in);
+  std::string summary = md_section(md, "Summary");
+  EXPECT_NE(summary.find("> **Not redacted:** 3 artifacts are copied as recorded, not redacted, "
+                         "and may hold secrets"),
+            std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find("> - artifacts/0003-capture.pcap (packet capture, 4 B)"),
+            std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find("> - artifacts/0004-app.jfr (JFR recording, 2.0 KiB)"), std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find("> - artifacts/0005-trace.log (log, 10 B)"), std::string::npos) << summary;
+  EXPECT_EQ(summary.find("0002-profile.svg"), std::string::npos) << summary;
+  // Beside each link too.
+  EXPECT_NE(md.find("(artifacts/0003-capture.pcap) — **not redacted: may hold secrets"),
+            std::string::npos)
+      << md;
+  EXPECT_EQ(md.find("(artifacts/0002-profile.svg) — **not redacted"), std::string::npos) << md;
+
+  std::string html = render_html(in);
+  EXPECT_NE(html.find("<div class=\"warn\" id=\"unredacted\"><p><b>Not redacted:</b> 3 "
+                      "artifacts"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<li>artifacts/0004-app.jfr (JFR recording, 2.0 KiB)</li>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("0003-capture.pcap (4 B)</a> <b class=\"fail\">not redacted"),
+            std::string::npos)
+      << html;
+
+  json j = render_json(in);
+  ASSERT_EQ(j["unredacted_artifacts"].size(), 3u) << j.dump(1);
+  EXPECT_EQ(j["unredacted_artifacts"][0]["path"], "artifacts/0003-capture.pcap");
+  EXPECT_EQ(j["sections"]["timeline"][0]["artifacts"][0]["redacted"], true);
+  EXPECT_EQ(j["sections"]["timeline"][0]["artifacts"][1]["redacted"], false);
+
+  // Nothing to warn about: no notice.
+  in.entries = {command("2026-11-25T14:05:00Z", {"sonde", "profile", "web1"}, "web1", "ok", 0, {},
+                        json::array({arts[0]}))};
+  EXPECT_EQ(render_markdown(in).find("Not redacted"), std::string::npos);
+  EXPECT_EQ(render_html(in).find("id=\"unredacted\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sonde::controller::casefile
