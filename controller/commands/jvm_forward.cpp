@@ -326,14 +326,14 @@ CommandSpec jmx_spec() {
           "  VisualVM   visualvm --openjmx localhost:{}\n"
           "  JMC        File > Connect > Create a new connection: host localhost, port {}, "
           "the user and password above\n"
-          "The login is made for this session only (password file 0600 on the target); no "
+          "The login is made for this agent only (password file 0600 on the target); no "
           "TLS: the agent listens on loopback on the target and the forward on 127.0.0.1 "
           "here.\n"
           "{}Ctrl-C ends the forward.\n",
           *pid, bind, port, (*s)->host(), fwd->local_port(), url, user, password, url, port, port,
           keep ? fmt::format("The agent and its login stay in the JVM afterwards (--keep); "
-                             "`sonde jvm jmx` without --keep, or `jcmd {} ManagementAgent.stop` "
-                             "and removing {} on the target, undo it.\n",
+                             "`jcmd {} ManagementAgent.stop` and removing {} on the target undo "
+                             "it.\n",
                              *pid, render::terminal_safe(started.value("files", "")))
                : "The agent is stopped and its login removed when sonde exits (--keep leaves "
                  "them).\n"));
