@@ -116,6 +116,12 @@ void expect_socket_private(const std::string& path) {
                 why.c_str());
     return;
   }
+  if (!fs::exists("/usr/bin/python3")) {
+    std::printf(
+        "note: no /usr/bin/python3 (scripts/setup.sh installs it): the connect as "
+        "another user is not tried\n");
+    return;
+  }
   std::string got = connect_as(*other, path);
   EXPECT_TRUE(contains(got, "ERRNO 13 ")) << "another user connecting to " << path << ": " << got;
 }
