@@ -81,10 +81,12 @@ std::string socket_base() {
 
 class SocketDir {
  public:
-  ~SocketDir() {
-    if (!d_.dir.empty()) remove_debug_socket_dir(d_.dir);
-  }
+  ~SocketDir() { remove(); }
   const DebugSocketDir& where() const { return d_; }
+  void remove() {
+    if (!d_.dir.empty()) remove_debug_socket_dir(d_.dir);
+    d_.dir.clear();
+  }
 
   Result<ScopedFd> listen(bool via_sudo) {
     std::string tmpl = socket_base() + "/sonde-gdb-XXXXXX";
@@ -321,6 +323,10 @@ void register_gdbserver(Registry& reg) {
                 {"gdbserver_pid", dbg->pid()},
                 {"target_was_stopped", dbg->target_was_stopped()}});
     }
+    // The socket goes first: the agent may have only its shutdown grace left
+    // (stdin closed), and the debugger's detach below can take seconds.
+    lfd->reset();
+    sock.remove();
     if (dbg) finish(dbg->end());
     char state = process_state(pid);
     json out = {{"pid", pid},

@@ -299,6 +299,11 @@ TEST_F(DebugTest, ControllerKilledWhileGdbIsAttachedLeavesTheProcessRunning) {
   dbg->wait(5000);
   gdb->signal_group(SIGKILL);
   expect_runs_on(t->pid());
+  // The agent removed its socket in its shutdown grace.
+  std::string sock = json_string(doc, "remote_socket");
+  ASSERT_FALSE(sock.empty()) << doc;
+  EXPECT_TRUE(wait_until([&] { return !fs::exists(sock.substr(0, sock.rfind('/'))); }, 5000))
+      << sock;
 }
 
 TEST_F(DebugTest, LocalGdbOptionRunsGdbWithTheArgumentsAfterDashDash) {
