@@ -1,24 +1,35 @@
 // `gdbserver`: a gdbserver for PID that only this session can reach.
 //
-// gdbserver's own TCP listener binds every address whatever host it is given
-// (gdbserver 13 listens on 0.0.0.0 for "127.0.0.1:0"), so the agent listens
-// on 127.0.0.1 itself and hands each accepted connection to a gdbserver
-// started on it in stdio mode (`gdbserver --attach - PID`). The process is
-// attached only while a debugger is connected. When that gdbserver ends (gdb
-// detached, quit, or the connection dropped) the process runs on, and is sent
-// SIGCONT if it was left stopped. One debugger at a time.
+// The agent listens on a Unix socket in a fresh 0700 directory of its own
+// (gdbserver.h: DebugSocketDir), never on a TCP port: a TCP listener, even on
+// loopback, lets any local user connect first and drive gdbserver with the
+// agent's rights. The controller reaches the socket through an SSH
+// direct-streamlocal channel, or connects to it itself for `local`. Each
+// accepted connection is handed to a gdbserver started on it in stdio mode
+// (`gdbserver --attach - PID`). The process is attached only while a
+// debugger is connected. When that gdbserver ends (gdb detached, quit, or the
+// connection dropped) the process runs on, and is sent SIGCONT if it was
+// left stopped. One debugger at a time. The directory goes with the op.
 //
-// Events: {"listening": PORT}, {"debugger": "connected", "gdbserver_pid"},
-// {"debugger": "ended", "how", "stderr"}. Cancel ends it: the result says how
-// many debuggers came and in which state the process was left.
-#include <arpa/inet.h>
+// Events: {"listening": SOCKET_PATH}, {"debugger": "connected",
+// "gdbserver_pid", "target_was_stopped"}, {"debugger": "ended", "how",
+// "stderr"}. Cancel ends it: the result says how many debuggers came and in
+// which state the process was left.
+#include "gdbserver.h"
+
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 
 #include "../handler.h"
 #include "sonde/common/fd.h"
@@ -26,6 +37,7 @@
 #include "sonde/common/subprocess.h"
 #include "sonde/proc/ptrace_access.h"
 #include "sonde/proc/stat.h"
+#include "sonde/proc/text.h"
 
 namespace sonde::agent {
 namespace {
@@ -35,20 +47,95 @@ char process_state(pid_t pid) {
   return st ? st->state : '?';
 }
 
-// A loopback listener on an ephemeral port.
-Result<ScopedFd> listen_loopback(int* port) {
-  ScopedFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd.valid()) return errno_error("socket");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return errno_error("bind");
-  if (::listen(fd.get(), 1) != 0) return errno_error("listen");
-  socklen_t len = sizeof a;
-  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0)
-    return errno_error("getsockname");
-  *port = ntohs(a.sin_port);
-  return fd;
+// Who may connect to the socket. Under --sudo the agent is root but sshd
+// opens the streamlocal channel as the login user (and `local` connects as
+// the controller's user), who could sudo anyway. SUDO_UID is honoured only
+// when the controller says it ran us through sudo: a root shell may carry
+// a stale one.
+void socket_owner(bool via_sudo, uid_t* uid, gid_t* gid) {
+  *uid = ::geteuid();
+  *gid = ::getegid();
+  if (*uid != 0 || !via_sudo) return;
+  const char* u = std::getenv("SUDO_UID");
+  const char* g = std::getenv("SUDO_GID");
+  if (!u || !g) return;
+  char* end = nullptr;
+  unsigned long uv = std::strtoul(u, &end, 10);
+  if (!*u || *end) return;
+  unsigned long gv = std::strtoul(g, &end, 10);
+  if (!*g || *end) return;
+  *uid = static_cast<uid_t>(uv);
+  *gid = static_cast<gid_t>(gv);
+}
+
+// $XDG_RUNTIME_DIR when it is a directory of ours that nobody else may
+// write; /tmp otherwise (mkdtemp is safe in a sticky directory).
+std::string socket_base() {
+  const char* x = std::getenv("XDG_RUNTIME_DIR");
+  struct stat st {};
+  if (x && x[0] == '/' && ::stat(x, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() &&
+      (st.st_mode & 022) == 0 && std::strlen(x) < 60)
+    return x;
+  return "/tmp";
+}
+
+class SocketDir {
+ public:
+  ~SocketDir() { remove(); }
+  const DebugSocketDir& where() const { return d_; }
+  void remove() {
+    if (!d_.dir.empty()) remove_debug_socket_dir(d_.dir);
+    d_.dir.clear();
+  }
+
+  Result<ScopedFd> listen(bool via_sudo) {
+    std::string tmpl = socket_base() + "/sonde-gdb-XXXXXX";
+    if (!::mkdtemp(tmpl.data()))
+      return errno_error("mkdtemp " + tmpl, errno,
+                         "the agent needs a writable /tmp (or $XDG_RUNTIME_DIR) on the target");
+    d_.dir = tmpl;  // 0700 from mkdtemp, whatever the umask
+    d_.path = d_.dir + "/gdb.sock";
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    if (d_.path.size() >= sizeof a.sun_path)
+      return Error{errc::kInternal, "socket path too long: " + d_.path, {}};
+    std::memcpy(a.sun_path, d_.path.c_str(), d_.path.size() + 1);
+    ScopedFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd.valid()) return errno_error("socket");
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+      return errno_error("bind " + d_.path);
+    // The directory already keeps everyone else out; the socket's own mode
+    // (from the umask at bind) is narrowed too.
+    if (::chmod(d_.path.c_str(), 0600) != 0) return errno_error("chmod " + d_.path);
+    uid_t uid;
+    gid_t gid;
+    socket_owner(via_sudo, &uid, &gid);
+    if (uid != ::geteuid() &&
+        (::chown(d_.path.c_str(), uid, gid) != 0 || ::chown(d_.dir.c_str(), uid, gid) != 0))
+      return errno_error("chown " + d_.dir);
+    if (::listen(fd.get(), 1) != 0) return errno_error("listen");
+    return fd;
+  }
+
+ private:
+  DebugSocketDir d_;
+};
+
+int pidfd_open(pid_t pid) {
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+// Waits up to ms for a process that is not our child to exit.
+bool wait_gone(int pidfd, pid_t pid, int ms) {
+  if (pidfd >= 0) {
+    pollfd p{pidfd, POLLIN, 0};
+    return ::poll(&p, 1, ms) == 1;
+  }
+  for (int i = 0; i < ms / 20; ++i) {
+    if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+    ::usleep(20000);
+  }
+  return ::kill(pid, 0) != 0 && errno == ESRCH;
 }
 
 // One gdbserver on one accepted connection.
@@ -136,6 +223,7 @@ class DebugSession {
 
  public:
   bool continued() const { return continued_; }
+  bool target_was_stopped() const { return was_stopped_; }
 };
 
 std::string last_lines(const std::string& s) {
@@ -145,6 +233,42 @@ std::string last_lines(const std::string& s) {
 }
 
 }  // namespace
+
+void remove_debug_socket_dir(const std::string& dir) {
+  if (dir.empty()) return;
+  (void)::unlink((dir + "/gdb.sock").c_str());
+  (void)::rmdir(dir.c_str());
+}
+
+void stop_gdbserver(pid_t gdbserver, pid_t target, bool target_was_stopped) {
+  if (gdbserver > 0) {
+    ScopedFd pidfd(pidfd_open(gdbserver));
+    bool gone = !pidfd.valid() && errno == ESRCH;
+    // A pid reused since is not ours to kill.
+    if (!gone) {
+      auto comm = read_file(fmt::format("/proc/{}/comm", gdbserver), 64);
+      gone = !comm || proc::trim(*comm) != "gdbserver";
+    }
+    if (!gone) {
+      // The debugger's connection is gdbserver's stdin: shutting our copy of
+      // it looks to gdbserver like the debugger left, and it detaches cleanly
+      // (a killed gdbserver would leave its breakpoints in the target).
+      bool shut = false;
+      if (pidfd.valid()) {
+        ScopedFd conn(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), 0, 0)));
+        if (conn.valid()) shut = ::shutdown(conn.get(), SHUT_RDWR) == 0;
+      }
+      // Without the connection (an old kernel, Yama) waiting cannot help.
+      if (!shut || !wait_gone(pidfd.get(), gdbserver, 2000)) {
+        ::kill(gdbserver, SIGKILL);
+        wait_gone(pidfd.get(), gdbserver, 1000);
+      }
+    }
+  }
+  if (target <= 0) return;
+  for (int i = 0; i < 25 && !proc::tracer_of(target).empty(); ++i) ::usleep(20000);
+  if (!target_was_stopped && process_state(target) == 'T') ::kill(target, SIGCONT);
+}
 
 void register_gdbserver(Registry& reg) {
   reg["gdbserver"] = [](RequestContext& ctx) -> Result<json> {
@@ -164,10 +288,12 @@ void register_gdbserver(Registry& reg) {
     if (std::string t = proc::tracer_of(pid); !t.empty())
       return Error{errc::kPermission, fmt::format("process {} is already traced by {}", pid, t),
                    "a process has one tracer at a time: detach the other debugger first"};
-    int port = 0;
-    auto lfd = listen_loopback(&port);
+    auto via_sudo = arg_bool(ctx.args, "sudo", false);
+    if (!via_sudo) return via_sudo.error();
+    SocketDir sock;
+    auto lfd = sock.listen(*via_sudo);
     if (!lfd) return lfd.error();
-    ctx.emit({{"listening", port}, {"host", "127.0.0.1"}, {"gdbserver", *exe}});
+    ctx.emit({{"listening", sock.where().path}, {"gdbserver", *exe}});
 
     int sessions = 0, continued = 0;
     std::unique_ptr<DebugSession> dbg;
@@ -193,12 +319,18 @@ void register_gdbserver(Registry& reg) {
       dbg = std::make_unique<DebugSession>(pid, *exe);
       if (auto st = dbg->start(std::move(conn)); !st.ok()) return st.error();
       ++sessions;
-      ctx.emit({{"debugger", "connected"}, {"gdbserver_pid", dbg->pid()}});
+      ctx.emit({{"debugger", "connected"},
+                {"gdbserver_pid", dbg->pid()},
+                {"target_was_stopped", dbg->target_was_stopped()}});
     }
+    // The socket goes first: the agent may have only its shutdown grace left
+    // (stdin closed), and the debugger's detach below can take seconds.
+    lfd->reset();
+    sock.remove();
     if (dbg) finish(dbg->end());
     char state = process_state(pid);
     json out = {{"pid", pid},
-                {"port", port},
+                {"socket", sock.where().path},
                 {"debuggers", sessions},
                 {"continued", continued},
                 {"process_state", std::string(1, state)},

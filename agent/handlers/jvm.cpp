@@ -2,6 +2,10 @@
 // hsperfdata only; jvm.attach runs one diagnostic command through the HotSpot
 // attach socket; jvm.jfr records and streams a Flight Recorder file back in
 // `event` chunks; jvm.jmx starts the management agent for one forwarded port.
+#include <signal.h>
+
+#include <cerrno>
+
 #include "../handler.h"
 #include "sonde/jvm/attach.h"
 #include "sonde/jvm/discover.h"
@@ -24,6 +28,10 @@ Result<long> timeout_arg(const json& args) {
   if (!t) return t.error();
   if (*t < 100 || *t > 600000) return Error{errc::kBadArgs, "timeout_ms must be 100..600000", {}};
   return *t;
+}
+
+bool process_alive(pid_t pid) {
+  return ::kill(pid, 0) == 0 || errno == EPERM;
 }
 
 // The diagnostic commands jvm.attach may run: read-only ones.
@@ -91,14 +99,19 @@ void register_jvm(Registry& reg) {
     return jvm::record_jfr(o, ctx.cancel, cb);
   };
 
+  // Starts the management agent with a fresh login and holds it for the
+  // session: the op runs until cancelled (Ctrl-C, the controller done, or
+  // the agent's stdin closed), the JVM exits, or the controller's `stop`;
+  // then jvm::stop_jmx stops it and removes the login files. With "keep" it
+  // returns at once and leaves both in place.
   reg["jvm.jmx"] = [](RequestContext& ctx) -> Result<json> {
     auto pid = pid_arg(ctx.args);
     if (!pid) return pid.error();
     auto stop = arg_bool(ctx.args, "stop", false);
     if (!stop) return stop.error();
     if (*stop) {
-      // Sent when the controller is being interrupted: it must run whatever
-      // the cancel token says, bounded by the attach timeouts alone.
+      // An older controller's way to end a kept agent: bounded by the
+      // attach timeouts alone, whatever the cancel token says.
       auto out = jvm::jcmd(*pid, "ManagementAgent.stop", {}, nullptr);
       if (!out) return out.error();
       return json{{"pid", *pid}, {"stopped", true}, {"output", *out}};
@@ -112,12 +125,33 @@ void register_jvm(Registry& reg) {
       return Error{errc::kBadArgs, "the JMX agent binds a loopback address only (127.x.y.z)", {}};
     auto timeout = timeout_arg(ctx.args);
     if (!timeout) return timeout.error();
+    auto keep = arg_bool(ctx.args, "keep", false);
+    if (!keep) return keep.error();
     jvm::JmxStartOptions o;
     o.pid = *pid;
     o.port = static_cast<int>(*port);
     o.bind = *bind;
     o.attach_timeout_ms = *timeout;
-    return jvm::start_jmx(o, &ctx.cancel);
+    jvm::JmxFiles files;
+    auto started = jvm::start_jmx(o, &ctx.cancel, &files);
+    if (!started) return started.error();
+    if (started->value("already_running", false)) return started;
+    if (*keep) {
+      (*started)["kept"] = true;
+      (*started)["files"] = files.jvm_dir;
+      return started;
+    }
+    json ev = *started;
+    ev["event"] = "started";
+    ctx.emit(ev);
+    while (process_alive(*pid) && ctx.cancel.sleep_for(200)) {
+    }
+    bool jvm_gone = !process_alive(*pid);
+    auto st = jvm::stop_jmx(*pid, files.dir);
+    json out = {{"pid", *pid}, {"stopped", st.ok()}, {"files_removed", true}};
+    if (jvm_gone) out["jvm_gone"] = true;
+    if (!st.ok()) out["stop_error"] = st.error().message;
+    return out;
   };
 }
 

@@ -6,7 +6,11 @@
 //
 // The agent otherwise never listens on a network port (DESIGN.md): this
 // listener lives for at most accept_timeout_ms before the test starts and is
-// closed the moment the controller's connection is in.
+// closed the moment the controller's connection is in. It binds one address,
+// never every interface: the one asked for ("bind"), else the one the SSH
+// connection came in on, else the one the controller says it will connect
+// to ("connect_to"), else loopback; when the controller's address is known
+// and cannot be bound the test fails with the reason instead.
 #include <unistd.h>
 
 #include <cerrno>
@@ -31,6 +35,10 @@ std::string ssh_server_address() {
   std::string client, cport, server, sport;
   if (!(in >> client >> cport >> server >> sport)) return "";
   return server;
+}
+
+bool is_wildcard(const std::string& a) {
+  return a == "0.0.0.0" || a == "::" || a == "[::]" || a == "*";
 }
 
 }  // namespace
@@ -58,26 +66,59 @@ void register_net_speed(Registry& reg) {
     auto bind = arg_string(ctx.args, "bind", "");
     if (!bind) return bind.error();
 
+    auto connect_arg = arg_string(ctx.args, "connect_to", "");
+    if (!connect_arg) return connect_arg.error();
+    // Connecting to 0.0.0.0 reaches this host's loopback: no address of ours.
+    std::string connect_to = is_wildcard(*connect_arg) ? "" : *connect_arg;
+    if (is_wildcard(*bind))
+      return Error{errc::kBadArgs,
+                   fmt::format("the speed test's listener binds one address, not every "
+                               "interface (`{}`)",
+                               *bind),
+                   "give --bind an address of the target that this machine can reach"};
+
     json notes = json::array();
     std::string source = "arg";
-    std::string host = *bind;
-    if (host.empty()) {
-      host = ssh_server_address();
-      source = host.empty() ? "any" : "ssh_connection";
-      if (host.empty()) host = "0.0.0.0";
-    }
     std::string bound;
     int port = 0;
-    auto lfd = net::speed_listen(host, 0, &bound, &port);
-    // SSH_CONNECTION is inherited: an agent started in another network
-    // namespace (--via 'ip netns exec ...') or a container may see an
-    // address it does not have.
-    if (!lfd && source == "ssh_connection") {
-      notes.push_back(fmt::format(
-          "SSH_CONNECTION names {}, which this host cannot listen on ({}): listening on 0.0.0.0",
-          host, lfd.error().message));
-      source = "any";
-      lfd = net::speed_listen("0.0.0.0", 0, &bound, &port);
+    Result<int> lfd = Error{errc::kInternal, "no address tried", {}};
+    if (!bind->empty()) {
+      lfd = net::speed_listen(*bind, 0, &bound, &port);
+    } else {
+      // SSH_CONNECTION is inherited: an agent started in another network
+      // namespace (--via 'ip netns exec ...') or a container may see an
+      // address it does not have; sudo drops it altogether.
+      std::string ssh = ssh_server_address();
+      if (!ssh.empty()) {
+        source = "ssh_connection";
+        lfd = net::speed_listen(ssh, 0, &bound, &port);
+        if (!lfd)
+          notes.push_back(
+              fmt::format("SSH_CONNECTION names {}, which this host cannot listen "
+                          "on ({})",
+                          ssh, lfd.error().message));
+      }
+      if (!lfd && !connect_to.empty()) {
+        source = "connect_to";
+        lfd = net::speed_listen(connect_to, 0, &bound, &port);
+        if (!lfd)
+          return Error{errc::kConnect,
+                       fmt::format("the agent cannot listen on {}, the address this machine "
+                                   "connects to ({}); it listens on one address only, never "
+                                   "on every interface",
+                                   connect_to, lfd.error().message),
+                       "that address is not the target's own (NAT, a proxy, another network "
+                       "namespace): give --bind with an address the target has and --address "
+                       "with where this machine reaches it"};
+      }
+      if (!lfd && connect_to.empty()) {
+        source = "loopback";
+        lfd = net::speed_listen("127.0.0.1", 0, &bound, &port);
+        notes.push_back(
+            "no address of this host that the controller reaches was known (no --bind, no "
+            "usable SSH_CONNECTION, no address from the controller): listening on loopback "
+            "only");
+      }
     }
     if (!lfd) return lfd.error();
     ScopedFd listener(*lfd);

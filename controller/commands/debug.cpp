@@ -1,8 +1,9 @@
 // sonde debug TARGET -p PID [--local PORT] [--gdb [-- GDB ARGS]]: a gdbserver
 // for PID on the target, reachable only through this session. The agent
-// listens on the target's loopback and starts gdbserver when a debugger
-// connects (agent/handlers/gdbserver.cpp); we forward a local port to it and
-// print the gdb line, or run gdb ourselves with --gdb. On exit the debugger's
+// listens on a Unix socket in a 0700 directory on the target and starts
+// gdbserver when a debugger connects (agent/handlers/gdbserver.cpp); we
+// forward a local port to it (SSH direct-streamlocal, or a plain connection
+// for `local`) and print the gdb line, or run gdb ourselves with --gdb. On exit the debugger's
 // connection is closed, gdbserver detaches and the process runs on.
 #include <signal.h>
 #include <sys/wait.h>
@@ -89,16 +90,18 @@ CommandSpec debug_command() {
     auto s = ctx.connect();
     if (!s) return ctx.fail(s.error());
     Session& session = **s;
-    auto id = session.send_request("gdbserver", {{"pid", pid}});
+    // Under --sudo the agent hands its socket to the user sudo ran it for:
+    // the one sshd (or we, for `local`) connect as.
+    auto id = session.send_request("gdbserver", {{"pid", pid}, {"sudo", ctx.g.sudo}});
     if (!id) return ctx.fail(id.error());
 
-    // The agent's first event is its loopback port, or the request fails
+    // The agent's first event is its socket's path, or the request fails
     // (no gdbserver, no process, already traced).
-    int remote_port = 0;
+    std::string remote_socket;
     std::string gdbserver;
     auto on_event = [&](const json& e) {
-      if (e.contains("listening")) {
-        remote_port = e["listening"].get<int>();
+      if (e.contains("listening") && e["listening"].is_string()) {
+        remote_socket = e["listening"].get<std::string>();
         gdbserver = e.value("gdbserver", "");
       } else if (e.value("debugger", "") == "connected") {
         std::fprintf(stderr, "sonde: debugger connected (gdbserver pid %lld)\n",
@@ -113,19 +116,35 @@ CommandSpec debug_command() {
       }
     };
     long deadline = monotonic_ms() + 30000;
-    while (remote_port == 0) {
+    while (remote_socket.empty()) {
       auto r = session.poll(*id, on_event);
       if (!r) return ctx.fail(r.error());
       if (*r) return ctx.fail(Error{errc::kAgent, "gdbserver ended before it listened", {}});
       if (interrupted()) return exit_code::kInterrupted;
       if (monotonic_ms() > deadline)
         return ctx.fail(Error{errc::kTimeout, "the agent did not start listening in 30 s", {}});
-      if (remote_port == 0) ::usleep(5000);
+      if (remote_socket.empty()) ::usleep(5000);
     }
 
+    // --via reaches the agent's stdio and nothing else on the target: no
+    // second stream can reach the socket. Refused rather than opened on a
+    // TCP port there, which any local user could reach.
+    if (!session.transport().ssh_connection() && !session.transport().forwards_directly()) {
+      (void)session.cancel(*id);
+      (void)session.wait(*id, {}, 10000);
+      return ctx.fail(Error{
+          errc::kBadArgs,
+          fmt::format("sonde debug cannot reach gdbserver through {}: it carries the agent's "
+                      "stdio only, and gdbserver is served on a Unix socket on the target",
+                      session.transport().describe()),
+          fmt::format("use an SSH target or `local`; or let gdb start gdbserver through the same "
+                      "command, e.g. gdb -ex 'target remote | kubectl exec -i POD -- gdbserver "
+                      "--attach - {}'",
+                      pid)});
+    }
     ForwardSpec spec;
     spec.local_port = local;
-    spec.remote_port = remote_port;
+    spec.remote_socket = remote_socket;
     auto fwd = Forwarder::listen(session.transport(), spec);
     if (!fwd) {
       (void)session.cancel(*id);
@@ -138,13 +157,16 @@ CommandSpec debug_command() {
       ctx.print_json({{"pid", pid},
                       {"host", session.host()},
                       {"local_port", port},
-                      {"remote_port", remote_port},
+                      {"remote_socket", remote_socket},
                       {"gdb", line},
                       {"gdbserver", gdbserver}});
       std::fflush(stdout);
     } else {
-      std::printf("process %ld on %s: gdbserver (%s) behind 127.0.0.1:%d on the target\n", pid,
-                  session.host().c_str(), gdbserver.c_str(), remote_port);
+      std::printf(
+          "process %ld on %s: gdbserver (%s) behind %s on the target (only its owner "
+          "may connect)\n",
+          pid, session.host().c_str(), gdbserver.c_str(),
+          render::terminal_safe(remote_socket).c_str());
       std::printf("  %s\n", line.c_str());
       std::printf(
           "The process is attached only while a debugger is connected; `detach` or quit "
@@ -164,8 +186,16 @@ CommandSpec debug_command() {
     bool agent_done = false;
     Error agent_error{};
     json final;
+    uint64_t failures_told = 0;
     auto st = (*fwd)->run([&] { return agent_done || (run_gdb && gdb.exited()); },
-                          [&](const ForwardStats&) {
+                          [&](const ForwardStats& fs) {
+                            // The debugger only sees its connection close:
+                            // say why (e.g. sshd refusing streamlocal).
+                            if (fs.failed > failures_told) {
+                              failures_told = fs.failed;
+                              std::fprintf(stderr, "sonde: cannot reach gdbserver: %s\n",
+                                           render::terminal_safe(fs.last_error).c_str());
+                            }
                             auto r = session.poll(*id, on_event);
                             if (!r) {
                               agent_error = r.error();

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
+#include <optional>
 
 #include "../cli/command.h"
 #include "../transport/forward.h"
@@ -56,12 +58,15 @@ void say(const std::string& s) {
   std::fflush(stdout);
 }
 
-// Serves the forward until Ctrl-C; a status line on a terminal.
-Status serve(Forwarder& fwd) {
+// Serves the forward until Ctrl-C or done() says so; a status line on a
+// terminal. tick runs with the status line (it may poll the Session).
+Status serve(Forwarder& fwd, const std::function<bool()>& done = {},
+             const std::function<void()>& tick = {}) {
   const bool tty = ::isatty(2);
   uint64_t last_accepted = 0;
-  auto st = fwd.run([] { return false; },
+  auto st = fwd.run([&] { return done && done(); },
                     [&](const ForwardStats& s) {
+                      if (tick) tick();
                       if (s.accepted == last_accepted && !tty) return;
                       last_accepted = s.accepted;
                       if (tty)
@@ -191,15 +196,46 @@ CommandSpec debug_spec() {
   return c;
 }
 
+// Waits for jvm.jmx's "started" event, or its end: a result (already
+// running, or --keep) or an error (kBusy: port taken on the target).
+struct JmxStart {
+  json started;                // the event, when the agent holds JMX for the session
+  std::optional<json> result;  // the op ended at once
+};
+Result<JmxStart> wait_started(Session& s, uint64_t id) {
+  JmxStart out;
+  auto on_event = [&](const json& e) {
+    if (e.value("event", "") == "started") out.started = e;
+  };
+  for (;;) {
+    auto r = s.poll(id, on_event);
+    if (!r) return r.error();
+    if (*r) {
+      out.result = std::move(**r);
+      return out;
+    }
+    if (!out.started.is_null()) return out;
+    if (interrupted()) {
+      // Whatever the agent started meanwhile, it stops on the cancel.
+      (void)s.cancel(id);
+      (void)s.wait(id, {}, 15000);
+      return Error{errc::kCancelled, "interrupted", {}};
+    }
+    ::usleep(5000);
+  }
+}
+
 CommandSpec jmx_spec() {
   CommandSpec c;
   c.name = "jvm jmx";
-  c.summary = "start a JVM's JMX agent at runtime, forward it, print the URL for JMC/VisualVM";
+  c.summary =
+      "start a JVM's JMX agent at runtime with a one-session login, forward it, print "
+      "the URL and login for JMC/VisualVM";
   c.synopsis = "jvm jmx TARGET -p PID [--keep] [--attach-timeout 10s]";
   c.options = [](po::options_description& o) {
     o.add_options()("pid,p", po::value<long>()->required(), "the JVM (see `sonde jvm list`)")(
         "keep", po::bool_switch(),
-        "leave the management agent running in the JVM when sonde exits")(
+        "leave the management agent (and its login files) in the JVM when sonde exits")(
         "attach-timeout", po::value<std::string>()->default_value("10s"),
         "how long to wait for the JVM to answer the attach request");
   };
@@ -216,6 +252,7 @@ CommandSpec jmx_spec() {
     std::string bind = same_machine(ctx, **s) ? "127.0.0.2" : "127.0.0.1";
     std::unique_ptr<Forwarder> fwd;
     json started;
+    uint64_t op = 0;  // the agent's jvm.jmx, holding JMX until it is cancelled
     Error last{errc::kBusy, "no port was free on both sides", "try again"};
     // The RMI stub names port N: the local port must be the remote one too.
     for (int attempt = 0; attempt < 8 && !fwd; ++attempt) {
@@ -230,20 +267,25 @@ CommandSpec jmx_spec() {
         last = f.error();
         continue;  // taken here meanwhile: another port
       }
-      auto r = (*s)->call("jvm.jmx",
-                          {{"pid", *pid}, {"port", n}, {"bind", bind}, {"timeout_ms", *timeout}});
-      if (!r) {
-        if (r.error().code == errc::kBusy) {
-          last = r.error();
+      auto id = (*s)->send_request(
+          "jvm.jmx",
+          {{"pid", *pid}, {"port", n}, {"bind", bind}, {"timeout_ms", *timeout}, {"keep", keep}});
+      if (!id) return ctx.fail(id.error());
+      auto w = wait_started(**s, *id);
+      if (!w) {
+        if (w.error().code == errc::kBusy) {
+          last = w.error();
           continue;  // taken on the target: another port
         }
-        return ctx.fail(jvm_hint(r.error(), ctx));
+        if (w.error().code == errc::kCancelled) return exit_code::kInterrupted;
+        return ctx.fail(jvm_hint(w.error(), ctx));
       }
-      if (r->value("already_running", false)) {
-        std::string url = r->value("url", "");
+      if (w->result && w->result->value("already_running", false)) {
+        json& r = *w->result;
+        std::string url = r.value("url", "");
         if (ctx.g.json) {
-          (*r)["host"] = (*s)->host();
-          ctx.print_json(*r);
+          r["host"] = (*s)->host();
+          ctx.print_json(r);
         } else {
           say(fmt::format(
               "JVM {} already runs its JMX agent{}.\n{}"
@@ -251,17 +293,24 @@ CommandSpec jmx_spec() {
               "RMI port differs from the registry port or java.rmi.server.hostname is not "
               "127.0.0.1, forward both and expect the stub to name the JVM's host.\n",
               *pid, url.empty() ? "" : " at " + render::terminal_safe(url),
-              render::terminal_safe_text(r->value("status", "")),
+              render::terminal_safe_text(r.value("status", "")),
               ctx.target.empty() ? "TARGET" : ctx.target));
         }
         return exit_code::kOk;
       }
-      started = *r;
+      if (w->result) {
+        started = *w->result;  // --keep: the op is over, JMX stays
+      } else {
+        started = w->started;
+        started.erase("event");
+        op = *id;
+      }
       fwd = std::move(*f);
     }
     if (!fwd) return ctx.fail(last);
     int port = started.value("port", 0);
     std::string url = started.value("url", "");
+    std::string user = started.value("user", ""), password = started.value("password", "");
     if (ctx.g.json) {
       started["host"] = (*s)->host();
       started["local_port"] = fwd->local_port();
@@ -271,25 +320,63 @@ CommandSpec jmx_spec() {
           "JMX agent of JVM {} started on {}:{} on {} (registry and RMI on one port), "
           "forwarded to localhost:{}\n"
           "  URL        {}\n"
-          "  jconsole   jconsole {}\n"
+          "  user       {}\n"
+          "  password   {}\n"
+          "  jconsole   jconsole {}   (then the user and password above)\n"
           "  VisualVM   visualvm --openjmx localhost:{}\n"
-          "  JMC        File > Connect > Create a new connection: host localhost, port {}\n"
-          "warning: no authentication and no TLS: the agent listens on loopback on the target "
-          "and the forward on 127.0.0.1 here.\n"
+          "  JMC        File > Connect > Create a new connection: host localhost, port {}, "
+          "the user and password above\n"
+          "The login is made for this agent only (password file 0600 on the target); no "
+          "TLS: the agent listens on loopback on the target and the forward on 127.0.0.1 "
+          "here.\n"
           "{}Ctrl-C ends the forward.\n",
-          *pid, bind, port, (*s)->host(), fwd->local_port(), url, url, port, port,
-          keep ? "The agent stays running in the JVM afterwards (--keep).\n"
-               : "The agent is stopped again when sonde exits (--keep leaves it running).\n"));
+          *pid, bind, port, (*s)->host(), fwd->local_port(), url, user, password, url, port, port,
+          keep ? fmt::format("The agent and its login stay in the JVM afterwards (--keep); "
+                             "`jcmd {} ManagementAgent.stop` and removing {} on the target undo "
+                             "it.\n",
+                             *pid, render::terminal_safe(started.value("files", "")))
+               : "The agent is stopped and its login removed when sonde exits (--keep leaves "
+                 "them).\n"));
     }
-    auto st = serve(*fwd);
+    // The agent's op ends on its own only when the JVM exits.
+    bool op_done = op == 0;
+    json final;
+    Error op_error{};
+    auto st = serve(
+        *fwd, [&] { return op != 0 && op_done; },
+        [&] {
+          if (op_done) return;
+          auto r = (*s)->poll(op);
+          if (!r) {
+            op_error = r.error();
+            op_done = true;
+          } else if (*r) {
+            final = std::move(**r);
+            op_done = true;
+          }
+        });
     fwd.reset();
-    if (!keep) {
-      auto r = (*s)->call("jvm.jmx", {{"pid", *pid}, {"stop", true}, {"timeout_ms", *timeout}});
-      if (!r)
+    if (op != 0 && !op_done) {
+      (void)(*s)->cancel(op);
+      auto r = (*s)->wait(op, {}, 20000, 15000);
+      if (r)
+        final = std::move(*r);
+      else
+        op_error = r.error();
+      op_done = true;
+    }
+    if (op != 0) {
+      if (!op_error.message.empty())
         std::fprintf(stderr, "sonde: warning: could not stop the JMX agent of JVM %ld: %s\n", *pid,
-                     r.error().message.c_str());
+                     op_error.message.c_str());
+      else if (final.value("jvm_gone", false))
+        std::fprintf(stderr, "sonde: JVM %ld exited; its JMX login files were removed\n", *pid);
+      else if (!final.value("stopped", false))
+        std::fprintf(stderr, "sonde: warning: could not stop the JMX agent of JVM %ld: %s\n", *pid,
+                     final.value("stop_error", "?").c_str());
       else if (!ctx.g.json)
-        std::fprintf(stderr, "sonde: stopped the JMX agent of JVM %ld\n", *pid);
+        std::fprintf(stderr, "sonde: stopped the JMX agent of JVM %ld and removed its login\n",
+                     *pid);
     }
     if (!st && st.error().code != errc::kCancelled) return ctx.fail(st.error());
     return exit_code::kOk;

@@ -235,13 +235,26 @@ json base(const char* path, net::SpeedDirection dir) {
 }
 
 json request_args(const Plan& plan, net::SpeedDirection dir, const std::string& bind,
-                  long accept_timeout_ms) {
+                  long accept_timeout_ms, const std::string& connect_to = "") {
   json a = {{"direction", net::direction_name(dir)},
             {"duration_ms", plan.duration_ms},
             {"rtt_count", plan.rtt_count},
             {"accept_timeout_ms", accept_timeout_ms}};
   if (!bind.empty()) a["bind"] = bind;
+  if (!connect_to.empty()) a["connect_to"] = connect_to;
   return a;
+}
+
+// The numeric address a name resolves to here, "" when it does not: the
+// agent can bind that one (when it is the target's own) instead of every
+// interface.
+std::string numeric_address(const std::string& host) {
+  if (host.empty()) return "";
+  auto e = resolve(host, 0);
+  if (!e) return "";
+  std::string t = e->text.substr(0, e->text.rfind(':'));
+  if (t.size() > 2 && t.front() == '[' && t.back() == ']') t = t.substr(1, t.size() - 2);
+  return t;
 }
 
 net::SpeedHeader header_for(const Plan& plan, net::SpeedDirection dir, const json& ev, bool* ok) {
@@ -258,22 +271,25 @@ net::SpeedHeader header_for(const Plan& plan, net::SpeedDirection dir, const jso
 // Direct TCP from here to the agent's listener on the target's address.
 json run_direct(Session& s, const Plan& plan, net::SpeedDirection dir) {
   json p = base("direct", dir);
-  auto id =
-      s.send_request("net.speed", request_args(plan, dir, plan.bind, plan.timeout_ms + 15000));
+  auto id = s.send_request("net.speed", request_args(plan, dir, plan.bind, plan.timeout_ms + 15000,
+                                                     numeric_address(plan.address)));
   if (!id) return failed(p, id.error());
   auto ev = wait_listening(s, *id);
   if (!ev) return failed(p, ev.error());
   int port = ev->value("port", 0);
   std::string listen_addr = ev->value("address", "");
+  std::string source = ev->value("bind_source", "");
   p["agent_listen"] = host_port(listen_addr, port);
   std::string host = plan.address;
-  if (host.empty() && plan.address_from_agent && listen_addr != "0.0.0.0" && listen_addr != "::")
+  // Only an address the agent was told or saw its SSH connection come in on
+  // says where it is; its loopback is its own, not ours.
+  if (host.empty() && plan.address_from_agent && (source == "arg" || source == "ssh_connection"))
     host = listen_addr;
   if (host.empty()) {
     cancel_and_reap(s, *id);
     return failed(p, Error{errc::kBadArgs,
-                           "no address to reach the target at: the agent listens on every "
-                           "address and --via does not say which host it is",
+                           "no address to reach the target at: --via does not say which host "
+                           "the agent is on, and it listens on its loopback only",
                            "give --address HOST (an address of the target this machine can "
                            "reach)"});
   }

@@ -179,10 +179,14 @@ Status LoopForwarder::run(const std::function<bool()>& should_stop,
 }  // namespace fwd
 
 Result<std::unique_ptr<Forwarder>> Forwarder::listen(Transport& t, const ForwardSpec& spec) {
-  if (spec.remote_port <= 0 || spec.remote_port > 65535)
+  if (!spec.remote_socket.empty()) {
+    if (spec.remote_socket.front() != '/' || spec.remote_socket.size() >= 108)
+      return Error{
+          errc::kBadArgs, fmt::format("`{}` is not a Unix socket path", spec.remote_socket), {}};
+  } else if (spec.remote_port <= 0 || spec.remote_port > 65535)
     return Error{errc::kBadArgs, fmt::format("remote port {} is not a port", spec.remote_port),
                  "give a port number from 1 to 65535"};
-  if (spec.remote_host.empty())
+  if (spec.remote_socket.empty() && spec.remote_host.empty())
     return Error{errc::kBadArgs, "empty remote host", "give --remote-host a name or address"};
   SshConnection* ssh = t.ssh_connection();
   if (!ssh && !t.forwards_directly())

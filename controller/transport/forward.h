@@ -1,7 +1,8 @@
 // Port forwarding through a target: a local listener whose every accepted
 // connection gets its own stream to REMOTE_HOST:REMOTE_PORT as the target
-// sees it. Over SSH that stream is a direct-tcpip channel opened by sshd (the
-// agent plays no part); for `local` it is a TCP connection. One thread, one
+// sees it, or to a Unix socket on the target. Over SSH that stream is a
+// direct-tcpip (or direct-streamlocal) channel opened by sshd (the agent
+// plays no part); for `local` it is a plain connection. One thread, one
 // non-blocking event loop: a slow or stuck connection never stalls another.
 // Used by `sonde forward`, `sonde debug` (gdbserver) and `sonde jvm debug|jmx`.
 #pragma once
@@ -21,6 +22,10 @@ struct ForwardSpec {
   int local_port = 0;                     // 0: the kernel picks one
   std::string remote_host = "127.0.0.1";  // resolved on the target's side
   int remote_port = 0;
+  // A Unix socket on the target instead of REMOTE_HOST:REMOTE_PORT (sshd's
+  // AllowStreamLocalForwarding must allow it). sshd connects as the login
+  // user, so the socket must be open to that user.
+  std::string remote_socket;
 };
 
 struct ForwardStats {

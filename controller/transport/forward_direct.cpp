@@ -1,10 +1,12 @@
 // Port forwarding for the `local` target: the target is this machine, so each
-// accepted connection gets a plain TCP connection to REMOTE_HOST:REMOTE_PORT,
+// accepted connection gets a plain TCP connection to REMOTE_HOST:REMOTE_PORT
+// (or a Unix socket connection to spec.remote_socket),
 // connected without blocking, and bytes are relayed socket to socket in the
 // same loop (and with the same half-close rules) as over SSH.
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -35,7 +37,12 @@ class DirectForwarder : public LoopForwarder {
  public:
   DirectForwarder(ScopedFd listener, int port, const ForwardSpec& spec, sockaddr_storage to,
                   socklen_t to_len)
-      : LoopForwarder(std::move(listener), port), spec_(spec), to_(to), to_len_(to_len) {}
+      : LoopForwarder(std::move(listener), port),
+        spec_(spec),
+        to_(to),
+        to_len_(to_len),
+        where_(spec.remote_socket.empty() ? fmt::format("{}:{}", spec.remote_host, spec.remote_port)
+                                          : spec.remote_socket) {}
 
  protected:
   void on_accept(ScopedFd fd, int) override {
@@ -50,8 +57,7 @@ class DirectForwarder : public LoopForwarder {
     if (::connect(c->remote.get(), reinterpret_cast<const sockaddr*>(&to_), to_len_) == 0) {
       c->connecting = false;
     } else if (errno != EINPROGRESS) {
-      fail(*c,
-           fmt::format("{}:{}: {}", spec_.remote_host, spec_.remote_port, std::strerror(errno)));
+      fail(*c, fmt::format("{}: {}", where_, std::strerror(errno)));
       return;
     }
     conns_.push_back(std::move(c));
@@ -110,7 +116,7 @@ class DirectForwarder : public LoopForwarder {
     socklen_t len = sizeof err;
     ::getsockopt(c.remote.get(), SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) {
-      fail(c, fmt::format("{}:{}: {}", spec_.remote_host, spec_.remote_port, std::strerror(err)));
+      fail(c, fmt::format("{}: {}", where_, std::strerror(err)));
       return;
     }
     c.connecting = false;
@@ -180,6 +186,7 @@ class DirectForwarder : public LoopForwarder {
   ForwardSpec spec_;
   sockaddr_storage to_;
   socklen_t to_len_;
+  std::string where_;
   std::list<std::unique_ptr<Conn>> conns_;
   std::vector<Conn*> polled_;
 };
@@ -188,6 +195,16 @@ class DirectForwarder : public LoopForwarder {
 
 Result<std::unique_ptr<Forwarder>> make_direct_forwarder(ScopedFd listener, int port,
                                                          const ForwardSpec& spec) {
+  if (!spec.remote_socket.empty()) {
+    sockaddr_storage to{};
+    auto* un = reinterpret_cast<sockaddr_un*>(&to);
+    un->sun_family = AF_UNIX;
+    if (spec.remote_socket.size() >= sizeof un->sun_path)
+      return Error{errc::kBadArgs, "Unix socket path too long: " + spec.remote_socket, {}};
+    std::memcpy(un->sun_path, spec.remote_socket.c_str(), spec.remote_socket.size() + 1);
+    return std::unique_ptr<Forwarder>(
+        new DirectForwarder(std::move(listener), port, spec, to, sizeof(sockaddr_un)));
+  }
   // Resolved once: the target is this machine, and a name that does not
   // resolve here is an error now rather than on every connection.
   addrinfo hints{};

@@ -208,12 +208,23 @@ class SshForwarder : public LoopForwarder {
   // Opening is asynchronous: libssh answers SSH_AGAIN until sshd confirms
   // or refuses, and we ask again on every pass.
   void open_step(Conn& c) {
-    int rc = libssh().ssh_channel_open_forward(c.ch, spec_.remote_host.c_str(), spec_.remote_port,
-                                               "127.0.0.1", c.peer_port);
+    const bool unix_socket = !spec_.remote_socket.empty();
+    int rc = unix_socket
+                 ? libssh().ssh_channel_open_forward_unix(c.ch, spec_.remote_socket.c_str(),
+                                                          "127.0.0.1", c.peer_port)
+                 : libssh().ssh_channel_open_forward(c.ch, spec_.remote_host.c_str(),
+                                                     spec_.remote_port, "127.0.0.1", c.peer_port);
     if (rc == SSH_AGAIN) return;
     if (rc != SSH_OK) {
-      fail(c, fmt::format("{}:{}: {}", spec_.remote_host, spec_.remote_port,
-                          open_failure(libssh().ssh_get_error(session()))));
+      std::string why = open_failure(libssh().ssh_get_error(session()));
+      // sshd answers a streamlocal channel it does not allow with a bare
+      // "administratively prohibited".
+      if (unix_socket && why.find("prohibited") != std::string::npos)
+        why +=
+            " (the target's sshd refuses Unix socket forwarding: "
+            "AllowStreamLocalForwarding must be yes or local in its sshd_config)";
+      fail(c, unix_socket ? fmt::format("{}: {}", spec_.remote_socket, why)
+                          : fmt::format("{}:{}: {}", spec_.remote_host, spec_.remote_port, why));
       return;
     }
     c.open = true;

@@ -58,6 +58,7 @@
   X(ssh_set_channel_callbacks) \
   X(ssh_version) \
   X(ssh_channel_open_forward) \
+  X(ssh_channel_open_forward_unix) \
   X(ssh_channel_poll) \
   X(ssh_remove_channel_callbacks) \
   X(ssh_get_fd) \

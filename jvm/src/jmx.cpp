@@ -1,9 +1,13 @@
 #include "sonde/jvm/jmx.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <random>
 
 #include "sonde/common/fd.h"
@@ -22,11 +26,12 @@ std::string_view rmi_host_agent_jar() {
   return {reinterpret_cast<const char*>(kRmiHostAgentJar), kRmiHostAgentJarSize};
 }
 
-std::string jmx_start_line(int port, const std::string& bind) {
+std::string jmx_start_line(int port, const std::string& bind, const JmxFiles& files) {
   return fmt::format(
       "ManagementAgent.start jmxremote.host={} jmxremote.port={} jmxremote.rmi.port={} "
-      "jmxremote.authenticate=false jmxremote.ssl=false jmxremote.registry.ssl=false",
-      bind, port, port);
+      "jmxremote.authenticate=true jmxremote.password.file={} jmxremote.access.file={} "
+      "jmxremote.ssl=false jmxremote.registry.ssl=false",
+      bind, port, port, files.password_file(), files.access_file());
 }
 
 std::string jmx_url(int port) {
@@ -101,9 +106,100 @@ bool port_in_use(std::string_view out) {
          out.find("Address already in use") != std::string_view::npos;
 }
 
+// Letters and digits only: the password goes into a file the JDK splits on
+// white space, and onto the user's command line.
+Result<std::string> random_password(size_t n) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  std::string out;
+  while (out.size() < n) {
+    unsigned char b[64];
+    ssize_t got = ::getrandom(b, sizeof b, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("getrandom");
+    }
+    // 62 letters: bytes from 248 up would skew the draw.
+    for (ssize_t i = 0; i < got && out.size() < n; ++i)
+      if (b[i] < 248) out += kAlphabet[b[i] % 62];
+  }
+  return out;
+}
+
+Status write_owned_file(const std::string& path, const std::string& text, const ProcIds& ids) {
+  ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) return errno_error("create " + path);
+  if (::geteuid() == 0 && ::fchown(fd.get(), ids.euid, ids.egid) != 0)
+    return errno_error("chown " + path);
+  if (::fchmod(fd.get(), 0600) != 0) return errno_error("chmod " + path);
+  if (auto w = write_all(fd.get(), text); !w) return w.error();
+  return ok_status();
+}
+
 }  // namespace
 
-Result<json> start_jmx(const JmxStartOptions& o, CancelToken* cancel) {
+Result<JmxFiles> make_jmx_files(pid_t pid) {
+  auto ids = read_proc_ids(pid);
+  if (!ids) return ids.error();
+  JmxFiles f;
+  // Same mount namespace: the plain path, which stays valid for the
+  // watchdog's cleanup after the JVM itself is gone.
+  std::string tmp = compare_namespaces(pid).same_mnt ? "/tmp" : jvm_tmp_dir(pid);
+  std::string tmpl = fmt::format("{}/sonde-jmx-{}-XXXXXX", tmp, pid);
+  if (!::mkdtemp(tmpl.data()))
+    return errno_error("mkdtemp " + tmpl, errno,
+                       "the JVM's /tmp must be writable by the agent; run it as the JVM's user "
+                       "or with --sudo");
+  f.dir = tmpl;
+  f.jvm_dir = "/tmp" + f.dir.substr(tmp.size());
+  auto fail = [&](Error e) -> Result<JmxFiles> {
+    remove_jmx_files(f.dir);
+    return e;
+  };
+  // The JVM reads the files as its own user: the directory is that user's.
+  if (::geteuid() == 0 && ::chown(f.dir.c_str(), ids->euid, ids->egid) != 0)
+    return fail(errno_error("chown " + f.dir));
+  auto pw = random_password(24);
+  if (!pw) return fail(pw.error());
+  f.user = "sonde";
+  f.password = *pw;
+  std::string pfile = f.dir + "/jmxremote.password", afile = f.dir + "/jmxremote.access";
+  if (auto st = write_owned_file(pfile, f.user + " " + f.password + "\n", *ids); !st.ok())
+    return fail(st.error());
+  if (auto st = write_owned_file(afile, f.user + " readwrite\n", *ids); !st.ok())
+    return fail(st.error());
+  return f;
+}
+
+void remove_jmx_files(const std::string& dir) {
+  if (dir.empty()) return;
+  // The JDK may rewrite the password file with hashes (through a temp file
+  // beside it): everything in our own directory goes.
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n == "." || n == "..") continue;
+      (void)::unlink((dir + "/" + n).c_str());
+    }
+    ::closedir(d);
+  }
+  (void)::rmdir(dir.c_str());
+}
+
+Status stop_jmx(pid_t pid, const std::string& files_dir) {
+  Status result = ok_status();
+  if (pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM)) {
+    AttachOptions ao;
+    ao.connect_timeout_ms = 3000;
+    ao.reply_timeout_ms = 5000;
+    auto out = jcmd(pid, "ManagementAgent.stop", ao, nullptr);
+    if (!out) result = out.error();
+  }
+  remove_jmx_files(files_dir);
+  return result;
+}
+
+Result<json> start_jmx(const JmxStartOptions& o, CancelToken* cancel, JmxFiles* files) {
   if (o.port < 1 || o.port > 65535) return Error{errc::kBadArgs, "bad JMX port", {}};
   AttachOptions ao;
   ao.connect_timeout_ms = o.attach_timeout_ms;
@@ -137,7 +233,14 @@ Result<json> start_jmx(const JmxStartOptions& o, CancelToken* cancel) {
                                proc::printable(proc::trim(r->output))),
                    "is the java.instrument module present (a jlinked runtime may lack it)?"};
   }
-  auto started = jcmd(o.pid, jmx_start_line(o.port, o.bind), ao, cancel);
+  auto login = make_jmx_files(o.pid);
+  if (!login) return login.error();
+  // Until it is handed over, a failed start takes its files with it.
+  struct Guard {
+    std::string dir;
+    ~Guard() { remove_jmx_files(dir); }
+  } guard{login->dir};
+  auto started = jcmd(o.pid, jmx_start_line(o.port, o.bind, *login), ao, cancel);
   if (!started) {
     if (port_in_use(started.error().message))
       return Error{errc::kBusy, fmt::format("port {} is taken on the target", o.port),
@@ -148,15 +251,27 @@ Result<json> start_jmx(const JmxStartOptions& o, CancelToken* cancel) {
     return Error{errc::kBusy, fmt::format("port {} is taken on the target", o.port),
                  "pick another port"};
   auto check = jcmd(o.pid, "ManagementAgent.status", ao, cancel);
-  if (!check) return check.error();
+  if (!check) {
+    (void)stop_jmx(o.pid, "");
+    return check.error();
+  }
   JmxStatus now = parse_management_status(*check);
   if (!now.remote)
     return Error{errc::kIo,
                  fmt::format("JVM {} did not start its management agent: {}", o.pid,
                              proc::printable(proc::trim(*started))),
                  {}};
-  return json{{"pid", o.pid},   {"already_running", false}, {"port", o.port},
-              {"bind", o.bind}, {"url", jmx_url(o.port)},   {"status", *check}};
+  guard.dir.clear();
+  *files = *login;
+  return json{{"pid", o.pid},
+              {"already_running", false},
+              {"port", o.port},
+              {"bind", o.bind},
+              {"url", jmx_url(o.port)},
+              {"user", login->user},
+              {"password", login->password},
+              {"password_file", login->password_file()},
+              {"status", *check}};
 }
 
 }  // namespace sonde::jvm

@@ -5,6 +5,7 @@
 // known names. After every session the tracee must run on: not traced, not
 // stopped.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "support/other_user.h"
 #include "support/sshd_fixture.h"
 #include "support/tracee.h"
 
@@ -78,6 +80,58 @@ std::vector<std::string> listeners_on(int port) {
   return out;
 }
 
+// "CONNECTED", or "ERRNO <n> <text>": a connect to a Unix socket as `u`.
+std::string connect_as(const OtherUser& u, const std::string& path) {
+  auto r = run_as(u,
+                  {"/usr/bin/python3", "-c",
+                   "import socket, sys\n"
+                   "s = socket.socket(socket.AF_UNIX)\n"
+                   "try:\n"
+                   "    s.connect(sys.argv[1]); print('CONNECTED')\n"
+                   "except OSError as e:\n"
+                   "    print('ERRNO', e.errno, e.strerror)\n",
+                   path},
+                  10000);
+  return r.output;
+}
+
+// The socket sonde debug serves gdbserver on: a 0700 directory and a 0600
+// socket of the agent's user (root here), and nobody else gets in.
+void expect_socket_private(const std::string& path) {
+  struct stat sd {
+  }, ss{};
+  std::string dir = path.substr(0, path.rfind('/'));
+  ASSERT_EQ(::stat(dir.c_str(), &sd), 0) << dir;
+  EXPECT_TRUE(S_ISDIR(sd.st_mode));
+  EXPECT_EQ(sd.st_mode & 07777, 0700u) << dir;
+  EXPECT_EQ(sd.st_uid, ::geteuid());
+  ASSERT_EQ(::lstat(path.c_str(), &ss), 0) << path;
+  EXPECT_TRUE(S_ISSOCK(ss.st_mode));
+  EXPECT_EQ(ss.st_mode & 0777, 0600u) << path;
+  EXPECT_EQ(ss.st_uid, ::geteuid());
+  std::string why;
+  auto other = other_user(&why);
+  if (!other) {
+    std::printf("note: no second user (%s): the connect as another user is not tried\n",
+                why.c_str());
+    return;
+  }
+  if (!fs::exists("/usr/bin/python3")) {
+    std::printf(
+        "note: no /usr/bin/python3 (scripts/setup.sh installs it): the connect as "
+        "another user is not tried\n");
+    return;
+  }
+  std::string got = connect_as(*other, path);
+  EXPECT_TRUE(contains(got, "ERRNO 13 ")) << "another user connecting to " << path << ": " << got;
+}
+
+std::string json_string(const std::string& doc, const std::string& key) {
+  std::smatch m;
+  if (!std::regex_search(doc, m, std::regex("\"" + key + "\": \"([^\"]*)\""))) return "";
+  return m[1];
+}
+
 class DebugTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -127,11 +181,12 @@ TEST_F(DebugTest, GdbGetsTheBacktraceThroughTheSshForward) {
   std::smatch m;
   ASSERT_TRUE(std::regex_search(doc, m, std::regex("\"local_port\": ([0-9]+)"))) << doc;
   int port = std::stoi(m[1]);
-  ASSERT_TRUE(std::regex_search(doc, m, std::regex("\"remote_port\": ([0-9]+)"))) << doc;
-  int remote = std::stoi(m[1]);
+  std::string sock = json_string(doc, "remote_socket");
+  ASSERT_FALSE(sock.empty()) << doc;
 
-  // The agent's listener is on the target's loopback only; ours too.
-  EXPECT_EQ(listeners_on(remote), std::vector<std::string>{"0100007F"});
+  // The agent serves gdbserver on a socket only its user reaches, over
+  // direct-streamlocal; our forward is on loopback only.
+  expect_socket_private(sock);
   EXPECT_EQ(listeners_on(port), std::vector<std::string>{"0100007F"});
   // Nothing is attached before a debugger connects.
   EXPECT_EQ(tracer_pid(t->pid()), 0);
@@ -163,6 +218,54 @@ TEST_F(DebugTest, GdbGetsTheBacktraceThroughTheSshForward) {
   // Interrupted, like every command ended by Ctrl-C; the process released.
   EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 130) << wait_status_text(st) << dbg->err();
   EXPECT_TRUE(contains(dbg->err(), "runs on")) << dbg->err();
+  expect_runs_on(t->pid());
+  // The socket and its directory went with the session.
+  EXPECT_FALSE(fs::exists(sock.substr(0, sock.rfind('/')))) << sock;
+}
+
+// `local`: the controller connects to the agent's socket itself. Another
+// local user can neither connect to the socket nor see into its directory.
+TEST_F(DebugTest, LocalSocketIsPrivateAndGoesWithTheSession) {
+  auto t = start_chain();
+  ASSERT_TRUE(t);
+  auto dbg =
+      Tracee::start({kSonde, "--json", "debug", "local", "-p", std::to_string(t->pid())}, env());
+  ASSERT_TRUE(dbg);
+  std::string doc;
+  while (auto l = dbg->next_line(60000)) {
+    doc += *l;
+    if (*l == "}") break;
+  }
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(doc, m, std::regex("\"local_port\": ([0-9]+)")))
+      << doc << dbg->err();
+  int port = std::stoi(m[1]);
+  std::string sock = json_string(doc, "remote_socket");
+  ASSERT_FALSE(sock.empty()) << doc;
+  expect_socket_private(sock);
+  auto gdb =
+      run_cmd({"gdb", "-batch", "-nx", "-ex", "target remote localhost:" + std::to_string(port),
+               "-ex", "bt", "-ex", "detach"},
+              {}, 90000);
+  EXPECT_NE(gdb.out.find(" chain_b "), std::string::npos) << describe_run(gdb);
+  expect_runs_on(t->pid());
+  dbg->signal(SIGINT);
+  auto st = dbg->wait(20000);
+  ASSERT_TRUE(st) << "sonde debug did not end on Ctrl-C";
+  EXPECT_FALSE(fs::exists(sock.substr(0, sock.rfind('/')))) << sock;
+  expect_runs_on(t->pid());
+}
+
+// --via carries the agent's stdio only: refused with the way that works,
+// and nothing is left listening on the target.
+TEST_F(DebugTest, ViaIsRefusedWithAHint) {
+  auto t = start_chain();
+  ASSERT_TRUE(t);
+  auto r =
+      run_sonde({"--via", kAgent + " serve", "debug", "-p", std::to_string(t->pid())}, {}, 30000);
+  EXPECT_EQ(r.exit_code, 2) << describe_run(r);
+  EXPECT_TRUE(contains(r.err, "carries the agent's stdio only")) << r.err;
+  EXPECT_TRUE(contains(r.err, "target remote | ")) << r.err;
   expect_runs_on(t->pid());
 }
 
@@ -196,6 +299,11 @@ TEST_F(DebugTest, ControllerKilledWhileGdbIsAttachedLeavesTheProcessRunning) {
   dbg->wait(5000);
   gdb->signal_group(SIGKILL);
   expect_runs_on(t->pid());
+  // The agent removed its socket in its shutdown grace.
+  std::string sock = json_string(doc, "remote_socket");
+  ASSERT_FALSE(sock.empty()) << doc;
+  EXPECT_TRUE(wait_until([&] { return !fs::exists(sock.substr(0, sock.rfind('/'))); }, 5000))
+      << sock;
 }
 
 TEST_F(DebugTest, LocalGdbOptionRunsGdbWithTheArgumentsAfterDashDash) {

@@ -5,6 +5,8 @@
 // refusals: a process that is no JVM, a JVM that ignores attach, and the agent
 // running as another user (uid 65534) than the JVM (root) all fail within the
 // bound with a hint, and the process they were aimed at is still alive.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -17,6 +19,7 @@
 #include <map>
 
 #include "sonde/common/frame.h"
+#include "support/other_user.h"
 #include "support/ports.h"
 #include "support/sshd_fixture.h"
 #include "support/tracee.h"
@@ -329,18 +332,63 @@ TEST(JvmCli, DebugForwardsJdwpToJdb) {
   EXPECT_FALSE(proc_dead(jvm->pid()));
 }
 
+// The login `sonde jvm jmx` printed: URL, user, password.
+struct JmxLogin {
+  std::string url, user, password;
+  int port = 0;
+};
+JmxLogin read_login(Tracee& s) {
+  JmxLogin l;
+  std::string line = wait_stdout(s, "URL ");
+  if (line.empty()) return l;
+  l.url = last_word(line);
+  l.user = last_word(wait_stdout(s, "user "));
+  l.password = last_word(wait_stdout(s, "password "));
+  auto colon = l.url.rfind(':');
+  if (colon != std::string::npos) l.port = std::atoi(l.url.c_str() + colon + 1);
+  return l;
+}
+
+// The session's login directory in the JVM's /tmp ("" when none).
+std::string jmx_dir_of(const Tracee& jvm) {
+  for (const auto& e : fs::directory_iterator("/tmp"))
+    if (e.path().filename().string().rfind("sonde-jmx-" + pid_str(jvm) + "-", 0) == 0)
+      return e.path().string();
+  return "";
+}
+
+// Something accepts TCP connections on addr:port.
+bool tcp_open(const std::string& addr, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, addr.c_str(), &a.sin_addr);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+sonde::testing::Run jmx_client(const JmxLogin& l, const std::string& user,
+                               const std::string& password) {
+  std::vector<std::string> argv = {"java", "-cp", kJavaDir, "JmxUptime", l.url};
+  if (!user.empty()) argv.insert(argv.end(), {user, password});
+  return run_cmd(argv, {}, 60000);
+}
+
 TEST(JvmCli, JmxAgentStartedAndReachedThroughTheForward) {
   REQUIRE_JAVA();
   auto jvm = start_jvm({});
   ASSERT_TRUE(jvm);
   auto s = start_sonde({"jvm", "jmx", "local", "-p", pid_str(*jvm)});
   ASSERT_TRUE(s);
-  std::string line = wait_stdout(*s, "URL ");
-  if (line.empty() && forward_missing(*s)) GTEST_SKIP() << "port forwarding is not built yet";
-  ASSERT_FALSE(line.empty()) << s->out() << s->err();
-  std::string url = last_word(line);
-  ASSERT_EQ(url.rfind("service:jmx:rmi:///jndi/rmi://localhost:", 0), 0u) << url;
-  auto c = run_cmd({"java", "-cp", kJavaDir, "JmxUptime", url}, {}, 60000);
+  JmxLogin login = read_login(*s);
+  if (login.url.empty() && forward_missing(*s)) GTEST_SKIP() << "port forwarding is not built yet";
+  ASSERT_FALSE(login.url.empty()) << s->out() << s->err();
+  ASSERT_EQ(login.url.rfind("service:jmx:rmi:///jndi/rmi://localhost:", 0), 0u) << login.url;
+  EXPECT_EQ(login.user, "sonde") << s->out();
+  EXPECT_GE(login.password.size(), 20u) << s->out();
+  auto c = jmx_client(login, login.user, login.password);
   ASSERT_EQ(c.exit_code, 0) << describe(c) << c.out;
   EXPECT_TRUE(contains(c.out, "UPTIME ")) << c.out;
   EXPECT_TRUE(contains(c.out, "OpenJDK")) << c.out;
@@ -353,6 +401,87 @@ TEST(JvmCli, JmxAgentStartedAndReachedThroughTheForward) {
   for (const auto& e : fs::directory_iterator("/tmp"))
     EXPECT_FALSE(contains(e.path().filename().string(), "sonde-rmihost-" + pid_str(*jvm)))
         << e.path();
+}
+
+// The JMX agent asks for the session's login: none or a wrong password is
+// refused, another local user can read neither file nor log in, and the
+// files are the JVM user's, 0600 in a 0700 directory. After Ctrl-C the
+// port is closed and the files are gone.
+TEST(JvmCli, JmxLoginIsPrivateAndGoesWithTheSession) {
+  REQUIRE_JAVA();
+  auto jvm = start_jvm({});
+  ASSERT_TRUE(jvm);
+  auto s = start_sonde({"jvm", "jmx", "local", "-p", pid_str(*jvm)});
+  ASSERT_TRUE(s);
+  JmxLogin login = read_login(*s);
+  ASSERT_GT(login.port, 0) << s->out() << s->err();
+
+  std::string dir = jmx_dir_of(*jvm);
+  ASSERT_FALSE(dir.empty()) << "no /tmp/sonde-jmx-" << pid_str(*jvm) << "-*";
+  struct stat sd {};
+  ASSERT_EQ(::stat(dir.c_str(), &sd), 0);
+  EXPECT_EQ(sd.st_mode & 07777, 0700u);
+  EXPECT_EQ(sd.st_uid, ::geteuid());  // the JVM's user: root here
+  for (const char* f : {"/jmxremote.password", "/jmxremote.access"}) {
+    struct stat sf {};
+    ASSERT_EQ(::lstat((dir + f).c_str(), &sf), 0) << dir << f;
+    EXPECT_TRUE(S_ISREG(sf.st_mode));
+    EXPECT_EQ(sf.st_mode & 07777, 0600u) << f;
+    EXPECT_EQ(sf.st_uid, ::geteuid());
+  }
+
+  auto none = jmx_client(login, "", "");
+  EXPECT_EQ(none.exit_code, 3) << describe(none) << none.out;
+  EXPECT_TRUE(contains(none.out, "REFUSED")) << none.out;
+  auto wrong = jmx_client(login, login.user, "not-the-password");
+  EXPECT_EQ(wrong.exit_code, 3) << describe(wrong) << wrong.out;
+  auto right = jmx_client(login, login.user, login.password);
+  EXPECT_EQ(right.exit_code, 0) << describe(right) << right.out;
+
+  std::string why;
+  if (auto other = other_user(&why)) {
+    auto cat = run_as(*other, {"/bin/cat", dir + "/jmxremote.password"});
+    EXPECT_NE(cat.exit_code, 0) << cat.output;
+    EXPECT_TRUE(contains(cat.output, "Permission denied")) << cat.output;
+    EXPECT_FALSE(contains(cat.output, login.password));
+    std::string java = fs::canonical("/usr/bin/java").string();
+    auto as_other = run_as(
+        *other, {java, "-XX:-UsePerfData", "-Xshare:auto", "-cp", kJavaDir, "JmxUptime", login.url},
+        60000);
+    EXPECT_EQ(as_other.exit_code, 3) << as_other.output;
+    EXPECT_TRUE(contains(as_other.output, "REFUSED")) << as_other.output;
+  } else {
+    std::printf("note: no second user (%s)\n", why.c_str());
+  }
+
+  s->signal(SIGINT);
+  auto st = s->wait(30000);
+  EXPECT_EQ(wait_status_text(st), "exited with 0") << s->err();
+  // The JVM's end (127.0.0.2 on the same machine) is closed, the files gone.
+  EXPECT_FALSE(tcp_open("127.0.0.2", login.port));
+  EXPECT_FALSE(fs::exists(dir)) << dir;
+  EXPECT_FALSE(proc_dead(jvm->pid()));
+}
+
+// The controller killed outright: the agent sees its stdin close, cancels
+// the session's jvm.jmx, and that stops JMX and removes the files.
+TEST(JvmCli, JmxStoppedWhenTheControllerIsKilled) {
+  REQUIRE_JAVA();
+  auto jvm = start_jvm({});
+  ASSERT_TRUE(jvm);
+  auto s = start_sonde({"jvm", "jmx", "local", "-p", pid_str(*jvm)});
+  ASSERT_TRUE(s);
+  JmxLogin login = read_login(*s);
+  ASSERT_GT(login.port, 0) << s->out() << s->err();
+  std::string dir = jmx_dir_of(*jvm);
+  ASSERT_FALSE(dir.empty());
+  ASSERT_TRUE(tcp_open("127.0.0.2", login.port));
+  s->signal(SIGKILL);
+  s->wait(5000);
+  EXPECT_TRUE(wait_until([&] { return !tcp_open("127.0.0.2", login.port); }, 10000))
+      << "JMX still listens on 127.0.0.2:" << login.port;
+  EXPECT_TRUE(wait_until([&] { return !fs::exists(dir); }, 10000)) << dir;
+  EXPECT_FALSE(proc_dead(jvm->pid()));
 }
 
 TEST(JvmCli, NonJvmIsRefusedAndSurvives) {

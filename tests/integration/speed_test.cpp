@@ -123,6 +123,56 @@ TEST(SpeedLocal, ViaWithoutAddressSaysWhatIsMissing) {
   const json* s = find_path(j, "ssh");
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->value("status", ""), "n/a");
+  // Knowing no address of its own, the agent listened on loopback only,
+  // never on every interface.
+  EXPECT_EQ(d->value("agent_listen", "").rfind("127.0.0.1:", 0), 0u) << d->dump();
+}
+
+// No SSH_CONNECTION (as under --sudo or --via): the agent listens on the
+// address the controller says it will connect to, and on nothing wider.
+TEST(SpeedLocal, WithoutSshConnectionTheAgentBindsTheControllersAddress) {
+  std::string via = std::string(SONDE_BIN_DIR) + "/sonde-agent serve";
+  auto r = run_sonde({"speed", "--via", via, "--address", "127.0.0.1", "--duration", "500ms",
+                      "--rtt-count", "5", "--json"},
+                     kNoSsh, 30000);
+  ASSERT_EQ(r.exit_code, 0) << describe(r) << r.out;
+  json j = parse(r.out);
+  const json* d = find_path(j, "direct", "upload");
+  ASSERT_NE(d, nullptr) << r.out;
+  expect_measured(*d, "upload", 5);
+  EXPECT_EQ(d->value("agent_listen", "").rfind("127.0.0.1:", 0), 0u) << d->dump();
+}
+
+// An address the agent does not have (NAT, a proxy): the direct path says
+// why it was not measured instead of opening every interface.
+TEST(SpeedLocal, AnAddressTheAgentLacksIsReportedNotWidened) {
+  std::string via = std::string(SONDE_BIN_DIR) + "/sonde-agent serve";
+  // 192.0.2.1 is TEST-NET-1: no host has it.
+  auto r = run_sonde({"speed", "--via", via, "--address", "192.0.2.1", "--duration", "500ms",
+                      "--timeout", "1s", "--json"},
+                     kNoSsh, 30000);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  json j = parse(r.out);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  const json* d = find_path(j, "direct");
+  ASSERT_NE(d, nullptr) << r.out;
+  EXPECT_EQ(d->value("status", ""), "failed");
+  EXPECT_TRUE(contains(d->value("reason", ""), "cannot listen on 192.0.2.1")) << d->dump();
+  EXPECT_TRUE(contains(d->value("hint", ""), "--bind")) << d->dump();
+}
+
+TEST(SpeedLocal, EveryInterfaceIsRefused) {
+  for (const char* any : {"0.0.0.0", "::"}) {
+    auto r = run_sonde({"speed", "local", "--bind", any, "--duration", "500ms", "--json"}, kNoSsh,
+                       30000);
+    EXPECT_EQ(r.exit_code, 1) << describe(r);
+    json j = parse(r.out);
+    ASSERT_TRUE(j.is_object()) << r.out;
+    const json* d = find_path(j, "direct");
+    ASSERT_NE(d, nullptr) << r.out;
+    EXPECT_EQ(d->value("status", ""), "failed");
+    EXPECT_TRUE(contains(d->value("reason", ""), "not every interface")) << d->dump();
+  }
 }
 
 class SpeedSsh : public ::testing::Test {

@@ -4,6 +4,11 @@
 // 127.0.0.1 first (by a tiny Java agent sonde carries), because the stub the
 // registry hands out names that host and a client through a tunnel must dial
 // its own end of it.
+//
+// The agent asks for a login: a per-session user and random password in a
+// password file (0600) and an access file, both owned by the JVM's user in
+// a fresh 0700 directory in the JVM's /tmp (the JDK refuses a password file
+// others may read). stop_jmx() undoes all of it.
 #pragma once
 
 #include <sys/types.h>
@@ -26,6 +31,28 @@ struct JmxStartOptions {
   long attach_timeout_ms = 10000;
 };
 
+// The login files of one session. Plain strings so that the undo watchdog
+// can keep a copy and call stop_jmx() with it.
+struct JmxFiles {
+  std::string dir;      // as the agent reaches it (/tmp/..., or /proc/PID/root/tmp/...)
+  std::string jvm_dir;  // the same directory as the JVM sees it
+  std::string user;
+  std::string password;
+  std::string password_file() const { return jvm_dir + "/jmxremote.password"; }
+  std::string access_file() const { return jvm_dir + "/jmxremote.access"; }
+};
+
+// Makes the directory and both files for JVM pid, owned by its user.
+Result<JmxFiles> make_jmx_files(pid_t pid);
+// Removes the files and the directory (agent's view); safe to call twice.
+void remove_jmx_files(const std::string& dir);
+
+// Stops the management agent's remote connector in JVM pid (ManagementAgent.stop,
+// bounded by attach timeouts, no cancel) and removes the session's login
+// files. The one undo of `jvm.jmx`: the op's own end, and the watchdog when
+// the agent died. A JVM already gone is not an error; the files go anyway.
+Status stop_jmx(pid_t pid, const std::string& files_dir);
+
 // What ManagementAgent.status says.
 struct JmxStatus {
   bool enabled = false;     // "Agent: enabled"
@@ -40,9 +67,12 @@ JmxStatus parse_management_status(std::string_view output);
 // {"pid","port","bind","url","already_running":false} on success, or
 // {"already_running":true,"status":..., "url", "port"} when a remote
 // connector was already there (nothing is changed then).
-Result<json> start_jmx(const JmxStartOptions& o, CancelToken* cancel);
+// A fresh login is made in *files (the caller owns it from then on, and
+// calls stop_jmx when done); files->dir stays empty when nothing was started.
+Result<json> start_jmx(const JmxStartOptions& o, CancelToken* cancel, JmxFiles* files);
 
-std::string jmx_start_line(int port, const std::string& bind);
+// With authentication through `files` (their JVM-side paths).
+std::string jmx_start_line(int port, const std::string& bind, const JmxFiles& files);
 std::string jmx_url(int port);  // service:jmx:rmi:///jndi/rmi://localhost:N/jmxrmi
 
 // The embedded helper jar (generated at build time); empty when the build
