@@ -2,7 +2,10 @@
 // hsperfdata only; jvm.attach runs one diagnostic command through the HotSpot
 // attach socket; jvm.jfr records and streams a Flight Recorder file back in
 // `event` chunks; jvm.jmx starts the management agent for one forwarded port.
+#include <mutex>
+
 #include "../handler.h"
+#include "sonde/common/undo.h"
 #include "sonde/jvm/attach.h"
 #include "sonde/jvm/discover.h"
 #include "sonde/jvm/jfr.h"
@@ -34,6 +37,12 @@ Result<std::string> attach_line(const std::string& what, bool all) {
   if (what == "version") return std::string("VM.version");
   return Error{errc::kBadArgs, "argument `what` must be threads, flags, props or version", {}};
 }
+
+// JMX agents this session started, by JVM. Their records outlive the
+// request: `jvm.jmx stop` undoes one; any still here when the agent exits,
+// cleanly or not, the watchdog stops.
+std::mutex g_jmx_mu;
+std::map<pid_t, undo::Change> g_jmx_started;
 
 }  // namespace
 
@@ -101,6 +110,10 @@ void register_jvm(Registry& reg) {
       // the cancel token says, bounded by the attach timeouts alone.
       auto out = jvm::jcmd(*pid, "ManagementAgent.stop", {}, nullptr);
       if (!out) return out.error();
+      {
+        std::lock_guard<std::mutex> g(g_jmx_mu);
+        g_jmx_started.erase(*pid);
+      }
       return json{{"pid", *pid}, {"stopped", true}, {"output", *out}};
     }
     auto port = arg_int(ctx.args, "port", 0);
@@ -117,7 +130,15 @@ void register_jvm(Registry& reg) {
     o.port = static_cast<int>(*port);
     o.bind = *bind;
     o.attach_timeout_ms = *timeout;
-    return jvm::start_jmx(o, &ctx.cancel);
+    auto reg = undo::register_change(undo::kJmx, *pid, {{"port", *port}});
+    if (!reg) return reg.error();
+    auto r = jvm::start_jmx(o, &ctx.cancel);
+    // Someone else's agent is not ours to stop. A failed start keeps its
+    // record: stopping a remote agent that did not come up is harmless.
+    if (r && r->value("already_running", false)) return r;
+    std::lock_guard<std::mutex> g(g_jmx_mu);
+    if (!g_jmx_started.count(*pid)) g_jmx_started[*pid] = std::move(*reg);
+    return r;
   };
 }
 
