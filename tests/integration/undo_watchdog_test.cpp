@@ -438,5 +438,49 @@ TEST(UndoWatchdog, SshLinkDroppedMidColocatedTraceRestoresTheAffinity) {
   fs::remove_all(tmp, ec);
 }
 
+// Here the agent sees EOF and exits cleanly: the JMX agent it started is a
+// session-long change that only the watchdog undoes at the session's end.
+TEST(UndoWatchdog, SshLinkDroppedWhileJmxIsForwardedStopsTheJmxAgent) {
+  std::string why;
+  if (!have_java(&why)) GTEST_SKIP() << why;
+  if (!have_tool("jcmd")) GTEST_SKIP() << "no jcmd to ask the JVM with";
+  char tmpl[] = "/tmp/sonde-undo-test-XXXXXX";
+  ASSERT_TRUE(::mkdtemp(tmpl));
+  std::string tmp = tmpl;
+  std::unique_ptr<Sshd> sshd(Sshd::start(&why));
+  if (!sshd) {
+    fs::remove_all(tmp);
+    GTEST_SKIP() << why;
+  }
+  auto jvm = start_jvm();
+  ASSERT_TRUE(jvm);
+  std::string pid = std::to_string(jvm->pid());
+  auto remote_jmx = [&] {
+    return contains(run_cmd({"jcmd", pid, "ManagementAgent.status"}, {}, 30000).out,
+                    "Connection Type: remote");
+  };
+  ASSERT_FALSE(remote_jmx());
+  auto sonde = Tracee::start(
+      {kSonde, "jvm", "jmx", sshd->alias(), "-p", pid, "--remote-dir", tmp + "/remote"},
+      {{"HOME", sshd->home()}});
+  ASSERT_TRUE(sonde);
+  ASSERT_TRUE(sonde->wait_line([](const std::string& l) { return contains(l, "URL "); }, 60000))
+      << sonde->out() << sonde->err();
+  ASSERT_TRUE(remote_jmx());
+  auto agents = find_procs([&](pid_t p, const std::string& cmd) {
+    return contains(cmd, tmp + "/remote/agent-") && contains(proc_cmdline(proc_ppid(p)), "sshd");
+  });
+  ASSERT_EQ(agents.size(), 1u) << "agents: " << ::testing::PrintToString(agents);
+  pid_t session = proc_ppid(agents[0]);
+  ASSERT_EQ(::kill(session, SIGKILL), 0);
+  EXPECT_TRUE(wait_until([&] { return !remote_jmx(); }, kUndoBoundMs + 20000))
+      << "the JMX agent still runs after the SSH link dropped";
+  EXPECT_FALSE(proc_dead(jvm->pid()));
+  EXPECT_TRUE(sonde->wait(15000)) << "the controller hangs after its link dropped";
+  sshd.reset();
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+}
+
 }  // namespace
 }  // namespace sonde::testing
