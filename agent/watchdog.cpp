@@ -93,12 +93,12 @@ std::string undo_gdbserver(const UndoRecord& r) {
   return what + fmt::format("; process {} released", target);
 }
 
-jvm::AttachOptions quick_attach() {
+jvm::AttachOptions quick_attach(long reply_ms = 800) {
   // The JVM's attach listener is already up (we attached before), so this
   // only bounds a JVM that stopped answering.
   jvm::AttachOptions o;
   o.connect_timeout_ms = 700;
-  o.reply_timeout_ms = 800;
+  o.reply_timeout_ms = reply_ms;
   return o;
 }
 
@@ -116,7 +116,9 @@ std::string undo_jfr(const UndoRecord& r) {
   std::string what = fmt::format("JFR recording {} in JVM {}", name, r.pid);
   // Stopping writes the file the recording was started with; then it goes.
   if (!name.empty()) {
-    auto out = jvm::jcmd(r.pid, "JFR.stop name=" + name, quick_attach());
+    // The JVM writes the recording before it answers (about a second for a
+    // profile one): wait for that, or the file would appear after our unlink.
+    auto out = jvm::jcmd(r.pid, "JFR.stop name=" + name, quick_attach(5000));
     what += out ? " stopped" : ": " + out.error().message;
   }
   if (!path.empty()) {

@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -111,13 +112,19 @@ struct Agent {
   // SIGKILL: no destructor, no detach, no unpin of its own.
   void kill() {
     ASSERT_GT(agent, 0);
+    killed_at = mono_ms();
     ASSERT_EQ(::kill(agent, SIGKILL), 0);
     EXPECT_TRUE(client.wait_exit(5000)) << "the agent (or what started it) did not end";
   }
+  // It exits once it has undone everything: for the reader (not asserted),
+  // how long that took after the kill.
   void expect_watchdog_exits() {
     EXPECT_TRUE(wait_until([&] { return proc_dead(watchdog); }, kUndoBoundMs))
         << "the watchdog " << watchdog << " is still there";
+    if (killed_at > 0)
+      std::printf("watchdog done %ld ms after the agent's SIGKILL\n", mono_ms() - killed_at);
   }
+  long killed_at = 0;
 };
 
 void expect_runs_untraced(pid_t pid) {
@@ -146,7 +153,12 @@ TEST(UndoWatchdog, HoldsNoPipeOfTheAgentAndLeavesWithIt) {
   // Its own session: sshd's hangup of the agent's group does not reach it.
   EXPECT_NE(::getsid(w), ::getsid(a->client.pid()));
   EXPECT_NE(proc_ppid(w), a->client.pid()) << "the agent's child: its waitpid(-1) would reap it";
-  EXPECT_EQ(proc_read("/proc/" + std::to_string(w) + "/comm"), "sonde-watchdog\n");
+  // It names itself once its fds are sorted out (the agent may answer
+  // before that).
+  ASSERT_TRUE(wait_until(
+      [&] { return proc_read("/proc/" + std::to_string(w) + "/comm") == "sonde-watchdog\n"; },
+      5000))
+      << proc_read("/proc/" + std::to_string(w) + "/comm");
   // stdio on /dev/null, and nothing else but its socket: were it to hold the
   // agent's stdout, the controller would never see EOF.
   std::vector<std::string> fds;
