@@ -9,12 +9,12 @@
 #include <string>
 
 #include "server.h"
-#include "watchdog.h"
 #include "sonde/common/io.h"
 #include "sonde/common/log.h"
 #include "sonde/common/protocol.h"
 #include "sonde/common/sha256.h"
 #include "sonde/common/undo.h"
+#include "watchdog.h"
 
 namespace {
 

@@ -206,8 +206,7 @@ bool isolate_fds(int keep) {
   }
   if (live.empty()) ::_exit(0);
   ::openlog("sonde-watchdog", LOG_PID, LOG_DAEMON);
-  ::syslog(LOG_NOTICE, "sonde-agent gone with %zu change(s) not undone: undoing them",
-           live.size());
+  ::syslog(LOG_NOTICE, "sonde-agent gone with %zu change(s) not undone: undoing them", live.size());
   for (const auto& line : undo_all(live)) ::syslog(LOG_NOTICE, "%s", line.c_str());
   ::closelog();
   ::_exit(0);
@@ -217,9 +216,8 @@ bool isolate_fds(int keep) {
 
 const std::map<std::string, UndoAction>& undo_actions() {
   static const std::map<std::string, UndoAction> table = {
-      {undo::kAffinity, undo_affinity}, {undo::kGdbserver, undo_gdbserver},
-      {undo::kJmx, undo_jmx},           {undo::kJfr, undo_jfr},
-      {undo::kFile, undo_file},
+      {undo::kAffinity, undo_affinity}, {undo::kGdbserver, undo_gdbserver}, {undo::kJmx, undo_jmx},
+      {undo::kJfr, undo_jfr},           {undo::kFile, undo_file},
   };
   return table;
 }
@@ -244,7 +242,9 @@ std::vector<std::string> undo_all(const std::map<uint64_t, UndoRecord>& live) {
   return log;
 }
 
-pid_t watchdog_pid() { return g_watchdog_pid; }
+pid_t watchdog_pid() {
+  return g_watchdog_pid;
+}
 
 void start_watchdog() {
   int sv[2];

@@ -48,7 +48,9 @@ void connect(int fd, const std::string& why) {
   g_fd = fd < 0 ? -1 : fd;
 }
 
-bool connected() { return g_fd.load() >= 0; }
+bool connected() {
+  return g_fd.load() >= 0;
+}
 
 uint64_t start_time(pid_t pid) {
   auto s = read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
@@ -80,8 +82,7 @@ Result<Change> register_change(const std::string& kind, pid_t pid, json args) {
   uint64_t start = 0;
   if (pid > 0) {
     start = start_time(pid);
-    if (start == 0)
-      return Error{errc::kNotFound, fmt::format("process {} is gone", pid), {}};
+    if (start == 0) return Error{errc::kNotFound, fmt::format("process {} is gone", pid), {}};
   }
   uint64_t id = g_next_id++;
   json msg = {{"op", "add"}, {"id", id},       {"kind", kind},

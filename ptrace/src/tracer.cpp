@@ -571,7 +571,8 @@ void Tracer::handle_stop(pid_t tid, int status) {
         if (tgid > 0) c.tgid = tgid;
         c.pre_exec = false;
         // It inherited the pinned mask; restore it to its creator's original.
-        if (auto m = saved_masks_.find(tid); m != saved_masks_.end() && !saved_masks_.count(child)) {
+        if (auto m = saved_masks_.find(tid);
+            m != saved_masks_.end() && !saved_masks_.count(child)) {
           saved_masks_[child] = m->second;
           // The kernel pinned it before we heard of it: register at once,
           // while it still waits in its first stop.

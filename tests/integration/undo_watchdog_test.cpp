@@ -42,7 +42,9 @@ bool contains(const std::string& hay, const std::string& needle) {
   return hay.find(needle) != std::string::npos;
 }
 
-std::string cpus_allowed(pid_t pid) { return proc_status_field(pid, "Cpus_allowed_list"); }
+std::string cpus_allowed(pid_t pid) {
+  return proc_status_field(pid, "Cpus_allowed_list");
+}
 
 // A sleeping tracee (syscall_loop sleeper): prints READY, then ticks.
 std::unique_ptr<Tracee> start_sleeper(int seconds = 60) {
@@ -215,8 +217,8 @@ TEST_P(UndoAffinity, AgentKilledMidColocatedTraceRestoresTheAffinity) {
   ASSERT_FALSE(before.empty());
   auto a = Agent::start(launcher(GetParam()));
   ASSERT_TRUE(a);
-  ASSERT_TRUE(a->client.send(
-      make_request(1, "trace", {{"pids", {s->pid()}}, {"colocate", true}, {"summary_only", true}})));
+  ASSERT_TRUE(a->client.send(make_request(
+      1, "trace", {{"pids", {s->pid()}}, {"colocate", true}, {"summary_only", true}})));
   // Pinned: one CPU, and traced.
   ASSERT_TRUE(wait_until(
       [&] {
@@ -272,7 +274,8 @@ TEST(UndoWatchdog, AgentKilledWhileGdbserverHoldsTheProcessReleasesIt) {
   auto a = Agent::start();
   ASSERT_TRUE(a);
   ASSERT_TRUE(a->client.send(make_request(1, "gdbserver", {{"pid", s->pid()}})));
-  auto listening = a->wait_event(1, [](const json& d) { return d.contains("listening"); }, 10000);
+  auto listening = a->wait_event(
+      1, [](const json& d) { return d.contains("listening"); }, 10000);
   ASSERT_TRUE(listening);
   int port = (*listening)["listening"].get<int>();
   // The debugger's connection stays open: gdbserver would otherwise end by
@@ -284,7 +287,8 @@ TEST(UndoWatchdog, AgentKilledWhileGdbserverHoldsTheProcessReleasesIt) {
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  auto connected = a->wait_event(1, [](const json& d) { return d.contains("gdbserver_pid"); }, 10000);
+  auto connected = a->wait_event(
+      1, [](const json& d) { return d.contains("gdbserver_pid"); }, 10000);
   ASSERT_TRUE(connected);
   auto gdbserver = static_cast<pid_t>((*connected)["gdbserver_pid"].get<int>());
   ASSERT_TRUE(wait_until([&] { return tracer_pid(s->pid()) == gdbserver; }, 10000))
@@ -317,8 +321,8 @@ bool have_java(std::string* why) {
 }
 
 std::unique_ptr<Tracee> start_jvm() {
-  auto t = Tracee::start({"java", "-Xmx64m", "-XX:TieredStopAtLevel=1", "-cp", kJavaDir,
-                          "JvmTarget", "300"});
+  auto t = Tracee::start(
+      {"java", "-Xmx64m", "-XX:TieredStopAtLevel=1", "-cp", kJavaDir, "JvmTarget", "300"});
   if (!t) return nullptr;
   if (!t->wait_line([](const std::string& l) { return l.rfind("READY", 0) == 0; }, 30000)) {
     t->pump(100);
@@ -396,7 +400,9 @@ TEST(UndoWatchdog, AgentKilledMidJfrRecordingStopsItAndRemovesItsFile) {
   };
   // Stopped: JFR.check lists no recording of ours.
   EXPECT_TRUE(wait_until(
-      [&] { return !contains(run_cmd({"jcmd", pid, "JFR.check"}, {}, 30000).out, "sonde-"); },
+      [&] {
+        return !contains(run_cmd({"jcmd", pid, "JFR.check"}, {}, 30000).out, "sonde-");
+      },
       kUndoBoundMs + 10000))
       << "the recording still runs: " << run_cmd({"jcmd", pid, "JFR.check"}, {}, 30000).out;
   a->expect_watchdog_exits();
@@ -421,8 +427,8 @@ TEST(UndoWatchdog, SshLinkDroppedMidColocatedTraceRestoresTheAffinity) {
   auto s = start_sleeper();
   ASSERT_TRUE(s);
   std::string before = cpus_allowed(s->pid());
-  auto sonde = Tracee::start({kSonde, "trace", sshd->alias(), "-p", std::to_string(s->pid()),
-                              "-c", "--colocate", "--remote-dir", tmp + "/remote"},
+  auto sonde = Tracee::start({kSonde, "trace", sshd->alias(), "-p", std::to_string(s->pid()), "-c",
+                              "--colocate", "--remote-dir", tmp + "/remote"},
                              {{"HOME", sshd->home()}});
   ASSERT_TRUE(sonde);
   ASSERT_TRUE(wait_until(

@@ -29,12 +29,17 @@
 namespace sonde::undo {
 
 // Kinds the watchdog knows how to undo (agent/watchdog.cpp's action table).
-// pid is the process the record's pid-reuse check applies to; args per kind:
-inline constexpr const char* kAffinity = "affinity";    // pid=tid, {mask: [u64...]}
-inline constexpr const char* kGdbserver = "gdbserver";  // pid=gdbserver, {target, target_start, was_stopped}
-inline constexpr const char* kJmx = "jmx";              // pid=JVM, {port}
-inline constexpr const char* kJfr = "jfr";              // pid=JVM, {name, path}
-inline constexpr const char* kFile = "file";            // pid=owner or 0, {path}
+// pid is the process the record's pid-reuse check applies to. Args:
+//   affinity   pid = the thread;    {mask: [u64 words of its cpu_set_t]}
+//   gdbserver  pid = the gdbserver; {target, target_start, was_stopped}
+//   jmx        pid = the JVM;       {port}
+//   jfr        pid = the JVM;       {name, path (as the agent sees it)}
+//   file       pid = whose /proc/PID/root the path goes through, or 0; {path}
+inline constexpr const char* kAffinity = "affinity";
+inline constexpr const char* kGdbserver = "gdbserver";
+inline constexpr const char* kJmx = "jmx";
+inline constexpr const char* kJfr = "jfr";
+inline constexpr const char* kFile = "file";
 
 // A registered change. Destroying it (or forget()) unregisters: say so only
 // once the change is undone. Move-only.
