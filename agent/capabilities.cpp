@@ -1,4 +1,5 @@
 #include "capabilities.h"
+#include "watchdog.h"
 
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -79,6 +80,7 @@ json hello_facts() {
   h["euid"] = ::geteuid();
   h["gid"] = ::getgid();
   h["egid"] = ::getegid();
+  h["undo_watchdog"] = watchdog_pid();  // 0: none, changes are refused
 
   unsigned long long caps = effective_caps();
   auto has = [&](int bit) { return (caps >> bit) & 1ULL; };

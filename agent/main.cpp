@@ -13,6 +13,8 @@
 #include "sonde/common/log.h"
 #include "sonde/common/protocol.h"
 #include "sonde/common/sha256.h"
+#include "sonde/common/undo.h"
+#include "watchdog.h"
 
 namespace {
 
@@ -25,7 +27,12 @@ void usage(FILE* f) {
 }
 
 int serve(int verbosity) {
+  // First, while this is the only thread: the watchdog is a fork of us, and
+  // it must not hold the protocol fd below or any thread's state.
+  sonde::agent::start_watchdog();
   sonde::setup_logging("sonde-agent", verbosity);
+  if (!sonde::undo::connected())
+    spdlog::warn("no undo watchdog: sonde will refuse to change any process on this host");
   // Frames go through stdout; a stray printf from anywhere would corrupt the
   // stream, so move the protocol to a private fd and point stdout at stderr.
   int out = ::fcntl(1, F_DUPFD_CLOEXEC, 3);  // CLOEXEC: commands we launch must not inherit it

@@ -35,6 +35,7 @@
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
 #include "sonde/common/subprocess.h"
+#include "sonde/common/undo.h"
 #include "sonde/proc/ptrace_access.h"
 #include "sonde/proc/stat.h"
 #include "sonde/proc/text.h"
@@ -156,6 +157,15 @@ class DebugSession {
     auto c = spawn({exe_, "--attach", "-", std::to_string(target_)}, o);
     if (!c) return c.error();
     child_ = std::move(*c);
+    // If the agent dies now, the watchdog kills this gdbserver and continues
+    // the process. Its pid exists only from here: a death in the moment
+    // since spawn returned is the one case not covered.
+    auto reg = undo::register_change(undo::kGdbserver, child_.pid(),
+                                     {{"target", target_},
+                                      {"target_start", undo::start_time(target_)},
+                                      {"was_stopped", was_stopped_}});
+    if (!reg) return reg.error();  // the destructor ends it
+    undo_ = std::move(*reg);
     ::fcntl(child_.err().get(), F_SETFL, ::fcntl(child_.err().get(), F_GETFL) | O_NONBLOCK);
     return ok_status();
   }
@@ -186,6 +196,7 @@ class DebugSession {
       how_ = "killed after 2 s (it did not detach)";
     }
     release_target();
+    undo_.forget();
     return how_;
   }
 
@@ -218,6 +229,7 @@ class DebugSession {
   std::string exe_;
   ScopedFd conn_;
   Child child_;
+  undo::Change undo_;
   bool was_stopped_ = false, released_ = false, continued_ = false;
   std::string how_ = "exited", tail_;
 

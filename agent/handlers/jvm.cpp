@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "../handler.h"
+#include "sonde/common/undo.h"
 #include "sonde/jvm/attach.h"
 #include "sonde/jvm/discover.h"
 #include "sonde/jvm/jfr.h"
@@ -132,15 +133,30 @@ void register_jvm(Registry& reg) {
     o.port = static_cast<int>(*port);
     o.bind = *bind;
     o.attach_timeout_ms = *timeout;
+    // Registered before the start: if the agent dies at any point from
+    // here, the watchdog stops the JVM's management agent (stopping one that
+    // never came up is harmless).
+    auto reg = undo::register_change(undo::kJmx, *pid, {{"port", *port}});
+    if (!reg) return reg.error();
     jvm::JmxFiles files;
     auto started = jvm::start_jmx(o, &ctx.cancel, &files);
     if (!started) return started.error();
-    if (started->value("already_running", false)) return started;
+    // Someone else's agent is not ours to stop.
+    if (started->value("already_running", false)) {
+      reg->forget();
+      return started;
+    }
     if (*keep) {
+      reg->forget();  // kept on purpose: it outlives the session
       (*started)["kept"] = true;
       (*started)["files"] = files.jvm_dir;
       return started;
     }
+    // From now on the record also names the login files, so the watchdog
+    // removes them too.
+    auto with_files =
+        undo::register_change(undo::kJmx, *pid, {{"port", *port}, {"dir", files.dir}});
+    if (with_files) *reg = std::move(*with_files);
     json ev = *started;
     ev["event"] = "started";
     ctx.emit(ev);
@@ -148,6 +164,7 @@ void register_jvm(Registry& reg) {
     }
     bool jvm_gone = !process_alive(*pid);
     auto st = jvm::stop_jmx(*pid, files.dir);
+    if (!st.ok() && !jvm_gone) reg->leave_to_watchdog();  // it tries again when the agent exits
     json out = {{"pid", *pid}, {"stopped", st.ok()}, {"files_removed", true}};
     if (jvm_gone) out["jvm_gone"] = true;
     if (!st.ok()) out["stop_error"] = st.error().message;

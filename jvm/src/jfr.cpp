@@ -7,6 +7,7 @@
 
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
+#include "sonde/common/undo.h"
 #include "sonde/jvm/attach.h"
 
 namespace sonde::jvm {
@@ -63,8 +64,15 @@ Result<json> record_jfr(const JfrOptions& o, CancelToken& cancel, const JfrCallb
   AttachOptions ao;
   ao.connect_timeout_ms = o.attach_timeout_ms;
   long safety_s = o.duration_ms / 1000 + 300;
+  // Registered before the recording starts: if the agent dies, the watchdog
+  // stops it and removes its file.
+  auto undo_rec = undo::register_change(undo::kJfr, o.pid, {{"name", name}, {"path", our_path}});
+  if (!undo_rec) return undo_rec.error();
   auto started = jcmd(o.pid, jfr_start_line(name, o.settings, safety_s, jvm_path), ao, &cancel);
-  if (!started) return started.error();
+  if (!started) {
+    undo_rec->leave_to_watchdog();  // a reply lost is not a recording not started
+    return started.error();
+  }
   if (auto why = jfr_start_failure(*started))
     return Error{errc::kIo, fmt::format("JVM {} did not start a recording: {}", o.pid, *why),
                  "is Flight Recorder available in this JVM (JDK 11+, not disabled)?"};
@@ -87,6 +95,7 @@ Result<json> record_jfr(const JfrOptions& o, CancelToken& cancel, const JfrCallb
   // the remaining steps are bounded by their own timeouts and must run.
   auto stopped = jcmd(o.pid, jfr_stop_line(name, jvm_path), ao, nullptr);
   if (!stopped) {
+    undo_rec->leave_to_watchdog();  // it may still be recording
     ::unlink(our_path.c_str());
     return stopped.error();
   }

@@ -12,6 +12,7 @@
 
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
+#include "sonde/common/undo.h"
 #include "sonde/jvm/attach.h"
 #include "sonde/jvm/process.h"
 #include "sonde/proc/text.h"
@@ -81,6 +82,9 @@ class JarFile {
     std::string tag = fmt::format("{:08x}", static_cast<uint32_t>(rng()));
     jvm_path_ = fmt::format("/tmp/sonde-rmihost-{}-{}.jar", pid, tag);
     std::string path = jvm_tmp_dir(pid) + jvm_path_.substr(4);
+    auto reg = undo::register_change(undo::kFile, pid, {{"path", path}});  // before it exists
+    if (!reg) return reg.error();
+    undo_ = std::move(*reg);
     ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
     if (!fd.valid())
       return errno_error("create " + path, errno,
@@ -98,6 +102,7 @@ class JarFile {
 
  private:
   std::string our_path_, jvm_path_;
+  undo::Change undo_;  // forgotten after the destructor's unlink
 };
 
 bool port_in_use(std::string_view out) {

@@ -26,6 +26,7 @@
 
 #include "sonde/common/io.h"
 #include "sonde/common/log.h"
+#include "sonde/common/undo.h"
 #include "sonde/proc/ptrace_access.h"
 #include "sonde/proc/sockets.h"
 #include "sonde/proc/stat.h"
@@ -237,6 +238,28 @@ class Tracer {
   cpu_set_t tracer_mask_;
   std::map<pid_t, cpu_set_t> saved_masks_;  // colocate: each thread's affinity before us
 
+  std::map<pid_t, undo::Change> pinned_;  // colocate: the watchdog's record of each saved mask
+
+  // Tells the watchdog tid's mask before it changes, so a dead agent's pin
+  // is undone too. False: leave tid alone (no watchdog, or tid is gone).
+  bool register_mask(pid_t tid, const cpu_set_t& m) {
+    uint64_t words[sizeof(cpu_set_t) / 8];
+    std::memcpy(words, &m, sizeof words);
+    size_t n = std::size(words);
+    while (n > 1 && words[n - 1] == 0) --n;
+    auto ch = undo::register_change(undo::kAffinity, tid,
+                                    {{"mask", std::vector<uint64_t>(words, words + n)}});
+    if (!ch) {
+      if (ch.error().code != errc::kNotFound) {
+        notes_.push_back("colocate: " + ch.error().message);
+        unpin_all();  // what was pinned goes back; nothing more is pinned
+        cpu_ = -1;
+      }
+      return false;
+    }
+    pinned_[tid] = std::move(*ch);
+    return true;
+  }
   void pin(pid_t tid) {
     if (cpu_ < 0) return;
     if (!saved_masks_.count(tid)) {
@@ -244,6 +267,7 @@ class Tracer {
       if (::sched_getaffinity(tid, sizeof m, &m) != 0) return;
       saved_masks_[tid] = m;
     }
+    if (!pinned_.count(tid) && !register_mask(tid, saved_masks_[tid])) return;
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(cpu_, &one);
@@ -260,6 +284,7 @@ class Tracer {
     }
     for (auto& [tid, m] : saved_masks_) ::sched_setaffinity(tid, sizeof m, &m);  // ESRCH: gone
     ::sched_setaffinity(0, sizeof tracer_mask_, &tracer_mask_);
+    pinned_.clear();  // undone: the watchdog forgets them
   }
   std::atomic<bool> stopping_{false};
   ProcFdAnnotator fds_;
@@ -546,8 +571,13 @@ void Tracer::handle_stop(pid_t tid, int status) {
         if (tgid > 0) c.tgid = tgid;
         c.pre_exec = false;
         // It inherited the pinned mask; restore it to its creator's original.
-        if (auto m = saved_masks_.find(tid); m != saved_masks_.end() && !saved_masks_.count(child))
+        if (auto m = saved_masks_.find(tid);
+            m != saved_masks_.end() && !saved_masks_.count(child)) {
           saved_masks_[child] = m->second;
+          // The kernel pinned it before we heard of it: register at once,
+          // while it still waits in its first stop.
+          if (cpu_ >= 0) (void)register_mask(child, m->second);
+        }
       }
       resume(tid);
       return;
