@@ -175,7 +175,12 @@ Result<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& op
   short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
   sigset_t dflt, none;
   // Every signal to its default, not only the ones we know we ignore.
+  // sigfillset leaves out the two signals glibc keeps for itself (32, 33),
+  // and its posix_spawn child then sets those to SIG_IGN, which the exec
+  // keeps: their bits are set by hand so they get SIG_DFL too.
   sigfillset(&dflt);
+  constexpr unsigned kBits = 8 * sizeof(unsigned long);
+  for (unsigned sig : {32u, 33u}) dflt.__val[(sig - 1) / kBits] |= 1UL << ((sig - 1) % kBits);
   ::posix_spawnattr_setsigdefault(&attr, &dflt);
   sigemptyset(&none);
   ::posix_spawnattr_setsigmask(&attr, &none);

@@ -87,9 +87,14 @@ class Launched {
     // Only peek: in ptrace mode the sampler waits on this pid too.
     siginfo_t si{};
     si.si_pid = 0;
-    if (::waitid(P_PID, static_cast<id_t>(pid_), &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-        si.si_pid == pid_)
+    int r = ::waitid(P_PID, static_cast<id_t>(pid_), &si, WEXITED | WNOHANG | WNOWAIT);
+    if (r == 0 && si.si_pid == pid_) return true;
+    if (r < 0 && errno == ECHILD) {
+      // Reaped already: the ptrace sampler, as its tracer, took the exit.
+      // Forget the pid, which the kernel may give to another process now.
+      pid_ = -1;
       return true;
+    }
     return false;
   }
   std::optional<int> reap(int timeout_ms) {
@@ -114,7 +119,9 @@ class Launched {
   void stop() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGTERM);
-    if (!reap(1000)) {
+    // reap() clears pid_ when the child is not ours any more: kill(-1)
+    // would signal every process we may signal.
+    if (!reap(1000) && pid_ > 0) {
       ::kill(pid_, SIGKILL);
       reap(1000);
     }

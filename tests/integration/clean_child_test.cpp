@@ -57,12 +57,16 @@ TEST_F(CleanChildTest, ProfileLaunchedCommandStartsClean) {
   for (const std::string sampler : {"perf", "ptrace"}) {
     SCOPED_TRACE(sampler);
     ::unlink(out_.c_str());
-    auto r = run_sonde({"profile", "local", "--sampler", sampler, "--", kChildState, out_}, {},
-                       30000);
+    auto r = run_sonde({"profile", "local", "--sampler", sampler, "-o", dir_ + "/profile.svg",
+                        "--", kChildState, out_},
+                       {}, 30000);
     if (sampler == "perf" && r.exit_code != 0 &&
         r.err.find("perf_event") != std::string::npos)
       continue;  // perf_event_open not allowed here: the ptrace run covers launch
     ASSERT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_NE(r.out.find("sampler: " + std::string(sampler == "perf" ? "perf_event" : "ptrace")),
+              std::string::npos)
+        << r.out;
     EXPECT_EQ(report(), kClean);
   }
 }

@@ -1188,7 +1188,16 @@ int main(int argc, char** argv) {
   f = fresh.symbolize(m, work.addr, false);
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].function, "");
+  // Its headers survive in the first 4 KiB, its symbols and DWARF do not.
   auto notes = fresh.take_notes();
+  EXPECT_TRUE(has_note(notes, "no debug info for /opt/app/shrinks")) << join_notes(notes);
+  auto again = ElfImage::open_file(bin, &err);
+  ASSERT_TRUE(again) << err;
+  EXPECT_FALSE(again->read(pad.addr + 200000, far, sizeof far));
+  ASSERT_EQ(::truncate(bin.c_str(), 32), 0);
+  Symbolizer none;
+  none.symbolize(m, work.addr, false);
+  notes = none.take_notes();
   EXPECT_TRUE(has_note(notes, "cannot read /opt/app/shrinks: ")) << join_notes(notes);
   EXPECT_FALSE(ElfImage::open_file(bin, &err));
 }
