@@ -13,6 +13,8 @@
 #include <string>
 
 #include "../../../profiler/src/ptrace_stop.h"
+#include "sonde/profiler/stack.h"
+#include "sonde/profiler/symbolizer.h"
 #include "../../integration/support/tracee.h"
 #include "sonde/common/io.h"
 
@@ -109,6 +111,37 @@ TEST_F(PtraceStopTest, ErrorsAndExceptionsComeBackFromTheTracerThread) {
   EXPECT_EQ(st.error().message, "from inside");
   EXPECT_THROW((void)run_on_tracer_thread([]() -> Status { throw std::runtime_error("x"); }),
                std::runtime_error);
+}
+
+
+// A whole stack dump with a stop deadline no thread can meet (0 ms): every
+// thread misses it, is taken late between the others' captures or let go
+// when the capture thread ends. Afterwards no thread is ours or stopped.
+TEST_F(PtraceStopTest, StackDumpWithMissedDeadlinesLeavesNothingAttached) {
+  const std::string loop = std::string(SONDE_TARGETS_DIR) + "/syscall_loop";
+  if (::access(loop.c_str(), X_OK) != 0) GTEST_SKIP() << "no " << loop;
+  auto t = Tracee::start({loop, "sleeper", "30"});
+  ASSERT_TRUE(t);
+  auto ready = t->next_line(5000);
+  ASSERT_TRUE(ready && *ready == "READY");
+  pid_t pid = t->pid();
+  Symbolizer sym;
+  StackOptions o;
+  o.stop_timeout_ms = 0;
+  for (int round = 0; round < 5; ++round) {
+    auto d = dump_stacks(pid, o, sym);
+    ASSERT_TRUE(d.ok()) << d.error().describe();
+    ASSERT_EQ(d->threads.size(), 1u);
+    EXPECT_TRUE(wait_until([&] { return tracer_of(pid) == 0; }, 1000))
+        << "TracerPid " << tracer_of(pid);
+    ::usleep(150000);  // past a tick: a pending stop would have landed
+    char s = thread_state(pid, pid);
+    EXPECT_TRUE(s != 't' && s != 'T') << "state " << s;
+    EXPECT_EQ(tracer_of(pid), 0);
+  }
+  // And it still ticks.
+  auto tick = t->next_line(2000);
+  EXPECT_TRUE(tick && tick->rfind("TICK", 0) == 0) << tick.value_or("<nothing>");
 }
 
 }  // namespace
