@@ -91,9 +91,10 @@ std::string attach_socket_path(pid_t pid, pid_t nspid) {
 Status check_attach_socket(const std::string& path, uid_t euid) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
+    // Not there, or not visible to us (EACCES on another user's
+    // /proc/PID/root): either way not a socket we may use, and not planted.
     int e = errno;
-    return Error::sys(e == ENOENT ? errc::kNotFound : code_for_errno(e), e,
-                      fmt::format("{}: {}", path, std::strerror(e)), {});
+    return Error::sys(errc::kNotFound, e, fmt::format("{}: {}", path, std::strerror(e)), {});
   }
   const std::string hint =
       "another user may have planted it: if the JVM did not make it, remove it and retry (the "

@@ -98,13 +98,14 @@ namespace {
 // file in it is a regular file (not a symlink, not a FIFO that would hang
 // us), owned by that user, with one link. Anything else was planted by
 // another user of /tmp: kPermission with the reason, and nothing is read.
+// Failures to open or read are other codes (kIo, kNotFound).
 Result<std::string> read_owned(const std::string& dir, const std::string& name, uid_t euid) {
   ScopedFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!dfd.valid()) {
     int e = errno;
     if (e == ELOOP || e == ENOTDIR)
       return Error{errc::kPermission, fmt::format("{} is not a directory (a symlink?)", dir), {}};
-    return errno_error("open " + dir, e);
+    return Error::sys(errc::kIo, e, "open " + dir + ": " + std::strerror(e), {});
   }
   struct stat st {};
   if (::fstat(dfd.get(), &st) != 0) return errno_error("fstat " + dir);
@@ -120,7 +121,9 @@ Result<std::string> read_owned(const std::string& dir, const std::string& name, 
   if (!fd.valid()) {
     int e = errno;
     if (e == ELOOP) return Error{errc::kPermission, path + " is a symbolic link", {}};
-    return errno_error("open " + path, e);
+    // Not kPermission (that means planted): EACCES here is only our rights.
+    return Error::sys(e == ENOENT ? errc::kNotFound : errc::kIo, e,
+                      "open " + path + ": " + std::strerror(e), {});
   }
   if (::fstat(fd.get(), &st) != 0) return errno_error("fstat " + path);
   if (!S_ISREG(st.st_mode))

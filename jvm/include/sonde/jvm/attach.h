@@ -66,7 +66,7 @@ std::string attach_socket_path(pid_t pid, pid_t nspid);
 // The attach socket checked as the JDK's attach client checks it before
 // talking to it: lstat (a symlink is not followed), a socket, owned by the
 // JVM's effective user euid, no access for group or others. kNotFound when
-// there is none; kPermission, naming the owner or mode, when another user
+// there is none or we cannot see it; kPermission, naming the owner or mode, when another user
 // could have planted it.
 Status check_attach_socket(const std::string& path, uid_t euid);
 
