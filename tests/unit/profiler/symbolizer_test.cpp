@@ -1221,5 +1221,30 @@ TEST_F(SymbolizerTest, FifoAndSymlinkInPlaceOfAnElfFile) {
   EXPECT_TRUE(ElfImage::open_file(good, &err)) << err;
 }
 
+
+// A debug file its owner (not root) could truncate under a mapping is read
+// through a private copy: the lines are still found, and truncating the
+// file afterwards changes nothing for the symbolizer that holds it.
+TEST_F(SymbolizerTest, DebugFileNotRootsIsReadFromAPrivateCopy) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give the file to another user";
+  std::string bin = build("theirs", kPlainSource, "c", "-O0 -g");
+  Sym work = nm_symbol(bin, "exported_work");
+  ASSERT_TRUE(sh("cd " + dir.path.string() + " && objcopy --only-keep-debug theirs theirs.debug" +
+                 " && strip --strip-debug theirs && objcopy --add-gnu-debuglink=theirs.debug theirs"));
+  std::string debug = dir / "theirs.debug";
+  ASSERT_EQ(::chown(debug.c_str(), 65534, 65534), 0);  // nobody's
+  ModuleRef m{bin, bin, build_id(bin)};
+  Symbolizer s;
+  auto f = s.symbolize(m, work.addr, false);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].function, "exported_work");
+  EXPECT_EQ(f[0].line, line_of(kPlainSource, "@work"));
+  ASSERT_EQ(::truncate(debug.c_str(), 0), 0);
+  f = s.symbolize(m, work.addr + 1, false);  // must not crash
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].function, "exported_work");
+  EXPECT_EQ(f[0].line, line_of(kPlainSource, "@work"));
+}
+
 }  // namespace
 }  // namespace sonde::profiler
