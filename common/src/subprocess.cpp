@@ -4,16 +4,89 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
 #include <string.h>
 #include <cstring>
+#include <utility>
 
 #include "sonde/common/io.h"
 
 namespace sonde {
+namespace {
+
+// Closes fds lo..hi. close_range(2) first (Linux 5.9); else the fds listed
+// in /proc/self/fd, read with getdents64 into the stack: nothing here may
+// allocate (a forked child of a threaded agent).
+void close_fds(unsigned lo, unsigned hi) noexcept {
+  if (lo > hi) return;
+  if (::syscall(SYS_close_range, lo, hi, 0) == 0) return;
+  int dir = ::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) {
+    // No /proc (a bare chroot): every fd up to the limit, the slow way.
+    rlimit rl{};
+    unsigned long top = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                            ? rl.rlim_cur
+                            : 65536;
+    for (unsigned long fd = lo; fd < top && fd <= hi; ++fd) ::close(static_cast<int>(fd));
+    return;
+  }
+  alignas(8) char buf[4096];
+  for (;;) {
+    long n = ::syscall(SYS_getdents64, dir, buf, sizeof buf);
+    if (n <= 0) break;
+    for (long off = 0; off < n;) {
+      auto* d = reinterpret_cast<struct dirent64*>(buf + off);
+      off += d->d_reclen;
+      unsigned fd = 0;
+      bool digits = d->d_name[0] != '\0';
+      for (const char* c = d->d_name; *c && digits; ++c) {
+        if (*c < '0' || *c > '9') digits = false;
+        else fd = fd * 10 + static_cast<unsigned>(*c - '0');
+      }
+      // /proc lists fds in order, so closing them does not skip any.
+      if (digits && fd >= lo && fd <= hi && static_cast<int>(fd) != dir)
+        ::close(static_cast<int>(fd));
+    }
+  }
+  ::close(dir);
+}
+
+}  // namespace
+
+void reset_child_for_exec(const int* keep, size_t n) noexcept {
+  // All dispositions, not just the ones we know we change: a handler set by
+  // a library would be reset by the exec anyway, but an ignored signal
+  // (SIGPIPE in the agent) would stay ignored in the command.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  // Up to 8 fds to keep, sorted, then close the gaps around them.
+  int k[8];
+  size_t m = 0;
+  for (size_t i = 0; i < n && m < 8; ++i)
+    if (keep[i] > 2) k[m++] = keep[i];
+  for (size_t i = 1; i < m; ++i)
+    for (size_t j = i; j > 0 && k[j - 1] > k[j]; --j) std::swap(k[j - 1], k[j]);
+  unsigned lo = 3;
+  for (size_t i = 0; i < m; ++i) {
+    auto fd = static_cast<unsigned>(k[i]);
+    if (fd > lo) close_fds(lo, fd - 1);
+    if (fd + 1 > lo) lo = fd + 1;
+  }
+  close_fds(lo, ~0U);
+}
+
 Child::Child(Child&& o) noexcept
     : pid_(std::exchange(o.pid_, -1)),
       status_(o.status_),
@@ -97,10 +170,17 @@ Result<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& op
   if (pipe_in) ::posix_spawn_file_actions_adddup2(&fa, in[0], 0);
   if (pipe_out) ::posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   if (opts.pipe_stderr) ::posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  // Nothing of ours but 0, 1 and 2 (glibc: close_range, else /proc/self/fd).
+  ::posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
   sigset_t dflt, none;
-  sigemptyset(&dflt);
-  sigaddset(&dflt, SIGPIPE);  // we ignore it; the child gets the default back
+  // Every signal to its default, not only the ones we know we ignore.
+  // sigfillset leaves out the two signals glibc keeps for itself (32, 33),
+  // and its posix_spawn child then sets those to SIG_IGN, which the exec
+  // keeps: their bits are set by hand so they get SIG_DFL too.
+  sigfillset(&dflt);
+  constexpr unsigned kBits = 8 * sizeof(unsigned long);
+  for (unsigned sig : {32u, 33u}) dflt.__val[(sig - 1) / kBits] |= 1UL << ((sig - 1) % kBits);
   ::posix_spawnattr_setsigdefault(&attr, &dflt);
   sigemptyset(&none);
   ::posix_spawnattr_setsigmask(&attr, &none);

@@ -88,6 +88,35 @@ std::string attach_socket_path(pid_t pid, pid_t nspid) {
   return fmt::format("{}/.java_pid{}", jvm_tmp_dir(pid), nspid);
 }
 
+Status check_attach_socket(const std::string& path, uid_t euid) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    // Not there, or not visible to us (EACCES on another user's
+    // /proc/PID/root): either way not a socket we may use, and not planted.
+    int e = errno;
+    return Error::sys(errc::kNotFound, e, fmt::format("{}: {}", path, std::strerror(e)), {});
+  }
+  const std::string hint =
+      "another user may have planted it: if the JVM did not make it, remove it and retry (the "
+      "JVM makes a new one when asked)";
+  if (!S_ISSOCK(st.st_mode))
+    return Error{errc::kPermission,
+                 fmt::format("{} is not a socket ({}): not used", path,
+                             S_ISLNK(st.st_mode) ? "a symbolic link" : "another kind of file"),
+                 hint};
+  if (st.st_uid != euid)
+    return Error{errc::kPermission,
+                 fmt::format("{} belongs to uid {}, not to the JVM's uid {}: not used", path,
+                             st.st_uid, euid),
+                 hint};
+  if (st.st_mode & 077)
+    return Error{errc::kPermission,
+                 fmt::format("{} is open to other users (mode {:o}): not used", path,
+                             st.st_mode & 07777),
+                 hint};
+  return ok_status();
+}
+
 namespace {
 
 // The calling thread alone takes the JVM's effective uid and gid. Raw
@@ -133,7 +162,8 @@ class TriggerFile {
     for (const std::string& dir :
          {fmt::format("/proc/{}/cwd", pid), fmt::format("/proc/{}/root/tmp", pid)}) {
       std::string p = fmt::format("{}/.attach_pid{}", dir, nspid);
-      int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
+      // O_NONBLOCK: a FIFO planted under this name must not hang us.
+      int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0660);
       if (fd >= 0) {
         ::close(fd);
         path_ = p;
@@ -197,19 +227,37 @@ Error no_answer(pid_t pid, long waited_ms) {
                "another /tmp; a thread dump may have gone to its stdout"};
 }
 
+// The lstat in check_attach_socket and the connect are two steps: the
+// listener's credentials (fixed when it called listen) close the gap. The
+// pid is 0 when the JVM's pid namespace is not below ours.
+Result<ScopedFd> checked_peer(ScopedFd fd, const ProcIds& ids, const std::string& sock) {
+  ucred peer{};
+  socklen_t len = sizeof peer;
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0)
+    return errno_error("SO_PEERCRED on " + sock);
+  if (peer.uid != ids.euid || (peer.pid != 0 && peer.pid != ids.pid))
+    return Error{errc::kPermission,
+                 fmt::format("{} is served by pid {} uid {}, not by JVM {} (uid {}): not used",
+                             sock, peer.pid, peer.uid, ids.pid, ids.euid),
+                 "another user may have planted it: if the JVM did not make it, remove it and "
+                 "retry"};
+  return fd;
+}
+
 // Connects to the JVM's attach socket, triggering the listener if needed.
 Result<ScopedFd> connect_attach(const ProcIds& ids, const AttachOptions& opts,
                                 CancelToken* cancel) {
   const pid_t pid = ids.pid;
   std::string sock = attach_socket_path(pid, ids.nspid);
   int err = 0;
-  struct stat st {};
-  if (::stat(sock.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+  if (auto ok = check_attach_socket(sock, ids.euid); ok.ok()) {
     int fd = connect_unix(sock, &err);
-    if (fd >= 0) return ScopedFd(fd);
+    if (fd >= 0) return checked_peer(ScopedFd(fd), ids, sock);
     if (err == EACCES || err == EPERM) return socket_refused(ids, err);
     // ECONNREFUSED: a stale socket from an earlier JVM with the same pid;
     // the JVM recreates it when triggered.
+  } else if (ok.error().code == errc::kPermission) {
+    return ok.error();
   }
   // The JVM only accepts its own effective user (or root) on the socket and
   // as owner of the trigger file: say so before trying anything else.
@@ -248,10 +296,12 @@ Result<ScopedFd> connect_attach(const ProcIds& ids, const AttachOptions& opts,
   long start = monotonic_ms();
   long delay = 20;
   for (;;) {
-    if (::stat(sock.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+    if (auto ok = check_attach_socket(sock, ids.euid); ok.ok()) {
       int fd = connect_unix(sock, &err);
-      if (fd >= 0) return ScopedFd(fd);
+      if (fd >= 0) return checked_peer(ScopedFd(fd), ids, sock);
       if (err == EACCES || err == EPERM) return socket_refused(ids, err);
+    } else if (ok.error().code == errc::kPermission) {
+      return ok.error();
     }
     if (::kill(pid, 0) != 0 && errno == ESRCH)
       return Error{errc::kNotFound, fmt::format("JVM {} exited while we waited for it", pid), {}};

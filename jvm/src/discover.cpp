@@ -6,6 +6,7 @@
 #include <set>
 
 #include "sonde/common/io.h"
+#include "sonde/common/untrusted.h"
 #include "sonde/jvm/attach.h"
 #include "sonde/jvm/hsperf.h"
 #include "sonde/jvm/options.h"
@@ -34,7 +35,8 @@ std::string release_version(pid_t pid, const std::string& libjvm) {
   if (libjvm.empty()) return "";
   // JAVA_HOME/lib/server/libjvm.so
   std::string home = dirname_of(dirname_of(dirname_of(libjvm)));
-  auto text = read_file(fmt::format("/proc/{}/root{}/release", pid, home), 64 << 10);
+  // Through the JVM's root, which its user may control: no symlink, no FIFO.
+  auto text = read_untrusted_file(fmt::format("/proc/{}/root{}/release", pid, home), 64 << 10);
   if (!text) return "";
   auto v = proc::field_value(*text, "JAVA_VERSION");
   if (!v) {
@@ -112,7 +114,9 @@ json describe(const Candidate& c, const proc::SystemInfo& sys, const proc::UserD
 
   PerfData perf;
   if (ids) {
-    if (auto p = read_hsperfdata(pid, ids->nspid)) perf = std::move(*p);
+    std::vector<std::string> skipped;
+    if (auto p = read_hsperfdata(pid, ids->nspid, ids->euid, &skipped)) perf = std::move(*p);
+    for (auto& n : skipped) notes.push_back(proc::utf8_safe(n));
   }
   if (o.main.empty()) {
     if (auto cmd = perf_string(perf, "sun.rt.javaCommand"); cmd && !cmd->empty()) {
@@ -176,9 +180,16 @@ json describe(const Candidate& c, const proc::SystemInfo& sys, const proc::UserD
                     {"same_pid", ns.same_pid},
                     {"same_net", ns.same_net},
                     {"in_container", !ns.same_mnt || !ns.same_pid}};
-  struct stat st {};
-  j["attach_socket"] =
-      ids && ::stat(attach_socket_path(pid, ids->nspid).c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+  // Only the JVM's own socket counts; one another user planted is noted.
+  bool sock_ok = false;
+  if (ids) {
+    auto sock = check_attach_socket(attach_socket_path(pid, ids->nspid), ids->euid);
+    sock_ok = sock.ok();
+    if (!sock_ok && sock.error().code == errc::kPermission)
+      notes.push_back(proc::utf8_safe(fmt::format("JVM {}: skipped its attach socket: {}", pid,
+                                                  sock.error().message)));
+  }
+  j["attach_socket"] = sock_ok;
   j["attach_disabled"] = o.attach_disabled;
   j["reduce_signals"] = o.reduce_signals;
   if (!c.verified)

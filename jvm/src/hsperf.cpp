@@ -1,9 +1,14 @@
 #include "sonde/jvm/hsperf.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "sonde/common/fd.h"
 #include "sonde/common/io.h"
 
 namespace sonde::jvm {
@@ -85,18 +90,90 @@ Result<PerfData> parse_hsperfdata(std::string_view buf) {
   return out;
 }
 
-Result<PerfData> read_hsperfdata(pid_t pid, pid_t nspid) {
+namespace {
+
+// The JVM's own file, checked as the JDK checks it before trusting one
+// (perfMemory_posix): the hsperfdata_<user> directory is a real directory
+// (not a symlink) owned by the JVM's user and writable by nobody else; the
+// file in it is a regular file (not a symlink, not a FIFO that would hang
+// us), owned by that user, with one link. Anything else was planted by
+// another user of /tmp: kPermission with the reason, and nothing is read.
+// Failures to open or read are other codes (kIo, kNotFound).
+Result<std::string> read_owned(const std::string& dir, const std::string& name, uid_t euid) {
+  ScopedFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!dfd.valid()) {
+    int e = errno;
+    if (e == ELOOP || e == ENOTDIR)
+      return Error{errc::kPermission, fmt::format("{} is not a directory (a symlink?)", dir), {}};
+    return Error::sys(errc::kIo, e, "open " + dir + ": " + std::strerror(e), {});
+  }
+  struct stat st {};
+  if (::fstat(dfd.get(), &st) != 0) return errno_error("fstat " + dir);
+  if (st.st_uid != euid)
+    return Error{errc::kPermission,
+                 fmt::format("{} belongs to uid {}, not to the JVM's uid {}", dir, st.st_uid, euid),
+                 {}};
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    return Error{errc::kPermission,
+                 fmt::format("{} is writable by others (mode {:o})", dir, st.st_mode & 07777), {}};
+  std::string path = dir + "/" + name;
+  ScopedFd fd(::openat(dfd.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) {
+    int e = errno;
+    if (e == ELOOP) return Error{errc::kPermission, path + " is a symbolic link", {}};
+    // Not kPermission (that means planted): EACCES here is only our rights.
+    return Error::sys(e == ENOENT ? errc::kNotFound : errc::kIo, e,
+                      "open " + path + ": " + std::strerror(e), {});
+  }
+  if (::fstat(fd.get(), &st) != 0) return errno_error("fstat " + path);
+  if (!S_ISREG(st.st_mode))
+    return Error{errc::kPermission,
+                 fmt::format("{} is not a regular file ({})", path,
+                             S_ISFIFO(st.st_mode) ? "a FIFO" : "mode " + fmt::format("{:o}", st.st_mode)),
+                 {}};
+  if (st.st_uid != euid)
+    return Error{errc::kPermission,
+                 fmt::format("{} belongs to uid {}, not to the JVM's uid {}", path, st.st_uid, euid),
+                 {}};
+  if (st.st_nlink != 1)
+    return Error{errc::kPermission, fmt::format("{} has {} hard links", path, st.st_nlink), {}};
+  constexpr size_t kMax = 16u << 20;
+  std::string out;
+  char buf[16384];
+  while (out.size() < kMax) {
+    ssize_t n = ::read(fd.get(), buf, std::min(sizeof buf, kMax - out.size()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("read " + path);
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<PerfData> read_hsperfdata(pid_t pid, pid_t nspid, uid_t euid,
+                                 std::vector<std::string>* notes) {
   std::string tmp = fmt::format("/proc/{}/root/tmp", pid);
   DIR* d = ::opendir(tmp.c_str());
   if (!d) return errno_error("open " + tmp);
   Error last{errc::kNotFound, fmt::format("no hsperfdata file for JVM {}", pid),
              "the JVM may run with -XX:-UsePerfData or another java.io.tmpdir"};
   Result<PerfData> found = last;
+  const std::string name = std::to_string(nspid);
   while (dirent* e = ::readdir(d)) {
     if (std::strncmp(e->d_name, "hsperfdata_", 11) != 0) continue;
-    std::string path = fmt::format("{}/{}/{}", tmp, e->d_name, nspid);
-    auto raw = read_file(path, 16u << 20);
+    std::string dir = fmt::format("{}/{}", tmp, e->d_name);
+    // Most users' directories hold nothing for this JVM: no note for them.
+    struct stat st {};
+    if (::fstatat(dirfd(d), fmt::format("{}/{}", e->d_name, name).c_str(), &st,
+                  AT_SYMLINK_NOFOLLOW) != 0)
+      continue;
+    auto raw = read_owned(dir, name, euid);
     if (!raw) {
+      if (raw.error().code == errc::kPermission && notes)
+        notes->push_back(fmt::format("JVM {}: skipped a planted hsperfdata file: {}", pid,
+                                     raw.error().message));
       if (raw.error().sys_errno != ENOENT) found = raw.error();
       continue;
     }

@@ -105,7 +105,8 @@ Result<json> record_jfr(const JfrOptions& o, CancelToken& cancel, const JfrCallb
                  fmt::format("JVM {} could not stop and dump the recording: {}", o.pid, *why),
                  {}};
   }
-  ScopedFd fd(::open(our_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  // In the JVM's /tmp: O_NONBLOCK so a FIFO planted there cannot hang us.
+  ScopedFd fd(::open(our_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (!fd.valid()) {
     int e = errno;
     ::unlink(our_path.c_str());

@@ -21,12 +21,21 @@ constexpr uint8_t kPePcrel = 0x10, kPeDatarel = 0x30;
 
 }  // namespace
 
+constexpr uint64_t kChunk = 64 << 10;
+
 ElfImage::~ElfImage() {
-  if (mapped_ && data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (anon_) ::munmap(anon_, size_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
 std::shared_ptr<ElfImage> ElfImage::open_file(const std::string& path, std::string* err) {
-  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO put in the file's place must not hang the open.
+  // O_NOFOLLOW: the maps name the file itself, never a symlink, so one found
+  // there now is not what the target mapped. map_files entries are the
+  // kernel's own links to the mapped file and are followed.
+  int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+  if (path.find("/map_files/") == std::string::npos) flags |= O_NOFOLLOW;
+  ScopedFd fd(::open(path.c_str(), flags));
   if (!fd.valid()) {
     *err = "open " + path + ": " + std::strerror(errno);
     return nullptr;
@@ -36,20 +45,48 @@ std::shared_ptr<ElfImage> ElfImage::open_file(const std::string& path, std::stri
     *err = path + ": not a regular ELF file";
     return nullptr;
   }
-  void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd.get(), 0);
+  auto size = static_cast<size_t>(st.st_size);
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
   if (p == MAP_FAILED) {
-    *err = "mmap " + path + ": " + std::strerror(errno);
+    *err = "mmap " + std::to_string(size) + " bytes for " + path + ": " + std::strerror(errno);
     return nullptr;
   }
   std::shared_ptr<ElfImage> img(new ElfImage());
-  img->data_ = static_cast<const uint8_t*>(p);
-  img->size_ = static_cast<size_t>(st.st_size);
-  img->mapped_ = true;
+  img->anon_ = static_cast<uint8_t*>(p);
+  img->data_ = img->anon_;
+  img->size_ = size;
+  img->fd_ = fd.release();
+  img->chunk_state_.assign((size + kChunk - 1) / kChunk, 0);
   if (!img->parse(err)) {
     *err = path + ": " + *err;
     return nullptr;
   }
   return img;
+}
+
+bool ElfImage::ensure(uint64_t off, uint64_t n) const {
+  if (off > size_ || n > size_ - off) return false;
+  if (fd_ < 0 || n == 0) return true;  // from_bytes: all there
+  std::lock_guard<std::mutex> g(chunk_mu_);
+  for (uint64_t c = off / kChunk; c <= (off + n - 1) / kChunk; ++c) {
+    if (chunk_state_[c] == 1) continue;
+    if (chunk_state_[c] == 2) return false;
+    uint64_t at = c * kChunk, want = std::min<uint64_t>(kChunk, size_ - at), got = 0;
+    while (got < want) {
+      ssize_t r = ::pread(fd_, anon_ + at + got, want - got, static_cast<off_t>(at + got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) break;
+      got += static_cast<uint64_t>(r);
+    }
+    if (got < want) {
+      chunk_state_[c] = 2;
+      short_read_ = true;
+      return false;
+    }
+    chunk_state_[c] = 1;
+  }
+  return true;
 }
 
 std::shared_ptr<ElfImage> ElfImage::from_bytes(std::vector<uint8_t> bytes, std::string* err) {
@@ -62,7 +99,8 @@ std::shared_ptr<ElfImage> ElfImage::from_bytes(std::vector<uint8_t> bytes, std::
 }
 
 bool ElfImage::parse(std::string* err) {
-  if (size_ < sizeof(Elf64_Ehdr) || std::memcmp(data_, ELFMAG, SELFMAG) != 0 ||
+  if (size_ < sizeof(Elf64_Ehdr) || !ensure(0, sizeof(Elf64_Ehdr)) ||
+      std::memcmp(data_, ELFMAG, SELFMAG) != 0 ||
       data_[EI_CLASS] != ELFCLASS64 || data_[EI_DATA] != ELFDATA2LSB) {
     *err = "not a 64-bit little-endian ELF file";
     return false;
@@ -72,6 +110,10 @@ bool ElfImage::parse(std::string* err) {
   if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > size_ ||
       eh.e_phnum > (size_ - eh.e_phoff) / sizeof(Elf64_Phdr)) {
     *err = "bad program header table";
+    return false;
+  }
+  if (!ensure(eh.e_phoff, eh.e_phnum * sizeof(Elf64_Phdr))) {
+    *err = "the file is shorter than it said (truncated while we read it?)";
     return false;
   }
   std::optional<Elf64_Phdr> eh_frame, note_hdrs[16];
@@ -102,7 +144,7 @@ bool ElfImage::parse(std::string* err) {
   // The GNU build-id note names the file in debug-info stores and caches.
   for (size_t n = 0; n < notes && build_id_.empty(); ++n) {
     uint64_t off = note_hdrs[n]->p_offset, end = off + note_hdrs[n]->p_filesz;
-    if (end > size_ || end < off) continue;
+    if (end > size_ || end < off || !ensure(off, end - off)) continue;
     while (off + sizeof(Elf64_Nhdr) <= end) {
       Elf64_Nhdr nh;
       std::memcpy(&nh, data_ + off, sizeof nh);
@@ -124,7 +166,8 @@ bool ElfImage::parse(std::string* err) {
 
   // Section headers are optional (and untrusted): only .debug_frame is wanted.
   if (eh.e_shoff && eh.e_shentsize == sizeof(Elf64_Shdr) && eh.e_shoff < size_ &&
-      eh.e_shnum <= (size_ - eh.e_shoff) / sizeof(Elf64_Shdr) && eh.e_shstrndx < eh.e_shnum) {
+      eh.e_shnum <= (size_ - eh.e_shoff) / sizeof(Elf64_Shdr) && eh.e_shstrndx < eh.e_shnum &&
+      ensure(eh.e_shoff, eh.e_shnum * sizeof(Elf64_Shdr))) {
     auto shdr = [&](size_t i) {
       Elf64_Shdr sh;
       std::memcpy(&sh, data_ + eh.e_shoff + i * sizeof sh, sizeof sh);
@@ -136,9 +179,12 @@ bool ElfImage::parse(std::string* err) {
       if (sh.sh_type != SHT_PROGBITS || sh.sh_name >= strs.sh_size) continue;
       uint64_t name = strs.sh_offset + sh.sh_name;
       static const char kName[] = ".debug_frame";
-      if (name + sizeof kName > size_ || std::memcmp(data_ + name, kName, sizeof kName) != 0)
+      if (name + sizeof kName > size_ || !ensure(name, sizeof kName) ||
+          std::memcmp(data_ + name, kName, sizeof kName) != 0)
         continue;
-      if (sh.sh_offset < size_ && sh.sh_size <= size_ - sh.sh_offset && sh.sh_size > 0) {
+      // Read whole now: the unwinder indexes it through a plain pointer.
+      if (sh.sh_offset < size_ && sh.sh_size <= size_ - sh.sh_offset && sh.sh_size > 0 &&
+          ensure(sh.sh_offset, sh.sh_size)) {
         debug_frame_off_ = sh.sh_offset;
         debug_frame_size_ = sh.sh_size;
       }
@@ -190,7 +236,7 @@ bool ElfImage::read(uint64_t vaddr, void* out, size_t n) const {
     uint64_t rel = vaddr - s.vaddr;
     if (n > s.filesz - rel) return false;
     uint64_t off = s.offset + rel;
-    if (off > size_ || n > size_ - off) return false;
+    if (!ensure(off, n)) return false;
     std::memcpy(out, data_ + off, n);
     return true;
   }

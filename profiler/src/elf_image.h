@@ -1,11 +1,14 @@
 // A read-only view of an ELF file as its segments appear in memory: what the
 // unwinder reads for .eh_frame_hdr/.eh_frame and the code bytes of signal
 // trampolines, without touching the target. Every read is bounds-checked:
-// the file may be garbage, truncated, or replaced under us.
+// the file may be garbage, truncated, or replaced under us. The file is read
+// with pread, in chunks as they are first used, never mapped: a target's
+// user who truncates a mapped file would SIGBUS the agent at its next read.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,7 +18,8 @@ namespace sonde::profiler {
 class ElfImage {
  public:
   // nullptr with *err set when the file cannot be opened or is not a 64-bit
-  // little-endian ELF with program headers.
+  // little-endian ELF with program headers. The file stays open (one fd per
+  // image) for the reads to come.
   static std::shared_ptr<ElfImage> open_file(const std::string& path, std::string* err);
   static std::shared_ptr<ElfImage> from_bytes(std::vector<uint8_t> bytes, std::string* err);
   ~ElfImage();
@@ -46,6 +50,9 @@ class ElfImage {
     return debug_frame_off_ ? data_ + debug_frame_off_ : nullptr;
   }
   size_t debug_frame_size() const { return debug_frame_size_; }
+  // A read found the file shorter than when it was opened (truncated or
+  // rewritten under us): what it covered reads as missing.
+  bool short_read() const { return short_read_; }
 
   // The lowest and highest vaddr of executable PT_LOADs.
   uint64_t text_start() const { return text_start_; }
@@ -54,6 +61,9 @@ class ElfImage {
  private:
   ElfImage() = default;
   bool parse(std::string* err);
+  // Makes bytes [off, off + n) of the file readable at data_ + off, reading
+  // the chunks not read yet. false when out of range or the file fell short.
+  bool ensure(uint64_t off, uint64_t n) const;
 
   struct Segment {
     uint64_t vaddr, offset, filesz, memsz;
@@ -61,7 +71,13 @@ class ElfImage {
   };
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
-  bool mapped_ = false;
+  // File images: an anonymous mapping of the file's size (pages untouched
+  // until read cost nothing), filled by pread from fd_ chunk by chunk.
+  uint8_t* anon_ = nullptr;
+  int fd_ = -1;
+  mutable std::vector<uint8_t> chunk_state_;  // 0 not read, 1 read, 2 short
+  mutable std::mutex chunk_mu_;
+  mutable bool short_read_ = false;
   std::vector<uint8_t> owned_;
   std::vector<Segment> loads_;
   std::optional<EhFrameHdr> eh_hdr_;

@@ -44,8 +44,15 @@ class Launched {
     pid_t pid = ::fork();
     if (pid < 0) return errno_error("fork");
     if (pid == 0) {
-      ::close(gate[1]);
-      ::close(report[0]);
+      // The agent's stdin carries the protocol: the command reads /dev/null
+      // (its stdout is already the agent's stderr, see agent/main.cpp).
+      int nul = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (nul >= 0) ::dup2(nul, 0);
+      // The command starts clean, not with the agent's ignored SIGPIPE,
+      // blocked shutdown signals and open sockets: fds 0-2 and our two
+      // close-on-exec pipe ends only.
+      int keep[2] = {gate[0], report[1]};
+      reset_child_for_exec(keep, 2);
       char c;
       if (::read(gate[0], &c, 1) != 1) ::_exit(127);
       ::execvp(args[0], args.data());
@@ -80,9 +87,14 @@ class Launched {
     // Only peek: in ptrace mode the sampler waits on this pid too.
     siginfo_t si{};
     si.si_pid = 0;
-    if (::waitid(P_PID, static_cast<id_t>(pid_), &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-        si.si_pid == pid_)
+    int r = ::waitid(P_PID, static_cast<id_t>(pid_), &si, WEXITED | WNOHANG | WNOWAIT);
+    if (r == 0 && si.si_pid == pid_) return true;
+    if (r < 0 && errno == ECHILD) {
+      // Reaped already: the ptrace sampler, as its tracer, took the exit.
+      // Forget the pid, which the kernel may give to another process now.
+      pid_ = -1;
       return true;
+    }
     return false;
   }
   std::optional<int> reap(int timeout_ms) {
@@ -107,7 +119,9 @@ class Launched {
   void stop() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGTERM);
-    if (!reap(1000)) {
+    // reap() clears pid_ when the child is not ours any more: kill(-1)
+    // would signal every process we may signal.
+    if (!reap(1000) && pid_ > 0) {
       ::kill(pid_, SIGKILL);
       reap(1000);
     }
@@ -183,66 +197,75 @@ Result<Profile> run_profile(const ProfileOptions& o, Symbolizer& sym, std::mutex
   if (!perf) pts = std::make_unique<PtraceSampler>(pid, wall, o.ptrace_stack_bytes);
   prof.sampler = perf ? "perf_event" : "ptrace";
 
-  if (pts) {
-    if (auto st = pts->scan_threads(col); !st.ok()) return st.error();
-  }
-  if (launch) {
-    if (auto st = child.release(); !st.ok()) return st.error();
-  }
-  if (auto st = view.refresh(); !st.ok() && !launch) return st.error();
-
-  uint64_t cpu0 = thread_cpu_us();
-  const uint64_t start = monotonic_ms();
-  const uint64_t period_us = 1000000 / o.hz;
-  uint64_t next_scan = start, next_progress = start + 1000, next_names = start;
-  uint64_t next_tick_us = start * 1000;
-  bool refreshed_after_exec = !launch;
-  auto done = [&](uint64_t now) {
-    if (cancel.cancelled()) return true;
-    if (o.duration_ms && now - start >= o.duration_ms) return true;
-    if (launch) return child.exited() || (pts && pts->leader_gone());
-    return !process_alive(pid);
+  // The ptrace sampler seizes, samples and detaches on a thread that ends
+  // with the sampling: a thread we gave up waiting on is let go then, not
+  // left to stop later (run_on_tracer_thread).
+  uint64_t start = 0, sampling_cpu_us = 0;
+  auto sampling = [&]() -> Status {
+    uint64_t cpu_start = thread_cpu_us();
+    if (pts) {
+      if (auto st = pts->scan_threads(col); !st.ok()) return st.error();
+    }
+    if (launch) {
+      if (auto st = child.release(); !st.ok()) return st.error();
+    }
+    if (auto st = view.refresh(); !st.ok() && !launch) return st.error();
+    start = monotonic_ms();
+    const uint64_t period_us = 1000000 / o.hz;
+    uint64_t next_scan = start, next_progress = start + 1000, next_names = start;
+    uint64_t next_tick_us = start * 1000;
+    bool refreshed_after_exec = !launch;
+    auto done = [&](uint64_t now) {
+      if (cancel.cancelled()) return true;
+      if (o.duration_ms && now - start >= o.duration_ms) return true;
+      if (launch) return child.exited() || (pts && pts->leader_gone());
+      return !process_alive(pid);
+    };
+    for (;;) {
+      uint64_t now = monotonic_ms();
+      if (done(now)) break;
+      if (!refreshed_after_exec && now - start >= 50) {
+        // The command's own mappings exist only after its execve.
+        (void)view.refresh();
+        refreshed_after_exec = true;
+      }
+      if (now >= next_scan) {
+        if (perf) perf->scan_threads(col);
+        if (pts) (void)pts->scan_threads(col);
+        next_scan = now + 100;
+      }
+      if (now >= next_names) {
+        for (pid_t t : proc::list_tids(pid)) col.name_thread(t, thread_name(pid, t));
+        next_names = now + 1000;
+      }
+      if (now >= next_progress) {
+        if (progress)
+          progress({now - start, o.duration_ms, col.samples(),
+                    perf ? perf->threads() : pts->threads()});
+        next_progress = now + 1000;
+      }
+      if (perf) {
+        perf->poll(50, col);
+        continue;
+      }
+      // ptrace: tick on schedule; between ticks pass on the target's signals.
+      uint64_t now_us = monotonic_ms() * 1000;
+      if (now_us >= next_tick_us) {
+        pts->sample(col);
+        next_tick_us += period_us;
+        // Fell behind (slow target, many threads): skip ticks, do not burst.
+        if (next_tick_us < now_us) next_tick_us = now_us + period_us;
+      }
+      pts->service();
+      ::usleep(static_cast<useconds_t>(std::min<uint64_t>(1000, period_us / 4 + 1)));
+    }
+    if (perf) perf->poll(0, col);
+    if (pts) pts->detach_all();
+    sampling_cpu_us = thread_cpu_us() - cpu_start;
+    return ok_status();
   };
-  for (;;) {
-    uint64_t now = monotonic_ms();
-    if (done(now)) break;
-    if (!refreshed_after_exec && now - start >= 50) {
-      // The command's own mappings exist only after its execve.
-      (void)view.refresh();
-      refreshed_after_exec = true;
-    }
-    if (now >= next_scan) {
-      if (perf) perf->scan_threads(col);
-      if (pts) (void)pts->scan_threads(col);
-      next_scan = now + 100;
-    }
-    if (now >= next_names) {
-      for (pid_t t : proc::list_tids(pid)) col.name_thread(t, thread_name(pid, t));
-      next_names = now + 1000;
-    }
-    if (now >= next_progress) {
-      if (progress)
-        progress(
-            {now - start, o.duration_ms, col.samples(), perf ? perf->threads() : pts->threads()});
-      next_progress = now + 1000;
-    }
-    if (perf) {
-      perf->poll(50, col);
-      continue;
-    }
-    // ptrace: tick on schedule; between ticks pass on the target's signals.
-    uint64_t now_us = monotonic_ms() * 1000;
-    if (now_us >= next_tick_us) {
-      pts->sample(col);
-      next_tick_us += period_us;
-      // Fell behind (slow target, many threads): skip ticks, do not burst.
-      if (next_tick_us < now_us) next_tick_us = now_us + period_us;
-    }
-    pts->service();
-    ::usleep(static_cast<useconds_t>(std::min<uint64_t>(1000, period_us / 4 + 1)));
-  }
-  if (perf) perf->poll(0, col);
-  if (pts) pts->detach_all();
+  if (auto st = pts ? run_on_tracer_thread(sampling) : sampling(); !st.ok()) return st.error();
+  uint64_t cpu0 = thread_cpu_us();
   prof.duration_ms = monotonic_ms() - start;
   prof.comm = thread_name(pid, pid);
   for (pid_t t : proc::list_tids(pid)) col.name_thread(t, thread_name(pid, t));
@@ -265,7 +288,7 @@ Result<Profile> run_profile(const ProfileOptions& o, Symbolizer& sym, std::mutex
   col.finish(prof, sym);
   uint64_t cpu2 = thread_cpu_us();
   if (cost) {
-    cost->sampling_cpu_us = cpu1 - cpu0;
+    cost->sampling_cpu_us = sampling_cpu_us + (cpu1 - cpu0);
     cost->symbolize_cpu_us = cpu2 - cpu1;
   }
   if (perf && !perf->kernel_included())

@@ -2,6 +2,9 @@
 
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <unistd.h>
+
+#include <vector>
 
 #include "maps.h"
 #include "sonde/common/io.h"
@@ -13,6 +16,8 @@ namespace {
 // A running thread stops within microseconds of PTRACE_INTERRUPT; one that
 // has not after this long is in uninterruptible sleep.
 constexpr int kStopTimeoutMs = 20;
+// How long detach_all waits for all the threads' stops together.
+constexpr long kDetachWaitMs = 100;
 
 }  // namespace
 
@@ -137,11 +142,29 @@ void PtraceSampler::sample(Collector& c) {
 }
 
 void PtraceSampler::detach_all() {
+  // PTRACE_DETACH needs a stopped tracee: interrupt every thread at once,
+  // then detach each as its stop arrives, for a bounded time in all (not per
+  // thread: a thousand threads in D state must not cost a thousand waits).
+  // One still not stopped is let go when the sampling thread ends right
+  // after this (run_on_tracer_thread), its pending stop cancelled.
+  std::vector<pid_t> waiting;
   for (auto& [tid, t] : threads_) {
-    // PTRACE_DETACH needs a stopped tracee. A thread that will not stop is
-    // released when this thread exits (ptrace attachments die with it).
-    StopResult st = t.pending ? wait_stop(tid, 200) : stop_thread(tid, 200);
-    if (st.kind == StopKind::kStopped || st.kind == StopKind::kSignal) detach_thread(tid, st);
+    // ESRCH: it exited.
+    if (t.pending || ::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) == 0) waiting.push_back(tid);
+  }
+  const long deadline = monotonic_ms() + kDetachWaitMs;
+  while (!waiting.empty()) {
+    for (auto it = waiting.begin(); it != waiting.end();) {
+      StopResult st = wait_stop(*it, 0);
+      if (st.kind == StopKind::kTimeout) {
+        ++it;
+        continue;
+      }
+      if (st.kind != StopKind::kGone) detach_thread(*it, st);
+      it = waiting.erase(it);
+    }
+    if (waiting.empty() || monotonic_ms() >= deadline) break;
+    ::usleep(200);
   }
   threads_.clear();
 }

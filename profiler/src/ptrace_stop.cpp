@@ -8,6 +8,9 @@
 
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <system_error>
+#include <thread>
 
 #include "sonde/common/io.h"
 #include "sonde/proc/ptrace_access.h"
@@ -109,6 +112,26 @@ void resume_thread(pid_t tid, const StopResult& st) {
 void detach_thread(pid_t tid, const StopResult& st) {
   unsigned long sig = st.kind == StopKind::kSignal ? static_cast<unsigned long>(st.signal) : 0;
   pt(PTRACE_DETACH, tid, 0, sig);
+}
+
+Status run_on_tracer_thread(const std::function<Status()>& fn) {
+  Status result = ok_status();
+  std::exception_ptr thrown;
+  try {
+    std::thread t([&] {
+      try {
+        result = fn();
+      } catch (...) {
+        thrown = std::current_exception();
+      }
+    });
+    t.join();
+  } catch (const std::system_error& e) {
+    return Error{errc::kInternal, std::string("cannot start the tracer thread: ") + e.what(),
+                 "the agent is out of threads or memory; retry when the host is less loaded"};
+  }
+  if (thrown) std::rethrow_exception(thrown);
+  return result;
 }
 
 char thread_state(pid_t pid, pid_t tid) {

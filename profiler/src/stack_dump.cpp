@@ -46,10 +46,29 @@ size_t stack_extent(const ProcessView& view, uint64_t sp, size_t max) {
   return end > sp ? static_cast<size_t>(std::min<uint64_t>(max, end - sp)) : max;
 }
 
+// Registers and stack of a thread in one of our stops, then let it go.
+void take_stopped(pid_t pid, Captured& c, const StopResult& sr, const StackOptions& o,
+                  const ProcessView& view, StackBuffer& buf) {
+  user_regs_struct u{};
+  size_t n = 0;
+  if (::ptrace(PTRACE_GETREGS, c.tid, nullptr, &u) == 0) {
+    regs_from_user(u, c.regs);
+    c.have_regs = true;
+    c.syscall = blocked_syscall(u);
+    c.stack_addr = u.rsp;
+    n = copy_stack(pid, u.rsp, stack_extent(view, u.rsp, o.stack_bytes), buf);
+  } else {
+    c.error = std::string("registers unreadable: ") + strerror(errno);
+  }
+  detach_thread(c.tid, sr);
+  c.stack.assign(buf.data(), buf.data() + n);
+}
+
 // Copies one thread: seize, stop, registers, stack, detach. Threads in
 // uninterruptible sleep cannot be stopped; /proc/TID/syscall still gives
-// their pc and sp, enough to unwind through code with CFI.
-void capture(pid_t pid, Captured& c, const StackOptions& o, const ProcessView& view,
+// their pc and sp, enough to unwind through code with CFI. Returns false
+// when the thread missed the stop deadline: its stop is still pending.
+bool capture(pid_t pid, Captured& c, const StackOptions& o, const ProcessView& view,
              StackBuffer& buf, Status* fatal, uint64_t* stop_us) {
   if (auto st = proc::read_stat(fmt::format("/proc/{}/task/{}/stat", pid, c.tid))) {
     c.name = st->comm;
@@ -69,45 +88,55 @@ void capture(pid_t pid, Captured& c, const StackOptions& o, const ProcessView& v
     } else {
       c.error = c.state == 'D' ? "in uninterruptible sleep; no registers readable" : "zombie";
     }
-    return;
+    return true;
   }
   auto t0 = std::chrono::steady_clock::now();
   if (auto st = seize_thread(pid, c.tid); !st.ok()) {
     if (st.error().code == errc::kNotFound) {
       c.error = "thread exited";
-      return;
+      return true;
     }
     *fatal = st.error();
-    return;
+    return true;
   }
   StopResult sr = stop_thread(c.tid, o.stop_timeout_ms, /*eager=*/true);
-  if (sr.kind == StopKind::kTimeout) {
-    // Entered uninterruptible sleep after we looked. The stop stays pending:
-    // wait a little more, else our thread's exit releases it.
-    sr = wait_stop(c.tid, 1000);
-  }
   if (sr.kind == StopKind::kGone) {
     c.error = "thread exited";
-    return;
+    return true;
   }
   if (sr.kind == StopKind::kTimeout) {
-    c.error = "did not stop (uninterruptible sleep)";
-    return;
+    // Entered uninterruptible sleep after we looked. No waiting on it: the
+    // dump goes on, a late stop is taken between the next threads, and the
+    // capture thread's end cancels a stop that never came (see
+    // run_on_tracer_thread).
+    c.error = fmt::format("did not stop within {} ms (uninterruptible sleep); left running",
+                          o.stop_timeout_ms);
+    return false;
   }
-  user_regs_struct u{};
-  size_t n = 0;
-  if (::ptrace(PTRACE_GETREGS, c.tid, nullptr, &u) == 0) {
-    regs_from_user(u, c.regs);
-    c.have_regs = true;
-    c.syscall = blocked_syscall(u);
-    c.stack_addr = u.rsp;
-    n = copy_stack(pid, u.rsp, stack_extent(view, u.rsp, o.stack_bytes), buf);
-  } else {
-    c.error = std::string("registers unreadable: ") + strerror(errno);
-  }
-  detach_thread(c.tid, sr);
+  take_stopped(pid, c, sr, o, view, buf);
   *stop_us = us_since(t0);
-  c.stack.assign(buf.data(), buf.data() + n);
+  return true;
+}
+
+// Threads that missed their deadline and have stopped since: take them now
+// and let them go; those gone are dropped; the rest stay pending.
+void collect_late(pid_t pid, std::vector<Captured*>& late, const StackOptions& o,
+                  const ProcessView& view, StackBuffer& buf) {
+  for (auto it = late.begin(); it != late.end();) {
+    Captured& c = **it;
+    StopResult sr = wait_stop(c.tid, 0);
+    if (sr.kind == StopKind::kTimeout) {
+      ++it;
+      continue;
+    }
+    if (sr.kind == StopKind::kGone) {
+      c.error = "thread exited";
+    } else {
+      c.error.clear();
+      take_stopped(pid, c, sr, o, view, buf);
+    }
+    it = late.erase(it);
+  }
 }
 
 }  // namespace
@@ -134,14 +163,28 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
   ProcessView view(pid, images);
   if (auto st = view.refresh(); !st.ok()) return st.error();
   StackBuffer buf;
-  for (auto& c : caps) {
-    if (cancel && cancel->cancelled()) return Error{errc::kCancelled, "cancelled", {}};
-    Status fatal = ok_status();
-    uint64_t stop_us = 0;
-    capture(pid, c, o, view, buf, &fatal, &stop_us);
-    if (!fatal.ok()) return fatal.error();
-    d.max_stop_us = std::max(d.max_stop_us, stop_us);
-  }
+  // Every ptrace step on a thread that ends with the capture: no thread of
+  // the target stays attached, or stops later, after this returns.
+  std::vector<Captured*> late;
+  auto st = run_on_tracer_thread([&]() -> Status {
+    for (auto& c : caps) {
+      if (cancel && cancel->cancelled()) return Error{errc::kCancelled, "cancelled", {}};
+      Status fatal = ok_status();
+      uint64_t stop_us = 0;
+      if (!capture(pid, c, o, view, buf, &fatal, &stop_us)) late.push_back(&c);
+      if (!fatal.ok()) return fatal.error();
+      d.max_stop_us = std::max(d.max_stop_us, stop_us);
+      if (!late.empty()) collect_late(pid, late, o, view, buf);
+    }
+    if (!late.empty()) collect_late(pid, late, o, view, buf);
+    return ok_status();
+  });
+  if (!st.ok()) return st.error();
+  for (Captured* c : late)
+    d.notes.push_back(fmt::format(
+        "thread {} did not stop within {} ms and was let go without its stack (it is in "
+        "uninterruptible sleep); run stack again for it",
+        c->tid, o.stop_timeout_ms));
   d.capture_us = us_since(t0);
   t0 = std::chrono::steady_clock::now();
 

@@ -7,6 +7,8 @@
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -16,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <set>
+#include <utility>
 #include <unordered_map>
 
 #include "debug_cache.h"
@@ -267,6 +270,11 @@ struct Module {
   std::string error;  // why it could not be read; mod is null then
   DebuginfodClient* debuginfod = nullptr;
   DebugCache* debug_cache = nullptr;
+  // The module's ELF, read with pread (ELF_C_READ), until libdwfl takes it
+  // through find_elf; its fd goes with it.
+  Elf* main_elf = nullptr;
+  int main_fd = -1;
+  std::string main_path;
   std::string fetch_failure;  // debuginfod's reason for not having it
   bool dwarf_checked = false;
   bool has_dwarf = false;
@@ -284,6 +292,8 @@ struct Module {
   Module& operator=(const Module&) = delete;
   ~Module() {
     if (dwfl != nullptr) dwfl_end(dwfl);
+    if (main_elf != nullptr) elf_end(main_elf);
+    if (main_fd >= 0) ::close(main_fd);
   }
 
   // The concrete subprogram DIE whose code holds pc (DWARF addresses).
@@ -341,9 +351,33 @@ struct Module {
   }
 };
 
-int no_find_elf(Dwfl_Module*, void**, const char*, Dwarf_Addr, char**, Elf**) {
-  // Every module is reported with its ELF already open.
-  return -1;
+// Hands libdwfl the Elf open_module made. Not dwfl_report_elf: it opens
+// the file itself with ELF_C_READ_MMAP_PRIVATE, and a target's user who
+// truncates a mapped file makes the agent's next read of it a SIGBUS.
+int module_find_elf(Dwfl_Module*, void** userdata, const char*, Dwarf_Addr, char** file_name,
+                    Elf** elfp) {
+  Module* m = userdata != nullptr ? static_cast<Module*>(*userdata) : nullptr;
+  if (m == nullptr || m->main_elf == nullptr) return -1;
+  *elfp = std::exchange(m->main_elf, nullptr);
+  if (*file_name == nullptr) *file_name = ::strdup(m->main_path.c_str());
+  return std::exchange(m->main_fd, -1);
+}
+
+// The address range dwfl_report_elf (base 0, add_p_vaddr) reports: from the
+// first PT_LOAD, aligned down as libdwfl aligns it (so the bias is 0), to
+// the end of the last.
+bool load_range(Elf* elf, GElf_Addr* start, GElf_Addr* end) {
+  size_t phnum = 0;
+  if (elf_getphdrnum(elf, &phnum) != 0) return false;
+  bool found = false;
+  for (size_t i = 0; i < phnum; ++i) {
+    GElf_Phdr ph;
+    if (gelf_getphdr(elf, static_cast<int>(i), &ph) == nullptr || ph.p_type != PT_LOAD) continue;
+    if (!found) *start = ph.p_vaddr & -ph.p_align;
+    *end = ph.p_vaddr + ph.p_memsz;
+    found = true;
+  }
+  return found && *end > *start;
 }
 
 // find_debuginfo for every module: the /usr/lib/debug/.build-id tree, then
@@ -443,11 +477,37 @@ int prefer_uncompressed(DebugCache* cache, int fd, char** name) {
   return copy.release();
 }
 
+// libdwfl maps the debug file we return (ELF_C_READ_MMAP_PRIVATE), and has
+// no way to take an Elf of ours for it. A file only root can change is
+// mapped as it is; one its owner (maybe the target's user) or a container
+// could truncate under the mapping, which would SIGBUS the agent, is given
+// as a private copy in memory instead, up to kMaxPrivateCopy.
+constexpr off_t kMaxPrivateCopy = off_t{512} << 20;
+
+int private_if_untrusted(int fd, const char* name) {
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0) return fd;
+  bool in_container = name != nullptr && std::strncmp(name, "/proc/", 6) == 0;
+  if (st.st_uid == 0 && (st.st_mode & 022) == 0 && !in_container) return fd;
+  ScopedFd in(fd);
+  if (!S_ISREG(st.st_mode) || st.st_size > kMaxPrivateCopy) return -1;
+  ScopedFd copy(::memfd_create("sonde-debug", MFD_CLOEXEC));
+  if (!copy.valid()) return -1;
+  off_t off = 0;
+  while (off < st.st_size) {
+    ssize_t n = ::sendfile(copy.get(), in.get(), &off, static_cast<size_t>(st.st_size - off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // shorter than it was: what is there is what we get
+  }
+  return copy.release();
+}
+
 int find_debuginfo(Dwfl_Module*, void** userdata, const char*, Dwarf_Addr, const char* file_name,
                    const char* debuglink, GElf_Word crc, char** debuginfo_file_name) {
   int fd = find_debuginfo_file(userdata, file_name, debuglink, crc, debuginfo_file_name);
   Module* m = userdata != nullptr ? static_cast<Module*>(*userdata) : nullptr;
-  return m != nullptr ? prefer_uncompressed(m->debug_cache, fd, debuginfo_file_name) : fd;
+  if (m != nullptr) fd = prefer_uncompressed(m->debug_cache, fd, debuginfo_file_name);
+  return private_if_untrusted(fd, *debuginfo_file_name);
 }
 
 void open_module(Module& m) {
@@ -458,13 +518,19 @@ void open_module(Module& m) {
   // Only absolute entries matter: libdwfl looks for .build-id/ below each.
   m.search_path = m.root.empty() ? "/usr/lib/debug" : m.root + "/usr/lib/debug:/usr/lib/debug";
   m.search_path_ptr = m.search_path.data();
-  m.callbacks.find_elf = no_find_elf;
+  m.callbacks.find_elf = module_find_elf;
   m.callbacks.find_debuginfo = find_debuginfo;
   m.callbacks.section_address = dwfl_offline_section_address;
   m.callbacks.debuginfo_path = &m.search_path_ptr;
 
   // O_NONBLOCK: a path swapped for a FIFO must not hang the open.
-  ScopedFd fd(::open(m.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  // O_NOFOLLOW: a mapped file's name is never a symlink, so one there now
+  // is not what the target maps; but /proc/PID/map_files and /proc/self/fd
+  // entries are the kernel's own links to the file and are followed.
+  int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+  if (m.path.find("/map_files/") == std::string::npos && m.path.rfind("/proc/self/fd/", 0) != 0)
+    flags |= O_NOFOLLOW;
+  ScopedFd fd(::open(m.path.c_str(), flags));
   struct stat st {};
   if (!fd.valid()) {
     m.error = std::strerror(errno);
@@ -494,20 +560,32 @@ void open_module(Module& m) {
     if (name != nullptr) report_path = name;
     std::free(name);
   }
-  m.mod = dwfl_report_elf(m.dwfl, m.name.c_str(), report_path.c_str(), fd.get(), 0, true);
-  if (m.mod != nullptr) {
-    fd.release();  // libdwfl owns it now
+  m.main_elf = elf_begin(fd.get(), ELF_C_READ, nullptr);
+  GElf_Addr start = 0, end = 0;
+  if (m.main_elf == nullptr || elf_kind(m.main_elf) != ELF_K_ELF) {
+    m.error = "not a valid ELF file";
+  } else if (!load_range(m.main_elf, &start, &end)) {
+    m.error = "no loadable segments";
   } else {
-    m.error = dwfl_errmsg(-1);
+    m.mod = dwfl_report_module(m.dwfl, m.name.c_str(), start, end);
+    if (m.mod == nullptr) m.error = dwfl_errmsg(-1);
   }
   dwfl_report_end(m.dwfl, nullptr, nullptr);
   if (m.mod == nullptr) return;
+  m.main_fd = fd.release();  // goes to libdwfl with the Elf
+  m.main_path = report_path;
 
   void** userdata = nullptr;
   dwfl_module_info(m.mod, &userdata, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
   if (userdata != nullptr) *userdata = &m;
   GElf_Addr bias = 0;
-  if (dwfl_module_getelf(m.mod, &bias) != nullptr) m.bias = bias;
+  if (dwfl_module_getelf(m.mod, &bias) != nullptr) {
+    m.bias = bias;
+  } else {
+    m.error = dwfl_errmsg(-1);
+    m.mod = nullptr;
+    return;
+  }
   const unsigned char* bits = nullptr;
   GElf_Addr id_vaddr = 0;
   int n = dwfl_module_build_id(m.mod, &bits, &id_vaddr);

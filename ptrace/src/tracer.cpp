@@ -26,6 +26,7 @@
 
 #include "sonde/common/io.h"
 #include "sonde/common/log.h"
+#include "sonde/common/subprocess.h"
 #include "sonde/common/undo.h"
 #include "sonde/proc/ptrace_access.h"
 #include "sonde/proc/sockets.h"
@@ -375,9 +376,9 @@ Status Tracer::launch() {
     int nul = ::open("/dev/null", O_RDONLY);
     if (nul >= 0) ::dup2(nul, 0);
     ::dup2(2, 1);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // The command starts clean: default signals, empty mask, fds 0-2 only
+    // (the status pipe is close-on-exec).
+    reset_child_for_exec(&status_pipe[1], 1);
     ::raise(SIGSTOP);  // wait here until the tracer has seized us
     if (seccomp_) {
       if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||

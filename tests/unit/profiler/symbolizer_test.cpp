@@ -14,9 +14,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -29,6 +31,7 @@
 #include <fmt/ranges.h>
 
 #include "../../../profiler/src/debug_cache.h"
+#include "../../../profiler/src/elf_image.h"
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
 #include "sonde/common/subprocess.h"
@@ -1127,6 +1130,120 @@ TEST_F(DebugCacheTest, GarbageAndTruncatedFilesAreRefusedNotCrashedOn) {
   EXPECT_FALSE(tiny.uncompressed(in.get(), id, &path).valid());
   EXPECT_EQ(tiny.stats().skipped, 1u);
   EXPECT_TRUE(elf_has_compressed_sections(in.get()));
+}
+
+
+// A target's file truncated on disk while we have it open (issue 15, point
+// 6). Mapped, the next read of a page past the new end would be a SIGBUS
+// in the agent; read with pread, it is a short read: what was read stays,
+// what was not is missing, and a fresh open notes the file unreadable.
+// big_pad puts .rodata past the first 64 KiB chunk the image reads.
+TEST_F(SymbolizerTest, FileTruncatedUnderUsIsANoteNotASigbus) {
+  const char source[] = R"(#include <stdio.h>
+const char big_pad[300000] = {1};
+__attribute__((noinline)) int exported_work(int v) {
+  printf("%d\n", v + big_pad[v]);
+  return v * 7;
+}
+__attribute__((noinline)) int other_work(int v) { return v + 3; }
+int main(int argc, char** argv) {
+  (void)argv;
+  return exported_work(argc) + other_work(argc);
+}
+)";
+  std::string bin = build("shrinks", source, "c", "-O0 -g");
+  Sym work = nm_symbol(bin, "exported_work");
+  Sym other = nm_symbol(bin, "other_work");
+  Sym pad = nm_symbol(bin, "big_pad");
+  ASSERT_NE(work.addr, 0u);
+  ASSERT_NE(pad.addr, 0u);
+  ModuleRef m{bin, "/opt/app/shrinks", build_id(bin)};
+
+  Symbolizer s;
+  auto f = s.symbolize(m, work.addr, false);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].function, "exported_work");
+  std::string err;
+  auto img = ElfImage::open_file(bin, &err);
+  ASSERT_TRUE(img) << err;
+  uint8_t before[16], after[16];
+  ASSERT_TRUE(img->read(work.addr, before, sizeof before));
+
+  ASSERT_EQ(::truncate(bin.c_str(), 4096), 0);
+
+  f = s.symbolize(m, other.addr, false);  // must not crash
+  ASSERT_GE(f.size(), 1u);
+  EXPECT_EQ(f.back().rel, other.addr);
+  f = s.symbolize(m, work.addr + 1, false);
+  ASSERT_GE(f.size(), 1u);
+  // The image: bytes read before the truncation stay; bytes past the new
+  // end that were never read are missing, and it says so.
+  ASSERT_TRUE(img->read(work.addr, after, sizeof after));
+  EXPECT_EQ(std::memcmp(before, after, sizeof before), 0);
+  uint8_t far[8];
+  EXPECT_FALSE(img->read(pad.addr + 200000, far, sizeof far));
+  EXPECT_TRUE(img->short_read());
+
+  Symbolizer fresh;
+  f = fresh.symbolize(m, work.addr, false);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].function, "");
+  // Its headers survive in the first 4 KiB, its symbols and DWARF do not.
+  auto notes = fresh.take_notes();
+  EXPECT_TRUE(has_note(notes, "no debug info for /opt/app/shrinks")) << join_notes(notes);
+  auto again = ElfImage::open_file(bin, &err);
+  ASSERT_TRUE(again) << err;
+  EXPECT_FALSE(again->read(pad.addr + 200000, far, sizeof far));
+  ASSERT_EQ(::truncate(bin.c_str(), 32), 0);
+  Symbolizer none;
+  none.symbolize(m, work.addr, false);
+  notes = none.take_notes();
+  EXPECT_TRUE(has_note(notes, "cannot read /opt/app/shrinks: ")) << join_notes(notes);
+  EXPECT_FALSE(ElfImage::open_file(bin, &err));
+}
+
+// A FIFO or a symlink where an ELF file was: no hang, no following.
+TEST_F(SymbolizerTest, FifoAndSymlinkInPlaceOfAnElfFile) {
+  std::string fifo = dir / "fifo.so";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  std::string err;
+  EXPECT_FALSE(ElfImage::open_file(fifo, &err));
+  EXPECT_NE(err.find("not a regular ELF file"), std::string::npos) << err;
+  Symbolizer s;
+  auto f = s.symbolize({fifo, "/lib/fifo.so", ""}, 0x1000, false);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].function, "");
+  std::string good = build("good", kPlainSource, "c", "-O0");
+  std::string link = dir / "link.so";
+  ASSERT_EQ(::symlink(good.c_str(), link.c_str()), 0);
+  EXPECT_FALSE(ElfImage::open_file(link, &err));
+  EXPECT_NE(err.find("Too many levels of symbolic links"), std::string::npos) << err;
+  EXPECT_TRUE(ElfImage::open_file(good, &err)) << err;
+}
+
+
+// A debug file its owner (not root) could truncate under a mapping is read
+// through a private copy: the lines are still found, and truncating the
+// file afterwards changes nothing for the symbolizer that holds it.
+TEST_F(SymbolizerTest, DebugFileNotRootsIsReadFromAPrivateCopy) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give the file to another user";
+  std::string bin = build("theirs", kPlainSource, "c", "-O0 -g");
+  Sym work = nm_symbol(bin, "exported_work");
+  ASSERT_TRUE(sh("cd " + dir.path.string() + " && objcopy --only-keep-debug theirs theirs.debug" +
+                 " && strip --strip-debug theirs && objcopy --add-gnu-debuglink=theirs.debug theirs"));
+  std::string debug = dir / "theirs.debug";
+  ASSERT_EQ(::chown(debug.c_str(), 65534, 65534), 0);  // nobody's
+  ModuleRef m{bin, bin, build_id(bin)};
+  Symbolizer s;
+  auto f = s.symbolize(m, work.addr, false);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].function, "exported_work");
+  EXPECT_EQ(f[0].line, line_of(kPlainSource, "@work"));
+  ASSERT_EQ(::truncate(debug.c_str(), 0), 0);
+  f = s.symbolize(m, work.addr + 1, false);  // must not crash
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].function, "exported_work");
+  EXPECT_EQ(f[0].line, line_of(kPlainSource, "@work"));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,8 +53,10 @@ class Child {
 
 // Runs argv[0] (searched in PATH) with posix_spawn. A program that cannot
 // be executed makes spawn() itself fail, with the exec's errno. The child
-// starts with no signals blocked and SIGPIPE at its default, whatever the
-// caller blocks or ignores (the agent blocks its shutdown signals).
+// starts clean whatever the caller blocks, ignores or holds open (the agent
+// ignores SIGPIPE, blocks its shutdown signals, and has sockets, perf rings
+// and ptrace pipes): every signal at its default, none blocked, and only
+// fds 0, 1 and 2.
 Result<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& opts = {});
 
 // Runs to completion and captures stdout (bounded). For tests and small helpers.
@@ -62,6 +65,12 @@ struct RunResult {
   std::string out;
 };
 Result<RunResult> run_capture(const std::vector<std::string>& argv, int timeout_ms = 30000);
+
+// For a child made with fork() (launch paths that must stop between fork and
+// exec): every signal back to SIG_DFL, an empty mask, and every fd above 2
+// closed except the n in `keep` (which should be O_CLOEXEC, so the exec
+// closes them too). Async-signal-safe: it allocates nothing.
+void reset_child_for_exec(const int* keep = nullptr, size_t n = 0) noexcept;
 
 // Human text for a wait status: "exited with 3", "killed by SIGKILL".
 std::string describe_wait_status(int status);

@@ -63,4 +63,11 @@ Result<std::string> jcmd(pid_t pid, const std::string& line, const AttachOptions
 std::string jvm_tmp_dir(pid_t pid);
 std::string attach_socket_path(pid_t pid, pid_t nspid);
 
+// The attach socket checked as the JDK's attach client checks it before
+// talking to it: lstat (a symlink is not followed), a socket, owned by the
+// JVM's effective user euid, no access for group or others. kNotFound when
+// there is none or we cannot see it; kPermission, naming the owner or mode, when another user
+// could have planted it.
+Status check_attach_socket(const std::string& path, uid_t euid);
+
 }  // namespace sonde::jvm

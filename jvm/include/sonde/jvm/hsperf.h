@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "sonde/common/result.h"
@@ -29,8 +30,12 @@ using PerfData = std::map<std::string, PerfCounter>;
 // or truncated file gives an error or the entries before the damage.
 Result<PerfData> parse_hsperfdata(std::string_view buf);
 
-// Finds and reads /proc/PID/root/tmp/hsperfdata_*/NSPID.
-Result<PerfData> read_hsperfdata(pid_t pid, pid_t nspid);
+// Finds and reads /proc/PID/root/tmp/hsperfdata_*/NSPID. As the JDK does, a
+// file (or its directory) not owned by the JVM's effective user euid, a
+// symlink, a FIFO, or a directory others can write is skipped, with a line
+// in *notes: another user of /tmp may have planted it.
+Result<PerfData> read_hsperfdata(pid_t pid, pid_t nspid, uid_t euid,
+                                 std::vector<std::string>* notes = nullptr);
 
 std::optional<std::string> perf_string(const PerfData& d, const std::string& name);
 std::optional<long long> perf_number(const PerfData& d, const std::string& name);
