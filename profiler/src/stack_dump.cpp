@@ -46,11 +46,23 @@ size_t stack_extent(const ProcessView& view, uint64_t sp, size_t max) {
   return end > sp ? static_cast<size_t>(std::min<uint64_t>(max, end - sp)) : max;
 }
 
+// Once this much of all stacks is held, a thread's copy is its top only:
+// enough for the innermost frames, the ones a reader looks at first.
+constexpr size_t kShortStackBytes = 64 * 1024;
+
+// An upper bound of a thread's size on the wire (profile_json.cpp's keys
+// and numbers, plus its strings), to cap the dump before it is encoded.
+size_t wire_size_estimate(const ThreadStack& t) {
+  size_t n = 96 + t.name.size() + t.syscall.size() + t.error.size();
+  for (const Frame& f : t.frames) n += 144 + f.function.size() + f.module.size() + f.file.size();
+  return n;
+}
+
 // Copies one thread: seize, stop, registers, stack, detach. Threads in
 // uninterruptible sleep cannot be stopped; /proc/TID/syscall still gives
 // their pc and sp, enough to unwind through code with CFI.
-void capture(pid_t pid, Captured& c, const StackOptions& o, const ProcessView& view,
-             StackBuffer& buf, Status* fatal, uint64_t* stop_us) {
+void capture(pid_t pid, Captured& c, const StackOptions& o, size_t stack_bytes,
+             const ProcessView& view, StackBuffer& buf, Status* fatal, uint64_t* stop_us) {
   if (auto st = proc::read_stat(fmt::format("/proc/{}/task/{}/stat", pid, c.tid))) {
     c.name = st->comm;
     c.state = st->state;
@@ -64,7 +76,7 @@ void capture(pid_t pid, Captured& c, const StackOptions& o, const ProcessView& v
       c.regs[kRegIp] = pc;
       c.have_regs = c.partial_regs = true;
       c.stack_addr = sp;
-      size_t n = copy_stack(pid, sp, stack_extent(view, sp, o.stack_bytes), buf);
+      size_t n = copy_stack(pid, sp, stack_extent(view, sp, stack_bytes), buf);
       c.stack.assign(buf.data(), buf.data() + n);
     } else {
       c.error = c.state == 'D' ? "in uninterruptible sleep; no registers readable" : "zombie";
@@ -101,7 +113,7 @@ void capture(pid_t pid, Captured& c, const StackOptions& o, const ProcessView& v
     c.have_regs = true;
     c.syscall = blocked_syscall(u);
     c.stack_addr = u.rsp;
-    n = copy_stack(pid, u.rsp, stack_extent(view, u.rsp, o.stack_bytes), buf);
+    n = copy_stack(pid, u.rsp, stack_extent(view, u.rsp, stack_bytes), buf);
   } else {
     c.error = std::string("registers unreadable: ") + strerror(errno);
   }
@@ -127,6 +139,15 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
   if (caps.empty())
     return Error{errc::kNotFound, fmt::format("no process {}", pid),
                  "list processes with `sonde ps TARGET`"};
+  if (caps.size() > o.max_threads) {
+    std::sort(caps.begin(), caps.end(),
+              [](const Captured& a, const Captured& b) { return a.tid < b.tid; });
+    d.threads_more = caps.size() - o.max_threads;
+    d.notes.push_back(
+        fmt::format("{} threads: the first {} (lowest tids) are shown, {} more are not",
+                    caps.size(), o.max_threads, d.threads_more));
+    caps.resize(o.max_threads);
+  }
   // The maps first: they bound each stack copy, and the modules they name
   // are opened while every thread still runs.
   auto t0 = std::chrono::steady_clock::now();
@@ -134,14 +155,23 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
   ProcessView view(pid, images);
   if (auto st = view.refresh(); !st.ok()) return st.error();
   StackBuffer buf;
+  size_t held = 0, short_copies = 0;
   for (auto& c : caps) {
     if (cancel && cancel->cancelled()) return Error{errc::kCancelled, "cancelled", {}};
     Status fatal = ok_status();
     uint64_t stop_us = 0;
-    capture(pid, c, o, view, buf, &fatal, &stop_us);
+    bool shortened = held >= o.all_stacks_bytes && o.stack_bytes > kShortStackBytes;
+    capture(pid, c, o, shortened ? kShortStackBytes : o.stack_bytes, view, buf, &fatal, &stop_us);
     if (!fatal.ok()) return fatal.error();
+    held += c.stack.size();
+    short_copies += shortened;
     d.max_stop_us = std::max(d.max_stop_us, stop_us);
   }
+  if (short_copies)
+    d.notes.push_back(fmt::format(
+        "{} threads had only their top {} KiB of stack copied (the agent holds at most {} MiB "
+        "of stacks): their outer frames may be missing",
+        short_copies, kShortStackBytes / 1024, o.all_stacks_bytes >> 20));
   d.capture_us = us_since(t0);
   t0 = std::chrono::steady_clock::now();
 
@@ -149,7 +179,10 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
   Unwinder unwinder(view);
   FrameResolver resolver(view, sym);
   UnwoundStack us;
-  for (auto& c : caps) {
+  size_t used = 0;
+  for (size_t i = 0; i < caps.size(); ++i) {
+    if (cancel && cancel->cancelled()) return Error{errc::kCancelled, "cancelled", {}};
+    Captured& c = caps[i];
     ThreadStack t;
     t.tid = c.tid;
     t.name = c.name;
@@ -167,11 +200,26 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
       for (uint64_t pc : us.pcs)
         for (const Frame& f : resolver.resolve(pc)) t.frames.push_back(f);
       t.truncated = us.truncated;
-      if (c.partial_regs)
-        d.notes.push_back(
-            fmt::format("thread {} is in uninterruptible sleep{}: unwound from its pc and sp only",
-                        c.tid, t.syscall.empty() ? "" : " (" + t.syscall + ")"));
     }
+    std::string note;
+    if (c.have_regs && c.partial_regs)
+      note = fmt::format("thread {} is in uninterruptible sleep{}: unwound from its pc and sp only",
+                         c.tid, t.syscall.empty() ? "" : " (" + t.syscall + ")");
+    // Symbolized, the stack's size is known: past the budget the dump ends
+    // here and says how many threads it left out.
+    size_t sz = wire_size_estimate(t) + note.size() + 8;
+    if (used + sz > o.budget_bytes) {
+      size_t left = caps.size() - i;
+      d.threads_more += left;
+      d.notes.push_back(fmt::format(
+          "{} more threads not shown: the dump is capped at {} MiB; lower --max-frames to see "
+          "more threads",
+          left, o.budget_bytes >> 20));
+      break;
+    }
+    used += sz;
+    if (!note.empty()) d.notes.push_back(std::move(note));
+    c.stack = {};  // its copy is no longer needed
     d.threads.push_back(std::move(t));
   }
   for (auto& n : view.take_notes()) d.notes.push_back(std::move(n));
