@@ -20,14 +20,20 @@ Server::Server(int in_fd, int out_fd, int signal_fd)
   register_all_handlers(registry_);
 }
 
-void Server::send(const json& msg) {
-  std::string frame = encode_frame(msg);
+std::optional<Error> Server::write_message(const json& msg) {
+  auto frame = encode_frame(msg);
+  if (!frame) return frame.error();
   std::lock_guard<std::mutex> g(write_mu_);
-  if (peer_gone_) return;
-  if (!write_all(out_fd_, frame).ok()) {
+  if (peer_gone_) return std::nullopt;
+  if (!write_all(out_fd_, *frame).ok()) {
     // EPIPE: the controller is gone. Stop talking; the reader sees EOF soon.
     peer_gone_ = true;
   }
+  return std::nullopt;
+}
+
+void Server::send(const json& msg) {
+  if (auto e = write_message(msg)) spdlog::error("not sent: {}", e->message);
 }
 
 void Server::start_request(uint64_t id, const std::string& op, const json& args) {
@@ -58,7 +64,15 @@ void Server::start_request(uint64_t id, const std::string& op, const json& args)
   }
   Handler handler = it->second;
   std::thread([this, id, op, args, handler, token] {
-    RequestContext ctx{id, args, *token, [this, id](const json& d) { send(make_event(id, d)); }};
+    // Events over the frame limit are dropped and counted: the request
+    // goes on, and its result says what was lost.
+    auto dropped = std::make_shared<std::atomic<size_t>>(0);
+    RequestContext ctx{id, args, *token, [this, id, op, dropped](const json& d) {
+                         if (auto e = write_message(make_event(id, d))) {
+                           spdlog::error("{}: {}; dropped", op, e->message);
+                           ++*dropped;
+                         }
+                       }};
     Result<json> r = [&]() -> Result<json> {
       try {
         return handler(ctx);
@@ -72,7 +86,24 @@ void Server::start_request(uint64_t id, const std::string& op, const json& args)
     if (token->cancelled() && !r.ok() && r.error().code != errc::kCancelled) {
       r = Error{errc::kCancelled, op + " cancelled", {}};
     }
-    send(r.ok() ? make_result(id, *r) : make_error(id, r.error()));
+    if (size_t n = *dropped; n && r.ok() && r->is_object()) {
+      std::string note =
+          fmt::format("{} progress event{} over the frame limit dropped", n, n == 1 ? "" : "s");
+      if (auto it = r->find("notes"); it != r->end() && it->is_array())
+        it->push_back(note);
+      else
+        (*r)["events_too_large"] = n;
+    }
+    if (auto e = write_message(r.ok() ? make_result(id, *r) : make_error(id, r.error()))) {
+      // The answer does not fit in a frame. Every op caps what grows with
+      // the target, so this is our bug; the agent and the request's id
+      // still get a short, true answer.
+      send(make_error(
+          id, Error{errc::kTooLarge, fmt::format("{}: the {}", op, e->message),
+                    fmt::format("narrow the request (one pid, a --name filter, --limit) and "
+                                "please report this: `{}` should have capped its result",
+                                op)}));
+    }
     std::lock_guard<std::mutex> g(mu_);
     in_flight_.erase(id);
     workers_done_.notify_all();

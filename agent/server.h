@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "handler.h"
 
@@ -24,6 +25,10 @@ class Server {
   static constexpr int kShutdownGraceMs = 700;
 
  private:
+  // Writes one message. A message over the frame limit is not written: its
+  // encoding error comes back so the caller can answer with something short.
+  std::optional<Error> write_message(const json& msg);
+  // write_message for messages whose loss we can only log.
   void send(const json& msg);
   void start_request(uint64_t id, const std::string& op, const json& args);
   void cancel_all();

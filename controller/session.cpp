@@ -142,7 +142,14 @@ Status Session::handshake(int timeout_ms) {
 
 Result<uint64_t> Session::send_request(const std::string& op, const json& args) {
   uint64_t id = next_id_++;
-  auto st = t_->write(encode_frame(make_request(id, op, args)));
+  auto frame = encode_frame(make_request(id, op, args));
+  if (!frame) {
+    Error e = frame.error();
+    e.message = op + ": the " + e.message;
+    e.hint = "the arguments are too big to send: shorten them (a command line, a filter)";
+    return e;
+  }
+  auto st = t_->write(*frame);
   if (!st.ok()) return st.error();
   ops_[id] = op;
   casefile::record_request(this, id, op, args);
@@ -150,7 +157,9 @@ Result<uint64_t> Session::send_request(const std::string& op, const json& args) 
 }
 
 Status Session::cancel(uint64_t id) {
-  return t_->write(encode_frame(make_cancel(id)));
+  auto frame = encode_frame(make_cancel(id));
+  if (!frame) return frame.error();
+  return t_->write(*frame);
 }
 
 Result<Message> Session::next_for(uint64_t id, int timeout_ms, bool* timed_out) {

@@ -69,9 +69,22 @@ void register_jvm(Registry& reg) {
     if (!line) return line.error();
     jvm::AttachOptions o;
     o.connect_timeout_ms = *timeout;
-    auto out = jvm::jcmd(*pid, *line, o, &ctx.cancel);
+    uint64_t more = 0;
+    auto out = jvm::jcmd(*pid, *line, o, &ctx.cancel, &more);
     if (!out) return out.error();
-    return json{{"pid", *pid}, {"what", *what}, {"command", *line}, {"output", *out}};
+    // A capped reply ends at a whole line; the cut-off part counts as more.
+    if (more > 0) {
+      size_t nl = out->rfind('\n');
+      if (nl != std::string::npos) {
+        more += out->size() - (nl + 1);
+        out->resize(nl + 1);
+      }
+    }
+    return json{{"pid", *pid},
+                {"what", *what},
+                {"command", *line},
+                {"output", *out},
+                {"output_more_bytes", more}};
   };
 
   reg["jvm.jfr"] = [](RequestContext& ctx) -> Result<json> {

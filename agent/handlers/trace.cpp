@@ -98,6 +98,45 @@ class EventQueue {
   bool closed_ = false;
 };
 
+// trace -f over a build or a fork-per-request server sees thousands of
+// processes, each with its own syscall table: the summary keeps the busiest
+// ones (by syscall time) and counts the rest; the all-process table above
+// them still counts every call.
+constexpr size_t kMaxPerProcess = 1000;
+constexpr size_t kPerProcessBudgetBytes = 4u << 20;
+constexpr size_t kMaxNotes = 200;
+
+void cap_summary(json& out) {
+  if (auto it = out.find("per_process"); it != out.end() && it->is_array()) {
+    json& per = *it;
+    auto time_of = [](const json& p) -> int64_t {
+      const json* t = p.contains("total") ? &p["total"] : nullptr;
+      return t && t->is_object() ? t->value("time_ns", int64_t{0}) : 0;
+    };
+    std::vector<json> all(std::make_move_iterator(per.begin()), std::make_move_iterator(per.end()));
+    std::stable_sort(all.begin(), all.end(),
+                     [&](const json& a, const json& b) { return time_of(a) > time_of(b); });
+    json kept = json::array();
+    size_t used = 0, more = 0;
+    for (size_t i = 0; i < all.size(); ++i) {
+      size_t sz = wire_size_bound(all[i]);
+      if (i >= kMaxPerProcess || used + sz > kPerProcessBudgetBytes) {
+        more = all.size() - i;
+        break;
+      }
+      used += sz;
+      kept.push_back(std::move(all[i]));
+    }
+    per = std::move(kept);
+    out["per_process_more"] = more;
+  }
+  if (auto it = out.find("notes"); it != out.end() && it->is_array() && it->size() > kMaxNotes) {
+    size_t more = it->size() - kMaxNotes;
+    it->erase(it->begin() + static_cast<std::ptrdiff_t>(kMaxNotes), it->end());
+    it->push_back(fmt::format("… {} more notes", more));
+  }
+}
+
 Error bad(std::string msg, std::string hint = {}) {
   return Error{errc::kBadArgs, std::move(msg), std::move(hint)};
 }
@@ -213,6 +252,7 @@ void register_trace(Registry& reg) {
     sender.join();
     if (!r) return r.error();
     json out = std::move(*r);
+    cap_summary(out);
     out["events_lost"] = queue.lost();
     if (ctx.cancel.cancelled()) out["cancelled"] = true;
     return out;

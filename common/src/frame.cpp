@@ -2,17 +2,20 @@
 
 #include "sonde/common/msgpack_check.h"
 
-#include <cstdio>
-#include <cstdlib>
-
 namespace sonde {
 
-std::string encode_frame(const json& message) {
+Result<std::string> encode_frame(const json& message) {
   std::vector<uint8_t> payload = json::to_msgpack(message);
   if (payload.size() > kMaxFrameBytes) {
-    std::fprintf(stderr, "sonde: internal error: frame of %zu bytes over the limit\n",
-                 payload.size());
-    std::abort();
+    std::string what = "message";
+    if (message.is_object()) {
+      auto k = message.find("kind");
+      if (k != message.end() && k->is_string()) what = k->get<std::string>();
+    }
+    return Error{errc::kTooLarge,
+                 fmt::format("{} of {} bytes is over the {} byte frame limit", what, payload.size(),
+                             kMaxFrameBytes),
+                 {}};
   }
   uint32_t n = static_cast<uint32_t>(payload.size());
   std::string out;
@@ -23,6 +26,48 @@ std::string encode_frame(const json& message) {
   out.push_back(static_cast<char>(n & 0xff));
   out.append(reinterpret_cast<const char*>(payload.data()), payload.size());
   return out;
+}
+
+namespace {
+
+// MessagePack's length prefixes: fix forms up to 31 (strings) or 15
+// (arrays, maps), then 8-, 16- and 32-bit lengths.
+size_t str_header(size_t n) {
+  return n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5;
+}
+size_t container_header(size_t n) {
+  return n < 16 ? 1 : n < 65536 ? 3 : 5;
+}
+
+}  // namespace
+
+size_t wire_size_bound(const json& v) {
+  switch (v.type()) {
+    case json::value_t::string: {
+      size_t n = v.get_ref<const std::string&>().size();
+      return str_header(n) + n;
+    }
+    case json::value_t::binary:
+      // bin 8/16/32, or ext with its subtype byte: at most 6 bytes of header.
+      return 6 + v.get_binary().size();
+    case json::value_t::array: {
+      size_t n = container_header(v.size());
+      for (const auto& e : v) n += wire_size_bound(e);
+      return n;
+    }
+    case json::value_t::object: {
+      size_t n = container_header(v.size());
+      for (const auto& [k, e] : v.items())
+        n += str_header(k.size()) + k.size() + wire_size_bound(e);
+      return n;
+    }
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float:
+      return 9;
+    default:  // null, boolean, discarded
+      return 1;
+  }
 }
 
 Result<std::optional<json>> FrameDecoder::next() {

@@ -84,6 +84,10 @@ CommandSpec jvm_attach_command(const char* name, const char* what, const char* s
       std::string out = r->value("output", "");
       std::fputs(render::terminal_safe_text(out).c_str(), stdout);
       if (!out.empty() && out.back() != '\n') std::fputs("\n", stdout);
+      if (auto more = r->find("output_more_bytes");
+          more != r->end() && more->is_number_unsigned() && more->get<uint64_t>() > 0)
+        std::fprintf(stdout, "… (%llu more bytes of the JVM's reply not shown: capped at 8 MiB)\n",
+                     static_cast<unsigned long long>(more->get<uint64_t>()));
     }
     return exit_code::kOk;
   };

@@ -93,20 +93,28 @@ std::string render_inspect_text(const json& r) {
     if ((static_cast<unsigned char>(c) < 0x20 && c != '\n') || c == 0x7f) c = '?';
 
   const json& threads = array_field(r, "threads");
-  out += fmt::format("\nthreads ({})\n", threads.size());
+  long threads_more = static_cast<long>(field_number(r, "threads_more"));
+  out += threads_more > 0
+             ? fmt::format("\nthreads ({} shown, {} more)\n", threads.size(), threads_more)
+             : fmt::format("\nthreads ({})\n", threads.size());
   Table tt({{"TID", Align::kRight}, {"NAME"}, {"S"}, {"WCHAN"}});
   for (const auto& t : threads)
     tt.add_row({field_text(t, "tid", "?"), field_text(t, "name"), field_text(t, "state"),
                 field_text(t, "wchan")});
   out += tt.render();
+  if (threads_more > 0) out += fmt::format("… {} more threads not listed\n", threads_more);
 
   const json& fds = array_field(r, "fds");
-  out += fmt::format("\nopen files ({})\n", fds.size());
+  long fds_more = static_cast<long>(field_number(r, "fds_more"));
+  out += fds_more > 0 ? fmt::format("\nopen files ({} shown, {} more)\n", fds.size(), fds_more)
+                      : fmt::format("\nopen files ({})\n", fds.size());
   Table ft({{"FD", Align::kRight}, {"KIND"}, {"FLAGS"}, {"POS", Align::kRight}, {"TARGET"}});
   for (const auto& f : fds)
     ft.add_row({field_text(f, "fd", "?"), field_text(f, "kind"), field_text(f, "flags"),
                 field_text(f, "pos"), describe_fd(f)});
   out += ft.render();
+  if (fds_more > 0)
+    out += fmt::format("… {} more fds not listed (the lowest-numbered are shown)\n", fds_more);
 
   const json& limits = array_field(r, "limits");
   if (!limits.empty()) {

@@ -40,6 +40,17 @@ std::string render_ps_text(const sonde::json& result, int term_width) {
           : fmt::format("%CPU over {} ms ({})", field_text(result, "interval_ms", "?"), source);
   out += fmt::format("{} of {} processes; {}\n", field_text(result, "shown", "?"),
                      field_text(result, "total", "?"), cpu);
+  // What the agent left out to keep the answer bounded, said where it shows.
+  if (long more = static_cast<long>(field_number(result, "more")); more > 0)
+    out += fmt::format(
+        "… {} more process{} not shown: the list is capped in size; narrow it with --user, "
+        "--name or --limit\n",
+        more, more == 1 ? "" : "es");
+  if (long cut = static_cast<long>(field_number(result, "cmdlines_cut")); cut > 0)
+    out += fmt::format(
+        "{} command line{} cut after their first 4 KiB (\"… (N more bytes)\"); `sonde inspect "
+        "-p PID` shows one whole\n",
+        cut, cut == 1 ? "" : "s");
   return out;
 }
 

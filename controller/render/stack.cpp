@@ -78,6 +78,9 @@ std::string render_stack_dump(const StackDump& d) {
   std::string out = terminal_safe(fmt::format("PID {} - {}", d.pid, d.comm)) + "\n";
   for (const auto& t : d.threads) render_thread(out, t);
   if (d.threads.empty()) out += "(no threads)\n";
+  if (d.threads_more)
+    out += fmt::format("… {} more thread{} not shown (see the notes)\n", d.threads_more,
+                       d.threads_more == 1 ? "" : "s");
   for (const auto& n : d.notes) out += "note: " + terminal_safe(n) + "\n";
   if (d.capture_us != 0 || d.resolve_us != 0)
     out += fmt::format(

@@ -156,6 +156,11 @@ std::string render_trace_summary(const json& summary) {
     out += fmt::format("\npid {}:\n", int_field(p, "pid"));
     out += render_trace_table(p);
   }
+  if (long long more = int_field(summary, "per_process_more"); more > 0)
+    out += fmt::format(
+        "\n… {} more process{} not shown (the busiest are); the table at the top counts them "
+        "all\n",
+        more, more == 1 ? "" : "es");
   return out;
 }
 

@@ -335,7 +335,18 @@ Result<AttachReply> attach_execute(pid_t pid, const std::string& cmd,
                  fmt::format("sending the attach request to JVM {}: {}", pid, w.error().message),
                  {}};
   ::shutdown(fd.get(), SHUT_WR);
-  std::string raw;
+  auto raw =
+      read_attach_reply(fd.get(), opts, cancel, fmt::format("JVM {}'s `{}` reply", pid, cmd));
+  if (!raw) return raw.error();
+  auto r = parse_attach_reply(raw->bytes);
+  if (!r) return r.error();
+  r->more_bytes = raw->more_bytes;
+  return r;
+}
+
+Result<RawReply> read_attach_reply(int fd, const AttachOptions& opts, CancelToken* cancel,
+                                   const std::string& what) {
+  RawReply out;
   long start = monotonic_ms();
   char buf[65536];
   for (;;) {
@@ -343,34 +354,39 @@ Result<AttachReply> attach_execute(pid_t pid, const std::string& cmd,
     long left = opts.reply_timeout_ms - (monotonic_ms() - start);
     if (left <= 0)
       return Error{errc::kTimeout,
-                   fmt::format("JVM {} did not finish its `{}` reply within {} s", pid, cmd,
-                               opts.reply_timeout_ms / 1000),
+                   fmt::format("{} did not end within {} s", what, opts.reply_timeout_ms / 1000),
                    "the JVM may be stuck at a safepoint; try `sonde stack TARGET -p PID`"};
-    pollfd p{fd.get(), POLLIN, 0};
+    pollfd p{fd, POLLIN, 0};
     int n = ::poll(&p, 1, static_cast<int>(std::min(left, 200L)));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errno_error("poll");
     if (n == 0) continue;
-    ssize_t got = ::read(fd.get(), buf, sizeof buf);
+    ssize_t got = ::read(fd, buf, sizeof buf);
     if (got < 0 && errno == EINTR) continue;
-    if (got < 0) return errno_error(fmt::format("reading JVM {}'s attach reply", pid));
+    if (got < 0) return errno_error("reading " + what);
     if (got == 0) break;
-    if (raw.size() + static_cast<size_t>(got) > opts.max_reply_bytes)
-      return Error{
-          errc::kIo,
-          fmt::format("JVM {}'s `{}` reply is over {} bytes", pid, cmd, opts.max_reply_bytes),
-          {}};
-    raw.append(buf, static_cast<size_t>(got));
+    size_t g = static_cast<size_t>(got);
+    size_t keep = out.bytes.size() < opts.max_reply_bytes
+                      ? std::min(g, opts.max_reply_bytes - out.bytes.size())
+                      : 0;
+    out.bytes.append(buf, keep);
+    out.more_bytes += g - keep;
+    // Past this the count is enough; closing early costs the JVM an EPIPE
+    // on its attach thread, which it handles.
+    if (out.more_bytes >= kMaxDrainBytes) break;
   }
-  return parse_attach_reply(raw);
+  return out;
 }
 
 Result<std::string> jcmd(pid_t pid, const std::string& line, const AttachOptions& opts,
-                         CancelToken* cancel) {
+                         CancelToken* cancel, uint64_t* more_bytes) {
   auto r = attach_execute(pid, "jcmd", {line}, opts, cancel);
   if (!r) return r.error();
+  if (more_bytes) *more_bytes = r->more_bytes;
   if (r->status != 0) {
-    std::string msg = r->output;
+    // An error message is one line for a human, not a reply's worth.
+    constexpr size_t kMaxMessage = 4096;
+    std::string msg = r->output.substr(0, kMaxMessage);
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     return Error{errc::kIo,
                  fmt::format("JVM {} refused `{}`: {}", pid, line,

@@ -56,7 +56,8 @@ std::string fd_kind(std::string_view t) {
   return "other";
 }
 
-Result<json> list_fds(int pid, std::vector<std::string>& notes) {
+Result<json> list_fds(int pid, std::vector<std::string>& notes, size_t* more, size_t budget_bytes) {
+  if (more) *more = 0;
   std::string base = "/proc/" + std::to_string(pid);
   std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir((base + "/fd").c_str()), ::closedir);
   if (!d) return errno_error("open " + base + "/fd");
@@ -66,17 +67,18 @@ Result<json> list_fds(int pid, std::vector<std::string>& notes) {
       fds.push_back(static_cast<int>(*n));
   }
   std::sort(fds.begin(), fds.end());
+  size_t left_out = 0;
   if (fds.size() > kMaxFds) {
-    notes.push_back("fd list: " + std::to_string(fds.size()) + " fds, showing the first " +
-                    std::to_string(kMaxFds));
+    left_out = fds.size() - kMaxFds;
     fds.resize(kMaxFds);
   }
 
   // Socket tables are loaded only when there is a socket to look up.
   std::optional<SocketTable> sockets;
   json out = json::array();
-  size_t gone = 0;
-  for (int fd : fds) {
+  size_t gone = 0, used = 0;
+  for (size_t i = 0; i < fds.size(); ++i) {
+    int fd = fds[i];
     std::string n = std::to_string(fd);
     auto target = read_link(base + "/fd/" + n);
     if (!target) {
@@ -106,9 +108,19 @@ Result<json> list_fds(int pid, std::vector<std::string>& notes) {
         // Not in any table of the namespace: packet, vsock, bluetooth, ...
         j["socket"] = {{"proto", "unknown"}, {"inode", inode.value_or(0)}};
     }
+    size_t sz = wire_size_bound(j);
+    if (used + sz > budget_bytes) {
+      left_out += fds.size() - i;
+      break;
+    }
+    used += sz;
     out.push_back(std::move(j));
   }
   if (gone) notes.push_back("fd list: " + std::to_string(gone) + " fds closed while reading");
+  if (left_out)
+    notes.push_back(
+        fmt::format("fd list: {} more fds not listed (the first {} are)", left_out, out.size()));
+  if (more) *more = left_out;
   return out;
 }
 

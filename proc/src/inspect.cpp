@@ -122,8 +122,14 @@ void Inspector::identity(const StatInfo* st, const StatusInfo* status) {
   else if (!kthread)  // kernel threads have no exe; that is not worth a note
     note("exe", exe.error());
   out_["cmdline"] = json::array();
-  if (auto raw = read("cmdline", "cmdline", 256 << 10)) {
+  // One byte past the cap tells a cut command line from one that fits.
+  constexpr size_t kMaxCmdline = 256 << 10;
+  if (auto raw = read("cmdline", "cmdline", kMaxCmdline + 1)) {
     std::string_view v(*raw);
+    if (v.size() > kMaxCmdline) {
+      v = v.substr(0, kMaxCmdline);
+      notes_.push_back("cmdline: longer than 256 KiB; the first 256 KiB are shown");
+    }
     while (!v.empty() && v.back() == '\0') v.remove_suffix(1);
     if (!v.empty())
       for (auto arg : split_char(v, '\0')) out_["cmdline"].push_back(utf8_safe(arg));
@@ -155,9 +161,11 @@ void Inspector::threads() {
     if (auto t = to_ll(e->d_name); t && *t > 0 && *t <= 0x7fffffff)
       tids.push_back(static_cast<int>(*t));
   std::sort(tids.begin(), tids.end());
+  out_["threads_more"] = 0;
   if (tids.size() > kMaxThreads) {
     notes_.push_back("threads: " + std::to_string(tids.size()) + ", showing the first " +
                      std::to_string(kMaxThreads));
+    out_["threads_more"] = tids.size() - kMaxThreads;
     tids.resize(kMaxThreads);
   }
   for (int tid : tids) {
@@ -227,7 +235,9 @@ void Inspector::namespaces() {
 }
 
 void Inspector::fds() {
-  auto list = list_fds(pid_, notes_);
+  size_t more = 0;
+  auto list = list_fds(pid_, notes_, &more);
+  out_["fds_more"] = more;
   if (!list) {
     note("fd list", list.error());
     out_["fds"] = json::array();

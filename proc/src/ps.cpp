@@ -1,6 +1,8 @@
 #include "sonde/proc/ps.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -15,6 +17,7 @@
 #include <regex>
 #include <unordered_map>
 
+#include "sonde/common/fd.h"
 #include "sonde/common/io.h"
 #include "sonde/proc/stat.h"
 #include "sonde/proc/system.h"
@@ -33,6 +36,7 @@ struct Proc {
   long long uid = -1;
   std::optional<unsigned long long> vm_rss_kb;
   std::string cmdline;
+  size_t cmdline_more = 0;  // bytes of the command line not in `cmdline`
   double cpu_pct = 0;
   // First CPU sample: per-thread ns for schedstat, total ns for stat.
   std::unordered_map<int, uint64_t> tids_ns;
@@ -72,6 +76,43 @@ bool sample_schedstat(int pid, bool threaded, std::unordered_map<int, uint64_t>&
       out[static_cast<int>(*tid)] = *ns;
   }
   return !out.empty();
+}
+
+// The first `keep` bytes of a file, its whole length and how many NULs end
+// it. The rest is read and dropped only to be counted.
+struct Head {
+  std::string bytes;
+  size_t total = 0;
+  size_t trailing_nuls = 0;
+};
+
+std::optional<Head> read_head(const std::string& path, size_t keep) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return std::nullopt;
+  Head h;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return h.total ? std::optional<Head>(std::move(h)) : std::nullopt;
+    if (n == 0) break;
+    size_t got = static_cast<size_t>(n);
+    if (h.bytes.size() < keep) h.bytes.append(buf, std::min(got, keep - h.bytes.size()));
+    h.total += got;
+    size_t z = 0;
+    while (z < got && buf[got - 1 - z] == '\0') ++z;
+    h.trailing_nuls = z == got ? h.trailing_nuls + z : z;
+  }
+  return h;
+}
+
+// Where to cut s to at most n bytes without splitting a UTF-8 sequence.
+size_t utf8_cut(std::string_view s, size_t n) {
+  if (n >= s.size()) return s.size();
+  size_t i = n;
+  // Back over continuation bytes to the start of the sequence n falls in.
+  while (i > 0 && n - i < 3 && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) --i;
+  return (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80 ? n : i;
 }
 
 double round2(double v) {
@@ -137,9 +178,14 @@ Result<json> list_processes(const PsOptions& opts, CancelToken& cancel) {
       // inspect shows, so the two commands agree.
       p.vm_rss_kb = field_kb(*status, "VmRSS");
     }
-    auto raw = read_file(base + "/cmdline", 256 << 10);
-    p.cmdline = display_cmdline(raw ? std::string_view(*raw) : std::string_view(), p.stat.comm,
-                                p.stat.state);
+    auto head = read_head(base + "/cmdline", kCmdlineShownBytes + 1);
+    std::string_view raw = head ? std::string_view(head->bytes) : std::string_view();
+    if (head && head->total - head->trailing_nuls > kCmdlineShownBytes) {
+      raw = raw.substr(0, utf8_cut(raw, kCmdlineShownBytes));
+      p.cmdline_more = head->total - head->trailing_nuls - raw.size();
+    }
+    p.cmdline = display_cmdline(raw, p.stat.comm, p.stat.state);
+    if (p.cmdline_more) p.cmdline += fmt::format(" … ({} more bytes)", p.cmdline_more);
     if (want_uid && p.uid != *want_uid) continue;
     if (re) {
       std::string_view cl(p.cmdline);
@@ -220,23 +266,34 @@ Result<json> list_processes(const PsOptions& opts, CancelToken& cancel) {
   if (opts.limit > 0 && procs.size() > opts.limit) procs.resize(opts.limit);
 
   json list = json::array();
-  for (const auto& p : procs) {
+  size_t used = 0, more = 0, cut = 0;
+  for (size_t i = 0; i < procs.size(); ++i) {
+    const Proc& p = procs[i];
     auto rss = rss_kb(p);
     double mem_pct = sys.mem_total_kb
                          ? static_cast<double>(rss) / static_cast<double>(sys.mem_total_kb) * 100.0
                          : 0.0;
-    list.push_back({{"pid", p.stat.pid},
-                    {"ppid", p.stat.ppid},
-                    {"user", p.uid >= 0 ? users.user_name(p.uid) : std::string("?")},
-                    {"uid", p.uid},
-                    {"state", std::string(1, p.stat.state)},
-                    {"cpu_pct", round2(p.cpu_pct)},
-                    {"rss_kb", rss},
-                    {"mem_pct", round2(mem_pct)},
-                    {"threads", p.stat.num_threads},
-                    {"start_time", start_epoch(sys, p.stat.starttime)},
-                    {"comm", utf8_safe(p.stat.comm)},
-                    {"cmdline", utf8_safe(p.cmdline)}});
+    json row = {{"pid", p.stat.pid},
+                {"ppid", p.stat.ppid},
+                {"user", p.uid >= 0 ? users.user_name(p.uid) : std::string("?")},
+                {"uid", p.uid},
+                {"state", std::string(1, p.stat.state)},
+                {"cpu_pct", round2(p.cpu_pct)},
+                {"rss_kb", rss},
+                {"mem_pct", round2(mem_pct)},
+                {"threads", p.stat.num_threads},
+                {"start_time", start_epoch(sys, p.stat.starttime)},
+                {"comm", utf8_safe(p.stat.comm)},
+                {"cmdline", utf8_safe(p.cmdline)}};
+    if (p.cmdline_more) row["cmdline_more_bytes"] = p.cmdline_more;
+    size_t sz = wire_size_bound(row);
+    if (used + sz > opts.budget_bytes) {
+      more = procs.size() - i;
+      break;
+    }
+    used += sz;
+    cut += p.cmdline_more != 0;
+    list.push_back(std::move(row));
   }
   return json{{"interval_ms", opts.interval_ms},
               {"cpu_source", lifetime        ? "lifetime"
@@ -244,6 +301,8 @@ Result<json> list_processes(const PsOptions& opts, CancelToken& cancel) {
                                              : "stat"},
               {"total", total},
               {"shown", list.size()},
+              {"more", more},
+              {"cmdlines_cut", cut},
               {"mem_total_kb", sys.mem_total_kb},
               {"processes", std::move(list)}};
 }

@@ -4,6 +4,7 @@
 #include <sys/ptrace.h>
 #include <algorithm>
 #include <chrono>
+#include <functional>
 
 #include "maps.h"
 #include "ptrace_stop.h"
@@ -46,8 +47,20 @@ size_t stack_extent(const ProcessView& view, uint64_t sp, size_t max) {
   return end > sp ? static_cast<size_t>(std::min<uint64_t>(max, end - sp)) : max;
 }
 
+// Once this much of all stacks is held, a thread's copy is its top only:
+// enough for the innermost frames, the ones a reader looks at first.
+constexpr size_t kShortStackBytes = 64 * 1024;
+
+// An upper bound of a thread's size on the wire (profile_json.cpp's keys
+// and numbers, plus its strings), to cap the dump before it is encoded.
+size_t wire_size_estimate(const ThreadStack& t) {
+  size_t n = 96 + t.name.size() + t.syscall.size() + t.error.size();
+  for (const Frame& f : t.frames) n += 144 + f.function.size() + f.module.size() + f.file.size();
+  return n;
+}
+
 // Registers and stack of a thread in one of our stops, then let it go.
-void take_stopped(pid_t pid, Captured& c, const StopResult& sr, const StackOptions& o,
+void take_stopped(pid_t pid, Captured& c, const StopResult& sr, size_t stack_bytes,
                   const ProcessView& view, StackBuffer& buf) {
   user_regs_struct u{};
   size_t n = 0;
@@ -56,7 +69,7 @@ void take_stopped(pid_t pid, Captured& c, const StopResult& sr, const StackOptio
     c.have_regs = true;
     c.syscall = blocked_syscall(u);
     c.stack_addr = u.rsp;
-    n = copy_stack(pid, u.rsp, stack_extent(view, u.rsp, o.stack_bytes), buf);
+    n = copy_stack(pid, u.rsp, stack_extent(view, u.rsp, stack_bytes), buf);
   } else {
     c.error = std::string("registers unreadable: ") + strerror(errno);
   }
@@ -68,8 +81,8 @@ void take_stopped(pid_t pid, Captured& c, const StopResult& sr, const StackOptio
 // uninterruptible sleep cannot be stopped; /proc/TID/syscall still gives
 // their pc and sp, enough to unwind through code with CFI. Returns false
 // when the thread missed the stop deadline: its stop is still pending.
-bool capture(pid_t pid, Captured& c, const StackOptions& o, const ProcessView& view,
-             StackBuffer& buf, Status* fatal, uint64_t* stop_us) {
+bool capture(pid_t pid, Captured& c, const StackOptions& o, size_t stack_bytes,
+             const ProcessView& view, StackBuffer& buf, Status* fatal, uint64_t* stop_us) {
   if (auto st = proc::read_stat(fmt::format("/proc/{}/task/{}/stat", pid, c.tid))) {
     c.name = st->comm;
     c.state = st->state;
@@ -83,7 +96,7 @@ bool capture(pid_t pid, Captured& c, const StackOptions& o, const ProcessView& v
       c.regs[kRegIp] = pc;
       c.have_regs = c.partial_regs = true;
       c.stack_addr = sp;
-      size_t n = copy_stack(pid, sp, stack_extent(view, sp, o.stack_bytes), buf);
+      size_t n = copy_stack(pid, sp, stack_extent(view, sp, stack_bytes), buf);
       c.stack.assign(buf.data(), buf.data() + n);
     } else {
       c.error = c.state == 'D' ? "in uninterruptible sleep; no registers readable" : "zombie";
@@ -113,15 +126,16 @@ bool capture(pid_t pid, Captured& c, const StackOptions& o, const ProcessView& v
                           o.stop_timeout_ms);
     return false;
   }
-  take_stopped(pid, c, sr, o, view, buf);
+  take_stopped(pid, c, sr, stack_bytes, view, buf);
   *stop_us = us_since(t0);
   return true;
 }
 
 // Threads that missed their deadline and have stopped since: take them now
 // and let them go; those gone are dropped; the rest stay pending.
-void collect_late(pid_t pid, std::vector<Captured*>& late, const StackOptions& o,
-                  const ProcessView& view, StackBuffer& buf) {
+void collect_late(pid_t pid, std::vector<Captured*>& late,
+                  const std::function<size_t()>& copy_bytes, const ProcessView& view,
+                  StackBuffer& buf, size_t* held) {
   for (auto it = late.begin(); it != late.end();) {
     Captured& c = **it;
     StopResult sr = wait_stop(c.tid, 0);
@@ -133,7 +147,8 @@ void collect_late(pid_t pid, std::vector<Captured*>& late, const StackOptions& o
       c.error = "thread exited";
     } else {
       c.error.clear();
-      take_stopped(pid, c, sr, o, view, buf);
+      take_stopped(pid, c, sr, copy_bytes(), view, buf);
+      *held += c.stack.size();
     }
     it = late.erase(it);
   }
@@ -156,6 +171,15 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
   if (caps.empty())
     return Error{errc::kNotFound, fmt::format("no process {}", pid),
                  "list processes with `sonde ps TARGET`"};
+  if (caps.size() > o.max_threads) {
+    std::sort(caps.begin(), caps.end(),
+              [](const Captured& a, const Captured& b) { return a.tid < b.tid; });
+    d.threads_more = caps.size() - o.max_threads;
+    d.notes.push_back(
+        fmt::format("{} threads: the first {} (lowest tids) are shown, {} more are not",
+                    caps.size(), o.max_threads, d.threads_more));
+    caps.resize(o.max_threads);
+  }
   // The maps first: they bound each stack copy, and the modules they name
   // are opened while every thread still runs.
   auto t0 = std::chrono::steady_clock::now();
@@ -166,17 +190,25 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
   // Every ptrace step on a thread that ends with the capture: no thread of
   // the target stays attached, or stops later, after this returns.
   std::vector<Captured*> late;
+  size_t held = 0, short_copies = 0;
+  // Once all_stacks_bytes of stacks are held, a thread's copy is its top only.
+  auto copy_bytes = [&] {
+    bool shortened = held >= o.all_stacks_bytes && o.stack_bytes > kShortStackBytes;
+    short_copies += shortened;
+    return shortened ? kShortStackBytes : o.stack_bytes;
+  };
   auto st = run_on_tracer_thread([&]() -> Status {
     for (auto& c : caps) {
       if (cancel && cancel->cancelled()) return Error{errc::kCancelled, "cancelled", {}};
       Status fatal = ok_status();
       uint64_t stop_us = 0;
-      if (!capture(pid, c, o, view, buf, &fatal, &stop_us)) late.push_back(&c);
+      if (!capture(pid, c, o, copy_bytes(), view, buf, &fatal, &stop_us)) late.push_back(&c);
       if (!fatal.ok()) return fatal.error();
+      held += c.stack.size();
       d.max_stop_us = std::max(d.max_stop_us, stop_us);
-      if (!late.empty()) collect_late(pid, late, o, view, buf);
+      if (!late.empty()) collect_late(pid, late, copy_bytes, view, buf, &held);
     }
-    if (!late.empty()) collect_late(pid, late, o, view, buf);
+    if (!late.empty()) collect_late(pid, late, copy_bytes, view, buf, &held);
     return ok_status();
   });
   if (!st.ok()) return st.error();
@@ -185,6 +217,11 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
         "thread {} did not stop within {} ms and was let go without its stack (it is in "
         "uninterruptible sleep); run stack again for it",
         c->tid, o.stop_timeout_ms));
+  if (short_copies)
+    d.notes.push_back(fmt::format(
+        "{} threads had only their top {} KiB of stack copied (the agent holds at most {} MiB "
+        "of stacks): their outer frames may be missing",
+        short_copies, kShortStackBytes / 1024, o.all_stacks_bytes >> 20));
   d.capture_us = us_since(t0);
   t0 = std::chrono::steady_clock::now();
 
@@ -192,7 +229,10 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
   Unwinder unwinder(view);
   FrameResolver resolver(view, sym);
   UnwoundStack us;
-  for (auto& c : caps) {
+  size_t used = 0;
+  for (size_t i = 0; i < caps.size(); ++i) {
+    if (cancel && cancel->cancelled()) return Error{errc::kCancelled, "cancelled", {}};
+    Captured& c = caps[i];
     ThreadStack t;
     t.tid = c.tid;
     t.name = c.name;
@@ -210,11 +250,26 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
       for (uint64_t pc : us.pcs)
         for (const Frame& f : resolver.resolve(pc)) t.frames.push_back(f);
       t.truncated = us.truncated;
-      if (c.partial_regs)
-        d.notes.push_back(
-            fmt::format("thread {} is in uninterruptible sleep{}: unwound from its pc and sp only",
-                        c.tid, t.syscall.empty() ? "" : " (" + t.syscall + ")"));
     }
+    std::string note;
+    if (c.have_regs && c.partial_regs)
+      note = fmt::format("thread {} is in uninterruptible sleep{}: unwound from its pc and sp only",
+                         c.tid, t.syscall.empty() ? "" : " (" + t.syscall + ")");
+    // Symbolized, the stack's size is known: past the budget the dump ends
+    // here and says how many threads it left out.
+    size_t sz = wire_size_estimate(t) + note.size() + 8;
+    if (used + sz > o.budget_bytes) {
+      size_t left = caps.size() - i;
+      d.threads_more += left;
+      d.notes.push_back(fmt::format(
+          "{} more threads not shown: the dump is capped at {} MiB; lower --max-frames to see "
+          "more threads",
+          left, o.budget_bytes >> 20));
+      break;
+    }
+    used += sz;
+    if (!note.empty()) d.notes.push_back(std::move(note));
+    c.stack = {};  // its copy is no longer needed
     d.threads.push_back(std::move(t));
   }
   for (auto& n : view.take_notes()) d.notes.push_back(std::move(n));

@@ -40,7 +40,10 @@ class AgentClient {
   pid_t pid() const { return child_.pid(); }
 
   bool send_raw(const std::string& bytes) { return write_all(child_.in().get(), bytes).ok(); }
-  bool send(const json& msg) { return send_raw(encode_frame(msg)); }
+  bool send(const json& msg) {
+    auto f = encode_frame(msg);
+    return f.ok() && send_raw(*f);
+  }
   void close_stdin() { child_.in().reset(); }
 
   // Next decoded message, or nullopt on timeout/EOF/garbage.

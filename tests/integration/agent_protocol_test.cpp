@@ -195,7 +195,7 @@ TEST(AgentProtocol, LengthOverTheLimitIsRefusedWithoutAllocatingIt) {
 TEST(AgentProtocol, TruncatedFrameThenEofExitsCleanly) {
   AgentClient a;
   ASSERT_TRUE(hello_of(a).is_object());
-  std::string f = encode_frame(make_request(1, "ping", json::object()));
+  std::string f = encode_frame(make_request(1, "ping", json::object())).value();
   ASSERT_TRUE(a.send_raw(f.substr(0, f.size() / 2)));
   a.close_stdin();
   auto st = a.wait_exit(1500);

@@ -169,7 +169,8 @@ TEST(Cli, AgentSpeakingAnotherProtocolVersionIsRefused) {
   char tmpl[] = "/tmp/sonde-hello-XXXXXX";
   int fd = ::mkstemp(tmpl);
   ASSERT_GE(fd, 0);
-  std::string frame = encode_frame(make_hello({{"protocol", 99}, {"agent_version", "9.9"}}));
+  std::string frame =
+      encode_frame(make_hello({{"protocol", 99}, {"agent_version", "9.9"}})).value();
   ASSERT_TRUE(write_all(fd, frame).ok());
   ::close(fd);
   auto r = run_sonde({"ps", "--via", std::string("cat ") + tmpl + "; sleep 20"}, {}, 15000);

@@ -266,6 +266,7 @@ json to_json(const StackDump& d) {
   return {{"pid", d.pid},
           {"comm", d.comm},
           {"threads", std::move(threads)},
+          {"threads_more", d.threads_more},
           {"notes", d.notes},
           {"max_stop_us", d.max_stop_us},
           {"capture_us", d.capture_us},
@@ -361,6 +362,7 @@ Result<StackDump> stack_dump_from_json(const json& j) {
   r.integer(j, "max_stop_us", {}, d.max_stop_us);
   r.integer(j, "capture_us", {}, d.capture_us);
   r.integer(j, "resolve_us", {}, d.resolve_us);
+  r.integer(j, "threads_more", {}, d.threads_more);
   if (const json* threads = r.array(j, "threads", {})) {
     d.threads.reserve(threads->size());
     for (size_t i = 0; i < threads->size() && !r.failed(); ++i) {

@@ -13,7 +13,7 @@ std::string header(uint32_t n) {
 TEST(Frame, RoundTripsWhenFedByteByByte) {
   json a = {{"id", 1u}, {"kind", "request"}, {"op", "ps"}, {"args", {{"limit", 3}}}};
   json b = {{"id", 0u}, {"kind", "hello"}, {"data", {{"protocol", 1}}}};
-  std::string wire = encode_frame(a) + encode_frame(b);
+  std::string wire = encode_frame(a).value() + encode_frame(b).value();
   FrameDecoder d;
   std::vector<json> got;
   for (char c : wire) {
@@ -32,7 +32,7 @@ TEST(Frame, RoundTripsWhenFedByteByByte) {
 }
 
 TEST(Frame, TruncatedFrameIsAnErrorAtEndOfStream) {
-  std::string wire = encode_frame({{"id", 1u}, {"kind", "cancel"}});
+  std::string wire = encode_frame({{"id", 1u}, {"kind", "cancel"}}).value();
   FrameDecoder d;
   d.feed(wire.substr(0, wire.size() - 3));
   auto f = d.next();

@@ -19,11 +19,26 @@ namespace sonde {
 using json = nlohmann::json;
 
 inline constexpr size_t kMaxFrameBytes = 16u << 20;  // 16 MiB
+
+namespace errc {
+// A message over the frame limit (the other wire codes are in result.h).
+inline constexpr const char* kTooLarge = "too_large";
+}  // namespace errc
 inline constexpr size_t kFrameHeaderBytes = 4;
 
-// Header + msgpack payload. Aborts if the payload exceeds the limit: senders
-// chunk big data (pcap, jfr) into events, so that is an internal bug.
-std::string encode_frame(const json& message);
+// What one result may weigh: results that grow with the target (process
+// tables, fd lists, thread stacks, attach replies) cap themselves to this and
+// say how much they left out, so a frame stays well under kMaxFrameBytes.
+inline constexpr size_t kResultBudgetBytes = 8u << 20;  // 8 MiB
+
+// Header + msgpack payload. A payload over the limit is an Error (code
+// too_large) that names the size; it never aborts: the content comes from
+// the target, and a busy host can always produce more than we planned for.
+[[nodiscard]] Result<std::string> encode_frame(const json& message);
+
+// An upper bound of the msgpack bytes `value` encodes to, without encoding
+// it: for capping a result while it is built.
+size_t wire_size_bound(const json& value);
 
 class FrameDecoder {
  public:

@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,8 +22,9 @@
 namespace sonde::jvm {
 
 struct AttachReply {
-  int status = -1;     // the first line: 0 success, else the JVM's error code
-  std::string output;  // everything after it
+  int status = -1;          // the first line: 0 success, else the JVM's error code
+  std::string output;       // everything after it, up to AttachOptions::max_reply_bytes
+  uint64_t more_bytes = 0;  // reply bytes read past that cap and dropped
 };
 
 // Raw reply bytes → status and output. Errors on an empty or non-numeric
@@ -41,8 +43,24 @@ std::optional<int> parse_load_return_code(std::string_view output);
 struct AttachOptions {
   long connect_timeout_ms = 10000;  // for the JVM to open its socket after SIGQUIT
   long reply_timeout_ms = 120000;   // for the command's whole reply
-  size_t max_reply_bytes = 64u << 20;
+  // Kept of a reply; the rest is read to the end (so the JVM finishes its
+  // command undisturbed) and only counted. A thread dump of a JVM with
+  // thousands of deep threads runs to tens of MB; 8 MiB fits one frame.
+  size_t max_reply_bytes = 8u << 20;
 };
+
+// A reply as read off the socket: the kept bytes and how many followed.
+struct RawReply {
+  std::string bytes;
+  uint64_t more_bytes = 0;
+};
+
+// Reads fd until EOF, keeping opts.max_reply_bytes and counting the rest.
+// Errors: the reply_timeout_ms passed (kTimeout, naming `what`), a read
+// error, a cancel. Counting stops after kMaxDrainBytes, which ends the read.
+inline constexpr uint64_t kMaxDrainBytes = 1ull << 30;
+Result<RawReply> read_attach_reply(int fd, const AttachOptions& opts, CancelToken* cancel,
+                                   const std::string& what);
 
 // Runs one attach command in JVM pid. Triggers the attach listener when its
 // socket is not there yet (after check_hotspot), waits for it bounded by
@@ -55,9 +73,10 @@ Result<AttachReply> attach_execute(pid_t pid, const std::string& cmd,
                                    const AttachOptions& opts = {}, CancelToken* cancel = nullptr);
 
 // attach_execute("jcmd", {line}); a non-zero status becomes an Error whose
-// message is the JVM's text.
+// message is the JVM's text. more_bytes (may be null) gets the reply bytes
+// left out past opts.max_reply_bytes.
 Result<std::string> jcmd(pid_t pid, const std::string& line, const AttachOptions& opts = {},
-                         CancelToken* cancel = nullptr);
+                         CancelToken* cancel = nullptr, uint64_t* more_bytes = nullptr);
 
 // Where the JVM's files live as seen from the agent: /proc/PID/root/tmp.
 std::string jvm_tmp_dir(pid_t pid);

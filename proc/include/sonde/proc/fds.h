@@ -17,11 +17,15 @@ std::string decode_open_flags(unsigned long long flags);
 // "/dev/null" → device, "/etc/hosts" → file, else other.
 std::string fd_kind(std::string_view target);
 
-// Upper bound on fds listed; a leaking process can hold a million.
+// Upper bounds on fds listed: a leaking process can hold a million, and each
+// entry can carry a 4 KiB path. The lowest-numbered fds are listed.
 inline constexpr size_t kMaxFds = 16384;
+inline constexpr size_t kFdsBudgetBytes = 5u << 20;
 
 // Array of {fd, kind, target, flags, pos, socket?}. Fails only when the fd
-// directory itself cannot be read; per-fd races go to notes.
-Result<json> list_fds(int pid, std::vector<std::string>& notes);
+// directory itself cannot be read; per-fd races go to notes. Fds left out by
+// the caps are counted in *more (when given) and said in a note.
+Result<json> list_fds(int pid, std::vector<std::string>& notes, size_t* more = nullptr,
+                      size_t budget_bytes = kFdsBudgetBytes);
 
 }  // namespace sonde::proc

@@ -17,8 +17,18 @@ struct PsOptions {
   std::string sort = "cpu";  // cpu|mem|pid
   long interval_ms = 100;    // 0 = lifetime average like ps aux
   size_t limit = 0;          // 0 = no limit
+  // What the process rows may weigh on the wire; rows past it are left out
+  // and counted in "more" (the least busy ones: rows are sorted first).
+  size_t budget_bytes = kResultBudgetBytes - (64u << 10);
 };
 
+// How much of each command line ps shows. A JVM's can be hundreds of KB (a
+// classpath); the rest is counted: "… (N more bytes)", and in
+// "cmdline_more_bytes" of the row.
+inline constexpr size_t kCmdlineShownBytes = 4096;
+
+// The result: {interval_ms, cpu_source, total, shown, more, cmdlines_cut,
+// mem_total_kb, processes: [...]}.
 // Bad options (bad regex, unknown sort, unknown user) -> Error with code
 // errc::kBadArgs and a hint. Returns errc::kCancelled if the token is
 // cancelled during the interval.

@@ -80,6 +80,9 @@ struct StackDump {
   int pid = 0;
   std::string comm;
   std::vector<ThreadStack> threads;
+  // Threads of the process not in `threads`: over the thread cap or the
+  // dump's size cap (a JVM can run tens of thousands).
+  uint64_t threads_more = 0;
   std::vector<std::string> notes;
   // What it cost: the longest any one thread was held stopped, the whole
   // capture (threads are taken one at a time), and unwinding+symbolizing
