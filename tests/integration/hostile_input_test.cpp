@@ -41,9 +41,9 @@ class FakeAgent {
                                                                      {"agent_version", "fake"},
                                                                      {"hostname", "fake-host"}}) {
     dir_ = temp_dir("sonde-fake-agent");
-    std::ofstream(dir_ + "/hello", std::ios::binary) << encode_frame(make_hello(hello));
+    std::ofstream(dir_ + "/hello", std::ios::binary) << encode_frame(make_hello(hello)).value();
     std::string frames;
-    for (const auto& a : answers) frames += encode_frame(a);
+    for (const auto& a : answers) frames += encode_frame(a).value();
     std::ofstream(dir_ + "/answers", std::ios::binary) << frames;
   }
   ~FakeAgent() {
@@ -116,7 +116,8 @@ TEST(FakeAgent, TooDeeplyNestedFrameIsAProtocolErrorNotACrash) {
   payload += '\xc0';
   std::string dir = temp_dir("sonde-deep-agent");
   std::ofstream(dir + "/hello", std::ios::binary)
-      << encode_frame(make_hello({{"protocol", kProtocolVersion}, {"agent_version", "fake"}}));
+      << encode_frame(make_hello({{"protocol", kProtocolVersion}, {"agent_version", "fake"}}))
+             .value();
   size_t n = payload.size();
   std::string frame{static_cast<char>(n >> 24), static_cast<char>(n >> 16),
                     static_cast<char>(n >> 8), static_cast<char>(n)};
