@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -15,9 +16,12 @@
 #include <thread>
 #include <vector>
 
+#include "handlers/gdbserver.h"
 #include "sonde/common/io.h"
 #include "sonde/common/undo.h"
+#include "sonde/common/untrusted.h"
 #include "sonde/jvm/attach.h"
+#include "sonde/jvm/jmx.h"
 
 namespace sonde::agent {
 namespace {
@@ -35,20 +39,6 @@ std::string gone(const UndoRecord& r) {
   return fmt::format("{} on pid {}: process gone or pid reused, nothing to undo", r.kind, r.pid);
 }
 
-// /proc/PID/status: State letter and TracerPid.
-void status_of(pid_t pid, char* state, pid_t* tracer) {
-  *state = '?';
-  *tracer = 0;
-  auto s = read_file(fmt::format("/proc/{}/status", pid), 8192);
-  if (!s) return;
-  if (size_t p = s->find("\nState:"); p != std::string::npos) {
-    size_t q = s->find_first_not_of(" \t", p + 7);
-    if (q != std::string::npos) *state = (*s)[q];
-  }
-  if (size_t p = s->find("\nTracerPid:"); p != std::string::npos)
-    *tracer = static_cast<pid_t>(std::strtol(s->c_str() + p + 11, nullptr, 10));
-}
-
 std::string undo_affinity(const UndoRecord& r) {
   if (!same_process(r)) return gone(r);
   cpu_set_t m;
@@ -64,32 +54,20 @@ std::string undo_affinity(const UndoRecord& r) {
   return fmt::format("affinity of thread {} restored ({} CPUs)", r.pid, CPU_COUNT(&m));
 }
 
-// gdbserver holds the target under ptrace: kill it (the kernel detaches),
-// then continue the target if the attach left it stopped and it was not
-// stopped before.
+// gdbserver holds the target under ptrace: stop_gdbserver (the op's own
+// way) shuts its connection so it takes its breakpoints out and detaches (a
+// plain SIGKILL would leave them in, and the target dies of SIGTRAP at the
+// next one), kills it only if it will not go, and continues the target if
+// the session left it stopped.
 std::string undo_gdbserver(const UndoRecord& r) {
-  std::string what;
-  if (same_process(r) && ::kill(r.pid, SIGKILL) == 0)
-    what = fmt::format("gdbserver {} killed", r.pid);
-  else
-    what = fmt::format("gdbserver {} already gone", r.pid);
+  bool ours = same_process(r);
   auto target = static_cast<pid_t>(r.args.value("target", 0));
   uint64_t tstart = r.args.value("target_start", uint64_t{0});
-  if (target <= 0 || tstart == 0 || undo::start_time(target) != tstart)
-    return what + "; its target is gone";
-  char state;
-  pid_t tracer;
-  // The detach happens as gdbserver exits: a few ms.
-  for (int i = 0; i < 50; ++i) {
-    status_of(target, &state, &tracer);
-    if (tracer != r.pid) break;
-    ::usleep(10000);
-  }
-  if (tracer == r.pid) return what + fmt::format("; process {} still traced by it", target);
-  if (!r.args.value("was_stopped", false) && (state == 'T' || state == 't') && tracer == 0) {
-    ::kill(target, SIGCONT);
-    return what + fmt::format("; process {} continued", target);
-  }
+  bool target_here = target > 0 && tstart != 0 && undo::start_time(target) == tstart;
+  stop_gdbserver(ours ? r.pid : 0, target_here ? target : 0, r.args.value("was_stopped", false));
+  std::string what = ours ? fmt::format("gdbserver {} ended", r.pid)
+                          : fmt::format("gdbserver {} already gone", r.pid);
+  if (!target_here) return what + "; its target is gone";
   return what + fmt::format("; process {} released", target);
 }
 
@@ -139,6 +117,13 @@ std::string undo_file(const UndoRecord& r) {
   // A path under /proc/PID/root names another process's file if pid was reused.
   if (r.pid > 0 && !same_process(r)) return gone(r);
   if (path.empty()) return "file: no path in the record";
+  // A folder sonde made goes with what it holds, one level deep, without
+  // following anything its owner (maybe another user) put there.
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (remove_private_dir(path)) return path + "/ removed";
+    return fmt::format("{}/: could not be removed", path);
+  }
   if (::unlink(path.c_str()) == 0) return path + " removed";
   if (errno == ENOENT) return path + " already gone";
   return fmt::format("{}: {}", path, std::strerror(errno));

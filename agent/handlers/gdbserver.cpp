@@ -36,6 +36,7 @@
 #include "sonde/common/io.h"
 #include "sonde/common/subprocess.h"
 #include "sonde/common/undo.h"
+#include "sonde/common/untrusted.h"
 #include "sonde/proc/ptrace_access.h"
 #include "sonde/proc/stat.h"
 #include "sonde/proc/text.h"
@@ -87,6 +88,7 @@ class SocketDir {
   void remove() {
     if (!d_.dir.empty()) remove_debug_socket_dir(d_.dir);
     d_.dir.clear();
+    undo_.forget();
   }
 
   Result<ScopedFd> listen(bool via_sudo) {
@@ -95,6 +97,15 @@ class SocketDir {
       return errno_error("mkdtemp " + tmpl, errno,
                          "the agent needs a writable /tmp (or $XDG_RUNTIME_DIR) on the target");
     d_.dir = tmpl;  // 0700 from mkdtemp, whatever the umask
+    // The watchdog removes the folder and its socket if the agent dies. (Its
+    // name exists only now: a death before this line leaves an empty 0700
+    // folder behind.)
+    auto reg = undo::register_change(undo::kFile, 0, {{"path", d_.dir}});
+    if (!reg) {
+      remove();
+      return reg.error();
+    }
+    undo_ = std::move(*reg);
     d_.path = d_.dir + "/gdb.sock";
     sockaddr_un a{};
     a.sun_family = AF_UNIX;
@@ -120,6 +131,7 @@ class SocketDir {
 
  private:
   DebugSocketDir d_;
+  undo::Change undo_;
 };
 
 int pidfd_open(pid_t pid) {
@@ -247,9 +259,7 @@ std::string last_lines(const std::string& s) {
 }  // namespace
 
 void remove_debug_socket_dir(const std::string& dir) {
-  if (dir.empty()) return;
-  (void)::unlink((dir + "/gdb.sock").c_str());
-  (void)::rmdir(dir.c_str());
+  if (!dir.empty()) (void)remove_private_dir(dir);
 }
 
 void stop_gdbserver(pid_t gdbserver, pid_t target, bool target_was_stopped) {

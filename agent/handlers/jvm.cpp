@@ -153,7 +153,12 @@ void register_jvm(Registry& reg) {
     if (!reg) return reg.error();
     jvm::JmxFiles files;
     auto started = jvm::start_jmx(o, &ctx.cancel, &files);
-    if (!started) return started.error();
+    if (!started) {
+      // The start line may have reached the JVM with its answer lost (a
+      // cancel, a timeout): the watchdog stops whatever came up.
+      reg->leave_to_watchdog();
+      return started.error();
+    }
     // Someone else's agent is not ours to stop.
     if (started->value("already_running", false)) {
       reg->forget();

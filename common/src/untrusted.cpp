@@ -1,5 +1,6 @@
 #include "sonde/common/untrusted.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -52,6 +53,34 @@ Result<std::string> read_untrusted_file(const std::string& path, size_t max_byte
     out.append(buf, static_cast<size_t>(n));
   }
   return out;
+}
+
+bool remove_private_dir(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (path.empty() || slash == std::string::npos || slash + 1 == path.size()) return false;
+  std::string parent = slash == 0 ? "/" : path.substr(0, slash), base = path.substr(slash + 1);
+  ScopedFd pfd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!pfd.valid()) return errno == ENOENT;
+  int dfd = ::openat(pfd.get(), base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0) return errno == ENOENT;
+  struct stat held {};
+  ::fstat(dfd, &held);
+  // fdopendir owns dfd from here; closedir closes it.
+  if (DIR* d = ::fdopendir(dfd)) {
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") (void)::unlinkat(::dirfd(d), n.c_str(), 0);
+    }
+    ::closedir(d);
+  } else {
+    ::close(dfd);
+  }
+  struct stat now {};
+  if (::fstatat(pfd.get(), base.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT;
+  // Swapped since: not ours. (A swap after this check can only make rmdir
+  // remove an empty folder, or fail on a symlink.)
+  if (now.st_dev != held.st_dev || now.st_ino != held.st_ino) return false;
+  return ::unlinkat(pfd.get(), base.c_str(), AT_REMOVEDIR) == 0 || errno == ENOENT;
 }
 
 }  // namespace sonde

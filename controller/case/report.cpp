@@ -17,6 +17,8 @@
 
 #include <fmt/format.h>
 
+#include "sonde/common/json_text.h"
+
 namespace sonde::controller::casefile {
 namespace {
 
@@ -92,7 +94,7 @@ std::string format_span(long long ms) {
 std::string command_line(const json& argv) {
   std::string out;
   for (const auto& a : argv) {
-    std::string w = a.is_string() ? a.get<std::string>() : a.dump();
+    std::string w = a.is_string() ? a.get<std::string>() : json_text(a);
     bool plain = !w.empty() && std::all_of(w.begin(), w.end(), [](unsigned char c) {
       return std::isalnum(c) || std::strchr("-_./=:,@%+", c);
     });
@@ -188,7 +190,7 @@ View read_view(const json& e, size_t order) {
     if (v.kind == "case" && !v.line.empty()) v.line = "case " + v.line;
   }
   for (const auto& f : e.value("figures", json::array()))
-    v.figures.push_back(f.is_string() ? f.get<std::string>() : f.dump());
+    v.figures.push_back(f.is_string() ? f.get<std::string>() : json_text(f));
   for (const auto& a : e.value("artifacts", json::array())) {
     if (!a.is_object()) continue;
     Artifact art{str(a, "path"), str(a, "kind"), integer(a, "bytes").value_or(-1)};

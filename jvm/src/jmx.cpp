@@ -1,6 +1,5 @@
 #include "sonde/jvm/jmx.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/random.h>
@@ -13,6 +12,7 @@
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
 #include "sonde/common/undo.h"
+#include "sonde/common/untrusted.h"
 #include "sonde/jvm/attach.h"
 #include "sonde/jvm/process.h"
 #include "sonde/proc/text.h"
@@ -177,18 +177,10 @@ Result<JmxFiles> make_jmx_files(pid_t pid) {
 }
 
 void remove_jmx_files(const std::string& dir) {
-  if (dir.empty()) return;
   // The JDK may rewrite the password file with hashes (through a temp file
-  // beside it): everything in our own directory goes.
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n == "." || n == "..") continue;
-      (void)::unlink((dir + "/" + n).c_str());
-    }
-    ::closedir(d);
-  }
-  (void)::rmdir(dir.c_str());
+  // beside it): everything in our own folder goes. The JVM's user owns the
+  // folder, so it is removed without following anything that user put there.
+  if (!dir.empty()) (void)remove_private_dir(dir);
 }
 
 Status stop_jmx(pid_t pid, const std::string& files_dir) {

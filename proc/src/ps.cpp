@@ -185,7 +185,6 @@ Result<json> list_processes(const PsOptions& opts, CancelToken& cancel) {
       p.cmdline_more = head->total - head->trailing_nuls - raw.size();
     }
     p.cmdline = display_cmdline(raw, p.stat.comm, p.stat.state);
-    if (p.cmdline_more) p.cmdline += fmt::format(" … ({} more bytes)", p.cmdline_more);
     if (want_uid && p.uid != *want_uid) continue;
     if (re) {
       std::string_view cl(p.cmdline);
@@ -193,6 +192,8 @@ Result<json> list_processes(const PsOptions& opts, CancelToken& cancel) {
       if (!std::regex_search(p.stat.comm, *re) && !std::regex_search(cl.begin(), cl.end(), *re))
         continue;
     }
+    // After the match: --name never matches our own marker.
+    if (p.cmdline_more) p.cmdline += fmt::format(" … ({} more bytes)", p.cmdline_more);
     if (!lifetime) {
       if (use_schedstat) {
         if (!sample_schedstat(pid, p.stat.num_threads > 1, p.tids_ns)) continue;

@@ -298,6 +298,9 @@ TEST(UndoWatchdog, AgentKilledWhileGdbserverHoldsTheProcessReleasesIt) {
   a->kill();
   EXPECT_TRUE(wait_until([&] { return proc_dead(gdbserver); }, kUndoBoundMs))
       << "gdbserver " << gdbserver << " outlived the agent";
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  EXPECT_TRUE(wait_until([&] { return !std::filesystem::exists(dir); }, kUndoBoundMs))
+      << "the debugger's socket folder " << dir << " outlived the agent";
   expect_runs_untraced(s->pid());
   // Running: it keeps ticking.
   s->pump(0);

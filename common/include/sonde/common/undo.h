@@ -35,6 +35,7 @@ namespace sonde::undo {
 //   jmx        pid = the JVM;       {port, dir (its login files, once made)}
 //   jfr        pid = the JVM;       {name, path (as the agent sees it)}
 //   file       pid = whose /proc/PID/root the path goes through, or 0; {path}
+//              (a folder of ours goes with the files in it, one level deep)
 inline constexpr const char* kAffinity = "affinity";
 inline constexpr const char* kGdbserver = "gdbserver";
 inline constexpr const char* kJmx = "jmx";

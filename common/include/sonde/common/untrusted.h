@@ -26,4 +26,14 @@ Result<ScopedFd> open_untrusted(const std::string& path, int flags = O_RDONLY,
 Result<std::string> read_untrusted_file(const std::string& path, size_t max_bytes,
                                         struct stat* st = nullptr);
 
+// Removes a folder sonde made (mkdtemp) and the files in it, one level deep,
+// when another user may own it now: the JVM's user owns a JMX login folder,
+// the debugging user a gdbserver socket folder, and in a sticky /tmp that
+// owner can swap the folder for a symlink (to /etc, say). So the folder is
+// opened O_NOFOLLOW and its entries unlinked relative to that fd (a symlink
+// in it is removed, never followed), and the folder itself goes only if the
+// name still holds the inode we emptied. Returns false when it could not
+// (gone already counts as removed).
+bool remove_private_dir(const std::string& path);
+
 }  // namespace sonde
