@@ -325,16 +325,18 @@ class NetClientOracle : public TraceOracle {
     EXPECT_TRUE(contains(r.out, "+++ exited with 0 +++")) << r.out;
     return r.out;
   }
-  // strace's trace (the -o file) of net_client with these options.
+  // strace's trace (its stderr) of net_client with these options. Not -o
+  // FILE: strace's tracee inherits that file as fd 3, so the loader's fds
+  // would be one above those of the command sonde launches, which starts
+  // with fds 0-2 only.
   std::string strace_trace(std::vector<std::string> opts) {
-    const std::string file = tmp_ + "/strace-net.txt";
-    std::vector<std::string> a{"strace", "-o", file};
+    std::vector<std::string> a{"strace"};
     a.insert(a.end(), opts.begin(), opts.end());
     a.insert(a.end(), {kNetClient, port_});
     auto r = run_cmd(a, {}, kTimeoutMs);
     EXPECT_EQ(r.exit_code, 0) << describe(r);
     EXPECT_EQ(r.out, "done\n");
-    return proc_read(file);
+    return r.err;
   }
 
   int held_ = -1;
