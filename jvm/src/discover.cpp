@@ -146,12 +146,18 @@ json describe(const Candidate& c, const proc::SystemInfo& sys, const proc::UserD
   if (o.initial_heap_bytes) heap["initial_bytes"] = *o.initial_heap_bytes;
   long long committed = 0, limit = 0, used = 0;
   bool have_gen = false;
+  // The counters come from a file the JVM's user writes: a sum that would
+  // overflow stays at the last value that did not.
+  auto add = [](long long& sum, long long v) {
+    long long r;
+    if (!__builtin_add_overflow(sum, v, &r)) sum = r;
+  };
   for (int g = 0; g < 3; ++g) {
     std::string base = fmt::format("sun.gc.generation.{}.", g);
-    if (auto v = perf_number(perf, base + "capacity")) committed += *v, have_gen = true;
-    if (auto v = perf_number(perf, base + "maxCapacity")) limit += *v;
+    if (auto v = perf_number(perf, base + "capacity")) add(committed, *v), have_gen = true;
+    if (auto v = perf_number(perf, base + "maxCapacity")) add(limit, *v);
     for (int s = 0; s < 4; ++s)
-      if (auto v = perf_number(perf, fmt::format("{}space.{}.used", base, s))) used += *v;
+      if (auto v = perf_number(perf, fmt::format("{}space.{}.used", base, s))) add(used, *v);
   }
   if (have_gen) {
     heap["committed_bytes"] = committed;
