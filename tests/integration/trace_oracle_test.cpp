@@ -325,12 +325,15 @@ class NetClientOracle : public TraceOracle {
     EXPECT_TRUE(contains(r.out, "+++ exited with 0 +++")) << r.out;
     return r.out;
   }
-  // strace's trace (its stderr) of net_client with these options. Not -o
-  // FILE: strace's tracee inherits that file as fd 3, so the loader's fds
-  // would be one above those of the command sonde launches, which starts
-  // with fds 0-2 only.
+  // strace's trace (its stderr) of net_client with these options, started
+  // with fds 0-2 only, as sonde starts the commands it launches: strace's
+  // tracee inherits whatever strace has (an -o FILE, a test runner's pipe),
+  // and the loader's fds would then be above sonde's.
   std::string strace_trace(std::vector<std::string> opts) {
-    std::vector<std::string> a{"strace"};
+    std::vector<std::string> a{
+        "python3", "-c",
+        "import os, sys; os.closerange(3, 65536); os.execvp(sys.argv[1], sys.argv[1:])",
+        "strace"};
     a.insert(a.end(), opts.begin(), opts.end());
     a.insert(a.end(), {kNetClient, port_});
     auto r = run_cmd(a, {}, kTimeoutMs);
