@@ -5,8 +5,8 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -96,10 +96,11 @@ std::string undo_jfr(const UndoRecord& r) {
   std::string name = r.args.value("name", "");
   std::string path = r.args.value("path", "");
   std::string what = fmt::format("JFR recording {} in JVM {}", name, r.pid);
-  // Stopping writes the file the recording was started with; then it goes.
+  // The recording was started without a file, so this stop discards its
+  // data and answers at once. The file exists only if the agent died while
+  // its own stop was writing it: the JVM runs one command at a time, so this
+  // answer comes after that write, and the unlink below finds the file.
   if (!name.empty()) {
-    // The JVM writes the recording before it answers (about a second for a
-    // profile one): wait for that, or the file would appear after our unlink.
     auto out = jvm::jcmd(r.pid, "JFR.stop name=" + name, quick_attach(5000));
     what += out ? " stopped" : ": " + out.error().message;
   }

@@ -38,19 +38,20 @@ std::string render_ps_text(const sonde::json& result, int term_width) {
       source == "lifetime"
           ? std::string("%CPU is the lifetime average")
           : fmt::format("%CPU over {} ms ({})", field_text(result, "interval_ms", "?"), source);
-  out += fmt::format("{} of {} processes; {}\n", field_text(result, "shown", "?"),
-                     field_text(result, "total", "?"), cpu);
+  out += wrap_note(fmt::format("{} of {} processes; {}", field_text(result, "shown", "?"),
+                               field_text(result, "total", "?"), cpu),
+                   term_width);
   // What the agent left out to keep the answer bounded, said where it shows.
   if (long more = static_cast<long>(field_number(result, "more")); more > 0)
-    out += fmt::format(
-        "… {} more process{} not shown: the list is capped in size; narrow it with --user, "
-        "--name or --limit\n",
-        more, more == 1 ? "" : "es");
+    out += wrap_note(fmt::format("… {} more process{} not shown: the list is capped in size; "
+                                 "narrow it with --user, --name or --limit",
+                                 more, more == 1 ? "" : "es"),
+                     term_width);
   if (long cut = static_cast<long>(field_number(result, "cmdlines_cut")); cut > 0)
-    out += fmt::format(
-        "{} command line{} cut after their first 4 KiB (\"… (N more bytes)\"); `sonde inspect "
-        "-p PID` shows one whole\n",
-        cut, cut == 1 ? "" : "s");
+    out += wrap_note(fmt::format("{} command line{} cut after their first 4 KiB (\"… (N more "
+                                 "bytes)\"); `sonde inspect -p PID` shows one whole",
+                                 cut, cut == 1 ? "" : "s"),
+                     term_width);
   return out;
 }
 

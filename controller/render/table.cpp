@@ -41,6 +41,40 @@ std::string truncate_display(std::string_view s, size_t width) {
   return std::string(s);
 }
 
+std::string wrap_note(std::string_view text, int width) {
+  if (width <= 0 || display_width(text) <= static_cast<size_t>(width))
+    return std::string(text) + "\n";
+  const size_t max = static_cast<size_t>(std::max(width, 8));
+  std::string out;
+  std::string line;
+  auto flush = [&] {
+    out += line;
+    out += '\n';
+    line = "  ";
+  };
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t sp = text.find(' ', pos);
+    std::string_view word = text.substr(pos, sp == std::string_view::npos ? sp : sp - pos);
+    pos = sp == std::string_view::npos ? text.size() : sp + 1;
+    if (word.empty()) continue;
+    bool fresh = line.empty() || line == "  ";
+    size_t need = display_width(line) + (fresh ? 0 : 1) + display_width(word);
+    if (!fresh && need > max) flush();
+    if (line != "  " && !line.empty()) line += ' ';
+    // A word wider than a whole line is cut into pieces that fit.
+    while (display_width(line) + display_width(word) > max) {
+      std::string head = truncate_display(word, max - display_width(line));
+      line += head;
+      word.remove_prefix(head.size());
+      flush();
+    }
+    line += word;
+  }
+  if (!line.empty() && line != "  ") flush();
+  return out;
+}
+
 void Table::add_row(std::vector<std::string> cells) {
   cells.resize(columns_.size());
   for (auto& c : cells) c = terminal_safe(std::move(c));

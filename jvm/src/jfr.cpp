@@ -26,12 +26,13 @@ std::string trimmed(std::string_view s) {
 }  // namespace
 
 std::string jfr_start_line(const std::string& name, const std::string& settings,
-                           long safety_duration_s, const std::string& path) {
-  // The duration is a safety net only: sonde stops the recording itself. If
-  // the agent dies first, the JVM ends it on its own and leaves the file at
-  // `path` instead of recording until its size limit.
-  return fmt::format("JFR.start name={} settings={} duration={}s filename={}", name, settings,
-                     safety_duration_s, path);
+                           long safety_duration_s) {
+  // The duration is a safety net only: sonde stops the recording itself. No
+  // filename: sonde's own stop names one, while a stop without one (the
+  // watchdog's, after the agent died) discards the data at once instead of
+  // writing a file first, and a recording the safety net ends leaves none.
+  return fmt::format("JFR.start name={} settings={} duration={}s", name, settings,
+                     safety_duration_s);
 }
 
 std::string jfr_stop_line(const std::string& name, const std::string& path) {
@@ -68,7 +69,7 @@ Result<json> record_jfr(const JfrOptions& o, CancelToken& cancel, const JfrCallb
   // stops it and removes its file.
   auto undo_rec = undo::register_change(undo::kJfr, o.pid, {{"name", name}, {"path", our_path}});
   if (!undo_rec) return undo_rec.error();
-  auto started = jcmd(o.pid, jfr_start_line(name, o.settings, safety_s, jvm_path), ao, &cancel);
+  auto started = jcmd(o.pid, jfr_start_line(name, o.settings, safety_s), ao, &cancel);
   if (!started) {
     undo_rec->leave_to_watchdog();  // a reply lost is not a recording not started
     return started.error();

@@ -47,7 +47,8 @@ class ElfImage {
   const std::vector<DebugFrameFde>& debug_frame_index() const;
   // The section's bytes (empty when the file has none).
   const uint8_t* debug_frame_data() const {
-    return debug_frame_off_ ? data_ + debug_frame_off_ : nullptr;
+    // By size: a hostile file may place the section at offset 0.
+    return debug_frame_size_ != 0 ? data_ + debug_frame_off_ : nullptr;
   }
   size_t debug_frame_size() const { return debug_frame_size_; }
   // A read found the file shorter than when it was opened (truncated or

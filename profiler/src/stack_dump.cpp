@@ -172,12 +172,16 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
     return Error{errc::kNotFound, fmt::format("no process {}", pid),
                  "list processes with `sonde ps TARGET`"};
   if (caps.size() > o.max_threads) {
-    std::sort(caps.begin(), caps.end(),
-              [](const Captured& a, const Captured& b) { return a.tid < b.tid; });
+    // The main thread always, then the lowest tids (which, once pids have
+    // wrapped, can be lower than the main thread's).
+    std::sort(caps.begin(), caps.end(), [pid](const Captured& a, const Captured& b) {
+      return (a.tid == pid) != (b.tid == pid) ? a.tid == pid : a.tid < b.tid;
+    });
     d.threads_more = caps.size() - o.max_threads;
-    d.notes.push_back(
-        fmt::format("{} threads: the first {} (lowest tids) are shown, {} more are not",
-                    caps.size(), o.max_threads, d.threads_more));
+    d.notes.push_back(fmt::format(
+        "{} threads: the main thread and the next lowest tids, {} in all, are shown; {} more "
+        "are not",
+        caps.size(), o.max_threads, d.threads_more));
     caps.resize(o.max_threads);
   }
   // The maps first: they bound each stack copy, and the modules they name

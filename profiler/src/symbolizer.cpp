@@ -17,9 +17,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <set>
-#include <utility>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "debug_cache.h"
 #include "debuginfod.h"
@@ -284,6 +286,12 @@ struct Module {
   // dwarf_getscopes walks the whole CU on every call, which for a C++ CU
   // full of headers costs milliseconds per address.
   std::unordered_map<const void*, std::vector<PcRange>> cu_index;
+  // Per ELF that symbols came from (the file, its debug file, the
+  // minidebuginfo): where its symbol string tables lie in memory.
+  std::unordered_map<const Elf*, std::vector<std::pair<const char*, const char*>>> strtabs;
+  // Copies of main_elf's string sections with a NUL past their end (see
+  // pad_string_sections); they outlive the Dwfl, which points into them.
+  std::vector<std::unique_ptr<char[]>> padded;
   std::unordered_map<uint64_t, std::vector<Frame>> cache[2];  // [is_return][vaddr]
   std::string results_pending;  // new DWARF results, for the on-disk cache
 
@@ -350,6 +358,42 @@ struct Module {
     return out;
   }
 };
+
+// libdw and libdwfl read names out of string sections with strlen, trusting
+// the file to end each with a NUL (0.188 does not check .debug_line_str, nor
+// the symbol string table). Read with ELF_C_READ, each section is a heap
+// block of exactly its size, so a file whose last string has no NUL would be
+// read past the block. Each string section of the module's ELF gets a copy
+// with a NUL after its end before libdwfl sees it; d_size stays the same.
+// (Debug files libdwfl maps itself: an untrusted one is a private copy
+// followed by zeros, see private_if_untrusted.)
+bool string_section(Elf* elf, size_t shstrndx, const GElf_Shdr& sh) {
+  if (sh.sh_type == SHT_STRTAB || (sh.sh_flags & SHF_STRINGS) != 0) return true;
+  const char* n = elf_strptr(elf, shstrndx, sh.sh_name);
+  if (n == nullptr) return false;
+  std::string_view name(n);
+  return name.rfind(".debug_str", 0) == 0 || name.rfind(".debug_line_str", 0) == 0;
+}
+
+void pad_string_sections(Elf* elf, std::vector<std::unique_ptr<char[]>>* keep) {
+  size_t shstrndx = 0;
+  if (elf_getshdrstrndx(elf, &shstrndx) != 0) shstrndx = 0;
+  Elf_Scn* scn = nullptr;
+  while ((scn = elf_nextscn(elf, scn)) != nullptr) {
+    GElf_Shdr sh;
+    if (gelf_getshdr(scn, &sh) == nullptr || sh.sh_type == SHT_NOBITS) continue;
+    if (!string_section(elf, shstrndx, sh)) continue;
+    // Inflated here rather than by libdw, so that the copy is what it reads.
+    if ((sh.sh_flags & SHF_COMPRESSED) != 0 && elf_compress(scn, 0, 0) < 0) continue;
+    Elf_Data* d = elf_getdata(scn, nullptr);
+    if (d == nullptr || d->d_buf == nullptr || d->d_size == 0) continue;
+    auto copy = std::make_unique<char[]>(d->d_size + 1);
+    std::memcpy(copy.get(), d->d_buf, d->d_size);
+    copy[d->d_size] = '\0';
+    d->d_buf = copy.get();
+    keep->push_back(std::move(copy));
+  }
+}
 
 // Hands libdwfl the Elf open_module made. Not dwfl_report_elf: it opens
 // the file itself with ELF_C_READ_MMAP_PRIVATE, and a target's user who
@@ -499,6 +543,9 @@ int private_if_untrusted(int fd, const char* name) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // shorter than it was: what is there is what we get
   }
+  // Zeros after the file's bytes: a string section at the end of a hostile
+  // file whose last string has no NUL then stops there, not past the map.
+  if (::ftruncate(copy.get(), off + 4096) != 0) return -1;
   return copy.release();
 }
 
@@ -567,6 +614,7 @@ void open_module(Module& m) {
   } else if (!load_range(m.main_elf, &start, &end)) {
     m.error = "no loadable segments";
   } else {
+    pad_string_sections(m.main_elf, &m.padded);
     m.mod = dwfl_report_module(m.dwfl, m.name.c_str(), start, end);
     if (m.mod == nullptr) m.error = dwfl_errmsg(-1);
   }
@@ -623,17 +671,44 @@ void call_site(Dwarf_Die* inl, std::string* file, uint32_t* line) {
   }
 }
 
+// libdwfl hands out a symbol's name as a pointer into the string table it
+// read, checking only that the name starts inside it; a table whose last
+// name has no NUL would be read past its end. The name is kept only when it
+// starts in a string table of the ELF it came from, and is bounded by that
+// table's end.
+std::string symbol_name(Module& m, const char* name, Elf* elf) {
+  if (name == nullptr || elf == nullptr) return {};
+  auto [it, fresh] = m.strtabs.try_emplace(elf);
+  if (fresh) {
+    Elf_Scn* scn = nullptr;
+    while ((scn = elf_nextscn(elf, scn)) != nullptr) {
+      GElf_Shdr sh;
+      if (gelf_getshdr(scn, &sh) == nullptr) continue;
+      if (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) continue;
+      Elf_Data* d = elf_getdata(elf_getscn(elf, sh.sh_link), nullptr);
+      if (d == nullptr || d->d_buf == nullptr) continue;
+      const char* b = static_cast<const char*>(d->d_buf);
+      it->second.emplace_back(b, b + d->d_size);
+    }
+  }
+  for (const auto& [b, e] : it->second) {
+    if (name < b || name >= e) continue;
+    std::string n(name, ::strnlen(name, static_cast<size_t>(e - name)));
+    return demangle(n.c_str());
+  }
+  return {};
+}
+
 // addr and real are in the Dwfl's address space: addr is what we look up
 // (real - 1 for a return address), real is what sym_offset counts from.
 std::vector<Frame> lookup(Module& m, Dwarf_Addr addr, Dwarf_Addr real) {
   Frame outer;
   GElf_Off off = 0;
   GElf_Sym sym;
-  const char* sname = dwfl_module_addrinfo(m.mod, addr, &off, &sym, nullptr, nullptr, nullptr);
-  if (sname != nullptr) {
-    outer.function = demangle(sname);
-    outer.sym_offset = real - (addr - off);
-  }
+  Elf* sym_elf = nullptr;
+  const char* sname = dwfl_module_addrinfo(m.mod, addr, &off, &sym, nullptr, &sym_elf, nullptr);
+  outer.function = symbol_name(m, sname, sym_elf);
+  if (!outer.function.empty()) outer.sym_offset = real - (addr - off);
 
   Dwfl_Line* row = dwfl_module_getsrc(m.mod, addr);
   std::string file;

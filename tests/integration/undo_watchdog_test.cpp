@@ -398,6 +398,8 @@ TEST(UndoWatchdog, AgentKilledMidJfrRecordingStopsItAndRemovesItsFile) {
   auto check = run_cmd({"jcmd", pid, "JFR.check"}, {}, 30000);
   ASSERT_TRUE(contains(check.out, "sonde-")) << "no sonde recording running: " << check.out;
   a->kill();
+  // The watchdog's time first: each jcmd below takes a JVM start.
+  a->expect_watchdog_exits();
   auto leftovers = [&] {
     std::vector<std::string> out;
     for (const auto& e : fs::directory_iterator("/tmp"))
@@ -412,7 +414,6 @@ TEST(UndoWatchdog, AgentKilledMidJfrRecordingStopsItAndRemovesItsFile) {
       },
       kUndoBoundMs + 10000))
       << "the recording still runs: " << run_cmd({"jcmd", pid, "JFR.check"}, {}, 30000).out;
-  a->expect_watchdog_exits();
   EXPECT_TRUE(leftovers().empty()) << ::testing::PrintToString(leftovers());
   EXPECT_FALSE(proc_dead(jvm->pid()));
 }

@@ -86,10 +86,40 @@ TEST(RenderPs, TableHasHeaderAndBurner) {
     }
   }
   EXPECT_TRUE(row) << text;
-  EXPECT_NE(lines.back().find("processes; %CPU over 50 ms (schedstat)"), std::string::npos)
-      << lines.back();
+  // The summary follows the table; notes about what was cut (a host with a
+  // long command line) may follow it.
+  EXPECT_NE(text.find("processes; %CPU over 50 ms (schedstat)\n"), std::string::npos) << text;
   // Tolerates a result with missing fields.
   EXPECT_NE(render_ps_text(json::object(), 80).find("PID"), std::string::npos);
+}
+
+TEST(RenderPs, NotesWrapToTheTerminalWidth) {
+  json r = {{"processes", json::array()}, {"shown", 0},        {"total", 90},
+            {"cpu_source", "schedstat"},  {"interval_ms", 50}, {"more", 90},
+            {"cmdlines_cut", 3}};
+  for (int width : {40, 60, 100}) {
+    std::string text = render_ps_text(r, width);
+    auto lines = lines_of(text);
+    // Past the header (whose fixed columns are wider than 40): the notes.
+    for (size_t i = 1; i < lines.size(); ++i)
+      EXPECT_LE(display_width(lines[i]), size_t(width)) << lines[i];
+    EXPECT_NE(text.find("90 more processes"), std::string::npos) << text;
+    EXPECT_NE(text.find("3 command lines cut"), std::string::npos) << text;
+  }
+  // No width: each note is one line.
+  EXPECT_EQ(lines_of(render_ps_text(r, 0)).size(), 4u);
+}
+
+TEST(WrapNote, BreaksAtSpacesAndCutsLongWords) {
+  EXPECT_EQ(wrap_note("short", 20), "short\n");
+  EXPECT_EQ(wrap_note("one two three four", 9), "one two\n  three\n  four\n");
+  std::string w = wrap_note("x " + std::string(30, 'y'), 10);
+  for (const auto& l : lines_of(w)) EXPECT_LE(display_width(l), 10u) << l;
+  EXPECT_NE(w.find("yyyyyyyy"), std::string::npos) << w;
+  // Cut on a code point boundary.
+  const std::string cafe = "caf\xc3\xa9";
+  EXPECT_EQ(wrap_note(cafe + cafe + cafe + cafe, 8),
+            cafe + cafe + "\n  " + cafe + "ca\n  f\xc3\xa9\n");
 }
 
 TEST(RenderInspect, ShowsFileListenAndThreads) {

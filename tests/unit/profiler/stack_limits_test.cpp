@@ -46,7 +46,8 @@ TEST(StackLimits, ThreadsPastMaxThreadsAreCountedAndShown) {
   ASSERT_TRUE(d) << d.error().describe();
   EXPECT_EQ(d->threads.size(), 300u);
   EXPECT_EQ(d->threads_more, static_cast<uint64_t>(kThreads + 1 - 300));
-  // The lowest tids: the main thread first.
+  // The main thread first, even when pids have wrapped and its threads'
+  // tids are lower than its own.
   EXPECT_EQ(d->threads[0].tid, t->pid());
   std::string text = render::render_stack_dump(*d);
   EXPECT_NE(text.find("… " + std::to_string(kThreads + 1 - 300) + " more threads not shown"),

@@ -38,7 +38,7 @@ Result<json> record_jfr(const JfrOptions& o, CancelToken& cancel, const JfrCallb
 
 // The jcmd lines, exposed for tests.
 std::string jfr_start_line(const std::string& name, const std::string& settings,
-                           long safety_duration_s, const std::string& path);
+                           long safety_duration_s);
 std::string jfr_stop_line(const std::string& name, const std::string& path);
 
 // JFR.start's and JFR.stop's text says whether they worked (their status is

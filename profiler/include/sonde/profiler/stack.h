@@ -19,8 +19,8 @@ struct StackOptions {
   size_t stack_bytes = 512 * 1024;  // copied per thread, from sp upwards
   int stop_timeout_ms = 300;        // a thread that does not stop by then is in D state
   // Bounds for a process with thousands of threads. Threads past max_threads
-  // (lowest tids first) or past the dump's size on the wire are counted in
-  // StackDump::threads_more; once all_stacks_bytes have been copied, each
+  // (the main thread, then the lowest tids) or past the dump's size on the
+  // wire are counted in StackDump::threads_more; once all_stacks_bytes have been copied, each
   // further thread gets its top 64 KiB only.
   size_t max_threads = 10000;
   size_t budget_bytes = 8u << 20;

@@ -44,6 +44,11 @@ size_t display_width(std::string_view s);
 // Cut to at most width cells on a code point boundary.
 std::string truncate_display(std::string_view s, size_t width);
 
+// A note as lines of at most width cells, broken at spaces (a word longer
+// than the width is cut at a code point boundary); continuation lines are
+// indented by two spaces. width <= 0: one line. Every line ends with '\n'.
+std::string wrap_note(std::string_view text, int width);
+
 // Helpers shared by the text renderers: tolerant field access (results may
 // come from agents of other versions) and time formatting.
 
