@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_dir=${SONDE_BUILD_DIR:-build}
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSONDE_WERROR=ON "$@"
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSONDE_WERROR=ON -DSONDE_TESTS=ON "$@"
 cmake --build "$build_dir" -j"$(nproc)"

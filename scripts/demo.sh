@@ -8,11 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/setup.sh
-# Only what the demo runs: the two programs and the demo workload.
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target sonde sonde-agent fd_holder cpu_burner >/dev/null
-SONDE=build/bin/sonde
-TARGETS=build/tests/targets
+# Only what the demo runs: the two programs and the demo workload. Without the
+# tests, GoogleTest is not needed (scripts/build.sh turns them back on).
+build=build
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSONDE_TESTS=OFF >/dev/null
+cmake --build "$build" -j"$(nproc)" --target sonde sonde-agent fd_holder cpu_burner >/dev/null
+SONDE=$build/bin/sonde
+TARGETS=$build/tests/targets
 
 workload=()
 cleanup() { for p in "${workload[@]}"; do kill "$p" 2>/dev/null || true; done; }

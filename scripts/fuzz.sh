@@ -19,7 +19,7 @@ targets=("$@")
 for t in "${targets[@]}"; do
   [[ -f fuzz/$t.cpp ]] || { echo "fuzz: no target $t (have: ${all[*]})" >&2; exit 2; }
 done
-command -v clang++ >/dev/null || { echo "fuzz: clang++ missing: run ./scripts/setup.sh" >&2; exit 2; }
+command -v clang++ >/dev/null || { echo "fuzz: clang++ missing: run ./scripts/setup.sh --test" >&2; exit 2; }
 
 start=$SECONDS
 # shellcheck disable=SC2086

@@ -1,16 +1,29 @@
 #!/usr/bin/env bash
-# Installs every Debian package sonde needs to build and test. Quick and
-# offline when all of them are present; otherwise apt-get update + install.
+# Installs the Debian packages sonde needs. Quick and offline when all of them
+# are present; otherwise apt-get update + install.
+#   scripts/setup.sh          what building sonde and running the demo need
+#   scripts/setup.sh --test   that plus what the tests, benchmarks and fuzzing use
 set -euo pipefail
 
-# One list: append what a new feature needs, with the reason if not obvious.
-PACKAGES=(
-  # build
+tests=0
+case ${1:-} in
+  --test) tests=1 ;;
+  "") ;;
+  *) echo "usage: scripts/setup.sh [--test]" >&2; exit 2 ;;
+esac
+
+# Append what a new feature needs, with the reason if not obvious: to BUILD
+# only what building sonde or running scripts/demo.sh needs.
+BUILD=(
   cmake g++ make pkg-config
   # libraries
   libssh-dev libunwind-dev libdw-dev libelf-dev libboost-program-options-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev libpcap-dev
   zlib1g-dev libzstd-dev liblzma-dev libbz2-dev
+  # the demo finds its workload with pgrep
+  procps
+)
+TEST=(
   # tests
   libgtest-dev googletest
   # the sshd fixture (tests/fixtures/sshd.sh) and the ssh anchor in bench/
@@ -18,7 +31,7 @@ PACKAGES=(
   # bench/forward measures throughput through `sonde forward` and `ssh -L`
   iperf3
   # tools tests use as oracles or helpers
-  file iproute2 procps strace sudo ca-certificates
+  file iproute2 strace sudo ca-certificates
   # profiler oracles and readers: eu-stack and gdb for frames, perf for the bench
   # anchor, debuginfod for separate debug info, protoc/xmllint/python3 to read
   # the exporters' pprof, SVG and speedscope files
@@ -44,6 +57,8 @@ PACKAGES=(
   # for readable crash stacks
   clang libclang-rt-14-dev llvm-14
 )
+PACKAGES=("${BUILD[@]}")
+((tests)) && PACKAGES+=("${TEST[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 start=$SECONDS
-./scripts/setup.sh
+./scripts/setup.sh --test
 if ! ./scripts/build.sh "$@"; then
   echo "sonde tests: FAIL (build failed, $((SECONDS - start)) s)"
   exit 1

@@ -1,130 +1,58 @@
 #include "sonde/common/sha256.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 
-#include <cstring>
+#include <cerrno>
+#include <memory>
 
 #include "sonde/common/fd.h"
 
 namespace sonde {
 namespace {
 
-constexpr uint32_t kRound[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+struct CtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+using Ctx = std::unique_ptr<EVP_MD_CTX, CtxFree>;
 
-inline uint32_t rotr(uint32_t x, int n) {
-  return (x >> n) | (x << (32 - n));
+Ctx start() {
+  Ctx c(EVP_MD_CTX_new());
+  if (c && EVP_DigestInit_ex(c.get(), EVP_sha256(), nullptr) != 1) c.reset();
+  return c;
 }
 
-}  // namespace
-
-Sha256::Sha256()
-    : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-         0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
-
-void Sha256::block(const uint8_t* p) {
-  uint32_t w[64];
-  for (int i = 0; i < 16; ++i)
-    w[i] = (uint32_t{p[4 * i]} << 24) | (uint32_t{p[4 * i + 1]} << 16) |
-           (uint32_t{p[4 * i + 2]} << 8) | uint32_t{p[4 * i + 3]};
-  for (int i = 16; i < 64; ++i) {
-    uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-    uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-  }
-  uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4], f = h_[5], g = h_[6], h = h_[7];
-  for (int i = 0; i < 64; ++i) {
-    uint32_t t1 =
-        h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + kRound[i] + w[i];
-    uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-    h = g;
-    g = f;
-    f = e;
-    e = d + t1;
-    d = c;
-    c = b;
-    b = a;
-    a = t1 + t2;
-  }
-  h_[0] += a;
-  h_[1] += b;
-  h_[2] += c;
-  h_[3] += d;
-  h_[4] += e;
-  h_[5] += f;
-  h_[6] += g;
-  h_[7] += h;
-}
-
-void Sha256::update(const void* data, size_t len) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  total_ += len;
-  if (buf_len_ > 0) {
-    size_t take = std::min(len, 64 - buf_len_);
-    std::memcpy(buf_ + buf_len_, p, take);
-    buf_len_ += take;
-    p += take;
-    len -= take;
-    if (buf_len_ == 64) {
-      block(buf_);
-      buf_len_ = 0;
-    }
-  }
-  while (len >= 64) {
-    block(p);
-    p += 64;
-    len -= 64;
-  }
-  if (len > 0) {
-    std::memcpy(buf_, p, len);
-    buf_len_ = len;
-  }
-}
-
-std::array<uint8_t, 32> Sha256::finish() {
-  uint64_t bits = total_ * 8;
-  uint8_t pad[72] = {0x80};
-  size_t padlen = (buf_len_ < 56) ? 56 - buf_len_ : 120 - buf_len_;
-  for (int i = 0; i < 8; ++i) pad[padlen + i] = static_cast<uint8_t>(bits >> (56 - 8 * i));
-  update(pad, padlen + 8);
-  std::array<uint8_t, 32> out;
-  for (int i = 0; i < 8; ++i) {
-    out[4 * i] = static_cast<uint8_t>(h_[i] >> 24);
-    out[4 * i + 1] = static_cast<uint8_t>(h_[i] >> 16);
-    out[4 * i + 2] = static_cast<uint8_t>(h_[i] >> 8);
-    out[4 * i + 3] = static_cast<uint8_t>(h_[i]);
-  }
-  return out;
-}
-
-std::string Sha256::finish_hex() {
-  static const char* hex = "0123456789abcdef";
+std::string finish_hex(EVP_MD_CTX* c) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(c, md, &len) != 1) return {};
+  static const char hex[] = "0123456789abcdef";
   std::string s;
-  for (uint8_t b : finish()) {
-    s.push_back(hex[b >> 4]);
-    s.push_back(hex[b & 15]);
+  for (unsigned int i = 0; i < len; ++i) {
+    s.push_back(hex[md[i] >> 4]);
+    s.push_back(hex[md[i] & 15]);
   }
   return s;
 }
 
+Error crypto_error(const std::string& what) {
+  return Error{errc::kInternal, "libcrypto could not hash " + what, {}};
+}
+
+}  // namespace
+
 std::string sha256_hex(std::string_view data) {
-  Sha256 h;
-  h.update(data.data(), data.size());
-  return h.finish_hex();
+  Ctx c = start();
+  if (!c || EVP_DigestUpdate(c.get(), data.data(), data.size()) != 1) return {};
+  return finish_hex(c.get());
 }
 
 Result<std::string> sha256_file_hex(const std::string& path) {
   ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return errno_error("open " + path);
-  Sha256 h;
+  Ctx c = start();
+  if (!c) return crypto_error(path);
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
@@ -133,9 +61,11 @@ Result<std::string> sha256_file_hex(const std::string& path) {
       return errno_error("read " + path);
     }
     if (n == 0) break;
-    h.update(buf, static_cast<size_t>(n));
+    if (EVP_DigestUpdate(c.get(), buf, static_cast<size_t>(n)) != 1) return crypto_error(path);
   }
-  return h.finish_hex();
+  std::string h = finish_hex(c.get());
+  if (h.empty()) return crypto_error(path);
+  return h;
 }
 
 }  // namespace sonde

@@ -7,7 +7,7 @@
 
 #include "sonde/common/io.h"
 #include "sonde/common/log.h"
-#include "sonde/common/sha256.h"
+#include "sonde/common/subprocess.h"
 #include "ssh_deploy.h"
 
 namespace sonde::controller {
@@ -213,7 +213,14 @@ Result<std::string> agent_hash(const std::string& path) {
     if (text.ok() && text->size() >= 64 && text->find_first_not_of("0123456789abcdef") >= 64)
       return text->substr(0, 64);
   }
-  return sha256_file_hex(path);
+  // No sidecar, or an old one: the agent hashes itself (libcrypto is linked
+  // into it), so the controller does not load libcrypto for this.
+  auto r = run_capture({path, "self-hash"}, 30000);
+  if (!r) return r.error();
+  if (r->exit_code != 0 || r->out.size() < 64 || r->out.find_first_not_of("0123456789abcdef") < 64)
+    return Error{errc::kInternal, fmt::format("{} self-hash failed (exit {})", path, r->exit_code),
+                 "rebuild sonde-agent (scripts/build.sh)"};
+  return r->out.substr(0, 64);
 }
 
 }  // namespace

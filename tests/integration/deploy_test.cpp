@@ -202,6 +202,24 @@ TEST_F(DeploySafety, CachedAgentWithTheWrongHashIsReplacedNotRun) {
   EXPECT_TRUE(contains(r.err, cached + " is writable by group or others")) << r.err;
 }
 
+// An agent without the hash file the build writes beside it (a copy, a
+// package that left it out): the agent hashes itself, and the deploy names
+// and checks the file by that hash, as sha256sum computes it.
+TEST_F(DeploySafety, AgentWithoutItsHashFileHashesItself) {
+  const std::string bin = tmp_ + "/bin-nosidecar";
+  ASSERT_EQ(::mkdir(bin.c_str(), 0700), 0);
+  const std::string agent = bin + "/sonde-agent";
+  fs::copy_file(kAgent, agent);
+  ASSERT_EQ(::chmod(agent.c_str(), 0700), 0);
+  ASSERT_FALSE(fs::exists(agent + ".sha256"));
+  const std::string dir = tmp_ + "/nosidecar";
+  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+  auto r = ps(dir, {"--agent", agent});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "PID")) << r.out;
+  EXPECT_EQ(entries(dir), std::vector<std::string>{"agent-" + sha_});
+}
+
 // Uploads go through a mktemp file and a rename: controllers deploying the
 // same build into one empty folder at once all succeed and leave one file.
 TEST_F(DeploySafety, ConcurrentDeploysIntoAnEmptyFolderAllSucceed) {
