@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 
 #include "sonde/common/io.h"
 #include "sonde/common/log.h"
@@ -198,6 +199,13 @@ Status upload_agent(SshConnection& conn, const DeployOptions& d, const std::stri
   return ok_status();
 }
 
+// A SHA-256 as the sidecar and `sonde-agent self-hash` print it: 64 lowercase
+// hex digits first.
+std::optional<std::string> leading_hash(const std::string& text) {
+  if (text.size() < 64 || text.find_first_not_of("0123456789abcdef") < 64) return std::nullopt;
+  return text.substr(0, 64);
+}
+
 // The agent's SHA-256. The build writes it beside the agent; hashing 2-3 MB
 // costs ~20 ms a command, so the sidecar is used while it is not older than
 // the binary. A wrong sidecar cannot slip through: the target re-hashes
@@ -210,17 +218,18 @@ Result<std::string> agent_hash(const std::string& path) {
       (side.st_mtim.tv_sec > bin.st_mtim.tv_sec || (side.st_mtim.tv_sec == bin.st_mtim.tv_sec &&
                                                     side.st_mtim.tv_nsec >= bin.st_mtim.tv_nsec))) {
     auto text = read_file(sidecar, 256);
-    if (text.ok() && text->size() >= 64 && text->find_first_not_of("0123456789abcdef") >= 64)
-      return text->substr(0, 64);
+    if (text.ok())
+      if (auto h = leading_hash(*text)) return *h;
   }
   // No sidecar, or an old one: the agent hashes itself (libcrypto is linked
   // into it), so the controller does not load libcrypto for this.
   auto r = run_capture({path, "self-hash"}, 30000);
   if (!r) return r.error();
-  if (r->exit_code != 0 || r->out.size() < 64 || r->out.find_first_not_of("0123456789abcdef") < 64)
+  auto h = r->exit_code == 0 ? leading_hash(r->out) : std::nullopt;
+  if (!h)
     return Error{errc::kInternal, fmt::format("{} self-hash failed (exit {})", path, r->exit_code),
                  "rebuild sonde-agent (scripts/build.sh)"};
-  return r->out.substr(0, 64);
+  return *h;
 }
 
 }  // namespace
