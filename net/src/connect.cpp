@@ -19,6 +19,7 @@
 #include <cstring>
 #include <map>
 
+#include "ms_text.h"
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
 
@@ -65,10 +66,6 @@ std::string endpoint_text(const sockaddr* sa) {
 std::string errno_name(int e) {
   const char* n = ::strerrorname_np(e);
   return n ? n : "E" + std::to_string(e);
-}
-
-std::string ms_text(double ms) {
-  return ms < 10 ? fmt::format("{:.2f} ms", ms) : fmt::format("{:.0f} ms", ms);
 }
 
 std::string tcp_state_name(int s) {

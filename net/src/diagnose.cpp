@@ -1,4 +1,5 @@
 #include "sonde/net/diagnose.h"
+#include "ms_text.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -441,12 +442,6 @@ std::string strip_port(const std::string& addr_port) {
   }
   size_t c = addr_port.rfind(':');
   return c == std::string::npos || addr_port.find(':') != c ? addr_port : addr_port.substr(0, c);
-}
-
-std::string ms_text(double ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, ms < 10 ? "%.2f ms" : "%.0f ms", ms);
-  return buf;
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ constexpr TypeName kTypes[] = {
     {dnstype::kSOA, "SOA"}, {dnstype::kPTR, "PTR"},   {dnstype::kMX, "MX"},
     {dnstype::kTXT, "TXT"}, {dnstype::kAAAA, "AAAA"}, {dnstype::kSRV, "SRV"}};
 
-Error bad(const std::string& what) {
+Error dns_bad(const std::string& what) {
   return Error{errc::kProtocol, "malformed DNS message: " + what,
                "the server sent something that is not DNS; check that it is a nameserver"};
 }
@@ -66,26 +66,26 @@ class Reader {
     size_t wire_len = 0;
     int hops = 0;
     for (;;) {
-      if (p >= n_) return bad("name runs past the end");
+      if (p >= n_) return dns_bad("name runs past the end");
       uint8_t len = d_[p];
       if ((len & 0xC0) == 0xC0) {
-        if (p + 1 >= n_) return bad("compression pointer cut off");
+        if (p + 1 >= n_) return dns_bad("compression pointer cut off");
         size_t target = static_cast<size_t>(len & 0x3F) << 8 | d_[p + 1];
-        if (target >= p) return bad("compression pointer does not point backwards");
-        if (++hops > 64) return bad("too many compression pointers");
+        if (target >= p) return dns_bad("compression pointer does not point backwards");
+        if (++hops > 64) return dns_bad("too many compression pointers");
         if (!jumped) pos_ = p + 2;
         jumped = true;
         p = target;
         continue;
       }
-      if (len & 0xC0) return bad("reserved label type");
+      if (len & 0xC0) return dns_bad("reserved label type");
       if (len == 0) {
         if (!jumped) pos_ = p + 1;
         break;
       }
-      if (p + 1 + len > n_) return bad("label runs past the end");
+      if (p + 1 + len > n_) return dns_bad("label runs past the end");
       wire_len += 1 + len;
-      if (wire_len > 255) return bad("name longer than 255 octets");
+      if (wire_len > 255) return dns_bad("name longer than 255 octets");
       for (size_t i = 0; i < len; ++i) {
         unsigned char c = d_[p + 1 + i];
         if (c == '.' || c == '\\') {
@@ -139,19 +139,19 @@ Result<std::string> rdata(Reader& r, uint16_t type, size_t rdlen) {
   auto name_in = [&]() -> Result<std::string> {
     auto n = r.name();
     if (!n) return n.error();
-    if (r.pos() > end) return bad("name runs past its record");
+    if (r.pos() > end) return dns_bad("name runs past its record");
     return n;
   };
   switch (type) {
     case dnstype::kA: {
-      if (rdlen != 4) return bad("A record is not 4 octets");
+      if (rdlen != 4) return dns_bad("A record is not 4 octets");
       char buf[INET_ADDRSTRLEN];
       inet_ntop(AF_INET, r.at(start), buf, sizeof buf);
       out = buf;
       break;
     }
     case dnstype::kAAAA: {
-      if (rdlen != 16) return bad("AAAA record is not 16 octets");
+      if (rdlen != 16) return dns_bad("AAAA record is not 16 octets");
       char buf[INET6_ADDRSTRLEN];
       inet_ntop(AF_INET6, r.at(start), buf, sizeof buf);
       out = buf;
@@ -167,7 +167,7 @@ Result<std::string> rdata(Reader& r, uint16_t type, size_t rdlen) {
     }
     case dnstype::kMX: {
       uint16_t pref;
-      if (rdlen < 3 || !r.u16(pref)) return bad("MX record too short");
+      if (rdlen < 3 || !r.u16(pref)) return dns_bad("MX record too short");
       auto n = name_in();
       if (!n) return n.error();
       out = std::to_string(pref) + " " + *n;
@@ -176,7 +176,7 @@ Result<std::string> rdata(Reader& r, uint16_t type, size_t rdlen) {
     case dnstype::kSRV: {
       uint16_t prio, weight, port;
       if (rdlen < 7 || !r.u16(prio) || !r.u16(weight) || !r.u16(port))
-        return bad("SRV record too short");
+        return dns_bad("SRV record too short");
       auto n = name_in();
       if (!n) return n.error();
       out = fmt::format("{} {} {} {}", prio, weight, port, *n);
@@ -186,7 +186,7 @@ Result<std::string> rdata(Reader& r, uint16_t type, size_t rdlen) {
       size_t p = start;
       while (p < end) {
         size_t l = *r.at(p);
-        if (p + 1 + l > end) return bad("TXT string runs past its record");
+        if (p + 1 + l > end) return dns_bad("TXT string runs past its record");
         if (!out.empty()) out += ' ';
         out += quote_txt(r.at(p + 1), l);
         p += 1 + l;
@@ -200,7 +200,7 @@ Result<std::string> rdata(Reader& r, uint16_t type, size_t rdlen) {
       if (!rn) return rn.error();
       uint32_t v[5];
       for (auto& x : v)
-        if (!r.u32(x) || r.pos() > end) return bad("SOA record too short");
+        if (!r.u32(x) || r.pos() > end) return dns_bad("SOA record too short");
       out = fmt::format("{} {} {} {} {} {} {}", *m, *rn, v[0], v[1], v[2], v[3], v[4]);
       break;
     }
@@ -209,7 +209,7 @@ Result<std::string> rdata(Reader& r, uint16_t type, size_t rdlen) {
       for (size_t i = 0; i < rdlen; ++i) out += fmt::format(" {:02x}", *r.at(start + i));
     }
   }
-  if (r.pos() > end) return bad("record data runs past its length");
+  if (r.pos() > end) return dns_bad("record data runs past its length");
   return out;
 }
 
@@ -273,7 +273,7 @@ Result<DnsMessage> dns_decode(const uint8_t* data, size_t len) {
   DnsMessage m;
   uint16_t flags, qd, an, ns, ar;
   if (!r.u16(m.id) || !r.u16(flags) || !r.u16(qd) || !r.u16(an) || !r.u16(ns) || !r.u16(ar))
-    return bad(fmt::format("{} octets is shorter than a header", len));
+    return dns_bad(fmt::format("{} octets is shorter than a header", len));
   m.response = flags & 0x8000;
   m.truncated = flags & 0x0200;
   m.rcode = flags & 0x000F;
@@ -282,7 +282,7 @@ Result<DnsMessage> dns_decode(const uint8_t* data, size_t len) {
     auto n = r.name();
     if (!n) return n.error();
     q.name = *n;
-    if (!r.u16(q.type) || !r.u16(q.cls)) return bad("question cut off");
+    if (!r.u16(q.type) || !r.u16(q.cls)) return dns_bad("question cut off");
     m.questions.push_back(std::move(q));
   }
   auto section = [&](unsigned count, std::vector<DnsRecord>& out) -> Result<bool> {
@@ -293,14 +293,14 @@ Result<DnsMessage> dns_decode(const uint8_t* data, size_t len) {
       rec.name = *n;
       uint16_t rdlen;
       if (!r.u16(rec.type) || !r.u16(rec.cls) || !r.u32(rec.ttl) || !r.u16(rdlen))
-        return bad("record header cut off");
-      if (r.size() - r.pos() < rdlen) return bad("record data runs past the end");
+        return dns_bad("record header cut off");
+      if (r.size() - r.pos() < rdlen) return dns_bad("record data runs past the end");
       size_t end = r.pos() + rdlen;
       auto d = rdata(r, rec.type, rdlen);
       if (!d) return d.error();
       rec.data = std::move(*d);
       r = Reader(data, len);
-      if (!r.skip(end)) return bad("record data runs past the end");
+      if (!r.skip(end)) return dns_bad("record data runs past the end");
       out.push_back(std::move(rec));
     }
     return true;

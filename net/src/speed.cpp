@@ -27,7 +27,7 @@ namespace {
 
 constexpr char kMagic[8] = {'S', 'O', 'N', 'D', 'E', 'S', 'P', 'D'};
 constexpr uint8_t kVersion = 1;
-constexpr char kAck[8] = {'S', 'O', 'N', 'D', 'E', 'O', 'K', '1'};
+constexpr char kSpeedAck[8] = {'S', 'O', 'N', 'D', 'E', 'O', 'K', '1'};
 constexpr char kTrailerMagic[4] = {'S', 'P', 'D', 'T'};
 constexpr long kSliceMs = 200;
 
@@ -459,7 +459,7 @@ Result<SpeedRun> speed_client(int fd, const SpeedHeader& h, const SpeedOptions& 
           write_exact(fd, hb.data(), hb.size(), monotonic_ms() + opt.io_timeout_ms, opt, "header");
       !st.ok())
     return st.error();
-  char ack[sizeof kAck];
+  char ack[sizeof kSpeedAck];
   if (auto st = read_exact(fd, ack, sizeof ack, monotonic_ms() + opt.io_timeout_ms, opt,
                            "the listener's acceptance");
       !st.ok()) {
@@ -470,7 +470,7 @@ Result<SpeedRun> speed_client(int fd, const SpeedHeader& h, const SpeedOptions& 
                 "a NAT to another host), or the agent's listener had already timed out"};
     return e;
   }
-  if (std::memcmp(ack, kAck, sizeof kAck) != 0)
+  if (std::memcmp(ack, kSpeedAck, sizeof kSpeedAck) != 0)
     return Error{errc::kProtocol, "the listener answered something that is not sonde", {}};
 
   uint8_t ping[kSpeedPingLen] = {}, pong[kSpeedPingLen];
@@ -540,8 +540,8 @@ Result<SpeedRun> speed_serve(int fd, const SpeedHeader& h, const SpeedOptions& o
   set_nodelay(fd);
   SpeedRun run;
   run.header = h;
-  if (auto st =
-          write_exact(fd, kAck, sizeof kAck, monotonic_ms() + opt.io_timeout_ms, opt, "acceptance");
+  if (auto st = write_exact(fd, kSpeedAck, sizeof kSpeedAck, monotonic_ms() + opt.io_timeout_ms,
+                            opt, "acceptance");
       !st.ok())
     return st.error();
   uint8_t ping[kSpeedPingLen];

@@ -1,4 +1,5 @@
 #include "debug_cache.h"
+#include "debuginfod.h"
 
 #include <dirent.h>
 #include <elf.h>
@@ -24,7 +25,7 @@ namespace {
 #define ELFCOMPRESS_ZSTD 2
 #endif
 
-constexpr size_t kChunk = size_t{1} << 20;
+constexpr size_t kInflateChunk = size_t{1} << 20;
 constexpr uint32_t kMaxSections = 1u << 16;
 // A stale temp file (an agent killed mid-write) is removed after this long.
 constexpr time_t kStaleTempSec = 3600;
@@ -133,7 +134,7 @@ uint64_t align_up(uint64_t v, uint64_t a) {
 // `want` bytes must come out.
 std::string inflate_section(int in_fd, uint64_t in_off, uint64_t in_len, uint32_t type, int out_fd,
                             uint64_t off, uint64_t want) {
-  std::vector<uint8_t> in(kChunk), out(kChunk);
+  std::vector<uint8_t> in(kInflateChunk), out(kInflateChunk);
   uint64_t produced = 0, consumed = 0;
   if (type == ELFCOMPRESS_ZLIB) {
     z_stream z{};
@@ -141,7 +142,7 @@ std::string inflate_section(int in_fd, uint64_t in_off, uint64_t in_len, uint32_
     int rc = Z_OK;
     while (rc != Z_STREAM_END) {
       if (z.avail_in == 0) {
-        size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, in_len - consumed));
+        size_t n = static_cast<size_t>(std::min<uint64_t>(kInflateChunk, in_len - consumed));
         if (n == 0 || !pread_all(in_fd, in.data(), n, in_off + consumed)) break;
         consumed += n;
         z.next_in = in.data();
@@ -168,7 +169,7 @@ std::string inflate_section(int in_fd, uint64_t in_off, uint64_t in_len, uint32_
     bool bad = false;
     while (rc != 0 && !bad) {
       if (ib.pos == ib.size) {
-        size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, in_len - consumed));
+        size_t n = static_cast<size_t>(std::min<uint64_t>(kInflateChunk, in_len - consumed));
         if (n == 0 || !pread_all(in_fd, in.data(), n, in_off + consumed)) break;
         consumed += n;
         ib = {in.data(), n, 0};
@@ -250,10 +251,10 @@ bool make_dirs(const std::string& dir) {
   return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-bool valid_build_id(const std::string& id) {
-  return id.size() >= 8 && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
+// The cache files entries under the first bytes of the id: ids shorter than
+// 4 bytes are not cached.
+bool cacheable_build_id(const std::string& id) {
+  return id.size() >= 8 && valid_build_id(id);
 }
 
 }  // namespace
@@ -338,7 +339,7 @@ std::string write_uncompressed_elf(int in_fd, int out_fd, uint64_t max_out) {
       continue;
     }
     for (uint64_t done = 0; done < s.sh_size;) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, s.sh_size - done));
+      size_t n = static_cast<size_t>(std::min<uint64_t>(kInflateChunk, s.sh_size - done));
       buf.resize(n);
       if (!pread_all(in_fd, buf.data(), n, in.sh_offset + done) ||
           !pwrite_all(out_fd, buf.data(), n, s.sh_offset + done))
@@ -375,7 +376,7 @@ std::string DebugCache::default_dir() {
 }
 
 ScopedFd DebugCache::uncompressed(int fd, const std::string& build_id, std::string* path) {
-  if (!enabled() || !valid_build_id(build_id)) return {};
+  if (!enabled() || !cacheable_build_id(build_id)) return {};
   std::string p = dir_ + "/" + build_id + ".debug";
   ScopedFd have(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW));
   if (have.valid()) {
@@ -433,7 +434,7 @@ ScopedFd DebugCache::uncompressed(int fd, const std::string& build_id, std::stri
 }
 
 std::string DebugCache::results_path(const std::string& build_id) const {
-  if (!enabled() || !valid_build_id(build_id)) return "";
+  if (!enabled() || !cacheable_build_id(build_id)) return "";
   return dir_ + "/" + build_id + ".sym";
 }
 

@@ -16,13 +16,6 @@ namespace {
 
 constexpr size_t kMaxOutput = 64 << 10;
 
-// The build-id comes from a target's ELF; only plain hex goes on argv.
-bool valid_build_id(const std::string& id) {
-  if (id.size() < 2 || id.size() > 128 || id.size() % 2 != 0) return false;
-  return std::all_of(id.begin(), id.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;
@@ -144,6 +137,12 @@ std::string DebuginfodClient::take_problem() {
   if (problem_.empty() || problem_taken_) return {};
   problem_taken_ = true;
   return "DEBUGINFOD_URLS not used: " + problem_;
+}
+
+bool valid_build_id(const std::string& id) {
+  if (id.size() < 2 || id.size() > 128 || id.size() % 2 != 0) return false;
+  return std::all_of(id.begin(), id.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 }  // namespace sonde::profiler

@@ -58,4 +58,8 @@ class DebuginfodClient {
   std::map<std::string, Answer> answers_;
 };
 
+// A build-id as it may go on argv or into a path: 1 to 64 bytes of
+// lowercase hex (it comes from a target's ELF, so nothing else passes).
+bool valid_build_id(const std::string& id);
+
 }  // namespace sonde::profiler

@@ -21,7 +21,7 @@ constexpr uint8_t kPePcrel = 0x10, kPeDatarel = 0x30;
 
 }  // namespace
 
-constexpr uint64_t kChunk = 64 << 10;
+constexpr uint64_t kReadChunk = 64 << 10;
 
 ElfImage::~ElfImage() {
   if (anon_) ::munmap(anon_, size_);
@@ -46,8 +46,8 @@ std::shared_ptr<ElfImage> ElfImage::open_file(const std::string& path, std::stri
     return nullptr;
   }
   auto size = static_cast<size_t>(st.st_size);
-  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {
     *err = "mmap " + std::to_string(size) + " bytes for " + path + ": " + std::strerror(errno);
     return nullptr;
@@ -57,7 +57,7 @@ std::shared_ptr<ElfImage> ElfImage::open_file(const std::string& path, std::stri
   img->data_ = img->anon_;
   img->size_ = size;
   img->fd_ = fd.release();
-  img->chunk_state_.assign((size + kChunk - 1) / kChunk, 0);
+  img->chunk_state_.assign((size + kReadChunk - 1) / kReadChunk, 0);
   if (!img->parse(err)) {
     *err = path + ": " + *err;
     return nullptr;
@@ -69,10 +69,10 @@ bool ElfImage::ensure(uint64_t off, uint64_t n) const {
   if (off > size_ || n > size_ - off) return false;
   if (fd_ < 0 || n == 0) return true;  // from_bytes: all there
   std::lock_guard<std::mutex> g(chunk_mu_);
-  for (uint64_t c = off / kChunk; c <= (off + n - 1) / kChunk; ++c) {
+  for (uint64_t c = off / kReadChunk; c <= (off + n - 1) / kReadChunk; ++c) {
     if (chunk_state_[c] == 1) continue;
     if (chunk_state_[c] == 2) return false;
-    uint64_t at = c * kChunk, want = std::min<uint64_t>(kChunk, size_ - at), got = 0;
+    uint64_t at = c * kReadChunk, want = std::min<uint64_t>(kReadChunk, size_ - at), got = 0;
     while (got < want) {
       ssize_t r = ::pread(fd_, anon_ + at + got, want - got, static_cast<off_t>(at + got));
       if (r < 0 && errno == EINTR) continue;
@@ -100,8 +100,8 @@ std::shared_ptr<ElfImage> ElfImage::from_bytes(std::vector<uint8_t> bytes, std::
 
 bool ElfImage::parse(std::string* err) {
   if (size_ < sizeof(Elf64_Ehdr) || !ensure(0, sizeof(Elf64_Ehdr)) ||
-      std::memcmp(data_, ELFMAG, SELFMAG) != 0 ||
-      data_[EI_CLASS] != ELFCLASS64 || data_[EI_DATA] != ELFDATA2LSB) {
+      std::memcmp(data_, ELFMAG, SELFMAG) != 0 || data_[EI_CLASS] != ELFCLASS64 ||
+      data_[EI_DATA] != ELFDATA2LSB) {
     *err = "not a 64-bit little-endian ELF file";
     return false;
   }

@@ -18,7 +18,7 @@
 namespace sonde::profiler {
 namespace {
 
-constexpr size_t kPage = 4096;
+constexpr size_t kRingPage = 4096;
 
 int perf_event_open(perf_event_attr* a, pid_t tid) {
   return static_cast<int>(::syscall(SYS_perf_event_open, a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
@@ -116,7 +116,7 @@ Result<std::unique_ptr<PerfSampler::Ring>> PerfSampler::open_thread(pid_t tid) {
   a.disabled = o_.enable_on_exec ? 1 : 0;
   // Wake the reader when a quarter of the ring is used, not per sample.
   a.watermark = 1;
-  a.wakeup_watermark = static_cast<uint32_t>(pages_ * kPage / 4);
+  a.wakeup_watermark = static_cast<uint32_t>(pages_ * kRingPage / 4);
   int fd = perf_event_open(&a, tid);
   if (fd < 0 && (errno == EACCES || errno == EPERM) && kernel_) {
     // Kernel samples need perf_event_paranoid <= 1 or CAP_PERFMON: user only.
@@ -134,7 +134,7 @@ Result<std::unique_ptr<PerfSampler::Ring>> PerfSampler::open_thread(pid_t tid) {
   auto r = std::make_unique<Ring>();
   r->tid = tid;
   r->fd.reset(fd);
-  r->len = (pages_ + 1) * kPage;
+  r->len = (pages_ + 1) * kRingPage;
   void* m = ::mmap(nullptr, r->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (m == MAP_FAILED) {
     int e = errno;
@@ -190,8 +190,8 @@ void PerfSampler::poll(int timeout_ms, Collector& c) {
 
 void PerfSampler::drain(Ring& r, Collector& c) {
   auto* meta = reinterpret_cast<perf_event_mmap_page*>(r.base);
-  const uint8_t* data = r.base + kPage;
-  const uint64_t size = pages_ * kPage;
+  const uint8_t* data = r.base + kRingPage;
+  const uint64_t size = pages_ * kRingPage;
   uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
   uint64_t tail = meta->data_tail;
   // Records may wrap around the end of the ring: copy each one out whole.

@@ -256,7 +256,7 @@ void inlined_chain(Dwarf_Die* scope, Dwarf_Addr pc, std::vector<Dwarf_Die>& chai
 // One ELF file and its own Dwfl. A Dwfl per module keeps lookups at the
 // ELF's own vaddrs, lets processes share what one module cost, and lets
 // each module have its own debug search path (its container root).
-struct Module {
+struct DwflModule {
   std::string path;      // what we open
   std::string name;      // what frames show
   std::string build_id;  // read from the ELF itself
@@ -295,10 +295,10 @@ struct Module {
   std::unordered_map<uint64_t, std::vector<Frame>> cache[2];  // [is_return][vaddr]
   std::string results_pending;  // new DWARF results, for the on-disk cache
 
-  Module() = default;
-  Module(const Module&) = delete;
-  Module& operator=(const Module&) = delete;
-  ~Module() {
+  DwflModule() = default;
+  DwflModule(const DwflModule&) = delete;
+  DwflModule& operator=(const DwflModule&) = delete;
+  ~DwflModule() {
     if (dwfl != nullptr) dwfl_end(dwfl);
     if (main_elf != nullptr) elf_end(main_elf);
     if (main_fd >= 0) ::close(main_fd);
@@ -400,7 +400,7 @@ void pad_string_sections(Elf* elf, std::vector<std::unique_ptr<char[]>>* keep) {
 // truncates a mapped file makes the agent's next read of it a SIGBUS.
 int module_find_elf(Dwfl_Module*, void** userdata, const char*, Dwarf_Addr, char** file_name,
                     Elf** elfp) {
-  Module* m = userdata != nullptr ? static_cast<Module*>(*userdata) : nullptr;
+  DwflModule* m = userdata != nullptr ? static_cast<DwflModule*>(*userdata) : nullptr;
   if (m == nullptr || m->main_elf == nullptr) return -1;
   *elfp = std::exchange(m->main_elf, nullptr);
   if (*file_name == nullptr) *file_name = ::strdup(m->main_path.c_str());
@@ -431,7 +431,7 @@ bool load_range(Elf* elf, GElf_Addr* start, GElf_Addr* end) {
 // static agent and would fetch a second time in a dynamic build.
 int find_debuginfo_file(void** userdata, const char* file_name, const char* debuglink,
                         GElf_Word crc, char** debuginfo_file_name) {
-  Module* m = userdata != nullptr ? static_cast<Module*>(*userdata) : nullptr;
+  DwflModule* m = userdata != nullptr ? static_cast<DwflModule*>(*userdata) : nullptr;
   if (m == nullptr) return -1;
 
   // libdwfl calls us again for the dwz alt file of a debug file it loaded,
@@ -552,12 +552,12 @@ int private_if_untrusted(int fd, const char* name) {
 int find_debuginfo(Dwfl_Module*, void** userdata, const char*, Dwarf_Addr, const char* file_name,
                    const char* debuglink, GElf_Word crc, char** debuginfo_file_name) {
   int fd = find_debuginfo_file(userdata, file_name, debuglink, crc, debuginfo_file_name);
-  Module* m = userdata != nullptr ? static_cast<Module*>(*userdata) : nullptr;
+  DwflModule* m = userdata != nullptr ? static_cast<DwflModule*>(*userdata) : nullptr;
   if (m != nullptr) fd = prefer_uncompressed(m->debug_cache, fd, debuginfo_file_name);
   return private_if_untrusted(fd, *debuginfo_file_name);
 }
 
-void open_module(Module& m) {
+void open_module(DwflModule& m) {
   m.tried_paths.insert(m.path);
   if (m.name.front() == '/' && m.path.size() > m.name.size() &&
       m.path.compare(m.path.size() - m.name.size(), m.name.size(), m.name) == 0)
@@ -676,7 +676,7 @@ void call_site(Dwarf_Die* inl, std::string* file, uint32_t* line) {
 // name has no NUL would be read past its end. The name is kept only when it
 // starts in a string table of the ELF it came from, and is bounded by that
 // table's end.
-std::string symbol_name(Module& m, const char* name, Elf* elf) {
+std::string symbol_name(DwflModule& m, const char* name, Elf* elf) {
   if (name == nullptr || elf == nullptr) return {};
   auto [it, fresh] = m.strtabs.try_emplace(elf);
   if (fresh) {
@@ -701,7 +701,7 @@ std::string symbol_name(Module& m, const char* name, Elf* elf) {
 
 // addr and real are in the Dwfl's address space: addr is what we look up
 // (real - 1 for a return address), real is what sym_offset counts from.
-std::vector<Frame> lookup(Module& m, Dwarf_Addr addr, Dwarf_Addr real) {
+std::vector<Frame> lookup(DwflModule& m, Dwarf_Addr addr, Dwarf_Addr real) {
   Frame outer;
   GElf_Off off = 0;
   GElf_Sym sym;
@@ -762,14 +762,14 @@ struct Symbolizer::Impl {
   ~Impl() { flush_results(); }
   DebuginfodClient debuginfod;
   DebugCache debug_cache;
-  std::unordered_map<std::string, std::unique_ptr<Module>> modules;
+  std::unordered_map<std::string, std::unique_ptr<DwflModule>> modules;
   std::vector<std::string> notes;
   SymbolizerStats stats;
   size_t cached = 0;
 
   // Results an earlier run computed for this build-id (see
   // DebugCache::results_path); a line that does not parse is skipped.
-  void load_results(Module& m) {
+  void load_results(DwflModule& m) {
     std::string p = debug_cache.results_path(m.build_id);
     if (p.empty()) return;
     ScopedFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW));
@@ -811,7 +811,7 @@ struct Symbolizer::Impl {
     }
   }
 
-  void remember(Module& m, bool is_return, uint64_t vaddr, const std::vector<Frame>& frames) {
+  void remember(DwflModule& m, bool is_return, uint64_t vaddr, const std::vector<Frame>& frames) {
     if (++cached > kMaxCachedAddresses) {
       for (auto& [key, mod] : modules)
         for (auto& c : mod->cache) c.clear();
@@ -820,7 +820,7 @@ struct Symbolizer::Impl {
     m.cache[is_return ? 1 : 0].emplace(vaddr, frames);
   }
 
-  Module& module(const ModuleRef& ref) {
+  DwflModule& module(const ModuleRef& ref) {
     const std::string& key = ref.build_id.empty() ? ref.path : ref.build_id;
     auto& slot = modules[key];
     // A module that failed may open under another path (the first process
@@ -828,7 +828,7 @@ struct Symbolizer::Impl {
     bool retry = slot && slot->mod == nullptr && !slot->tried_paths.count(ref.path) &&
                  slot->tried_paths.size() < kMaxPathsPerModule;
     if (slot && !retry) return *slot;
-    auto m = std::make_unique<Module>();
+    auto m = std::make_unique<DwflModule>();
     if (slot) {
       m->tried_paths = std::move(slot->tried_paths);
       m->noted = slot->noted;
@@ -853,7 +853,7 @@ struct Symbolizer::Impl {
     return *slot;
   }
 
-  void note_missing_debug_info(Module& m) {
+  void note_missing_debug_info(DwflModule& m) {
     m.noted = true;
     std::string what = "no debug info for " + m.name + " (" +
                        (m.build_id.empty() ? "no build-id" : "build-id " + m.build_id) + ")";
@@ -879,7 +879,7 @@ Symbolizer::~Symbolizer() = default;
 
 std::vector<Frame> Symbolizer::symbolize(const ModuleRef& ref, uint64_t elf_vaddr, bool is_return) {
   ++impl_->stats.lookups;
-  Module& m = impl_->module(ref);
+  DwflModule& m = impl_->module(ref);
   const std::string& name = ref.name.empty() ? ref.path : ref.name;
   const auto& cache = m.cache[is_return ? 1 : 0];
   std::vector<Frame> frames;
