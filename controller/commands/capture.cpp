@@ -42,10 +42,6 @@
 namespace sonde::controller {
 namespace {
 
-std::string safe(const std::string& s) {
-  return render::terminal_safe(s);
-}
-
 std::string per_side(const json& b) {
   return fmt::format("{}/{}", b.value("client", 0ULL), b.value("server", 0ULL));
 }
@@ -68,18 +64,20 @@ std::string render_result(const json& r, const std::string& file) {
   const json& st = r.value("stats", json::object());
   const json& t = r.value("traffic", json::object());
   out += fmt::format(
-      "capture on {} at {} ({}, snaplen {}){}\n", safe(r.value("interface", "?")),
-      safe(r.value("host", "?")), safe(r.value("linktype_name", "?")), r.value("snaplen", 0),
-      r.value("filter", "").empty() ? "" : ", filter: " + safe(r.value("filter", "")));
+      "capture on {} at {} ({}, snaplen {}){}\n", render::terminal_safe(r.value("interface", "?")),
+      render::terminal_safe(r.value("host", "?")),
+      render::terminal_safe(r.value("linktype_name", "?")), r.value("snaplen", 0),
+      r.value("filter", "").empty() ? ""
+                                    : ", filter: " + render::terminal_safe(r.value("filter", "")));
   if (r.contains("excluded") && r["excluded"].is_object())
-    out +=
-        fmt::format("  left out: {} ({} - {}); --no-exclude-ssh keeps it\n",
-                    safe(r["excluded"].value("what", "")), safe(r["excluded"].value("client", "")),
-                    safe(r["excluded"].value("server", "")));
+    out += fmt::format("  left out: {} ({} - {}); --no-exclude-ssh keeps it\n",
+                       render::terminal_safe(r["excluded"].value("what", "")),
+                       render::terminal_safe(r["excluded"].value("client", "")),
+                       render::terminal_safe(r["excluded"].value("server", "")));
   out += fmt::format("  {} packets, {} on the wire, in {:.1f} s (stopped by {})\n",
                      st.value("captured", 0ULL), human_bytes(st.value("bytes", 0ULL)),
                      static_cast<double>(r.value("elapsed_ms", 0L)) / 1000,
-                     safe(r.value("stopped_by", "?")));
+                     render::terminal_safe(r.value("stopped_by", "?")));
   if (st.contains("received"))
     // On lo the kernel hands libpcap each packet twice (out and in) and
     // counts both; libpcap keeps one.
@@ -95,8 +93,9 @@ std::string render_result(const json& r, const std::string& file) {
       t.value("icmp", 0ULL), t.value("other", 0ULL), t.value("fragments", 0ULL),
       t.value("undecoded", 0ULL));
   if (!file.empty() && file != "-")
-    out += fmt::format("  wrote {} ({}): tshark -r {}, or open it in Wireshark\n", safe(file),
-                       human_bytes(r.value("file_bytes", 0ULL)), safe(file));
+    out += fmt::format("  wrote {} ({}): tshark -r {}, or open it in Wireshark\n",
+                       render::terminal_safe(file), human_bytes(r.value("file_bytes", 0ULL)),
+                       render::terminal_safe(file));
 
   const json& tcp = t.value("tcp_flows", json::array());
   uint64_t tcp_total = t.value("tcp_flows_total", 0ULL);
@@ -186,16 +185,18 @@ std::string render_result(const json& r, const std::string& file) {
         extra += fmt::format(", asked {} times", d.value("queries", 0));
       if (d.value("query_us", json()).is_null()) extra += ", query not seen";
       if (d.value("truncated", false)) extra += ", truncated";
-      out += fmt::format("  {} {} ({} > {}, id {}{}): {}\n", safe(d.value("type", "")),
-                         safe(d.value("name", "")), safe(d.value("client", "")),
-                         safe(d.value("server", "")), d.value("id", 0), extra, safe(answer));
+      out += fmt::format(
+          "  {} {} ({} > {}, id {}{}): {}\n", render::terminal_safe(d.value("type", "")),
+          render::terminal_safe(d.value("name", "")), render::terminal_safe(d.value("client", "")),
+          render::terminal_safe(d.value("server", "")), d.value("id", 0), extra,
+          render::terminal_safe(answer));
     }
   }
   if (t.value("dns_undecodable", 0ULL) > 0)
     out += fmt::format("  {} port-53 packets were not DNS we could decode\n",
                        t.value("dns_undecodable", 0ULL));
   for (const auto& n : r.value("notes", json::array()))
-    if (n.is_string()) out += "note: " + safe(n.get<std::string>()) + "\n";
+    if (n.is_string()) out += "note: " + render::terminal_safe(n.get<std::string>()) + "\n";
   return out;
 }
 
@@ -341,14 +342,17 @@ CommandSpec capture_command() {
         if (d > 0) bound += (bound.empty() ? "" : " or ") + fmt::format("{:.0f}s", d / 1000.0);
         if (bound.empty()) bound = "Ctrl-C";
         status(fmt::format("sonde: capturing on {} at {} ({}, snaplen {}) until {}{}",
-                           safe(ev.value("interface", "?")), safe(ev.value("host", "?")),
-                           safe(ev.value("linktype_name", "?")), ev.value("snaplen", 0), bound,
+                           render::terminal_safe(ev.value("interface", "?")),
+                           render::terminal_safe(ev.value("host", "?")),
+                           render::terminal_safe(ev.value("linktype_name", "?")),
+                           ev.value("snaplen", 0), bound,
                            ev.value("excluded", json()).is_object()
                                ? "; leaving out the agent's own SSH connection"
                                : ""),
                true);
         for (const auto& note : ev.value("notes", json::array()))
-          if (note.is_string()) status("sonde: note: " + safe(note.get<std::string>()), true);
+          if (note.is_string())
+            status("sonde: note: " + render::terminal_safe(note.get<std::string>()), true);
       } else if (phase == "progress") {
         packets = ev.value("packets", packets);
         wire = ev.value("bytes", wire);

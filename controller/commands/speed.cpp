@@ -43,10 +43,6 @@
 namespace sonde::controller {
 namespace {
 
-std::string safe(const std::string& s) {
-  return render::terminal_safe(s);
-}
-
 struct Plan {
   long duration_ms = 10000;
   long rtt_count = 100;
@@ -462,25 +458,29 @@ std::string summary_of(const json& paths) {
 
 void print_table(const std::string& label, const std::string& agent_host, const Plan& plan,
                  const json& paths) {
-  std::printf("speed %s (agent on %s): %s per test, %ld round trips\n", safe(label).c_str(),
-              safe(agent_host).c_str(),
-              safe(fmt::format("{:g} s", plan.duration_ms / 1000.0)).c_str(), plan.rtt_count);
+  std::printf("speed %s (agent on %s): %s per test, %ld round trips\n",
+              render::terminal_safe(label).c_str(), render::terminal_safe(agent_host).c_str(),
+              render::terminal_safe(fmt::format("{:g} s", plan.duration_ms / 1000.0)).c_str(),
+              plan.rtt_count);
   std::printf("%-7s %-9s %-26s %10s %12s  %s\n", "path", "direction", "address", "Gbit/s",
               "retransmits", "rtt min / median / p90 / max (ms)");
   for (const auto& p : paths) {
     std::string path = p.value("path", ""), dir = p.value("direction", "");
     std::string st = p.value("status", "");
     if (st == "n/a") {
-      std::printf("%-7s %-9s n/a (%s)\n", path.c_str(), "-", safe(p.value("reason", "")).c_str());
+      std::printf("%-7s %-9s n/a (%s)\n", path.c_str(), "-",
+                  render::terminal_safe(p.value("reason", "")).c_str());
       continue;
     }
     std::string addr = p.value("address", "");
     if (path == "ssh") addr = "channel to " + p.value("agent_listen", "");
     if (st != "ok") {
-      std::printf("%-7s %-9s %-26s failed: %s\n", path.c_str(), dir.c_str(), safe(addr).c_str(),
-                  safe(p.value("reason", "")).c_str());
+      std::printf("%-7s %-9s %-26s failed: %s\n", path.c_str(), dir.c_str(),
+                  render::terminal_safe(addr).c_str(),
+                  render::terminal_safe(p.value("reason", "")).c_str());
       if (p.contains("hint"))
-        std::printf("%-7s %-9s %-26s hint: %s\n", "", "", "", safe(p.value("hint", "")).c_str());
+        std::printf("%-7s %-9s %-26s hint: %s\n", "", "", "",
+                    render::terminal_safe(p.value("hint", "")).c_str());
       continue;
     }
     std::string retr = p.contains("retransmits") && p["retransmits"].is_number()
@@ -492,17 +492,19 @@ void print_table(const std::string& label, const std::string& agent_host, const 
       rtt = fmt::format("{} / {} / {} / {}", ms(r.value("min_us", 0.0)),
                         ms(r.value("median_us", 0.0)), ms(r.value("p90_us", 0.0)),
                         ms(r.value("max_us", 0.0)));
-    std::printf("%-7s %-9s %-26s %10.3f %12s  %s\n", path.c_str(), dir.c_str(), safe(addr).c_str(),
-                p.value("gbps", 0.0), retr.c_str(), rtt.c_str());
+    std::printf("%-7s %-9s %-26s %10.3f %12s  %s\n", path.c_str(), dir.c_str(),
+                render::terminal_safe(addr).c_str(), p.value("gbps", 0.0), retr.c_str(),
+                rtt.c_str());
     if (p.contains("tcp_info") && p["tcp_info"].is_object()) {
       const json& t = p["tcp_info"];
       std::printf("%-7s %-9s %-26s tcp (%s): srtt %s ms, rttvar %s ms, cwnd %u, mss %u, pmtu %u\n",
-                  "", "", "", safe(p.value("tcp_info_from", "")).c_str(),
+                  "", "", "", render::terminal_safe(p.value("tcp_info_from", "")).c_str(),
                   ms(t.value("rtt_us", 0.0)).c_str(), ms(t.value("rttvar_us", 0.0)).c_str(),
                   t.value("snd_cwnd", 0u), t.value("snd_mss", 0u), t.value("pmtu", 0u));
     }
     for (const auto& n : p.value("notes", json::array()))
-      std::printf("%-7s %-9s %-26s note: %s\n", "", "", "", safe(n.get<std::string>()).c_str());
+      std::printf("%-7s %-9s %-26s note: %s\n", "", "", "",
+                  render::terminal_safe(n.get<std::string>()).c_str());
   }
 }
 
@@ -616,7 +618,7 @@ CommandSpec speed_command() {
                       {"summary", summary}});
     } else {
       print_table(label, session.host(), plan, paths);
-      std::printf("summary: %s\n", safe(summary).c_str());
+      std::printf("summary: %s\n", render::terminal_safe(summary).c_str());
     }
     if (interrupted()) return exit_code::kInterrupted;
     return any_failed ? exit_code::kFailed : exit_code::kOk;
