@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "sonde/net/connect.h"
+#include "sonde/render/capture.h"
 #include "sonde/render/connect.h"
 #include "sonde/render/diagnose.h"
 #include "sonde/render/dns.h"
 #include "sonde/render/sides.h"
+#include "sonde/render/speed.h"
 #include "sonde/render/tls.h"
 
 using namespace sonde;
@@ -179,4 +181,120 @@ TEST(NetRender, DiagnoseSideAndVerdict) {
   v.evidence.clear();
   EXPECT_EQ(render::render_verdict(v),
             "\nverdict: refused on local\nnext:\n  - is the server listening?\n");
+}
+
+TEST(NetRender, Speed) {
+  json paths = {
+      {{"path", "direct"},
+       {"direction", "upload"},
+       {"status", "ok"},
+       {"address", "10.0.0.5:5201"},
+       {"gbps", 9.41},
+       {"retransmits", 3},
+       {"rtt",
+        {{"count", 10}, {"min_us", 40.0}, {"median_us", 50.0}, {"p90_us", 70.0}, {"max_us", 90.0}}},
+       {"tcp_info_from", "controller (sender)"},
+       {"tcp_info",
+        {{"rtt_us", 55.0},
+         {"rttvar_us", 5.0},
+         {"snd_cwnd", 10},
+         {"snd_mss", 1448},
+         {"pmtu", 1500}}}},
+      {{"path", "direct"},
+       {"direction", "download"},
+       {"status", "failed"},
+       {"address", "10.0.0.5:5201"},
+       {"reason", "timed out"},
+       {"hint", "open the port"}},
+      {{"path", "ssh"}, {"status", "n/a"}, {"reason", "local target"}}};
+  std::string summary = render::speed_summary(paths);
+  EXPECT_EQ(summary,
+            "direct upload 9.41 Gbit/s, rtt median 0.050 ms; direct download failed: timed out; "
+            "ssh n/a (local target)");
+  EXPECT_EQ(
+      render::render_speed("web1", "web1.example", 2000, 10, paths, summary),
+      "speed web1 (agent on web1.example): 2 s per test, 10 round trips\n"
+      "path    direction address                        Gbit/s  retransmits  rtt min / median / "
+      "p90 / max (ms)\n"
+      "direct  upload    10.0.0.5:5201                   9.410            3  0.040 / 0.050 / "
+      "0.070 / 0.090\n"
+      "                                             tcp (controller (sender)): srtt 0.055 ms, "
+      "rttvar 0.005 "
+      "ms, cwnd 10, mss 1448, pmtu 1500\n"
+      "direct  download  10.0.0.5:5201              failed: timed out\n"
+      "                                             hint: open the port\n"
+      "ssh     -         n/a (local target)\n"
+      "summary: " +
+          summary + "\n");
+  net::SpeedInterval iv;
+  iv.start_s = 0;
+  iv.end_s = 1;
+  iv.bytes = 1 << 20;
+  iv.gbps = 0.008;
+  iv.retransmits = 2;
+  EXPECT_EQ(render::render_speed_interval("direct upload", iv),
+            "  [direct upload]   0.00-  1.00 s       1.0M     0.008 Gbit/s  retr 2\n");
+}
+
+TEST(NetRender, Capture) {
+  json r = {{"host", "web1"},
+            {"interface", "lo"},
+            {"linktype_name", "EN10MB"},
+            {"snaplen", 262144},
+            {"filter", "tcp port 80"},
+            {"excluded", nullptr},
+            {"stopped_by", "count"},
+            {"elapsed_ms", 1500},
+            {"file_bytes", 2048},
+            {"stats",
+             {{"captured", 4}, {"bytes", 400}, {"received", 8}, {"dropped", 0}, {"if_dropped", 0}}},
+            {"traffic",
+             {{"ipv4", 4},
+              {"tcp", 4},
+              {"tcp_flows_total", 1},
+              {"tcp_flows",
+               {{{"client", "127.0.0.1:40000"},
+                 {"server", "127.0.0.1:80"},
+                 {"packets", {{"client", 2}, {"server", 2}}},
+                 {"payload", {{"client", 100}, {"server", 2000}}},
+                 {"handshake", {{"rtt_ms", 0.05}}},
+                 {"retransmissions", {{"client", 0}, {"server", 0}}},
+                 {"rsts", {{"client", 0}, {"server", 1}}},
+                 {"zero_windows", {{"client", 0}, {"server", 0}}},
+                 {"duration_ms", 1200.0},
+                 {"state", "reset"}}}},
+              {"dns_total", 1},
+              {"dns",
+               {{{"type", "A"},
+                 {"name", "db.example"},
+                 {"client", "10.0.0.9:5353"},
+                 {"server", "10.0.0.2:53"},
+                 {"id", 7},
+                 {"queries", 2},
+                 {"query_us", 1},
+                 {"rcode", "NOERROR"},
+                 {"answers", {"10.0.0.5"}},
+                 {"ms", 1.5}}}}}},
+            {"notes", {"a note"}}};
+  EXPECT_EQ(
+      render::render_capture(r, "out.pcap"),
+      "capture on lo at web1 (EN10MB, snaplen 262144), filter: tcp port 80\n"
+      "  4 packets, 400B on the wire, in 1.5 s (stopped by count)\n"
+      "  kernel: 8 passed the filter (lo counts each packet twice), 0 dropped (buffer "
+      "full), 0 dropped by the interface\n"
+      "  ipv4 4, ipv6 0, tcp 4, udp 0, icmp 0, other 0, fragments 0, undecoded 0\n"
+      "  wrote out.pcap (2.0K): tshark -r out.pcap, or open it in Wireshark\n"
+      "\n"
+      "TCP flows: 1 (by bytes; c/s = sent by client/server)\n"
+      "  CLIENT           SERVER        PKTS c/s  DATA c>s  DATA s>c  RTT ms  RETX c/s  RST     "
+      "ZWIN c/s  DUR s  STATE\n"
+      "  127.0.0.1:40000  127.0.0.1:80       2/2      100B      2.0K    0.05       0/0  "
+      "server       0/0    1.2  reset\n"
+      "  (RTT: SYN to the client's ACK as seen here; at the server, most of it is the path "
+      "to the client)\n"
+      "\n"
+      "DNS: 1 query\n"
+      "  A db.example (10.0.0.9:5353 > 10.0.0.2:53, id 7, asked 2 times): NOERROR, 10.0.0.5 "
+      "(1.50 ms)\n"
+      "note: a note\n");
 }
