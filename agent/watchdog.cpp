@@ -16,10 +16,10 @@
 #include <thread>
 #include <vector>
 
-#include "handlers/gdbserver.h"
 #include "sonde/common/io.h"
 #include "sonde/common/undo.h"
 #include "sonde/common/untrusted.h"
+#include "sonde/debug/gdbserver.h"
 #include "sonde/jvm/attach.h"
 #include "sonde/jvm/jmx.h"
 
@@ -64,7 +64,8 @@ std::string undo_gdbserver(const UndoRecord& r) {
   auto target = static_cast<pid_t>(r.args.value("target", 0));
   uint64_t tstart = r.args.value("target_start", uint64_t{0});
   bool target_here = target > 0 && tstart != 0 && undo::start_time(target) == tstart;
-  stop_gdbserver(ours ? r.pid : 0, target_here ? target : 0, r.args.value("was_stopped", false));
+  debug::stop_gdbserver(ours ? r.pid : 0, target_here ? target : 0,
+                        r.args.value("was_stopped", false));
   std::string what = ours ? fmt::format("gdbserver {} ended", r.pid)
                           : fmt::format("gdbserver {} already gone", r.pid);
   if (!target_here) return what + "; its target is gone";

@@ -5,7 +5,6 @@
 #include <atomic>
 #include <chrono>
 
-#include "case/recorder.h"
 #include "sonde/common/io.h"
 #include "sonde/common/json_text.h"
 #include "sonde/common/log.h"
@@ -152,7 +151,7 @@ Result<uint64_t> Session::send_request(const std::string& op, const json& args) 
   auto st = t_->write(*frame);
   if (!st.ok()) return st.error();
   ops_[id] = op;
-  casefile::record_request(this, id, op, args);
+  if (observer_) observer_->on_request(*this, id, op, args);
   return id;
 }
 
@@ -242,16 +241,16 @@ Result<std::optional<json>> Session::settle(uint64_t id, Message m,
       if (!m.data.is_object()) {
         Error e = malformed_reply(op, "result",
                                   fmt::format("{} where a map belongs", m.data.type_name()));
-        casefile::record_error(this, id, host(), e);
+        if (observer_) observer_->on_error(*this, id, e);
         return e;
       }
-      casefile::record_result(this, id, host(), m.data);
+      if (observer_) observer_->on_result(*this, id, m.data);
       return std::optional<json>{std::move(m.data)};
     }
     case Kind::kError:
       queued_.erase(id);
       ops_.erase(id);
-      casefile::record_error(this, id, host(), m.error);
+      if (observer_) observer_->on_error(*this, id, m.error);
       return m.error;
     default:
       return Error{

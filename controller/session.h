@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "session_observer.h"
 #include "sonde/common/protocol.h"
 #include "transport/transport.h"
 
@@ -29,7 +30,9 @@ Error malformed_reply(const std::string& op, const char* kind, const std::string
 
 class Session {
  public:
-  explicit Session(std::unique_ptr<Transport> t) : t_(std::move(t)) {}
+  // observer (may be null) sees every request and how it settled.
+  explicit Session(std::unique_ptr<Transport> t, SessionObserver* observer = nullptr)
+      : t_(std::move(t)), observer_(observer) {}
   ~Session();
 
   // Reads the agent's hello and checks the protocol version.
@@ -67,6 +70,7 @@ class Session {
                                      const std::function<void(const json&)>& on_event);
 
   std::unique_ptr<Transport> t_;
+  SessionObserver* observer_ = nullptr;
   FrameDecoder dec_;
   json hello_;
   uint64_t next_id_ = 1;

@@ -9,7 +9,7 @@
 // again the handshake; default 5000), banner_wait_ms (default 300; 0 = do not
 // listen first), min_version / max_version ("1.0".."1.3").
 //
-// result: net::to_json(TlsReport) (see net/src/tls.cpp) plus "host", this
+// result: net::to_json(TlsReport) (see net/src/tls_certificate.cpp) plus "host", this
 // host's name.
 #include <unistd.h>
 

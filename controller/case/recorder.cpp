@@ -7,14 +7,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <mutex>
 
-#include "../cli/command.h"
+#include "../session.h"
 #include "journal.h"
 #include "redact.h"
 #include "sonde/common/io.h"
@@ -23,25 +22,6 @@
 namespace sonde::controller::casefile {
 namespace fs = std::filesystem;
 namespace {
-
-std::atomic<bool> g_enabled{false};
-
-struct Op {
-  const void* session;
-  uint64_t id;
-  json rec;
-};
-
-std::mutex g_mu;
-std::vector<Op> g_ops;
-
-// The latest match: a new Session may reuse a freed one's address, and its
-// ids start at 1 again.
-json* find_op(const void* session, uint64_t id) {
-  for (auto it = g_ops.rbegin(); it != g_ops.rend(); ++it)
-    if (it->session == session && it->id == id) return &it->rec;
-  return nullptr;
-}
 
 // A result too big to keep whole in a journal line (a trace's events, a long
 // process table) keeps its scalar fields and the first items of its arrays.
@@ -86,67 +66,43 @@ int next_seq(const std::string& case_dir) {
   return n + 1;
 }
 
-// The output files a command was asked to write, from its parsed options:
-// -o/--output (profile, trace, jvm jfr), -w/--write (capture), `-` is stdout.
-std::vector<std::string> output_files(const CommandContext& ctx) {
-  std::vector<std::string> out;
-  for (const char* name : {"output", "write", "out", "output-file"}) {
-    if (!ctx.vm.count(name)) continue;
-    try {
-      std::string p = ctx.vm[name].as<std::string>();
-      if (!p.empty() && p != "-") out.push_back(p);
-    } catch (const boost::bad_any_cast&) {
-    }
-  }
-  for (const auto& w : ctx.written)
-    if (std::find(out.begin(), out.end(), w) == out.end()) out.push_back(w);
-  return out;
-}
-
 }  // namespace
 
-void recorder_enable(bool on) {
-  g_enabled.store(on);
+// The latest match: a new Session may reuse a freed one's address, and its
+// ids start at 1 again.
+json* CaseRecorder::find_op(const Session* session, uint64_t id) {
+  for (auto it = ops_.rbegin(); it != ops_.rend(); ++it)
+    if (it->session == session && it->id == id) return &it->rec;
+  return nullptr;
 }
 
-bool recorder_enabled() {
-  return g_enabled.load(std::memory_order_relaxed);
+void CaseRecorder::on_request(const Session& s, uint64_t id, const std::string& op,
+                              const json& args) {
+  std::lock_guard<std::mutex> lk(mu_);
+  ops_.push_back({&s, id, json{{"op", op}, {"args", args}}});
 }
 
-void record_request(const void* session, uint64_t id, const std::string& op, const json& args) {
-  if (!recorder_enabled()) return;
-  std::lock_guard<std::mutex> lk(g_mu);
-  g_ops.push_back({session, id, json{{"op", op}, {"args", args}}});
-}
-
-void record_result(const void* session, uint64_t id, const std::string& host, const json& result) {
-  if (!recorder_enabled()) return;
-  std::lock_guard<std::mutex> lk(g_mu);
-  if (json* o = find_op(session, id); o && !o->contains("result") && !o->contains("error")) {
-    (*o)["host"] = host;
+void CaseRecorder::on_result(const Session& s, uint64_t id, const json& result) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (json* o = find_op(&s, id); o && !o->contains("result") && !o->contains("error")) {
+    (*o)["host"] = s.host();
     (*o)["result"] = bounded(result);
   }
 }
 
-void record_error(const void* session, uint64_t id, const std::string& host, const Error& e) {
-  if (!recorder_enabled()) return;
-  std::lock_guard<std::mutex> lk(g_mu);
-  if (json* o = find_op(session, id); o && !o->contains("result") && !o->contains("error")) {
-    (*o)["host"] = host;
+void CaseRecorder::on_error(const Session& s, uint64_t id, const Error& e) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (json* o = find_op(&s, id); o && !o->contains("result") && !o->contains("error")) {
+    (*o)["host"] = s.host();
     (*o)["error"] = {{"code", e.code}, {"message", e.message}, {"hint", e.hint}};
   }
 }
 
-std::vector<json> recorded_ops() {
-  std::lock_guard<std::mutex> lk(g_mu);
+std::vector<json> CaseRecorder::ops() const {
+  std::lock_guard<std::mutex> lk(mu_);
   std::vector<json> v;
-  for (const auto& o : g_ops) v.push_back(o.rec);
+  for (const auto& o : ops_) v.push_back(o.rec);
   return v;
-}
-
-void recorder_reset() {
-  std::lock_guard<std::mutex> lk(g_mu);
-  g_ops.clear();
 }
 
 std::string case_for(const std::string& command, const std::string& case_option) {
@@ -310,7 +266,7 @@ Result<std::string> parse_note_time(const std::string& text, long now) {
   return utc_text(static_cast<long>(at));
 }
 
-void record_command(const Invocation& inv, const CommandContext& ctx) {
+void record_command(const Invocation& inv, const std::vector<json>& ops) {
   auto c = open_case(inv.case_name);
   if (!c) {
     std::fprintf(stderr, "sonde: warning: not recorded in case `%s`: %s\n", inv.case_name.c_str(),
@@ -324,7 +280,6 @@ void record_command(const Invocation& inv, const CommandContext& ctx) {
                  c->name.c_str(), c->closed.c_str(), c->name.c_str());
     return;
   }
-  std::vector<json> ops = recorded_ops();
   Summary s = summarize_command(inv.command, ops, inv.exit);
   std::string host;
   for (const auto& o : ops)
@@ -358,7 +313,7 @@ void record_command(const Invocation& inv, const CommandContext& ctx) {
   entry["ops"] = ops_j;
 
   json artifacts = json::array();
-  auto files = output_files(ctx);
+  const auto& files = inv.outputs;
   if (!files.empty()) {
     int seq = next_seq(c->dir);
     for (const auto& f : files) {

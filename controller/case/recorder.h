@@ -1,37 +1,43 @@
-// The process-wide recorder behind the case journal: sessions report every
-// request they send and how it settled, and after a command returns,
-// record_command() turns that into one journal entry. Commands do nothing
-// for it. Off (and free) unless main() enables it for an active case.
+// The recorder behind the case journal: it watches the sessions of one
+// command run (a SessionObserver, wired by main() only when a case is
+// active) and keeps every request they send and how it settled; after the
+// command returns, record_command() turns that into one journal entry.
+// Commands do nothing for it.
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "../session_observer.h"
 #include "sonde/common/frame.h"
 #include "sonde/common/result.h"
 
-namespace sonde::controller {
-struct CommandContext;
-struct CommandSpec;
-}  // namespace sonde::controller
-
 namespace sonde::controller::casefile {
 
-void recorder_enable(bool on);
-bool recorder_enabled();
+class CaseRecorder : public SessionObserver {
+ public:
+  void on_request(const Session& s, uint64_t id, const std::string& op, const json& args) override;
+  void on_result(const Session& s, uint64_t id, const json& result) override;
+  void on_error(const Session& s, uint64_t id, const Error& error) override;
 
-// From Session: `session` only tells sessions apart (request ids restart at 1
-// in each).
-void record_request(const void* session, uint64_t id, const std::string& op, const json& args);
-void record_result(const void* session, uint64_t id, const std::string& host, const json& result);
-void record_error(const void* session, uint64_t id, const std::string& host, const Error& error);
+  // The requests so far, in the order they were sent:
+  // [{"op", "host", "args", "result"} or {..., "error": {code, message, hint}}];
+  // a request that never settled has neither.
+  std::vector<json> ops() const;
 
-// The requests so far, in the order they were sent:
-// [{"op", "host", "args", "result"} or {..., "error": {code, message, hint}}];
-// a request that never settled has neither.
-std::vector<json> recorded_ops();
-void recorder_reset();
+ private:
+  struct Op {
+    const Session* session;  // tells sessions apart: request ids restart at 1 in each
+    uint64_t id;
+    json rec;
+  };
+  json* find_op(const Session* session, uint64_t id);
+
+  mutable std::mutex mu_;
+  std::vector<Op> ops_;
+};
 
 // What main() knows about one run of a command.
 struct Invocation {
@@ -42,16 +48,18 @@ struct Invocation {
   bool redact = true;
   long duration_ms = 0;
   int exit = 0;
+  std::vector<std::string> outputs;  // files it wrote, copied as artifacts
 };
 
 // The case this run records into: --case NAME, else the active case; "" for
 // none, and for the commands that are not recorded (case ..., report, help).
 std::string case_for(const std::string& command, const std::string& case_option);
 
-// Builds the entry for inv (summary, figures, ops, artifacts copied from the
-// output options in ctx.vm), redacts it and appends it. Problems are warnings
-// on stderr: they never change the command's exit code.
-void record_command(const Invocation& inv, const CommandContext& ctx);
+// Builds the entry for inv from the requests its sessions made (summary,
+// figures, ops, artifacts copied from inv.outputs), redacts it and appends
+// it. Problems are warnings on stderr: they never change the command's exit
+// code.
+void record_command(const Invocation& inv, const std::vector<json>& ops);
 
 // Copies file into c's artifacts/ as NNNN-<basename> (NNNN = seq); the
 // artifact object for the entry, or null (with *note set) when skipped.

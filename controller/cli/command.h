@@ -54,6 +54,9 @@ struct CommandContext {
   // Files the command wrote that no output option names (jvm jfr's default
   // sonde-PID.jfr): the case journal copies them with those of -o/-w.
   std::vector<std::string> written;
+  // Sees every request of the sessions connect() opens (the case recorder,
+  // when a case is active); null: nobody.
+  SessionObserver* observer = nullptr;
 
   // Opens the transport for the target and does the handshake.
   Result<std::unique_ptr<Session>> connect() const;

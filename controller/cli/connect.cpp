@@ -55,7 +55,7 @@ Result<std::unique_ptr<Session>> CommandContext::connect() const {
     t = open_ssh(*st, so, d);
   }
   if (!t) return t.error();
-  auto s = std::make_unique<Session>(std::move(*t));
+  auto s = std::make_unique<Session>(std::move(*t), observer);
   if (auto hs = s->handshake(); !hs.ok()) return hs.error();
   return s;
 }

@@ -1,6 +1,7 @@
 // sonde: the controller. Parses the command line, finds the command, runs it.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -88,6 +89,24 @@ int run_command(const CommandSpec& spec, CommandContext& ctx) {
     if (last_read_op().empty()) throw;  // no agent data read yet: our own bug
     return ctx.fail(malformed_reply(last_read_op(), "result", e.what()));
   }
+}
+
+// The output files a command was asked to write, for the case journal to
+// copy: -o/--output (profile, trace, jvm jfr), -w/--write (capture), and
+// those it wrote without an option naming them; `-` is stdout.
+std::vector<std::string> output_files(const CommandContext& ctx) {
+  std::vector<std::string> out;
+  for (const char* name : {"output", "write", "out", "output-file"}) {
+    if (!ctx.vm.count(name)) continue;
+    try {
+      std::string p = ctx.vm[name].as<std::string>();
+      if (!p.empty() && p != "-") out.push_back(p);
+    } catch (const boost::bad_any_cast&) {
+    }
+  }
+  for (const auto& w : ctx.written)
+    if (std::find(out.begin(), out.end(), w) == out.end()) out.push_back(w);
+  return out;
 }
 
 int verbosity_from(const po::variables_map& vm, int argc, char** argv) {
@@ -249,7 +268,8 @@ int run(int argc, char** argv) {
   std::string case_name =
       casefile::case_for(spec->name, ctx.vm.count("case") ? ctx.vm["case"].as<std::string>() : "");
   if (case_name.empty()) return run_command(*spec, ctx);
-  casefile::recorder_enable(true);
+  casefile::CaseRecorder recorder;
+  ctx.observer = &recorder;
   long started = monotonic_ms();
   int code = run_command(*spec, ctx);
   casefile::Invocation inv;
@@ -261,8 +281,9 @@ int run(int argc, char** argv) {
   inv.redact = ctx.vm.count("no-redact") == 0;
   inv.duration_ms = monotonic_ms() - started;
   inv.exit = code;
+  inv.outputs = output_files(ctx);
   try {
-    casefile::record_command(inv, ctx);
+    casefile::record_command(inv, recorder.ops());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sonde: warning: not recorded in case `%s`: %s\n", case_name.c_str(),
                  e.what());

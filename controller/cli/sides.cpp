@@ -36,19 +36,4 @@ Error print_side_error(const std::string& label, Error e) {
   return e;
 }
 
-void print_sides(const std::vector<json>& results,
-                 const std::function<void(const std::string&, const json&)>& print_side,
-                 const std::vector<std::string>& differences) {
-  for (const auto& s : results) {
-    print_side(s["side"].get<std::string>(), s["result"]);
-    std::printf("\n");
-  }
-  if (differences.empty()) {
-    if (results.size() > 1) std::printf("differences: none\n");
-    return;
-  }
-  std::printf("differences:\n");
-  for (const auto& d : differences) std::printf("  - %s\n", render::terminal_safe(d).c_str());
-}
-
 }  // namespace sonde::controller

@@ -4,7 +4,6 @@
 // client see" and "what does the server see".
 #pragma once
 
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,11 +24,5 @@ std::vector<Side> check_sides(const CommandContext& ctx, const char* from_option
 // not be asked; an agent without the op gets the "deploy the matching one"
 // hint, an error without one `sonde hello LABEL`. Returns the error as shown.
 Error print_side_error(const std::string& label, Error e);
-
-// Each side's block (results are {side, result}), a blank line after each,
-// then the differences ("differences: none" when several sides agree).
-void print_sides(const std::vector<json>& results,
-                 const std::function<void(const std::string&, const json&)>& print_side,
-                 const std::vector<std::string>& differences);
 
 }  // namespace sonde::controller

@@ -15,10 +15,6 @@ namespace {
 
 namespace cf = casefile;
 
-std::string safe(const std::string& s) {
-  return render::terminal_safe(s);
-}
-
 std::string jstr(const json& j, const char* k) {
   auto it = j.find(k);
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
@@ -145,8 +141,9 @@ CommandSpec case_new() {
                       {"active", true}});
     } else {
       std::printf("case %s opened%s; it is the active case: sonde commands now record into\n  %s\n",
-                  safe(name).c_str(), title.empty() ? "" : (" (" + safe(title) + ")").c_str(),
-                  safe(cs->dir).c_str());
+                  render::terminal_safe(name).c_str(),
+                  title.empty() ? "" : (" (" + render::terminal_safe(title) + ")").c_str(),
+                  render::terminal_safe(cs->dir).c_str());
     }
     return exit_code::kOk;
   };
@@ -180,7 +177,7 @@ CommandSpec case_list() {
       ctx.print_json({{"home", cf::sonde_home()}, {"active", active}, {"cases", all}});
     } else if (all.empty()) {
       std::printf("no cases in %s\n  hint: sonde case new NAME --title '...'\n",
-                  safe(cf::sonde_home()).c_str());
+                  render::terminal_safe(cf::sonde_home()).c_str());
     } else {
       std::fputs(t.render().c_str(), stdout);
     }
@@ -223,7 +220,7 @@ CommandSpec case_use() {
     if (ctx.g.json)
       ctx.print_json({{"active", name}, {"reopened", reopened}});
     else
-      std::printf("case %s is active%s\n", safe(name).c_str(),
+      std::printf("case %s is active%s\n", render::terminal_safe(name).c_str(),
                   reopened ? " (it was closed: reopened)" : "");
     return exit_code::kOk;
   };
@@ -273,24 +270,26 @@ CommandSpec case_show() {
                       {"warnings", j->warnings}});
       return exit_code::kOk;
     }
-    std::printf("case %s%s%s\n", safe(cs->name).c_str(),
-                cs->title.empty() ? "" : (": " + safe(cs->title)).c_str(),
+    std::printf("case %s%s%s\n", render::terminal_safe(cs->name).c_str(),
+                cs->title.empty() ? "" : (": " + render::terminal_safe(cs->title)).c_str(),
                 cf::active_case() == cs->name ? "  (active)" : "");
     std::printf("  opened  %s\n  closed  %s\n  folder  %s\n", short_time(cs->created).c_str(),
-                cs->closed.empty() ? "-" : short_time(cs->closed).c_str(), safe(cs->dir).c_str());
+                cs->closed.empty() ? "-" : short_time(cs->closed).c_str(),
+                render::terminal_safe(cs->dir).c_str());
     std::printf("  entries %zu: %d commands (%d failed), %d notes\n", j->entries.size(),
                 counts["command"], failed, counts["note"]);
     if (!artifacts.empty()) {
       std::printf("artifacts:\n");
       for (const auto& a : artifacts)
-        std::printf("  %s  (%s, %s, from %s)\n", safe(jstr(a, "path")).c_str(),
-                    safe(jstr(a, "kind")).c_str(), human_bytes(a.value("bytes", 0ull)).c_str(),
-                    safe(jstr(a, "from")).c_str());
+        std::printf("  %s  (%s, %s, from %s)\n", render::terminal_safe(jstr(a, "path")).c_str(),
+                    render::terminal_safe(jstr(a, "kind")).c_str(),
+                    human_bytes(a.value("bytes", 0ull)).c_str(),
+                    render::terminal_safe(jstr(a, "from")).c_str());
     }
     if (from < entries.size()) {
       std::printf("last entries:\n");
       for (size_t i = from; i < entries.size(); ++i)
-        std::printf("  %s\n", safe(timeline_line(entries[i])).c_str());
+        std::printf("  %s\n", render::terminal_safe(timeline_line(entries[i])).c_str());
     }
     return exit_code::kOk;
   };
@@ -319,7 +318,7 @@ CommandSpec case_close() {
       ctx.print_json({{"name", cs->name}, {"closed", e["ts"]}});
     else
       std::printf("case %s closed; no active case\n  hint: sonde report %s\n",
-                  safe(cs->name).c_str(), safe(cs->name).c_str());
+                  render::terminal_safe(cs->name).c_str(), render::terminal_safe(cs->name).c_str());
     return exit_code::kOk;
   };
   return c;
@@ -376,8 +375,8 @@ CommandSpec case_note() {
     if (ctx.g.json)
       ctx.print_json(e);
     else
-      std::printf("noted in %s at %s (%s)\n", safe(cs->name).c_str(), short_time(at).c_str(),
-                  tag.c_str());
+      std::printf("noted in %s at %s (%s)\n", render::terminal_safe(cs->name).c_str(),
+                  short_time(at).c_str(), tag.c_str());
     return exit_code::kOk;
   };
   return c;
@@ -402,7 +401,8 @@ CommandSpec case_timeline() {
                       {"warnings", j->warnings}});
       return exit_code::kOk;
     }
-    for (const auto& e : entries) std::printf("%s\n", safe(timeline_line(e)).c_str());
+    for (const auto& e : entries)
+      std::printf("%s\n", render::terminal_safe(timeline_line(e)).c_str());
     return exit_code::kOk;
   };
   return c;

@@ -18,7 +18,7 @@ CommandSpec capture_command();
 CommandSpec diagnose_command();
 std::vector<CommandSpec> jvm_commands();
 std::vector<CommandSpec> case_commands();  // `sonde case new|list|use|show|close|note|timeline`
-CommandSpec report_command();  // `sonde jvm list|threads|...`
+CommandSpec report_command();              // `sonde jvm list|threads|...`
 
 const std::vector<CommandSpec>& all_commands() {
   static const std::vector<CommandSpec> cmds = [] {

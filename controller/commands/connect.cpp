@@ -15,116 +15,10 @@
 #include "../cli/sides.h"
 #include "sonde/common/io.h"
 #include "sonde/net/connect.h"
-#include "sonde/render/table.h"
+#include "sonde/render/connect.h"
 
 namespace sonde::controller {
 namespace {
-
-std::string safe(const std::string& s) {
-  return render::terminal_safe(s);
-}
-
-std::string ms_cell(double ms) {
-  return ms < 10 ? fmt::format("{:.2f} ms", ms) : fmt::format("{:.0f} ms", ms);
-}
-
-std::string hold_text(const json& h) {
-  std::string o = h.value("outcome", "");
-  std::string s;
-  if (o == "stayed-open")
-    s = fmt::format("stayed open for {} ms", h.value("requested_ms", 0L));
-  else if (o == "closed")
-    s = fmt::format("closed by the peer (FIN) after {} ms", h.value("after_ms", 0L));
-  else if (o == "reset")
-    s = fmt::format("reset by the peer (RST) after {} ms", h.value("after_ms", 0L));
-  else if (o == "cancelled")
-    s = fmt::format("hold cancelled after {} ms", h.value("after_ms", 0L));
-  else
-    s = fmt::format("hold ended after {} ms: {}", h.value("after_ms", 0L), h.value("error", o));
-  long bytes = h.value("bytes_received", 0L);
-  if (bytes > 0) s += fmt::format(", {} bytes received", bytes);
-  if (!h.value("banner", "").empty()) s += " \"" + h.value("banner", "") + "\"";
-  if (!h.value("tcp_state", "").empty()) s += ", socket " + h.value("tcp_state", "");
-  return s;
-}
-
-// An object member, or an empty object: results from other agent versions
-// must not make the renderer throw.
-const json& member(const json& r, const char* key) {
-  static const json empty = json::object();
-  auto it = r.find(key);
-  return it != r.end() && it->is_object() ? *it : empty;
-}
-
-const json& array_member(const json& r, const char* key) {
-  static const json empty = json::array();
-  auto it = r.find(key);
-  return it != r.end() && it->is_array() ? *it : empty;
-}
-
-void print_side(const std::string& label, const json& r) {
-  const json& t = member(r, "target");
-  std::string thost = t.value("host", "");
-  if (thost.find(':') != std::string::npos) thost = "[" + thost + "]";
-  std::printf("== %s (host %s → %s:%d) ==\n", safe(label).c_str(),
-              safe(r.value("host", "?")).c_str(), safe(thost).c_str(), t.value("port", 0));
-  const json& res = member(r, "resolve");
-  std::string addrs;
-  for (const auto& a : array_member(res, "addresses"))
-    if (a.is_string()) addrs += (addrs.empty() ? "" : ", ") + a.get<std::string>();
-  if (!addrs.empty() && addrs != t.value("host", ""))
-    std::printf("  resolves to: %s (%ld ms)\n", safe(addrs).c_str(), res.value("ms", 0L));
-  render::Table table({{"#", render::Align::kRight},
-                       {"address"},
-                       {"verdict"},
-                       {"time", render::Align::kRight},
-                       {"source"},
-                       {"detail"}});
-  for (const auto& a : array_member(r, "attempts")) {
-    if (!a.is_object()) continue;
-    std::string detail = a.value("detail", "");
-    if (a.contains("hold") && a["hold"].is_object()) detail += "; " + hold_text(a["hold"]);
-    std::string v = a.value("verdict", "");
-    table.add_row({std::to_string(a.value("attempt", 0)), a.value("address", "-"), v,
-                   ms_cell(a.value("ms", 0.0)), a.value("source", ""), detail});
-  }
-  std::string out = table.render();
-  for (size_t p = 0; p < out.size();) {
-    size_t e = out.find('\n', p);
-    std::printf("  %s\n", out.substr(p, e - p).c_str());
-    p = e == std::string::npos ? out.size() : e + 1;
-  }
-  for (const auto& rt : array_member(r, "routes")) {
-    if (!rt.is_object()) continue;
-    std::string err = rt.value("error", "");
-    if (!err.empty()) {
-      std::printf("  route to %s: %s\n", safe(rt.value("destination", "")).c_str(),
-                  safe(err).c_str());
-      continue;
-    }
-    std::string s = "dev " + (rt.value("dev", "").empty() ? "?" : rt.value("dev", ""));
-    s += rt.value("gateway", "").empty() ? ", direct" : ", via " + rt.value("gateway", "");
-    if (!rt.value("source", "").empty()) s += ", src " + rt.value("source", "");
-    if (rt.value("mtu", 0u) > 0) s += fmt::format(", mtu {}", rt.value("mtu", 0u));
-    if (rt.value("type", "unicast") != "unicast") s += ", " + rt.value("type", "") + " route";
-    int table_id = rt.value("table", 0);
-    if (table_id != 0 && table_id != 254) s += fmt::format(", table {}", table_id);
-    std::printf("  route to %s: %s\n", safe(rt.value("destination", "")).c_str(), safe(s).c_str());
-  }
-  for (const auto& n : array_member(r, "notes"))
-    if (n.is_string()) std::printf("  note: %s\n", safe(n.get<std::string>()).c_str());
-  // What a failure means, from the last failing row.
-  std::string v = net::overall_verdict(r);
-  if (v != "open") {
-    const json* last = nullptr;
-    for (const auto& a : array_member(r, "attempts"))
-      if (a.is_object() && a.value("verdict", "") != "open") last = &a;
-    if (last && v != "cancelled")
-      std::printf("  meaning: %s\n",
-                  safe(net::explain(*last, std::to_string(t.value("port", 0)))).c_str());
-  }
-  std::printf("  summary: %s\n", safe(r.value("summary", "")).c_str());
-}
 
 // One side while its check runs.
 struct SideRun {
@@ -301,14 +195,7 @@ CommandSpec connect_command() {
                       {"sides", all_sides},
                       {"comparison", comparison}});
     } else {
-      for (const auto& s : results) {
-        print_side(s["side"].get<std::string>(), s["result"]);
-        std::printf("\n");
-      }
-      if (!comparison.empty()) {
-        std::printf("comparison:\n");
-        for (const auto& d : comparison) std::printf("  - %s\n", safe(d).c_str());
-      }
+      std::fputs(render::render_connect(results, comparison).c_str(), stdout);
     }
     if (interrupted()) return exit_code::kInterrupted;
     if (results.empty() && first_error) return exit_code_for(*first_error);

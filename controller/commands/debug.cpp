@@ -1,7 +1,7 @@
 // sonde debug TARGET -p PID [--local PORT] [--gdb [-- GDB ARGS]]: a gdbserver
 // for PID on the target, reachable only through this session. The agent
 // listens on a Unix socket in a 0700 directory on the target and starts
-// gdbserver when a debugger connects (agent/handlers/gdbserver.cpp); we
+// gdbserver when a debugger connects (sonde/debug/gdbserver.h); we
 // forward a local port to it (SSH direct-streamlocal, or a plain connection
 // for `local`) and print the gdb line, or run gdb ourselves with --gdb. On exit the debugger's
 // connection is closed, gdbserver detaches and the process runs on.
@@ -12,56 +12,10 @@
 #include "../transport/forward.h"
 #include "sonde/common/io.h"
 #include "sonde/common/subprocess.h"
+#include "sonde/debug/local_gdb.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {
-namespace {
-
-// Runs local gdb on the forwarded port with the terminal, while this thread
-// keeps forwarding. Ctrl-C belongs to gdb (it interrupts the target), so we
-// ignore SIGINT until gdb exits.
-class LocalGdb {
- public:
-  Status start(int port, const std::vector<std::string>& extra) {
-    std::vector<std::string> argv = {"gdb", "-q", "-ex",
-                                     fmt::format("target remote localhost:{}", port)};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    SpawnOptions o;
-    o.pipe_stdin = o.pipe_stdout = false;  // gdb gets the terminal
-    auto c = spawn(argv, o);
-    if (!c)
-      return Error{errc::kNotFound, "cannot run gdb here: " + c.error().message,
-                   "install gdb on this machine (apt-get install gdb), or drop --gdb and "
-                   "use the printed line with your own debugger"};
-    gdb_ = std::move(*c);
-    // gdb has exec'd (posix_spawn returns after the exec) with SIGINT at its
-    // default; from now on Ctrl-C is gdb's alone.
-    old_ = ::signal(SIGINT, SIG_IGN);
-    return ok_status();
-  }
-  bool exited() {
-    if (!gdb_.exited() && !gdb_.wait(0)) return false;
-    restore();
-    return true;
-  }
-  ~LocalGdb() {
-    if (!gdb_.exited()) {
-      gdb_.kill(SIGTERM);
-      gdb_.wait(-1);
-    }
-    restore();
-  }
-
- private:
-  void restore() {
-    if (old_ != SIG_ERR) ::signal(SIGINT, old_);
-    old_ = SIG_ERR;
-  }
-  Child gdb_;
-  sighandler_t old_ = SIG_ERR;
-};
-
-}  // namespace
 
 CommandSpec debug_command() {
   CommandSpec c;
@@ -175,7 +129,7 @@ CommandSpec debug_command() {
       std::fflush(stdout);
     }
 
-    LocalGdb gdb;
+    debug::LocalGdb gdb;
     if (run_gdb) {
       if (auto st = gdb.start(port, ctx.rest); !st.ok()) {
         (void)session.cancel(*id);

@@ -12,14 +12,10 @@
 #include "../cli/sides.h"
 #include "sonde/common/io.h"
 #include "sonde/net/connect.h"
-#include "sonde/render/table.h"
+#include "sonde/render/diagnose.h"
 
 namespace sonde::controller {
 namespace {
-
-std::string safe(const std::string& s) {
-  return render::terminal_safe(s);
-}
 
 bool is_address(const std::string& h) {
   in_addr a4;
@@ -124,17 +120,6 @@ json run_side(Session& s, const Plan& p) {
   return layers;
 }
 
-void print_side(const std::string& label, const std::string& host, const json& layers) {
-  std::printf("== %s%s ==\n", safe(label).c_str(),
-              host.empty() ? "" : (" (host " + safe(host) + ")").c_str());
-  for (const auto& l : layers) {
-    std::string st = l.value("status", "");
-    const char* mark = st == "ok" ? "ok" : st == "fail" ? "FAIL" : st == "warn" ? "warn" : "-";
-    std::printf("  %-8s %-5s %s\n", safe(l.value("layer", "")).c_str(), mark,
-                safe(l.value("text", "")).c_str());
-  }
-}
-
 }  // namespace
 
 CommandSpec diagnose_command() {
@@ -201,7 +186,7 @@ CommandSpec diagnose_command() {
       json layers = run_side(**s, p);
       sides.push_back({{"side", side.label}, {"host", (*s)->host()}, {"layers", layers}});
       if (!ctx.g.json) {
-        print_side(side.label, (*s)->host(), layers);
+        std::fputs(render::render_diagnose_side(side.label, (*s)->host(), layers).c_str(), stdout);
         std::fflush(stdout);
       }
     }
@@ -212,15 +197,7 @@ CommandSpec diagnose_command() {
       ctx.print_json(
           {{"target", p.target}, {"sides", sides}, {"verdict", vj}, {"summary", v.text}});
     } else {
-      std::printf("\nverdict: %s\n", safe(v.text).c_str());
-      if (!v.evidence.empty()) {
-        std::printf("evidence:\n");
-        for (const auto& e : v.evidence) std::printf("  - %s\n", safe(e).c_str());
-      }
-      if (!v.next.empty()) {
-        std::printf("next:\n");
-        for (const auto& n : v.next) std::printf("  - %s\n", safe(n).c_str());
-      }
+      std::fputs(render::render_verdict(v).c_str(), stdout);
     }
     return v.ok && !side_failed ? exit_code::kOk : exit_code::kFailed;
   };

@@ -4,51 +4,10 @@
 #include "sonde/net/dns.h"
 #include "../cli/command.h"
 #include "../cli/sides.h"
-#include "sonde/render/table.h"
+#include "sonde/render/dns.h"
+#include "sonde/render/sides.h"
 
 namespace sonde::controller {
-namespace {
-
-std::string safe(const std::string& s) {
-  return render::terminal_safe(s);
-}
-
-void print_side(const std::string& label, const json& r) {
-  // value(), not the const operator[], which reads past the end of the map
-  // for a key the agent left out.
-  const json query = r.value("query", json::object());
-  std::printf("== %s (host %s, %s %s) ==\n", safe(label).c_str(),
-              safe(r.value("host", "?")).c_str(), safe(query.value("type", "")).c_str(),
-              safe(query.value("name", "")).c_str());
-  const json sys = r.value("system", json::object());
-  std::string err = sys.value("error", "");
-  std::string addrs;
-  for (const auto& a : sys.value("addresses", json::array()))
-    addrs += (addrs.empty() ? "" : ", ") + a.get<std::string>();
-  std::printf("  system resolver: %s (%ld ms)\n",
-              safe(err.empty() ? addrs : "error: " + err).c_str(), sys.value("ms", 0L));
-  int i = 0;
-  for (const auto& ns : r.value("nameservers", json::array())) {
-    ++i;
-    std::string e = ns.value("error", "");
-    std::printf("  nameserver %d %s: %s (%ld ms%s)\n", i, safe(ns.value("server", "")).c_str(),
-                safe(e.empty() ? ns.value("rcode", "") : "error: " + e).c_str(), ns.value("ms", 0L),
-                ns.value("truncated_retried", false) ? ", retried over TCP" : "");
-    for (const auto& a : ns.value("answers", json::array()))
-      std::printf("    %-32s %-6s %8u  %s\n", safe(a.value("name", "")).c_str(),
-                  safe(a.value("type", "")).c_str(), a.value("ttl", 0u),
-                  safe(a.value("data", "")).c_str());
-  }
-  if (i == 0) std::printf("  no nameservers (resolv.conf lists none)\n");
-  std::string search;
-  for (const auto& s : r.value("search", json::array()))
-    search += (search.empty() ? "" : " ") + s.get<std::string>();
-  if (!search.empty()) std::printf("  search: %s\n", safe(search).c_str());
-  for (const auto& n : r.value("notes", json::array()))
-    std::printf("  note: %s\n", safe(n.get<std::string>()).c_str());
-}
-
-}  // namespace
 
 CommandSpec dns_command() {
   CommandSpec c;
@@ -102,7 +61,7 @@ CommandSpec dns_command() {
     if (ctx.g.json) {
       ctx.print_json({{"name", name}, {"sides", results}, {"differences", diffs}});
     } else {
-      print_sides(results, print_side, diffs);
+      std::fputs(render::render_sides(results, render::render_dns_side, diffs).c_str(), stdout);
     }
     return failed ? exit_code::kFailed : exit_code::kOk;
   };

@@ -38,14 +38,11 @@
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
 #include "sonde/net/speed.h"
+#include "sonde/render/speed.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {
 namespace {
-
-std::string safe(const std::string& s) {
-  return render::terminal_safe(s);
-}
 
 struct Plan {
   long duration_ms = 10000;
@@ -198,9 +195,7 @@ net::SpeedOptions client_options(const Plan& plan, const std::string& label,
   opt.stopped = stop;
   if (plan.intervals && !plan.json)
     opt.on_interval = [label](const net::SpeedInterval& iv) {
-      std::string retr = iv.retransmits >= 0 ? fmt::format("  retr {}", iv.retransmits) : "";
-      std::printf("  [%s] %6.2f-%6.2f s  %9s  %8.3f Gbit/s%s\n", label.c_str(), iv.start_s,
-                  iv.end_s, human_bytes(iv.bytes).c_str(), iv.gbps, retr.c_str());
+      std::fputs(render::render_speed_interval(label, iv).c_str(), stdout);
       std::fflush(stdout);
     };
   return opt;
@@ -437,75 +432,6 @@ json run_ssh(Session& s, const Plan& plan, net::SpeedDirection dir, SshConnectio
   return p;
 }
 
-std::string ms(double us) {
-  return fmt::format("{:.3f}", us / 1000.0);
-}
-
-std::string summary_of(const json& paths) {
-  std::string out;
-  for (const auto& p : paths) {
-    std::string part = fmt::format("{} {}", p.value("path", ""), p.value("direction", ""));
-    std::string st = p.value("status", "");
-    if (st == "ok") {
-      part += fmt::format(" {:.2f} Gbit/s", p.value("gbps", 0.0));
-      if (p.contains("rtt") && p["rtt"].value("count", 0) > 0)
-        part += fmt::format(", rtt median {} ms", ms(p["rtt"].value("median_us", 0.0)));
-    } else if (st == "n/a") {
-      part = fmt::format("{} n/a ({})", p.value("path", ""), p.value("reason", ""));
-    } else {
-      part += " failed: " + p.value("reason", "");
-    }
-    out += (out.empty() ? "" : "; ") + part;
-  }
-  return out;
-}
-
-void print_table(const std::string& label, const std::string& agent_host, const Plan& plan,
-                 const json& paths) {
-  std::printf("speed %s (agent on %s): %s per test, %ld round trips\n", safe(label).c_str(),
-              safe(agent_host).c_str(),
-              safe(fmt::format("{:g} s", plan.duration_ms / 1000.0)).c_str(), plan.rtt_count);
-  std::printf("%-7s %-9s %-26s %10s %12s  %s\n", "path", "direction", "address", "Gbit/s",
-              "retransmits", "rtt min / median / p90 / max (ms)");
-  for (const auto& p : paths) {
-    std::string path = p.value("path", ""), dir = p.value("direction", "");
-    std::string st = p.value("status", "");
-    if (st == "n/a") {
-      std::printf("%-7s %-9s n/a (%s)\n", path.c_str(), "-", safe(p.value("reason", "")).c_str());
-      continue;
-    }
-    std::string addr = p.value("address", "");
-    if (path == "ssh") addr = "channel to " + p.value("agent_listen", "");
-    if (st != "ok") {
-      std::printf("%-7s %-9s %-26s failed: %s\n", path.c_str(), dir.c_str(), safe(addr).c_str(),
-                  safe(p.value("reason", "")).c_str());
-      if (p.contains("hint"))
-        std::printf("%-7s %-9s %-26s hint: %s\n", "", "", "", safe(p.value("hint", "")).c_str());
-      continue;
-    }
-    std::string retr = p.contains("retransmits") && p["retransmits"].is_number()
-                           ? std::to_string(p["retransmits"].get<long>())
-                           : std::string("-");
-    std::string rtt = "-";
-    const json r = p.value("rtt", json::object());
-    if (r.value("count", 0) > 0)
-      rtt = fmt::format("{} / {} / {} / {}", ms(r.value("min_us", 0.0)),
-                        ms(r.value("median_us", 0.0)), ms(r.value("p90_us", 0.0)),
-                        ms(r.value("max_us", 0.0)));
-    std::printf("%-7s %-9s %-26s %10.3f %12s  %s\n", path.c_str(), dir.c_str(), safe(addr).c_str(),
-                p.value("gbps", 0.0), retr.c_str(), rtt.c_str());
-    if (p.contains("tcp_info") && p["tcp_info"].is_object()) {
-      const json& t = p["tcp_info"];
-      std::printf("%-7s %-9s %-26s tcp (%s): srtt %s ms, rttvar %s ms, cwnd %u, mss %u, pmtu %u\n",
-                  "", "", "", safe(p.value("tcp_info_from", "")).c_str(),
-                  ms(t.value("rtt_us", 0.0)).c_str(), ms(t.value("rttvar_us", 0.0)).c_str(),
-                  t.value("snd_cwnd", 0u), t.value("snd_mss", 0u), t.value("pmtu", 0u));
-    }
-    for (const auto& n : p.value("notes", json::array()))
-      std::printf("%-7s %-9s %-26s note: %s\n", "", "", "", safe(n.get<std::string>()).c_str());
-  }
-}
-
 }  // namespace
 
 CommandSpec speed_command() {
@@ -604,7 +530,7 @@ CommandSpec speed_command() {
       paths.push_back(na);
     }
     std::string label = ctx.target.empty() ? session.transport().describe() : ctx.target;
-    std::string summary = summary_of(paths);
+    std::string summary = render::speed_summary(paths);
     if (ctx.g.json) {
       ctx.print_json({{"target", label},
                       {"transport", session.transport().describe()},
@@ -615,8 +541,10 @@ CommandSpec speed_command() {
                       {"ok", !any_failed},
                       {"summary", summary}});
     } else {
-      print_table(label, session.host(), plan, paths);
-      std::printf("summary: %s\n", safe(summary).c_str());
+      std::fputs(render::render_speed(label, session.host(), plan.duration_ms, plan.rtt_count,
+                                      paths, summary)
+                     .c_str(),
+                 stdout);
     }
     if (interrupted()) return exit_code::kInterrupted;
     return any_failed ? exit_code::kFailed : exit_code::kOk;

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "sonde/common/markup.h"
 #include "sonde/profiler/export.h"
 
 namespace sonde::profiler {
@@ -96,61 +97,9 @@ std::string colour(Family fam, std::string_view name) {
   return "rgb(200,200,200)";
 }
 
-// Text for XML content and attributes: markup characters escaped, and bytes
-// that are not valid UTF-8 or are control characters (which XML 1.0 forbids)
-// shown as '?'. Names come from the target and can hold anything.
-void append_xml(std::string& out, std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '&':
-          out += "&amp;";
-          break;
-        case '<':
-          out += "&lt;";
-          break;
-        case '>':
-          out += "&gt;";
-          break;
-        case '"':
-          out += "&quot;";
-          break;
-        case '\'':
-          out += "&apos;";
-          break;
-        default:
-          out += c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c);
-      }
-      ++i;
-      continue;
-    }
-    size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
-    bool ok = n != 0 && c <= 0xf4 && !(n == 2 && c < 0xc2) && i + n <= s.size();
-    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
-    if (ok && n > 2) {
-      auto c1 = static_cast<unsigned char>(s[i + 1]);
-      // Overlong forms, UTF-16 surrogates and code points past U+10FFFF.
-      if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0) || (c == 0xf0 && c1 < 0x90) ||
-          (c == 0xf4 && c1 >= 0x90))
-        ok = false;
-      // U+FFFE and U+FFFF are not XML characters either.
-      if (c == 0xef && c1 == 0xbf && static_cast<unsigned char>(s[i + 2]) >= 0xbe) ok = false;
-    }
-    if (!ok) {
-      out += '?';
-      ++i;
-      continue;
-    }
-    out.append(s.substr(i, n));
-    i += n;
-  }
-}
-
 std::string xml(std::string_view s) {
   std::string out;
-  append_xml(out, s);
+  append_xml_escaped(out, s);
   return out;
 }
 
@@ -449,14 +398,14 @@ std::string export_svg(const Profile& p, const SvgOptions& o) {
     double y = kTop + static_cast<double>(max_depth - b.depth) * kFrameH;
     double pct = 100.0 * static_cast<double>(n.value) / static_cast<double>(total);
     out += fmt::format("<g data-s=\"{}\"><title>", n.value);
-    append_xml(out, name);
+    append_xml_escaped(out, name);
     out += fmt::format(" ({} sample{}, {:.2f}%)</title>", grouped(n.value), n.value == 1 ? "" : "s",
                        pct);
     out += fmt::format(
         "<rect x=\"{:.2f}\" y=\"{}\" width=\"{:.2f}\" height=\"{}\" rx=\"2\" fill=\"{}\"/>", b.x, y,
         b.w, kFrameH - 1, colour(n.family, name));
     out += fmt::format("<text x=\"{:.2f}\" y=\"{}\">", b.x + 3, y + kFrameH - 4.5);
-    append_xml(out, fit_label(name, b.w));
+    append_xml_escaped(out, fit_label(name, b.w));
     out += "</text></g>\n";
   }
   out += "</g>\n</svg>\n";

@@ -1,0 +1,17 @@
+// Text for `sonde diagnose`: one side's ladder (a line per rung with ok,
+// FAIL, warn or -) and the verdict with its evidence and next steps.
+#pragma once
+
+#include <string>
+
+#include "sonde/common/frame.h"
+#include "sonde/net/diagnose.h"
+
+namespace sonde::render {
+
+std::string render_diagnose_side(const std::string& label, const std::string& host,
+                                 const sonde::json& layers);
+
+std::string render_verdict(const net::Verdict& v);
+
+}  // namespace sonde::render
