@@ -40,6 +40,7 @@
 #include "sonde/proc/ptrace_access.h"
 #include "sonde/proc/stat.h"
 #include "sonde/proc/text.h"
+#include "sonde/ptrace/debug_contract.h"
 
 namespace sonde::agent {
 namespace {
@@ -294,11 +295,10 @@ void stop_gdbserver(pid_t gdbserver, pid_t target, bool target_was_stopped) {
 
 void register_gdbserver(Registry& reg) {
   reg["gdbserver"] = [](RequestContext& ctx) -> Result<json> {
-    auto pid_arg = arg_int(ctx.args, "pid", -1);
-    if (!pid_arg) return pid_arg.error();
-    if (*pid_arg <= 0 || *pid_arg > INT32_MAX)
-      return Error{errc::kBadArgs, "gdbserver needs a pid", "pass -p PID"};
-    auto pid = static_cast<pid_t>(*pid_arg);
+    auto args = ptrace::debug_args_from_json(ctx.args);
+    if (!args) return args.error();
+    if (auto st = ptrace::validate(*args); !st) return st.error();
+    const pid_t pid = args->pid;
     if (process_state(pid) == '?')
       return Error{errc::kNotFound, fmt::format("no process {}", pid),
                    "list processes with `sonde ps TARGET`"};
@@ -310,10 +310,8 @@ void register_gdbserver(Registry& reg) {
     if (std::string t = proc::tracer_of(pid); !t.empty())
       return Error{errc::kPermission, fmt::format("process {} is already traced by {}", pid, t),
                    "a process has one tracer at a time: detach the other debugger first"};
-    auto via_sudo = arg_bool(ctx.args, "sudo", false);
-    if (!via_sudo) return via_sudo.error();
     SocketDir sock;
-    auto lfd = sock.listen(*via_sudo);
+    auto lfd = sock.listen(args->sudo);
     if (!lfd) return lfd.error();
     ctx.emit({{"listening", sock.where().path}, {"gdbserver", *exe}});
 
