@@ -16,6 +16,7 @@
 
 #include "../handler.h"
 #include "sonde/common/io.h"
+#include "sonde/net/capture_contract.h"
 #include "sonde/net/flows.h"
 
 namespace sonde::agent {
@@ -210,49 +211,23 @@ std::string plural(uint64_t n, const char* one, const char* many) {
 
 void register_net_capture(Registry& reg) {
   reg["net.capture"] = [](RequestContext& ctx) -> Result<json> {
-    auto iface_a = arg_string(ctx.args, "interface", "any");
-    if (!iface_a) return iface_a.error();
-    std::string iface = iface_a->empty() ? "any" : *iface_a;
-    if (iface.size() > 64 || iface.find('\0') != std::string::npos)
-      return Error{errc::kBadArgs, "interface name too long", {}};
-    auto filter = arg_string(ctx.args, "filter", "");
-    if (!filter) return filter.error();
-    if (filter->size() > 8192) return Error{errc::kBadArgs, "the filter is over 8 KiB", {}};
-    auto snaplen = arg_int(ctx.args, "snaplen", 262144);
-    if (!snaplen) return snaplen.error();
-    if (*snaplen == 0) *snaplen = 262144;  // tcpdump's -s 0
-    if (*snaplen < 1 || *snaplen > 262144)
-      return Error{errc::kBadArgs, "snaplen must be 1..262144 (0: the whole packet)", {}};
-    auto count = arg_int(ctx.args, "count", 0);
-    if (!count) return count.error();
-    if (*count < 0) return Error{errc::kBadArgs, "count must be >= 0 (0: no limit)", {}};
-    auto duration = arg_int(ctx.args, "duration_ms", 30000);
-    if (!duration) return duration.error();
-    if (*duration < 0) return Error{errc::kBadArgs, "duration_ms must be >= 0 (0: no limit)", {}};
-    auto promisc = arg_bool(ctx.args, "promisc", false);
-    if (!promisc) return promisc.error();
-    auto stream = arg_bool(ctx.args, "stream", true);
-    if (!stream) return stream.error();
-    auto exclude_ssh = arg_bool(ctx.args, "exclude_ssh", true);
-    if (!exclude_ssh) return exclude_ssh.error();
-    auto buffer_kib = arg_int(ctx.args, "buffer_kib", 4096);
-    if (!buffer_kib) return buffer_kib.error();
-    if (*buffer_kib < 64 || *buffer_kib > 1024 * 1024)
-      return Error{errc::kBadArgs, "buffer_kib must be 64..1048576", {}};
-    auto top = arg_int(ctx.args, "flows", 20);
-    if (!top) return top.error();
-    if (*top < 0 || *top > 10000) return Error{errc::kBadArgs, "flows must be 0..10000", {}};
+    auto args = net::capture_args_from_json(ctx.args);
+    if (!args) return args.error();
+    if (auto st = net::validate(*args); !st) return st.error();
+    const net::CaptureArgs& a = *args;
+    const std::string& iface = a.interface;
+    const long snaplen = a.snaplen == 0 ? net::kMaxSnaplen : a.snaplen;  // tcpdump's -s 0
 
     json notes = json::array();
     char errbuf[PCAP_ERRBUF_SIZE] = {};
     PcapPtr p(pcap_create(iface.c_str(), errbuf));
     if (!p) return Error{errc::kIo, fmt::format("capture on {}: {}", iface, errbuf), {}};
-    pcap_set_snaplen(p.get(), static_cast<int>(*snaplen));
-    pcap_set_promisc(p.get(), *promisc ? 1 : 0);
+    pcap_set_snaplen(p.get(), static_cast<int>(snaplen));
+    pcap_set_promisc(p.get(), a.promisc ? 1 : 0);
     // Packets as they come, not when the kernel's block fills: a live pipe
     // into Wireshark and a prompt --count need it.
     pcap_set_immediate_mode(p.get(), 1);
-    pcap_set_buffer_size(p.get(), static_cast<int>(*buffer_kib * 1024));
+    pcap_set_buffer_size(p.get(), static_cast<int>(a.buffer_kib * 1024));
     int rc = pcap_activate(p.get());
     if (rc < 0) return activate_error(rc, p.get(), iface);
     if (rc == PCAP_WARNING_PROMISC_NOTSUP)
@@ -281,18 +256,19 @@ void register_net_capture(Registry& reg) {
       mask = PCAP_NETMASK_UNKNOWN;
     // The user's filter alone first, so an error quotes what they wrote.
     bpf_program prog{};
-    if (!filter->empty()) {
-      if (pcap_compile(p.get(), &prog, filter->c_str(), 1, mask) != 0)
+    if (!a.filter.empty()) {
+      if (pcap_compile(p.get(), &prog, a.filter.c_str(), 1, mask) != 0)
         return Error{errc::kBadArgs,
-                     fmt::format("bad capture filter `{}`: {}", *filter, pcap_geterr(p.get())),
+                     fmt::format("bad capture filter `{}`: {}", a.filter, pcap_geterr(p.get())),
                      "filters use tcpdump's syntax (man pcap-filter), e.g. "
                      "'tcp port 443 and host 10.0.0.5'"};
       pcap_freecode(&prog);
     }
     std::optional<SshExclusion> excl;
-    if (*exclude_ssh) excl = ssh_exclusion();
-    std::string effective = *filter;
-    if (excl) effective = filter->empty() ? excl->filter : "(" + *filter + ") and " + excl->filter;
+    if (a.exclude_ssh) excl = ssh_exclusion();
+    std::string effective = a.filter;
+    if (excl)
+      effective = a.filter.empty() ? excl->filter : "(" + a.filter + ") and " + excl->filter;
     if (!effective.empty()) {
       if (pcap_compile(p.get(), &prog, effective.c_str(), 1, mask) != 0)
         return Error{errc::kBadArgs,
@@ -325,11 +301,11 @@ void register_net_capture(Registry& reg) {
                     {"linktype", lt},
                     {"linktype_name", net::linktype_name(lt)},
                     {"snaplen", snap},
-                    {"filter", *filter},
+                    {"filter", a.filter},
                     {"effective_filter", effective},
                     {"excluded", excluded},
-                    {"count", *count},
-                    {"duration_ms", *duration},
+                    {"count", a.count},
+                    {"duration_ms", a.duration_ms},
                     {"notes", notes}};
     ctx.emit(started);
 
@@ -337,15 +313,15 @@ void register_net_capture(Registry& reg) {
     PcapWriter writer;
     LoopState st;
     st.flows = &flows;
-    st.writer = *stream ? &writer : nullptr;
+    st.writer = a.stream ? &writer : nullptr;
     st.linktype = lt;
-    if (*stream) {
+    if (a.stream) {
       writer.header(lt, snap);
       writer.flush(ctx, 0);  // a reader (tshark -i -) starts on the header alone
     }
 
     const long start = monotonic_ms();
-    const long deadline = *duration > 0 ? start + *duration : -1;
+    const long deadline = a.duration_ms > 0 ? start + a.duration_ms : -1;
     long next_progress = start + kProgressMs;
     std::string stopped_by;
     std::string loop_error;
@@ -355,7 +331,7 @@ void register_net_capture(Registry& reg) {
         stopped_by = "cancel";
         break;
       }
-      if (*count > 0 && st.packets >= static_cast<uint64_t>(*count)) {
+      if (a.count > 0 && st.packets >= static_cast<uint64_t>(a.count)) {
         stopped_by = "count";
         break;
       }
@@ -375,9 +351,9 @@ void register_net_capture(Registry& reg) {
         break;
       }
       if (pr > 0) {
-        int max = *count > 0 ? static_cast<int>(std::min<uint64_t>(
-                                   static_cast<uint64_t>(*count) - st.packets, 1 << 20))
-                             : -1;
+        int max = a.count > 0 ? static_cast<int>(std::min<uint64_t>(
+                                    static_cast<uint64_t>(a.count) - st.packets, 1 << 20))
+                              : -1;
         int n = pcap_dispatch(p.get(), max, on_packet, reinterpret_cast<u_char*>(&st));
         if (n == PCAP_ERROR) {
           // E.g. the interface went away: what was captured still counts.
@@ -415,12 +391,12 @@ void register_net_capture(Registry& reg) {
     }
     if (!loop_error.empty()) notes.push_back("capture stopped: " + loop_error);
 
-    json traffic = flows.to_json(static_cast<size_t>(*top));
+    json traffic = flows.to_json(static_cast<size_t>(a.flows));
     json result = started;
     result.erase("phase");
     result["stopped_by"] = stopped_by;
     result["elapsed_ms"] = elapsed;
-    result["streamed"] = *stream;
+    result["streamed"] = a.stream;
     result["file_bytes"] = writer.sent();
     result["stats"] = stats;
     result["traffic"] = traffic;
@@ -435,7 +411,7 @@ void register_net_capture(Registry& reg) {
         plural(traffic["tcp_flows_total"].get<uint64_t>(), "TCP flow", "TCP flows"),
         plural(traffic["udp_flows_total"].get<uint64_t>(), "UDP flow", "UDP flows"),
         plural(traffic["dns_total"].get<uint64_t>(), "DNS query", "DNS queries"));
-    if (!filter->empty()) line += fmt::format(" (filter: {})", *filter);
+    if (!a.filter.empty()) line += fmt::format(" (filter: {})", a.filter);
     result["summary"] = line;
     return result;
   };
