@@ -179,8 +179,8 @@ Result<Message> Session::next_for(uint64_t id, int timeout_ms, bool* timed_out) 
   return m;
 }
 
-Result<json> Session::wait(uint64_t id, const std::function<void(const json&)>& on_event,
-                           long timeout_ms, long cancel_grace_ms) {
+Result<json> Session::wait(uint64_t id, const EventHandler& on_event, long timeout_ms,
+                           long cancel_grace_ms) {
   long deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
   long cancel_deadline = -1;
   for (;;) {
@@ -205,8 +205,7 @@ Result<json> Session::wait(uint64_t id, const std::function<void(const json&)>& 
   }
 }
 
-Result<std::optional<json>> Session::poll(uint64_t id,
-                                          const std::function<void(const json&)>& on_event) {
+Result<std::optional<json>> Session::poll(uint64_t id, const EventHandler& on_event) {
   for (;;) {
     bool timed_out;
     auto m = next_for(id, 0, &timed_out);
@@ -218,8 +217,7 @@ Result<std::optional<json>> Session::poll(uint64_t id,
   }
 }
 
-Result<std::optional<json>> Session::settle(uint64_t id, Message m,
-                                            const std::function<void(const json&)>& on_event) {
+Result<std::optional<json>> Session::settle(uint64_t id, Message m, const EventHandler& on_event) {
   auto op_it = ops_.find(id);
   const std::string op = op_it == ops_.end() ? fmt::format("request {}", id) : op_it->second;
   switch (m.kind) {
@@ -228,7 +226,8 @@ Result<std::optional<json>> Session::settle(uint64_t id, Message m,
       // Events are peer data read by the command's callback: a field of the
       // wrong type there is the agent's fault, said as such.
       try {
-        if (on_event) on_event(m.data);
+        if (on_event)
+          if (auto st = on_event(m.data); !st) return st.error();
       } catch (const json::exception& e) {
         return malformed_reply(op, "event", e.what());
       }
@@ -258,8 +257,7 @@ Result<std::optional<json>> Session::settle(uint64_t id, Message m,
   }
 }
 
-Result<json> Session::call(const std::string& op, const json& args,
-                           const std::function<void(const json&)>& on_event) {
+Result<json> Session::call(const std::string& op, const json& args, const EventHandler& on_event) {
   auto id = send_request(op, args);
   if (!id) return id.error();
   return wait(*id, on_event);

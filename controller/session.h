@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <type_traits>
 
 #include "session_observer.h"
 #include "sonde/common/protocol.h"
@@ -28,6 +29,32 @@ const std::string& last_read_op();
 // hint to run a matching agent. kind: "result" or "event".
 Error malformed_reply(const std::string& op, const char* kind, const std::string& what);
 
+// What a command does with a request's events: a plain callback, or a
+// checked one that reads the event through JsonReader and returns its
+// error, which ends the request with that error (the agent's fault, said
+// as a protocol error naming the field).
+class EventHandler {
+ public:
+  EventHandler() = default;
+  template <typename F, typename = std::enable_if_t<std::is_invocable_v<const F&, const json&>>>
+  EventHandler(F f) {  // NOLINT(google-explicit-constructor): any callable, as std::function
+    if constexpr (std::is_constructible_v<bool, const F&>)
+      if (!static_cast<bool>(f)) return;  // an empty std::function
+    if constexpr (std::is_invocable_r_v<Status, const F&, const json&>)
+      fn_ = std::move(f);
+    else
+      fn_ = [f = std::move(f)](const json& ev) -> Status {
+        f(ev);
+        return ok_status();
+      };
+  }
+  explicit operator bool() const { return static_cast<bool>(fn_); }
+  Status operator()(const json& ev) const { return fn_(ev); }
+
+ private:
+  std::function<Status(const json&)> fn_;
+};
+
 class Session {
  public:
   // observer (may be null) sees every request and how it settled.
@@ -48,15 +75,13 @@ class Session {
   // cancel_grace_ms after the last message for `id` (a request that still
   // has work to send after a cancel, like a recording fetched early, passes
   // a longer grace).
-  Result<json> wait(uint64_t id, const std::function<void(const json&)>& on_event = {},
-                    long timeout_ms = -1, long cancel_grace_ms = 3000);
+  Result<json> wait(uint64_t id, const EventHandler& on_event = {}, long timeout_ms = -1,
+                    long cancel_grace_ms = 3000);
   // Without blocking: hands `id`'s queued events to on_event and returns its
   // result or error if it has ended, nullopt if it is still running. For
   // loops that do other work meanwhile (a port forward's on_tick).
-  Result<std::optional<json>> poll(uint64_t id,
-                                   const std::function<void(const json&)>& on_event = {});
-  Result<json> call(const std::string& op, const json& args,
-                    const std::function<void(const json&)>& on_event = {});
+  Result<std::optional<json>> poll(uint64_t id, const EventHandler& on_event = {});
+  Result<json> call(const std::string& op, const json& args, const EventHandler& on_event = {});
 
   void close();
 
@@ -66,8 +91,7 @@ class Session {
   Result<Message> next_for(uint64_t id, int timeout_ms, bool* timed_out);
   // One message for `id`: an event goes to on_event (nullopt), a result is
   // the value, an error the error.
-  Result<std::optional<json>> settle(uint64_t id, Message m,
-                                     const std::function<void(const json&)>& on_event);
+  Result<std::optional<json>> settle(uint64_t id, Message m, const EventHandler& on_event);
 
   std::unique_ptr<Transport> t_;
   SessionObserver* observer_ = nullptr;

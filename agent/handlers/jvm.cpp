@@ -12,24 +12,10 @@
 #include "sonde/jvm/discover.h"
 #include "sonde/jvm/jfr.h"
 #include "sonde/jvm/jmx.h"
+#include "sonde/jvm/jvm_contract.h"
 
 namespace sonde::agent {
 namespace {
-
-Result<pid_t> pid_arg(const json& args) {
-  auto pid = arg_int(args, "pid", 0);
-  if (!pid) return pid.error();
-  if (*pid <= 0 || *pid > INT32_MAX)
-    return Error{errc::kBadArgs, "this op needs a pid", "pass -p PID (see `sonde jvm list`)"};
-  return static_cast<pid_t>(*pid);
-}
-
-Result<long> timeout_arg(const json& args) {
-  auto t = arg_int(args, "timeout_ms", 10000);
-  if (!t) return t.error();
-  if (*t < 100 || *t > 600000) return Error{errc::kBadArgs, "timeout_ms must be 100..600000", {}};
-  return *t;
-}
 
 bool process_alive(pid_t pid) {
   return ::kill(pid, 0) == 0 || errno == EPERM;
@@ -41,36 +27,31 @@ Result<std::string> attach_line(const std::string& what, bool all) {
   if (what == "flags") return std::string(all ? "VM.flags -all" : "VM.flags");
   if (what == "props") return std::string("VM.system_properties");
   if (what == "version") return std::string("VM.version");
-  return Error{errc::kBadArgs, "argument `what` must be threads, flags, props or version", {}};
+  return Error{errc::kInternal, "jvm.attach: `" + what + "` passed validate() unmapped", {}};
 }
 
 }  // namespace
 
 void register_jvm(Registry& reg) {
   reg["jvm.list"] = [](RequestContext& ctx) -> Result<json> {
-    auto pid = arg_int(ctx.args, "pid", 0);
-    if (!pid) return pid.error();
-    if (*pid < 0 || *pid > INT32_MAX) return Error{errc::kBadArgs, "bad pid", {}};
+    auto a = jvm::jvm_list_args_from_json(ctx.args);
+    if (!a) return a.error();
+    if (auto st = jvm::validate(*a); !st) return st.error();
     jvm::ListOptions o;
-    o.only_pid = static_cast<pid_t>(*pid);
+    o.only_pid = a->pid;
     return jvm::list_jvms(o);
   };
 
   reg["jvm.attach"] = [](RequestContext& ctx) -> Result<json> {
-    auto pid = pid_arg(ctx.args);
-    if (!pid) return pid.error();
-    auto what = arg_string(ctx.args, "what", "");
-    if (!what) return what.error();
-    auto all = arg_bool(ctx.args, "all", false);
-    if (!all) return all.error();
-    auto timeout = timeout_arg(ctx.args);
-    if (!timeout) return timeout.error();
-    auto line = attach_line(*what, *all);
+    auto a = jvm::jvm_attach_args_from_json(ctx.args);
+    if (!a) return a.error();
+    if (auto st = jvm::validate(*a); !st) return st.error();
+    auto line = attach_line(a->what, a->all);
     if (!line) return line.error();
     jvm::AttachOptions o;
-    o.connect_timeout_ms = *timeout;
+    o.connect_timeout_ms = a->timeout_ms;
     uint64_t more = 0;
-    auto out = jvm::jcmd(*pid, *line, o, &ctx.cancel, &more);
+    auto out = jvm::jcmd(a->pid, *line, o, &ctx.cancel, &more);
     if (!out) return out.error();
     // A capped reply ends at a whole line; the cut-off part counts as more.
     if (more > 0) {
@@ -80,27 +61,22 @@ void register_jvm(Registry& reg) {
         out->resize(nl + 1);
       }
     }
-    return json{{"pid", *pid},
-                {"what", *what},
+    return json{{"pid", a->pid},
+                {"what", a->what},
                 {"command", *line},
                 {"output", *out},
                 {"output_more_bytes", more}};
   };
 
   reg["jvm.jfr"] = [](RequestContext& ctx) -> Result<json> {
-    auto pid = pid_arg(ctx.args);
-    if (!pid) return pid.error();
-    auto dur = arg_int(ctx.args, "duration_ms", 60000);
-    if (!dur) return dur.error();
-    auto settings = arg_string(ctx.args, "settings", "profile");
-    if (!settings) return settings.error();
-    auto timeout = timeout_arg(ctx.args);
-    if (!timeout) return timeout.error();
+    auto a = jvm::jfr_args_from_json(ctx.args);
+    if (!a) return a.error();
+    if (auto st = jvm::validate(*a); !st) return st.error();
     jvm::JfrOptions o;
-    o.pid = *pid;
-    o.duration_ms = *dur;
-    o.settings = *settings;
-    o.attach_timeout_ms = *timeout;
+    o.pid = a->pid;
+    o.duration_ms = a->duration_ms;
+    o.settings = a->settings;
+    o.attach_timeout_ms = a->timeout_ms;
     jvm::JfrCallbacks cb;
     cb.progress = [&](const json& ev) { ctx.emit(ev); };
     cb.chunk = [&](uint64_t offset, std::string_view bytes) {
@@ -119,37 +95,26 @@ void register_jvm(Registry& reg) {
   // then jvm::stop_jmx stops it and removes the login files. With "keep" it
   // returns at once and leaves both in place.
   reg["jvm.jmx"] = [](RequestContext& ctx) -> Result<json> {
-    auto pid = pid_arg(ctx.args);
-    if (!pid) return pid.error();
-    auto stop = arg_bool(ctx.args, "stop", false);
-    if (!stop) return stop.error();
-    if (*stop) {
+    auto a = jvm::jmx_args_from_json(ctx.args);
+    if (!a) return a.error();
+    if (auto st = jvm::validate(*a); !st) return st.error();
+    const pid_t pid = a->pid;
+    if (a->stop) {
       // An older controller's way to end a kept agent: bounded by the
       // attach timeouts alone, whatever the cancel token says.
-      auto out = jvm::jcmd(*pid, "ManagementAgent.stop", {}, nullptr);
+      auto out = jvm::jcmd(pid, "ManagementAgent.stop", {}, nullptr);
       if (!out) return out.error();
-      return json{{"pid", *pid}, {"stopped", true}, {"output", *out}};
+      return json{{"pid", pid}, {"stopped", true}, {"output", *out}};
     }
-    auto port = arg_int(ctx.args, "port", 0);
-    if (!port) return port.error();
-    if (*port < 1 || *port > 65535) return Error{errc::kBadArgs, "port must be 1..65535", {}};
-    auto bind = arg_string(ctx.args, "bind", "127.0.0.1");
-    if (!bind) return bind.error();
-    if (bind->rfind("127.", 0) != 0)
-      return Error{errc::kBadArgs, "the JMX agent binds a loopback address only (127.x.y.z)", {}};
-    auto timeout = timeout_arg(ctx.args);
-    if (!timeout) return timeout.error();
-    auto keep = arg_bool(ctx.args, "keep", false);
-    if (!keep) return keep.error();
     jvm::JmxStartOptions o;
-    o.pid = *pid;
-    o.port = static_cast<int>(*port);
-    o.bind = *bind;
-    o.attach_timeout_ms = *timeout;
+    o.pid = a->pid;
+    o.port = a->port;
+    o.bind = a->bind;
+    o.attach_timeout_ms = a->timeout_ms;
     // Registered before the start: if the agent dies at any point from
     // here, the watchdog stops the JVM's management agent (stopping one that
     // never came up is harmless).
-    auto reg = undo::register_change(undo::kJmx, *pid, {{"port", *port}});
+    auto reg = undo::register_change(undo::kJmx, pid, {{"port", a->port}});
     if (!reg) return reg.error();
     jvm::JmxFiles files;
     auto started = jvm::start_jmx(o, &ctx.cancel, &files);
@@ -164,7 +129,7 @@ void register_jvm(Registry& reg) {
       reg->forget();
       return started;
     }
-    if (*keep) {
+    if (a->keep) {
       reg->forget();  // kept on purpose: it outlives the session
       (*started)["kept"] = true;
       (*started)["files"] = files.jvm_dir;
@@ -173,17 +138,17 @@ void register_jvm(Registry& reg) {
     // From now on the record also names the login files, so the watchdog
     // removes them too.
     auto with_files =
-        undo::register_change(undo::kJmx, *pid, {{"port", *port}, {"dir", files.dir}});
+        undo::register_change(undo::kJmx, pid, {{"port", a->port}, {"dir", files.dir}});
     if (with_files) *reg = std::move(*with_files);
     json ev = *started;
     ev["event"] = "started";
     ctx.emit(ev);
-    while (process_alive(*pid) && ctx.cancel.sleep_for(200)) {
+    while (process_alive(pid) && ctx.cancel.sleep_for(200)) {
     }
-    bool jvm_gone = !process_alive(*pid);
-    auto st = jvm::stop_jmx(*pid, files.dir);
+    bool jvm_gone = !process_alive(pid);
+    auto st = jvm::stop_jmx(pid, files.dir);
     if (!st.ok() && !jvm_gone) reg->leave_to_watchdog();  // it tries again when the agent exits
-    json out = {{"pid", *pid}, {"stopped", st.ok()}, {"files_removed", true}};
+    json out = {{"pid", pid}, {"stopped", st.ok()}, {"files_removed", true}};
     if (jvm_gone) out["jvm_gone"] = true;
     if (!st.ok()) out["stop_error"] = st.error().message;
     return out;

@@ -21,6 +21,7 @@
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
 #include "sonde/net/speed.h"
+#include "sonde/net/speed_contract.h"
 
 namespace sonde::agent {
 namespace {
@@ -45,45 +46,20 @@ bool is_wildcard(const std::string& a) {
 
 void register_net_speed(Registry& reg) {
   reg["net.speed"] = [](RequestContext& ctx) -> Result<json> {
-    auto dir_s = arg_string(ctx.args, "direction", "upload");
-    if (!dir_s) return dir_s.error();
-    auto dir = net::direction_from_string(*dir_s);
-    if (!dir) return Error{errc::kBadArgs, "direction must be upload or download", {}};
-    auto duration = arg_int(ctx.args, "duration_ms", 10000);
-    if (!duration) return duration.error();
-    if (*duration < 1 || *duration > net::kSpeedMaxDurationMs)
-      return Error{
-          errc::kBadArgs, fmt::format("duration_ms must be 1..{}", net::kSpeedMaxDurationMs), {}};
-    auto rtt_count = arg_int(ctx.args, "rtt_count", 100);
-    if (!rtt_count) return rtt_count.error();
-    if (*rtt_count < 0 || *rtt_count > net::kSpeedMaxRttCount)
-      return Error{
-          errc::kBadArgs, fmt::format("rtt_count must be 0..{}", net::kSpeedMaxRttCount), {}};
-    auto accept_timeout = arg_int(ctx.args, "accept_timeout_ms", 20000);
-    if (!accept_timeout) return accept_timeout.error();
-    if (*accept_timeout < 100 || *accept_timeout > 120000)
-      return Error{errc::kBadArgs, "accept_timeout_ms must be 100..120000", {}};
-    auto bind = arg_string(ctx.args, "bind", "");
-    if (!bind) return bind.error();
-
-    auto connect_arg = arg_string(ctx.args, "connect_to", "");
-    if (!connect_arg) return connect_arg.error();
+    auto args = net::speed_args_from_json(ctx.args);
+    if (!args) return args.error();
+    if (auto st = net::validate(*args); !st) return st.error();
+    const std::string& bind = args->bind;
     // Connecting to 0.0.0.0 reaches this host's loopback: no address of ours.
-    std::string connect_to = is_wildcard(*connect_arg) ? "" : *connect_arg;
-    if (is_wildcard(*bind))
-      return Error{errc::kBadArgs,
-                   fmt::format("the speed test's listener binds one address, not every "
-                               "interface (`{}`)",
-                               *bind),
-                   "give --bind an address of the target that this machine can reach"};
+    std::string connect_to = is_wildcard(args->connect_to) ? "" : args->connect_to;
 
     json notes = json::array();
     std::string source = "arg";
     std::string bound;
     int port = 0;
     Result<int> lfd = Error{errc::kInternal, "no address tried", {}};
-    if (!bind->empty()) {
-      lfd = net::speed_listen(*bind, 0, &bound, &port);
+    if (!bind.empty()) {
+      lfd = net::speed_listen(bind, 0, &bound, &port);
     } else {
       // SSH_CONNECTION is inherited: an agent started in another network
       // namespace (--via 'ip netns exec ...') or a container may see an
@@ -134,8 +110,8 @@ void register_net_speed(Registry& reg) {
     net::SpeedOptions opt;
     opt.stopped = [&ctx] { return ctx.cancel.cancelled(); };
     int rejected = 0;
-    auto acc =
-        net::speed_accept(listener.get(), *token, monotonic_ms() + *accept_timeout, opt, &rejected);
+    auto acc = net::speed_accept(listener.get(), *token, monotonic_ms() + args->accept_timeout_ms,
+                                 opt, &rejected);
     // Listening only for the test: nobody else gets in once ours is.
     listener.reset();
     if (!acc) {
@@ -143,14 +119,15 @@ void register_net_speed(Registry& reg) {
       if (e.code == errc::kTimeout)
         e.message = fmt::format(
             "nobody presented the test's token on {}:{} within {} ms{}", bound, port,
-            *accept_timeout,
+            args->accept_timeout_ms,
             rejected ? fmt::format(" ({} other connections reset)", rejected) : std::string());
       return e;
     }
     ScopedFd fd(acc->fd);
     const net::SpeedHeader& h = acc->header;
-    if (h.direction != *dir || h.duration_ms != static_cast<uint32_t>(*duration) ||
-        h.rtt_count != static_cast<uint32_t>(*rtt_count))
+    if (h.direction != args->direction ||
+        h.duration_ms != static_cast<uint32_t>(args->duration_ms) ||
+        h.rtt_count != static_cast<uint32_t>(args->rtt_count))
       return Error{errc::kProtocol,
                    "the test connection asked for another direction, duration or count than "
                    "the request",

@@ -38,6 +38,7 @@
 #include "sonde/common/io.h"
 #include "sonde/common/json_text.h"
 #include "sonde/render/capture.h"
+#include "sonde/net/capture_contract.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {
@@ -83,43 +84,32 @@ CommandSpec capture_command() {
     std::string filter;
     for (const auto& w : words) filter += (filter.empty() ? "" : " ") + w;
 
-    json args;
-    args["interface"] = ctx.vm["interface"].as<std::string>();
-    args["filter"] = filter;
-    long snaplen = ctx.vm["snaplen"].as<long>();
-    if (snaplen < 0 || snaplen > 262144)
-      return ctx.fail(Error{errc::kBadArgs, "--snaplen must be 0..262144", {}});
-    args["snaplen"] = snaplen;
-    long count = 0;
+    net::CaptureArgs args;
+    args.interface = ctx.vm["interface"].as<std::string>();
+    args.filter = filter;
+    args.snaplen = ctx.vm["snaplen"].as<long>();
     if (ctx.vm.count("count")) {
-      count = ctx.vm["count"].as<long>();
-      if (count < 1) return ctx.fail(Error{errc::kBadArgs, "--count must be at least 1", {}});
+      args.count = ctx.vm["count"].as<long>();
+      if (args.count < 1) return ctx.fail(Error{errc::kBadArgs, "--count must be at least 1", {}});
     }
-    args["count"] = count;
     std::string out_path = ctx.vm.count("write") ? ctx.vm["write"].as<std::string>() : "";
     const bool to_stdout = out_path == "-";
-    long duration = 30000;
     if (ctx.vm.count("duration")) {
       auto d = parse_duration_ms(ctx.vm["duration"].as<std::string>());
-      if (!d || *d < 0 || *d > 7L * 24 * 3600 * 1000)
-        return ctx.fail(Error{errc::kBadArgs, "--duration must be 0 (no limit) .. 7d",
+      if (!d)
+        return ctx.fail(Error{errc::kBadArgs, "--duration is not a duration",
                               "e.g. --duration 30s, 500ms, 5m"});
-      duration = *d;
-    } else if (count > 0 || to_stdout) {
-      duration = 0;  // tcpdump -c and a live pipe: until the count, Ctrl-C or the reader leaves
+      args.duration_ms = *d;
+    } else if (args.count > 0 || to_stdout) {
+      args.duration_ms =
+          0;  // tcpdump -c and a live pipe: until the count, Ctrl-C or the reader leaves
     }
-    args["duration_ms"] = duration;
-    args["promisc"] = ctx.vm["promisc"].as<bool>();
-    args["exclude_ssh"] = !ctx.vm["no-exclude-ssh"].as<bool>();
-    long buf = ctx.vm["buffer-size"].as<long>();
-    if (buf < 64 || buf > 1024 * 1024)
-      return ctx.fail(Error{errc::kBadArgs, "--buffer-size must be 64..1048576 KiB", {}});
-    args["buffer_kib"] = buf;
-    long top = ctx.vm["flows"].as<long>();
-    if (top < 0 || top > 10000)
-      return ctx.fail(Error{errc::kBadArgs, "--flows must be 0..10000", {}});
-    args["flows"] = top;
-    args["stream"] = !out_path.empty();
+    args.promisc = ctx.vm["promisc"].as<bool>();
+    args.exclude_ssh = !ctx.vm["no-exclude-ssh"].as<bool>();
+    args.buffer_kib = ctx.vm["buffer-size"].as<long>();
+    args.flows = ctx.vm["flows"].as<long>();
+    args.stream = !out_path.empty();
+    if (auto st = net::validate(args); !st) return ctx.fail(st.error());
 
     // Where the human output goes: stdout carries the pcap with -w -.
     FILE* human = to_stdout ? stderr : stdout;
@@ -151,7 +141,7 @@ CommandSpec capture_command() {
 
     auto s = ctx.connect();
     if (!s) return fail_file(s.error());
-    auto id = (*s)->send_request("net.capture", args);
+    auto id = (*s)->send_request("net.capture", net::to_json(args));
     if (!id) return fail_file(id.error());
 
     long last_status = 0;

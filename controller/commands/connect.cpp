@@ -16,6 +16,8 @@
 #include "sonde/common/io.h"
 #include "sonde/net/connect.h"
 #include "sonde/render/connect.h"
+#include "sonde/net/connect_contract.h"
+#include "sonde/render/table.h"
 
 namespace sonde::controller {
 namespace {
@@ -89,16 +91,7 @@ CommandSpec connect_command() {
     o.family = ctx.vm.count("ipv4") ? AF_INET : ctx.vm.count("ipv6") ? AF_INET6 : AF_UNSPEC;
     o.all_addresses = ctx.vm.count("all-addresses") > 0;
     if (auto st = net::validate(o); !st.ok()) return ctx.fail(st.error());
-    json args = {{"host", o.host},
-                 {"port", o.port},
-                 {"count", o.count},
-                 {"interval_ms", o.interval_ms},
-                 {"timeout_ms", o.timeout_ms},
-                 {"hold_ms", o.hold_ms},
-                 {"family", o.family == AF_INET    ? "4"
-                            : o.family == AF_INET6 ? "6"
-                                                   : "any"},
-                 {"all_addresses", o.all_addresses}};
+    json args = net::connect_args_json(o);
 
     // Sides as in `sonde dns`: this machine (a local agent), the --via
     // agent, each --from target.

@@ -13,6 +13,7 @@
 #include "sonde/common/io.h"
 #include "sonde/common/subprocess.h"
 #include "sonde/debug/local_gdb.h"
+#include "sonde/ptrace/debug_contract.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {
@@ -34,6 +35,7 @@ CommandSpec debug_command() {
     if (pid <= 0 || pid > INT32_MAX)
       return ctx.fail(Error{errc::kBadArgs, fmt::format("-p {} is not a process id", pid),
                             "sonde debug TARGET -p PID"});
+    ptrace::DebugArgs args{static_cast<int>(pid), ctx.g.sudo};
     int local = ctx.vm["local"].as<int>();
     if (local < 0 || local > 65535)
       return ctx.fail(Error{errc::kBadArgs, "--local must be a port (1-65535)", {}});
@@ -46,7 +48,7 @@ CommandSpec debug_command() {
     Session& session = **s;
     // Under --sudo the agent hands its socket to the user sudo ran it for:
     // the one sshd (or we, for `local`) connect as.
-    auto id = session.send_request("gdbserver", {{"pid", pid}, {"sudo", ctx.g.sudo}});
+    auto id = session.send_request("gdbserver", ptrace::to_json(args));
     if (!id) return ctx.fail(id.error());
 
     // The agent's first event is its socket's path, or the request fails

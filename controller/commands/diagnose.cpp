@@ -13,6 +13,10 @@
 #include "sonde/common/io.h"
 #include "sonde/net/connect.h"
 #include "sonde/render/diagnose.h"
+#include "sonde/net/connect_contract.h"
+#include "sonde/net/dns_contract.h"
+#include "sonde/net/http_contract.h"
+#include "sonde/render/table.h"
 
 namespace sonde::controller {
 namespace {
@@ -53,7 +57,13 @@ json run_side(Session& s, const Plan& p) {
   if (is_address(p.host)) {
     layers.push_back(net::skipped_layer("dns", p.host + " is an address"));
   } else {
-    auto r = s.call("net.dns", {{"name", p.host}, {"type", "A"}, {"timeout_ms", p.timeout_ms}});
+    net::DnsArgs dargs;
+    dargs.name = p.host;
+    dargs.type = "A";
+    dargs.timeout_ms = p.timeout_ms;
+    auto r = s.call("net.dns", net::to_json(dargs));
+    if (r)
+      if (auto checked = net::dns_result_from_json(*r); !checked) r = checked.error();
     net::Layer l = r ? net::dns_layer(p.host, *r) : net::error_layer("dns", r.error().describe());
     layers.push_back(l);
     if (failed(l)) {
@@ -62,12 +72,13 @@ json run_side(Session& s, const Plan& p) {
     }
   }
 
-  json cargs = {{"host", p.host},
-                {"port", p.port},
-                {"count", p.count},
-                {"interval_ms", 200},
-                {"timeout_ms", p.timeout_ms}};
-  auto c = s.call("net.connect", cargs);
+  net::ConnectOptions co;
+  co.host = p.host;
+  co.port = p.port;
+  co.count = p.count;
+  co.interval_ms = 200;
+  co.timeout_ms = p.timeout_ms;
+  auto c = s.call("net.connect", net::connect_args_json(co));
   std::vector<net::Layer> cl;
   if (c)
     cl = net::connect_layers(*c);
@@ -107,14 +118,15 @@ json run_side(Session& s, const Plan& p) {
   }
 
   if (!p.http_path.empty()) {
-    json hargs = {{"host", p.host},
-                  {"port", p.port},
-                  {"path", p.http_path},
-                  {"tls", p.tls},
-                  {"timeout_ms", p.timeout_ms}};
-    if (!p.sni.empty()) hargs["sni"] = p.sni;
-    if (!p.host_header.empty()) hargs["host_header"] = p.host_header;
-    auto h = s.call("net.http", hargs);
+    net::HttpRequest hr;
+    hr.host = p.host;
+    hr.port = p.port;
+    hr.path = p.http_path;
+    hr.tls = p.tls;
+    hr.timeout_ms = p.timeout_ms;
+    hr.sni = p.sni;
+    hr.host_header = p.host_header;
+    auto h = s.call("net.http", net::http_args_json(hr));
     layers.push_back(h ? net::http_layer(*h) : net::error_layer("http", h.error().describe()));
   }
   return layers;

@@ -6,6 +6,8 @@
 #include "../cli/sides.h"
 #include "sonde/render/dns.h"
 #include "sonde/render/sides.h"
+#include "sonde/net/dns_contract.h"
+#include "sonde/render/table.h"
 
 namespace sonde::controller {
 
@@ -31,25 +33,22 @@ CommandSpec dns_command() {
     if (name.empty())
       return ctx.fail(
           Error{errc::kBadArgs, "sonde dns needs a NAME", "sonde dns NAME [--from TARGET]..."});
-    json args = {{"name", name}};
-    if (ctx.vm.count("type")) {
-      auto t = net::dns_type_from_string(ctx.vm["type"].as<std::string>());
-      if (!t) return ctx.fail(t.error());
-      args["type"] = net::dns_type_name(*t);
-    }
-    long timeout = ctx.vm["timeout"].as<long>();
-    if (timeout < 1 || timeout > 60000)
-      return ctx.fail(Error{errc::kBadArgs, "--timeout must be 1..60000 ms", {}});
-    args["timeout_ms"] = timeout;
+    net::DnsArgs args;
+    args.name = name;
+    if (ctx.vm.count("type")) args.type = ctx.vm["type"].as<std::string>();
+    args.timeout_ms = ctx.vm["timeout"].as<long>();
     if (ctx.vm.count("nameserver"))
-      args["nameservers"] = ctx.vm["nameserver"].as<std::vector<std::string>>();
-    if (ctx.vm.count("resolv-conf")) args["resolv_conf"] = ctx.vm["resolv-conf"].as<std::string>();
+      args.nameservers = ctx.vm["nameserver"].as<std::vector<std::string>>();
+    if (ctx.vm.count("resolv-conf")) args.resolv_conf = ctx.vm["resolv-conf"].as<std::string>();
+    if (auto st = net::validate(args); !st) return ctx.fail(st.error());
 
     std::vector<json> results;
     bool failed = false;
     for (auto& side : check_sides(ctx)) {
       auto s = side.ctx.connect();
-      Result<json> r = s ? (*s)->call("net.dns", args) : Result<json>(s.error());
+      Result<json> r = s ? (*s)->call("net.dns", net::to_json(args)) : Result<json>(s.error());
+      if (r)
+        if (auto checked = net::dns_result_from_json(*r); !checked) r = checked.error();
       if (!r) {
         failed = true;
         print_side_error(side.label, r.error());

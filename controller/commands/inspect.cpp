@@ -1,6 +1,7 @@
 // sonde inspect TARGET -p PID: one process from the inside.
 #include "sonde/render/inspect.h"
 #include "../cli/command.h"
+#include "sonde/proc/inspect_contract.h"
 
 namespace sonde::controller {
 
@@ -16,10 +17,15 @@ CommandSpec inspect_command() {
         "env", po::bool_switch(), "also show its environment (values may hold secrets)");
   };
   c.run = [](CommandContext& ctx) -> int {
-    json args = {{"pid", ctx.vm["pid"].as<long>()}, {"env", ctx.vm["env"].as<bool>()}};
+    long pid = ctx.vm["pid"].as<long>();
+    if (pid <= 0 || pid > INT32_MAX)
+      return ctx.fail(Error{errc::kBadArgs, fmt::format("-p {} is not a process id", pid),
+                            "sonde inspect TARGET -p PID"});
+    proc::InspectArgs args{static_cast<int>(pid), ctx.vm["env"].as<bool>()};
+    if (auto st = proc::validate(args); !st) return ctx.fail(st.error());
     auto s = ctx.connect();
     if (!s) return ctx.fail(s.error());
-    auto r = (*s)->call("inspect", args);
+    auto r = (*s)->call("inspect", proc::to_json(args));
     if (!r) {
       Error e = r.error();
       if (e.code == errc::kNotFound && e.hint.empty())

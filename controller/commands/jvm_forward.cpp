@@ -14,6 +14,7 @@
 #include "../cli/command.h"
 #include "../transport/forward.h"
 #include "jvm_common.h"
+#include "sonde/jvm/jvm_contract.h"
 #include "sonde/render/jvm.h"
 #include "sonde/render/table.h"
 
@@ -46,7 +47,7 @@ bool same_machine(const CommandContext& ctx, Session& s) {
 }
 
 Result<json> describe_jvm(Session& s, long pid, const CommandContext& ctx) {
-  auto r = s.call("jvm.list", {{"pid", pid}});
+  auto r = s.call("jvm.list", jvm::to_json(jvm::JvmListArgs{static_cast<int>(pid)}));
   if (!r) return jvm_hint(r.error(), ctx);
   if (!r->contains("jvms") || !(*r)["jvms"].is_array() || (*r)["jvms"].empty())
     return Error{errc::kNotFound, fmt::format("no JVM {}", pid), {}};
@@ -245,6 +246,11 @@ CommandSpec jmx_spec() {
     auto timeout = attach_timeout(ctx);
     if (!timeout) return ctx.fail(timeout.error());
     bool keep = ctx.vm["keep"].as<bool>();
+    // The port and the bind address are picked below; these are checked now.
+    if (auto st = jvm::validate(
+            jvm::JmxArgs{static_cast<int>(*pid), false, 1, "127.0.0.1", *timeout, keep});
+        !st)
+      return ctx.fail(st.error());
     auto s = ctx.connect();
     if (!s) return ctx.fail(s.error());
     // On the same machine the JVM takes 127.0.0.2:N so that our listener can
@@ -269,7 +275,7 @@ CommandSpec jmx_spec() {
       }
       auto id = (*s)->send_request(
           "jvm.jmx",
-          {{"pid", *pid}, {"port", n}, {"bind", bind}, {"timeout_ms", *timeout}, {"keep", keep}});
+          jvm::to_json(jvm::JmxArgs{static_cast<int>(*pid), false, n, bind, *timeout, keep}));
       if (!id) return ctx.fail(id.error());
       auto w = wait_started(**s, *id);
       if (!w) {

@@ -13,6 +13,7 @@
 #include "jvm_common.h"
 #include "sonde/common/io.h"
 #include "sonde/common/subprocess.h"
+#include "sonde/jvm/jvm_contract.h"
 #include "sonde/render/jvm.h"
 #include "sonde/render/table.h"
 
@@ -96,11 +97,10 @@ CommandSpec jvm_jfr_command() {
     auto timeout = attach_timeout(ctx);
     if (!timeout) return ctx.fail(timeout.error());
     auto dur = parse_duration_ms(ctx.vm["duration"].as<std::string>());
-    if (!dur || *dur < 1000 || *dur > 24L * 3600 * 1000)
-      return ctx.fail(Error{errc::kBadArgs, "--duration must be 1s..24h", "e.g. --duration 60s"});
-    std::string settings = ctx.vm["settings"].as<std::string>();
-    if (settings != "default" && settings != "profile")
-      return ctx.fail(Error{errc::kBadArgs, "--settings must be default or profile", {}});
+    if (!dur)
+      return ctx.fail(Error{errc::kBadArgs, "--duration is not a duration", "e.g. --duration 60s"});
+    jvm::JfrArgs args{static_cast<int>(*pid), *dur, ctx.vm["settings"].as<std::string>(), *timeout};
+    if (auto st = jvm::validate(args); !st) return ctx.fail(st.error());
     std::string out_path = ctx.vm.count("output") ? ctx.vm["output"].as<std::string>()
                                                   : fmt::format("sonde-{}.jfr", *pid);
     // Opened before anything starts on the target: a bad -o fails first.
@@ -116,9 +116,7 @@ CommandSpec jvm_jfr_command() {
 
     auto s = ctx.connect();
     if (!s) return fail_file(s.error());
-    auto id = (*s)->send_request(
-        "jvm.jfr",
-        {{"pid", *pid}, {"duration_ms", *dur}, {"settings", settings}, {"timeout_ms", *timeout}});
+    auto id = (*s)->send_request("jvm.jfr", jvm::to_json(args));
     if (!id) return fail_file(id.error());
     uint64_t written = 0;
     Error write_error;
@@ -192,7 +190,7 @@ CommandSpec jvm_jfr_command() {
     }
     std::string text = fmt::format(
         "JVM {}: {:.1f} s recording ({} settings{}), {} in {}\n", *pid,
-        static_cast<double>(r->value("recorded_ms", 0L)) / 1000, settings,
+        static_cast<double>(r->value("recorded_ms", 0L)) / 1000, args.settings,
         r->value("stopped_early", false) ? ", stopped early" : "", human_bytes(written), out_path);
     if (summary.contains("events")) {
       text += "\nevents (top 10 of " + std::to_string(summary["events"].size()) + " types)\n";

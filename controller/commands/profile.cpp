@@ -9,6 +9,7 @@
 #include "../cli/command.h"
 #include "sonde/common/io.h"
 #include "sonde/profiler/export.h"
+#include "sonde/profiler/profile_contract.h"
 #include "sonde/render/profile.h"
 #include "sonde/render/table.h"
 
@@ -56,27 +57,25 @@ CommandSpec profile_command() {
     const auto& vm = ctx.vm;
     bool launch = !ctx.rest.empty();
     long pid = vm.count("pid") ? vm["pid"].as<long>() : 0;
-    if (launch == (vm.count("pid") > 0))
-      return ctx.fail(usage(launch ? "give either -p PID or -- CMD ARGS, not both"
-                                   : "nothing to profile: give -p PID or -- CMD ARGS",
-                            "sonde profile TARGET -p PID, or sonde profile TARGET -- CMD ARGS"));
-    if (!launch && (pid <= 0 || pid > INT32_MAX))
+    // -p 0 would read as "no pid" in the args: refuse it while it is still a flag.
+    if (vm.count("pid") && (pid <= 0 || pid > INT32_MAX))
       return ctx.fail(usage(fmt::format("-p {} is not a process id", pid)));
-    long hz = vm["hz"].as<long>();
-    if (hz < 1 || hz > 10000) return ctx.fail(usage("--hz must be 1..10000", "e.g. --hz 99"));
-    std::string mode = vm["mode"].as<std::string>();
-    if (mode != "cpu" && mode != "wall") return ctx.fail(usage("--mode must be cpu or wall"));
-    std::string sampler = vm["sampler"].as<std::string>();
-    if (sampler != "auto" && sampler != "perf" && sampler != "ptrace")
-      return ctx.fail(usage("--sampler must be auto, perf or ptrace"));
+    profiler::ProfileArgs args;
+    args.pid = static_cast<int>(pid);
+    args.argv = ctx.rest;
+    args.hz = vm["hz"].as<long>();
+    args.mode = vm["mode"].as<std::string>();
+    args.sampler = vm["sampler"].as<std::string>();
     long top = vm["top"].as<long>();
     if (top < 0) return ctx.fail(usage("--top must not be negative"));
-    long duration_ms = launch ? 0 : 30000;
     if (vm.count("duration")) {
       auto ms = parse_duration_ms(vm["duration"].as<std::string>());
       if (!ms || *ms <= 0) return ctx.fail(usage("--duration is not a duration", "e.g. 30s, 2m"));
-      duration_ms = *ms;
+      args.duration_ms = *ms;
+    } else {
+      args.duration_ms = args.effective_duration_ms();
     }
+    if (auto st = profiler::validate(args); !st) return ctx.fail(st.error());
     std::string out_path = vm.count("output") ? vm["output"].as<std::string>() : "";
     std::string format = vm.count("format") ? vm["format"].as<std::string>() : "";
     // With --json and no -o the JSON on stdout is the output; otherwise a
@@ -90,24 +89,20 @@ CommandSpec profile_command() {
       fmt_kind = *f;
     }
 
-    json args = {{"hz", hz}, {"mode", mode}, {"sampler", sampler}, {"duration_ms", duration_ms}};
-    if (launch)
-      args["argv"] = ctx.rest;
-    else
-      args["pid"] = pid;
-
     auto s = ctx.connect();
     if (!s) return ctx.fail(s.error());
     const bool tty = ::isatty(2);
     bool progress_shown = false;
-    auto on_event = [&](const json& ev) {
-      if (!ev.is_object() || ev.value("phase", "") != "sampling") return;
-      uint64_t el = ev.value("elapsed_ms", uint64_t{0}), dur = ev.value("duration_ms", uint64_t{0});
+    auto on_event = [&](const json& data) -> Status {
+      auto ev = profiler::profile_progress_from_json(data);
+      if (!ev) return ev.error();
+      if (!*ev) return ok_status();
+      uint64_t el = (*ev)->elapsed_ms, dur = (*ev)->duration_ms;
       std::string line =
           fmt::format("sonde: profiling {}: {} elapsed{}, {} samples, {} threads",
                       launch ? ctx.rest[0] : "pid " + std::to_string(pid), seconds(el),
-                      dur ? ", " + seconds(dur > el ? dur - el : 0) + " left" : "",
-                      ev.value("samples", uint64_t{0}), ev.value("threads", uint64_t{0}));
+                      dur ? ", " + seconds(dur > el ? dur - el : 0) + " left" : "", (*ev)->samples,
+                      (*ev)->threads);
       // On a terminal one line rewritten in place; in a log a line every 10 s.
       if (tty) {
         std::fprintf(stderr, "\r%s\033[K", line.c_str());
@@ -116,8 +111,9 @@ CommandSpec profile_command() {
         std::fprintf(stderr, "%s\n", line.c_str());
       }
       std::fflush(stderr);
+      return ok_status();
     };
-    auto r = (*s)->call("profile", args, on_event);
+    auto r = (*s)->call("profile", profiler::to_json(args), on_event);
     if (progress_shown) std::fputs("\n", stderr);
     if (!r) {
       Error e = r.error();
@@ -126,8 +122,9 @@ CommandSpec profile_command() {
             "list processes with `sonde ps " + (ctx.target.empty() ? "TARGET" : ctx.target) + "`";
       return ctx.fail(e);
     }
-    auto p = profiler::profile_from_json(*r);
-    if (!p) return ctx.fail(p.error());
+    auto res = profiler::profile_result_from_json(*r);
+    if (!res) return ctx.fail(res.error());
+    const profiler::Profile* p = &res->profile;
     // The table's header names the sampler and the notes; with --json only
     // stderr can.
     if (ctx.g.json) {

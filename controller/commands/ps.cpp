@@ -4,6 +4,7 @@
 
 #include "../cli/command.h"
 #include "sonde/common/io.h"
+#include "sonde/proc/ps_contract.h"
 #include "sonde/render/ps.h"
 
 namespace sonde::controller {
@@ -26,19 +27,21 @@ CommandSpec ps_command() {
         "limit", po::value<long>()->default_value(0), "show at most N processes (0 = all)");
   };
   c.run = [](CommandContext& ctx) -> int {
-    json args;
-    if (ctx.vm.count("user")) args["user"] = ctx.vm["user"].as<std::string>();
-    if (ctx.vm.count("name")) args["name"] = ctx.vm["name"].as<std::string>();
-    args["sort"] = ctx.vm["sort"].as<std::string>();
+    proc::PsArgs args;
+    if (ctx.vm.count("user")) args.user = ctx.vm["user"].as<std::string>();
+    if (ctx.vm.count("name")) args.name = ctx.vm["name"].as<std::string>();
+    args.sort = ctx.vm["sort"].as<std::string>();
     auto iv = parse_duration_ms(ctx.vm["interval"].as<std::string>());
     if (!iv)
       return ctx.fail(Error{errc::kBadArgs, "--interval is not a duration", "e.g. 100ms, 1s, 0"});
-    args["interval_ms"] = *iv;
-    args["limit"] = ctx.vm["limit"].as<long>();
+    args.interval_ms = *iv;
+    args.limit = ctx.vm["limit"].as<long>();
+    if (auto st = proc::validate(args); !st) return ctx.fail(st.error());
     auto s = ctx.connect();
     if (!s) return ctx.fail(s.error());
-    auto r = (*s)->call("ps", args);
+    auto r = (*s)->call("ps", proc::to_json(args));
     if (!r) return ctx.fail(r.error());
+    if (auto checked = proc::ps_result_from_json(*r); !checked) return ctx.fail(checked.error());
     (*r)["host"] = (*s)->host();
     if (ctx.g.json) {
       ctx.print_json(*r);

@@ -3,6 +3,7 @@
 // their registers and stacks.
 #include "sonde/render/stack.h"
 #include "../cli/command.h"
+#include "sonde/profiler/stack_contract.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {
@@ -17,16 +18,15 @@ CommandSpec stack_command() {
         "max-frames", po::value<long>()->default_value(256), "stop unwinding after N frames");
   };
   c.run = [](CommandContext& ctx) -> int {
-    long pid = ctx.vm["pid"].as<long>();
+    long pid = ctx.vm["pid"].as<long>(), max_frames = ctx.vm["max-frames"].as<long>();
     if (pid <= 0 || pid > INT32_MAX)
       return ctx.fail(Error{errc::kBadArgs, fmt::format("-p {} is not a process id", pid),
                             "sonde stack TARGET -p PID"});
-    long max_frames = ctx.vm["max-frames"].as<long>();
-    if (max_frames < 1 || max_frames > 4096)
-      return ctx.fail(Error{errc::kBadArgs, "--max-frames must be 1..4096", {}});
+    profiler::StackArgs args{static_cast<int>(pid), max_frames};
+    if (auto st = profiler::validate(args); !st) return ctx.fail(st.error());
     auto s = ctx.connect();
     if (!s) return ctx.fail(s.error());
-    auto r = (*s)->call("stack", {{"pid", pid}, {"max_frames", max_frames}});
+    auto r = (*s)->call("stack", profiler::to_json(args));
     if (!r) {
       Error e = r.error();
       if (e.code == errc::kNotFound)
@@ -34,7 +34,7 @@ CommandSpec stack_command() {
             "list processes with `sonde ps " + (ctx.target.empty() ? "TARGET" : ctx.target) + "`";
       return ctx.fail(e);
     }
-    auto d = profiler::stack_dump_from_json(*r);
+    auto d = profiler::stack_result_from_json(*r);
     if (!d) return ctx.fail(d.error());
     if (ctx.g.json) {
       // The text output carries its notes; JSON keeps stdout for the document.

@@ -7,8 +7,10 @@
 
 #include "../cli/command.h"
 #include "sonde/common/io.h"
+#include "sonde/common/json_read.h"
 #include "sonde/common/json_text.h"
 #include "sonde/common/log.h"
+#include "sonde/ptrace/trace_contract.h"
 #include "sonde/render/table.h"
 #include "sonde/render/trace.h"
 
@@ -138,16 +140,13 @@ CommandSpec trace_command() {
       pids = std::move(*p);
     }
     bool launch = !ctx.rest.empty();
-    if (pids.empty() == !launch)
-      return ctx.fail(usage(launch ? "give either -p PID or -- CMD ARGS, not both"
-                                   : "nothing to trace: give -p PID or -- CMD ARGS",
-                            "sonde trace TARGET -p PID, or sonde trace TARGET -- CMD ARGS"));
-
-    std::string filter;
-    bool failed_only = false;
+    ptrace::TraceArgs args;
+    args.pids = std::move(pids);
+    if (launch) args.argv = ctx.rest;
     if (vm.count("expr"))
       for (const auto& e : vm["expr"].as<std::vector<std::string>>())
-        if (auto st = apply_expr(e, filter, failed_only); !st.ok()) return ctx.fail(st.error());
+        if (auto st = apply_expr(e, args.filter, args.failed_only); !st.ok())
+          return ctx.fail(st.error());
 
     render::TraceLineOptions lo;
     if (vm.count("absolute-timestamps")) {
@@ -155,34 +154,23 @@ CommandSpec trace_command() {
       if (lo.timestamps > 3) return ctx.fail(usage("-t may be given at most three times (-ttt)"));
     }
     lo.durations = vm["syscall-times"].as<bool>();
-    bool follow = vm["follow-forks"].as<bool>();
-    lo.always_pid = follow || pids.size() > 1;
-    bool summary_only = vm["summary-only"].as<bool>();
-
-    json args = {{"follow_forks", follow},
-                 {"failed_only", failed_only},
-                 {"summary_only", summary_only},
-                 {"annotate_fds", vm["decode-fds"].as<bool>()},
-                 {"seccomp", !vm["no-seccomp"].as<bool>()},
-                 {"colocate", vm["colocate"].as<bool>()},
-                 // Per-argument JSON only when it will be printed.
-                 {"structured", ctx.g.json}};
-    if (launch)
-      args["argv"] = ctx.rest;
-    else
-      args["pids"] = pids;
-    if (!filter.empty()) args["filter"] = filter;
-    if (vm.count("string-limit")) {
-      long s = vm["string-limit"].as<long>();
-      if (s < 0) return ctx.fail(usage("-s must not be negative"));
-      args["string_limit"] = s;
-    }
+    args.follow_forks = vm["follow-forks"].as<bool>();
+    lo.always_pid = args.follow_forks || args.pids.size() > 1;
+    args.summary_only = vm["summary-only"].as<bool>();
+    const bool summary_only = args.summary_only;
+    args.annotate_fds = vm["decode-fds"].as<bool>();
+    args.seccomp = !vm["no-seccomp"].as<bool>();
+    args.colocate = vm["colocate"].as<bool>();
+    // Per-argument JSON only when it will be printed.
+    args.structured = ctx.g.json;
+    if (vm.count("string-limit")) args.string_limit = vm["string-limit"].as<long>();
     if (vm.count("duration")) {
       auto ms = parse_duration_ms(vm["duration"].as<std::string>());
       if (!ms || *ms <= 0)
         return ctx.fail(usage("--duration is not a duration", "e.g. 10s, 500ms, 2m"));
-      args["duration_ms"] = *ms;
+      args.duration_ms = *ms;
     }
+    if (auto st = ptrace::validate(args); !st) return ctx.fail(st.error());
 
     std::unique_ptr<FILE, FileCloser> file;
     FILE* out = stdout;
@@ -199,27 +187,33 @@ CommandSpec trace_command() {
     const bool as_json = ctx.g.json;
     auto dump = [](const json& j) { return json_text(j) + "\n"; };
     render::TraceLinePrinter printer(lo);
-    auto on_event = [&](const json& data) {
-      if (!data.is_object()) return;
+    auto on_event = [&](const json& data) -> Status {
+      auto rd = JsonReader::reply("trace", "event");
+      if (!rd.object(data, {})) return rd.error();
       if (data.contains("phase")) {
         spdlog::info("trace: {}", json_text(data));
-        return;
+        return ok_status();
       }
-      auto evs = data.find("events");
-      if (evs == data.end() || !evs->is_array()) return;
-      for (const auto& ev : *evs) {
-        std::string type = ev.is_object() ? ev.value("type", std::string()) : "";
+      const json* evs = rd.array(data, "events", {});
+      if (!evs) return rd.status();
+      for (size_t i = 0; i < evs->size(); ++i) {
+        const json& ev = (*evs)[i];
+        JsonPath at = (JsonPath{} / "events")[i];
+        if (!rd.object(ev, at)) return rd.error();
+        std::string type;
+        long long pid = 0, tids = 0;
+        rd.string(ev, "type", at, type);
+        rd.integer(ev, "pid", at, pid);
+        rd.integer(ev, "tids", at, tids);
+        if (rd.failed()) return rd.error();
         if (as_json) {
           if (!summary_only) std::fputs(dump(ev).c_str(), out);
           continue;
         }
         // Like strace, attach and detach notes go to stderr, not the trace.
         if (!launch && (type == "attached" || type == "detached")) {
-          long long pid = ev.value("pid", 0LL);
-          if (type == "attached" && ev.contains("tids") && ev["tids"].is_number() &&
-              ev["tids"].get<long long>() > 1)
-            std::fprintf(stderr, "sonde: Process %lld attached with %lld threads\n", pid,
-                         ev["tids"].get<long long>());
+          if (type == "attached" && tids > 1)
+            std::fprintf(stderr, "sonde: Process %lld attached with %lld threads\n", pid, tids);
           else
             std::fprintf(stderr, "sonde: Process %lld %s\n", pid, type.c_str());
           continue;
@@ -230,39 +224,36 @@ CommandSpec trace_command() {
         if (!line.empty()) std::fputs(line.c_str(), out);
       }
       std::fflush(out);
+      return ok_status();
     };
 
-    auto r = (*s)->call("trace", args, on_event);
+    auto r = (*s)->call("trace", ptrace::to_json(args), on_event);
     std::fflush(out);
     if (!r) return ctx.fail(r.error());
+    auto sum = ptrace::trace_result_from_json(*r);
+    if (!sum) return ctx.fail(sum.error());
 
-    json& sum = *r;
-    if (sum.contains("notes") && sum["notes"].is_array())
-      for (const auto& n : sum["notes"])
-        if (n.is_string())
-          std::fprintf(stderr, "sonde: note: %s\n",
-                       render::terminal_safe(n.get<std::string>()).c_str());
+    for (const auto& n : sum->notes)
+      std::fprintf(stderr, "sonde: note: %s\n", render::terminal_safe(n).c_str());
 
     if (as_json) {
-      sum["host"] = (*s)->host();
-      std::fputs(dump(sum).c_str(), out);
+      (*r)["host"] = (*s)->host();
+      std::fputs(dump(*r).c_str(), out);
     } else if (summary_only) {
-      std::fputs(render::render_trace_summary(sum).c_str(), out);
-    } else if (sum.contains("exit_code") && sum["exit_code"].is_number() &&
-               printer.exits_printed() == 0) {
+      std::fputs(render::render_trace_summary(*r).c_str(), out);
+    } else if (sum->exit_code && printer.exits_printed() == 0) {
       // The exit event itself was lost or filtered: still say how it ended.
-      std::fprintf(out, "+++ exited with %lld +++\n", sum["exit_code"].get<long long>());
+      std::fprintf(out, "+++ exited with %d +++\n", *sum->exit_code);
     }
     std::fflush(out);
-    if (!as_json && summary_only && sum.contains("exit_code") && sum["exit_code"].is_number())
-      std::fprintf(stderr, "+++ exited with %lld +++\n", sum["exit_code"].get<long long>());
+    if (!as_json && summary_only && sum->exit_code)
+      std::fprintf(stderr, "+++ exited with %d +++\n", *sum->exit_code);
 
-    uint64_t lost = sum.value("events_lost", uint64_t{0});
-    if (lost > 0)
+    if (sum->events_lost > 0)
       std::fprintf(stderr,
                    "sonde: %llu events lost (the link was slower than the target; narrow with "
                    "-e trace=, or count with -c)\n",
-                   static_cast<unsigned long long>(lost));
+                   static_cast<unsigned long long>(sum->events_lost));
     if (file && std::ferror(file.get()))
       return ctx.fail(
           Error{errc::kIo, "writing " + vm["output"].as<std::string>() + " failed", {}});

@@ -11,6 +11,7 @@
 #include "sonde/jvm/hsperf.h"
 #include "sonde/jvm/options.h"
 #include "sonde/jvm/process.h"
+#include "sonde/proc/fds.h"
 #include "sonde/proc/sockets.h"
 #include "sonde/proc/stat.h"
 #include "sonde/proc/system.h"
@@ -192,8 +193,8 @@ json describe(const Candidate& c, const proc::SystemInfo& sys, const proc::UserD
     auto sock = check_attach_socket(attach_socket_path(pid, ids->nspid), ids->euid);
     sock_ok = sock.ok();
     if (!sock_ok && sock.error().code == errc::kPermission)
-      notes.push_back(proc::utf8_safe(fmt::format("JVM {}: skipped its attach socket: {}", pid,
-                                                  sock.error().message)));
+      notes.push_back(proc::utf8_safe(
+          fmt::format("JVM {}: skipped its attach socket: {}", pid, sock.error().message)));
   }
   j["attach_socket"] = sock_ok;
   j["attach_disabled"] = o.attach_disabled;
@@ -214,8 +215,8 @@ json listening_tcp(pid_t pid) {
   std::string fd_dir = fmt::format("/proc/{}/fd", pid);
   for (int fd : proc::list_pids(fd_dir)) {
     auto l = read_link(fmt::format("{}/{}", fd_dir, fd));
-    if (!l || l->rfind("socket:[", 0) != 0) continue;
-    if (auto v = proc::to_ull(std::string_view(*l).substr(8, l->size() - 9))) inodes.insert(*v);
+    if (!l) continue;
+    if (auto v = proc::socket_inode(*l)) inodes.insert(*v);
   }
   if (inodes.empty()) return out;
   for (const char* proto : {"tcp", "tcp6"}) {

@@ -4,35 +4,25 @@
 #include <unistd.h>
 
 #include "sonde/common/io.h"
-#include "sonde/proc/text.h"
+#include "sonde/proc/maps.h"
+#include "sonde/proc/stat.h"
 
 namespace sonde::jvm {
 
 Result<ProcIds> parse_proc_ids(pid_t pid, std::string_view text) {
+  auto st = proc::parse_status(text);
+  if (!st || st->uid[1] < 0 || st->gid[1] < 0)
+    return Error{errc::kIo, fmt::format("/proc/{}/status has no Uid/Gid", pid), {}};
   ProcIds ids;
   ids.pid = pid;
   ids.nspid = pid;
-  auto uid = proc::field_value(text, "Uid");
-  auto gid = proc::field_value(text, "Gid");
-  if (!uid || !gid) return Error{errc::kIo, fmt::format("/proc/{}/status has no Uid/Gid", pid), {}};
-  auto u = proc::split_ws(*uid), g = proc::split_ws(*gid);
-  if (u.size() < 2 || g.size() < 2)
-    return Error{errc::kIo, fmt::format("/proc/{}/status: odd Uid/Gid lines", pid), {}};
-  auto eu = proc::to_ll(u[1]), eg = proc::to_ll(g[1]);
-  if (!eu || !eg) return Error{errc::kIo, fmt::format("/proc/{}/status: odd Uid/Gid", pid), {}};
-  ids.euid = static_cast<uid_t>(*eu);
-  ids.egid = static_cast<gid_t>(*eg);
+  ids.euid = static_cast<uid_t>(st->uid[1]);
+  ids.egid = static_cast<gid_t>(st->gid[1]);
   // NSpid lists the pid in every namespace from ours inwards; the last one
   // is the number the JVM knows itself by and names its files with.
-  if (auto ns = proc::field_value(text, "NSpid")) {
-    auto parts = proc::split_ws(*ns);
-    if (!parts.empty())
-      if (auto v = proc::to_ll(parts.back()); v && *v > 0) ids.nspid = static_cast<pid_t>(*v);
-  }
-  if (auto c = proc::field_value(text, "SigCgt"))
-    ids.sig_caught = proc::to_ull(proc::trim(*c), 16).value_or(0);
-  if (auto b = proc::field_value(text, "SigBlk"))
-    ids.sig_blocked = proc::to_ull(proc::trim(*b), 16).value_or(0);
+  if (!st->nspid.empty() && st->nspid.back() > 0) ids.nspid = static_cast<pid_t>(st->nspid.back());
+  ids.sig_caught = st->sig_caught;
+  ids.sig_blocked = st->sig_blocked;
   return ids;
 }
 
@@ -48,17 +38,11 @@ Result<ProcIds> read_proc_ids(pid_t pid) {
 }
 
 std::string libjvm_path(std::string_view maps) {
-  size_t pos = 0;
-  while (pos < maps.size()) {
-    size_t nl = maps.find('\n', pos);
-    std::string_view line = maps.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
-    pos = nl == std::string_view::npos ? maps.size() : nl + 1;
-    size_t slash = line.find('/');
-    if (slash == std::string_view::npos) continue;
-    std::string_view path = line.substr(slash);
-    size_t base = path.rfind('/');
-    std::string_view name = path.substr(base + 1);
-    if (name == "libjvm.so" || name == "libjvm.so (deleted)") return std::string(path);
+  for (const auto& m : proc::parse_maps(maps)) {
+    size_t base = m.path.rfind('/');
+    if (base == std::string::npos || m.path.compare(base + 1, std::string::npos, "libjvm.so") != 0)
+      continue;
+    return m.deleted ? m.path + " (deleted)" : m.path;
   }
   return "";
 }

@@ -56,6 +56,11 @@ std::string fd_kind(std::string_view t) {
   return "other";
 }
 
+std::optional<unsigned long long> socket_inode(std::string_view t) {
+  if (!t.starts_with("socket:[") || !t.ends_with("]")) return std::nullopt;
+  return to_ull(t.substr(8, t.size() - 9));
+}
+
 Result<json> list_fds(int pid, std::vector<std::string>& notes, size_t* more, size_t budget_bytes) {
   if (more) *more = 0;
   std::string base = "/proc/" + std::to_string(pid);
@@ -99,7 +104,7 @@ Result<json> list_fds(int pid, std::vector<std::string>& notes, size_t* more, si
         if (auto p = to_ll(*v)) j["pos"] = *p;
     }
     if (j["kind"] == "socket") {
-      auto inode = to_ull(std::string_view(*target).substr(8, target->size() - 9));
+      auto inode = socket_inode(*target);
       if (!sockets) sockets = SocketTable::load(pid, &notes);
       const SocketInfo* s = inode ? sockets->find(*inode) : nullptr;
       if (s)

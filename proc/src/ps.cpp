@@ -1,4 +1,5 @@
 #include "sonde/proc/ps.h"
+#include "sonde/proc/ps_contract.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -266,46 +267,41 @@ Result<json> list_processes(const PsOptions& opts, CancelToken& cancel) {
   });
   if (opts.limit > 0 && procs.size() > opts.limit) procs.resize(opts.limit);
 
-  json list = json::array();
-  size_t used = 0, more = 0, cut = 0;
+  PsResult res;
+  res.interval_ms = opts.interval_ms;
+  res.cpu_source = lifetime ? "lifetime" : use_schedstat ? "schedstat" : "stat";
+  res.total = total;
+  res.mem_total_kb = sys.mem_total_kb;
+  size_t used = 0;
   for (size_t i = 0; i < procs.size(); ++i) {
     const Proc& p = procs[i];
-    auto rss = rss_kb(p);
-    double mem_pct = sys.mem_total_kb
-                         ? static_cast<double>(rss) / static_cast<double>(sys.mem_total_kb) * 100.0
-                         : 0.0;
-    json row = {{"pid", p.stat.pid},
-                {"ppid", p.stat.ppid},
-                {"user", p.uid >= 0 ? users.user_name(p.uid) : std::string("?")},
-                {"uid", p.uid},
-                {"state", std::string(1, p.stat.state)},
-                {"cpu_pct", round2(p.cpu_pct)},
-                {"rss_kb", rss},
-                {"mem_pct", round2(mem_pct)},
-                {"threads", p.stat.num_threads},
-                {"start_time", start_epoch(sys, p.stat.starttime)},
-                {"comm", utf8_safe(p.stat.comm)},
-                {"cmdline", utf8_safe(p.cmdline)}};
-    if (p.cmdline_more) row["cmdline_more_bytes"] = p.cmdline_more;
-    size_t sz = wire_size_bound(row);
+    PsRow row;
+    row.pid = p.stat.pid;
+    row.ppid = p.stat.ppid;
+    row.user = p.uid >= 0 ? users.user_name(p.uid) : std::string("?");
+    row.uid = p.uid;
+    row.state = p.stat.state;
+    row.cpu_pct = round2(p.cpu_pct);
+    row.rss_kb = rss_kb(p);
+    row.mem_pct = round2(sys.mem_total_kb ? static_cast<double>(row.rss_kb) /
+                                                static_cast<double>(sys.mem_total_kb) * 100.0
+                                          : 0.0);
+    row.threads = p.stat.num_threads;
+    row.start_time = start_epoch(sys, p.stat.starttime);
+    row.comm = utf8_safe(p.stat.comm);
+    row.cmdline = utf8_safe(p.cmdline);
+    row.cmdline_more_bytes = p.cmdline_more;
+    size_t sz = wire_size_bound(to_json(row));
     if (used + sz > opts.budget_bytes) {
-      more = procs.size() - i;
+      res.more = procs.size() - i;
       break;
     }
     used += sz;
-    cut += p.cmdline_more != 0;
-    list.push_back(std::move(row));
+    res.cmdlines_cut += p.cmdline_more != 0;
+    res.processes.push_back(std::move(row));
   }
-  return json{{"interval_ms", opts.interval_ms},
-              {"cpu_source", lifetime        ? "lifetime"
-                             : use_schedstat ? "schedstat"
-                                             : "stat"},
-              {"total", total},
-              {"shown", list.size()},
-              {"more", more},
-              {"cmdlines_cut", cut},
-              {"mem_total_kb", sys.mem_total_kb},
-              {"processes", std::move(list)}};
+  res.shown = res.processes.size();
+  return to_json(res);
 }
 
 }  // namespace sonde::proc

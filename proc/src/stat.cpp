@@ -88,6 +88,13 @@ Result<StatusInfo> parse_status(std::string_view text) {
   };
   quad("Uid", s.uid);
   quad("Gid", s.gid);
+  if (auto v = field_value(text, "NSpid"))
+    for (auto part : split_ws(*v))
+      if (auto n = to_ll(part)) s.nspid.push_back(*n);
+  if (auto v = field_value(text, "SigCgt")) s.sig_caught = to_ull(trim(*v), 16).value_or(0);
+  if (auto v = field_value(text, "SigBlk")) s.sig_blocked = to_ull(trim(*v), 16).value_or(0);
+  if (auto v = field_value(text, "Seccomp"))
+    if (auto n = to_ll(trim(*v))) s.seccomp = static_cast<int>(*n);
   if (!any) return Error{errc::kIo, "unparsable /proc status", {}};
   return s;
 }

@@ -9,43 +9,10 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
-#include <sstream>
 
 #include "sonde/common/io.h"
 
 namespace sonde::profiler {
-
-std::vector<Mapping> parse_maps(const std::string& text) {
-  std::vector<Mapping> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    Mapping m;
-    char perms[8] = {};
-    unsigned long long start, end, off, inode;
-    unsigned dmaj, dmin;
-    int consumed = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off,
-                    &dmaj, &dmin, &inode, &consumed) < 7)
-      continue;
-    m.start = start;
-    m.end = end;
-    m.offset = off;
-    m.inode = inode;
-    m.read = perms[0] == 'r';
-    m.exec = perms[2] == 'x';
-    if (consumed > 0 && static_cast<size_t>(consumed) <= line.size())
-      m.path = line.substr(consumed);
-    static const std::string kDeleted = " (deleted)";
-    if (m.path.size() > kDeleted.size() &&
-        m.path.compare(m.path.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0) {
-      m.deleted = true;
-      m.path.resize(m.path.size() - kDeleted.size());
-    }
-    if (m.end > m.start) out.push_back(std::move(m));
-  }
-  return out;
-}
 
 std::shared_ptr<ElfImage> ImageCache::get(const std::string& key, const std::string& open_path,
                                           std::string* err) {

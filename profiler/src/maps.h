@@ -14,19 +14,14 @@
 
 #include "elf_image.h"
 #include "sonde/common/result.h"
+#include "sonde/proc/maps.h"
 #include "sonde/profiler/symbolizer.h"
 
 namespace sonde::profiler {
 
-struct Mapping {
-  uint64_t start = 0, end = 0, offset = 0, inode = 0;
-  bool read = false, exec = false;
-  std::string path;  // "" for anonymous, "[vdso]", "[stack]", or a file
-  bool deleted = false;
-};
-
-// Parses /proc/PID/maps text; lines that do not parse are skipped.
-std::vector<Mapping> parse_maps(const std::string& text);
+// One line of /proc/PID/maps; parsed by the proc library.
+using Mapping = proc::MapEntry;
+using proc::parse_maps;
 
 struct Module {
   ModuleRef ref;  // for the symbolizer

@@ -32,14 +32,12 @@ std::string paranoid_level() {
   return v;
 }
 
-// "Seccomp:\t2" in /proc/self/status: a filter is installed.
+// Seccomp mode 2 in /proc/self/status: a filter is installed.
 bool seccomp_filtered() {
   auto s = read_file("/proc/self/status", 16384);
   if (!s.ok()) return false;
-  size_t p = s->find("\nSeccomp:");
-  if (p == std::string::npos) return false;
-  p = s->find_first_not_of(" \t", p + 9);
-  return p != std::string::npos && (*s)[p] == '2';
+  auto st = proc::parse_status(*s);
+  return st.ok() && st->seccomp == 2;
 }
 
 }  // namespace

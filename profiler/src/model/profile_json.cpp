@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "sonde/common/json_read.h"
 #include "sonde/profiler/profile.h"
 
 namespace sonde::profiler {
@@ -58,124 +59,7 @@ std::optional<FrameKind> kind_from(const std::string& s) {
   return std::nullopt;
 }
 
-constexpr size_t kNone = std::numeric_limits<size_t>::max();
-
-// Where a field sits, formatted only when something is wrong with it:
-// profile sizes reach 10^5 frames, and most reads succeed.
-struct Where {
-  const char* outer = nullptr;
-  size_t i = kNone;
-  const char* inner = nullptr;
-  size_t k = kNone;
-
-  std::string path(std::string_view key) const {
-    std::string s;
-    if (outer) s += fmt::format("{}[{}]", outer, i);
-    if (inner) s += fmt::format("{}{}[{}]", s.empty() ? "" : ".", inner, k);
-    if (!key.empty()) s += fmt::format("{}{}", s.empty() ? "" : ".", key);
-    return s;
-  }
-};
-
-// Collects the first problem; reads after it are no-ops so the parsers can
-// read straight through and check once at the end of each element.
-class Reader {
- public:
-  explicit Reader(const char* what) : what_(what) {}
-
-  bool failed() const { return error_.has_value(); }
-  Error error() const { return *error_; }
-
-  void fail(const Where& w, std::string_view key, const std::string& why) {
-    if (error_) return;
-    std::string path = w.path(key);
-    error_ = Error{errc::kProtocol,
-                   fmt::format("malformed {}: {}{}{}", what_, path, path.empty() ? "" : ": ", why),
-                   {}};
-  }
-
-  bool object(const json& j, const Where& w) {
-    if (failed()) return false;
-    if (j.is_object()) return true;
-    fail(w, "", fmt::format("expected a map, got {}", j.type_name()));
-    return false;
-  }
-
-  // The field, or nullptr when it is missing or null (optional fields).
-  const json* field(const json& o, const char* key) {
-    auto it = o.find(key);
-    return it == o.end() || it->is_null() ? nullptr : &*it;
-  }
-
-  template <typename T>
-  void integer(const json& o, const char* key, const Where& w, T& out) {
-    const json* v = failed() ? nullptr : field(o, key);
-    if (!v) return;
-    if (v->is_number_unsigned()) {
-      auto u = v->get<uint64_t>();
-      if (u > static_cast<uint64_t>(std::numeric_limits<T>::max()))
-        return fail(w, key, fmt::format("{} is out of range", u));
-      out = static_cast<T>(u);
-    } else if (v->is_number_integer()) {
-      auto s = v->get<int64_t>();
-      if constexpr (std::is_unsigned_v<T>) {
-        if (s < 0) return fail(w, key, fmt::format("{} is negative", s));
-        if (static_cast<uint64_t>(s) > std::numeric_limits<T>::max())
-          return fail(w, key, fmt::format("{} is out of range", s));
-      } else {
-        if (s < std::numeric_limits<T>::min() || s > std::numeric_limits<T>::max())
-          return fail(w, key, fmt::format("{} is out of range", s));
-      }
-      out = static_cast<T>(s);
-    } else {
-      fail(w, key, fmt::format("expected an integer, got {}", v->type_name()));
-    }
-  }
-
-  void string(const json& o, const char* key, const Where& w, std::string& out) {
-    const json* v = failed() ? nullptr : field(o, key);
-    if (!v) return;
-    if (!v->is_string())
-      return fail(w, key, fmt::format("expected a string, got {}", v->type_name()));
-    out = v->get<std::string>();
-  }
-
-  void boolean(const json& o, const char* key, const Where& w, bool& out) {
-    const json* v = failed() ? nullptr : field(o, key);
-    if (!v) return;
-    if (!v->is_boolean())
-      return fail(w, key, fmt::format("expected a boolean, got {}", v->type_name()));
-    out = v->get<bool>();
-  }
-
-  // The array under key, or nullptr when missing (an empty list) or wrong.
-  const json* array(const json& o, const char* key, const Where& w) {
-    const json* v = failed() ? nullptr : field(o, key);
-    if (!v) return nullptr;
-    if (!v->is_array()) {
-      fail(w, key, fmt::format("expected an array, got {}", v->type_name()));
-      return nullptr;
-    }
-    return v;
-  }
-
-  void strings(const json& o, const char* key, const Where& w, std::vector<std::string>& out) {
-    const json* a = array(o, key, w);
-    if (!a) return;
-    out.reserve(a->size());
-    for (const auto& s : *a) {
-      if (!s.is_string())
-        return fail(w, key, fmt::format("expected strings, got {}", s.type_name()));
-      out.push_back(s.get<std::string>());
-    }
-  }
-
- private:
-  const char* what_;
-  std::optional<Error> error_;
-};
-
-Frame read_frame(Reader& r, const json& j, const Where& w) {
+Frame read_frame(JsonReader& r, const json& j, const JsonPath& w) {
   Frame f;
   if (!r.object(j, w)) return f;
   std::string kind = "code";
@@ -183,7 +67,7 @@ Frame read_frame(Reader& r, const json& j, const Where& w) {
   if (!r.failed()) {
     auto k = kind_from(kind);
     if (!k)
-      r.fail(w, "kind", fmt::format("unknown frame kind `{}`", kind));
+      r.fail(w / "kind", fmt::format("unknown frame kind `{}`", kind));
     else
       f.kind = *k;
   }
@@ -198,14 +82,13 @@ Frame read_frame(Reader& r, const json& j, const Where& w) {
   return f;
 }
 
-std::vector<Frame> read_frames(Reader& r, const json& o, const char* outer, size_t i) {
+std::vector<Frame> read_frames(JsonReader& r, const json& o, const JsonPath& w) {
   std::vector<Frame> out;
-  Where w{outer, i};
   const json* a = r.array(o, "frames", w);
   if (!a) return out;
   out.reserve(a->size());
   for (size_t k = 0; k < a->size() && !r.failed(); ++k)
-    out.push_back(read_frame(r, (*a)[k], Where{outer, i, "frames", k}));
+    out.push_back(read_frame(r, (*a)[k], (w / "frames")[k]));
   return out;
 }
 
@@ -274,14 +157,14 @@ json to_json(const StackDump& d) {
 }
 
 Result<Frame> frame_from_json(const json& j) {
-  Reader r("frame");
+  JsonReader r(errc::kProtocol, "malformed frame");
   Frame f = read_frame(r, j, {});
   if (r.failed()) return r.error();
   return f;
 }
 
 Result<Profile> profile_from_json(const json& j) {
-  Reader r("profile");
+  JsonReader r(errc::kProtocol, "malformed profile");
   Profile p;
   if (!r.object(j, {})) return r.error();
   r.integer(j, "pid", {}, p.pid);
@@ -293,14 +176,14 @@ Result<Profile> profile_from_json(const json& j) {
   r.integer(j, "duration_ms", {}, p.duration_ms);
   r.integer(j, "samples", {}, p.samples);
   r.integer(j, "lost", {}, p.lost);
-  p.frames = read_frames(r, j, nullptr, kNone);
+  p.frames = read_frames(r, j, {});
   r.strings(j, "notes", {}, p.notes);
 
   if (const json* threads = r.array(j, "threads", {})) {
     p.threads.reserve(threads->size());
     for (size_t i = 0; i < threads->size() && !r.failed(); ++i) {
       const json& tj = (*threads)[i];
-      Where w{"threads", i};
+      JsonPath w = (JsonPath{} / "threads")[i];
       if (!r.object(tj, w)) break;
       ThreadInfo t;
       r.integer(tj, "tid", w, t.tid);
@@ -313,7 +196,7 @@ Result<Profile> profile_from_json(const json& j) {
     p.stacks.reserve(stacks->size());
     for (size_t i = 0; i < stacks->size() && !r.failed(); ++i) {
       const json& sj = (*stacks)[i];
-      Where w{"stacks", i};
+      JsonPath w = (JsonPath{} / "stacks")[i];
       if (!r.object(sj, w)) break;
       StackCount s;
       r.integer(sj, "count", w, s.count);
@@ -321,15 +204,15 @@ Result<Profile> profile_from_json(const json& j) {
       // No thread table at all is a profile that did not split by thread:
       // index 0 is the only sensible value then.
       if (!r.failed() && s.thread >= p.threads.size() && !(p.threads.empty() && s.thread == 0))
-        r.fail(w, "thread",
+        r.fail(w / "thread",
                fmt::format("index {} out of range ({} threads)", s.thread, p.threads.size()));
       if (const json* fa = r.array(sj, "frames", w)) {
         s.frames.reserve(fa->size());
         for (size_t k = 0; k < fa->size() && !r.failed(); ++k) {
           const json& idx = (*fa)[k];
-          Where fw{"stacks", i, "frames", k};
+          JsonPath fw = (w / "frames")[k];
           if (!idx.is_number_integer()) {
-            r.fail(fw, "", fmt::format("expected a frame index, got {}", idx.type_name()));
+            r.fail(fw, fmt::format("expected a frame index, got {}", idx.type_name()));
             break;
           }
           // Read as signed too: -1 must be rejected, not wrapped.
@@ -339,7 +222,7 @@ Result<Profile> profile_from_json(const json& j) {
                   ? idx.get<uint64_t>() < n
                   : idx.get<int64_t>() >= 0 && static_cast<uint64_t>(idx.get<int64_t>()) < n;
           if (!in_range) {
-            r.fail(fw, "", fmt::format("index {} out of range ({} frames)", idx.dump(), n));
+            r.fail(fw, fmt::format("index {} out of range ({} frames)", idx.dump(), n));
             break;
           }
           s.frames.push_back(static_cast<uint32_t>(idx.get<uint64_t>()));
@@ -353,7 +236,7 @@ Result<Profile> profile_from_json(const json& j) {
 }
 
 Result<StackDump> stack_dump_from_json(const json& j) {
-  Reader r("stack dump");
+  JsonReader r(errc::kProtocol, "malformed stack dump");
   StackDump d;
   if (!r.object(j, {})) return r.error();
   r.integer(j, "pid", {}, d.pid);
@@ -367,7 +250,7 @@ Result<StackDump> stack_dump_from_json(const json& j) {
     d.threads.reserve(threads->size());
     for (size_t i = 0; i < threads->size() && !r.failed(); ++i) {
       const json& tj = (*threads)[i];
-      Where w{"threads", i};
+      JsonPath w = (JsonPath{} / "threads")[i];
       if (!r.object(tj, w)) break;
       ThreadStack t;
       r.integer(tj, "tid", w, t.tid);
@@ -375,13 +258,13 @@ Result<StackDump> stack_dump_from_json(const json& j) {
       std::string state = "?";
       r.string(tj, "state", w, state);
       if (!r.failed() && state.size() != 1)
-        r.fail(w, "state", fmt::format("expected one letter, got `{}`", state));
+        r.fail(w / "state", fmt::format("expected one letter, got `{}`", state));
       else if (!r.failed())
         t.state = state[0];
       r.string(tj, "syscall", w, t.syscall);
       r.boolean(tj, "truncated", w, t.truncated);
       r.string(tj, "error", w, t.error);
-      t.frames = read_frames(r, tj, "threads", i);
+      t.frames = read_frames(r, tj, w);
       d.threads.push_back(std::move(t));
     }
   }

@@ -1,7 +1,9 @@
 // Parsers for hostile or odd /proc text: never a crash, an error instead.
 #include <gtest/gtest.h>
 
+#include "sonde/proc/fds.h"
 #include "sonde/proc/limits.h"
+#include "sonde/proc/maps.h"
 #include "sonde/proc/stat.h"
 #include "sonde/proc/text.h"
 #include "sonde/proc/users.h"
@@ -98,6 +100,53 @@ TEST(StatParse, StatusIds) {
   ASSERT_TRUE(partial.ok());
   EXPECT_EQ(partial->uid[0], 12);
   EXPECT_EQ(partial->uid[1], -1);
+}
+
+TEST(StatParse, StatusNamespacesSignalsAndSeccomp) {
+  auto s = parse_status(
+      "Name:\tjava\nUid:\t0\t0\t0\t0\nNSpid:\t31337\t7\t1\nSigBlk:\t0000000000010000\n"
+      "SigCgt:\t2000000181005ccf\nSeccomp:\t2\n");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->nspid, (std::vector<long long>{31337, 7, 1}));
+  EXPECT_EQ(s->sig_blocked, 0x10000u);
+  EXPECT_EQ(s->sig_caught, 0x2000000181005ccfull);
+  EXPECT_EQ(s->seccomp, 2);
+  // Absent lines (older kernels have no NSpid or Seccomp) keep the defaults;
+  // garbage in them is ignored, not trusted.
+  auto old = parse_status("Name:\tx\nSigCgt:\tzzzz\nSeccomp:\tmany\n");
+  ASSERT_TRUE(old.ok());
+  EXPECT_TRUE(old->nspid.empty());
+  EXPECT_EQ(old->sig_caught, 0u);
+  EXPECT_EQ(old->seccomp, -1);
+}
+
+TEST(MapsParse, ModulesDeletedFilesAndGarbage) {
+  auto maps = parse_maps(
+      "55d0c0000000-55d0c0001000 r-xp 00001000 08:01 1234 /usr/bin/my prog\n"
+      "7f0000000000-7f0000001000 r--p 00000000 08:01 99 /tmp/libx.so (deleted)\n"
+      "7ffd00000000-7ffd00002000 rw-p 00000000 00:00 0 [stack]\n"
+      "7f0000003000-7f0000002000 r--p 00000000 08:01 1 /backwards\n"
+      "not a maps line\n"
+      "\n");
+  ASSERT_EQ(maps.size(), 3u);
+  EXPECT_EQ(maps[0].start, 0x55d0c0000000u);
+  EXPECT_EQ(maps[0].offset, 0x1000u);
+  EXPECT_TRUE(maps[0].exec);
+  EXPECT_EQ(maps[0].path, "/usr/bin/my prog");
+  EXPECT_TRUE(maps[1].deleted);
+  EXPECT_EQ(maps[1].path, "/tmp/libx.so");
+  EXPECT_EQ(maps[1].inode, 99u);
+  EXPECT_EQ(maps[2].path, "[stack]");
+  EXPECT_FALSE(maps[2].exec);
+  EXPECT_TRUE(parse_maps("").empty());
+}
+
+TEST(FdParse, SocketInode) {
+  EXPECT_EQ(socket_inode("socket:[123456]"), 123456u);
+  EXPECT_FALSE(socket_inode("pipe:[5]"));
+  EXPECT_FALSE(socket_inode("socket:[12"));
+  EXPECT_FALSE(socket_inode("socket:[x]"));
+  EXPECT_FALSE(socket_inode("/tmp/socket:[1]"));
 }
 
 TEST(StatParse, StateNames) {

@@ -1,6 +1,7 @@
 // Open file descriptors of a process from /proc/PID/fd and /proc/PID/fdinfo.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,10 @@ std::string decode_open_flags(unsigned long long flags);
 // "socket:[123]" → socket, "pipe:[5]" → pipe, "anon_inode:[eventfd]" → anon,
 // "/dev/null" → device, "/etc/hosts" → file, else other.
 std::string fd_kind(std::string_view target);
+
+// The inode of a socket fd's link target ("socket:[1234]" → 1234); nullopt
+// for anything else.
+std::optional<unsigned long long> socket_inode(std::string_view target);
 
 // Upper bounds on fds listed: a leaking process can hold a million, and each
 // entry can carry a 4 KiB path. The lowest-numbered fds are listed.

@@ -43,6 +43,11 @@ struct StatusInfo {
   int tgid = 0;
   std::array<long long, 4> uid{-1, -1, -1, -1};  // real, effective, saved, fs
   std::array<long long, 4> gid{-1, -1, -1, -1};
+  // NSpid: the pid in each pid namespace, ours first, the process's own last.
+  std::vector<long long> nspid;
+  unsigned long long sig_caught = 0;   // SigCgt mask: bit N-1 for signal N
+  unsigned long long sig_blocked = 0;  // SigBlk
+  int seccomp = -1;                    // 0 off, 1 strict, 2 filter; -1 not shown
 };
 
 // Missing lines leave the defaults; it is an error only if nothing parses.
