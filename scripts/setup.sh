@@ -45,7 +45,7 @@ TEST=(
   openjdk-17-jdk-headless
   # the dns integration test runs a real nameserver on loopback (tests/integration/dns_test.cpp)
   dnsmasq
-  # the network ladder's test hosts: nftables rules in namespaces (tests/integration/support/netlab.h),
+  # the network ladder's test hosts: nftables rules in namespaces (tests/support/netlab.h),
   # tshark reads the captures back, openssl s_server is the TLS tests' server
   nftables tshark openssl
   # bench/net times `nc -z -w T` beside `sonde connect` (the classification anchor)

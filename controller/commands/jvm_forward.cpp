@@ -2,9 +2,6 @@
 // agent started at runtime, reachable on this machine through a port forward
 // (transport/forward.h: an SSH direct-tcpip channel, or a plain connection
 // for `local`). Both run until Ctrl-C.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -15,27 +12,12 @@
 #include "../transport/forward.h"
 #include "jvm_common.h"
 #include "sonde/jvm/jvm_contract.h"
+#include "sonde/common/ports.h"
 #include "sonde/render/jvm.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {
 namespace {
-
-// A loopback port free here right now (the kernel's pick); 0 if none.
-int free_local_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
 
 // The target is this machine: then a JVM bound to 127.0.0.1:N and our own
 // listener on 127.0.0.1:N would collide.
@@ -262,7 +244,7 @@ CommandSpec jmx_spec() {
     Error last{errc::kBusy, "no port was free on both sides", "try again"};
     // The RMI stub names port N: the local port must be the remote one too.
     for (int attempt = 0; attempt < 8 && !fwd; ++attempt) {
-      int n = free_local_port();
+      int n = free_loopback_port();
       if (n == 0) break;
       ForwardSpec spec;
       spec.local_port = n;

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "sonde/common/frame.h"
+#include "support/contains.h"
 #include "support/netlab.h"
 #include "support/sshd_fixture.h"
 
@@ -27,10 +28,6 @@ namespace {
 
 const std::string kSonde = std::string(SONDE_BIN_DIR) + "/sonde";
 const std::string kAgent = std::string(SONDE_BIN_DIR) + "/sonde-agent";
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 std::string slurp(const std::string& path) {
   std::ifstream f(path);

@@ -63,20 +63,14 @@ struct Listener {
   }
 };
 
-class CaseJournal : public ::testing::Test {
- public:
-  static void SetUpTestSuite() { sshd_ = Sshd::start(&why_); }
-  static void TearDownTestSuite() {
-    delete sshd_;
-    sshd_ = nullptr;
-  }
-
+class CaseJournal : public SshdSuite {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/sonde-case-itest-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     home_ = tmpl;
-    if (!sshd_) GTEST_SKIP() << why_;
+    SshdSuite::SetUp();
+    if (IsSkipped()) return;
     std::string why;
     if (!ptrace_allowed(&why)) GTEST_SKIP() << why;
   }
@@ -103,8 +97,6 @@ class CaseJournal : public ::testing::Test {
     return t;
   }
 
-  static inline Sshd* sshd_ = nullptr;
-  static inline std::string why_;
   std::string home_;
 };
 

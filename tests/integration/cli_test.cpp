@@ -12,43 +12,17 @@
 #include "agent_client.h"
 #include "sonde/common/io.h"
 #include "sonde/common/protocol.h"
+#include "support/contains.h"
 #include "support/sshd_fixture.h"
+#include "support/tracee.h"
 
 namespace sonde::testing {
 namespace {
 
 const std::string kAgent = std::string(SONDE_BIN_DIR) + "/sonde-agent";
 
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
-
 json parse_json(const std::string& s) {
   return json::parse(s, nullptr, false);
-}
-
-// A started test program and the first line it printed.
-struct Tracee {
-  Child child;
-  std::string line;
-  pid_t pid() const { return child.pid(); }
-};
-
-Tracee start_target(const std::vector<std::string>& argv) {
-  SpawnOptions o;
-  o.pipe_stdin = false;
-  auto c = spawn(argv, o);
-  EXPECT_TRUE(c.ok());
-  Tracee t{std::move(*c), ""};
-  char ch;
-  long deadline = mono_ms() + 5000;
-  while (mono_ms() < deadline) {
-    auto r = wait_readable(t.child.out().get(), 100);
-    if (!r.ok() || !*r) continue;
-    if (::read(t.child.out().get(), &ch, 1) != 1 || ch == '\n') break;
-    t.line += ch;
-  }
-  return t;
 }
 
 TEST(Cli, HelpListsCommandsAndExitCodes) {
@@ -102,30 +76,32 @@ TEST(Cli, PsLocalSeesThisProcessAsProcDoes) {
 }
 
 TEST(Cli, PsTextShowsABusyProcessOnTop) {
-  Tracee burner = start_target({std::string(SONDE_TARGETS_DIR) + "/cpu_burner", "20"});
-  ASSERT_EQ(burner.line, "READY");
+  std::string ready;
+  auto burner = start_tracee({target_path("cpu_burner"), "20"}, &ready);
+  ASSERT_EQ(ready, "READY");
   auto r = run_sonde({"ps", "local", "--interval", "300ms", "--limit", "5"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_TRUE(contains(r.out, "%CPU"));
-  EXPECT_TRUE(contains(r.out, std::to_string(burner.pid()))) << r.out;
-  burner.child.kill(SIGKILL);
+  EXPECT_TRUE(contains(r.out, std::to_string(burner->pid()))) << r.out;
+  burner->signal(SIGKILL);
 }
 
 TEST(Cli, InspectLocalShowsFilesSocketsThreadsAndEnvOnlyWhenAsked) {
-  Tracee t = start_target({std::string(SONDE_TARGETS_DIR) + "/fd_holder", "/etc/hostname"});
-  ASSERT_EQ(t.line.rfind("READY ", 0), 0u) << t.line;
-  std::string port = t.line.substr(6, t.line.find(' ', 6) - 6);
-  auto r = run_sonde({"inspect", "local", "-p", std::to_string(t.pid())});
+  std::string ready;
+  auto t = start_tracee({target_path("fd_holder"), "/etc/hostname"}, &ready);
+  ASSERT_EQ(ready.rfind("READY ", 0), 0u) << ready;
+  std::string port = ready.substr(6, ready.find(' ', 6) - 6);
+  auto r = run_sonde({"inspect", "local", "-p", std::to_string(t->pid())});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   for (const std::string& s :
        {std::string("/etc/hostname"), std::string("LISTEN"), "127.0.0.1:" + port,
         std::string("sonde-worker1"), std::string("Max open files")})
     EXPECT_TRUE(contains(r.out, s)) << s << "\n" << r.out;
   EXPECT_FALSE(contains(r.out, "hunter2"));
-  auto e = run_sonde({"--json", "inspect", "local", "-p", std::to_string(t.pid()), "--env"});
+  auto e = run_sonde({"--json", "inspect", "local", "-p", std::to_string(t->pid()), "--env"});
   ASSERT_EQ(e.exit_code, 0);
   EXPECT_TRUE(contains(e.out, "SONDE_SECRET=hunter2"));
-  t.child.kill(SIGKILL);
+  t->signal(SIGKILL);
 }
 
 TEST(Cli, InspectUnknownPidSaysSoWithAHint) {

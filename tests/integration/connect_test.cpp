@@ -19,15 +19,12 @@
 #include "sonde/common/frame.h"
 #include "sonde/common/io.h"
 #include "sonde/common/subprocess.h"
+#include "support/contains.h"
 #include "support/netlab.h"
 #include "support/sshd_fixture.h"
 
 namespace sonde::testing {
 namespace {
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 json parse(const std::string& s) {
   return json::parse(s, nullptr, false);

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "support/contains.h"
 #include "support/other_user.h"
 #include "support/sshd_fixture.h"
 #include "support/tracee.h"
@@ -30,10 +31,6 @@ namespace fs = std::filesystem;
 const std::string kTracee = std::string(SONDE_TARGETS_DIR) + "/stack_tracee_fp_pie";
 const std::string kSonde = std::string(SONDE_BIN_DIR) + "/sonde";
 const std::string kAgent = std::string(SONDE_BIN_DIR) + "/sonde-agent";
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 std::string describe_run(const sonde::testing::Run& r) {
   std::ostringstream o;
@@ -132,16 +129,16 @@ std::string json_string(const std::string& doc, const std::string& key) {
   return m[1];
 }
 
-class DebugTest : public ::testing::Test {
+// Some tests run without sshd: each that needs it checks sshd_.
+class DebugTest : public SshdSuite {
  protected:
   static void SetUpTestSuite() {
     char tmpl[] = "/tmp/sonde-debug-test-XXXXXX";
     if (::mkdtemp(tmpl)) tmp_ = tmpl;
-    sshd_ = Sshd::start(&why_);
+    SshdSuite::SetUpTestSuite();
   }
   static void TearDownTestSuite() {
-    delete sshd_;
-    sshd_ = nullptr;
+    SshdSuite::TearDownTestSuite();
     std::error_code ec;
     if (!tmp_.empty()) fs::remove_all(tmp_, ec);
   }
@@ -158,8 +155,7 @@ class DebugTest : public ::testing::Test {
     return {{"HOME", sshd_ ? sshd_->home() : tmp_}};
   }
 
-  static inline Sshd* sshd_ = nullptr;
-  static inline std::string why_, tmp_;
+  static inline std::string tmp_;
 };
 
 TEST_F(DebugTest, GdbGetsTheBacktraceThroughTheSshForward) {

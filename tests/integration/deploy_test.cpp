@@ -20,6 +20,7 @@
 
 #include "sonde/common/io.h"
 #include "sonde/common/protocol.h"
+#include "support/contains.h"
 #include "support/other_user.h"
 #include "support/sshd_fixture.h"
 
@@ -30,10 +31,6 @@ namespace fs = std::filesystem;
 
 const std::string kAgent = std::string(SONDE_BIN_DIR) + "/sonde-agent";
 constexpr int kRunTimeoutMs = 20000;
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 std::string make_temp_dir(const std::string& prefix) {
   std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
@@ -67,16 +64,15 @@ std::string planted_script(const std::string& marker) {
   return "#!/bin/sh\necho planted > '" + marker + "'\nexit 0\n";
 }
 
-class DeploySafety : public ::testing::Test {
+class DeploySafety : public SshdSuite {
  public:
   static void SetUpTestSuite() {
+    SshdSuite::SetUpTestSuite();
     tmp_ = make_temp_dir("sonde-deploy-test");
-    sshd_ = Sshd::start(&why_);
     sha_ = sha256_of(kAgent);
   }
   static void TearDownTestSuite() {
-    delete sshd_;
-    sshd_ = nullptr;
+    SshdSuite::TearDownTestSuite();
     std::error_code ec;
     if (!tmp_.empty()) fs::remove_all(tmp_, ec);
   }
@@ -84,10 +80,11 @@ class DeploySafety : public ::testing::Test {
  protected:
   void SetUp() override {
     if (tmp_.empty()) GTEST_SKIP() << "no scratch dir";
-    if (!sshd_) GTEST_SKIP() << why_;
+    SshdSuite::SetUp();
+    if (IsSkipped()) return;
     ASSERT_EQ(sha_.size(), 64u) << "sha256sum of " << kAgent;
   }
-  static std::map<std::string, std::string> env() { return {{"HOME", sshd_->home()}}; }
+  static std::map<std::string, std::string> env() { return sshd_env(); }
   static sonde::testing::Run ps(const std::string& dir, std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"-v",           "ps", sshd_->alias(), "--limit", "1",
                                      "--remote-dir", dir};
@@ -95,8 +92,7 @@ class DeploySafety : public ::testing::Test {
     return run_sonde(args, env(), kRunTimeoutMs);
   }
 
-  static inline Sshd* sshd_ = nullptr;
-  static inline std::string why_, tmp_, sha_;
+  static inline std::string tmp_, sha_;
 };
 
 // The case: another user drops agent-<sha> into /tmp and we are

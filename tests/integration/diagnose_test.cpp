@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "netlab.h"
+#include "support/netlab.h"
 
 namespace sonde::testing {
 namespace {

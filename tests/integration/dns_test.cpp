@@ -1,24 +1,23 @@
 // sonde dns end to end against a real dnsmasq on loopback (198.18.0.0/15
 // test addresses only), a UDP port that never answers and one nobody holds.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
 
+#include "sonde/common/ports.h"
 #include "sonde/common/subprocess.h"
 #include "sonde/net/dns.h"
+#include "support/contains.h"
 #include "support/netlab.h"
-#include "support/ports.h"
 #include "support/sshd_fixture.h"
 
 namespace sonde::testing {
 namespace {
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 class Dnsmasq {
  public:

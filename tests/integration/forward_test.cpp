@@ -32,9 +32,10 @@
 #include <thread>
 #include <vector>
 
+#include "sonde/common/ports.h"
 #include "sonde/common/protocol.h"
 #include "sonde/common/sha256.h"
-#include "support/ports.h"
+#include "support/contains.h"
 #include "support/sshd_fixture.h"
 #include "support/tracee.h"
 
@@ -43,10 +44,6 @@ namespace {
 
 const std::string kSonde = std::string(SONDE_BIN_DIR) + "/sonde";
 constexpr int kIoTimeoutMs = 20000;  // any single client exchange
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 // ---- a real TCP server with a few behaviours, picked by the first line ----
 //   ECHO   echoes every byte until EOF, then closes
@@ -338,32 +335,14 @@ std::set<std::string> listen_addrs(int port) {
   return out;
 }
 
-class ForwardTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    std::string why;
-    sshd_ = Sshd::start(&why);
-    if (!sshd_) skip_ = why.empty() ? "sshd fixture failed" : why;
-  }
-  static void TearDownTestSuite() {
-    delete sshd_;
-    sshd_ = nullptr;
-  }
-  void SetUp() override {
-    if (!sshd_) GTEST_SKIP() << skip_;
-  }
-  static Sshd* sshd_;
-  static std::string skip_;
-};
-Sshd* ForwardTest::sshd_ = nullptr;
-std::string ForwardTest::skip_;
+class ForwardTest : public SshdSuite {};
 
 // ---- tests ----
 
 TEST_F(ForwardTest, ManyConcurrentConnectionsKeepEveryByte) {
   TestServer server;
   ASSERT_TRUE(server.ok());
-  auto fw = Forward::start(sshd_, sshd_->alias(), server.port());
+  auto fw = Forward::start(sshd_.get(), sshd_->alias(), server.port());
   ASSERT_TRUE(fw);
   EXPECT_TRUE(contains(fw->first_line, "-> 127.0.0.1:" + std::to_string(server.port())))
       << fw->first_line;
@@ -405,7 +384,7 @@ TEST_F(ForwardTest, ManyConcurrentConnectionsKeepEveryByte) {
 TEST_F(ForwardTest, ClientShutsWriteAndStillGetsTheReply) {
   TestServer server;
   ASSERT_TRUE(server.ok());
-  auto fw = Forward::start(sshd_, sshd_->alias(), server.port());
+  auto fw = Forward::start(sshd_.get(), sshd_->alias(), server.port());
   ASSERT_TRUE(fw);
   std::string data = random_bytes(300000, 7);
   int fd = connect_to(fw->port);
@@ -421,7 +400,7 @@ TEST_F(ForwardTest, ClientShutsWriteAndStillGetsTheReply) {
 TEST_F(ForwardTest, ServerClosesFirstAndTheClientSeesEof) {
   TestServer server;
   ASSERT_TRUE(server.ok());
-  auto fw = Forward::start(sshd_, sshd_->alias(), server.port());
+  auto fw = Forward::start(sshd_.get(), sshd_->alias(), server.port());
   ASSERT_TRUE(fw);
   int fd = connect_to(fw->port);
   ASSERT_GE(fd, 0);
@@ -436,7 +415,7 @@ TEST_F(ForwardTest, ServerClosesFirstAndTheClientSeesEof) {
 TEST_F(ForwardTest, StuckConnectionsDoNotStallAnother) {
   TestServer server;
   ASSERT_TRUE(server.ok());
-  auto fw = Forward::start(sshd_, sshd_->alias(), server.port());
+  auto fw = Forward::start(sshd_.get(), sshd_->alias(), server.port());
   ASSERT_TRUE(fw);
 
   // Toward the target: the server never reads, we write until every buffer
@@ -491,7 +470,7 @@ TEST_F(ForwardTest, StuckConnectionsDoNotStallAnother) {
 TEST_F(ForwardTest, DefaultBindIsLoopbackOnly) {
   TestServer server;
   ASSERT_TRUE(server.ok());
-  auto fw = Forward::start(sshd_, sshd_->alias(), server.port());
+  auto fw = Forward::start(sshd_.get(), sshd_->alias(), server.port());
   ASSERT_TRUE(fw);
   EXPECT_EQ(listen_addrs(fw->port), std::set<std::string>{"0100007F"});  // 127.0.0.1 only
   EXPECT_FALSE(contains(fw->proc().err(), "warning"));
@@ -500,7 +479,7 @@ TEST_F(ForwardTest, DefaultBindIsLoopbackOnly) {
 TEST_F(ForwardTest, BindChangesTheListenAddressAndWarns) {
   TestServer server;
   ASSERT_TRUE(server.ok());
-  auto fw = Forward::start(sshd_, sshd_->alias(), server.port(), {"--bind", "0.0.0.0"});
+  auto fw = Forward::start(sshd_.get(), sshd_->alias(), server.port(), {"--bind", "0.0.0.0"});
   ASSERT_TRUE(fw);
   EXPECT_EQ(listen_addrs(fw->port), std::set<std::string>{"00000000"});
   fw->proc().pump(300);
@@ -518,7 +497,8 @@ TEST_F(ForwardTest, FixedLocalPortAndBusyPortError) {
   ASSERT_TRUE(server.ok());
   int port = free_loopback_port();
   ASSERT_GT(port, 0);
-  auto fw = Forward::start(sshd_, sshd_->alias(), server.port(), {"--local", std::to_string(port)});
+  auto fw =
+      Forward::start(sshd_.get(), sshd_->alias(), server.port(), {"--local", std::to_string(port)});
   ASSERT_TRUE(fw);
   EXPECT_EQ(fw->port, port);
   // A second forward on the same port: a clear error, no hang.
@@ -534,7 +514,7 @@ TEST_F(ForwardTest, FixedLocalPortAndBusyPortError) {
 TEST_F(ForwardTest, RefusedRemotePortIsReportedAndTheForwardStaysUp) {
   int port = free_loopback_port();  // nobody listens there (yet)
   ASSERT_GT(port, 0);
-  auto fw = Forward::start(sshd_, sshd_->alias(), port);
+  auto fw = Forward::start(sshd_.get(), sshd_->alias(), port);
   ASSERT_TRUE(fw);
   int fd = connect_to(fw->port);
   ASSERT_GE(fd, 0);
@@ -568,7 +548,7 @@ TEST_F(ForwardTest, RefusedRemotePortIsReportedAndTheForwardStaysUp) {
 TEST_F(ForwardTest, CtrlCEndsItWith130AndFreesThePort) {
   TestServer server;
   ASSERT_TRUE(server.ok());
-  auto fw = Forward::start(sshd_, sshd_->alias(), server.port());
+  auto fw = Forward::start(sshd_.get(), sshd_->alias(), server.port());
   ASSERT_TRUE(fw);
   // An open connection does not keep it alive.
   int fd = connect_to(fw->port);
@@ -586,7 +566,7 @@ TEST_F(ForwardTest, CtrlCEndsItWith130AndFreesThePort) {
 TEST_F(ForwardTest, JsonLinesForScripts) {
   TestServer server;
   ASSERT_TRUE(server.ok());
-  auto fw = Forward::start(sshd_, sshd_->alias(), server.port(), {}, /*json=*/true);
+  auto fw = Forward::start(sshd_.get(), sshd_->alias(), server.port(), {}, /*json=*/true);
   ASSERT_TRUE(fw);
   json first = json::parse(fw->first_line);
   EXPECT_EQ(first["event"], "listening");

@@ -13,6 +13,7 @@
 #include "agent_client.h"
 #include "sonde/common/io.h"
 #include "sonde/common/protocol.h"
+#include "support/contains.h"
 #include "support/sshd_fixture.h"
 
 namespace sonde::testing {
@@ -21,10 +22,6 @@ namespace {
 namespace fs = std::filesystem;
 const std::string kAgent = std::string(SONDE_BIN_DIR) + "/sonde-agent";
 const std::string kReplacement = "\xef\xbf\xbd";  // U+FFFD
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 std::string temp_dir(const char* prefix) {
   std::string tmpl = std::string("/tmp/") + prefix + "-XXXXXX";

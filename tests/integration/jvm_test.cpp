@@ -19,8 +19,10 @@
 #include <map>
 
 #include "sonde/common/frame.h"
+#include "sonde/common/ports.h"
+#include "support/contains.h"
+#include "support/jvm.h"
 #include "support/other_user.h"
-#include "support/ports.h"
 #include "support/sshd_fixture.h"
 #include "support/tracee.h"
 
@@ -29,52 +31,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kJavaDir = std::string(SONDE_TARGETS_DIR) + "/java";
+const std::string kJavaDir = Jvm::classes();
 const std::string kSonde = std::string(SONDE_BIN_DIR) + "/sonde";
 const std::string kAgent = std::string(SONDE_BIN_DIR) + "/sonde-agent";
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
-
-bool have_java(std::string* why) {
-  if (!have_program("java")) {
-    *why = "no java here (apt-get install openjdk-17-jdk-headless)";
-    return false;
-  }
-  if (!fs::exists(kJavaDir + "/JvmTarget.class")) {
-    *why = "the Java test programs were not built (javac missing at build time)";
-    return false;
-  }
-  return true;
-}
-
-#define REQUIRE_JAVA()                         \
-  do {                                         \
-    std::string why;                           \
-    if (!have_java(&why)) GTEST_SKIP() << why; \
-  } while (0)
-
-std::unique_ptr<Tracee> start_jvm(std::vector<std::string> flags,
-                                  std::map<std::string, std::string> env = {}) {
-  std::vector<std::string> argv{"java"};
-  argv.insert(argv.end(), flags.begin(), flags.end());
-  for (const char* a : {"-Xmx64m", "-XX:TieredStopAtLevel=1", "-cp"}) argv.push_back(a);
-  argv.push_back(kJavaDir);
-  argv.push_back("JvmTarget");
-  argv.push_back("300");
-  auto t = Tracee::start(argv, env);
-  if (!t) {
-    ADD_FAILURE() << "cannot start java";
-    return nullptr;
-  }
-  if (!t->wait_line([](const std::string& l) { return l.rfind("READY", 0) == 0; }, 30000)) {
-    t->pump(100);
-    ADD_FAILURE() << "JvmTarget did not get ready: " << t->err();
-    return nullptr;
-  }
-  return t;
-}
 
 std::string pid_str(const Tracee& t) {
   return std::to_string(t.pid());
@@ -125,8 +84,9 @@ std::string last_word(const std::string& line) {
 TEST(JvmCli, ListShowsTheJvmAndItsJdwp) {
   REQUIRE_JAVA();
   int port = free_loopback_port();
-  auto jvm = start_jvm({"-agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=127.0.0.1:" +
-                        std::to_string(port)});
+  auto jvm =
+      Jvm::start({"-agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=127.0.0.1:" +
+                  std::to_string(port)});
   ASSERT_TRUE(jvm);
   auto r = run_sonde({"--json", "jvm", "list", "local"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
@@ -148,7 +108,7 @@ TEST(JvmCli, ListShowsTheJvmAndItsJdwp) {
 
 TEST(JvmCli, ThreadsFlagsProps) {
   REQUIRE_JAVA();
-  auto jvm = start_jvm({});
+  auto jvm = Jvm::start({});
   ASSERT_TRUE(jvm);
   auto t = run_sonde({"jvm", "threads", "local", "-p", pid_str(*jvm)});
   ASSERT_EQ(t.exit_code, 0) << describe(t);
@@ -177,7 +137,7 @@ std::string jfr_summary_problem(const std::string& file) {
 // copies it into its artifacts.
 TEST(JvmCli, JfrDefaultFileIsACaseArtifact) {
   REQUIRE_JAVA();
-  auto jvm = start_jvm({});
+  auto jvm = Jvm::start({});
   ASSERT_TRUE(jvm);
   TempDir dir;
   std::map<std::string, std::string> env = {{"SONDE_HOME", dir.path() + "/home"}};
@@ -205,7 +165,7 @@ TEST(JvmCli, JfrDefaultFileIsACaseArtifact) {
 
 TEST(JvmCli, JfrRecordingReadByJfrSummary) {
   REQUIRE_JAVA();
-  auto jvm = start_jvm({});
+  auto jvm = Jvm::start({});
   ASSERT_TRUE(jvm);
   TempDir dir;
   std::string file = dir.path() + "/rec.jfr";
@@ -227,7 +187,7 @@ TEST(JvmCli, JfrRecordingReadByJfrSummary) {
 
 TEST(JvmCli, JfrCtrlCStopsEarlyAndStillFetches) {
   REQUIRE_JAVA();
-  auto jvm = start_jvm({});
+  auto jvm = Jvm::start({});
   ASSERT_TRUE(jvm);
   TempDir dir;
   std::string file = dir.path() + "/early.jfr";
@@ -256,7 +216,7 @@ TEST(JvmCli, JfrOverSsh) {
   std::string why;
   std::unique_ptr<Sshd> sshd(Sshd::start(&why));
   if (!sshd) GTEST_SKIP() << why;
-  auto jvm = start_jvm({});
+  auto jvm = Jvm::start({});
   ASSERT_TRUE(jvm);
   TempDir dir;
   std::string file = dir.path() + "/ssh.jfr";
@@ -269,7 +229,7 @@ TEST(JvmCli, JfrOverSsh) {
 
 TEST(JvmCli, DebugWithoutJdwpSaysSo) {
   REQUIRE_JAVA();
-  auto jvm = start_jvm({});
+  auto jvm = Jvm::start({});
   ASSERT_TRUE(jvm);
   auto r = run_sonde({"jvm", "debug", "local", "-p", pid_str(*jvm)});
   EXPECT_EQ(r.exit_code, 1) << describe(r);
@@ -282,8 +242,9 @@ TEST(JvmCli, DebugForwardsJdwpToJdb) {
   REQUIRE_JAVA();
   if (!have_program("jdb")) GTEST_SKIP() << "no jdb (openjdk-17-jdk-headless)";
   int port = free_loopback_port();
-  auto jvm = start_jvm({"-agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=127.0.0.1:" +
-                        std::to_string(port)});
+  auto jvm =
+      Jvm::start({"-agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=127.0.0.1:" +
+                  std::to_string(port)});
   ASSERT_TRUE(jvm);
   auto s = start_sonde({"jvm", "debug", "local", "-p", pid_str(*jvm)});
   ASSERT_TRUE(s);
@@ -378,7 +339,7 @@ sonde::testing::Run jmx_client(const JmxLogin& l, const std::string& user,
 
 TEST(JvmCli, JmxAgentStartedAndReachedThroughTheForward) {
   REQUIRE_JAVA();
-  auto jvm = start_jvm({});
+  auto jvm = Jvm::start({});
   ASSERT_TRUE(jvm);
   auto s = start_sonde({"jvm", "jmx", "local", "-p", pid_str(*jvm)});
   ASSERT_TRUE(s);
@@ -409,7 +370,7 @@ TEST(JvmCli, JmxAgentStartedAndReachedThroughTheForward) {
 // port is closed and the files are gone.
 TEST(JvmCli, JmxLoginIsPrivateAndGoesWithTheSession) {
   REQUIRE_JAVA();
-  auto jvm = start_jvm({});
+  auto jvm = Jvm::start({});
   ASSERT_TRUE(jvm);
   auto s = start_sonde({"jvm", "jmx", "local", "-p", pid_str(*jvm)});
   ASSERT_TRUE(s);
@@ -467,7 +428,7 @@ TEST(JvmCli, JmxLoginIsPrivateAndGoesWithTheSession) {
 // the session's jvm.jmx, and that stops JMX and removes the files.
 TEST(JvmCli, JmxStoppedWhenTheControllerIsKilled) {
   REQUIRE_JAVA();
-  auto jvm = start_jvm({});
+  auto jvm = Jvm::start({});
   ASSERT_TRUE(jvm);
   auto s = start_sonde({"jvm", "jmx", "local", "-p", pid_str(*jvm)});
   ASSERT_TRUE(s);
@@ -498,7 +459,7 @@ TEST(JvmCli, NonJvmIsRefusedAndSurvives) {
 TEST(JvmCli, JvmIgnoringAttachFailsWithinTheBound) {
   REQUIRE_JAVA();
   // Hidden from the command line: only the bounded wait can tell.
-  auto jvm = start_jvm({}, {{"JAVA_TOOL_OPTIONS", "-XX:+DisableAttachMechanism"}});
+  auto jvm = Jvm::start({}, {{"JAVA_TOOL_OPTIONS", "-XX:+DisableAttachMechanism"}});
   ASSERT_TRUE(jvm);
   auto r = run_sonde({"jvm", "threads", "local", "-p", pid_str(*jvm), "--attach-timeout", "2s"}, {},
                      60000);
@@ -508,7 +469,7 @@ TEST(JvmCli, JvmIgnoringAttachFailsWithinTheBound) {
   EXPECT_TRUE(contains(r.err, "DisableAttachMechanism")) << r.err;
   EXPECT_FALSE(jvm->wait(300).has_value()) << "the JVM died";
   // On the command line it is refused at once, without a signal.
-  auto jvm2 = start_jvm({"-XX:+DisableAttachMechanism"});
+  auto jvm2 = Jvm::start({"-XX:+DisableAttachMechanism"});
   ASSERT_TRUE(jvm2);
   auto r2 = run_sonde({"jvm", "flags", "local", "-p", pid_str(*jvm2)});
   EXPECT_EQ(r2.exit_code, 1) << describe(r2);
@@ -520,7 +481,7 @@ TEST(JvmCli, WrongUserIsRefusedWithAHint) {
   REQUIRE_JAVA();
   if (!is_root()) GTEST_SKIP() << "needs root (the agent drops to uid 65534 with setpriv)";
   if (!have_program("setpriv")) GTEST_SKIP() << "no setpriv (util-linux)";
-  auto jvm = start_jvm({});  // runs as root
+  auto jvm = Jvm::start({});  // runs as root
   ASSERT_TRUE(jvm);
   std::string via = "setpriv --reuid 65534 --regid 65534 --clear-groups " + kAgent + " serve";
   for (const char* what : {"threads", "flags"}) {

@@ -11,14 +11,11 @@
 #include "agent_client.h"
 #include "sonde/common/io.h"
 #include "sonde/common/protocol.h"
+#include "support/contains.h"
 #include "support/sshd_fixture.h"
 
 namespace sonde::testing {
 namespace {
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 size_t msgpack_size(const json& j) {
   return json::to_msgpack(j).size();

@@ -3,7 +3,7 @@
 // started there, and nothing is left behind.
 #include <gtest/gtest.h>
 
-#include "netlab.h"
+#include "support/netlab.h"
 
 #include <sys/stat.h>
 

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "sonde/common/frame.h"
+#include "support/contains.h"
 #include "support/sshd_fixture.h"
 #include "support/tracee.h"
 
@@ -43,10 +44,6 @@ namespace fs = std::filesystem;
 
 const std::string kSonde = std::string(SONDE_BIN_DIR) + "/sonde";
 const std::string kTargetsDir = SONDE_TARGETS_DIR;
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 std::string basename_of(const std::string& path) {
   size_t slash = path.rfind('/');

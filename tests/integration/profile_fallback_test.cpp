@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "sonde/common/frame.h"
+#include "support/contains.h"
 #include "support/sshd_fixture.h"
 #include "support/tracee.h"
 
@@ -38,10 +39,6 @@ const std::string kTargetsDir = SONDE_TARGETS_DIR;
 const std::string kAgent = std::string(SONDE_BIN_DIR) + "/sonde-agent";
 const std::string kDenyPerf = kTargetsDir + "/deny_perf";
 const std::string kSpinTracee = kTargetsDir + "/stack_tracee_fp_pie";
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });

@@ -13,16 +13,13 @@
 #include <sstream>
 
 #include "sonde/common/frame.h"
+#include "support/contains.h"
 #include "support/sshd_fixture.h"
 
 namespace sonde::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 std::string slurp(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

@@ -11,15 +11,12 @@
 #include <string>
 
 #include "sonde/common/frame.h"
+#include "support/contains.h"
 #include "support/netlab.h"
 #include "support/sshd_fixture.h"
 
 namespace sonde::testing {
 namespace {
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 json parse(const std::string& s) {
   return json::parse(s, nullptr, false);
@@ -175,31 +172,15 @@ TEST(SpeedLocal, EveryInterfaceIsRefused) {
   }
 }
 
-class SpeedSsh : public ::testing::Test {
+class SpeedSsh : public SshdSuite {
  protected:
-  static void SetUpTestSuite() {
-    std::string why;
-    sshd_ = Sshd::start(&why);
-    if (!sshd_) skip_ = why.empty() ? "sshd fixture failed" : why;
-  }
-  static void TearDownTestSuite() {
-    delete sshd_;
-    sshd_ = nullptr;
-  }
-  void SetUp() override {
-    if (!sshd_) GTEST_SKIP() << skip_;
-  }
   static sonde::testing::Run speed(std::vector<std::string> extra) {
     std::vector<std::string> args = {"speed",       sshd_->alias(), "--duration", "1s",
                                      "--rtt-count", "30",           "--json"};
     args.insert(args.end(), extra.begin(), extra.end());
-    return run_sonde(args, {{"HOME", sshd_->home()}}, 60000);
+    return run_sonde(args, sshd_env(), 60000);
   }
-  static Sshd* sshd_;
-  static std::string skip_;
 };
-Sshd* SpeedSsh::sshd_ = nullptr;
-std::string SpeedSsh::skip_;
 
 TEST_F(SpeedSsh, BothPathsUpload) {
   auto r = speed({});

@@ -34,7 +34,9 @@
 #include "sonde/common/io.h"
 #include "sonde/common/protocol.h"
 #include "sonde/common/subprocess.h"
+#include "support/contains.h"
 #include "support/sshd_fixture.h"
+#include "support/tracee.h"
 
 namespace sonde::testing {
 namespace {
@@ -47,10 +49,6 @@ const std::string kFdHolder = std::string(SONDE_TARGETS_DIR) + "/fd_holder";
 
 // Every sonde run in this file is bounded by this (plus run_cmd's own kill).
 constexpr int kRunTimeoutMs = 15000;
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 json parse_json(const std::string& s) {
   return json::parse(s, nullptr, false);
@@ -117,51 +115,21 @@ pid_t wait_for_pid(F find, int timeout_ms) {
   return 0;
 }
 
-// A started test program and the first line it printed.
-struct Tracee {
-  Child child;
-  std::string line;
-  pid_t pid() const { return child.pid(); }
-  ~Tracee() {
-    child.kill(SIGKILL);
-    child.wait(2000);
-  }
-};
-
-std::unique_ptr<Tracee> start_fd_holder(const std::string& file) {
-  SpawnOptions o;
-  o.pipe_stdin = false;
-  auto c = spawn({kFdHolder, file}, o);
-  if (!c.ok()) return nullptr;
-  auto t = std::make_unique<Tracee>();
-  t->child = std::move(*c);
-  long deadline = mono_ms() + 5000;
-  char ch;
-  while (mono_ms() < deadline) {
-    auto r = wait_readable(t->child.out().get(), 100);
-    if (!r.ok() || !*r) continue;
-    if (::read(t->child.out().get(), &ch, 1) != 1 || ch == '\n') break;
-    t->line += ch;
-  }
-  return t;
-}
-
 // ---------------------------------------------------------------------------
-// One sshd (and one scratch dir) per test suite. Suite is the suite class
-// itself (CRTP), so each suite gets its own statics and its own sshd.
+// One sshd (SshdSuite) and one scratch dir per test suite. Suite is the suite
+// class itself (CRTP), so each suite gets its own scratch dir.
 template <class Suite, bool kNeedsSshd = true>
-class SshSuite : public ::testing::Test {
+class SshSuite : public SshdSuite {
  public:
   static void SetUpTestSuite() {
     tmp_ = make_temp_dir("sonde-ssh-test");
     ASSERT_FALSE(tmp_.empty()) << "mkdtemp: " << strerror(errno);
     // An empty HOME for runs that must not see any real ~/.ssh.
     fs::create_directories(tmp_ + "/emptyhome/.ssh");
-    if (kNeedsSshd) sshd_ = Sshd::start(&why_);
+    if (kNeedsSshd) SshdSuite::SetUpTestSuite();
   }
   static void TearDownTestSuite() {
-    delete sshd_;
-    sshd_ = nullptr;
+    SshdSuite::TearDownTestSuite();
     if (!tmp_.empty()) {
       std::error_code ec;
       fs::remove_all(tmp_, ec);
@@ -184,8 +152,6 @@ class SshSuite : public ::testing::Test {
   static std::string hostport() { return "127.0.0.1:" + std::to_string(sshd_->port()); }
   static std::string known_hosts_name() { return "[127.0.0.1]:" + std::to_string(sshd_->port()); }
 
-  static inline Sshd* sshd_ = nullptr;
-  static inline std::string why_;
   static inline std::string tmp_;
 };
 
@@ -221,11 +187,12 @@ json inspect_digest(const json& j) {
 TEST_F(SshParity, PsAndInspectMatchLocalAndVia) {
   const std::string held = tmp_ + "/held-file";
   { std::ofstream(held) << "x\n"; }
-  auto t = start_fd_holder(held);
+  std::string ready;
+  auto t = start_tracee({kFdHolder, held}, &ready);
   ASSERT_TRUE(t) << "cannot start " << kFdHolder;
-  ASSERT_EQ(t->line.rfind("READY ", 0), 0u) << "fd_holder said: '" << t->line << "'";
+  ASSERT_EQ(ready.rfind("READY ", 0), 0u) << "fd_holder said: '" << ready << "'";
   int listen_port = 0, client_port = 0;
-  ASSERT_EQ(std::sscanf(t->line.c_str(), "READY %d %d", &listen_port, &client_port), 2) << t->line;
+  ASSERT_EQ(std::sscanf(ready.c_str(), "READY %d %d", &listen_port, &client_port), 2) << ready;
   const std::string pid = std::to_string(t->pid());
 
   struct Way {

@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "sshd_fixture.h"
+#include "support/sshd_fixture.h"
 
 namespace {
 
@@ -60,7 +60,7 @@ class SshdFixture : public ::testing::Test {
   void SetUp() override {
     if (!have_program("ssh")) GTEST_SKIP() << "ssh client missing: apt-get install openssh-client";
     std::string why;
-    sshd_.reset(Sshd::start(&why));
+    sshd_ = Sshd::start(&why);
     // A start failure other than "OpenSSH missing" was already recorded as a failure.
     if (!sshd_) GTEST_SKIP() << why;
   }

@@ -34,7 +34,8 @@
 #include <string>
 #include <vector>
 
-#include "support/ports.h"
+#include "sonde/common/ports.h"
+#include "support/contains.h"
 #include "support/sshd_fixture.h"
 #include "support/tracee.h"
 
@@ -50,10 +51,6 @@ const std::string kTraceeSource =
     std::string(SONDE_SOURCE_DIR) + "/tests/targets/stack/stack_tracee.c";
 // One bound for every sonde run: the agent gives debuginfod-find 30 s.
 constexpr int kRunTimeoutMs = 90000;
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 std::string basename_of(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -166,7 +163,7 @@ class DebuginfodServer {
   // nullptr with a test failure otherwise. work is for its database and log.
   static std::unique_ptr<DebuginfodServer> start(const std::string& served,
                                                  const std::string& build_id, const TempDir& work) {
-    int port = sonde::testing::free_loopback_port();
+    int port = sonde::free_loopback_port();
     if (port == 0) {
       ADD_FAILURE() << "no free loopback port";
       return nullptr;

@@ -5,7 +5,9 @@
 // sshd's port (not TLS: its banner), a --from side through that sshd, and a
 // --via side in its own network namespace where another server holds the
 // same address (a different certificate: the interception case).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -17,17 +19,15 @@
 #include <thread>
 
 #include "sonde/common/frame.h"
+#include "sonde/common/ports.h"
 #include "sonde/common/subprocess.h"
+#include "support/contains.h"
 #include "support/netlab.h"
-#include "support/ports.h"
+#include "support/sserver.h"
 #include "support/sshd_fixture.h"
 
 namespace sonde::testing {
 namespace {
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 json parse(const std::string& s) {
   return json::parse(s, nullptr, false);
@@ -89,64 +89,6 @@ bool make_pki(const std::string& dir, std::string* err) {
               "subjectAltName=DNS:localhost,IP:127.0.0.1"});
 }
 
-// openssl s_server on 127.0.0.1 with dir/NAME.pem and .key; the kernel picks
-// the port (its "ACCEPT 127.0.0.1:PORT" line says which).
-class SServer {
- public:
-  SServer(const std::string& dir, const std::string& name, std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {"openssl", "s_server",
-                                     "-accept", "127.0.0.1:0",
-                                     "-cert",   dir + "/" + name + ".pem",
-                                     "-key",    dir + "/" + name + ".key"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    SpawnOptions o;
-    o.new_process_group = true;
-    o.pipe_stderr = true;  // its connection errors are expected noise
-    auto c = spawn(argv, o);
-    if (!c.ok()) return;
-    child_ = std::move(*c);
-    std::string buf;
-    for (int i = 0; i < 100 && port_ == 0; ++i) {
-      pollfd p{child_.out().get(), POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      char tmp[256];
-      ssize_t n = ::read(child_.out().get(), tmp, sizeof tmp);
-      if (n <= 0) break;
-      buf.append(tmp, static_cast<size_t>(n));
-      auto a = buf.find("ACCEPT 127.0.0.1:");
-      if (a != std::string::npos && buf.find('\n', a) != std::string::npos)
-        port_ = std::atoi(buf.c_str() + a + 17);
-    }
-    // Keep its stdout drained: s_server logs every connection.
-    drain_ = std::thread([fd = child_.out().get(), this] {
-      char tmp[4096];
-      while (!stop_) {
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, 100) > 0 && ::read(fd, tmp, sizeof tmp) <= 0) return;
-      }
-    });
-  }
-  ~SServer() {
-    stop_ = true;
-    if (!child_.exited()) {
-      child_.kill(SIGTERM);
-      if (!child_.wait(3000)) {
-        child_.kill(SIGKILL);
-        (void)child_.wait(3000);
-      }
-    }
-    if (drain_.joinable()) drain_.join();
-  }
-  int port() const { return port_; }
-  std::string at() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  Child child_;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread drain_;
-};
-
 // A plain HTTP server: answers anything with a 400, as nginx does to TLS.
 class HttpServer {
  public:
@@ -191,7 +133,8 @@ class HttpServer {
   std::thread thread_;
 };
 
-class TlsCli : public ::testing::Test {
+// Most tests run without sshd: those that need it check sshd_.
+class TlsCli : public SshdSuite {
  protected:
   static void SetUpTestSuite() {
     if (!have_program("openssl")) {
@@ -201,13 +144,10 @@ class TlsCli : public ::testing::Test {
     dir_ = ::testing::TempDir() + "sonde-tls-it-" + std::to_string(::getpid());
     std::string err;
     if (!make_pki(dir_, &err)) skip_ = "could not make the test certificates: " + err;
-    std::string why;
-    sshd_ = Sshd::start(&why);
-    if (!sshd_) sshd_skip_ = why.empty() ? "sshd fixture failed" : why;
+    SshdSuite::SetUpTestSuite();
   }
   static void TearDownTestSuite() {
-    delete sshd_;
-    sshd_ = nullptr;
+    SshdSuite::TearDownTestSuite();
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
   void SetUp() override {
@@ -221,14 +161,11 @@ class TlsCli : public ::testing::Test {
   }
   static std::string ca() { return dir_ + "/ca.pem"; }
 
-  static std::string dir_, skip_, sshd_skip_;
-  static Sshd* sshd_;
+  static inline std::string dir_, skip_;
 };
-std::string TlsCli::dir_, TlsCli::skip_, TlsCli::sshd_skip_;
-Sshd* TlsCli::sshd_ = nullptr;
 
 TEST_F(TlsCli, ValidWithCaFileExitsZero) {
-  SServer s(dir_, "leaf", {"-alpn", "http/1.1"});
+  SServer s(dir_ + "/leaf.pem", dir_ + "/leaf.key", {"-alpn", "http/1.1"});
   ASSERT_GT(s.port(), 0);
   auto r = tls({s.at(), "--sni", "sonde.test", "--ca-file", ca()});
   EXPECT_EQ(r.exit_code, 0) << describe(r) << r.out;
@@ -243,7 +180,7 @@ TEST_F(TlsCli, ValidWithCaFileExitsZero) {
 }
 
 TEST_F(TlsCli, JsonHasEveryField) {
-  SServer s(dir_, "leaf");
+  SServer s(dir_ + "/leaf.pem", dir_ + "/leaf.key");
   ASSERT_GT(s.port(), 0);
   auto r = tls({s.at(), "--ca-file", ca(), "--json"});
   ASSERT_EQ(r.exit_code, 0) << describe(r) << r.out;
@@ -281,7 +218,7 @@ TEST_F(TlsCli, JsonHasEveryField) {
 }
 
 TEST_F(TlsCli, SelfSignedExitsOneWithTheReason) {
-  SServer s(dir_, "self");
+  SServer s(dir_ + "/self.pem", dir_ + "/self.key");
   ASSERT_GT(s.port(), 0);
   auto r = tls({"localhost:" + std::to_string(s.port())});
   EXPECT_EQ(r.exit_code, 1) << describe(r) << r.out;
@@ -299,7 +236,7 @@ TEST_F(TlsCli, SelfSignedExitsOneWithTheReason) {
 }
 
 TEST_F(TlsCli, ExpiredCertificate) {
-  SServer s(dir_, "expired");
+  SServer s(dir_ + "/expired.pem", dir_ + "/expired.key");
   ASSERT_GT(s.port(), 0);
   auto r = tls({s.at(), "--sni", "sonde.test", "--ca-file", ca(), "--json"});
   EXPECT_EQ(r.exit_code, 1) << describe(r);
@@ -316,7 +253,7 @@ TEST_F(TlsCli, ExpiredCertificate) {
 }
 
 TEST_F(TlsCli, HostnameMismatchListsTheNames) {
-  SServer s(dir_, "other");
+  SServer s(dir_ + "/other.pem", dir_ + "/other.key");
   ASSERT_GT(s.port(), 0);
   auto r = tls({s.at(), "--sni", "sonde.test", "--ca-file", ca()});
   EXPECT_EQ(r.exit_code, 1) << describe(r) << r.out;
@@ -377,7 +314,7 @@ TEST_F(TlsCli, BadArgumentsExitTwoWithAHint) {
 
 // The sshd's own port: an SSH banner, from here and through the SSH target.
 TEST_F(TlsCli, SshPortIsNotTlsFromBothSides) {
-  if (!sshd_) GTEST_SKIP() << sshd_skip_;
+  if (!sshd_) GTEST_SKIP() << why_;
   auto r = tls({"127.0.0.1:" + std::to_string(sshd_->port()), "--from", sshd_->alias(), "--json"});
   EXPECT_EQ(r.exit_code, 1) << describe(r) << r.out;
   auto j = parse(r.out);
@@ -397,8 +334,8 @@ TEST_F(TlsCli, SshPortIsNotTlsFromBothSides) {
 }
 
 TEST_F(TlsCli, FromSshTargetAgrees) {
-  if (!sshd_) GTEST_SKIP() << sshd_skip_;
-  SServer s(dir_, "leaf");
+  if (!sshd_) GTEST_SKIP() << why_;
+  SServer s(dir_ + "/leaf.pem", dir_ + "/leaf.key");
   ASSERT_GT(s.port(), 0);
   auto r = tls({s.at(), "--sni", "sonde.test", "--ca-file", ca(), "--from", sshd_->alias()});
   EXPECT_EQ(r.exit_code, 0) << describe(r) << r.out;
@@ -408,7 +345,7 @@ TEST_F(TlsCli, FromSshTargetAgrees) {
 }
 
 TEST_F(TlsCli, UnreachableFromSideFailsButLocalStillShows) {
-  SServer s(dir_, "leaf");
+  SServer s(dir_ + "/leaf.pem", dir_ + "/leaf.key");
   ASSERT_GT(s.port(), 0);
   auto r =
       tls({s.at(), "--ca-file", ca(), "--from",
@@ -425,7 +362,7 @@ TEST_F(TlsCli, UnreachableFromSideFailsButLocalStillShows) {
 TEST_F(TlsCli, DifferentCertificateOnOnePath) {
   if (run_cmd({"unshare", "-rn", "true"}, {}, 10000).exit_code != 0)
     GTEST_SKIP() << "no user+network namespaces here (unshare -rn)";
-  SServer s(dir_, "leaf");
+  SServer s(dir_ + "/leaf.pem", dir_ + "/leaf.key");
   ASSERT_GT(s.port(), 0);
   std::string agent = std::string(SONDE_BIN_DIR) + "/sonde-agent";
   std::string log = dir_ + "/via-s_server.log";

@@ -12,16 +12,14 @@
 #include "agent_client.h"
 #include "sonde/common/io.h"
 #include "sonde/common/subprocess.h"
+#include "support/contains.h"
 #include "support/sshd_fixture.h"
+#include "support/tracee.h"
 
 namespace sonde::testing {
 namespace {
 
 const std::string kTargets = SONDE_TARGETS_DIR;
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 // A -c table as {syscall: {calls, errors}}, from the first table in text
 // (the rows between the two dashed lines). Both strace's and ours.
@@ -79,30 +77,6 @@ bool can_ptrace(std::string* why) {
     std::string why;                            \
     if (!can_ptrace(&why)) GTEST_SKIP() << why; \
   } while (0)
-
-struct Target {
-  Child child;
-  std::string line;
-  pid_t pid() const { return child.pid(); }
-};
-
-Target start_fd_holder() {
-  SpawnOptions o;
-  o.pipe_stdin = false;
-  auto c = spawn({kTargets + "/fd_holder", "/etc/hosts"}, o);
-  EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().describe());
-  if (!c.ok()) return {};
-  Target t{std::move(*c), ""};
-  long deadline = mono_ms() + 5000;
-  char ch;
-  while (mono_ms() < deadline) {
-    auto r = wait_readable(t.child.out().get(), 100);
-    if (!r.ok() || !*r) continue;
-    if (::read(t.child.out().get(), &ch, 1) != 1 || ch == '\n') break;
-    t.line += ch;
-  }
-  return t;
-}
 
 std::string tracer_pid_of(pid_t pid) {
   auto st = read_file("/proc/" + std::to_string(pid) + "/status");
@@ -197,13 +171,15 @@ TEST(TraceCli, JsonIsOneObjectPerLineThenTheSummary) {
 
 TEST(TraceCli, AttachForADurationLeavesTheTargetRunningAndUntraced) {
   REQUIRE_PTRACE();
-  Target t = start_fd_holder();
-  ASSERT_GT(t.pid(), 0);
-  ASSERT_EQ(t.line.rfind("READY", 0), 0u) << t.line;
+  std::string ready;
+  auto t = start_tracee({kTargets + "/fd_holder", "/etc/hosts"}, &ready);
+  ASSERT_TRUE(t);
+  ASSERT_GT(t->pid(), 0);
+  ASSERT_EQ(ready.rfind("READY", 0), 0u) << ready;
   long t0 = mono_ms();
   // Seizing interrupts the sleeping threads (restart_syscall); the workers'
   // next 1 s poll must also complete inside the window, hence 2.5 s.
-  auto r = run_sonde({"trace", "local", "-p", std::to_string(t.pid()), "--duration", "2500ms"}, {},
+  auto r = run_sonde({"trace", "local", "-p", std::to_string(t->pid()), "--duration", "2500ms"}, {},
                      20000);
   long took = mono_ms() - t0;
   EXPECT_EQ(r.exit_code, 0) << describe(r);
@@ -213,38 +189,40 @@ TEST(TraceCli, AttachForADurationLeavesTheTargetRunningAndUntraced) {
   // once a second thread shows up.
   EXPECT_TRUE(contains(r.out, "poll(NULL, 0, 1000)")) << r.out;
   EXPECT_TRUE(contains(r.out, "[pid ")) << r.out;
-  EXPECT_EQ(::kill(t.pid(), 0), 0) << "the target died";
-  EXPECT_EQ(tracer_pid_of(t.pid()), "0");
-  EXPECT_FALSE(t.child.wait(200)) << "the target exited";
+  EXPECT_EQ(::kill(t->pid(), 0), 0) << "the target died";
+  EXPECT_EQ(tracer_pid_of(t->pid()), "0");
+  EXPECT_FALSE(t->wait(200)) << "the target exited";
 
   // -c in attach mode: a table, and still untraced after.
   auto c = run_sonde(
-      {"trace", "local", "-c", "-p", std::to_string(t.pid()), "--duration", "2500ms"}, {}, 20000);
+      {"trace", "local", "-c", "-p", std::to_string(t->pid()), "--duration", "2500ms"}, {}, 20000);
   EXPECT_EQ(c.exit_code, 0) << describe(c);
   bool total = false;
   auto rows = parse_table(c.out, &total);
   EXPECT_TRUE(total) << c.out;
   EXPECT_TRUE(rows.count("poll")) << c.out;
-  EXPECT_EQ(::kill(t.pid(), 0), 0);
-  EXPECT_EQ(tracer_pid_of(t.pid()), "0");
-  t.child.kill(SIGKILL);
+  EXPECT_EQ(::kill(t->pid(), 0), 0);
+  EXPECT_EQ(tracer_pid_of(t->pid()), "0");
+  t->signal(SIGKILL);
 }
 
 TEST(TraceCli, CtrlCDetachesAndPrintsWhatWasGathered) {
   REQUIRE_PTRACE();
-  Target t = start_fd_holder();
-  ASSERT_GT(t.pid(), 0);
+  std::string ready;
+  auto t = start_tracee({kTargets + "/fd_holder", "/etc/hosts"}, &ready);
+  ASSERT_TRUE(t);
+  ASSERT_GT(t->pid(), 0);
   SpawnOptions o;
   o.pipe_stdin = false;
   o.pipe_stderr = true;
   auto c = spawn({std::string(SONDE_BIN_DIR) + "/sonde", "trace", "local", "-c", "-p",
-                  std::to_string(t.pid())},
+                  std::to_string(t->pid())},
                  o);
   ASSERT_TRUE(c.ok());
   // Attached once the target shows a tracer.
   long deadline = mono_ms() + 5000;
-  while (mono_ms() < deadline && tracer_pid_of(t.pid()) == "0") ::usleep(20000);
-  ASSERT_NE(tracer_pid_of(t.pid()), "0") << "never attached";
+  while (mono_ms() < deadline && tracer_pid_of(t->pid()) == "0") ::usleep(20000);
+  ASSERT_NE(tracer_pid_of(t->pid()), "0") << "never attached";
   ::usleep(2500000);  // past restart_syscall and one whole 1 s poll
   ::kill(c->pid(), SIGINT);
   auto st = c->wait(5000);
@@ -262,9 +240,9 @@ TEST(TraceCli, CtrlCDetachesAndPrintsWhatWasGathered) {
   auto rows = parse_table(out, &total);
   EXPECT_TRUE(total) << out;
   EXPECT_TRUE(rows.count("poll")) << out;
-  EXPECT_EQ(::kill(t.pid(), 0), 0) << "the target died";
-  EXPECT_EQ(tracer_pid_of(t.pid()), "0");
-  t.child.kill(SIGKILL);
+  EXPECT_EQ(::kill(t->pid(), 0), 0) << "the target died";
+  EXPECT_EQ(tracer_pid_of(t->pid()), "0");
+  t->signal(SIGKILL);
 }
 
 }  // namespace

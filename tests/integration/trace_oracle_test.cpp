@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "support/contains.h"
 #include "support/sshd_fixture.h"
 #include "support/tracee.h"
 
@@ -38,9 +39,6 @@ const std::string kSyscallLoop = kTargets + "/syscall_loop";
 const std::string kNetClient = kTargets + "/net_client";
 constexpr int kTimeoutMs = 20000;
 
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 bool starts_with(const std::string& s, const std::string& prefix) {
   return s.rfind(prefix, 0) == 0;
 }
@@ -332,8 +330,7 @@ class NetClientOracle : public TraceOracle {
   std::string strace_trace(std::vector<std::string> opts) {
     std::vector<std::string> a{
         "python3", "-c",
-        "import os, sys; os.closerange(3, 65536); os.execvp(sys.argv[1], sys.argv[1:])",
-        "strace"};
+        "import os, sys; os.closerange(3, 65536); os.execvp(sys.argv[1], sys.argv[1:])", "strace"};
     a.insert(a.end(), opts.begin(), opts.end());
     a.insert(a.end(), {kNetClient, port_});
     auto r = run_cmd(a, {}, kTimeoutMs);

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "support/contains.h"
 #include "support/sshd_fixture.h"
 #include "support/tracee.h"
 
@@ -34,10 +35,6 @@ namespace fs = std::filesystem;
 
 const std::string kSonde = std::string(SONDE_BIN_DIR) + "/sonde";
 const std::string kSyscallLoop = std::string(SONDE_TARGETS_DIR) + "/syscall_loop";
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 // ---------------------------------------------------------------------------
 // The target: `syscall_loop sleeper S`, and the check that its TICK lines are
@@ -282,16 +279,15 @@ TEST_F(TraceSafety, CtrlCOnALaunchEndsTheLaunchedCommand) {
 // ===========================================================================
 // Over SSH: one throwaway sshd for the suite; HOST is the alias from
 // $HOME/.ssh/config; the agent is deployed into the suite's scratch dir.
-class TraceSafetySsh : public ::testing::Test {
+class TraceSafetySsh : public SshdSuite {
  public:
   static void SetUpTestSuite() {
     char tmpl[] = "/tmp/sonde-trace-safety-XXXXXX";
     if (::mkdtemp(tmpl)) tmp_ = tmpl;
-    if (!tmp_.empty()) sshd_ = Sshd::start(&why_);
+    if (!tmp_.empty()) SshdSuite::SetUpTestSuite();
   }
   static void TearDownTestSuite() {
-    delete sshd_;
-    sshd_ = nullptr;
+    SshdSuite::TearDownTestSuite();
     std::error_code ec;
     if (!tmp_.empty()) fs::remove_all(tmp_, ec);
   }
@@ -299,12 +295,13 @@ class TraceSafetySsh : public ::testing::Test {
  protected:
   void SetUp() override {
     if (tmp_.empty()) GTEST_SKIP() << "mkdtemp failed";
-    if (!sshd_) GTEST_SKIP() << why_;
+    SshdSuite::SetUp();
+    if (IsSkipped()) return;
     std::string why;
     if (!ptrace_allowed(&why)) GTEST_SKIP() << why;
   }
 
-  static std::map<std::string, std::string> env() { return {{"HOME", sshd_->home()}}; }
+  static std::map<std::string, std::string> env() { return sshd_env(); }
   static std::string remote_dir() { return tmp_ + "/remote"; }
 
   // `sonde trace sonde-test -p PID ARGS... --remote-dir D`
@@ -345,8 +342,6 @@ class TraceSafetySsh : public ::testing::Test {
     return agent;
   }
 
-  static inline Sshd* sshd_ = nullptr;
-  static inline std::string why_;
   static inline std::string tmp_;
 };
 

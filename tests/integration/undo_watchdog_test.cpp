@@ -22,7 +22,9 @@
 #include <string>
 
 #include "agent_client.h"
-#include "support/ports.h"
+#include "sonde/common/ports.h"
+#include "support/contains.h"
+#include "support/jvm.h"
 #include "support/sshd_fixture.h"
 #include "support/tracee.h"
 
@@ -34,15 +36,10 @@ namespace fs = std::filesystem;
 const std::string kAgent = std::string(SONDE_BIN_DIR) + "/sonde-agent";
 const std::string kSonde = std::string(SONDE_BIN_DIR) + "/sonde";
 const std::string kSyscallLoop = std::string(SONDE_TARGETS_DIR) + "/syscall_loop";
-const std::string kJavaDir = std::string(SONDE_TARGETS_DIR) + "/java";
 
 // The watchdog undoes within about a second; this only keeps a broken one
 // from hanging the test.
 constexpr int kUndoBoundMs = 5000;
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 std::string cpus_allowed(pid_t pid) {
   return proc_status_field(pid, "Cpus_allowed_list");
@@ -313,34 +310,9 @@ TEST(UndoWatchdog, AgentKilledWhileGdbserverHoldsTheProcessReleasesIt) {
 
 // ---- JVM: JMX and JFR ---------------------------------------------------
 
-bool have_java(std::string* why) {
-  if (!have_program("java")) {
-    *why = "no java here (apt-get install openjdk-17-jdk-headless)";
-    return false;
-  }
-  if (!fs::exists(kJavaDir + "/JvmTarget.class")) {
-    *why = "the Java test programs were not built (javac missing at build time)";
-    return false;
-  }
-  return true;
-}
-
-std::unique_ptr<Tracee> start_jvm() {
-  auto t = Tracee::start(
-      {"java", "-Xmx64m", "-XX:TieredStopAtLevel=1", "-cp", kJavaDir, "JvmTarget", "300"});
-  if (!t) return nullptr;
-  if (!t->wait_line([](const std::string& l) { return l.rfind("READY", 0) == 0; }, 30000)) {
-    t->pump(100);
-    ADD_FAILURE() << "JvmTarget did not get ready: " << t->err();
-    return nullptr;
-  }
-  return t;
-}
-
 TEST(UndoWatchdog, AgentKilledAfterStartingJmxStopsIt) {
-  std::string why;
-  if (!have_java(&why)) GTEST_SKIP() << why;
-  auto jvm = start_jvm();
+  REQUIRE_JAVA();
+  auto jvm = Jvm::start();
   ASSERT_TRUE(jvm);
   int port = free_loopback_port();
   auto a = Agent::start();
@@ -360,9 +332,8 @@ TEST(UndoWatchdog, AgentKilledAfterStartingJmxStopsIt) {
 }
 
 TEST(UndoWatchdog, SessionEndingCleanlyStopsAJmxAgentLeftRunning) {
-  std::string why;
-  if (!have_java(&why)) GTEST_SKIP() << why;
-  auto jvm = start_jvm();
+  REQUIRE_JAVA();
+  auto jvm = Jvm::start();
   ASSERT_TRUE(jvm);
   int port = free_loopback_port();
   auto a = Agent::start();
@@ -382,10 +353,9 @@ TEST(UndoWatchdog, SessionEndingCleanlyStopsAJmxAgentLeftRunning) {
 }
 
 TEST(UndoWatchdog, AgentKilledMidJfrRecordingStopsItAndRemovesItsFile) {
-  std::string why;
-  if (!have_java(&why)) GTEST_SKIP() << why;
+  REQUIRE_JAVA();
   if (!have_tool("jcmd")) GTEST_SKIP() << "no jcmd to check the JVM's recordings with";
-  auto jvm = start_jvm();
+  auto jvm = Jvm::start();
   ASSERT_TRUE(jvm);
   std::string pid = std::to_string(jvm->pid());
   auto a = Agent::start();
@@ -468,7 +438,7 @@ TEST(UndoWatchdog, SshLinkDroppedMidColocatedTraceRestoresTheAffinity) {
 // session-long change that only the watchdog undoes at the session's end.
 TEST(UndoWatchdog, SshLinkDroppedWhileJmxIsForwardedStopsTheJmxAgent) {
   std::string why;
-  if (!have_java(&why)) GTEST_SKIP() << why;
+  REQUIRE_JAVA();
   if (!have_tool("jcmd")) GTEST_SKIP() << "no jcmd to ask the JVM with";
   char tmpl[] = "/tmp/sonde-undo-test-XXXXXX";
   ASSERT_TRUE(::mkdtemp(tmpl));
@@ -478,7 +448,7 @@ TEST(UndoWatchdog, SshLinkDroppedWhileJmxIsForwardedStopsTheJmxAgent) {
     fs::remove_all(tmp);
     GTEST_SKIP() << why;
   }
-  auto jvm = start_jvm();
+  auto jvm = Jvm::start();
   ASSERT_TRUE(jvm);
   std::string pid = std::to_string(jvm->pid());
   auto remote_jmx = [&] {

@@ -3,13 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "sonde/common/json_read.h"
+#include "support/contains.h"
 
 namespace sonde {
 namespace {
 
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
+using sonde::testing::contains;
 
 TEST(JsonPath, FormatsKeysAndIndices) {
   JsonPath p = ((JsonPath{} / "per_process")[3] / "total") / "calls";

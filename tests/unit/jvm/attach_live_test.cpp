@@ -10,64 +10,24 @@
 
 #include <gtest/gtest.h>
 
-#include "../../integration/support/tracee.h"
 #include "sonde/common/io.h"
 #include "sonde/jvm/attach.h"
 #include "sonde/jvm/discover.h"
 #include "sonde/jvm/jfr.h"
+#include "support/jvm.h"
+#include "support/tracee.h"
 
 namespace sonde::jvm {
 namespace {
 
+using sonde::testing::Jvm;
 using sonde::testing::Tracee;
 
-const std::string kJavaDir = std::string(SONDE_TARGETS_DIR) + "/java";
-
-bool have_java(std::string* why) {
-  if (::access("/usr/bin/java", X_OK) != 0 && std::getenv("JAVA_HOME") == nullptr) {
-    *why = "no java here (apt-get install openjdk-17-jdk-headless)";
-    return false;
-  }
-  struct stat st {};
-  if (::stat((kJavaDir + "/JvmTarget.class").c_str(), &st) != 0) {
-    *why = "JvmTarget.class was not built (javac missing at build time)";
-    return false;
-  }
-  return true;
-}
-
-// A JvmTarget that has printed READY; nullptr (with a test failure) if not.
-std::unique_ptr<Tracee> start_jvm(std::vector<std::string> flags,
-                                  std::map<std::string, std::string> env = {}) {
-  std::vector<std::string> argv{"java"};
-  argv.insert(argv.end(), flags.begin(), flags.end());
-  for (const char* a : {"-Xmx64m", "-XX:TieredStopAtLevel=1", "-cp"}) argv.push_back(a);
-  argv.push_back(kJavaDir);
-  argv.push_back("JvmTarget");
-  argv.push_back("300");
-  auto t = Tracee::start(argv, env);
-  if (!t) {
-    ADD_FAILURE() << "cannot start java";
-    return nullptr;
-  }
-  auto line = t->wait_line([](const std::string& l) { return l.rfind("READY", 0) == 0; }, 30000);
-  if (!line) {
-    t->pump(100);
-    ADD_FAILURE() << "JvmTarget did not get ready: " << t->err();
-    return nullptr;
-  }
-  return t;
-}
-
-#define REQUIRE_JAVA()                         \
-  do {                                         \
-    std::string why;                           \
-    if (!have_java(&why)) GTEST_SKIP() << why; \
-  } while (0)
+const std::string kJavaDir = Jvm::classes();
 
 TEST(AttachLive, ThreadDumpFlagsAndProps) {
   REQUIRE_JAVA();
-  auto jvm = start_jvm({});
+  auto jvm = Jvm::start({});
   ASSERT_TRUE(jvm);
   CancelToken cancel;
   auto dump = jcmd(jvm->pid(), "Thread.print -l", {}, &cancel);
@@ -91,7 +51,7 @@ TEST(AttachLive, ThreadDumpFlagsAndProps) {
 TEST(AttachLive, ListFindsTheJvm) {
   REQUIRE_JAVA();
   auto jvm =
-      start_jvm({"-agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=127.0.0.1:0"});
+      Jvm::start({"-agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=127.0.0.1:0"});
   ASSERT_TRUE(jvm);
   ListOptions o;
   o.only_pid = jvm->pid();
@@ -119,7 +79,7 @@ TEST(AttachLive, ListFindsTheJvm) {
 
 TEST(AttachLive, JfrRecordingStreamsAndCleansUp) {
   REQUIRE_JAVA();
-  auto jvm = start_jvm({});
+  auto jvm = Jvm::start({});
   ASSERT_TRUE(jvm);
   CancelToken cancel;
   JfrOptions o;
@@ -150,7 +110,7 @@ TEST(AttachLive, JfrRecordingStreamsAndCleansUp) {
 
 TEST(AttachLive, CancelledJfrStillDumps) {
   REQUIRE_JAVA();
-  auto jvm = start_jvm({});
+  auto jvm = Jvm::start({});
   ASSERT_TRUE(jvm);
   CancelToken cancel;
   JfrOptions o;
@@ -188,7 +148,7 @@ TEST(AttachLive, NonJvmIsNeverSignalled) {
 
 TEST(AttachLive, DisabledOnTheCommandLineFailsAtOnce) {
   REQUIRE_JAVA();
-  auto jvm = start_jvm({"-XX:+DisableAttachMechanism"});
+  auto jvm = Jvm::start({"-XX:+DisableAttachMechanism"});
   ASSERT_TRUE(jvm);
   auto r = attach_execute(jvm->pid(), "jcmd", {"Thread.print"}, {}, nullptr);
   ASSERT_FALSE(r.ok());
@@ -199,7 +159,7 @@ TEST(AttachLive, DisabledOnTheCommandLineFailsAtOnce) {
 
 TEST(AttachLive, DisabledInToolOptionsTimesOutWithinTheBound) {
   REQUIRE_JAVA();
-  auto jvm = start_jvm({}, {{"JAVA_TOOL_OPTIONS", "-XX:+DisableAttachMechanism"}});
+  auto jvm = Jvm::start({}, {{"JAVA_TOOL_OPTIONS", "-XX:+DisableAttachMechanism"}});
   ASSERT_TRUE(jvm);
   AttachOptions ao;
   ao.connect_timeout_ms = 1500;
@@ -217,7 +177,7 @@ TEST(AttachLive, ReducedSignalsNeverGetsSigquit) {
   REQUIRE_JAVA();
   // With -Xrs the JVM does not catch SIGQUIT (it would kill it) and so opens
   // its attach socket at start-up instead: attach works without a signal.
-  auto jvm = start_jvm({"-Xrs"});
+  auto jvm = Jvm::start({"-Xrs"});
   ASSERT_TRUE(jvm);
   auto ok = attach_execute(jvm->pid(), "jcmd", {"VM.version"}, {}, nullptr);
   ASSERT_TRUE(ok.ok()) << ok.error().describe();

@@ -2,13 +2,12 @@
 #include <gtest/gtest.h>
 
 #include "sonde/jvm/jvm_contract.h"
+#include "support/contains.h"
 
 namespace sonde::jvm {
 namespace {
 
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
+using sonde::testing::contains;
 
 json over_the_wire(const json& j) {
   return json::from_msgpack(json::to_msgpack(j));

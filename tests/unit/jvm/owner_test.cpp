@@ -6,12 +6,12 @@
 // 0600, and served by the JVM itself. The "JVM" here is this test process
 // or a `sleep` child (its /proc/PID/root/tmp is /tmp), with a pid number no
 // real process can have for the hsperfdata file. Needs root and the second
-// local user (tests/integration/support/other_user.h).
+// local user (tests/support/other_user.h).
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <poll.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -24,12 +24,12 @@
 #include <string>
 #include <vector>
 
-#include "../../integration/support/other_user.h"
 #include "data.h"
 #include "sonde/common/fd.h"
 #include "sonde/common/subprocess.h"
 #include "sonde/jvm/attach.h"
 #include "sonde/jvm/hsperf.h"
+#include "support/other_user.h"
 
 namespace sonde::jvm {
 namespace {
@@ -92,8 +92,8 @@ TEST_F(HsperfOwnerTest, FileOfAnotherUserIsSkipped) {
   std::vector<std::string> notes;
   auto d = read(&notes);
   EXPECT_FALSE(d.ok());
-  EXPECT_TRUE(has_note(notes, file_ + " belongs to uid " + std::to_string(other_->uid) +
-                                  ", not to the JVM's uid 0"))
+  EXPECT_TRUE(has_note(
+      notes, file_ + " belongs to uid " + std::to_string(other_->uid) + ", not to the JVM's uid 0"))
       << joined(notes);
 }
 

@@ -10,13 +10,12 @@
 #include "sonde/net/speed_contract.h"
 
 #include <sys/socket.h>
+#include "support/contains.h"
 
 namespace sonde::net {
 namespace {
 
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
+using sonde::testing::contains;
 
 json over_the_wire(const json& j) {
   return json::from_msgpack(json::to_msgpack(j));

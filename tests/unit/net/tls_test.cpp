@@ -24,13 +24,13 @@
 
 #include "sonde/common/subprocess.h"
 #include "sonde/net/tls.h"
+#include "support/contains.h"
+#include "support/sserver.h"
 
 namespace sonde::net {
 namespace {
 
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
+using sonde::testing::contains;
 
 bool have_openssl() {
   auto r = run_capture({"openssl", "version"}, 10000);
@@ -107,49 +107,13 @@ std::string read_file(const std::string& p) {
 
 // ---- servers ----
 
-class SServer {
- public:
-  // openssl s_server on 127.0.0.1, port chosen by the kernel (read from its
-  // "ACCEPT 127.0.0.1:PORT" line).
-  SServer(const KeyCert& kc, std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {"openssl",    "s_server", "-accept",   "127.0.0.1:0", "-cert",
-                                     kc.cert_path, "-key",     kc.key_path, "-no_dhe"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    SpawnOptions o;
-    o.pipe_stdin = true;  // s_server reads commands from stdin; keep it open
-    o.new_process_group = true;
-    o.pipe_stderr = true;  // its connection errors are expected noise
-    auto c = spawn(argv, o);
-    if (!c.ok()) return;
-    child_ = std::move(*c);
-    std::string buf;
-    for (int i = 0; i < 100 && port_ == 0; ++i) {
-      pollfd p{child_.out().get(), POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      char tmp[256];
-      ssize_t n = ::read(child_.out().get(), tmp, sizeof tmp);
-      if (n <= 0) break;
-      buf.append(tmp, static_cast<size_t>(n));
-      auto a = buf.find("ACCEPT 127.0.0.1:");
-      if (a != std::string::npos && buf.find('\n', a) != std::string::npos)
-        port_ = std::atoi(buf.c_str() + a + 17);
-    }
-  }
-  ~SServer() {
-    if (!child_.exited()) {
-      child_.kill(SIGTERM);
-      if (!child_.wait(3000)) {
-        child_.kill(SIGKILL);
-        (void)child_.wait(3000);
-      }
-    }
-  }
-  int port() const { return port_; }
+using sonde::testing::SServer;
 
- private:
-  Child child_;
-  int port_ = 0;
-};
+// s_server with kc's key and certificate and without DHE key exchange.
+std::unique_ptr<SServer> serve(const KeyCert& kc, std::vector<std::string> extra = {}) {
+  extra.insert(extra.begin(), "-no_dhe");
+  return std::make_unique<SServer>(kc.cert_path, kc.key_path, extra);
+}
 
 // A TCP server on 127.0.0.1 that runs `serve(fd)` for each connection in a
 // thread, until destroyed.
@@ -262,9 +226,9 @@ KeyCert *Tls::ca_ = nullptr, *Tls::leaf_ = nullptr, *Tls::self_ = nullptr, *Tls:
         *Tls::nosan_ = nullptr;
 
 TEST_F(Tls, CaSignedLeafVerifiesWithCaPemAndEveryFieldIsRight) {
-  SServer s(*leaf_, {"-alpn", "h2,http/1.1"});
-  ASSERT_GT(s.port(), 0);
-  auto o = opts(s.port());
+  auto s = serve(*leaf_, {"-alpn", "h2,http/1.1"});
+  ASSERT_GT(s->port(), 0);
+  auto o = opts(s->port());
   o.sni = "www.sonde.test";
   o.ca_pem = read_file(ca_->cert_path);
   auto r = tls_probe(o, nullptr);
@@ -323,17 +287,17 @@ TEST_F(Tls, FingerprintMatchesOpensslSha256) {
   auto r = run_capture(
       {"openssl", "x509", "-in", leaf_->cert_path, "-noout", "-fingerprint", "-sha256"}, 10000);
   ASSERT_TRUE(r.ok());
-  SServer s(*leaf_);
-  ASSERT_GT(s.port(), 0);
-  auto p = tls_probe(opts(s.port()), nullptr);
+  auto s = serve(*leaf_);
+  ASSERT_GT(s->port(), 0);
+  auto p = tls_probe(opts(s->port()), nullptr);
   ASSERT_EQ(p.chain.size(), 1u) << p.error;
   EXPECT_TRUE(contains(r->out, "=" + p.chain[0].sha256 + "\n")) << r->out << p.chain[0].sha256;
 }
 
 TEST_F(Tls, IpAddressIsCheckedAgainstIpSans) {
-  SServer s(*leaf_);
-  ASSERT_GT(s.port(), 0);
-  auto o = opts(s.port());
+  auto s = serve(*leaf_);
+  ASSERT_GT(s->port(), 0);
+  auto o = opts(s->port());
   o.ca_pem = read_file(ca_->cert_path);
   auto r = tls_probe(o, nullptr);
   EXPECT_TRUE(r.ok) << r.error;
@@ -343,9 +307,9 @@ TEST_F(Tls, IpAddressIsCheckedAgainstIpSans) {
 }
 
 TEST_F(Tls, SelfSignedIsAFindingNotAnError) {
-  SServer s(*self_);
-  ASSERT_GT(s.port(), 0);
-  auto r = tls_probe(opts(s.port(), "localhost"), nullptr);
+  auto s = serve(*self_);
+  ASSERT_GT(s->port(), 0);
+  auto r = tls_probe(opts(s->port(), "localhost"), nullptr);
   ASSERT_TRUE(r.tls) << r.error;
   EXPECT_EQ(r.outcome, "verify_failed");
   EXPECT_FALSE(r.ok);
@@ -365,9 +329,9 @@ TEST_F(Tls, SelfSignedIsAFindingNotAnError) {
 }
 
 TEST_F(Tls, ExpiredCertificateHasNegativeDaysLeft) {
-  SServer s(*expired_);
-  ASSERT_GT(s.port(), 0);
-  auto o = opts(s.port());
+  auto s = serve(*expired_);
+  ASSERT_GT(s->port(), 0);
+  auto o = opts(s->port());
   o.sni = "sonde.test";
   o.ca_pem = read_file(ca_->cert_path);
   auto r = tls_probe(o, nullptr);
@@ -382,9 +346,9 @@ TEST_F(Tls, ExpiredCertificateHasNegativeDaysLeft) {
 }
 
 TEST_F(Tls, UnknownIssuerAgainstTheSystemStore) {
-  SServer s(*leaf_);
-  ASSERT_GT(s.port(), 0);
-  auto o = opts(s.port());
+  auto s = serve(*leaf_);
+  ASSERT_GT(s->port(), 0);
+  auto o = opts(s->port());
   o.sni = "sonde.test";
   auto r = tls_probe(o, nullptr);
   ASSERT_TRUE(r.tls) << r.error;
@@ -394,9 +358,9 @@ TEST_F(Tls, UnknownIssuerAgainstTheSystemStore) {
 }
 
 TEST_F(Tls, CaSentInTheChainIsSelfSignedInChain) {
-  SServer s(*leaf_, {"-cert_chain", ca_->cert_path});
-  ASSERT_GT(s.port(), 0);
-  auto o = opts(s.port());
+  auto s = serve(*leaf_, {"-cert_chain", ca_->cert_path});
+  ASSERT_GT(s->port(), 0);
+  auto o = opts(s->port());
   o.sni = "sonde.test";
   auto r = tls_probe(o, nullptr);
   ASSERT_EQ(r.chain.size(), 2u) << r.error;
@@ -408,9 +372,9 @@ TEST_F(Tls, CaSentInTheChainIsSelfSignedInChain) {
 }
 
 TEST_F(Tls, HostnameMismatchNamesTheCertificatesNames) {
-  SServer s(*leaf_);
-  ASSERT_GT(s.port(), 0);
-  auto o = opts(s.port());
+  auto s = serve(*leaf_);
+  ASSERT_GT(s->port(), 0);
+  auto o = opts(s->port());
   o.sni = "other.example";
   o.ca_pem = read_file(ca_->cert_path);
   auto r = tls_probe(o, nullptr);
@@ -424,9 +388,9 @@ TEST_F(Tls, HostnameMismatchNamesTheCertificatesNames) {
 }
 
 TEST_F(Tls, CaFileOnThisHostAndCnOnlyCertificate) {
-  SServer s(*nosan_);
-  ASSERT_GT(s.port(), 0);
-  auto o = opts(s.port());
+  auto s = serve(*nosan_);
+  ASSERT_GT(s->port(), 0);
+  auto o = opts(s->port());
   o.ca_file = ca_->cert_path;
   auto r = tls_probe(o, nullptr);
   ASSERT_TRUE(r.tls) << r.error;
@@ -439,10 +403,10 @@ TEST_F(Tls, CaFileOnThisHostAndCnOnlyCertificate) {
 }
 
 TEST_F(Tls, StoreFromSslCertFile) {
-  SServer s(*leaf_);
-  ASSERT_GT(s.port(), 0);
+  auto s = serve(*leaf_);
+  ASSERT_GT(s->port(), 0);
   ::setenv("SSL_CERT_FILE", ca_->cert_path.c_str(), 1);
-  auto o = opts(s.port());
+  auto o = opts(s->port());
   o.sni = "sonde.test";
   auto r = tls_probe(o, nullptr);
   ::unsetenv("SSL_CERT_FILE");
@@ -452,9 +416,9 @@ TEST_F(Tls, StoreFromSslCertFile) {
 }
 
 TEST_F(Tls, VersionMismatchIsNamed) {
-  SServer s(*leaf_, {"-tls1_3"});
-  ASSERT_GT(s.port(), 0);
-  auto o = opts(s.port());
+  auto s = serve(*leaf_, {"-tls1_3"});
+  ASSERT_GT(s->port(), 0);
+  auto o = opts(s->port());
   o.max_version = "1.2";
   auto r = tls_probe(o, nullptr);
   EXPECT_FALSE(r.tls);
@@ -465,9 +429,9 @@ TEST_F(Tls, VersionMismatchIsNamed) {
 }
 
 TEST_F(Tls, Tls12WhenAsked) {
-  SServer s(*leaf_);
-  ASSERT_GT(s.port(), 0);
-  auto o = opts(s.port());
+  auto s = serve(*leaf_);
+  ASSERT_GT(s->port(), 0);
+  auto o = opts(s->port());
   o.max_version = "1.2";
   o.alpn = {};
   auto r = tls_probe(o, nullptr);
@@ -479,9 +443,9 @@ TEST_F(Tls, Tls12WhenAsked) {
 }
 
 TEST_F(Tls, ClientCertificateRequestIsNoted) {
-  SServer s(*leaf_, {"-verify", "1", "-tls1_2"});
-  ASSERT_GT(s.port(), 0);
-  auto r = tls_probe(opts(s.port()), nullptr);
+  auto s = serve(*leaf_, {"-verify", "1", "-tls1_2"});
+  ASSERT_GT(s->port(), 0);
+  auto r = tls_probe(opts(s->port()), nullptr);
   ASSERT_TRUE(r.tls) << r.error;
   EXPECT_TRUE(r.client_cert_requested);
 }
@@ -489,9 +453,9 @@ TEST_F(Tls, ClientCertificateRequestIsNoted) {
 // TLS 1.3: the client's handshake ends before the server checks for our
 // certificate; its "certificate required" alert comes afterwards.
 TEST_F(Tls, RequiredClientCertificateTls13) {
-  SServer s(*leaf_, {"-Verify", "1", "-CAfile", ca_->cert_path});
-  ASSERT_GT(s.port(), 0);
-  auto o = opts(s.port());
+  auto s = serve(*leaf_, {"-Verify", "1", "-CAfile", ca_->cert_path});
+  ASSERT_GT(s->port(), 0);
+  auto o = opts(s->port());
   o.ca_pem = read_file(ca_->cert_path);
   auto r = tls_probe(o, nullptr);
   EXPECT_TRUE(r.client_cert_requested) << r.error;
@@ -503,9 +467,9 @@ TEST_F(Tls, RequiredClientCertificateTls13) {
 }
 
 TEST_F(Tls, RequiredClientCertificateTls12) {
-  SServer s(*leaf_, {"-Verify", "1", "-CAfile", ca_->cert_path});
-  ASSERT_GT(s.port(), 0);
-  auto o = opts(s.port());
+  auto s = serve(*leaf_, {"-Verify", "1", "-CAfile", ca_->cert_path});
+  ASSERT_GT(s->port(), 0);
+  auto o = opts(s->port());
   o.max_version = "1.2";
   auto r = tls_probe(o, nullptr);
   EXPECT_FALSE(r.tls);

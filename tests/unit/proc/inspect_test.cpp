@@ -11,9 +11,10 @@
 #include <tuple>
 
 #include "sonde/common/io.h"
+#include "sonde/common/subprocess.h"
 #include "sonde/proc/inspect.h"
 #include "sonde/proc/text.h"
-#include "tracee.h"
+#include "support/tracee.h"
 
 using namespace sonde;
 using namespace sonde::proc;
@@ -66,9 +67,9 @@ class InspectHolder : public ::testing::Test {
     ASSERT_GE(fd, 0);
     ::close(fd);
     path_ = tmpl;
-    holder_ = start_tracee({target_path("fd_holder"), path_});
-    ASSERT_TRUE(holder_.ready.starts_with("READY ")) << holder_.ready;
-    std::istringstream in(holder_.ready.substr(6));
+    holder_ = start_tracee({target_path("fd_holder"), path_}, &ready_);
+    ASSERT_TRUE(ready_.starts_with("READY ")) << ready_;
+    std::istringstream in(ready_.substr(6));
     in >> listen_port_ >> client_port_;
     ASSERT_GT(listen_port_, 0);
     ASSERT_GT(client_port_, 0);
@@ -83,18 +84,19 @@ class InspectHolder : public ::testing::Test {
   }
 
   std::string path_;
-  sonde::testing::Tracee holder_;
+  std::unique_ptr<sonde::testing::Tracee> holder_;
+  std::string ready_;  // its READY line
   int listen_port_ = 0, client_port_ = 0;
 };
 
 }  // namespace
 
 TEST_F(InspectHolder, IdentityThreadsMemory) {
-  ASSERT_TRUE(sonde::testing::wait_all_sleeping(holder_.pid()));
-  auto r = inspect_process(holder_.pid(), {});
+  ASSERT_TRUE(sonde::testing::wait_all_sleeping(holder_->pid()));
+  auto r = inspect_process(holder_->pid(), {});
   ASSERT_TRUE(r.ok()) << r.error().describe();
   const json& j = *r;
-  EXPECT_EQ(j["pid"], holder_.pid());
+  EXPECT_EQ(j["pid"], holder_->pid());
   EXPECT_EQ(j["ppid"], ::getpid());
   EXPECT_EQ(j["comm"], "fd_holder");
   EXPECT_EQ(j["state"], "S");
@@ -120,7 +122,7 @@ TEST_F(InspectHolder, IdentityThreadsMemory) {
     EXPECT_EQ(t["state"], "S");
   }
   EXPECT_EQ(names, (std::set<std::string>{"fd_holder", "sonde-worker1", "sonde-worker2"}));
-  EXPECT_EQ(j["threads"][0]["tid"], holder_.pid());
+  EXPECT_EQ(j["threads"][0]["tid"], holder_->pid());
 
   const json& m = j["memory"];
   EXPECT_GT(m["rss_kb"].get<long long>(), 0);
@@ -143,7 +145,7 @@ TEST_F(InspectHolder, IdentityThreadsMemory) {
   EXPECT_TRUE(found) << j["limits"].dump();
   EXPECT_EQ(j["limits"].size(), 16u);
 
-  auto cg = read_file("/proc/" + std::to_string(holder_.pid()) + "/cgroup");
+  auto cg = read_file("/proc/" + std::to_string(holder_->pid()) + "/cgroup");
   ASSERT_TRUE(cg.ok());
   ASSERT_FALSE(j["cgroup"].empty());
   EXPECT_EQ(j["cgroup"][0].get<std::string>() + "\n", cg->substr(0, cg->find('\n') + 1));
@@ -163,7 +165,7 @@ TEST_F(InspectHolder, IdentityThreadsMemory) {
 }
 
 TEST_F(InspectHolder, FilesAndPipes) {
-  auto r = inspect_process(holder_.pid(), {});
+  auto r = inspect_process(holder_->pid(), {});
   ASSERT_TRUE(r.ok());
   auto files = fds_of_kind(*r, "file");
   bool known = false;
@@ -185,7 +187,7 @@ TEST_F(InspectHolder, FilesAndPipes) {
   EXPECT_TRUE(pair) << r->dump(2);
   // Every fd agrees with readlink.
   for (const auto& f : (*r)["fds"]) {
-    auto l = read_link("/proc/" + std::to_string(holder_.pid()) + "/fd/" +
+    auto l = read_link("/proc/" + std::to_string(holder_->pid()) + "/fd/" +
                        std::to_string(f["fd"].get<int>()));
     ASSERT_TRUE(l.ok());
     EXPECT_EQ(f["target"], *l);
@@ -194,7 +196,7 @@ TEST_F(InspectHolder, FilesAndPipes) {
 
 TEST_F(InspectHolder, TcpSocketsMatchSs) {
   if (!have_ss()) GTEST_SKIP() << "ss (iproute2) not installed";
-  auto r = inspect_process(holder_.pid(), {});
+  auto r = inspect_process(holder_->pid(), {});
   ASSERT_TRUE(r.ok());
   std::set<SsRow> ours;
   for (const auto& f : fds_of_kind(*r, "socket")) {
@@ -203,7 +205,7 @@ TEST_F(InspectHolder, TcpSocketsMatchSs) {
     EXPECT_EQ(f["target"], "socket:[" + std::to_string(s["inode"].get<unsigned long long>()) + "]");
     if (s["proto"] == "tcp") ours.insert(as_ss(s));
   }
-  auto theirs = ss_rows({"ss", "-tanpe"}, holder_.pid());
+  auto theirs = ss_rows({"ss", "-tanpe"}, holder_->pid());
   EXPECT_EQ(ours, theirs);
   std::string lp = "127.0.0.1:" + std::to_string(listen_port_),
               cp = "127.0.0.1:" + std::to_string(client_port_);
@@ -216,7 +218,7 @@ TEST_F(InspectHolder, TcpSocketsMatchSs) {
 
 TEST_F(InspectHolder, UdpAndUnixSockets) {
   if (!have_ss()) GTEST_SKIP() << "ss (iproute2) not installed";
-  auto r = inspect_process(holder_.pid(), {});
+  auto r = inspect_process(holder_->pid(), {});
   ASSERT_TRUE(r.ok());
   std::set<SsRow> udp;
   std::set<std::string> unix_inodes;
@@ -232,7 +234,7 @@ TEST_F(InspectHolder, UdpAndUnixSockets) {
   ASSERT_EQ(udp.size(), 1u);
   EXPECT_EQ(std::get<0>(*udp.begin()), "UNCONN");
   EXPECT_TRUE(std::get<1>(*udp.begin()).starts_with("127.0.0.1:"));
-  EXPECT_EQ(udp, ss_rows({"ss", "-uanpe"}, holder_.pid()));
+  EXPECT_EQ(udp, ss_rows({"ss", "-uanpe"}, holder_->pid()));
 
   // ss -x prints "u_str ESTAB 0 0 * <inode> * <peer inode>".
   std::set<std::string> ss_unix;
@@ -240,7 +242,7 @@ TEST_F(InspectHolder, UdpAndUnixSockets) {
   ASSERT_TRUE(out.ok());
   std::istringstream in(out->out);
   for (std::string line; std::getline(in, line);) {
-    if (line.find("pid=" + std::to_string(holder_.pid()) + ",") == std::string::npos) continue;
+    if (line.find("pid=" + std::to_string(holder_->pid()) + ",") == std::string::npos) continue;
     auto f = split_ws(line);
     ASSERT_GE(f.size(), 6u);
     EXPECT_EQ(f[1], "ESTAB");
@@ -253,13 +255,13 @@ TEST_F(InspectHolder, UdpAndUnixSockets) {
 TEST_F(InspectHolder, EnvOnlyWhenAsked) {
   InspectOptions o;
   o.env = true;
-  auto r = inspect_process(holder_.pid(), o);
+  auto r = inspect_process(holder_->pid(), o);
   ASSERT_TRUE(r.ok());
   ASSERT_TRUE(r->contains("env"));
   bool secret = false;
   for (const auto& e : (*r)["env"]) secret |= e == "SONDE_SECRET=hunter2";
   EXPECT_TRUE(secret);
-  auto plain = inspect_process(holder_.pid(), {});
+  auto plain = inspect_process(holder_->pid(), {});
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(plain->dump().find("hunter2"), std::string::npos);
 }

@@ -9,7 +9,7 @@
 #include "sonde/proc/ps.h"
 #include "sonde/render/inspect.h"
 #include "sonde/render/ps.h"
-#include "tracee.h"
+#include "support/tracee.h"
 
 namespace sonde::proc {
 namespace {
@@ -44,15 +44,16 @@ TEST(PsLimits, LongCommandLineIsCutAtAUtf8BoundaryWithTheRestCounted) {
   size_t full = 0;
   for (const auto& s : argv) full += s.size() + 1;
   full -= 1;
-  auto t = start_tracee(argv);
-  ASSERT_EQ(t.ready, "READY");
+  std::string ready;
+  auto t = start_tracee(argv, &ready);
+  ASSERT_EQ(ready, "READY");
   CancelToken cancel;
   PsOptions o;
   o.interval_ms = 0;
   o.name_regex = "many_holder";
   auto r = list_processes(o, cancel);
   ASSERT_TRUE(r.ok()) << r.error().describe();
-  const json* p = row_of(*r, t.pid());
+  const json* p = row_of(*r, t->pid());
   ASSERT_NE(p, nullptr);
   std::string cl = p->value("cmdline", "");
   size_t more = p->value("cmdline_more_bytes", size_t{0});
@@ -69,15 +70,16 @@ TEST(PsLimits, LongCommandLineIsCutAtAUtf8BoundaryWithTheRestCounted) {
 }
 
 TEST(PsLimits, ShortCommandLineIsWholeAndNotCounted) {
-  auto t = start_tracee({target_path("many_holder"), "0", "0", "short"});
-  ASSERT_EQ(t.ready, "READY");
+  std::string ready;
+  auto t = start_tracee({target_path("many_holder"), "0", "0", "short"}, &ready);
+  ASSERT_EQ(ready, "READY");
   CancelToken cancel;
   PsOptions o;
   o.interval_ms = 0;
   o.name_regex = "many_holder";
   auto r = list_processes(o, cancel);
   ASSERT_TRUE(r.ok());
-  const json* p = row_of(*r, t.pid());
+  const json* p = row_of(*r, t->pid());
   ASSERT_NE(p, nullptr);
   EXPECT_EQ((*p)["cmdline"], target_path("many_holder") + " 0 0 short");
   EXPECT_FALSE(p->contains("cmdline_more_bytes"));
@@ -100,13 +102,14 @@ TEST(PsLimits, RowsPastTheBudgetAreCountedAndRendered) {
 }
 
 TEST(FdLimits, FdsOverTheCountCapAreCounted) {
-  auto t = start_tracee({target_path("many_holder"), std::to_string(kMaxFds + 600), "0"});
-  ASSERT_EQ(t.ready, "READY");
-  size_t total = count_fds(t.pid());
+  std::string ready;
+  auto t = start_tracee({target_path("many_holder"), std::to_string(kMaxFds + 600), "0"}, &ready);
+  ASSERT_EQ(ready, "READY");
+  size_t total = count_fds(t->pid());
   ASSERT_GT(total, kMaxFds);
   std::vector<std::string> notes;
   size_t more = 0;
-  auto fds = list_fds(t.pid(), notes, &more);
+  auto fds = list_fds(t->pid(), notes, &more);
   ASSERT_TRUE(fds.ok()) << fds.error().describe();
   EXPECT_EQ(fds->size(), kMaxFds);
   EXPECT_EQ(more, total - kMaxFds);
@@ -118,7 +121,7 @@ TEST(FdLimits, FdsOverTheCountCapAreCounted) {
   EXPECT_TRUE(noted);
 
   // inspect carries the count and its text says it.
-  auto r = inspect_process(t.pid(), {});
+  auto r = inspect_process(t->pid(), {});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ((*r)["fds_more"], more);
   EXPECT_LT(wire_size_bound(*r), kResultBudgetBytes);
@@ -127,12 +130,13 @@ TEST(FdLimits, FdsOverTheCountCapAreCounted) {
 }
 
 TEST(FdLimits, FdsPastTheByteBudgetAreCounted) {
-  auto t = start_tracee({target_path("many_holder"), "3000", "0"});
-  ASSERT_EQ(t.ready, "READY");
-  size_t total = count_fds(t.pid());
+  std::string ready;
+  auto t = start_tracee({target_path("many_holder"), "3000", "0"}, &ready);
+  ASSERT_EQ(ready, "READY");
+  size_t total = count_fds(t->pid());
   std::vector<std::string> notes;
   size_t more = 0;
-  auto fds = list_fds(t.pid(), notes, &more, 20000);
+  auto fds = list_fds(t->pid(), notes, &more, 20000);
   ASSERT_TRUE(fds.ok());
   EXPECT_GT(fds->size(), 10u);
   EXPECT_LE(wire_size_bound(*fds), 20000u);

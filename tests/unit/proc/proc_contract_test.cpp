@@ -5,13 +5,12 @@
 #include "sonde/common/json_read.h"
 #include "sonde/proc/inspect_contract.h"
 #include "sonde/proc/ps_contract.h"
+#include "support/contains.h"
 
 namespace sonde::proc {
 namespace {
 
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
+using sonde::testing::contains;
 
 json over_the_wire(const json& j) {
   return json::from_msgpack(json::to_msgpack(j));

@@ -9,7 +9,7 @@
 #include "sonde/proc/ps.h"
 #include "sonde/proc/stat.h"
 #include "sonde/proc/system.h"
-#include "tracee.h"
+#include "support/tracee.h"
 
 using namespace sonde;
 using namespace sonde::proc;
@@ -33,17 +33,19 @@ void favour(int pid) {
 }  // namespace
 
 TEST(Ps, BurnerBusyHolderIdle) {
-  auto burner = start_tracee({target_path("cpu_burner"), "20"});
-  ASSERT_EQ(burner.ready, "READY");
-  favour(burner.pid());
+  std::string burner_ready;
+  auto burner = start_tracee({target_path("cpu_burner"), "20"}, &burner_ready);
+  ASSERT_EQ(burner_ready, "READY");
+  favour(burner->pid());
   char tmpl[] = "/tmp/sonde-ps-XXXXXX";
   int fd = ::mkstemp(tmpl);
   ASSERT_GE(fd, 0);
   ::close(fd);
-  auto holder = start_tracee({target_path("fd_holder"), tmpl});
+  std::string holder_ready;
+  auto holder = start_tracee({target_path("fd_holder"), tmpl}, &holder_ready);
   ::unlink(tmpl);
-  ASSERT_TRUE(holder.ready.starts_with("READY ")) << holder.ready;
-  ASSERT_TRUE(sonde::testing::wait_all_sleeping(holder.pid()));
+  ASSERT_TRUE(holder_ready.starts_with("READY ")) << holder_ready;
+  ASSERT_TRUE(sonde::testing::wait_all_sleeping(holder->pid()));
 
   CancelToken cancel;
   PsOptions o;
@@ -56,17 +58,17 @@ TEST(Ps, BurnerBusyHolderIdle) {
   EXPECT_GE((*r)["total"].get<size_t>(), (*r)["shown"].get<size_t>());
   EXPECT_GT((*r)["mem_total_kb"].get<unsigned long long>(), 0u);
 
-  const json* b = find_pid(*r, burner.pid());
-  const json* h = find_pid(*r, holder.pid());
+  const json* b = find_pid(*r, burner->pid());
+  const json* h = find_pid(*r, holder->pid());
   ASSERT_NE(b, nullptr) << r->dump(2);
   ASSERT_NE(h, nullptr) << r->dump(2);
   EXPECT_GT((*b)["cpu_pct"].get<double>(), 50.0) << b->dump();
   EXPECT_LT((*h)["cpu_pct"].get<double>(), 20.0) << h->dump();
   // Sorted by CPU: the burner comes first among what the filter kept.
-  EXPECT_EQ((*r)["processes"][0]["pid"], burner.pid());
+  EXPECT_EQ((*r)["processes"][0]["pid"], burner->pid());
 
   // Fields against /proc itself.
-  auto st = read_stat("/proc/" + std::to_string(holder.pid()) + "/stat");
+  auto st = read_stat("/proc/" + std::to_string(holder->pid()) + "/stat");
   ASSERT_TRUE(st.ok());
   EXPECT_EQ((*h)["ppid"], ::getpid());
   EXPECT_EQ((*h)["comm"], "fd_holder");
@@ -78,7 +80,7 @@ TEST(Ps, BurnerBusyHolderIdle) {
   EXPECT_EQ((*h)["start_time"], start_epoch(sys, st->starttime));
   long long now = ::time(nullptr);
   EXPECT_LE(std::llabs((*h)["start_time"].get<long long>() - now), 5);
-  auto status = read_file("/proc/" + std::to_string(holder.pid()) + "/status");
+  auto status = read_file("/proc/" + std::to_string(holder->pid()) + "/status");
   ASSERT_TRUE(status.ok());
   auto rss_pos = status->find("VmRSS:");
   ASSERT_NE(rss_pos, std::string::npos);
@@ -90,9 +92,10 @@ TEST(Ps, BurnerBusyHolderIdle) {
 }
 
 TEST(Ps, LifetimeAverage) {
-  auto burner = start_tracee({target_path("cpu_burner"), "20"});
-  ASSERT_EQ(burner.ready, "READY");
-  favour(burner.pid());
+  std::string burner_ready;
+  auto burner = start_tracee({target_path("cpu_burner"), "20"}, &burner_ready);
+  ASSERT_EQ(burner_ready, "READY");
+  favour(burner->pid());
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CancelToken cancel;
   PsOptions o;
@@ -101,7 +104,7 @@ TEST(Ps, LifetimeAverage) {
   auto r = list_processes(o, cancel);
   ASSERT_TRUE(r.ok()) << r.error().describe();
   EXPECT_EQ((*r)["cpu_source"], "lifetime");
-  const json* b = find_pid(*r, burner.pid());
+  const json* b = find_pid(*r, burner->pid());
   ASSERT_NE(b, nullptr);
   // Tick-granular (10 ms) over a third of a second: loose bound.
   EXPECT_GT((*b)["cpu_pct"].get<double>(), 20.0) << b->dump();
@@ -145,8 +148,9 @@ TEST(Ps, NameRegexMatchesCmdlineAndLimit) {
   // Parallel test runs start burners too; a unique extra argument (cpu_burner
   // ignores it) tells ours apart.
   std::string token = "tok" + std::to_string(::getpid());
-  auto burner = start_tracee({target_path("cpu_burner"), "20", token});
-  ASSERT_EQ(burner.ready, "READY");
+  std::string burner_ready;
+  auto burner = start_tracee({target_path("cpu_burner"), "20", token}, &burner_ready);
+  ASSERT_EQ(burner_ready, "READY");
   CancelToken cancel;
   PsOptions o;
   o.interval_ms = 10;
@@ -155,7 +159,7 @@ TEST(Ps, NameRegexMatchesCmdlineAndLimit) {
   auto r = list_processes(o, cancel);
   ASSERT_TRUE(r.ok());
   ASSERT_EQ((*r)["shown"], 1) << r->dump(2);
-  EXPECT_EQ((*r)["processes"][0]["pid"], burner.pid());
+  EXPECT_EQ((*r)["processes"][0]["pid"], burner->pid());
 
   o.name_regex = "";
   o.limit = 3;

@@ -10,7 +10,7 @@
 #include "sonde/render/inspect.h"
 #include "sonde/render/ps.h"
 #include "sonde/render/table.h"
-#include "tracee.h"
+#include "support/tracee.h"
 
 using namespace sonde;
 using namespace sonde::render;
@@ -63,8 +63,9 @@ TEST(Table, ControlCharactersNeverReachTheTerminal) {
 }
 
 TEST(RenderPs, TableHasHeaderAndBurner) {
-  auto burner = start_tracee({target_path("cpu_burner"), "5"});
-  ASSERT_EQ(burner.ready, "READY");
+  std::string burner_ready;
+  auto burner = start_tracee({target_path("cpu_burner"), "5"}, &burner_ready);
+  ASSERT_EQ(burner_ready, "READY");
   CancelToken cancel;
   proc::PsOptions o;
   o.interval_ms = 50;
@@ -80,7 +81,7 @@ TEST(RenderPs, TableHasHeaderAndBurner) {
   // Unlimited width for the content check: a long build path would be cut.
   for (const auto& l : lines_of(render_ps_text(*r, 0))) {
     auto f = proc::split_ws(l);
-    if (!f.empty() && f[0] == std::to_string(burner.pid())) {
+    if (!f.empty() && f[0] == std::to_string(burner->pid())) {
       row = true;
       EXPECT_NE(l.find("cpu_burner"), std::string::npos) << l;
     }
@@ -127,9 +128,10 @@ TEST(RenderInspect, ShowsFileListenAndThreads) {
   int fd = ::mkstemp(tmpl);
   ASSERT_GE(fd, 0);
   ::close(fd);
-  auto holder = start_tracee({target_path("fd_holder"), tmpl});
-  ASSERT_TRUE(holder.ready.starts_with("READY ")) << holder.ready;
-  auto r = proc::inspect_process(holder.pid(), {});
+  std::string holder_ready;
+  auto holder = start_tracee({target_path("fd_holder"), tmpl}, &holder_ready);
+  ASSERT_TRUE(holder_ready.starts_with("READY ")) << holder_ready;
+  auto r = proc::inspect_process(holder->pid(), {});
   ::unlink(tmpl);
   ASSERT_TRUE(r.ok());
   std::string text = render_inspect_text(*r);
@@ -139,7 +141,7 @@ TEST(RenderInspect, ShowsFileListenAndThreads) {
   EXPECT_NE(text.find("sonde-worker1"), std::string::npos) << text;
   EXPECT_NE(text.find("sonde-worker2"), std::string::npos) << text;
   EXPECT_NE(text.find("Max open files"), std::string::npos) << text;
-  EXPECT_NE(text.find("pid " + std::to_string(holder.pid()) + "  fd_holder"), std::string::npos)
+  EXPECT_NE(text.find("pid " + std::to_string(holder->pid()) + "  fd_holder"), std::string::npos)
       << text;
   EXPECT_EQ(text.find("hunter2"), std::string::npos);
   EXPECT_FALSE(render_inspect_text(json::object()).empty());

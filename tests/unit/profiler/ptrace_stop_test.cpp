@@ -13,10 +13,10 @@
 #include <string>
 
 #include "../../../profiler/src/ptrace_stop.h"
+#include "sonde/common/io.h"
 #include "sonde/profiler/stack.h"
 #include "sonde/profiler/symbolizer.h"
-#include "../../integration/support/tracee.h"
-#include "sonde/common/io.h"
+#include "support/tracee.h"
 
 namespace sonde::profiler {
 namespace {
@@ -112,7 +112,6 @@ TEST_F(PtraceStopTest, ErrorsAndExceptionsComeBackFromTheTracerThread) {
   EXPECT_THROW((void)run_on_tracer_thread([]() -> Status { throw std::runtime_error("x"); }),
                std::runtime_error);
 }
-
 
 // A whole stack dump with a stop deadline no thread can meet (0 ms): every
 // thread misses it, is taken late between the others' captures or let go

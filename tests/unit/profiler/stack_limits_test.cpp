@@ -2,9 +2,9 @@
 // the dump or counted in threads_more, and the dump stays within its caps.
 #include <gtest/gtest.h>
 
-#include "../../integration/support/tracee.h"
 #include "sonde/profiler/stack.h"
 #include "sonde/render/stack.h"
+#include "support/tracee.h"
 
 namespace sonde::profiler {
 namespace {

@@ -4,7 +4,7 @@
 // found by debuglink and by build-id, dwz files, a real debuginfod server,
 // and files that are not ELF.
 #include "sonde/profiler/symbolizer.h"
-#include "../../integration/support/ports.h"
+#include "sonde/common/ports.h"
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -787,7 +787,7 @@ struct DebuginfodServer {
 // Serves dir/served; returns once it serves the debuginfo of build_id
 // (bounded), nullptr with a test failure otherwise.
 std::unique_ptr<DebuginfodServer> start_debuginfod(const TempDir& dir, const std::string& id) {
-  int port = sonde::testing::free_loopback_port();
+  int port = sonde::free_loopback_port();
   if (port == 0) {
     ADD_FAILURE() << "no free port";
     return nullptr;
@@ -1132,7 +1132,6 @@ TEST_F(DebugCacheTest, GarbageAndTruncatedFilesAreRefusedNotCrashedOn) {
   EXPECT_TRUE(elf_has_compressed_sections(in.get()));
 }
 
-
 // A target's file truncated on disk while we have it open (issue 15, point
 // 6). Mapped, the next read of a page past the new end would be a SIGBUS
 // in the agent; read with pread, it is a short read: what was read stays,
@@ -1221,7 +1220,6 @@ TEST_F(SymbolizerTest, FifoAndSymlinkInPlaceOfAnElfFile) {
   EXPECT_TRUE(ElfImage::open_file(good, &err)) << err;
 }
 
-
 // A debug file its owner (not root) could truncate under a mapping is read
 // through a private copy: the lines are still found, and truncating the
 // file afterwards changes nothing for the symbolizer that holds it.
@@ -1229,8 +1227,9 @@ TEST_F(SymbolizerTest, DebugFileNotRootsIsReadFromAPrivateCopy) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to give the file to another user";
   std::string bin = build("theirs", kPlainSource, "c", "-O0 -g");
   Sym work = nm_symbol(bin, "exported_work");
-  ASSERT_TRUE(sh("cd " + dir.path.string() + " && objcopy --only-keep-debug theirs theirs.debug" +
-                 " && strip --strip-debug theirs && objcopy --add-gnu-debuglink=theirs.debug theirs"));
+  ASSERT_TRUE(
+      sh("cd " + dir.path.string() + " && objcopy --only-keep-debug theirs theirs.debug" +
+         " && strip --strip-debug theirs && objcopy --add-gnu-debuglink=theirs.debug theirs"));
   std::string debug = dir / "theirs.debug";
   ASSERT_EQ(::chown(debug.c_str(), 65534, 65534), 0);  // nobody's
   ModuleRef m{bin, bin, build_id(bin)};

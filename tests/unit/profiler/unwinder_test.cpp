@@ -11,9 +11,9 @@
 #include "../../../profiler/src/elf_image.h"
 #include "../../../profiler/src/maps.h"
 #include "../../../profiler/src/unwinder.h"
-#include "../../integration/support/tracee.h"
 #include "sonde/profiler/session.h"
 #include "sonde/profiler/stack.h"
+#include "support/tracee.h"
 
 namespace sonde::profiler {
 namespace {

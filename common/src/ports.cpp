@@ -1,16 +1,13 @@
-// Loopback ports for test servers (debuginfod, sshd, forwards).
-#pragma once
+#include "sonde/common/ports.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-namespace sonde::testing {
+namespace sonde {
 
-// A loopback port nobody listens on right now (the kernel's pick), 0 when
-// none could be had. Racy by nature: bind it soon.
-inline int free_loopback_port() {
+int free_loopback_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return 0;
   sockaddr_in a{};
@@ -25,4 +22,4 @@ inline int free_loopback_port() {
   return port;
 }
 
-}  // namespace sonde::testing
+}  // namespace sonde

@@ -1,4 +1,4 @@
-#include "sshd_fixture.h"
+#include "run.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -30,8 +30,6 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kExitGrace = std::chrono::milliseconds(500);
 // Beyond this a stream is still drained (so the child never blocks) but not kept.
 constexpr size_t kMaxCapture = 64u << 20;
-
-const char* const kScript = SONDE_SOURCE_DIR "/tests/fixtures/sshd.sh";
 
 std::vector<std::string> merged_env(const std::map<std::string, std::string>& overrides) {
   std::vector<std::string> out;
@@ -87,11 +85,6 @@ void record_status(Run& r, int status) {
     r.exit_code = -1;
     r.signal = WTERMSIG(status);
   }
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
 }
 
 }  // namespace
@@ -280,7 +273,7 @@ std::string describe(const Run& r) {
   } else {
     s = "exit " + std::to_string(r.exit_code);
   }
-  if (!r.err.empty()) s += "; stderr: " + trim(r.err);
+  if (!r.err.empty()) s += "; stderr: " + trim_end(r.err);
   return s;
 }
 
@@ -313,62 +306,9 @@ bool have_program(const char* name) {
   return false;
 }
 
-// --- Sshd -------------------------------------------------------------------
-
-Sshd* Sshd::start(std::string* why_not) {
-  auto fail = [&](const std::string& why) -> Sshd* {
-    if (why_not) *why_not = why;
-    return nullptr;
-  };
-  char tmpl[] = "/tmp/sonde-sshd-XXXXXX";
-  if (!::mkdtemp(tmpl)) {
-    std::string why = std::string("mkdtemp: ") + strerror(errno);
-    ADD_FAILURE() << why;
-    return fail(why);
-  }
-  std::string dir = tmpl;
-  Run r = run_cmd({"bash", kScript, "start", dir}, {}, 20000);
-  if (r.exit_code == 0 && !r.timed_out) {
-    try {
-      return new Sshd(dir, std::stoi(r.out));
-    } catch (const std::exception&) {
-      r.err += "\nsshd.sh printed no port: '" + r.out + "'";
-    }
-  }
-  // Leave nothing running or on disk behind a failed start.
-  run_cmd({"bash", kScript, "stop", dir}, {}, 10000);
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  if (r.exit_code == 77) return fail("sshd fixture unavailable: " + trim(r.err));
-  std::string why = "tests/fixtures/sshd.sh start failed: " + describe(r);
-  ADD_FAILURE() << why;
-  return fail(why);
-}
-
-Sshd::~Sshd() {
-  stop();
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-}
-
-void Sshd::script(const char* verb) {
-  Run r = run_cmd({"bash", kScript, verb, dir_}, {}, 10000);
-  if (r.exit_code != 0 || r.timed_out) {
-    ADD_FAILURE() << "tests/fixtures/sshd.sh " << verb << " " << dir_ << ": " << describe(r);
-  }
-}
-
-void Sshd::untrust() {
-  script("untrust");
-}
-void Sshd::trust_other() {
-  script("trust-other");
-}
-void Sshd::trust() {
-  script("trust");
-}
-void Sshd::stop() {
-  script("stop");
+std::string trim_end(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
 }
 
 }  // namespace sonde::testing

@@ -79,8 +79,7 @@ inline RunResult run_as(const OtherUser& u, const std::vector<std::string>& argv
     ::dup2(p[1], 1);
     ::dup2(p[1], 2);
     if (::chdir("/") != 0) ::_exit(126);
-    if (::setgroups(0, nullptr) != 0 || ::setgid(u.gid) != 0 || ::setuid(u.uid) != 0)
-      ::_exit(126);
+    if (::setgroups(0, nullptr) != 0 || ::setgid(u.gid) != 0 || ::setuid(u.uid) != 0) ::_exit(126);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
