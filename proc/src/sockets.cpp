@@ -1,5 +1,7 @@
 #include "sonde/proc/sockets.h"
 
+#include <sys/stat.h>
+
 #include <arpa/inet.h>
 
 #include <cstring>
@@ -182,6 +184,30 @@ SocketTable SocketTable::load(int pid, std::vector<std::string>* notes) {
     }
   }
   return t;
+}
+
+std::optional<uint64_t> netns_inode(int pid) {
+  struct stat st;
+  if (::stat(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), &st) != 0) return std::nullopt;
+  return static_cast<uint64_t>(st.st_ino);
+}
+
+const SocketInfo* SocketCache::find(int pid, uint64_t inode) {
+  auto ns = netns_inode(pid);
+  if (!ns) return nullptr;
+  auto [it, fresh] = by_ns_.try_emplace(*ns);
+  if (!fresh)
+    if (const SocketInfo* s = it->second.find(inode)) return s;
+  // First use of this namespace, or a socket made since the last read.
+  it->second = SocketTable::load(pid, nullptr);
+  ++loads_;
+  return it->second.find(inode);
+}
+
+void SocketCache::forget(int pid, uint64_t inode) {
+  auto ns = netns_inode(pid);
+  if (!ns) return;
+  if (auto it = by_ns_.find(*ns); it != by_ns_.end()) it->second.erase(inode);
 }
 
 }  // namespace sonde::proc

@@ -96,7 +96,7 @@ class Call {
   template <typename T>
   bool read_obj(uint64_t addr, T& v) {
     if (addr == 0) return false;
-    return mem_.read(addr, &v, sizeof v) == static_cast<ssize_t>(sizeof v);
+    return mem_.read(RemotePtr<void>(addr), &v, sizeof v) == static_cast<ssize_t>(sizeof v);
   }
   // Up to len bytes (capped at kMaxString); nullopt if nothing readable.
   std::optional<std::string> read_bytes(uint64_t addr, size_t len);

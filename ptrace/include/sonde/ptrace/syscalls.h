@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "sonde/common/frame.h"
+#include "sonde/ptrace/remote_ptr.h"
 
 namespace sonde::ptrace {
 
@@ -49,7 +50,7 @@ const char* signal_name(int sig);
 class MemReader {
  public:
   virtual ~MemReader() = default;
-  virtual ssize_t read(uint64_t addr, void* buf, size_t len) = 0;
+  virtual ssize_t read(RemotePtr<void> from, void* buf, size_t len) = 0;
 };
 
 // For -y: what an fd of the traced process is, e.g. "/etc/hosts" or
