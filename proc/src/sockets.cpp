@@ -193,21 +193,25 @@ std::optional<uint64_t> netns_inode(int pid) {
 }
 
 const SocketInfo* SocketCache::find(int pid, uint64_t inode) {
+  // pid's namespace as last seen: a hit then costs no syscall at all. Socket
+  // inodes are unique across namespaces, so a namespace that changed since
+  // can only cost a miss, which reads pid's namespace again below.
+  auto known = ns_of_.find(pid);
+  if (known != ns_of_.end())
+    if (auto t = by_ns_.find(known->second); t != by_ns_.end())
+      if (const SocketInfo* s = t->second.find(inode)) return s;
   auto ns = netns_inode(pid);
   if (!ns) return nullptr;
-  auto [it, fresh] = by_ns_.try_emplace(*ns);
-  if (!fresh)
-    if (const SocketInfo* s = it->second.find(inode)) return s;
-  // First use of this namespace, or a socket made since the last read.
-  it->second = SocketTable::load(pid, nullptr);
+  ns_of_[pid] = *ns;
+  // First use of this namespace, or a socket made since its last read.
+  SocketTable& t = by_ns_[*ns];
+  t = SocketTable::load(pid, nullptr);
   ++loads_;
-  return it->second.find(inode);
+  return t.find(inode);
 }
 
-void SocketCache::forget(int pid, uint64_t inode) {
-  auto ns = netns_inode(pid);
-  if (!ns) return;
-  if (auto it = by_ns_.find(*ns); it != by_ns_.end()) it->second.erase(inode);
+void SocketCache::forget(uint64_t inode) {
+  for (auto& [ns, t] : by_ns_) t.erase(inode);
 }
 
 }  // namespace sonde::proc

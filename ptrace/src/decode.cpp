@@ -320,13 +320,20 @@ bool decode_at_entry(long nr) {
          s == "pselect6";
 }
 
-DecodedCall decode_args(int pid, long nr, const uint64_t args[6], int64_t ret, MemReader& mem,
-                        FdAnnotator* fds, const DecodeOptions& opts) {
-  detail::Call c(pid, nr, args, ret, mem, fds, opts);
+void decode_args_into(DecodedCall& out, int pid, long nr, const uint64_t args[6], int64_t ret,
+                      MemReader& mem, FdAnnotator* fds, const DecodeOptions& opts) {
+  detail::Call c(pid, nr, args, ret, mem, fds, opts, std::move(out));
   bool done = detail::decode_file(c) || detail::decode_desc(c) || detail::decode_net(c) ||
               detail::decode_process(c) || detail::decode_memory(c) || detail::decode_signal(c);
   if (!done) detail::generic(c);
-  return std::move(c).finish();
+  out = std::move(c).finish();
+}
+
+DecodedCall decode_args(int pid, long nr, const uint64_t args[6], int64_t ret, MemReader& mem,
+                        FdAnnotator* fds, const DecodeOptions& opts) {
+  DecodedCall out;
+  decode_args_into(out, pid, nr, args, ret, mem, fds, opts);
+  return out;
 }
 
 namespace {

@@ -26,7 +26,7 @@ std::string ProcFdAnnotator::describe(int pid, int fd) {
 void ProcFdAnnotator::changed(int pid, int fd) {
   auto target = proc::fd_target(pid, fd);
   if (!target.ok()) return;
-  if (auto inode = proc::socket_inode(*target)) sockets_.forget(pid, *inode);
+  if (auto inode = proc::socket_inode(*target)) sockets_.forget(*inode);
 }
 
 }  // namespace sonde::ptrace

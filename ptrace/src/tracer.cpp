@@ -20,13 +20,8 @@ void on_kick(int) {}
 
 }  // namespace
 
-std::string sig_text(int sig) {
-  const char* n = sigabbrev_np(sig);
-  return n ? std::string("SIG") + n : "SIG" + std::to_string(sig);
-}
-
-Tracer::Tracer(const TraceOptions& o, CancelToken& c, const EventSink& s)
-    : opts_(o), cancel_(c), sink_(s), colocate_(notes_, [this] {
+Tracer::Tracer(const TraceOptions& o, CancelToken& c, EventRing* events)
+    : opts_(o), cancel_(c), events_(events), colocate_(notes_, [this] {
         std::vector<std::pair<pid_t, pid_t>> v;
         for (const auto& [tid, t] : tasks_) v.emplace_back(tid, t.tgid);
         return v;
@@ -119,8 +114,8 @@ Result<json> Tracer::run() {
   return out;
 }
 
-Result<json> trace(const TraceOptions& opts, CancelToken& cancel, const EventSink& sink) {
-  Tracer t(opts, cancel, sink);
+Result<json> trace(const TraceOptions& opts, CancelToken& cancel, EventRing* events) {
+  Tracer t(opts, cancel, events);
   return t.run();
 }
 

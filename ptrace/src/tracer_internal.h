@@ -108,7 +108,7 @@ struct Task {
 
 class Tracer {
  public:
-  Tracer(const TraceOptions& o, CancelToken& c, const EventSink& s);
+  Tracer(const TraceOptions& o, CancelToken& c, EventRing* events);
 
   Result<json> run();
 
@@ -127,16 +127,21 @@ class Tracer {
   bool wanted(long nr) const {
     return want_.empty() || (nr >= 0 && static_cast<size_t>(nr) < want_.size() && want_[nr]);
   }
-  void emit(json&& ev) {
-    if (!opts_.summary_only && sink_) sink_(std::move(ev));
+  // A ring slot for an event, or nullptr (-c, no ring, or the ring is full:
+  // then nothing about it need be decoded). Filled, it is published.
+  TraceEvent* event(TraceEvent::Type type, pid_t pid) {
+    return opts_.summary_only || !events_ ? nullptr : events_->claim(type, pid);
   }
+  void publish() { events_->publish(); }
+  void emit_signal(pid_t tid, int sig, bool group_stop);
   // The task of tid, made on first sight with att (seize) or adopted (a
   // child the kernel attached).
   Task& task(pid_t tid, pid_t tgid, Attachment att = {});
 
   const TraceOptions& opts_;
   CancelToken& cancel_;
-  const EventSink& sink_;
+  EventRing* events_;
+  DecodedCall scratch_;  // the exit decode, reused: its buffers keep their size
   bool launch_ = false, follow_ = false, seccomp_ = false;
   std::vector<bool> want_;
   std::unordered_map<pid_t, Task> tasks_;

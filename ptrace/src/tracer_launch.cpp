@@ -47,7 +47,11 @@ Status Tracer::attach_all() {
       }
       if (!added) break;
     }
-    emit({{"type", "attached"}, {"pid", pid}, {"tids", seen.size()}, {"ts_ns", real_ns()}});
+    if (TraceEvent* e = event(TraceEvent::Type::kAttached, pid)) {
+      e->tids = seen.size();
+      e->ts_ns = real_ns();
+      publish();
+    }
   }
   return ok_status();
 }

@@ -93,27 +93,24 @@ void Tracer::on_syscall(Task& t) {
     bool at_entry = decode_at_entry(t.nr) || (opts_.decode.annotate_fds && t.nr == SYS_close);
     if (show && at_entry) {
       VmReader mem(t.tid);
-      t.entry_decoded = decode_args(t.tid, t.nr, t.args, kNoReturn, mem,
-                                    opts_.decode.annotate_fds ? &fds_ : nullptr, opts_.decode);
+      decode_args_into(t.entry_decoded, t.tid, t.nr, t.args, kNoReturn, mem,
+                       opts_.decode.annotate_fds ? &fds_ : nullptr, opts_.decode);
       t.have_entry_decode = true;
     }
     if ((t.nr == SYS_exit || t.nr == SYS_exit_group) && !t.pre_exec && wanted(t.nr)) {
       // These never reach a syscall-exit stop: show them now, with strace's
       // "= ?". Like strace -c, the summary counts completed calls only.
       t.in_syscall = false;
-      if (show && !opts_.failed_only) {
-        const char* name = syscall_name(t.nr);
-        json ev = {{"type", "syscall"},
-                   {"pid", t.tid},
-                   {"name", name ? name : "exit"},
-                   {"nr", t.nr},
-                   {"args_text", std::move(t.entry_decoded.args_text)},
-                   {"ret", nullptr},
-                   {"ret_text", "?"},
-                   {"ts_ns", t.entry_real},
-                   {"dur_ns", 0}};
-        if (opts_.decode.structured) ev["args"] = std::move(t.entry_decoded.args);
-        emit(std::move(ev));
+      TraceEvent* e =
+          show && !opts_.failed_only ? event(TraceEvent::Type::kSyscall, t.tid) : nullptr;
+      if (e) {
+        e->nr = t.nr;
+        e->returned = false;
+        e->args_text.assign(t.entry_decoded.args_text);
+        e->ret_text.push_back('?');  // strace's "= ?"
+        e->ts_ns = t.entry_real;
+        if (opts_.decode.structured) e->args = std::move(t.entry_decoded.args);
+        publish();
       }
     }
     return;
@@ -144,34 +141,27 @@ void Tracer::on_syscall_exit(Task& t, int64_t ret) {
   if (opts_.summary_only || (opts_.failed_only && !failed)) return;
   if (opts_.decode.annotate_fds && (t.nr == SYS_bind || t.nr == SYS_connect))
     fds_.changed(t.tid, static_cast<int>(t.args[0]));
-  DecodedCall d;
-  if (t.have_entry_decode) {
-    d = std::move(t.entry_decoded);
-  } else {
+  // No slot (the ring is full): the event is counted lost, nothing decoded.
+  TraceEvent* e = event(TraceEvent::Type::kSyscall, t.tid);
+  if (!e) return;
+  DecodedCall& d = t.have_entry_decode ? t.entry_decoded : scratch_;
+  if (!t.have_entry_decode) {
     VmReader mem(t.tid);
-    d = decode_args(t.tid, t.nr, t.args, ret, mem, opts_.decode.annotate_fds ? &fds_ : nullptr,
-                    opts_.decode);
+    decode_args_into(scratch_, t.tid, t.nr, t.args, ret, mem,
+                     opts_.decode.annotate_fds ? &fds_ : nullptr, opts_.decode);
   }
-  std::string ret_text = format_return(t.nr, ret, d);
+  e->nr = t.nr;
+  e->ret = ret;
+  e->ts_ns = t.entry_real;
+  e->dur_ns = dur;
+  e->args_text.assign(d.args_text);
+  e->ret_text.assign(format_return(t.nr, ret, d));
   if (opts_.decode.annotate_fds && ret >= 0 && returns_fd(t.nr)) {
     std::string what = fds_.describe(t.tid, static_cast<int>(ret));
-    if (!what.empty()) ret_text += "<" + what + ">";
+    if (!what.empty()) e->ret_text.append("<").append(what).append(">");
   }
-  json ev = {{"type", "syscall"},
-             {"pid", t.tid},
-             {"name", syscall_label(t.nr)},
-             {"nr", t.nr},
-             {"args_text", std::move(d.args_text)},
-             {"ret", ret},
-             {"ret_text", std::move(ret_text)},
-             {"ts_ns", t.entry_real},
-             {"dur_ns", dur}};
-  if (opts_.decode.structured) ev["args"] = std::move(d.args);
-  if (failed) {
-    const char* en = errno_name(static_cast<int>(-ret));
-    if (en) ev["errno"] = en;
-  }
-  emit(std::move(ev));
+  if (opts_.decode.structured) e->args = std::move(d.args);
+  publish();
 }
 
 void Tracer::on_event_stop(Task& t, int event) {
@@ -225,13 +215,13 @@ void Tracer::handle_stop(pid_t tid, WaitStatus status) {
   if (status.gone()) {
     pid_t tgid = it != tasks_.end() ? it->second.tgid : tid;
     if (tid == tgid) {
-      if (status.exited())
-        emit({{"type", "exit"}, {"pid", tid}, {"code", status.exit_code()}, {"ts_ns", real_ns()}});
-      else
-        emit({{"type", "killed"},
-              {"pid", tid},
-              {"sig", sig_text(status.term_signal())},
-              {"ts_ns", real_ns()}});
+      auto type = status.exited() ? TraceEvent::Type::kExit : TraceEvent::Type::kKilled;
+      if (TraceEvent* e = event(type, tid)) {
+        e->code = status.exit_code();
+        e->sig = status.term_signal();
+        e->ts_ns = real_ns();
+        publish();
+      }
     }
     if (tid == child_.pid()) child_status_ = status.raw();
     if (it != tasks_.end()) {
@@ -257,12 +247,7 @@ void Tracer::handle_stop(pid_t tid, WaitStatus status) {
     case WaitStatus::Type::kGroupStop:
       // The target stopped itself: it stays stopped, as without us, and
       // LISTEN lets us see the SIGCONT that wakes it.
-      if (!t.pre_exec && !opts_.summary_only)
-        emit({{"type", "signal"},
-              {"pid", tid},
-              {"sig", sig_text(sig)},
-              {"group_stop", true},
-              {"ts_ns", real_ns()}});
+      if (!t.pre_exec) emit_signal(tid, sig, true);
       (void)t.att.resume(Resume::kListen);
       return;
     case WaitStatus::Type::kEventStop:
@@ -272,9 +257,17 @@ void Tracer::handle_stop(pid_t tid, WaitStatus status) {
       break;
   }
   // Signal-delivery-stop: show it, and deliver it unchanged.
-  if (!t.pre_exec && !opts_.summary_only)
-    emit({{"type", "signal"}, {"pid", tid}, {"sig", sig_text(sig)}, {"ts_ns", real_ns()}});
+  if (!t.pre_exec) emit_signal(tid, sig, false);
   resume(t, sig);
+}
+
+void Tracer::emit_signal(pid_t tid, int sig, bool group_stop) {
+  if (TraceEvent* e = event(TraceEvent::Type::kSignal, tid)) {
+    e->sig = sig;
+    e->group_stop = group_stop;
+    e->ts_ns = real_ns();
+    publish();
+  }
 }
 
 void Tracer::loop() {
@@ -359,7 +352,11 @@ void Tracer::detach_all() {
     tasks_[tid].att.abandon();
   }
   for (auto& [tid, t] : tasks_)
-    if (t.tid == t.tgid) emit({{"type", "detached"}, {"pid", tid}, {"ts_ns", real_ns()}});
+    if (t.tid == t.tgid)
+      if (TraceEvent* e = event(TraceEvent::Type::kDetached, tid)) {
+        e->ts_ns = real_ns();
+        publish();
+      }
   tasks_.clear();
 }
 

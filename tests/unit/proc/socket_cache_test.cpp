@@ -84,7 +84,7 @@ TEST(SocketCache, HitReadsNothingAndANewSocketReloadsOnce) {
   ASSERT_NE(cache.find(::getpid(), ia), nullptr);
   EXPECT_EQ(cache.loads(), 2u);
 
-  cache.forget(::getpid(), ia);  // as after a bind or connect
+  cache.forget(ia);  // as after a bind or connect
   ASSERT_NE(cache.find(::getpid(), ia), nullptr);
   EXPECT_EQ(cache.loads(), 3u);
   EXPECT_EQ(cache.namespaces(), 1u);

@@ -66,7 +66,7 @@ class SocketCache {
   const SocketInfo* find(int pid, uint64_t inode);
   // The socket's addresses may have changed (bind, connect): its next
   // find() reads the tables again.
-  void forget(int pid, uint64_t inode);
+  void forget(uint64_t inode);
   // How many times the tables were read, in all namespaces.
   size_t loads() const { return loads_; }
   size_t namespaces() const { return by_ns_.size(); }
@@ -75,6 +75,7 @@ class SocketCache {
   // No negative cache: a fresh TCP socket is in no table until it is bound
   // or connected, and must be found once it is.
   std::unordered_map<uint64_t, SocketTable> by_ns_;  // by netns inode
+  std::unordered_map<int, uint64_t> ns_of_;          // pid -> its netns inode, as last read
   size_t loads_ = 0;
 };
 

@@ -92,6 +92,10 @@ bool decode_at_entry(long nr);
 inline constexpr int64_t kNoReturn = INT64_MIN;
 DecodedCall decode_args(int pid, long nr, const uint64_t args[6], int64_t ret, MemReader& mem,
                         FdAnnotator* fds, const DecodeOptions& opts);
+// The same into `out`, whose strings keep their capacity: the tracer decodes
+// into one reused DecodedCall instead of allocating per syscall.
+void decode_args_into(DecodedCall& out, int pid, long nr, const uint64_t args[6], int64_t ret,
+                      MemReader& mem, FdAnnotator* fds, const DecodeOptions& opts);
 
 // strace-style return: "3", "-1 ENOENT (No such file or directory)",
 // "0x7f12c4a2b000" for mmap/brk, "? " for unknown.
