@@ -56,11 +56,6 @@ std::string fd_kind(std::string_view t) {
   return "other";
 }
 
-std::optional<unsigned long long> socket_inode(std::string_view t) {
-  if (!t.starts_with("socket:[") || !t.ends_with("]")) return std::nullopt;
-  return to_ull(t.substr(8, t.size() - 9));
-}
-
 Result<json> list_fds(int pid, std::vector<std::string>& notes, size_t* more, size_t budget_bytes) {
   if (more) *more = 0;
   std::string base = "/proc/" + std::to_string(pid);
@@ -85,7 +80,7 @@ Result<json> list_fds(int pid, std::vector<std::string>& notes, size_t* more, si
   for (size_t i = 0; i < fds.size(); ++i) {
     int fd = fds[i];
     std::string n = std::to_string(fd);
-    auto target = read_link(base + "/fd/" + n);
+    auto target = fd_target(pid, fd);
     if (!target) {
       // ENOENT: closed between readdir and readlink, the process is working.
       if (target.error().sys_errno == ENOENT) {
@@ -127,6 +122,15 @@ Result<json> list_fds(int pid, std::vector<std::string>& notes, size_t* more, si
         fmt::format("fd list: {} more fds not listed (the first {} are)", left_out, out.size()));
   if (more) *more = left_out;
   return out;
+}
+
+Result<std::string> fd_target(int pid, int fd) {
+  return read_link("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd));
+}
+
+std::optional<uint64_t> socket_inode(std::string_view target) {
+  if (!target.starts_with("socket:[") || !target.ends_with("]")) return std::nullopt;
+  return to_ull(target.substr(8, target.size() - 9));
 }
 
 }  // namespace sonde::proc

@@ -1,23 +1,18 @@
 #include "sonde/proc/ptrace_access.h"
 
 #include <cerrno>
-#include <cstdlib>
 
 #include "sonde/common/io.h"
+#include "sonde/proc/stat.h"
+#include "sonde/proc/thread.h"
 
 namespace sonde::proc {
 
 std::string tracer_of(pid_t pid) {
-  auto st = read_file("/proc/" + std::to_string(pid) + "/status");
-  if (!st.ok()) return {};
-  auto p = st->find("TracerPid:");
-  if (p == std::string::npos) return {};
-  long tracer = std::strtol(st->c_str() + p + 10, nullptr, 10);
-  if (tracer <= 0) return {};
-  auto comm = read_file("/proc/" + std::to_string(tracer) + "/comm");
-  std::string c = comm.ok() ? *comm : "?";
-  while (!c.empty() && c.back() == '\n') c.pop_back();
-  return std::to_string(tracer) + " (" + c + ")";
+  auto st = read_status(pid);
+  if (!st || st->tracer_pid <= 0) return {};
+  std::string c = thread_name(st->tracer_pid, st->tracer_pid);
+  return std::to_string(st->tracer_pid) + " (" + (c.empty() ? "?" : c) + ")";
 }
 
 Error ptrace_attach_error(pid_t tgid, pid_t tid, int e) {

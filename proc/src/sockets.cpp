@@ -1,5 +1,7 @@
 #include "sonde/proc/sockets.h"
 
+#include <sys/stat.h>
+
 #include <arpa/inet.h>
 
 #include <cstring>
@@ -182,6 +184,34 @@ SocketTable SocketTable::load(int pid, std::vector<std::string>* notes) {
     }
   }
   return t;
+}
+
+std::optional<uint64_t> netns_inode(int pid) {
+  struct stat st;
+  if (::stat(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), &st) != 0) return std::nullopt;
+  return static_cast<uint64_t>(st.st_ino);
+}
+
+const SocketInfo* SocketCache::find(int pid, uint64_t inode) {
+  // pid's namespace as last seen: a hit then costs no syscall at all. Socket
+  // inodes are unique across namespaces, so a namespace that changed since
+  // can only cost a miss, which reads pid's namespace again below.
+  auto known = ns_of_.find(pid);
+  if (known != ns_of_.end())
+    if (auto t = by_ns_.find(known->second); t != by_ns_.end())
+      if (const SocketInfo* s = t->second.find(inode)) return s;
+  auto ns = netns_inode(pid);
+  if (!ns) return nullptr;
+  ns_of_[pid] = *ns;
+  // First use of this namespace, or a socket made since its last read.
+  SocketTable& t = by_ns_[*ns];
+  t = SocketTable::load(pid, nullptr);
+  ++loads_;
+  return t.find(inode);
+}
+
+void SocketCache::forget(uint64_t inode) {
+  for (auto& [ns, t] : by_ns_) t.erase(inode);
 }
 
 }  // namespace sonde::proc

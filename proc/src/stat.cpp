@@ -76,6 +76,11 @@ Result<StatusInfo> parse_status(std::string_view text) {
       s.tgid = static_cast<int>(*n);
       any = true;
     }
+  if (auto v = field_value(text, "TracerPid"))
+    if (auto n = to_ll(*v)) {
+      s.tracer_pid = static_cast<int>(*n);
+      any = true;
+    }
   auto quad = [&](std::string_view key, std::array<long long, 4>& out) {
     auto v = field_value(text, key);
     if (!v) return;
@@ -97,6 +102,12 @@ Result<StatusInfo> parse_status(std::string_view text) {
     if (auto n = to_ll(trim(*v))) s.seccomp = static_cast<int>(*n);
   if (!any) return Error{errc::kIo, "unparsable /proc status", {}};
   return s;
+}
+
+Result<StatusInfo> read_status(pid_t pid) {
+  auto text = read_file("/proc/" + std::to_string(pid) + "/status");
+  if (!text) return text.error();
+  return parse_status(*text);
 }
 
 const char* state_name(char state) {

@@ -9,7 +9,6 @@
 
 #include <cstring>
 
-#include "ptrace_stop.h"
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
 #include "sonde/proc/stat.h"

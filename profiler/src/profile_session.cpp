@@ -13,7 +13,10 @@
 #include "sonde/common/io.h"
 #include "sonde/common/subprocess.h"
 #include "sonde/proc/stat.h"
+#include "sonde/proc/thread.h"
 #include "sonde/profiler/session.h"
+#include "sonde/ptrace/launcher.h"
+#include "sonde/ptrace/tracer_thread.h"
 
 namespace sonde::profiler {
 namespace {
@@ -25,56 +28,31 @@ uint64_t thread_cpu_us() {
 }
 
 bool process_alive(pid_t pid) {
-  char s = thread_state(pid, pid);
+  char s = proc::thread_state(pid, pid);
   return s != '?' && s != 'Z' && s != 'X';
 }
 
 // Launch mode: the child waits on a pipe until the sampler is in place, so
 // the command is profiled from its first instruction after execve.
-class Launched {
+class LaunchedCommand {
  public:
-  ~Launched() { stop(); }
+  ~LaunchedCommand() { stop(); }
   Status start(const std::vector<std::string>& argv) {
-    int gate[2], report[2];
-    if (::pipe2(gate, O_CLOEXEC) != 0 || ::pipe2(report, O_CLOEXEC) != 0)
-      return errno_error("pipe");
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = ::fork();
-    if (pid < 0) return errno_error("fork");
-    if (pid == 0) {
-      // The agent's stdin carries the protocol: the command reads /dev/null
-      // (its stdout is already the agent's stderr, see agent/main.cpp).
-      int nul = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (nul >= 0) ::dup2(nul, 0);
-      // The command starts clean, not with the agent's ignored SIGPIPE,
-      // blocked shutdown signals and open sockets: fds 0-2 and our two
-      // close-on-exec pipe ends only.
-      int keep[2] = {gate[0], report[1]};
-      reset_child_for_exec(keep, 2);
-      char c;
-      if (::read(gate[0], &c, 1) != 1) ::_exit(127);
-      ::execvp(args[0], args.data());
-      int e = errno;
-      (void)!::write(report[1], &e, sizeof e);
-      ::_exit(127);
-    }
-    ::close(gate[0]);
-    ::close(report[1]);
-    pid_ = pid;
-    gate_.reset(gate[1]);
-    report_.reset(report[0]);
+    ptrace::LaunchOptions lo;
+    lo.argv = argv;
+    // Held on a pipe, not stopped: the perf sampler does not trace it.
+    lo.hold = ptrace::LaunchOptions::Hold::kGate;
+    auto l = ptrace::launch(lo);
+    if (!l) return l.error();
+    child_ = std::move(*l);
+    pid_ = child_.pid();
     name_ = argv[0];
     return ok_status();
   }
   // Lets the child exec; an exec failure comes back as an error.
   Status release() {
-    if (::write(gate_.get(), "x", 1) != 1) return errno_error("release child");
-    gate_.reset();
-    int e = 0;
-    ssize_t n = ::read(report_.get(), &e, sizeof e);
-    if (n == sizeof e) {
+    if (auto st = child_.release(); !st.ok()) return st;
+    if (int e = child_.exec_errno()) {
       reap(1000);
       return Error::sys(errc::kNotFound, e, fmt::format("cannot run {}: {}", name_, strerror(e)),
                         "check the command and that it is installed on the target");
@@ -128,8 +106,8 @@ class Launched {
   }
 
  private:
-  pid_t pid_ = -1;
-  ScopedFd gate_, report_;
+  pid_t pid_ = -1;  // -1 once reaped (by us, or by the ptrace sampler as its tracer)
+  ptrace::Launched child_;
   std::string name_;
 };
 
@@ -151,7 +129,7 @@ Result<Profile> run_profile(const ProfileOptions& o, Symbolizer& sym, std::mutex
   if (launch == (o.pid > 0))
     return Error{errc::kBadArgs, "profile either a pid or a command, not both or neither", {}};
 
-  Launched child;
+  LaunchedCommand child;
   pid_t pid = o.pid;
   if (launch) {
     if (auto st = child.start(o.argv); !st.ok()) return st.error();
@@ -235,13 +213,13 @@ Result<Profile> run_profile(const ProfileOptions& o, Symbolizer& sym, std::mutex
         next_scan = now + 100;
       }
       if (now >= next_names) {
-        for (pid_t t : proc::list_tids(pid)) col.name_thread(t, thread_name(pid, t));
+        for (pid_t t : proc::list_tids(pid)) col.name_thread(t, proc::thread_name(pid, t));
         next_names = now + 1000;
       }
       if (now >= next_progress) {
         if (progress)
-          progress({now - start, o.duration_ms, col.samples(),
-                    perf ? perf->threads() : pts->threads()});
+          progress(
+              {now - start, o.duration_ms, col.samples(), perf ? perf->threads() : pts->threads()});
         next_progress = now + 1000;
       }
       if (perf) {
@@ -264,11 +242,12 @@ Result<Profile> run_profile(const ProfileOptions& o, Symbolizer& sym, std::mutex
     sampling_cpu_us = thread_cpu_us() - cpu_start;
     return ok_status();
   };
-  if (auto st = pts ? run_on_tracer_thread(sampling) : sampling(); !st.ok()) return st.error();
+  if (auto st = pts ? ptrace::run_on_tracer_thread(sampling) : sampling(); !st.ok())
+    return st.error();
   uint64_t cpu0 = thread_cpu_us();
   prof.duration_ms = monotonic_ms() - start;
-  prof.comm = thread_name(pid, pid);
-  for (pid_t t : proc::list_tids(pid)) col.name_thread(t, thread_name(pid, t));
+  prof.comm = proc::thread_name(pid, pid);
+  for (pid_t t : proc::list_tids(pid)) col.name_thread(t, proc::thread_name(pid, t));
   if (launch) {
     if (!child.exited()) {
       prof.notes.push_back(

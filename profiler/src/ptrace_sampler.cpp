@@ -1,6 +1,5 @@
 #include "ptrace_sampler.h"
 
-#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -9,9 +8,13 @@
 #include "maps.h"
 #include "sonde/common/io.h"
 #include "sonde/proc/stat.h"
+#include "sonde/proc/thread.h"
 
 namespace sonde::profiler {
 namespace {
+
+using ptrace::StopKind;
+using ptrace::StopResult;
 
 // A running thread stops within microseconds of PTRACE_INTERRUPT; one that
 // has not after this long is in uninterruptible sleep.
@@ -28,12 +31,13 @@ Status PtraceSampler::scan_threads(Collector& c) {
                  "list processes with `sonde ps TARGET`"};
   for (pid_t t : tids) {
     if (threads_.count(t)) continue;
-    if (auto st = seize_thread(pid_, t); !st.ok()) {
-      if (t == pid_ && threads_.empty()) return st.error();
+    auto att = ptrace::Attachment::seize(pid_, t);
+    if (!att) {
+      if (t == pid_ && threads_.empty()) return att.error();
       continue;  // a thread that exited meanwhile
     }
-    threads_[t];
-    c.name_thread(t, thread_name(pid_, t));
+    threads_[t].att = std::move(*att);
+    c.name_thread(t, proc::thread_name(pid_, t));
   }
   return ok_status();
 }
@@ -60,12 +64,14 @@ size_t PtraceSampler::stack_extent(Thread& t, uint64_t sp) {
 }
 
 void PtraceSampler::handle_unrequested(pid_t tid, const StopResult& st) {
+  Thread& t = threads_[tid];
   if (st.kind == StopKind::kGone) {
+    t.att.forget();
     threads_.erase(tid);
     if (tid == pid_) leader_gone_ = true;
     return;
   }
-  resume_thread(tid, st);
+  (void)t.att.resume(st);  // kGone: the next look finds it gone
 }
 
 void PtraceSampler::service() {
@@ -73,7 +79,7 @@ void PtraceSampler::service() {
     pid_t tid = it->first;
     ++it;                                 // handle_unrequested may erase tid
     if (threads_[tid].pending) continue;  // its stop is ours: sample() takes it
-    StopResult st = wait_stop(tid, 0);
+    StopResult st = threads_[tid].att.wait_stop(0);
     if (st.kind == StopKind::kTimeout) continue;  // nothing happened
     handle_unrequested(tid, st);
   }
@@ -84,9 +90,9 @@ void PtraceSampler::sample(Collector& c) {
     pid_t tid = it->first;
     Thread& t = it->second;
     ++it;
-    char state = thread_state(pid_, tid);
+    char state = proc::thread_state(pid_, tid);
     if (state == '?' || state == 'Z' || state == 'X') {
-      StopResult st = wait_stop(tid, 0);
+      StopResult st = t.att.wait_stop(0);
       if (st.kind == StopKind::kGone) handle_unrequested(tid, st);
       continue;
     }
@@ -95,7 +101,7 @@ void PtraceSampler::sample(Collector& c) {
       // Cannot be stopped; its syscall, pc and sp are readable all the same.
       long nr;
       uint64_t sp, pc;
-      if (proc_syscall(pid_, tid, &nr, &sp, &pc) && sp) {
+      if (proc::thread_syscall(pid_, tid, &nr, &sp, &pc) && sp) {
         Snapshot s;
         s.tid = tid;
         s.regs[kRegSp] = sp;
@@ -107,7 +113,7 @@ void PtraceSampler::sample(Collector& c) {
       }
       continue;
     }
-    StopResult st = t.pending ? wait_stop(tid, 0) : stop_thread(tid, kStopTimeoutMs);
+    StopResult st = t.pending ? t.att.wait_stop(0) : t.att.stop(kStopTimeoutMs);
     if (st.kind == StopKind::kTimeout) {
       t.pending = true;
       continue;
@@ -118,7 +124,7 @@ void PtraceSampler::sample(Collector& c) {
       continue;
     }
     user_regs_struct u{};
-    if (!st.group_stop && ::ptrace(PTRACE_GETREGS, tid, nullptr, &u) == 0) {
+    if (!st.group_stop && t.att.regs(&u) == ptrace::Op::kDone) {
       Snapshot s;
       s.tid = tid;
       regs_from_user(u, s.regs);
@@ -133,10 +139,10 @@ void PtraceSampler::sample(Collector& c) {
         sc = t.last_syscall;
       else if (sc >= 0)
         t.last_syscall = sc;
-      resume_thread(tid, st);
+      (void)t.att.resume(st);
       c.add(s, sc);
     } else {
-      resume_thread(tid, st);
+      (void)t.att.resume(st);
     }
   }
 }
@@ -147,25 +153,31 @@ void PtraceSampler::detach_all() {
   // thread: a thousand threads in D state must not cost a thousand waits).
   // One still not stopped is let go when the sampling thread ends right
   // after this (run_on_tracer_thread), its pending stop cancelled.
-  std::vector<pid_t> waiting;
+  std::vector<ptrace::Attachment*> waiting;
   for (auto& [tid, t] : threads_) {
-    // ESRCH: it exited.
-    if (t.pending || ::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) == 0) waiting.push_back(tid);
+    if (t.pending || t.att.interrupt() == ptrace::Op::kDone)
+      waiting.push_back(&t.att);
+    else
+      t.att.forget();  // it exited
   }
   const long deadline = monotonic_ms() + kDetachWaitMs;
   while (!waiting.empty()) {
     for (auto it = waiting.begin(); it != waiting.end();) {
-      StopResult st = wait_stop(*it, 0);
+      StopResult st = (*it)->wait_stop(0);
       if (st.kind == StopKind::kTimeout) {
         ++it;
         continue;
       }
-      if (st.kind != StopKind::kGone) detach_thread(*it, st);
+      if (st.kind == StopKind::kGone)
+        (*it)->forget();
+      else
+        (void)(*it)->detach(st);
       it = waiting.erase(it);
     }
     if (waiting.empty() || monotonic_ms() >= deadline) break;
     ::usleep(200);
   }
+  for (ptrace::Attachment* a : waiting) a->abandon();
   threads_.clear();
 }
 

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "collector.h"
-#include "ptrace_stop.h"
 #include "sonde/common/result.h"
+#include "sonde/ptrace/attachment.h"
 
 namespace sonde::profiler {
 
@@ -38,11 +38,12 @@ class PtraceSampler {
 
  private:
   struct Thread {
+    ptrace::Attachment att;
     bool pending = false;                 // interrupted, stop not seen yet (uninterruptible sleep)
     long last_syscall = -1;               // what restart_syscall resumes, once we saw it
     uint64_t stack_lo = 0, stack_hi = 0;  // the mapping its sp was last seen in
   };
-  void handle_unrequested(pid_t tid, const StopResult& st);
+  void handle_unrequested(pid_t tid, const ptrace::StopResult& st);
   size_t stack_extent(Thread& t, uint64_t sp);
 
   pid_t pid_;

@@ -1,8 +1,8 @@
 #include "snapshot.h"
 
-#include <sys/uio.h>
-
 #include <algorithm>
+
+#include "sonde/ptrace/remote_ptr.h"
 
 namespace sonde::profiler {
 namespace {
@@ -42,8 +42,6 @@ constexpr PerfReg kWanted[] = {kAx, kBx, kCx,  kDx,  kSi,  kDi,  kBp,  kSp, kIp,
 // Where each wanted register goes in libunwind's numbering.
 constexpr int kToUnw[] = {0, 3, 2, 1, 4, 5, 6, 7, 16, 8, 9, 10, 11, 12, 13, 14, 15};
 
-constexpr size_t kPage = 4096;
-
 }  // namespace
 
 void regs_from_user(const user_regs_struct& u, uint64_t out[kRegCount]) {
@@ -77,22 +75,7 @@ void regs_from_perf(const uint64_t* values, uint64_t out[kRegCount]) {
 }
 
 size_t copy_stack(pid_t tid, uint64_t sp, size_t max, StackBuffer& buf) {
-  uint8_t* out = buf.reserve(max);
-  // One iovec per page: process_vm_readv stops at the first unreadable
-  // iovec instead of failing the whole read.
-  iovec local[256], remote[256];
-  size_t n = 0, want = 0;
-  uint64_t addr = sp;
-  while (want < max && n < std::size(remote)) {
-    size_t chunk = std::min<size_t>(kPage - (addr % kPage), max - want);
-    local[n] = {out + want, chunk};
-    remote[n] = {reinterpret_cast<void*>(addr), chunk};
-    ++n;
-    want += chunk;
-    addr += chunk;
-  }
-  ssize_t got = ::process_vm_readv(tid, local, n, remote, n, 0);
-  return got > 0 ? static_cast<size_t>(got) : 0;
+  return ptrace::read_remote_pages(tid, ptrace::RemotePtr<void>(sp), buf.reserve(max), max);
 }
 
 long blocked_syscall(const user_regs_struct& u) {

@@ -1,26 +1,31 @@
 #include <signal.h>
 #include <sys/user.h>
 
-#include <sys/ptrace.h>
 #include <algorithm>
 #include <chrono>
 #include <functional>
 
 #include "maps.h"
-#include "ptrace_stop.h"
 #include "resolve.h"
 #include "snapshot.h"
 #include "sonde/common/io.h"
 #include "sonde/proc/stat.h"
+#include "sonde/proc/thread.h"
 #include "sonde/profiler/stack.h"
+#include "sonde/ptrace/attachment.h"
 #include "sonde/ptrace/syscalls.h"
+#include "sonde/ptrace/tracer_thread.h"
 #include "unwinder.h"
 
 namespace sonde::profiler {
 namespace {
 
+using ptrace::StopKind;
+using ptrace::StopResult;
+
 struct Captured {
   pid_t tid = 0;
+  ptrace::Attachment att;  // held from the seize until its registers are taken
   std::string name;
   char state = '?';
   long syscall = -1;
@@ -64,7 +69,7 @@ void take_stopped(pid_t pid, Captured& c, const StopResult& sr, size_t stack_byt
                   const ProcessView& view, StackBuffer& buf) {
   user_regs_struct u{};
   size_t n = 0;
-  if (::ptrace(PTRACE_GETREGS, c.tid, nullptr, &u) == 0) {
+  if (c.att.regs(&u) == ptrace::Op::kDone) {
     regs_from_user(u, c.regs);
     c.have_regs = true;
     c.syscall = blocked_syscall(u);
@@ -73,7 +78,7 @@ void take_stopped(pid_t pid, Captured& c, const StopResult& sr, size_t stack_byt
   } else {
     c.error = std::string("registers unreadable: ") + strerror(errno);
   }
-  detach_thread(c.tid, sr);
+  (void)c.att.detach(sr);  // kGone: it died after its registers were read
   c.stack.assign(buf.data(), buf.data() + n);
 }
 
@@ -90,7 +95,7 @@ bool capture(pid_t pid, Captured& c, const StackOptions& o, size_t stack_bytes,
   if (c.state == 'D' || c.state == 'Z' || c.state == 'X') {
     uint64_t sp = 0, pc = 0;
     long nr = -1;
-    if (c.state == 'D' && proc_syscall(pid, c.tid, &nr, &sp, &pc) && sp) {
+    if (c.state == 'D' && proc::thread_syscall(pid, c.tid, &nr, &sp, &pc) && sp) {
       c.syscall = nr;
       c.regs[kRegSp] = sp;
       c.regs[kRegIp] = pc;
@@ -104,16 +109,19 @@ bool capture(pid_t pid, Captured& c, const StackOptions& o, size_t stack_bytes,
     return true;
   }
   auto t0 = std::chrono::steady_clock::now();
-  if (auto st = seize_thread(pid, c.tid); !st.ok()) {
-    if (st.error().code == errc::kNotFound) {
+  auto att = ptrace::Attachment::seize(pid, c.tid);
+  if (!att) {
+    if (att.error().code == errc::kNotFound) {
       c.error = "thread exited";
       return true;
     }
-    *fatal = st.error();
+    *fatal = att.error();
     return true;
   }
-  StopResult sr = stop_thread(c.tid, o.stop_timeout_ms, /*eager=*/true);
+  c.att = std::move(*att);
+  StopResult sr = c.att.stop(o.stop_timeout_ms, /*eager=*/true);
   if (sr.kind == StopKind::kGone) {
+    c.att.forget();
     c.error = "thread exited";
     return true;
   }
@@ -138,12 +146,13 @@ void collect_late(pid_t pid, std::vector<Captured*>& late,
                   StackBuffer& buf, size_t* held) {
   for (auto it = late.begin(); it != late.end();) {
     Captured& c = **it;
-    StopResult sr = wait_stop(c.tid, 0);
+    StopResult sr = c.att.wait_stop(0);
     if (sr.kind == StopKind::kTimeout) {
       ++it;
       continue;
     }
     if (sr.kind == StopKind::kGone) {
+      c.att.forget();
       c.error = "thread exited";
     } else {
       c.error.clear();
@@ -161,7 +170,7 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
   if (pid <= 0) return Error{errc::kBadArgs, fmt::format("bad pid {}", pid), {}};
   StackDump d;
   d.pid = pid;
-  d.comm = thread_name(pid, pid);
+  d.comm = proc::thread_name(pid, pid);
   if (d.comm.empty())
     return Error{errc::kNotFound, fmt::format("no process {}", pid),
                  "list processes with `sonde ps TARGET`"};
@@ -201,7 +210,7 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
     short_copies += shortened;
     return shortened ? kShortStackBytes : o.stack_bytes;
   };
-  auto st = run_on_tracer_thread([&]() -> Status {
+  auto capture_all = [&]() -> Status {
     for (auto& c : caps) {
       if (cancel && cancel->cancelled()) return Error{errc::kCancelled, "cancelled", {}};
       Status fatal = ok_status();
@@ -214,6 +223,12 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
     }
     if (!late.empty()) collect_late(pid, late, copy_bytes, view, buf, &held);
     return ok_status();
+  };
+  auto st = ptrace::run_on_tracer_thread([&] {
+    Status r = capture_all();
+    // Still not stopped: no stop to detach from; this thread's end lets them go.
+    for (Captured* c : late) c->att.abandon();
+    return r;
   });
   if (!st.ok()) return st.error();
   for (Captured* c : late)

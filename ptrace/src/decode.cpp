@@ -154,7 +154,7 @@ std::optional<std::string> Call::read_bytes(uint64_t addr, size_t len) {
   len = std::min(len, kMaxString);
   std::string buf(len, '\0');
   if (len == 0) return buf;
-  ssize_t n = mem_.read(addr, buf.data(), len);
+  ssize_t n = mem_.read(RemotePtr<void>(addr), buf.data(), len);
   if (n <= 0) return std::nullopt;
   buf.resize(static_cast<size_t>(std::min<ssize_t>(n, static_cast<ssize_t>(len))));
   return buf;
@@ -173,7 +173,7 @@ std::optional<std::string> Call::read_cstr(uint64_t addr, size_t max, bool* trun
   while (out.size() < max + 1) {
     size_t want = static_cast<size_t>(kPage - (at % kPage));
     want = std::min(want, max + 1 - out.size());
-    ssize_t n = mem_.read(at, chunk, want);
+    ssize_t n = mem_.read(RemotePtr<void>(at), chunk, want);
     if (n <= 0) break;
     size_t got = std::min(static_cast<size_t>(n), want);
     if (const void* nul = std::memchr(chunk, '\0', got)) {
@@ -320,13 +320,20 @@ bool decode_at_entry(long nr) {
          s == "pselect6";
 }
 
-DecodedCall decode_args(int pid, long nr, const uint64_t args[6], int64_t ret, MemReader& mem,
-                        FdAnnotator* fds, const DecodeOptions& opts) {
-  detail::Call c(pid, nr, args, ret, mem, fds, opts);
+void decode_args_into(DecodedCall& out, int pid, long nr, const uint64_t args[6], int64_t ret,
+                      MemReader& mem, FdAnnotator* fds, const DecodeOptions& opts) {
+  detail::Call c(pid, nr, args, ret, mem, fds, opts, std::move(out));
   bool done = detail::decode_file(c) || detail::decode_desc(c) || detail::decode_net(c) ||
               detail::decode_process(c) || detail::decode_memory(c) || detail::decode_signal(c);
   if (!done) detail::generic(c);
-  return std::move(c).finish();
+  out = std::move(c).finish();
+}
+
+DecodedCall decode_args(int pid, long nr, const uint64_t args[6], int64_t ret, MemReader& mem,
+                        FdAnnotator* fds, const DecodeOptions& opts) {
+  DecodedCall out;
+  decode_args_into(out, pid, nr, args, ret, mem, fds, opts);
+  return out;
 }
 
 namespace {

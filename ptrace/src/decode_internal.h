@@ -42,10 +42,25 @@ inline constexpr size_t kMaxArray = 32;
 // kNoReturn), the memory reader; accumulates args_text + args JSON.
 class Call {
  public:
+  // reuse: a DecodedCall whose string buffers are taken over (emptied).
   Call(int pid, long nr, const uint64_t args[6], int64_t ret, MemReader& mem, FdAnnotator* fds,
-       const DecodeOptions& opts)
-      : pid_(pid), nr_(nr), a_(args), ret_(ret), mem_(mem), fds_(fds), opts_(opts) {
-    out_.args = json::array();
+       const DecodeOptions& opts, DecodedCall&& reuse = {})
+      : pid_(pid),
+        nr_(nr),
+        a_(args),
+        ret_(ret),
+        mem_(mem),
+        fds_(fds),
+        opts_(opts),
+        out_(std::move(reuse)) {
+    out_.args_text.clear();
+    out_.ret_note.clear();
+    out_.ret_hex = false;
+    // Without the structured form, no JSON is built at all.
+    if (opts_.structured)
+      out_.args = json::array();
+    else if (!out_.args.is_null())
+      out_.args = nullptr;
   }
 
   long nr() const { return nr_; }
@@ -96,7 +111,7 @@ class Call {
   template <typename T>
   bool read_obj(uint64_t addr, T& v) {
     if (addr == 0) return false;
-    return mem_.read(addr, &v, sizeof v) == static_cast<ssize_t>(sizeof v);
+    return mem_.read(RemotePtr<void>(addr), &v, sizeof v) == static_cast<ssize_t>(sizeof v);
   }
   // Up to len bytes (capped at kMaxString); nullopt if nothing readable.
   std::optional<std::string> read_bytes(uint64_t addr, size_t len);

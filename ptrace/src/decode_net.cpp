@@ -296,7 +296,7 @@ std::string sockaddr_text(Call& c, uint64_t addr, uint64_t len, json* value) {
   if (len < 2) return ptr_text(addr);
   size_t n = static_cast<size_t>(std::min<uint64_t>(len, sizeof(sockaddr_storage)));
   sockaddr_storage ss{};
-  if (c.mem().read(addr, &ss, n) != static_cast<ssize_t>(n)) return ptr_text(addr);
+  if (c.mem().read(RemotePtr<void>(addr), &ss, n) != static_cast<ssize_t>(n)) return ptr_text(addr);
   uint16_t fam = ss.ss_family;
   std::string out = "{sa_family=" + family_text(fam);
   if (fam == AF_INET && n >= sizeof(sockaddr_in)) {

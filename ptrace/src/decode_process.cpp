@@ -120,7 +120,8 @@ void clone3_args(Call& c) {
   uint64_t size = c.arg(1);
   // Older, smaller versions of the struct are valid; read what was given.
   size_t n = static_cast<size_t>(std::min<uint64_t>(size, sizeof ca));
-  if (c.arg(0) == 0 || n < 64 || c.mem().read(c.arg(0), &ca, n) != static_cast<ssize_t>(n)) {
+  if (c.arg(0) == 0 || n < 64 ||
+      c.mem().read(RemotePtr<void>(c.arg(0)), &ca, n) != static_cast<ssize_t>(n)) {
     c.ptr("cl_args", 0);
   } else {
     std::string t = "{flags=" + flags_text(ca.flags, kCloneFlags);
@@ -168,7 +169,7 @@ std::string envp_text(Call& c, uint64_t addr) {
   uint64_t chunk[64];
   size_t count = 0;
   for (uint64_t at = addr; count < 65536; at += sizeof chunk) {
-    ssize_t n = c.mem().read(at, chunk, sizeof chunk);
+    ssize_t n = c.mem().read(RemotePtr<void>(at), chunk, sizeof chunk);
     if (n < 8) {
       if (count == 0 && at == addr) return ptr_text(addr);
       break;

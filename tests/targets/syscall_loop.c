@@ -1,6 +1,8 @@
 /* A tracee that makes a known number of known syscalls.
  *   syscall_loop getppid N     N getppid() calls, then "DONE N <loop ns>"
  *   syscall_loop rw N          N one-byte write()+read() pairs through a pipe
+ *   syscall_loop sock N        N one-byte write()+read() pairs over a TCP
+ *                              connection on 127.0.0.1 (every call on a socket)
  *   syscall_loop wait MODE N   prints READY, waits for SIGUSR1 (so a tracer
  *                              can attach first), then runs MODE N
  *   syscall_loop signals       counts SIGUSR1 in a handler; prints READY; on
@@ -9,11 +11,14 @@
  *                              at most S seconds, printing "TICK n" each 100 ms
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,6 +77,29 @@ int main(int argc, char** argv) {
     long long t0 = now_ns();
     for (long i = 0; i < n; i++) {
       if (write(p[1], &c, 1) != 1 || read(p[0], &c, 1) != 1) return 1;
+    }
+    printf("DONE %ld %lld\n", n, now_ns() - t0);
+    return 0;
+  }
+  if (strcmp(argv[1], "sock") == 0 && argc > 2) {
+    long n = atol(argv[2]);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    if (l < 0 || bind(l, (struct sockaddr*)&a, sizeof a) != 0 || listen(l, 1) != 0 ||
+        getsockname(l, (struct sockaddr*)&a, &len) != 0)
+      return 1;
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (c < 0 || connect(c, (struct sockaddr*)&a, sizeof a) != 0) return 1;
+    int s = accept(l, NULL, NULL);
+    if (s < 0) return 1;
+    char b = 'x';
+    long long t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+      if (write(c, &b, 1) != 1 || read(s, &b, 1) != 1) return 1;
     }
     printf("DONE %ld %lld\n", n, now_ns() - t0);
     return 0;

@@ -12,15 +12,22 @@
 
 #include <string>
 
-#include "../../../profiler/src/ptrace_stop.h"
 #include "sonde/common/io.h"
+#include "sonde/proc/thread.h"
 #include "sonde/profiler/stack.h"
 #include "sonde/profiler/symbolizer.h"
+#include "sonde/ptrace/attachment.h"
+#include "sonde/ptrace/tracer_thread.h"
 #include "support/tracee.h"
 
 namespace sonde::profiler {
 namespace {
 
+using proc::thread_state;
+using ptrace::Attachment;
+using ptrace::run_on_tracer_thread;
+using ptrace::StopKind;
+using ptrace::StopResult;
 using sonde::testing::Tracee;
 using sonde::testing::wait_until;
 
@@ -66,15 +73,16 @@ TEST_F(PtraceStopTest, KernelFreezesAGivenUpThreadWhileItsTracerLives) {
   auto t = start_in_d_state(500);
   ASSERT_TRUE(t);
   pid_t pid = t->pid();
-  ASSERT_TRUE(seize_thread(pid, pid).ok());
-  StopResult sr = stop_thread(pid, 50);
+  auto att = Attachment::seize(pid, pid);
+  ASSERT_TRUE(att.ok());
+  StopResult sr = att->stop(50);
   EXPECT_EQ(sr.kind, StopKind::kTimeout);
   EXPECT_TRUE(wait_until([&] { return thread_state(pid, pid) == 't'; }, 3000))
       << "state " << thread_state(pid, pid);
   EXPECT_EQ(tracer_of(pid), ::getpid());
-  sr = wait_stop(pid, 1000);
+  sr = att->wait_stop(1000);
   ASSERT_EQ(sr.kind, StopKind::kStopped);
-  detach_thread(pid, sr);
+  EXPECT_EQ(att->detach(sr), ptrace::Op::kDone);
   EXPECT_TRUE(wait_until([&] { return tracer_of(pid) == 0; }, 1000));
 }
 
@@ -86,8 +94,10 @@ TEST_F(PtraceStopTest, GivenUpThreadIsReleasedWhenTheTracerThreadEnds) {
   pid_t pid = t->pid();
   StopKind kind = StopKind::kGone;
   auto st = run_on_tracer_thread([&]() -> Status {
-    if (auto s = seize_thread(pid, pid); !s.ok()) return s;
-    kind = stop_thread(pid, 50).kind;
+    auto att = Attachment::seize(pid, pid);
+    if (!att) return att.error();
+    kind = att->stop(50).kind;
+    att->abandon();  // no stop to detach from: the thread's end lets it go
     return ok_status();
   });
   ASSERT_TRUE(st.ok()) << st.error().describe();

@@ -45,8 +45,9 @@ class FakeMem : public MemReader {
   uint64_t put_obj(uint64_t addr, const T& v) {
     return put(addr, &v, sizeof v);
   }
-  ssize_t read(uint64_t addr, void* buf, size_t len) override {
+  ssize_t read(RemotePtr<void> from, void* buf, size_t len) override {
     ++reads;
+    uint64_t addr = from.addr();
     auto it = regions_.upper_bound(addr);
     if (it == regions_.begin()) return -1;
     --it;
@@ -64,7 +65,7 @@ class FakeMem : public MemReader {
 
 class FailingMem : public MemReader {
  public:
-  ssize_t read(uint64_t, void*, size_t) override { return -1; }
+  ssize_t read(RemotePtr<void>, void*, size_t) override { return -1; }
 };
 
 struct Line {

@@ -16,6 +16,20 @@
 namespace sonde::ptrace {
 namespace {
 
+// trace() with a ring whose events a reader thread collects, as JSON (the
+// wire form), the way the agent's sender does.
+Result<json> trace_collecting(const TraceOptions& o, CancelToken& cancel, std::vector<json>& out) {
+  EventRing ring;
+  std::thread reader([&] {
+    while (ring.take([&](TraceEvent& e) { out.push_back(to_json(e)); })) {
+    }
+  });
+  auto r = trace(o, cancel, &ring);
+  ring.close();
+  reader.join();
+  return r;
+}
+
 const std::string kLoop = std::string(SONDE_TARGETS_DIR) + "/syscall_loop";
 
 // A child test program with its first line read.
@@ -73,7 +87,7 @@ TEST(Tracer, LaunchCountsExactlyWhatTheProgramDid) {
   o.launch_argv = {kLoop, "getppid", "5000"};
   o.summary_only = true;
   CancelToken cancel;
-  auto r = trace(o, cancel, {});
+  auto r = trace(o, cancel, nullptr);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(calls_of(*r, "getppid"), 5000u);
   EXPECT_EQ((*r)["exit_code"], 0);
@@ -90,7 +104,7 @@ TEST(Tracer, LaunchWithAFilterUsesSeccompAndStillCountsExactly) {
   o.syscalls = *f;
   o.summary_only = true;
   CancelToken cancel;
-  auto r = trace(o, cancel, {});
+  auto r = trace(o, cancel, nullptr);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_TRUE((*r)["seccomp"].get<bool>());
   // 2000 one-byte writes plus the final "DONE" line.
@@ -106,7 +120,7 @@ TEST(Tracer, LiveEventsCarryDecodedSyscalls) {
   o.syscalls = *f;
   std::vector<json> events;
   CancelToken cancel;
-  auto r = trace(o, cancel, [&](json&& e) { events.push_back(std::move(e)); });
+  auto r = trace_collecting(o, cancel, events);
   ASSERT_TRUE(r.ok()) << r.error().message;
   bool saw_open = false;
   for (const auto& e : events) {
@@ -125,7 +139,7 @@ TEST(Tracer, MissingCommandIsAClearError) {
   TraceOptions o;
   o.launch_argv = {"/nonexistent/sonde-no-such-program"};
   CancelToken cancel;
-  auto r = trace(o, cancel, {});
+  auto r = trace(o, cancel, nullptr);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, errc::kNotFound);
 }
@@ -138,7 +152,7 @@ TEST(Tracer, AttachForADurationThenDetachLeavesTheTargetRunning) {
   o.duration_ms = 500;
   o.summary_only = true;
   CancelToken cancel;
-  auto r = trace(o, cancel, {});
+  auto r = trace(o, cancel, nullptr);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ((*r)["stopped"], "duration");
   EXPECT_GE(calls_of(*r, "clock_nanosleep") + calls_of(*r, "nanosleep"), 2u) << r->dump();
@@ -160,7 +174,8 @@ TEST(Tracer, CancelDetachesPromptly) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     cancel.cancel();
   });
-  auto r = trace(o, cancel, [](json&&) {});
+  std::vector<json> ignored;
+  auto r = trace_collecting(o, cancel, ignored);
   stopper.join();
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ((*r)["stopped"], "cancelled");
@@ -184,7 +199,7 @@ TEST(Tracer, SignalsAreDeliveredUnchanged) {
     }
     ::kill(t.pid(), SIGUSR2);
   });
-  auto r = trace(o, cancel, [&](json&& e) { events.push_back(std::move(e)); });
+  auto r = trace_collecting(o, cancel, events);
   sender.join();
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(t.next_line(), "USR1 5");
@@ -212,7 +227,7 @@ TEST(Tracer, JobControlStopsAndContinuesAsUntraced) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     cancel.cancel();
   });
-  auto r = trace(o, cancel, {});
+  auto r = trace(o, cancel, nullptr);
   ctl.join();
   ASSERT_TRUE(r.ok()) << r.error().message;
   // Stopped by its own SIGSTOP (under ptrace, group-stop shows as t).
@@ -228,7 +243,7 @@ TEST(Tracer, UnknownPidIsNotFound) {
   TraceOptions o;
   o.attach_pids = {999999999};
   CancelToken cancel;
-  auto r = trace(o, cancel, {});
+  auto r = trace(o, cancel, nullptr);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, errc::kNotFound);
   EXPECT_FALSE(r.error().hint.empty());
@@ -250,7 +265,7 @@ TEST(Tracer, AlreadyTracedProcessIsRefusedNamingTheTracer) {
   for (int i = 0; i < 200 && proc_status_field(t.pid(), "TracerPid:") == "0"; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   CancelToken cancel;
-  auto r = trace(o, cancel, {});
+  auto r = trace(o, cancel, nullptr);
   first_cancel.cancel();
   first.join();
   ASSERT_FALSE(r.ok());
@@ -286,7 +301,7 @@ TEST(TracerColocate, PinsWhileTracingAndRestoresAffinityAfter) {
     during = allowed_cpus(t.pid());
     cancel.cancel();
   });
-  auto r = trace(o, cancel, {});
+  auto r = trace(o, cancel, nullptr);
   ctl.join();
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_NE(during, before);
@@ -302,7 +317,7 @@ TEST(TracerColocate, LaunchModeCountsStayExact) {
   o.summary_only = true;
   o.colocate = true;
   CancelToken cancel;
-  auto r = trace(o, cancel, {});
+  auto r = trace(o, cancel, nullptr);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(calls_of(*r, "getppid"), 20000u);
 }

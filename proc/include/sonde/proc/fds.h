@@ -1,6 +1,7 @@
 // Open file descriptors of a process from /proc/PID/fd and /proc/PID/fdinfo.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,9 +19,13 @@ std::string decode_open_flags(unsigned long long flags);
 // "/dev/null" → device, "/etc/hosts" → file, else other.
 std::string fd_kind(std::string_view target);
 
-// The inode of a socket fd's link target ("socket:[1234]" → 1234); nullopt
-// for anything else.
-std::optional<unsigned long long> socket_inode(std::string_view target);
+// Where fd of pid points: "/etc/hosts", "socket:[123]", "pipe:[5]" (the
+// /proc/PID/fd/FD link). An error when the fd is closed or pid is gone.
+Result<std::string> fd_target(int pid, int fd);
+
+// The inode of the socket behind a "socket:[123]" link target; nullopt for
+// anything else.
+std::optional<uint64_t> socket_inode(std::string_view target);
 
 // Upper bounds on fds listed: a leaking process can hold a million, and each
 // entry can carry a 4 KiB path. The lowest-numbered fds are listed.

@@ -44,10 +44,39 @@ class SocketTable {
   static SocketTable load(int pid, std::vector<std::string>* notes);
   void add(SocketInfo s);
   const SocketInfo* find(uint64_t inode) const;
+  void erase(uint64_t inode) { by_inode_.erase(inode); }
   size_t size() const { return by_inode_.size(); }
 
  private:
   std::unordered_map<uint64_t, SocketInfo> by_inode_;
+};
+
+// The inode of pid's network namespace (/proc/PID/ns/net): equal inodes, one
+// namespace. nullopt when pid is gone or its ns link is unreadable.
+std::optional<uint64_t> netns_inode(int pid);
+
+// trace -y looks up a socket for every fd argument: the tables (all eight
+// files of /proc/PID/net) are kept per network namespace and read again only
+// when a socket is not in them, i.e. it was made after they were read.
+class SocketCache {
+ public:
+  // The socket with this inode, in pid's namespace; nullptr when no table
+  // has it (a packet or vsock socket, one not bound yet, or closed): those
+  // cost a read of the tables each time.
+  const SocketInfo* find(int pid, uint64_t inode);
+  // The socket's addresses may have changed (bind, connect): its next
+  // find() reads the tables again.
+  void forget(uint64_t inode);
+  // How many times the tables were read, in all namespaces.
+  size_t loads() const { return loads_; }
+  size_t namespaces() const { return by_ns_.size(); }
+
+ private:
+  // No negative cache: a fresh TCP socket is in no table until it is bound
+  // or connected, and must be found once it is.
+  std::unordered_map<uint64_t, SocketTable> by_ns_;  // by netns inode
+  std::unordered_map<int, uint64_t> ns_of_;          // pid -> its netns inode, as last read
+  size_t loads_ = 0;
 };
 
 }  // namespace sonde::proc

@@ -41,6 +41,7 @@ Result<StatInfo> read_stat(const std::string& path);
 struct StatusInfo {
   std::string name;
   int tgid = 0;
+  int tracer_pid = 0;                            // TracerPid: who ptraces it, 0 for nobody
   std::array<long long, 4> uid{-1, -1, -1, -1};  // real, effective, saved, fs
   std::array<long long, 4> gid{-1, -1, -1, -1};
   // NSpid: the pid in each pid namespace, ours first, the process's own last.
@@ -52,6 +53,8 @@ struct StatusInfo {
 
 // Missing lines leave the defaults; it is an error only if nothing parses.
 Result<StatusInfo> parse_status(std::string_view text);
+// Reads and parses /proc/PID/status (a thread id works too: /proc/TID/status).
+Result<StatusInfo> read_status(pid_t pid);
 
 // The thread ids under /proc/PID/task, sorted; empty when the process is gone.
 std::vector<pid_t> list_tids(pid_t pid);

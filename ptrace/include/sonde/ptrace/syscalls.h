@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "sonde/common/frame.h"
+#include "sonde/ptrace/remote_ptr.h"
 
 namespace sonde::ptrace {
 
@@ -49,7 +50,7 @@ const char* signal_name(int sig);
 class MemReader {
  public:
   virtual ~MemReader() = default;
-  virtual ssize_t read(uint64_t addr, void* buf, size_t len) = 0;
+  virtual ssize_t read(RemotePtr<void> from, void* buf, size_t len) = 0;
 };
 
 // For -y: what an fd of the traced process is, e.g. "/etc/hosts" or
@@ -91,6 +92,10 @@ bool decode_at_entry(long nr);
 inline constexpr int64_t kNoReturn = INT64_MIN;
 DecodedCall decode_args(int pid, long nr, const uint64_t args[6], int64_t ret, MemReader& mem,
                         FdAnnotator* fds, const DecodeOptions& opts);
+// The same into `out`, whose strings keep their capacity: the tracer decodes
+// into one reused DecodedCall instead of allocating per syscall.
+void decode_args_into(DecodedCall& out, int pid, long nr, const uint64_t args[6], int64_t ret,
+                      MemReader& mem, FdAnnotator* fds, const DecodeOptions& opts);
 
 // strace-style return: "3", "-1 ENOENT (No such file or directory)",
 // "0x7f12c4a2b000" for mmap/brk, "? " for unknown.

@@ -8,13 +8,13 @@
 // children get EXITKILL: they die with the tracer, like under strace.
 #pragma once
 
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "sonde/common/cancel.h"
 #include "sonde/common/frame.h"
 #include "sonde/common/result.h"
+#include "sonde/ptrace/event_ring.h"
 #include "sonde/ptrace/syscalls.h"
 
 namespace sonde::ptrace {
@@ -37,17 +37,10 @@ struct TraceOptions {
   bool colocate = false;
 };
 
-// Events, as JSON objects (the wire and --json format):
-//   {"type":"syscall","pid":P,"name":"openat","nr":257,"args":[...],"args_text":"...",
-//    "ret":3,"ret_text":"3","errno":"ENOENT"?,"ts_ns":<CLOCK_REALTIME at entry>,"dur_ns":N}
-//   {"type":"signal","pid":P,"sig":"SIGCHLD","ts_ns":T}
-//   {"type":"exit","pid":P,"code":0,"ts_ns":T} /
-//   {"type":"killed","pid":P,"sig":"SIGKILL","ts_ns":T}
-//   {"type":"attached","pid":P,"tids":N} / {"type":"detached","pid":P}
-// The sink runs on the tracer thread and must not block: the agent puts
-// events in a bounded queue and counts what it drops.
-using EventSink = std::function<void(json&& event)>;
-
+// Events go into `events` as plain structs (event.h gives their JSON, the
+// wire and --json format); nullptr or summary_only: none are made. The
+// tracer thread only fills ring slots: it never blocks on the reader, and
+// an event that finds the ring full is dropped and counted (events->lost()).
 // Runs until cancel, the duration, or no tracee left. Returns the summary:
 //   {"mode":"attach"|"launch","duration_ms":D,
 //    "syscalls":[{"name":"read","calls":N,"errors":E,"time_ns":T}]  (sorted by time desc),
@@ -57,7 +50,7 @@ using EventSink = std::function<void(json&& event)>;
 //    "seccomp":true|false}
 // Errors: attach to a missing pid → not_found; EPERM → permission with a hint
 // (ptrace_scope, --sudo); a process already traced → permission naming the tracer.
-Result<json> trace(const TraceOptions& opts, CancelToken& cancel, const EventSink& sink);
+Result<json> trace(const TraceOptions& opts, CancelToken& cancel, EventRing* events);
 
 // Builds the syscall set from a strace -e trace= expression: names, %classes,
 // `!` negation, comma-separated ("open,openat", "%network", "!%memory").

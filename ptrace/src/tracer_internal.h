@@ -1,0 +1,157 @@
+// The tracer's parts, shared by its files: tracer.cpp (run), tracer_launch.cpp
+// (attach and launch), tracer_loop.cpp (the stop loop and detach),
+// colocate.cpp, summary.cpp, seccomp_filter.cpp, fd_annotator.cpp.
+#pragma once
+
+#include <sched.h>
+#include <time.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "sonde/common/undo.h"
+#include "sonde/proc/sockets.h"
+#include "sonde/ptrace/attachment.h"
+#include "sonde/ptrace/launcher.h"
+#include "sonde/ptrace/tracer.h"
+
+namespace sonde::ptrace {
+
+inline int64_t mono_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+inline int64_t real_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+// "SIGCHLD", or "SIG<n>" for numbers without a name.
+std::string sig_text(int sig);
+
+// The seccomp-bpf program for a launch: trace the selected syscalls (and
+// execve, to see the exec), allow the rest. Empty when the selection does not
+// fit one program (its jump offsets are 8-bit).
+std::vector<sock_filter> build_seccomp_filter(const std::vector<bool>& want);
+
+// -y: what an fd is, from /proc.
+class ProcFdAnnotator : public FdAnnotator {
+ public:
+  std::string describe(int pid, int fd) override;
+  // bind and connect change what a socket fd shows: read it afresh next time.
+  void changed(int pid, int fd);
+
+ private:
+  proc::SocketCache sockets_;
+};
+
+// --colocate: the tracer on its CPU, every tracee pinned to it, each thread's
+// own mask saved first (and registered with the undo watchdog) and put back
+// on every exit path we control.
+class Colocator {
+ public:
+  // tasks() lists every traced (tid, tgid): restore() gives threads born
+  // while pinned their process's mask.
+  Colocator(std::vector<std::string>& notes,
+            std::function<std::vector<std::pair<pid_t, pid_t>>()> tasks)
+      : notes_(notes), tasks_(std::move(tasks)) {}
+  // Pins the calling thread to the CPU it runs on; a note when it cannot.
+  void start();
+  bool active() const { return cpu_ >= 0; }
+  void pin(pid_t tid);
+  // A fork or clone event: child inherited parent's pin; it gets parent's mask back.
+  void inherit(pid_t parent, pid_t child);
+  void restore();
+
+ private:
+  bool register_mask(pid_t tid, const cpu_set_t& m);
+
+  std::vector<std::string>& notes_;
+  std::function<std::vector<std::pair<pid_t, pid_t>>()> tasks_;
+  int cpu_ = -1;
+  cpu_set_t tracer_mask_;
+  std::map<pid_t, cpu_set_t> saved_masks_;
+  std::map<pid_t, undo::Change> pinned_;  // the watchdog's record of each saved mask
+};
+
+struct Counter {
+  uint64_t calls = 0, errors = 0;
+  int64_t time_ns = 0;
+};
+using Counters = std::map<long, Counter>;
+
+// Fills the summary's "syscalls", "total" and "per_process" from the
+// per-process counts (by tgid).
+void summarize(const std::map<pid_t, Counters>& counts, json& out);
+
+struct Task {
+  Attachment att;
+  pid_t tid = 0;
+  pid_t tgid = 0;
+  bool in_syscall = false;
+  bool pre_exec = false;  // launched child before its first execve: not shown
+  long nr = -1;
+  uint64_t args[6] = {};
+  int64_t entry_mono = 0;
+  int64_t entry_real = 0;
+  bool have_entry_decode = false;
+  DecodedCall entry_decoded;
+};
+
+class Tracer {
+ public:
+  Tracer(const TraceOptions& o, CancelToken& c, EventRing* events);
+
+  Result<json> run();
+
+ private:
+  Status attach_all();
+  Status launch();
+  Status seize(pid_t tid, pid_t tgid, bool is_leader);
+  void loop();
+  void handle_stop(pid_t tid, WaitStatus status);
+  void on_event_stop(Task& t, int event);
+  void on_syscall(Task& t);
+  void on_syscall_exit(Task& t, int64_t ret);
+  void resume(Task& t, int sig = 0);
+  void detach_all();
+  void kill_launched();
+  bool wanted(long nr) const {
+    return want_.empty() || (nr >= 0 && static_cast<size_t>(nr) < want_.size() && want_[nr]);
+  }
+  // A ring slot for an event, or nullptr (-c, no ring, or the ring is full:
+  // then nothing about it need be decoded). Filled, it is published.
+  TraceEvent* event(TraceEvent::Type type, pid_t pid) {
+    return opts_.summary_only || !events_ ? nullptr : events_->claim(type, pid);
+  }
+  void publish() { events_->publish(); }
+  void emit_signal(pid_t tid, int sig, bool group_stop);
+  // The task of tid, made on first sight with att (seize) or adopted (a
+  // child the kernel attached).
+  Task& task(pid_t tid, pid_t tgid, Attachment att = {});
+
+  const TraceOptions& opts_;
+  CancelToken& cancel_;
+  EventRing* events_;
+  DecodedCall scratch_;  // the exit decode, reused: its buffers keep their size
+  bool launch_ = false, follow_ = false, seccomp_ = false;
+  std::vector<bool> want_;
+  std::unordered_map<pid_t, Task> tasks_;
+  std::map<pid_t, Counters> counts_;  // by tgid
+  std::vector<std::string> notes_;
+  Launched child_;
+  int child_status_ = -1;
+  Colocator colocate_;
+  std::atomic<bool> stopping_{false};
+  ProcFdAnnotator fds_;
+};
+
+}  // namespace sonde::ptrace
