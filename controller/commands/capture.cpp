@@ -37,8 +37,8 @@
 #include "../cli/status_line.h"
 #include "sonde/common/io.h"
 #include "sonde/common/json_text.h"
-#include "sonde/render/capture.h"
 #include "sonde/net/capture_contract.h"
+#include "sonde/render/capture.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {

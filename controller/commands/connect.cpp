@@ -15,8 +15,8 @@
 #include "../cli/sides.h"
 #include "sonde/common/io.h"
 #include "sonde/net/connect.h"
-#include "sonde/render/connect.h"
 #include "sonde/net/connect_contract.h"
+#include "sonde/render/connect.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {

@@ -12,10 +12,10 @@
 #include "../cli/sides.h"
 #include "sonde/common/io.h"
 #include "sonde/net/connect.h"
-#include "sonde/render/diagnose.h"
 #include "sonde/net/connect_contract.h"
 #include "sonde/net/dns_contract.h"
 #include "sonde/net/http_contract.h"
+#include "sonde/render/diagnose.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {

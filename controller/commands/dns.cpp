@@ -4,9 +4,9 @@
 #include "sonde/net/dns.h"
 #include "../cli/command.h"
 #include "../cli/sides.h"
+#include "sonde/net/dns_contract.h"
 #include "sonde/render/dns.h"
 #include "sonde/render/sides.h"
-#include "sonde/net/dns_contract.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {

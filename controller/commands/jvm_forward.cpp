@@ -11,8 +11,8 @@
 #include "../cli/command.h"
 #include "../transport/forward.h"
 #include "jvm_common.h"
-#include "sonde/jvm/jvm_contract.h"
 #include "sonde/common/ports.h"
+#include "sonde/jvm/jvm_contract.h"
 #include "sonde/render/jvm.h"
 #include "sonde/render/table.h"
 

@@ -38,8 +38,8 @@
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
 #include "sonde/net/speed.h"
-#include "sonde/render/speed.h"
 #include "sonde/net/speed_contract.h"
+#include "sonde/render/speed.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {

@@ -3,15 +3,13 @@
 
 #include "sonde/jvm/jvm_contract.h"
 #include "support/contains.h"
+#include "support/wire.h"
 
 namespace sonde::jvm {
 namespace {
 
 using sonde::testing::contains;
-
-json over_the_wire(const json& j) {
-  return json::from_msgpack(json::to_msgpack(j));
-}
+using sonde::testing::over_the_wire;
 
 TEST(JvmContract, ListArgs) {
   EXPECT_FALSE(to_json(JvmListArgs{}).contains("pid"));

@@ -11,15 +11,13 @@
 
 #include <sys/socket.h>
 #include "support/contains.h"
+#include "support/wire.h"
 
 namespace sonde::net {
 namespace {
 
 using sonde::testing::contains;
-
-json over_the_wire(const json& j) {
-  return json::from_msgpack(json::to_msgpack(j));
-}
+using sonde::testing::over_the_wire;
 
 TEST(DnsContract, ArgsRoundTrip) {
   DnsArgs a;

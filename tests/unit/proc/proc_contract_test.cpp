@@ -6,15 +6,13 @@
 #include "sonde/proc/inspect_contract.h"
 #include "sonde/proc/ps_contract.h"
 #include "support/contains.h"
+#include "support/wire.h"
 
 namespace sonde::proc {
 namespace {
 
 using sonde::testing::contains;
-
-json over_the_wire(const json& j) {
-  return json::from_msgpack(json::to_msgpack(j));
-}
+using sonde::testing::over_the_wire;
 
 TEST(PsContract, ArgsRoundTrip) {
   PsArgs a{"postgres", "^java", "mem", 250, 10};

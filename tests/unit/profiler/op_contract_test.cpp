@@ -5,17 +5,14 @@
 #include "sonde/common/json_read.h"
 #include "sonde/profiler/profile_contract.h"
 #include "sonde/profiler/stack_contract.h"
+#include "support/contains.h"
+#include "support/wire.h"
 
 namespace sonde::profiler {
 namespace {
 
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
-
-json over_the_wire(const json& j) {
-  return json::from_msgpack(json::to_msgpack(j));
-}
+using sonde::testing::contains;
+using sonde::testing::over_the_wire;
 
 TEST(ProfileContract, ArgsRoundTripForAttachAndLaunch) {
   ProfileArgs a;

@@ -6,15 +6,13 @@
 #include "sonde/ptrace/debug_contract.h"
 #include "sonde/ptrace/trace_contract.h"
 #include "support/contains.h"
+#include "support/wire.h"
 
 namespace sonde::ptrace {
 namespace {
 
 using sonde::testing::contains;
-
-json over_the_wire(const json& j) {
-  return json::from_msgpack(json::to_msgpack(j));
-}
+using sonde::testing::over_the_wire;
 
 TEST(TraceContract, ArgsRoundTrip) {
   TraceArgs a;
