@@ -88,8 +88,13 @@ class Dns : public ::testing::Test {
     if (!dns_->ready())
       GTEST_SKIP() << "dnsmasq is not installed or did not start (apt-get install dnsmasq)";
     // An empty resolv.conf: only the servers the test names are asked.
-    conf_ = ::testing::TempDir() + "sonde-dns-resolv.conf";
+    // One file per test process: ctest runs the tests of this suite in
+    // parallel, and a shared file could be read while another truncates it.
+    conf_ = ::testing::TempDir() + "sonde-dns-resolv-" + std::to_string(::getpid()) + ".conf";
     std::ofstream(conf_) << "search sonde-test.example\noptions timeout:1\n";
+  }
+  void TearDown() override {
+    if (!conf_.empty()) ::unlink(conf_.c_str());
   }
   sonde::testing::Run dns(std::vector<std::string> args) {
     args.insert(args.begin(), "dns");
