@@ -13,6 +13,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The names of the tests a ctest log says failed, timed out or crashed.
+failed_names() {
+  grep -oE 'Test +#[0-9]+: [^ ]+ .*\*\*\*(Failed|Exception|Timeout)' "$1" | awk '{print $3}' | head -50
+}
+
+# The output --output-on-failure printed for each failed test of a log (the
+# first five, 60 lines each), so that it sits at the end of a long CI log
+# that is often shown only by its tail.
+failed_output() {
+  awk '/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: .*\*\*\*(Failed|Exception|Timeout)/ { n++; on = (n <= 5); lines = 0; if (on) print "---- " $0; next }
+       /^ *[0-9]+\/[0-9]+ Test +#/ || /^ +Start +[0-9]+:/ || /^[0-9]+% tests passed/ { on = 0 }
+       on && lines++ < 60 { print }' "$1"
+}
+
 start=$SECONDS
 ./scripts/setup.sh --test
 if ! ./scripts/build.sh "$@"; then
@@ -21,8 +35,12 @@ if ! ./scripts/build.sh "$@"; then
 fi
 
 rc=0
-ctest --test-dir build --output-on-failure -j2 --timeout 300 || rc=$?
+suite_log=build/ctest-suite.log
+ctest --test-dir build --output-on-failure -j2 --timeout 300 2>&1 | tee "$suite_log" || rc=${PIPESTATUS[0]}
 stages=("suite: $( ((rc == 0)) && echo PASS || echo "FAIL (ctest exit $rc)") ($((SECONDS - start)) s)")
+if ((rc != 0)); then
+  while read -r name; do stages+=("    $name"); done < <(failed_names "$suite_log")
+fi
 later_failed=0
 
 budget=${SONDE_CI_BUDGET:-5100}
@@ -92,9 +110,7 @@ if [[ ${SONDE_CI_ASAN:-1} != 0 ]]; then
           stages+=("asan+ubsan $tier: INCOMPLETE, the budget ran out: $passed passed, none failed ($took s)")
         else
           stages+=("asan+ubsan $tier: FAIL ($failed failed, $passed passed, $took s):")
-          while read -r name; do stages+=("    $name"); done < <(
-            grep -oE 'Test +#[0-9]+: [^ ]+ .*\*\*\*(Failed|Exception|Timeout)' "$log" |
-              awk '{print $3}' | head -50)
+          while read -r name; do stages+=("    $name"); done < <(failed_names "$log")
           later_failed=1
         fi
       done
@@ -102,6 +118,10 @@ if [[ ${SONDE_CI_ASAN:-1} != 0 ]]; then
   fi
 fi
 
+if ((rc != 0)); then
+  echo "What the suite's failed tests printed:"
+  failed_output "$suite_log"
+fi
 printf '  %s\n' "${stages[@]}"
 if ((rc == 0 && later_failed == 0)); then
   echo "sonde tests: PASS ($((SECONDS - start)) s)"
