@@ -33,6 +33,19 @@ struct Plan {
   std::string host_header;
 };
 
+// The GET of the last rung.
+net::HttpRequest http_request(const Plan& p) {
+  net::HttpRequest hr;
+  hr.host = p.host;
+  hr.port = p.port;
+  hr.path = p.http_path;
+  hr.tls = p.tls;
+  hr.timeout_ms = p.timeout_ms;
+  hr.sni = p.sni;
+  hr.host_header = p.host_header;
+  return hr;
+}
+
 bool failed(const net::Layer& l) {
   return l.status == "fail";
 }
@@ -124,15 +137,8 @@ std::vector<net::Layer> run_side(Session& s, const Plan& p) {
   }
 
   if (!p.http_path.empty()) {
-    net::HttpRequest hr;
-    hr.host = p.host;
-    hr.port = p.port;
-    hr.path = p.http_path;
-    hr.tls = p.tls;
-    hr.timeout_ms = p.timeout_ms;
-    hr.sni = p.sni;
-    hr.host_header = p.host_header;
-    auto h = call_checked(s, "net.http", net::http_args_json(hr), net::http_result_from_json);
+    auto h = call_checked(s, "net.http", net::http_args_json(http_request(p)),
+                          net::http_result_from_json);
     layers.push_back(h ? net::http_layer(*h) : net::error_layer("http", h.error().describe()));
   }
   return layers;
@@ -180,16 +186,14 @@ CommandSpec diagnose_command() {
       if (!p.tls) return ctx.fail(Error{errc::kBadArgs, "--sni needs --tls", {}});
       p.sni = ctx.vm["sni"].as<std::string>();
     }
-    if (ctx.vm.count("http")) {
-      p.http_path = ctx.vm["http"].as<std::string>();
-      if (p.http_path.empty() || p.http_path[0] != '/')
-        return ctx.fail(Error{errc::kBadArgs, "--http takes a path starting with '/'",
-                              "sonde diagnose web:443 --tls --http /health"});
-    }
     if (ctx.vm.count("host-header")) {
-      if (p.http_path.empty())
+      if (!ctx.vm.count("http"))
         return ctx.fail(Error{errc::kBadArgs, "--host-header needs --http", {}});
       p.host_header = ctx.vm["host-header"].as<std::string>();
+    }
+    if (ctx.vm.count("http")) {
+      p.http_path = ctx.vm["http"].as<std::string>();
+      if (auto st = net::validate(http_request(p)); !st) return ctx.fail(st.error());
     }
 
     std::vector<net::DiagnoseSide> sides;

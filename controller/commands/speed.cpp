@@ -163,9 +163,13 @@ void cancel_and_reap(Session& s, uint64_t id) {
 // first (the agent could not listen), the event does not read, or Ctrl-C.
 Result<net::SpeedListening> wait_listening(Session& s, uint64_t id) {
   std::optional<net::SpeedListening> ev;
+  bool malformed = false;
   auto on_event = [&](const json& e) -> Status {
     auto l = net::speed_listening_from_json(e);
-    if (!l) return l.error();
+    if (!l) {
+      malformed = true;
+      return l.error();
+    }
     ev = *l;
     return ok_status();
   };
@@ -173,8 +177,8 @@ Result<net::SpeedListening> wait_listening(Session& s, uint64_t id) {
   for (;;) {
     auto r = s.poll(id, on_event);
     if (!r) {
-      // A malformed event leaves the request running on the agent.
-      if (r.error().code == errc::kProtocol) cancel_and_reap(s, id);
+      // An event that does not read leaves the request running on the agent.
+      if (malformed) cancel_and_reap(s, id);
       return r.error();
     }
     if (ev) return *ev;
