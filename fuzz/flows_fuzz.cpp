@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "fuzz_input.h"
+#include "sonde/net/capture_contract.h"
 #include "sonde/net/flows.h"
 
 using namespace sonde;
@@ -45,6 +46,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                  net::linktype::kIpv6,     net::linktype::kLinuxSll2};
     fa.add(1, kTypes[data[0] % 8], data + 1, size - 1, size - 1);
   }
-  (void)fa.to_json(5, 5).dump();
+  (void)net::to_json(fa.summary(5, 5)).dump();
   return 0;
 }

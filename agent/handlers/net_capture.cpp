@@ -1,7 +1,7 @@
 // `net.capture`: a live capture on this host (net/capture.h), its packets
 // streamed back as a pcap file in `data` events when asked (`stream`), its
 // summary (flows, DNS, drops) the result. The agent's own SSH session is left
-// out by default (`exclude_ssh`).
+// out by default (`exclude_ssh`). Arguments, events and result: net/capture_contract.h.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -42,7 +42,9 @@ void register_net_capture(Registry& reg) {
     o.buffer_kib = a.buffer_kib;
     o.top_flows = static_cast<size_t>(a.flows);
     if (a.exclude_ssh) o.ssh_connection = ssh_connection();
-    return net::capture(o, ctx.cancel, ctx.emit);
+    auto r = net::capture(o, ctx.cancel, ctx.emit);
+    if (!r) return r.error();
+    return net::to_json(*r);
   };
 }
 

@@ -1,11 +1,10 @@
 // `net.connect`: TCP connection attempts from this host to host:port, each
 // classified (open, refused, timeout, unreachable with the ICMP details,
 // no-route, unresolved), with the source address and the kernel's route; an
-// event per attempt as it is made.
-#include <sys/socket.h>
-#include <unistd.h>
-
+// event per attempt as it is made. Arguments and result: ConnectOptions and
+// ConnectResult (net/connect_contract.h).
 #include "../handler.h"
+#include "sonde/net/address.h"
 #include "sonde/net/connect.h"
 #include "sonde/net/connect_contract.h"
 
@@ -18,7 +17,7 @@ void register_net_connect(Registry& reg) {
     const net::ConnectOptions& o = *args;
     if (auto st = net::validate(o); !st.ok()) return st.error();
 
-    net::ConnectReport rep = net::connect_check(o, &ctx.cancel, [&](const net::Attempt& a) {
+    net::ConnectResult rep = net::connect_check(o, &ctx.cancel, [&](const net::Attempt& a) {
       ctx.emit({{"attempt", net::to_json(a)}});
     });
     if (!rep.resolve_error.empty())
@@ -26,11 +25,8 @@ void register_net_connect(Registry& reg) {
           "the agent is a static binary: its resolver uses only the `files` and `dns` NSS "
           "sources (no systemd-resolved, mdns, LDAP or sss), so it can differ from other "
           "programs");
-    json result = net::to_json(rep);
-    char name[256] = {};
-    ::gethostname(name, sizeof name - 1);
-    result["host"] = name;
-    return result;
+    rep.agent_host = net::local_hostname();
+    return net::to_json(rep);
   };
 }
 

@@ -1,5 +1,6 @@
 // `net.http`: one HTTP/1.1 GET from this host (the last rung of
 // `sonde diagnose`): status line, a few headers, time to first byte.
+// Arguments and result: HttpRequest and HttpResult (net/http_contract.h).
 #include "../handler.h"
 #include "sonde/net/http.h"
 #include "sonde/net/http_contract.h"
@@ -11,9 +12,9 @@ void register_net_http(Registry& reg) {
     auto req = net::http_args_from_json(ctx.args);
     if (!req) return req.error();
     if (auto st = net::validate(*req); !st) return st.error();
-    json r = net::http_probe(*req, &ctx.cancel);
+    net::HttpResult r = net::http_probe(*req, &ctx.cancel);
     if (ctx.cancel.cancelled()) return Error{errc::kCancelled, "cancelled", {}};
-    return r;
+    return net::to_json(r);
   };
 }
 

@@ -2,7 +2,8 @@
 // port only for one test, tells the controller the port and a fresh random
 // token in an event, accepts the one connection that presents the token
 // (anything else is reset), runs the sender or receiver loop of net/speed.h
-// and returns its own view (bytes, intervals, the sender's TCP_INFO).
+// and returns its own view (bytes, intervals, the sender's TCP_INFO): the
+// SpeedListening event and SpeedResult of net/speed_contract.h.
 //
 // The agent otherwise never listens on a network port (DESIGN.md): this
 // listener lives for at most accept_timeout_ms before the test starts and is
@@ -11,7 +12,6 @@
 // connection came in on, else the one the controller says it will connect
 // to ("connect_to"), else loopback; when the controller's address is known
 // and cannot be bound the test fails with the reason instead.
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -20,6 +20,7 @@
 #include "../handler.h"
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
+#include "sonde/net/address.h"
 #include "sonde/net/speed.h"
 #include "sonde/net/speed_contract.h"
 
@@ -53,7 +54,7 @@ void register_net_speed(Registry& reg) {
     // Connecting to 0.0.0.0 reaches this host's loopback: no address of ours.
     std::string connect_to = is_wildcard(args->connect_to) ? "" : args->connect_to;
 
-    json notes = json::array();
+    std::vector<std::string> notes;
     std::string source = "arg";
     std::string bound;
     int port = 0;
@@ -101,11 +102,7 @@ void register_net_speed(Registry& reg) {
     auto token = net::random_speed_token();
     if (!token) return token.error();
 
-    ctx.emit({{"event", "listening"},
-              {"address", bound},
-              {"port", port},
-              {"bind_source", source},
-              {"token", net::token_hex(*token)}});
+    ctx.emit(net::to_json(net::SpeedListening{bound, port, source, *token}));
 
     net::SpeedOptions opt;
     opt.stopped = [&ctx] { return ctx.cancel.cancelled(); };
@@ -135,19 +132,17 @@ void register_net_speed(Registry& reg) {
     auto run = net::speed_serve(fd.get(), h, opt);
     if (!run) return run.error();
 
-    json result;
-    char hostname[256] = {};
-    ::gethostname(hostname, sizeof hostname - 1);
-    result["host"] = hostname;
-    result["address"] = bound;
-    result["port"] = port;
-    result["peer"] = acc->peer;
-    result["rejected"] = rejected;
-    result["direction"] = net::direction_name(h.direction);
-    result["duration_ms"] = h.duration_ms;
-    result["bulk"] = net::to_json(run->bulk);
-    result["notes"] = notes;
-    return result;
+    net::SpeedResult result;
+    result.agent_host = net::local_hostname();
+    result.address = bound;
+    result.port = port;
+    result.peer = acc->peer;
+    result.rejected = rejected;
+    result.direction = h.direction;
+    result.duration_ms = h.duration_ms;
+    result.bulk = std::move(run->bulk);
+    result.notes = std::move(notes);
+    return net::to_json(result);
   };
 }
 

@@ -5,7 +5,8 @@
 // handshake RTT, data each way, retransmissions, RSTs, zero windows; UDP
 // flows; DNS queries and answers; kernel drops.
 //
-// The result (--json) is the agent's `net.capture` result plus "file":
+// The result (--json) is the agent's `net.capture` result (CaptureResult,
+// net/capture_contract.h) plus "file":
 //   host, interface, linktype, linktype_name, snaplen, filter, effective_filter,
 //   excluded {what, client, server, filter} | null, count, duration_ms,
 //   stopped_by ("count" | "duration" | "cancel" | "error" | "reader": stdout closed),
@@ -162,68 +163,72 @@ CommandSpec capture_command() {
                          human_bytes(wire), w),
              false);
     };
-    auto on_event = [&](const json& ev) {
-      if (!ev.is_object()) return;
-      std::string phase = ev.value("phase", "");
-      if (phase == "started") {
-        std::string bound;
-        long d = ev.value("duration_ms", 0L), n = ev.value("count", 0L);
-        if (n > 0) bound = fmt::format("{} packets", n);
-        if (d > 0) bound += (bound.empty() ? "" : " or ") + fmt::format("{:.0f}s", d / 1000.0);
-        if (bound.empty()) bound = "Ctrl-C";
-        status(fmt::format("sonde: capturing on {} at {} ({}, snaplen {}) until {}{}",
-                           render::terminal_safe(ev.value("interface", "?")),
-                           render::terminal_safe(ev.value("host", "?")),
-                           render::terminal_safe(ev.value("linktype_name", "?")),
-                           ev.value("snaplen", 0), bound,
-                           ev.value("excluded", json()).is_object()
-                               ? "; leaving out the agent's own SSH connection"
-                               : ""),
-               true);
-        for (const auto& note : ev.value("notes", json::array()))
-          if (note.is_string())
-            status("sonde: note: " + render::terminal_safe(note.get<std::string>()), true);
-      } else if (phase == "progress") {
-        packets = ev.value("packets", packets);
-        wire = ev.value("bytes", wire);
-        progress();
-      } else if (phase == "data") {
-        auto it = ev.find("data");
-        if (it == ev.end() || !it->is_binary() || !write_error.message.empty() || reader_gone)
-          return;
-        packets = ev.value("packets", packets);
-        uint64_t off = ev.value("offset", uint64_t{0});
-        const auto& bin = it->get_binary();
-        if (off != written) {
-          write_error = Error{errc::kProtocol,
-                              fmt::format("capture chunk at offset {}, expected {}", off, written),
-                              {}};
-          (void)(*s)->cancel(*id);
-          return;
-        }
-        if (to_stdout) {
-          auto st =
-              write_all(1, std::string_view(reinterpret_cast<const char*>(bin.data()), bin.size()));
-          if (!st.ok()) {
-            // The reader (wireshark, tshark, head) went away: end the capture,
-            // keep the summary.
-            reader_gone = true;
-            (void)(*s)->cancel(*id);
-            return;
-          }
-        } else if (std::fwrite(bin.data(), 1, bin.size(), f) != bin.size()) {
-          write_error = errno_error("write " + part, errno, "is the disk full?");
-          (void)(*s)->cancel(*id);
-          return;
-        }
-        written += bin.size();
-        progress();
+    auto on_started = [&](const net::CaptureStarted& ev) {
+      std::string bound;
+      if (ev.count > 0) bound = fmt::format("{} packets", ev.count);
+      if (ev.duration_ms > 0)
+        bound += (bound.empty() ? "" : " or ") + fmt::format("{:.0f}s", ev.duration_ms / 1000.0);
+      if (bound.empty()) bound = "Ctrl-C";
+      status(fmt::format("sonde: capturing on {} at {} ({}, snaplen {}) until {}{}",
+                         render::terminal_safe(ev.interface), render::terminal_safe(ev.host),
+                         render::terminal_safe(ev.linktype_name), ev.snaplen, bound,
+                         ev.excluded ? "; leaving out the agent's own SSH connection" : ""),
+             true);
+      for (const auto& note : ev.notes) status("sonde: note: " + render::terminal_safe(note), true);
+    };
+    auto on_data = [&](const net::CaptureEvent& ev) {
+      if (!write_error.message.empty() || reader_gone) return;
+      packets = ev.packets;
+      if (ev.offset != written) {
+        write_error =
+            Error{errc::kProtocol,
+                  fmt::format("capture chunk at offset {}, expected {}", ev.offset, written),
+                  {}};
+        (void)(*s)->cancel(*id);
+        return;
       }
+      if (to_stdout) {
+        auto st = write_all(
+            1, std::string_view(reinterpret_cast<const char*>(ev.data.data()), ev.data.size()));
+        if (!st.ok()) {
+          // The reader (wireshark, tshark, head) went away: end the capture,
+          // keep the summary.
+          reader_gone = true;
+          (void)(*s)->cancel(*id);
+          return;
+        }
+      } else if (std::fwrite(ev.data.data(), 1, ev.data.size(), f) != ev.data.size()) {
+        write_error = errno_error("write " + part, errno, "is the disk full?");
+        (void)(*s)->cancel(*id);
+        return;
+      }
+      written += ev.data.size();
+      progress();
+    };
+    auto on_event = [&](const json& j) -> Status {
+      auto ev = net::capture_event_from_json(j);
+      if (!ev) return ev.error();
+      switch (ev->phase) {
+        case net::CaptureEvent::Phase::kStarted:
+          on_started(ev->started);
+          break;
+        case net::CaptureEvent::Phase::kProgress:
+          packets = ev->packets;
+          wire = ev->bytes;
+          progress();
+          break;
+        case net::CaptureEvent::Phase::kData:
+          on_data(*ev);
+          break;
+      }
+      return ok_status();
     };
     // After a Ctrl-C the agent stops at once, then flushes what it holds and
     // sends the summary: the grace is renewed by every message.
-    auto r = (*s)->wait(*id, on_event, -1, 10000);
+    auto reply = (*s)->wait(*id, on_event, -1, 10000);
     status_line.end();
+    if (!reply) return fail_file(reply.error());
+    auto r = net::capture_result_from_json(*reply);
     if (!r) return fail_file(r.error());
     if (!write_error.message.empty()) return fail_file(write_error);
     if (f) {
@@ -232,35 +237,34 @@ CommandSpec capture_command() {
       f = nullptr;
       if (!ok)
         return fail_file(Error{errc::kIo, "writing " + part + " failed", "is the disk full?"});
-      uint64_t expected = r->value("file_bytes", uint64_t{0});
-      if (expected != written)
-        return fail_file(Error{
-            errc::kIo, fmt::format("the capture is {} bytes but {} arrived", expected, written),
-            "the link may have dropped; run it again"});
+      if (r->file_bytes != written)
+        return fail_file(
+            Error{errc::kIo,
+                  fmt::format("the capture is {} bytes but {} arrived", r->file_bytes, written),
+                  "the link may have dropped; run it again"});
       if (std::rename(part.c_str(), out_path.c_str()) != 0)
         return fail_file(errno_error("rename " + part + " to " + out_path));
     }
     if (reader_gone) {
-      (*r)["stopped_by"] = "reader";
-      (*r)["notes"].push_back("stdout was closed (the reader went away): the capture ended there");
+      r->stopped_by = "reader";
+      r->notes.push_back("stdout was closed (the reader went away): the capture ended there");
     }
-    (*r)["file"] = out_path.empty() ? json(nullptr) : json(out_path);
-    (*r)["file_bytes"] = written;
-    if (!out_path.empty() && !to_stdout)
-      (*r)["summary"] = r->value("summary", "") + " -> " + out_path;
-    const json& st = r->value("stats", json::object());
+    r->file_bytes = written;
+    if (!out_path.empty() && !to_stdout) r->summary += " -> " + out_path;
     if (ctx.g.json) {
-      std::string j = json_text(*r, 2);
+      json out = net::to_json(*r);
+      out["file"] = out_path.empty() ? json(nullptr) : json(out_path);
+      std::string j = json_text(out, 2);
       std::fprintf(human, "%s\n", j.c_str());
     } else {
       std::fputs(render::render_capture(*r, out_path).c_str(), human);
     }
-    if (st.value("dropped", 0ULL) > 0 || st.value("if_dropped", 0ULL) > 0)
+    if (r->stats.dropped > 0 || r->stats.if_dropped > 0)
       std::fprintf(stderr,
                    "sonde: warning: packets were dropped (%llu by the kernel, %llu by the "
                    "interface): the capture and its summary miss them\n",
-                   static_cast<unsigned long long>(st.value("dropped", 0ULL)),
-                   static_cast<unsigned long long>(st.value("if_dropped", 0ULL)));
+                   static_cast<unsigned long long>(r->stats.dropped),
+                   static_cast<unsigned long long>(r->stats.if_dropped));
     return exit_code::kOk;
   };
   return c;

@@ -7,7 +7,7 @@
 // --json prints {"target": "HOST:PORT", "host", "port", "connected": bool,
 // "sides": [{"side": label, "result": <net.connect result>} or {"side": label,
 // "error": {"code", "message", "hint"}}], "comparison": [sentences]}. The
-// net.connect result is documented in net/include/sonde/net/connect.h (to_json).
+// net.connect result is documented in net/include/sonde/net/connect_contract.h.
 #include <algorithm>
 #include <thread>
 
@@ -160,24 +160,27 @@ CommandSpec connect_command() {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
 
-    std::vector<json> results;
+    std::vector<net::Side<net::ConnectResult>> results;
     json all_sides = json::array();
     bool failed = false, connected = true;
     std::optional<Error> first_error;
     for (auto& s : sides) {
-      if (s.error) {
-        failed = true;
-        Error e = print_side_error(s.label, *s.error);
-        if (!first_error) first_error = e;
-        json ej = {{"code", e.code}, {"message", e.message}, {"hint", e.hint}};
-        all_sides.push_back({{"side", s.label}, {"error", ej}});
-        continue;
+      if (!s.error) {
+        auto checked = net::connect_result_from_json(*s.result);
+        if (checked) {
+          json side = {{"side", s.label}, {"result", net::to_json(*checked)}};
+          if (net::overall_verdict(*checked) != net::verdict::kOpen) connected = false;
+          results.push_back({s.label, std::move(*checked)});
+          all_sides.push_back(std::move(side));
+          continue;
+        }
+        s.error = checked.error();
       }
-      if (!s.result->is_object()) *s.result = json::object();
-      json side = {{"side", s.label}, {"result", *s.result}};
-      if (!s.result->value("connected", false)) connected = false;
-      results.push_back(side);
-      all_sides.push_back(side);
+      failed = true;
+      Error e = print_side_error(s.label, *s.error);
+      if (!first_error) first_error = e;
+      json ej = {{"code", e.code}, {"message", e.message}, {"hint", e.hint}};
+      all_sides.push_back({{"side", s.label}, {"error", ej}});
     }
     auto comparison = net::connect_comparison(results);
     if (ctx.g.json) {

@@ -6,26 +6,20 @@
 // net.http), so diagnose says nothing those commands would not.
 #include "sonde/net/diagnose.h"
 
-#include <arpa/inet.h>
-
 #include "../cli/command.h"
 #include "../cli/sides.h"
 #include "sonde/common/io.h"
+#include "sonde/net/address.h"
 #include "sonde/net/connect.h"
 #include "sonde/net/connect_contract.h"
 #include "sonde/net/dns_contract.h"
 #include "sonde/net/http_contract.h"
+#include "sonde/net/tls_contract.h"
 #include "sonde/render/diagnose.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {
 namespace {
-
-bool is_address(const std::string& h) {
-  in_addr a4;
-  in6_addr a6;
-  return inet_pton(AF_INET, h.c_str(), &a4) == 1 || inet_pton(AF_INET6, h.c_str(), &a6) == 1;
-}
 
 struct Plan {
   std::string target;  // HOST:PORT as typed
@@ -39,14 +33,37 @@ struct Plan {
   std::string host_header;
 };
 
+// The GET of the last rung.
+net::HttpRequest http_request(const Plan& p) {
+  net::HttpRequest hr;
+  hr.host = p.host;
+  hr.port = p.port;
+  hr.path = p.http_path;
+  hr.tls = p.tls;
+  hr.timeout_ms = p.timeout_ms;
+  hr.sni = p.sni;
+  hr.host_header = p.host_header;
+  return hr;
+}
+
 bool failed(const net::Layer& l) {
-  return l.value("status", "") == "fail";
+  return l.status == "fail";
+}
+
+// The op's answer read into its result type: the call's error, or the
+// reading's (a protocol error naming the field), otherwise.
+template <typename Read>
+auto call_checked(Session& s, const char* op, const json& args, Read read)
+    -> decltype(read(json())) {
+  auto r = s.call(op, args);
+  if (!r) return r.error();
+  return read(*r);
 }
 
 // One side's ladder. Stops at the first failing rung; the rest are shown as
 // not run, with the reason.
-json run_side(Session& s, const Plan& p) {
-  json layers = json::array();
+std::vector<net::Layer> run_side(Session& s, const Plan& p) {
+  std::vector<net::Layer> layers;
   auto skip_rest = [&](const std::vector<const char*>& rest, const std::string& why) {
     for (const char* l : rest) layers.push_back(net::skipped_layer(l, why));
   };
@@ -54,16 +71,14 @@ json run_side(Session& s, const Plan& p) {
   if (p.tls) after_dns.push_back("tls");
   if (!p.http_path.empty()) after_dns.push_back("http");
 
-  if (is_address(p.host)) {
+  if (net::is_ip_address(p.host)) {
     layers.push_back(net::skipped_layer("dns", p.host + " is an address"));
   } else {
     net::DnsArgs dargs;
     dargs.name = p.host;
     dargs.type = "A";
     dargs.timeout_ms = p.timeout_ms;
-    auto r = s.call("net.dns", net::to_json(dargs));
-    if (r)
-      if (auto checked = net::dns_result_from_json(*r); !checked) r = checked.error();
+    auto r = call_checked(s, "net.dns", net::to_json(dargs), net::dns_result_from_json);
     net::Layer l = r ? net::dns_layer(p.host, *r) : net::error_layer("dns", r.error().describe());
     layers.push_back(l);
     if (failed(l)) {
@@ -78,7 +93,8 @@ json run_side(Session& s, const Plan& p) {
   co.count = p.count;
   co.interval_ms = 200;
   co.timeout_ms = p.timeout_ms;
-  auto c = s.call("net.connect", net::connect_args_json(co));
+  auto c =
+      call_checked(s, "net.connect", net::connect_args_json(co), net::connect_result_from_json);
   std::vector<net::Layer> cl;
   if (c)
     cl = net::connect_layers(*c);
@@ -95,18 +111,21 @@ json run_side(Session& s, const Plan& p) {
   if (stop) {
     std::vector<const char*> rest;
     bool have_connect = false;
-    for (const auto& l : layers) have_connect |= l.value("layer", "") == "connect";
+    for (const auto& l : layers) have_connect |= l.layer == "connect";
     if (!have_connect) rest.push_back("connect");
     if (p.tls) rest.push_back("tls");
     if (!p.http_path.empty()) rest.push_back("http");
-    skip_rest(rest, "not run: " + layers.back().value("layer", std::string("connect")) + " failed");
+    skip_rest(rest, "not run: " + layers.back().layer + " failed");
     return layers;
   }
 
   if (p.tls) {
-    json targs = {{"host", p.host}, {"port", p.port}, {"timeout_ms", p.timeout_ms}};
-    if (!p.sni.empty()) targs["sni"] = p.sni;
-    auto t = s.call("net.tls", targs);
+    net::TlsArgs targs;
+    targs.host = p.host;
+    targs.port = p.port;
+    targs.timeout_ms = p.timeout_ms;
+    targs.sni = p.sni;
+    auto t = call_checked(s, "net.tls", net::to_json(targs), net::tls_result_from_json);
     net::Layer l = t ? net::tls_layer(*t) : net::error_layer("tls", t.error().describe());
     layers.push_back(l);
     // A certificate that does not verify is the finding; the HTTP rung would
@@ -118,15 +137,8 @@ json run_side(Session& s, const Plan& p) {
   }
 
   if (!p.http_path.empty()) {
-    net::HttpRequest hr;
-    hr.host = p.host;
-    hr.port = p.port;
-    hr.path = p.http_path;
-    hr.tls = p.tls;
-    hr.timeout_ms = p.timeout_ms;
-    hr.sni = p.sni;
-    hr.host_header = p.host_header;
-    auto h = s.call("net.http", net::http_args_json(hr));
+    auto h = call_checked(s, "net.http", net::http_args_json(http_request(p)),
+                          net::http_result_from_json);
     layers.push_back(h ? net::http_layer(*h) : net::error_layer("http", h.error().describe()));
   }
   return layers;
@@ -174,19 +186,17 @@ CommandSpec diagnose_command() {
       if (!p.tls) return ctx.fail(Error{errc::kBadArgs, "--sni needs --tls", {}});
       p.sni = ctx.vm["sni"].as<std::string>();
     }
-    if (ctx.vm.count("http")) {
-      p.http_path = ctx.vm["http"].as<std::string>();
-      if (p.http_path.empty() || p.http_path[0] != '/')
-        return ctx.fail(Error{errc::kBadArgs, "--http takes a path starting with '/'",
-                              "sonde diagnose web:443 --tls --http /health"});
-    }
     if (ctx.vm.count("host-header")) {
-      if (p.http_path.empty())
+      if (!ctx.vm.count("http"))
         return ctx.fail(Error{errc::kBadArgs, "--host-header needs --http", {}});
       p.host_header = ctx.vm["host-header"].as<std::string>();
     }
+    if (ctx.vm.count("http")) {
+      p.http_path = ctx.vm["http"].as<std::string>();
+      if (auto st = net::validate(http_request(p)); !st) return ctx.fail(st.error());
+    }
 
-    std::vector<json> sides;
+    std::vector<net::DiagnoseSide> sides;
     bool side_failed = false;
     for (auto& side : check_sides(ctx)) {
       auto s = side.ctx.connect();
@@ -195,19 +205,19 @@ CommandSpec diagnose_command() {
         print_side_error(side.label, s.error());
         continue;
       }
-      json layers = run_side(**s, p);
-      sides.push_back({{"side", side.label}, {"host", (*s)->host()}, {"layers", layers}});
+      sides.push_back({side.label, (*s)->host(), run_side(**s, p)});
       if (!ctx.g.json) {
-        std::fputs(render::render_diagnose_side(side.label, (*s)->host(), layers).c_str(), stdout);
+        std::fputs(render::render_diagnose_side(sides.back()).c_str(), stdout);
         std::fflush(stdout);
       }
     }
     if (sides.empty()) return exit_code::kFailed;
     net::Verdict v = net::diagnose_verdict(p.target, sides);
-    json vj = net::to_json(v);
     if (ctx.g.json) {
+      json sj = json::array();
+      for (const auto& sd : sides) sj.push_back(net::to_json(sd));
       ctx.print_json(
-          {{"target", p.target}, {"sides", sides}, {"verdict", vj}, {"summary", v.text}});
+          {{"target", p.target}, {"sides", sj}, {"verdict", net::to_json(v)}, {"summary", v.text}});
     } else {
       std::fputs(render::render_verdict(v).c_str(), stdout);
     }

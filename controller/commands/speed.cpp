@@ -39,6 +39,7 @@
 #include "sonde/common/io.h"
 #include "sonde/net/speed.h"
 #include "sonde/net/speed_contract.h"
+#include "sonde/net/speed_report.h"
 #include "sonde/render/speed.h"
 #include "sonde/render/table.h"
 
@@ -152,18 +153,35 @@ std::string ssh_peer_address(SshConnection& conn) {
   return a;
 }
 
+// Ends a request whose test will not happen, and takes its answer.
+void cancel_and_reap(Session& s, uint64_t id) {
+  (void)s.cancel(id);
+  (void)s.wait(id, {}, 5000, 2000);
+}
+
 // Waits for net.speed's "listening" event. An error when the request ended
-// first (the agent could not listen) or Ctrl-C.
-Result<json> wait_listening(Session& s, uint64_t id) {
-  json ev;
-  auto on_event = [&](const json& e) {
-    if (e.value("event", "") == "listening") ev = e;
+// first (the agent could not listen), the event does not read, or Ctrl-C.
+Result<net::SpeedListening> wait_listening(Session& s, uint64_t id) {
+  std::optional<net::SpeedListening> ev;
+  bool malformed = false;
+  auto on_event = [&](const json& e) -> Status {
+    auto l = net::speed_listening_from_json(e);
+    if (!l) {
+      malformed = true;
+      return l.error();
+    }
+    ev = *l;
+    return ok_status();
   };
   long deadline = monotonic_ms() + 30000;
   for (;;) {
     auto r = s.poll(id, on_event);
-    if (!r) return r.error();
-    if (!ev.is_null()) return ev;
+    if (!r) {
+      // An event that does not read leaves the request running on the agent.
+      if (malformed) cancel_and_reap(s, id);
+      return r.error();
+    }
+    if (ev) return *ev;
     if (*r) return Error{errc::kAgent, "the agent ended the test before it listened", {}};
     if (interrupted()) {
       (void)s.cancel(id);
@@ -176,18 +194,10 @@ Result<json> wait_listening(Session& s, uint64_t id) {
   }
 }
 
-// Ends a request whose test will not happen, and takes its answer.
-void cancel_and_reap(Session& s, uint64_t id) {
-  (void)s.cancel(id);
-  (void)s.wait(id, {}, 5000, 2000);
-}
-
-json failed(json p, const Error& e) {
-  p["status"] = "failed";
-  p["reason"] = e.message;
-  if (!e.hint.empty()) p["hint"] = e.hint;
-  p["code"] = e.code;
-  return p;
+// The agent's answer once the test has run: its request's result, read.
+Result<net::SpeedResult> agent_view(const Result<json>& r) {
+  if (!r) return r.error();
+  return net::speed_result_from_json(*r);
 }
 
 net::SpeedOptions client_options(const Plan& plan, const std::string& label,
@@ -202,32 +212,17 @@ net::SpeedOptions client_options(const Plan& plan, const std::string& label,
   return opt;
 }
 
-// The figures of one finished test, from whichever side saw them: the rate
-// is the receiver's (bytes that arrived), retransmits the sender's.
-void fill_figures(json& p, net::SpeedDirection dir, const net::SpeedRun& run, const json& agent,
-                  const std::string& tcp_from) {
-  json mine = net::to_json(run.bulk);
-  json theirs = agent.value("bulk", json::object());
-  const json& receiver = dir == net::SpeedDirection::kUpload ? theirs : mine;
-  const json& sender = dir == net::SpeedDirection::kUpload ? mine : theirs;
-  p["status"] = "ok";
-  p["gbps"] = receiver.value("gbps", 0.0);
-  p["bytes"] = receiver.value("bytes", 0ULL);
-  p["seconds"] = receiver.value("seconds", 0.0);
-  p["rtt"] = net::to_json(net::rtt_stats(run.rtt_us));
-  if (tcp_from.empty()) {
-    p["retransmits"] = sender.contains("retransmits") ? sender["retransmits"] : json(nullptr);
-    p["tcp_info"] = sender.contains("tcp_info") ? sender["tcp_info"] : json(nullptr);
-    p["tcp_info_from"] =
-        dir == net::SpeedDirection::kUpload ? "controller (sender)" : "agent (sender)";
-  }
-  p["controller"] = mine;
-  p["agent"] = theirs;
-  if (agent.contains("notes") && !agent["notes"].empty()) p["notes"] = agent["notes"];
+net::SpeedPath base(const char* path, net::SpeedDirection dir) {
+  net::SpeedPath p;
+  p.path = path;
+  p.direction = dir;
+  return p;
 }
 
-json base(const char* path, net::SpeedDirection dir) {
-  return {{"path", path}, {"direction", net::direction_name(dir)}};
+// The path with e as why it was not measured.
+net::SpeedPath failed(net::SpeedPath p, const Error& e) {
+  net::set_failed(p, e);
+  return p;
 }
 
 json request_args(const Plan& plan, net::SpeedDirection dir, const std::string& bind,
@@ -248,11 +243,10 @@ std::string numeric_address(const std::string& host) {
   return t;
 }
 
-net::SpeedHeader header_for(const Plan& plan, net::SpeedDirection dir, const json& ev, bool* ok) {
+net::SpeedHeader header_for(const Plan& plan, net::SpeedDirection dir,
+                            const net::SpeedListening& ev) {
   net::SpeedHeader h;
-  auto tok = net::token_from_hex(ev.value("token", ""));
-  *ok = tok.has_value();
-  if (tok) h.token = *tok;
+  h.token = ev.token;
   h.direction = dir;
   h.duration_ms = static_cast<uint32_t>(plan.duration_ms);
   h.rtt_count = static_cast<uint32_t>(plan.rtt_count);
@@ -260,22 +254,20 @@ net::SpeedHeader header_for(const Plan& plan, net::SpeedDirection dir, const jso
 }
 
 // Direct TCP from here to the agent's listener on the target's address.
-json run_direct(Session& s, const Plan& plan, net::SpeedDirection dir) {
-  json p = base("direct", dir);
+net::SpeedPath run_direct(Session& s, const Plan& plan, net::SpeedDirection dir) {
+  net::SpeedPath p = base("direct", dir);
   auto id = s.send_request("net.speed", request_args(plan, dir, plan.bind, plan.timeout_ms + 15000,
                                                      numeric_address(plan.address)));
   if (!id) return failed(p, id.error());
   auto ev = wait_listening(s, *id);
   if (!ev) return failed(p, ev.error());
-  int port = ev->value("port", 0);
-  std::string listen_addr = ev->value("address", "");
-  std::string source = ev->value("bind_source", "");
-  p["agent_listen"] = host_port(listen_addr, port);
+  p.agent_listen = host_port(ev->address, ev->port);
   std::string host = plan.address;
   // Only an address the agent was told or saw its SSH connection come in on
   // says where it is; its loopback is its own, not ours.
-  if (host.empty() && plan.address_from_agent && (source == "arg" || source == "ssh_connection"))
-    host = listen_addr;
+  if (host.empty() && plan.address_from_agent &&
+      (ev->bind_source == "arg" || ev->bind_source == "ssh_connection"))
+    host = ev->address;
   if (host.empty()) {
     cancel_and_reap(s, *id);
     return failed(p, Error{errc::kBadArgs,
@@ -284,18 +276,13 @@ json run_direct(Session& s, const Plan& plan, net::SpeedDirection dir) {
                            "give --address HOST (an address of the target this machine can "
                            "reach)"});
   }
-  bool tok_ok = false;
-  net::SpeedHeader h = header_for(plan, dir, *ev, &tok_ok);
-  if (!tok_ok) {
-    cancel_and_reap(s, *id);
-    return failed(p, Error{errc::kAgent, "the agent's listening event has no valid token", {}});
-  }
-  auto to = resolve(host, port);
+  net::SpeedHeader h = header_for(plan, dir, *ev);
+  auto to = resolve(host, ev->port);
   if (!to) {
     cancel_and_reap(s, *id);
     return failed(p, to.error());
   }
-  p["address"] = to->text;
+  p.address = to->text;
   auto fd = connect_classified(*to, plan.timeout_ms,
                                plan.ssh_follows ? "; the SSH path still measures" : "");
   if (!fd) {
@@ -310,9 +297,9 @@ json run_direct(Session& s, const Plan& plan, net::SpeedDirection dir) {
     cancel_and_reap(s, *id);
     return failed(p, run.error());
   }
-  auto agent = s.wait(*id, {}, 30000);
+  auto agent = agent_view(s.wait(*id, {}, 30000));
   if (!agent) return failed(p, agent.error());
-  fill_figures(p, dir, *run, *agent, "");
+  net::set_figures(p, dir, *run, *agent, true);
   return p;
 }
 
@@ -327,23 +314,17 @@ json run_direct(Session& s, const Plan& plan, net::SpeedDirection dir) {
 // second thread that only ever touches a plain loopback socket into that
 // forwarder. The loopback hop costs a copy, the same for both directions, and
 // is small next to the SSH cipher.
-json run_ssh(Session& s, const Plan& plan, net::SpeedDirection dir, SshConnection& conn) {
-  json p = base("ssh", dir);
+net::SpeedPath run_ssh(Session& s, const Plan& plan, net::SpeedDirection dir, SshConnection& conn) {
+  net::SpeedPath p = base("ssh", dir);
   auto id = s.send_request("net.speed", request_args(plan, dir, "127.0.0.1", 20000));
   if (!id) return failed(p, id.error());
   auto ev = wait_listening(s, *id);
   if (!ev) return failed(p, ev.error());
-  int port = ev->value("port", 0);
-  p["agent_listen"] = host_port(ev->value("address", "127.0.0.1"), port);
-  p["address"] = fmt::format("{} -> 127.0.0.1:{}", conn.label(), port);
-  bool tok_ok = false;
-  net::SpeedHeader h = header_for(plan, dir, *ev, &tok_ok);
-  if (!tok_ok) {
-    cancel_and_reap(s, *id);
-    return failed(p, Error{errc::kAgent, "the agent's listening event has no valid token", {}});
-  }
+  p.agent_listen = host_port(ev->address, ev->port);
+  p.address = fmt::format("{} -> 127.0.0.1:{}", conn.label(), ev->port);
+  net::SpeedHeader h = header_for(plan, dir, *ev);
   ForwardSpec spec;
-  spec.remote_port = port;
+  spec.remote_port = ev->port;
   auto fw = Forwarder::listen(s.transport(), spec);
   if (!fw) {
     cancel_and_reap(s, *id);
@@ -412,18 +393,19 @@ json run_ssh(Session& s, const Plan& plan, net::SpeedDirection dir, SshConnectio
     return failed(p, run.error());
   }
   if (!agent_done) agent = s.wait(*id, {}, 30000);
-  if (!agent) return failed(p, agent.error());
-  fill_figures(p, dir, *run, *agent, "ssh");
+  auto view = agent_view(agent);
+  if (!view) return failed(p, view.error());
+  net::set_figures(p, dir, *run, *view, false);
   // The test's own sockets are loopback ones at both ends; the link's TCP
   // figures are the SSH connection's, seen from here (its sender when
   // uploading; downloading, sshd on the target sends and we see no
   // retransmits).
   if (ssh_after.valid) {
-    p["tcp_info"] = net::to_json(ssh_after);
-    p["tcp_info_from"] = "controller's SSH socket";
-    p["retransmits"] = dir == net::SpeedDirection::kUpload
-                           ? json(ssh_after.total_retrans - ssh_before.total_retrans)
-                           : json(nullptr);
+    p.tcp_known = true;
+    p.tcp_info = ssh_after;
+    p.tcp_info_from = "controller's SSH socket";
+    if (dir == net::SpeedDirection::kUpload)
+      p.retransmits = ssh_after.total_retrans - ssh_before.total_retrans;
   }
   return p;
 }
@@ -508,46 +490,31 @@ CommandSpec speed_command() {
     }
 
     plan.ssh_follows = ssh != nullptr;
-    json paths = json::array();
-    bool any_failed = false;
+    net::SpeedReport report;
+    report.target = ctx.target.empty() ? session.transport().describe() : ctx.target;
+    report.transport = session.transport().describe();
+    report.agent_host = session.host();
+    report.duration_ms = plan.duration_ms;
+    report.rtt_count = plan.rtt_count;
     for (auto dir : dirs) {
       if (interrupted()) break;
-      json d = run_direct(session, plan, dir);
-      any_failed |= d.value("status", "") != "ok";
-      paths.push_back(d);
+      report.paths.push_back(run_direct(session, plan, dir));
       if (interrupted()) break;
-      if (ssh) {
-        json p = run_ssh(session, plan, dir, *ssh);
-        any_failed |= p.value("status", "") != "ok";
-        paths.push_back(p);
-      }
+      if (ssh) report.paths.push_back(run_ssh(session, plan, dir, *ssh));
     }
     if (!ssh) {
-      json na = {
-          {"path", "ssh"},
-          {"status", "n/a"},
-          {"reason", local ? "local target" : "--via: no SSH connection to carry a channel"}};
-      paths.push_back(na);
+      net::SpeedPath na;
+      na.path = "ssh";
+      na.status = "n/a";
+      na.reason = local ? "local target" : "--via: no SSH connection to carry a channel";
+      report.paths.push_back(na);
     }
-    std::string label = ctx.target.empty() ? session.transport().describe() : ctx.target;
-    std::string summary = render::speed_summary(paths);
-    if (ctx.g.json) {
-      ctx.print_json({{"target", label},
-                      {"transport", session.transport().describe()},
-                      {"agent_host", session.host()},
-                      {"duration_ms", plan.duration_ms},
-                      {"rtt_count", plan.rtt_count},
-                      {"paths", paths},
-                      {"ok", !any_failed},
-                      {"summary", summary}});
-    } else {
-      std::fputs(render::render_speed(label, session.host(), plan.duration_ms, plan.rtt_count,
-                                      paths, summary)
-                     .c_str(),
-                 stdout);
-    }
+    if (ctx.g.json)
+      ctx.print_json(net::to_json(report));
+    else
+      std::fputs(render::render_speed(report).c_str(), stdout);
     if (interrupted()) return exit_code::kInterrupted;
-    return any_failed ? exit_code::kFailed : exit_code::kOk;
+    return net::speed_ok(report) ? exit_code::kOk : exit_code::kFailed;
   };
   return c;
 }

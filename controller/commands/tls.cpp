@@ -11,24 +11,13 @@
 
 #include "../cli/command.h"
 #include "../cli/sides.h"
-#include "sonde/render/json_access.h"
+#include "sonde/net/tls_contract.h"
 #include "sonde/render/sides.h"
 #include "sonde/render/table.h"
 #include "sonde/render/tls.h"
 
 namespace sonde::controller {
 namespace {
-
-using render::json_object;
-using render::json_str;
-
-// The leaf certificate of a result's chain, or an empty map.
-const json& first_cert(const json& r) {
-  static const json empty = json::object();
-  if (!r.is_object()) return empty;
-  auto c = r.find("chain");
-  return c != r.end() && c->is_array() && !c->empty() && (*c)[0].is_object() ? (*c)[0] : empty;
-}
 
 struct Endpoint {
   std::string host;
@@ -115,96 +104,6 @@ Result<std::string> read_ca_file(const std::string& path) {
   return text;
 }
 
-std::string leaf_fp(const json& r) {
-  const json& c = r.value("chain", json::array());
-  return c.empty() ? "" : json_str(c[0], "sha256");
-}
-
-std::string short_fp(const std::string& fp) {
-  return fp.size() > 23 ? fp.substr(0, 23) + "…" : fp;
-}
-
-// One sentence per difference between the first side and each other one.
-std::vector<std::string> tls_differences(const std::vector<json>& sides) {
-  std::vector<std::string> out;
-  if (sides.size() < 2) return out;
-  const std::string a = sides[0].value("side", "");
-  const json& ra = json_object(sides[0], "result");
-  for (size_t i = 1; i < sides.size(); ++i) {
-    const std::string b = sides[i].value("side", "");
-    const json& rb = json_object(sides[i], "result");
-    bool ta = ra.value("tls", false), tb = rb.value("tls", false);
-    std::string oa = json_str(ra, "outcome"), ob = json_str(rb, "outcome");
-    if (json_str(ra, "address") != json_str(rb, "address") && !json_str(ra, "address").empty() &&
-        !json_str(rb, "address").empty())
-      out.push_back(
-          fmt::format("{} connects to {}, {} to {}: the name resolves differently "
-                      "(`sonde dns`)",
-                      a, json_str(ra, "address"), b, json_str(rb, "address")));
-    if (ta != tb) {
-      const std::string& ok_side = ta ? a : b;
-      const std::string& bad_side = ta ? b : a;
-      const json& bad = ta ? rb : ra;
-      std::string why = json_str(bad, "error");
-      if (json_str(bad, "outcome") == "not_tls")
-        out.push_back(
-            fmt::format("{} gets TLS, {} does not ({}): something on {}'s path answers "
-                        "instead of the server (a proxy, a captive portal, a different "
-                        "service)?",
-                        ok_side, bad_side, why, bad_side));
-      else
-        out.push_back(fmt::format("{} gets TLS, {} does not: {}", ok_side, bad_side, why));
-      continue;
-    }
-    if (!ta) {
-      if (oa != ob)
-        out.push_back(fmt::format("neither side gets TLS, for different reasons: {}: {}; {}: {}", a,
-                                  json_str(ra, "error"), b, json_str(rb, "error")));
-      else if (json_str(ra, "error") != json_str(rb, "error"))
-        out.push_back(
-            fmt::format("{}: {}; {}: {}", a, json_str(ra, "error"), b, json_str(rb, "error")));
-      continue;
-    }
-    std::string fa = leaf_fp(ra), fb = leaf_fp(rb);
-    if (fa != fb) {
-      const json& ca = first_cert(ra);
-      const json& cb = first_cert(rb);
-      bool issuer_differs = json_str(ca, "issuer") != json_str(cb, "issuer");
-      out.push_back(fmt::format(
-          "different certificates: {} sees {} (issuer {}), {} sees {} (issuer {}): {}", a,
-          short_fp(fa), json_str(ca, "issuer"), b, short_fp(fb), json_str(cb, "issuer"),
-          issuer_differs ? "a TLS-intercepting proxy on one path?"
-                         : "different servers behind one name (load balancer, a renewal not "
-                           "deployed everywhere)?"));
-    }
-    const json& ha = json_object(ra, "handshake");
-    const json& hb = json_object(rb, "handshake");
-    for (const char* k : {"version", "cipher", "alpn"})
-      if (json_str(ha, k) != json_str(hb, k))
-        out.push_back(
-            fmt::format("{} negotiates {} {}, {} {}: a proxy or a different server "
-                        "in between?",
-                        a, k, json_str(ha, k).empty() ? "none" : json_str(ha, k), b,
-                        json_str(hb, k).empty() ? "none" : json_str(hb, k)));
-    bool va = json_object(ra, "verify").value("ok", false),
-         vb = json_object(rb, "verify").value("ok", false);
-    if (va != vb) {
-      const std::string& bad_side = va ? b : a;
-      const json& bad = va ? rb : ra;
-      out.push_back(fmt::format(
-          "{} verifies the chain, {} does not ({}){}", va ? a : b, bad_side,
-          json_str(json_object(bad, "verify"), "reason"),
-          fa == fb ? ": same certificate, so " + bad_side + "'s trust store lacks the CA" : ""));
-    }
-    bool hna = json_object(ra, "hostname").value("ok", false),
-         hnb = json_object(rb, "hostname").value("ok", false);
-    if (hna != hnb)
-      out.push_back(
-          fmt::format("the hostname matches on {} but not on {}", hna ? a : b, hna ? b : a));
-  }
-  return out;
-}
-
 }  // namespace
 
 CommandSpec tls_command() {
@@ -242,89 +141,66 @@ CommandSpec tls_command() {
                             "sonde tls HOST:PORT [--from TARGET]..."});
     auto ep = parse_endpoint(ctx.target);
     if (!ep) return ctx.fail(ep.error());
-    json args = {{"host", ep->host}, {"port", ep->port}};
+    net::TlsArgs args;
+    args.host = ep->host;
+    args.port = ep->port;
     if (ctx.vm.count("sni")) {
-      std::string sni = ctx.vm["sni"].as<std::string>();
-      if (sni.empty())
+      args.sni = ctx.vm["sni"].as<std::string>();
+      if (args.sni.empty())
         return ctx.fail(Error{errc::kBadArgs, "--sni needs a name", "use --no-sni to send none"});
-      args["sni"] = sni;
     }
-    if (ctx.vm["no-sni"].as<bool>()) {
-      if (ctx.vm.count("sni"))
-        return ctx.fail(Error{errc::kBadArgs, "--sni and --no-sni together", "choose one"});
-      args["no_sni"] = true;
-    }
+    args.no_sni = ctx.vm["no-sni"].as<bool>();
     if (ctx.vm.count("alpn")) {
       std::string list = ctx.vm["alpn"].as<std::string>();
-      json alpn = json::array();
+      args.alpn.clear();
       if (list != "none" && !list.empty()) {
         std::stringstream ss(list);
         std::string item;
-        while (std::getline(ss, item, ',')) {
-          if (item.empty() || item.size() > 255)
-            return ctx.fail(Error{errc::kBadArgs,
-                                  "--alpn `" + render::terminal_safe(list) +
-                                      "` has an empty or "
-                                      "over-long protocol name",
-                                  "--alpn h2,http/1.1 (or none)"});
-          alpn.push_back(item);
-        }
+        while (std::getline(ss, item, ',')) args.alpn.push_back(item);
       }
-      args["alpn"] = alpn;
     }
     if (ctx.vm.count("ca-file")) {
       auto pem = read_ca_file(ctx.vm["ca-file"].as<std::string>());
       if (!pem) return ctx.fail(pem.error());
-      args["ca_pem"] = *pem;
+      args.ca_pem = *pem;
     }
     for (const char* opt : {"tls-min", "tls-max"}) {
       if (!ctx.vm.count(opt)) continue;
       std::string v = ctx.vm[opt].as<std::string>();
       if (v.rfind("TLSv", 0) == 0 || v.rfind("tlsv", 0) == 0) v = v.substr(4);
-      if (v != "1.0" && v != "1.1" && v != "1.2" && v != "1.3")
-        return ctx.fail(
-            Error{errc::kBadArgs,
-                  fmt::format("--{} `{}` is not a TLS version", opt, render::terminal_safe(v)),
-                  "one of 1.0, 1.1, 1.2, 1.3"});
-      args[std::string(opt) == "tls-min" ? "min_version" : "max_version"] = v;
+      (std::string(opt) == "tls-min" ? args.min_version : args.max_version) = v;
     }
-    if (args.contains("min_version") && args.contains("max_version") &&
-        args["min_version"].get<std::string>() > args["max_version"].get<std::string>())
-      return ctx.fail(Error{errc::kBadArgs, "--tls-min is above --tls-max",
-                            "--tls-min 1.2 --tls-max 1.3, or just one of them"});
-    long timeout = ctx.vm["timeout"].as<long>();
-    if (timeout < 1 || timeout > 120000)
-      return ctx.fail(Error{errc::kBadArgs, "--timeout must be 1..120000 ms",
-                            "the default is 5000 (per stage: connect, then handshake)"});
-    args["timeout_ms"] = timeout;
-    long banner = ctx.vm["banner-wait"].as<long>();
-    if (banner < 0 || banner > 10000)
-      return ctx.fail(Error{errc::kBadArgs, "--banner-wait must be 0..10000 ms",
-                            "the default is 300; 0 skips listening for a server that talks first"});
-    args["banner_wait_ms"] = banner;
+    args.timeout_ms = ctx.vm["timeout"].as<long>();
+    args.banner_wait_ms = ctx.vm["banner-wait"].as<long>();
+    if (auto st = net::validate(args); !st) return ctx.fail(st.error());
 
-    std::vector<json> results;
+    std::vector<net::Side<net::TlsResult>> results;
     bool failed = false;
     for (auto& side : check_sides(ctx)) {
       auto s = side.ctx.connect();
-      Result<json> r = s ? (*s)->call("net.tls", args) : Result<json>(s.error());
-      if (!r) {
-        const Error& e = r.error();
+      Result<json> r = s ? (*s)->call("net.tls", net::to_json(args)) : Result<json>(s.error());
+      Result<net::TlsResult> checked =
+          r ? net::tls_result_from_json(*r) : Result<net::TlsResult>(r.error());
+      if (!checked) {
+        const Error& e = checked.error();
         // A cancel stops everything; bad arguments would be bad on every side.
         if (e.code == errc::kCancelled || e.code == errc::kBadArgs) return ctx.fail(e);
         failed = true;
         print_side_error(side.label, e);
         continue;
       }
-      if (!r->value("ok", false)) failed = true;
-      results.push_back({{"side", side.label}, {"result", *r}});
+      if (!checked->ok) failed = true;
+      results.push_back({side.label, std::move(*checked)});
     }
-    auto diffs = tls_differences(results);
+    auto diffs = net::tls_differences(results);
     if (ctx.g.json) {
+      json sides = json::array();
+      for (const auto& s : results)
+        sides.push_back({{"side", s.label}, {"result", to_json(s.result)}});
       ctx.print_json({{"host", ep->host},
                       {"port", ep->port},
                       {"ok", !failed},
-                      {"sides", results},
+                      {"sides", sides},
                       {"differences", diffs}});
     } else {
       std::fputs(render::render_sides(results, render::render_tls_side, diffs).c_str(), stdout);

@@ -6,16 +6,15 @@
 
 namespace sonde::render {
 
-std::string render_diagnose_side(const std::string& label, const std::string& host,
-                                 const sonde::json& layers) {
+std::string render_diagnose_side(const net::DiagnoseSide& side) {
   std::string out;
-  appendf(out, "== %s%s ==\n", terminal_safe(label).c_str(),
-          host.empty() ? "" : (" (host " + terminal_safe(host) + ")").c_str());
-  for (const auto& l : layers) {
-    std::string st = l.value("status", "");
+  appendf(out, "== %s%s ==\n", terminal_safe(side.label).c_str(),
+          side.host.empty() ? "" : (" (host " + terminal_safe(side.host) + ")").c_str());
+  for (const auto& l : side.layers) {
+    const std::string& st = l.status;
     const char* mark = st == "ok" ? "ok" : st == "fail" ? "FAIL" : st == "warn" ? "warn" : "-";
-    appendf(out, "  %-8s %-5s %s\n", terminal_safe(l.value("layer", "")).c_str(), mark,
-            terminal_safe(l.value("text", "")).c_str());
+    appendf(out, "  %-8s %-5s %s\n", terminal_safe(l.layer).c_str(), mark,
+            terminal_safe(l.text).c_str());
   }
   return out;
 }

@@ -9,6 +9,7 @@
 
 #include "capture_device.h"
 #include "sonde/common/io.h"
+#include "sonde/net/address.h"
 #include "sonde/net/flows.h"
 
 namespace sonde::net {
@@ -48,12 +49,9 @@ class PcapWriter {
     size_t at = 0;
     while (at < buf_.size()) {
       size_t n = std::min(kChunkBytes, buf_.size() - at);
-      emit(
-          {{"phase", "data"},
-           {"offset", sent_},
-           {"packets", packets},
-           {"data", json::binary(std::vector<uint8_t>(buf_.begin() + static_cast<long>(at),
-                                                      buf_.begin() + static_cast<long>(at + n)))}});
+      emit(data_event(sent_, packets,
+                      std::vector<uint8_t>(buf_.begin() + static_cast<long>(at),
+                                           buf_.begin() + static_cast<long>(at + n))));
       sent_ += n;
       at += n;
     }
@@ -149,10 +147,7 @@ LoopEnd run_loop(CaptureDevice& dev, const CaptureOptions& opts, LoopState& st, 
         (writer.pending() >= kChunkBytes || now - writer.pending_since() >= kFlushMs))
       writer.flush(emit, st.packets);
     if (now >= next_progress) {
-      emit({{"phase", "progress"},
-            {"packets", st.packets},
-            {"bytes", st.wire_bytes},
-            {"elapsed_ms", now - start}});
+      emit(progress_event(st.packets, st.wire_bytes, now - start));
       next_progress = now + kProgressMs;
     }
   }
@@ -162,35 +157,29 @@ LoopEnd run_loop(CaptureDevice& dev, const CaptureOptions& opts, LoopState& st, 
 
 }  // namespace
 
-Result<json> capture(const CaptureOptions& opts, const CancelToken& cancel, const Emit& emit) {
+Result<CaptureResult> capture(const CaptureOptions& opts, const CancelToken& cancel,
+                              const Emit& emit) {
   auto opened = open_capture(opts);
   if (!opened) return opened.error();
   CaptureDevice& dev = *opened;
-  const std::string& iface = opts.interface;
-  const std::string& filter = opts.filter;
-  json notes = dev.notes;
 
-  json excluded = nullptr;
+  CaptureResult result;
+  CaptureStarted& started = result;
+  started.host = local_hostname();
+  started.interface = opts.interface;
+  started.linktype = dev.linktype;
+  started.linktype_name = linktype_name(dev.linktype);
+  started.snaplen = dev.snaplen;
+  started.filter = opts.filter;
+  started.effective_filter = dev.effective_filter;
   if (dev.excluded)
-    excluded = {{"what", "the SSH connection this agent was started from (SSH_CONNECTION)"},
-                {"client", dev.excluded->client},
-                {"server", dev.excluded->server},
-                {"filter", dev.excluded->filter}};
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  json started = {{"phase", "started"},
-                  {"host", host},
-                  {"interface", iface},
-                  {"linktype", dev.linktype},
-                  {"linktype_name", linktype_name(dev.linktype)},
-                  {"snaplen", dev.snaplen},
-                  {"filter", filter},
-                  {"effective_filter", dev.effective_filter},
-                  {"excluded", excluded},
-                  {"count", opts.count},
-                  {"duration_ms", opts.duration_ms},
-                  {"notes", notes}};
-  emit(started);
+    started.excluded =
+        CaptureExcluded{"the SSH connection this agent was started from (SSH_CONNECTION)",
+                        dev.excluded->client, dev.excluded->server, dev.excluded->filter};
+  started.count = opts.count;
+  started.duration_ms = opts.duration_ms;
+  started.notes = dev.notes;
+  emit(started_event(started));
 
   FlowAnalyzer flows;
   PcapWriter writer;
@@ -205,42 +194,39 @@ Result<json> capture(const CaptureOptions& opts, const CancelToken& cancel, cons
   LoopEnd end = run_loop(dev, opts, st, writer, cancel, emit);
   if (!writer.empty()) writer.flush(emit, st.packets);
 
+  result.stats.captured = st.packets;
+  result.stats.bytes = st.wire_bytes;
   pcap_stat ps{};
-  json stats = {{"captured", st.packets}, {"bytes", st.wire_bytes}};
   if (pcap_stats(dev.pcap.get(), &ps) == 0) {
-    stats["received"] = ps.ps_recv;
-    stats["dropped"] = ps.ps_drop;
-    stats["if_dropped"] = ps.ps_ifdrop;
+    result.stats.kernel_known = true;
+    result.stats.received = ps.ps_recv;
+    result.stats.dropped = ps.ps_drop;
+    result.stats.if_dropped = ps.ps_ifdrop;
     if (ps.ps_drop > 0)
-      notes.push_back(fmt::format(
+      result.notes.push_back(fmt::format(
           "the kernel dropped {} packets (the capture buffer filled): narrow the filter, cut "
           "--snaplen, or raise --buffer-size",
           ps.ps_drop));
   }
-  if (!end.error.empty()) notes.push_back("capture stopped: " + end.error);
+  if (!end.error.empty()) result.notes.push_back("capture stopped: " + end.error);
 
-  json traffic = flows.to_json(opts.top_flows);
-  json result = started;
-  result.erase("phase");
-  result["stopped_by"] = end.stopped_by;
-  result["elapsed_ms"] = end.elapsed_ms;
-  result["streamed"] = opts.stream;
-  result["file_bytes"] = writer.sent();
-  result["stats"] = stats;
-  result["traffic"] = traffic;
-  result["notes"] = notes;
-  std::string line =
-      fmt::format("{} on {}: {} captured{} in {:.1f} s, {}, {}, {}", host, iface,
-                  plural(st.packets, "packet", "packets"),
-                  stats.contains("dropped") && stats["dropped"].get<uint64_t>() > 0
-                      ? fmt::format(" ({} dropped by the kernel)", stats["dropped"].get<uint64_t>())
-                      : "",
-                  static_cast<double>(end.elapsed_ms) / 1000,
-                  plural(traffic["tcp_flows_total"].get<uint64_t>(), "TCP flow", "TCP flows"),
-                  plural(traffic["udp_flows_total"].get<uint64_t>(), "UDP flow", "UDP flows"),
-                  plural(traffic["dns_total"].get<uint64_t>(), "DNS query", "DNS queries"));
-  if (!filter.empty()) line += fmt::format(" (filter: {})", filter);
-  result["summary"] = line;
+  result.traffic = flows.summary(opts.top_flows);
+  result.stopped_by = end.stopped_by;
+  result.elapsed_ms = end.elapsed_ms;
+  result.streamed = opts.stream;
+  result.file_bytes = writer.sent();
+  const TrafficSummary& t = result.traffic;
+  std::string line = fmt::format(
+      "{} on {}: {} captured{} in {:.1f} s, {}, {}, {}", started.host, opts.interface,
+      plural(st.packets, "packet", "packets"),
+      result.stats.dropped > 0 ? fmt::format(" ({} dropped by the kernel)", result.stats.dropped)
+                               : "",
+      static_cast<double>(end.elapsed_ms) / 1000,
+      plural(t.tcp_flows_total, "TCP flow", "TCP flows"),
+      plural(t.udp_flows_total, "UDP flow", "UDP flows"),
+      plural(t.dns_total, "DNS query", "DNS queries"));
+  if (!opts.filter.empty()) line += fmt::format(" (filter: {})", opts.filter);
+  result.summary = line;
   return result;
 }
 

@@ -7,8 +7,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
-#include "sonde/common/frame.h"
 #include "sonde/common/result.h"
 #include "sonde/net/capture.h"
 
@@ -26,7 +26,7 @@ struct CaptureDevice {
   int snaplen = 0;
   std::string effective_filter;  // the user's filter and the SSH exclusion
   std::optional<SshExclusion> excluded;
-  json notes = json::array();
+  std::vector<std::string> notes;
 };
 
 Result<CaptureDevice> open_capture(const CaptureOptions& opts);

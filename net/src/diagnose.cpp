@@ -1,5 +1,7 @@
+// The verdict of `sonde diagnose`: the first rung that fails on any side,
+// said across the sides (where it works, where not, and what that points
+// at), with the evidence and the next steps.
 #include "sonde/net/diagnose.h"
-#include "ms_text.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -11,17 +13,9 @@ namespace {
 
 const char* const kOrder[] = {"dns", "route", "connect", "tls", "http"};
 
-std::string str(const json& j, const char* key, const std::string& dflt = "") {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return dflt;
-  return it->get<std::string>();
-}
-
-const json* find_layer(const json& side, const std::string& layer) {
-  auto it = side.find("layers");
-  if (it == side.end() || !it->is_array()) return nullptr;
-  for (const auto& l : *it)
-    if (str(l, "layer") == layer) return &l;
+const Layer* find_layer(const DiagnoseSide& side, const std::string& layer) {
+  for (const auto& l : side.layers)
+    if (l.layer == layer) return &l;
   return nullptr;
 }
 
@@ -46,13 +40,13 @@ std::string host_of(const std::string& target) {
 
 struct Seen {
   std::string side;
-  const json* layer;
-  std::string status() const { return str(*layer, "status"); }
-  std::string verdict() const { return str(*layer, "verdict"); }
-  std::string text() const { return str(*layer, "text"); }
+  const Layer* layer;
+  const std::string& status() const { return layer->status; }
+  const std::string& verdict() const { return layer->verdict; }
+  const std::string& text() const { return layer->text; }
   std::string data(const char* k) const {
-    auto it = layer->find("data");
-    return it == layer->end() ? "" : str(*it, k);
+    auto it = layer->data.find(k);
+    return it == layer->data.end() ? "" : it->second;
   }
 };
 
@@ -249,32 +243,16 @@ void http_verdict(const std::string& target, const std::vector<Seen>& all, Verdi
 
 }  // namespace
 
-Layer skipped_layer(const std::string& layer, const std::string& why) {
-  return {{"layer", layer},
-          {"status", "skipped"},
-          {"verdict", ""},
-          {"text", why},
-          {"data", json::object()}};
-}
-
-Layer error_layer(const std::string& layer, const std::string& message) {
-  return {{"layer", layer},
-          {"status", "fail"},
-          {"verdict", "check-failed"},
-          {"text", "the check could not run: " + message},
-          {"data", json::object()}};
-}
-
-Verdict diagnose_verdict(const std::string& target, const std::vector<json>& sides) {
+Verdict diagnose_verdict(const std::string& target, const std::vector<DiagnoseSide>& sides) {
   Verdict v;
   for (const char* layer : kOrder) {
     std::vector<Seen> seen;
     bool any_fail = false;
     for (const auto& s : sides) {
-      const json* l = find_layer(s, layer);
+      const Layer* l = find_layer(s, layer);
       if (!l) continue;
-      seen.push_back({str(s, "side"), l});
-      if (str(*l, "status") == "fail") any_fail = true;
+      seen.push_back({s.label, l});
+      if (l->status == "fail") any_fail = true;
     }
     if (!any_fail) continue;
     v.failing_layer = layer;
@@ -324,17 +302,17 @@ Verdict diagnose_verdict(const std::string& target, const std::vector<json>& sid
   for (const char* layer : kOrder) {
     bool ran = false;
     for (const auto& s : sides)
-      if (const json* l = find_layer(s, layer); l && str(*l, "status") != "skipped") ran = true;
+      if (const Layer* l = find_layer(s, layer); l && l->status != "skipped") ran = true;
     if (ran) passed.push_back(layer);
   }
   v.text = "every rung passes from every side (" + join(passed, ", ") + ")";
   for (const auto& s : sides)
-    if (const json* l = find_layer(s, "connect"))
-      v.evidence.push_back(str(s, "side") + ": connect: " + str(*l, "text"));
+    if (const Layer* l = find_layer(s, "connect"))
+      v.evidence.push_back(s.label + ": connect: " + l->text);
   for (const auto& s : sides)
     for (const char* layer : kOrder)
-      if (const json* l = find_layer(s, layer); l && str(*l, "status") == "warn")
-        v.evidence.push_back(str(s, "side") + ": " + layer + ": " + str(*l, "text"));
+      if (const Layer* l = find_layer(s, layer); l && l->status == "warn")
+        v.evidence.push_back(s.label + ": " + layer + ": " + l->text);
   v.next = {
       "the network path is fine: look at the application, from the inside (`sonde trace`, "
       "`sonde profile`, `sonde stack`)"};
@@ -347,272 +325,6 @@ json to_json(const Verdict& v) {
           {"verdict", v.text},
           {"evidence", v.evidence},
           {"next", v.next}};
-}
-
-Layer dns_layer(const std::string& host, const json& r) {
-  Layer l = {{"layer", "dns"}, {"status", "ok"}, {"verdict", ""}, {"data", json::object()}};
-  static const json kNone = json::object();
-  const json& sys =
-      r.is_object() && r.contains("system") && r["system"].is_object() ? r["system"] : kNone;
-  std::string err = str(sys, "error");
-  std::vector<std::string> addrs;
-  if (sys.contains("addresses") && sys["addresses"].is_array())
-    for (const auto& a : sys["addresses"])
-      if (a.is_string()) addrs.push_back(a.get<std::string>());
-  long ms = sys.contains("ms") && sys["ms"].is_number_integer() ? sys["ms"].get<long>() : 0;
-  // What the nameservers said, for the evidence and for NXDOMAIN.
-  std::vector<std::string> ns_notes;
-  bool nx = false;
-  json servers = r.is_object() && r.contains("nameservers") && r["nameservers"].is_array()
-                     ? r["nameservers"]
-                     : json::array();
-  for (const auto& ns : servers) {
-    std::string rc = str(ns, "rcode"), e = str(ns, "error"), srv = str(ns, "server");
-    if (rc == "NXDOMAIN") nx = true;
-    if (!e.empty())
-      ns_notes.push_back("nameserver " + srv + ": " + e);
-    else if (rc != "NOERROR")
-      ns_notes.push_back("nameserver " + srv + ": " + rc);
-  }
-  if (!err.empty() || addrs.empty()) {
-    l["status"] = "fail";
-    l["verdict"] = nx ? "nxdomain" : "unresolved";
-    l["text"] = host + " does not resolve: " + (err.empty() ? "no addresses" : err) +
-                (ns_notes.empty() ? "" : " (" + join(ns_notes, "; ") + ")");
-    return l;
-  }
-  l["text"] =
-      host + " → " + join(addrs, ", ") + " (system resolver, " + std::to_string(ms) + " ms)";
-  l["data"]["address"] = addrs.front();
-  if (!ns_notes.empty()) {
-    l["status"] = "warn";
-    l["text"] = l["text"].get<std::string>() + "; " + join(ns_notes, "; ");
-  }
-  return l;
-}
-
-}  // namespace sonde::net
-
-namespace sonde::net {
-
-Layer http_layer(const json& r) {
-  Layer l = {{"layer", "http"}, {"status", "ok"}, {"verdict", ""}, {"data", json::object()}};
-  if (!r.is_object()) return error_layer("http", "the agent's answer is not an object");
-  std::string path = str(r, "path", "/");
-  if (!r.value("ok", false)) {
-    std::string err = str(r, "error", "failed");
-    std::string stage = str(r, "stage");
-    l["status"] = "fail";
-    bool silent = stage == "response" && (err.find("no response") != std::string::npos ||
-                                          err.find("did not end") != std::string::npos);
-    l["verdict"] = silent ? "no-response" : "failed";
-    l["text"] = "GET " + path + ": " + err;
-    return l;
-  }
-  int status = r.value("status", 0);
-  std::string line = "HTTP " + std::to_string(status) + " " + str(r, "reason");
-  l["data"]["status"] = std::to_string(status);
-  l["text"] = "GET " + path + ": " + line + " in " + std::to_string(r.value("ttfb_ms", 0L)) + " ms";
-  if (status >= 500) {
-    l["status"] = "fail";
-    l["verdict"] = "http-5xx";
-    l["text"] = line + " for GET " + path;
-  } else if (status >= 400) {
-    l["status"] = "fail";
-    l["verdict"] = "http-4xx";
-    l["text"] = line + " for GET " + path;
-  } else if (status >= 300) {
-    l["status"] = "warn";
-    const json& h = r.value("headers", json::object());
-    l["text"] = l["text"].get<std::string>() + " → " + str(h, "location", "(no Location)");
-  }
-  return l;
-}
-
-}  // namespace sonde::net
-
-namespace sonde::net {
-namespace {
-
-std::string strip_port(const std::string& addr_port) {
-  if (addr_port.empty()) return "";
-  if (addr_port.front() == '[') {
-    size_t e = addr_port.find(']');
-    return e == std::string::npos ? addr_port : addr_port.substr(1, e - 1);
-  }
-  size_t c = addr_port.rfind(':');
-  return c == std::string::npos || addr_port.find(':') != c ? addr_port : addr_port.substr(0, c);
-}
-
-}  // namespace
-
-std::vector<Layer> connect_layers(const json& r) {
-  Layer route = {{"layer", "route"}, {"status", "ok"}, {"verdict", ""}, {"data", json::object()}};
-  Layer conn = {{"layer", "connect"}, {"status", "ok"}, {"verdict", ""}, {"data", json::object()}};
-  if (!r.is_object()) return {error_layer("connect", "the agent's answer is not an object")};
-  const json& routes = r.contains("routes") && r["routes"].is_array() ? r["routes"] : json::array();
-  const json& attempts =
-      r.contains("attempts") && r["attempts"].is_array() ? r["attempts"] : json::array();
-  std::string port;
-  if (r.contains("target") && r["target"].is_object() && r["target"].contains("port"))
-    port = r["target"]["port"].dump();
-
-  if (!routes.empty() && routes[0].is_object()) {
-    const json& rt = routes[0];
-    std::string err = str(rt, "error"), type = str(rt, "type");
-    if (!err.empty() || type == "unreachable" || type == "prohibit" || type == "blackhole") {
-      route["status"] = "fail";
-      route["verdict"] = "no-route";
-      route["text"] = "no route to " + str(rt, "destination") + ": " +
-                      (err.empty() ? "the route is " + type : err);
-    } else {
-      std::string text = str(rt, "destination") + " via " + str(rt, "via", "direct") + " on " +
-                         str(rt, "dev", "?") + ", source " + str(rt, "source", "?");
-      if (rt.contains("mtu") && rt["mtu"].is_number_unsigned() && rt["mtu"].get<unsigned>() > 0)
-        text += ", mtu " + std::to_string(rt["mtu"].get<unsigned>());
-      route["text"] = text;
-      route["data"] = {{"dev", str(rt, "dev")}, {"source", str(rt, "source")}};
-    }
-  } else {
-    route = skipped_layer("route", "no address to route to");
-  }
-
-  std::string overall = str(r, "verdict");
-  // The attempt the verdict is about: the last failing one, else the last.
-  const json* pick = nullptr;
-  int opened = 0, total = 0;
-  for (const auto& a : attempts) {
-    if (!a.is_object()) continue;
-    ++total;
-    if (str(a, "verdict") == "open")
-      ++opened;
-    else
-      pick = &a;
-  }
-  if (!pick && !attempts.empty() && attempts.back().is_object()) pick = &attempts.back();
-  if (!pick) {
-    conn["status"] = "fail";
-    conn["verdict"] = overall.empty() ? "error" : overall;
-    std::string err =
-        r.contains("resolve") && r["resolve"].is_object() ? str(r["resolve"], "error") : "";
-    conn["text"] = err.empty() ? "no attempt was made" : "not resolved: " + err;
-    return {route, conn};
-  }
-  const json& a = *pick;
-  std::string v = str(a, "verdict");
-  std::string addr = str(a, "address");
-  std::string where =
-      addr.find(':') != std::string::npos ? "[" + addr + "]:" + port : addr + ":" + port;
-  double ms = a.contains("ms") && a["ms"].is_number() ? a["ms"].get<double>() : 0;
-  conn["data"] = {{"address", addr}, {"source", strip_port(str(a, "source"))}};
-  if (overall == "open" || (v == "open" && opened == total)) {
-    conn["text"] = where + " open in " + ms_text(ms) + " (" + std::to_string(opened) + "/" +
-                   std::to_string(total) + " attempts) from " + str(a, "source", "?");
-    return {route, conn};
-  }
-  conn["status"] = "fail";
-  std::string code = v;
-  if (v == "unreachable" && a.contains("icmp") && a["icmp"].is_object()) {
-    std::string kind = str(a["icmp"], "kind");
-    if (!kind.empty()) code = kind;
-    conn["data"]["offender"] = str(a["icmp"], "from");
-  }
-  conn["verdict"] = code;
-  std::string detail = str(a, "detail");
-  conn["text"] =
-      where + " " + (detail.empty() ? v : detail) + " (" + ms_text(ms) +
-      (opened ? ", " + std::to_string(opened) + "/" + std::to_string(total) + " opened" : "") + ")";
-  if (v == "no-route") {
-    route["status"] = "fail";
-    route["verdict"] = "no-route";
-    if (str(route, "text").empty() || str(route, "status") == "skipped")
-      route["text"] = "no route to " + addr + ": " + detail;
-    return {route};
-  }
-  return {route, conn};
-}
-
-Layer tls_layer(const json& r) {
-  Layer l = {{"layer", "tls"}, {"status", "ok"}, {"verdict", ""}, {"data", json::object()}};
-  if (!r.is_object()) return error_layer("tls", "the agent's answer is not an object");
-  static const json kNone = json::object();
-  auto obj = [&](const char* k) -> const json& {
-    return r.contains(k) && r[k].is_object() ? r[k] : kNone;
-  };
-  std::string outcome = str(r, "outcome");
-  const json& chain = r.contains("chain") && r["chain"].is_array() ? r["chain"] : json::array();
-  const json* leaf = !chain.empty() && chain[0].is_object() ? &chain[0] : nullptr;
-  long days = leaf && (*leaf).contains("days_left") && (*leaf)["days_left"].is_number_integer()
-                  ? (*leaf)["days_left"].get<long>()
-                  : 0;
-  if (leaf) l["data"]["sha256"] = str(*leaf, "sha256");
-  const json& hs = obj("handshake");
-  if (outcome == "ok") {
-    l["text"] = str(hs, "version") + " " + str(hs, "cipher") +
-                (str(hs, "alpn").empty() ? "" : ", ALPN " + str(hs, "alpn")) +
-                (leaf ? ", certificate for " + str(*leaf, "subject_cn") + " valid " +
-                            std::to_string(days) + " more days"
-                      : "") +
-                ", verified";
-    if (leaf && days < 14) l["status"] = "warn";
-    return l;
-  }
-  l["status"] = "fail";
-  if (outcome == "not_tls") {
-    l["verdict"] = "not-tls";
-    const json& b = obj("banner");
-    std::string banner = str(b, "text");
-    std::string proto = str(b, "protocol");
-    if (!banner.empty())
-      l["text"] =
-          std::string(b.value("server_first", false) ? "it speaks first: \""
-                                                     : "it answers the ClientHello with \"") +
-          banner + "\"" + (proto.empty() ? "" : " (" + proto + ")");
-    else
-      l["text"] = str(r, "error", "no TLS handshake");
-    return l;
-  }
-  if (outcome == "verify_failed") {
-    const json& v = obj("verify");
-    const json& errs = v.contains("errors") && v["errors"].is_array() ? v["errors"] : json::array();
-    const json& store = v.contains("store") && v["store"].is_object() ? v["store"] : kNone;
-    if (!errs.empty() && errs[0].is_object()) {
-      int code = errs[0].value("code", 0);
-      std::string reason = str(errs[0], "reason");
-      // X509_V_ERR_CERT_HAS_EXPIRED
-      if (code == 10) {
-        l["verdict"] = "cert-expired";
-        l["text"] = "certificate " + (leaf ? str(*leaf, "subject_cn") + " " : std::string()) +
-                    "expired on " + (leaf ? str(*leaf, "not_after") : std::string("?")) + " (" +
-                    std::to_string(-days) + " days ago)";
-      } else {
-        l["verdict"] = "untrusted";
-        l["text"] = reason + " (store: " + str(store, "path", str(store, "kind", "?")) + ")";
-      }
-      return l;
-    }
-    const json& h = obj("hostname");
-    if (!h.value("ok", true)) {
-      l["verdict"] = "hostname-mismatch";
-      std::vector<std::string> names;
-      for (const char* k : {"dns_names", "ip_addresses"})
-        if (leaf && (*leaf).contains(k) && (*leaf)[k].is_array())
-          for (const auto& n : (*leaf)[k])
-            if (n.is_string()) names.push_back(n.get<std::string>());
-      l["text"] =
-          "asked for " + str(h, "checked") + ", the certificate names " +
-          (names.empty() ? (leaf ? "CN " + str(*leaf, "subject_cn") : std::string("nothing"))
-                         : join(names, ", "));
-      return l;
-    }
-    l["verdict"] = "untrusted";
-    l["text"] = str(r, "error", "verification failed");
-    return l;
-  }
-  l["verdict"] = outcome == "handshake_failed" ? "handshake" : outcome;
-  std::string alert = str(obj("failure"), "alert");
-  l["text"] = str(r, "error", outcome) + (alert.empty() ? "" : " (alert: " + alert + ")");
-  return l;
 }
 
 }  // namespace sonde::net

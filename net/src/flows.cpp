@@ -38,12 +38,9 @@ double us_to_ms(int64_t us) {
   return static_cast<double>(us) / 1000.0;
 }
 
-json both_json(const Both& b) {
-  return {{"client", b.client}, {"server", b.server}};
-}
-
-json ms_or_null(int64_t us) {
-  return us < 0 ? json(nullptr) : json(us_to_ms(us));
+std::optional<double> ms_if_seen(int64_t us) {
+  if (us < 0) return std::nullopt;
+  return us_to_ms(us);
 }
 
 }  // namespace
@@ -559,96 +556,73 @@ void FlowAnalyzer::dns_packet(const L4& pkt, const uint8_t* payload, size_t len)
   }
 }
 
-json FlowAnalyzer::to_json(size_t top_flows, size_t max_dns_shown) const {
-  json j;
-  j["packets"] = totals_.packets;
-  j["bytes"] = totals_.bytes;
-  j["ipv4"] = totals_.ipv4;
-  j["ipv6"] = totals_.ipv6;
-  j["tcp"] = totals_.tcp;
-  j["udp"] = totals_.udp;
-  j["icmp"] = totals_.icmp;
-  j["other"] = totals_.other;
-  j["fragments"] = totals_.fragments;
-  j["undecoded"] = totals_.undecoded;
-  j["flows_not_tracked"] = totals_.flows_not_tracked;
-  j["untracked_packets"] = totals_.untracked_packets;
+TrafficSummary FlowAnalyzer::summary(size_t top_flows, size_t max_dns_shown) const {
+  TrafficSummary t;
+  t.totals = totals_;
 
   std::vector<const TcpFlow*> tcp;
   for (const auto& f : tcp_) tcp.push_back(&f);
   std::stable_sort(tcp.begin(), tcp.end(), [](const TcpFlow* a, const TcpFlow* b) {
     return a->total_bytes() > b->total_bytes();
   });
-  json tj = json::array();
   for (size_t i = 0; i < tcp.size() && i < top_flows; ++i) {
     const TcpFlow& f = *tcp[i];
     int64_t rtt = f.syn_to_synack_us >= 0 && f.synack_to_ack_us >= 0
                       ? f.syn_to_synack_us + f.synack_to_ack_us
                       : -1;
-    tj.push_back({{"client", f.client.to_string()},
-                  {"server", f.server.to_string()},
-                  {"initiator_known", f.initiator_known},
-                  {"first_us", f.first_us},
-                  {"duration_ms", us_to_ms(f.last_us - f.first_us)},
-                  {"packets", both_json(f.packets)},
-                  {"bytes", both_json(f.bytes)},
-                  {"payload", both_json(f.payload)},
-                  {"retransmissions", both_json(f.retransmissions)},
-                  {"rsts", both_json(f.rsts)},
-                  {"zero_windows", both_json(f.zero_windows)},
-                  {"fins", both_json(f.fins)},
-                  {"syns", both_json(f.syns)},
-                  {"handshake",
-                   {{"syn_to_synack_ms", ms_or_null(f.syn_to_synack_us)},
-                    {"synack_to_ack_ms", ms_or_null(f.synack_to_ack_us)},
-                    {"rtt_ms", ms_or_null(rtt)}}},
-                  {"state", f.state()}});
+    TcpFlowSummary s;
+    s.client = f.client.to_string();
+    s.server = f.server.to_string();
+    s.initiator_known = f.initiator_known;
+    s.first_us = f.first_us;
+    s.duration_ms = us_to_ms(f.last_us - f.first_us);
+    s.packets = f.packets;
+    s.bytes = f.bytes;
+    s.payload = f.payload;
+    s.retransmissions = f.retransmissions;
+    s.rsts = f.rsts;
+    s.zero_windows = f.zero_windows;
+    s.fins = f.fins;
+    s.syns = f.syns;
+    s.syn_to_synack_ms = ms_if_seen(f.syn_to_synack_us);
+    s.synack_to_ack_ms = ms_if_seen(f.synack_to_ack_us);
+    s.rtt_ms = ms_if_seen(rtt);
+    s.state = f.state();
+    t.tcp_flows.push_back(std::move(s));
   }
-  j["tcp_flows"] = tj;
-  j["tcp_flows_total"] = tcp_.size();
+  t.tcp_flows_total = tcp_.size();
 
   std::vector<const UdpFlow*> udp;
   for (const auto& f : udp_) udp.push_back(&f);
   std::stable_sort(udp.begin(), udp.end(), [](const UdpFlow* a, const UdpFlow* b) {
     return a->total_bytes() > b->total_bytes();
   });
-  json uj = json::array();
   for (size_t i = 0; i < udp.size() && i < top_flows; ++i) {
     const UdpFlow& f = *udp[i];
-    uj.push_back({{"client", f.client.to_string()},
-                  {"server", f.server.to_string()},
-                  {"first_us", f.first_us},
-                  {"duration_ms", us_to_ms(f.last_us - f.first_us)},
-                  {"packets", both_json(f.packets)},
-                  {"bytes", both_json(f.bytes)},
-                  {"payload", both_json(f.payload)}});
+    t.udp_flows.push_back({f.client.to_string(), f.server.to_string(), f.first_us,
+                           us_to_ms(f.last_us - f.first_us), f.packets, f.bytes, f.payload});
   }
-  j["udp_flows"] = uj;
-  j["udp_flows_total"] = udp_.size();
+  t.udp_flows_total = udp_.size();
 
-  json dj = json::array();
   for (size_t i = 0; i < dns_.size() && i < max_dns_shown; ++i) {
     const DnsSeen& d = dns_[i];
-    json e = {{"client", d.client.to_string()},
-              {"server", d.server.to_string()},
-              {"id", d.id},
-              {"name", d.name},
-              {"type", dns_type_name(d.type)},
-              {"queries", d.queries},
-              {"responses", d.responses},
-              {"query_us", d.query_us < 0 ? json(nullptr) : json(d.query_us)},
-              {"rcode", d.rcode.empty() ? json(nullptr) : json(d.rcode)},
-              {"answers", d.answers}};
-    if (d.truncated) e["truncated"] = true;
-    e["ms"] = d.query_us >= 0 && d.answer_us >= 0 ? json(us_to_ms(d.answer_us - d.query_us))
-                                                  : json(nullptr);
-    dj.push_back(e);
+    DnsSummary s;
+    s.client = d.client.to_string();
+    s.server = d.server.to_string();
+    s.id = d.id;
+    s.name = d.name;
+    s.type = dns_type_name(d.type);
+    s.queries = d.queries;
+    s.responses = d.responses;
+    if (d.query_us >= 0) s.query_us = d.query_us;
+    if (!d.rcode.empty()) s.rcode = d.rcode;
+    s.answers = d.answers;
+    s.truncated = d.truncated;
+    if (d.query_us >= 0 && d.answer_us >= 0) s.ms = us_to_ms(d.answer_us - d.query_us);
+    t.dns.push_back(std::move(s));
   }
-  j["dns"] = dj;
-  j["dns_total"] = dns_.size();
-  j["dns_not_tracked"] = totals_.dns_not_tracked;
-  j["dns_undecodable"] = totals_.dns_undecodable;
-  return j;
+  t.dns_total = dns_.size();
+  return t;
 }
 
 }  // namespace sonde::net

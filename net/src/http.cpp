@@ -18,6 +18,7 @@
 
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
+#include "sonde/net/address.h"
 #include "wait.h"
 
 namespace sonde::net {
@@ -30,12 +31,6 @@ constexpr size_t kMaxBody = 1 << 20;  // counted, not kept
 
 long ms_since(Clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-}
-
-bool is_address(const std::string& h) {
-  in6_addr a6;
-  in_addr a4;
-  return inet_pton(AF_INET, h.c_str(), &a4) == 1 || inet_pton(AF_INET6, h.c_str(), &a6) == 1;
 }
 
 std::string lower(std::string s) {
@@ -166,16 +161,16 @@ std::string addr_text(const sockaddr* sa) {
 
 }  // namespace
 
-bool parse_http_head(const std::string& head, json& out) {
+bool parse_http_head(const std::string& head, HttpResult& out) {
   size_t eol = head.find("\r\n");
   std::string line = head.substr(0, eol);
   if (line.rfind("HTTP/1.", 0) != 0 || line.size() < 12 || line[8] != ' ') return false;
   std::string code = line.substr(9, 3);
   if (!std::all_of(code.begin(), code.end(), ::isdigit)) return false;
-  out["version"] = line.substr(0, 8);
-  out["status"] = std::stoi(code);
-  out["reason"] = line.size() > 13 ? line.substr(13) : "";
-  json headers = json::object();
+  out.version = line.substr(0, 8);
+  out.status = std::stoi(code);
+  out.reason = line.size() > 13 ? line.substr(13) : "";
+  out.headers.clear();
   size_t pos = eol == std::string::npos ? head.size() : eol + 2;
   while (pos < head.size()) {
     size_t e = head.find("\r\n", pos);
@@ -188,21 +183,22 @@ bool parse_http_head(const std::string& head, json& out) {
     std::string name = lower(trim(h.substr(0, colon)));
     if (name == "server" || name == "content-type" || name == "content-length" ||
         name == "location" || name == "www-authenticate" || name == "via" || name == "retry-after")
-      headers[name] = trim(h.substr(colon + 1)).substr(0, 512);
+      out.headers[name] = trim(h.substr(colon + 1)).substr(0, 512);
   }
-  out["headers"] = headers;
   return true;
 }
 
-json http_probe(const HttpRequest& req, CancelToken* cancel) {
+HttpResult http_probe(const HttpRequest& req, CancelToken* cancel) {
   auto t0 = Clock::now();
   long deadline = monotonic_ms() + std::max(1L, req.timeout_ms);
-  json r = {{"ok", false}, {"tls", req.tls}, {"path", req.path}};
+  HttpResult r;
+  r.tls = req.tls;
+  r.path = req.path;
   auto fail = [&](const char* stage, const std::string& why) {
-    r["stage"] = stage;
-    r["error"] = why;
-    r["total_ms"] = ms_since(t0);
-    r["summary"] = std::string("HTTP ") + stage + " failed: " + why;
+    r.stage = stage;
+    r.error = why;
+    r.total_ms = ms_since(t0);
+    r.summary = std::string("HTTP ") + stage + " failed: " + why;
     return r;
   };
   if (req.path.empty() || req.path[0] != '/' ||
@@ -221,7 +217,7 @@ json http_probe(const HttpRequest& req, CancelToken* cancel) {
   Stream s;
   s.fd.reset(::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!s.fd.valid()) return fail("connect", std::strerror(errno));
-  r["address"] = addr_text(res->ai_addr);
+  r.address = addr_text(res->ai_addr);
   if (::connect(s.fd.get(), res->ai_addr, res->ai_addrlen) != 0 && errno != EINPROGRESS)
     return fail("connect", std::strerror(errno));
   int w = wait_fd(s.fd.get(), POLLOUT, deadline, cancel);
@@ -233,7 +229,7 @@ json http_probe(const HttpRequest& req, CancelToken* cancel) {
   if (soerr != 0) return fail("connect", std::strerror(soerr));
 
   if (req.tls) {
-    std::string sni = req.sni.empty() && !is_address(req.host) ? req.host : req.sni;
+    std::string sni = req.sni.empty() && !is_ip_address(req.host) ? req.host : req.sni;
     std::string e = s.start_tls(sni, deadline, cancel);
     if (!e.empty()) return fail("tls", e);
   }
@@ -261,7 +257,7 @@ json http_probe(const HttpRequest& req, CancelToken* cancel) {
       if (!have_head)
         return fail("response", head.empty() ? "no response before the timeout"
                                              : "the response head did not end before the timeout");
-      r["body_truncated"] = true;
+      r.body_truncated = true;
       break;
     }
     if (n == -1) {
@@ -289,30 +285,27 @@ json http_probe(const HttpRequest& req, CancelToken* cancel) {
         return fail("response", "not an HTTP response: \"" + first + "\"");
       }
       have_head = true;
-      const json& h = r["headers"];
-      if (h.contains("content-length")) {
+      if (auto cl = r.headers.find("content-length"); cl != r.headers.end()) {
         char* endp = nullptr;
-        std::string v = h["content-length"].get<std::string>();
-        long cl = std::strtol(v.c_str(), &endp, 10);
-        if (endp && *endp == '\0' && cl >= 0) content_length = cl;
+        long v = std::strtol(cl->second.c_str(), &endp, 10);
+        if (endp && *endp == '\0' && v >= 0) content_length = v;
       }
     } else {
       body += static_cast<size_t>(n);
     }
     if (content_length >= 0 && body >= static_cast<size_t>(content_length)) break;
     if (body >= kMaxBody) {
-      r["body_truncated"] = true;
+      r.body_truncated = true;
       break;
     }
   }
-  r["ok"] = true;
-  r["stage"] = "response";
-  r["ttfb_ms"] = ttfb;
-  r["total_ms"] = ms_since(t0);
-  r["body_bytes"] = body;
-  if (!r.contains("body_truncated")) r["body_truncated"] = false;
-  r["summary"] = "HTTP " + std::to_string(r["status"].get<int>()) + " " +
-                 r["reason"].get<std::string>() + " in " + std::to_string(ttfb) + " ms";
+  r.ok = true;
+  r.stage = "response";
+  r.ttfb_ms = ttfb;
+  r.total_ms = ms_since(t0);
+  r.body_bytes = body;
+  r.summary =
+      "HTTP " + std::to_string(r.status) + " " + r.reason + " in " + std::to_string(ttfb) + " ms";
   return r;
 }
 

@@ -340,12 +340,6 @@ TcpInfo read_tcp_info(int fd) {
   return t;
 }
 
-json to_json(const TcpInfo& t) {
-  if (!t.valid) return nullptr;
-  return {{"total_retrans", t.total_retrans}, {"rtt_us", t.rtt_us},   {"rttvar_us", t.rttvar_us},
-          {"snd_cwnd", t.snd_cwnd},           {"snd_mss", t.snd_mss}, {"pmtu", t.pmtu}};
-}
-
 RttStats rtt_stats(std::vector<double> s) {
   RttStats r;
   if (s.empty()) return r;
@@ -361,31 +355,6 @@ RttStats rtt_stats(std::vector<double> s) {
   for (double v : s) sum += v;
   r.mean_us = sum / static_cast<double>(n);
   return r;
-}
-
-json to_json(const RttStats& s) {
-  return {{"count", s.count},   {"min_us", s.min_us}, {"median_us", s.median_us},
-          {"p90_us", s.p90_us}, {"max_us", s.max_us}, {"mean_us", s.mean_us}};
-}
-
-json to_json(const BulkResult& b) {
-  json iv = json::array();
-  for (const auto& i : b.intervals) {
-    json j = {{"start_s", i.start_s}, {"end_s", i.end_s}, {"bytes", i.bytes}, {"gbps", i.gbps}};
-    if (i.retransmits >= 0) j["retransmits"] = i.retransmits;
-    iv.push_back(j);
-  }
-  json j = {{"role", b.sender ? "sender" : "receiver"},
-            {"bytes", b.bytes},
-            {"seconds", b.seconds},
-            {"gbps", b.gbps},
-            {"intervals", iv}};
-  if (b.sender && b.tcp_end.valid) {
-    j["tcp_info"] = to_json(b.tcp_end);
-    j["retransmits"] = b.tcp_end.total_retrans - b.tcp_start.total_retrans;
-  }
-  if (b.peer_bytes_known) j["peer_bytes"] = b.peer_bytes;
-  return j;
 }
 
 Result<BulkResult> speed_send(int fd, long duration_ms, const SpeedOptions& opt) {

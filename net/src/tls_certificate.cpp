@@ -1,5 +1,5 @@
 // One certificate as the report shows it (subject, issuer, names, validity,
-// key, fingerprint), and the report as JSON.
+// key, fingerprint).
 #include "sonde/net/tls.h"
 
 #include <arpa/inet.h>
@@ -143,81 +143,5 @@ TlsCert describe_cert(X509* x, int depth) {
 }
 
 }  // namespace tls_detail
-
-json to_json(const TlsReport& r) {
-  json chain = json::array();
-  for (const auto& c : r.chain)
-    chain.push_back({{"depth", c.depth},
-                     {"subject", c.subject},
-                     {"issuer", c.issuer},
-                     {"subject_cn", c.subject_cn},
-                     {"dns_names", c.dns_names},
-                     {"ip_addresses", c.ip_addresses},
-                     {"serial", c.serial},
-                     {"not_before", c.not_before},
-                     {"not_after", c.not_after},
-                     {"not_before_epoch", c.not_before_epoch},
-                     {"not_after_epoch", c.not_after_epoch},
-                     {"days_left", c.days_left},
-                     {"not_yet_valid", c.not_yet_valid},
-                     {"key_type", c.key_type},
-                     {"key_bits", c.key_bits},
-                     {"key_curve", c.key_curve},
-                     {"signature_algorithm", c.signature_algorithm},
-                     {"sha256", c.sha256},
-                     {"self_signed", c.self_signed},
-                     {"is_ca", c.is_ca}});
-  json errs = json::array();
-  for (const auto& e : r.verify_errors)
-    errs.push_back({{"depth", e.depth}, {"code", e.code}, {"reason", e.reason}});
-  json attempts = json::array();
-  for (const auto& [a, e] : r.attempts) attempts.push_back({{"address", a}, {"error", e}});
-  json j;
-  j["target"] = {
-      {"host", r.host}, {"port", r.port}, {"sni", r.sni}, {"alpn_offered", r.alpn_offered}};
-  j["stage"] = r.stage;
-  j["outcome"] = r.outcome;
-  j["tls"] = r.tls;
-  j["ok"] = r.ok;
-  j["error"] = r.error;
-  j["hint"] = r.hint;
-  j["failure"] = {{"kind", r.failure_kind}, {"alert", r.alert}};
-  j["addresses"] = r.addresses;
-  j["address"] = r.address;
-  j["attempts"] = attempts;
-  j["banner"] = r.banner_seen ? json{{"server_first", r.server_first},
-                                     {"text", r.banner_text},
-                                     {"hex", r.banner_hex},
-                                     {"bytes", r.banner_bytes},
-                                     {"protocol", r.banner_protocol}}
-                              : json(nullptr);
-  j["handshake"] = r.tls ? json{{"version", r.version},
-                                {"cipher", r.cipher},
-                                {"cipher_iana", r.cipher_iana},
-                                {"cipher_bits", r.cipher_bits},
-                                {"alpn", r.alpn},
-                                {"key_exchange", r.key_exchange},
-                                {"ocsp_stapled", r.ocsp_stapled},
-                                {"client_cert_requested", r.client_cert_requested}}
-                         : json(nullptr);
-  j["chain"] = chain;
-  j["verify"] =
-      r.tls ? json{{"ok", r.verified},
-                   {"store",
-                    {{"kind", r.store_kind}, {"path", r.store_path}, {"certs", r.store_certs}}},
-                   {"reason", r.verify_errors.empty() ? "" : r.verify_errors[0].reason},
-                   {"errors", errs},
-                   {"trusted_chain", r.trusted_chain}}
-            : json(nullptr);
-  j["hostname"] = r.tls ? json{{"checked", r.hostname_checked},
-                               {"is_ip", r.hostname_is_ip},
-                               {"ok", r.hostname_ok},
-                               {"matched", r.hostname_matched}}
-                        : json(nullptr);
-  j["ms"] = {{"connect", r.connect_ms}, {"handshake", r.handshake_ms}, {"total", r.total_ms}};
-  j["notes"] = r.notes;
-  j["summary"] = r.summary;
-  return j;
-}
 
 }  // namespace sonde::net

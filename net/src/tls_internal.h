@@ -29,9 +29,6 @@ inline void free_general_names(GENERAL_NAMES* g) {
 }
 using NamesPtr = std::unique_ptr<GENERAL_NAMES, Free<GENERAL_NAMES, free_general_names>>;
 
-bool is_ip(const std::string& s);
-// A DNS name as SNI accepts it (RFC 6066: no address, no trailing dot).
-bool valid_dns_name(const std::string& s);
 // "1.2" → TLS1_2_VERSION; -1 for anything else.
 int version_number(const std::string& v);
 // OpenSSL's queued errors as one "; "-joined text, each reason once.
@@ -47,11 +44,11 @@ std::string name_text(const X509_NAME* n);
 TlsCert describe_cert(X509* x, int depth);
 
 // The trust store: the CA given, else the system's (found at run time).
-StorePtr load_store(const TlsOptions& o, TlsReport& r);
+StorePtr load_store(const TlsArgs& o, TlsResult& r);
 int add_pem(X509_STORE* s, const std::string& pem);
 int store_count(X509_STORE* s);
 // Verifies the chain the server sent against the store, every error kept.
-void verify_chain(const TlsOptions& o, SSL* ssl, TlsReport& r);
-void check_hostname(const TlsOptions& o, X509* leaf, TlsReport& r);
+void verify_chain(const TlsArgs& o, SSL* ssl, TlsResult& r);
+void check_hostname(const TlsArgs& o, X509* leaf, TlsResult& r);
 
 }  // namespace sonde::net::tls_detail

@@ -31,6 +31,7 @@
 
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
+#include "sonde/net/address.h"
 #include "tls_internal.h"
 #include "wait.h"
 
@@ -139,7 +140,7 @@ std::string errno_kind(int e) {
   }
 }
 
-void set_banner(TlsReport& r, const std::string& bytes) {
+void set_banner(TlsResult& r, const std::string& bytes) {
   r.banner_seen = true;
   r.banner_bytes = bytes.size();
   r.banner_text = tls_banner_line(bytes);
@@ -148,7 +149,7 @@ void set_banner(TlsReport& r, const std::string& bytes) {
   r.banner_protocol = tls_guess_protocol(bytes);
 }
 
-void hint_for_protocol(TlsReport& r) {
+void hint_for_protocol(TlsResult& r) {
   const std::string& p = r.banner_protocol;
   if (p == "smtp")
     r.hint =
@@ -168,7 +169,7 @@ void hint_for_protocol(TlsReport& r) {
     r.hint = "this port speaks another protocol: check the port number";
 }
 
-void finish_summary(TlsReport& r) {
+void finish_summary(TlsResult& r) {
   std::string where = (r.host.find(':') != std::string::npos ? "[" + r.host + "]" : r.host) + ":" +
                       std::to_string(r.port);
   if (r.outcome == "ok" || r.outcome == "verify_failed") {
@@ -264,38 +265,14 @@ std::string tls_guess_protocol(const std::string& b) {
   return "";
 }
 
-std::string tls_utf8_safe(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    bool ok = n > 0 && i + n <= s.size();
-    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
-    if (ok && n == 2 && c < 0xc2) ok = false;  // overlong
-    if (!ok) {
-      out += '?';
-      ++i;
-      continue;
-    }
-    if (n == 1 && (c < 0x20 || c == 0x7f)) {
-      out += '?';
-    } else {
-      out.append(s, i, n);
-    }
-    i += n;
-  }
-  return out;
-}
-
-TlsReport tls_probe(const TlsOptions& o, CancelToken* cancel) {
+TlsResult tls_probe(const TlsArgs& o, CancelToken* cancel) {
   SigpipeGuard no_sigpipe;
-  TlsReport r;
+  TlsResult r;
   long t0 = monotonic_ms();
   r.host = o.host;
   r.port = o.port;
   r.alpn_offered = o.alpn;
-  if (!o.no_sni) r.sni = !o.sni.empty() ? o.sni : (is_ip(o.host) ? "" : o.host);
+  if (!o.no_sni) r.sni = !o.sni.empty() ? o.sni : (is_ip_address(o.host) ? "" : o.host);
   auto fail = [&](std::string stage, std::string outcome, std::string kind, std::string error) {
     r.stage = std::move(stage);
     r.outcome = std::move(outcome);

@@ -1,6 +1,6 @@
 // The trust store the chain is verified against (the CA given, else the
 // system's, found at run time), the verification with every error of the
-// chain kept, the hostname check, and the probe's option checks.
+// chain kept, the hostname check, and the checks of the CA given.
 #include "sonde/net/tls.h"
 
 #include <arpa/inet.h>
@@ -16,32 +16,11 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "sonde/net/address.h"
 #include "tls_internal.h"
 
 namespace sonde::net {
 namespace tls_detail {
-
-bool is_ip(const std::string& s) {
-  unsigned char b[16];
-  return inet_pton(AF_INET, s.c_str(), b) == 1 || inet_pton(AF_INET6, s.c_str(), b) == 1;
-}
-
-// A DNS name as SNI accepts it (RFC 6066: no address, no trailing dot).
-bool valid_dns_name(const std::string& s) {
-  if (s.empty() || s.size() > 253 || s.back() == '.' || is_ip(s)) return false;
-  size_t label = 0;
-  for (char c : s) {
-    if (c == '.') {
-      if (label == 0) return false;
-      label = 0;
-      continue;
-    }
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '*'))
-      return false;
-    if (++label > 63) return false;
-  }
-  return label > 0;
-}
 
 int version_number(const std::string& v) {
   if (v == "1.0") return TLS1_VERSION;
@@ -98,7 +77,7 @@ int add_pem(X509_STORE* s, const std::string& pem) {
 // paths compiled into this OpenSSL), then the bundles of the distributions
 // we know: the agent is static, its compiled-in OPENSSLDIR is the build
 // host's and may not exist on the target.
-StorePtr load_store(const TlsOptions& o, TlsReport& r) {
+StorePtr load_store(const TlsArgs& o, TlsResult& r) {
   StorePtr s(X509_STORE_new());
   if (!o.ca_pem.empty()) {
     r.store_kind = "ca_pem";
@@ -177,7 +156,7 @@ int collect_verify_errors(int ok, X509_STORE_CTX* ctx) {
   return 1;  // go on: we want every error, and the handshake is over anyway
 }
 
-void verify_chain(const TlsOptions& o, SSL* ssl, TlsReport& r) {
+void verify_chain(const TlsArgs& o, SSL* ssl, TlsResult& r) {
   X509* leaf = SSL_get0_peer_certificate(ssl);
   STACK_OF(X509)* sent = SSL_get_peer_cert_chain(ssl);
   StorePtr store = load_store(o, r);
@@ -203,9 +182,9 @@ void verify_chain(const TlsOptions& o, SSL* ssl, TlsReport& r) {
         r.trusted_chain.push_back(name_text(X509_get_subject_name(sk_X509_value(ch, i))));
 }
 
-void check_hostname(const TlsOptions& o, X509* leaf, TlsReport& r) {
+void check_hostname(const TlsArgs& o, X509* leaf, TlsResult& r) {
   r.hostname_checked = !o.sni.empty() ? o.sni : o.host;
-  r.hostname_is_ip = is_ip(r.hostname_checked);
+  r.hostname_is_ip = is_ip_address(r.hostname_checked);
   if (!leaf) return;
   if (r.hostname_is_ip) {
     r.hostname_ok = X509_check_ip_asc(leaf, r.hostname_checked.c_str(), 0) == 1;
@@ -229,39 +208,8 @@ void check_hostname(const TlsOptions& o, X509* leaf, TlsReport& r) {
 
 using namespace tls_detail;
 
-Status tls_validate(const TlsOptions& o) {
-  if (o.host.empty() || o.host.size() > 253)
-    return Error{errc::kBadArgs, "the host must be 1..253 characters", "sonde tls HOST:PORT"};
-  for (char c : o.host)
-    if (static_cast<unsigned char>(c) <= 0x20 || c == '/' || c == '[' || c == ']')
-      return Error{errc::kBadArgs, "the host has characters a host name cannot have",
-                   "IPv6 addresses go in brackets: sonde tls [::1]:443"};
-  if (o.port < 1 || o.port > 65535)
-    return Error{errc::kBadArgs, fmt::format("port {} is not in 1..65535", o.port),
-                 "sonde tls HOST:PORT"};
-  if (!o.sni.empty() && !valid_dns_name(o.sni))
-    return Error{errc::kBadArgs, "the SNI name `" + tls_utf8_safe(o.sni) + "` is not a DNS name",
-                 "SNI carries a host name, never an address (RFC 6066); use --no-sni to send none"};
-  if (!o.sni.empty() && o.no_sni)
-    return Error{errc::kBadArgs, "--sni and --no-sni together", "choose one"};
-  if (o.alpn.size() > 16)
-    return Error{errc::kBadArgs, "at most 16 ALPN protocols", "--alpn h2,http/1.1"};
-  for (const auto& a : o.alpn)
-    if (a.empty() || a.size() > 255)
-      return Error{errc::kBadArgs, "an ALPN protocol name must be 1..255 bytes",
-                   "--alpn h2,http/1.1"};
-  if (o.timeout_ms < 1 || o.timeout_ms > 120000)
-    return Error{errc::kBadArgs, "the timeout must be 1..120000 ms", "--timeout 5000"};
-  if (o.banner_wait_ms < 0 || o.banner_wait_ms > 10000)
-    return Error{errc::kBadArgs, "the banner wait must be 0..10000 ms", "--banner-wait 300"};
-  for (const auto* v : {&o.min_version, &o.max_version})
-    if (!v->empty() && version_number(*v) < 0)
-      return Error{errc::kBadArgs, "unknown TLS version `" + tls_utf8_safe(*v) + "`",
-                   "one of 1.0, 1.1, 1.2, 1.3"};
-  if (!o.min_version.empty() && !o.max_version.empty() &&
-      version_number(o.min_version) > version_number(o.max_version))
-    return Error{errc::kBadArgs, "the minimum TLS version is above the maximum",
-                 "--tls-min 1.2 --tls-max 1.3"};
+Status tls_validate(const TlsArgs& o) {
+  if (auto v = validate(o); !v) return v;
   if (!o.ca_pem.empty()) {
     StorePtr s(X509_STORE_new());
     if (add_pem(s.get(), o.ca_pem) == 0)

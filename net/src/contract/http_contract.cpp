@@ -48,4 +48,57 @@ Status validate(const HttpRequest& r) {
   return ok_status();
 }
 
+json to_json(const HttpResult& r) {
+  json j = {{"ok", r.ok},       {"tls", r.tls},           {"path", r.path},
+            {"stage", r.stage}, {"total_ms", r.total_ms}, {"summary", r.summary}};
+  if (!r.address.empty()) j["address"] = r.address;
+  if (!r.ok) {
+    j["error"] = r.error;
+    return j;
+  }
+  j["version"] = r.version;
+  j["status"] = r.status;
+  j["reason"] = r.reason;
+  j["headers"] = r.headers;
+  j["ttfb_ms"] = r.ttfb_ms;
+  j["body_bytes"] = r.body_bytes;
+  j["body_truncated"] = r.body_truncated;
+  return j;
+}
+
+Result<HttpResult> http_result_from_json(const json& j) {
+  auto r = JsonReader::reply("net.http");
+  HttpResult out;
+  if (!r.object(j, {})) return r.error();
+  r.boolean(j, "ok", {}, out.ok, Need::kRequired);
+  r.boolean(j, "tls", {}, out.tls);
+  r.string(j, "path", {}, out.path);
+  r.string(j, "stage", {}, out.stage);
+  r.integer(j, "total_ms", {}, out.total_ms);
+  r.string(j, "summary", {}, out.summary);
+  r.string(j, "address", {}, out.address);
+  r.string(j, "error", {}, out.error);
+  r.string(j, "version", {}, out.version);
+  r.integer(j, "status", {}, out.status);
+  r.string(j, "reason", {}, out.reason);
+  if (const json* h = r.map(j, "headers", {})) {
+    if (h->size() > kMaxHttpHeaders)
+      r.fail(JsonPath{} / "headers",
+             fmt::format("{} headers, at most {} expected", h->size(), kMaxHttpHeaders));
+    for (auto it = h->begin(); it != h->end() && !r.failed(); ++it) {
+      if (!it->is_string()) {
+        r.fail(JsonPath{} / "headers",
+               fmt::format("expected string values, got {}", it->type_name()));
+        break;
+      }
+      out.headers[it.key()] = it->get<std::string>();
+    }
+  }
+  r.integer(j, "ttfb_ms", {}, out.ttfb_ms);
+  r.integer(j, "body_bytes", {}, out.body_bytes);
+  r.boolean(j, "body_truncated", {}, out.body_truncated);
+  if (r.failed()) return r.error();
+  return out;
+}
+
 }  // namespace sonde::net

@@ -1,8 +1,11 @@
-// The text of the network checks (dns, connect, tls, diagnose) for fixed
-// results: the columns are printf's, and hostile strings are neutralised.
+// The text of the network checks (dns, connect, tls, speed, capture,
+// diagnose) for fixed typed results: the columns are printf's, and hostile
+// strings are neutralised.
 #include <gtest/gtest.h>
 
 #include "sonde/net/connect.h"
+#include "sonde/net/speed_report.h"
+#include "sonde/net/tls_contract.h"
 #include "sonde/render/capture.h"
 #include "sonde/render/connect.h"
 #include "sonde/render/diagnose.h"
@@ -54,60 +57,74 @@ TEST(NetRender, SidesAndDifferences) {
 }
 
 TEST(NetRender, ConnectSide) {
-  json r = {
-      {"host", "web1"},
-      {"target", {{"host", "db.example"}, {"port", 5432}}},
-      {"resolve", {{"addresses", {"10.0.0.5"}}, {"ms", 1}}},
-      {"attempts",
-       {{{"attempt", 1},
-         {"address", "10.0.0.5"},
-         {"verdict", "refused"},
-         {"ms", 0.5},
-         {"source", "10.0.0.9"},
-         {"detail", "RST"}}}},
-      {"routes",
-       {{{"destination", "10.0.0.5"}, {"dev", "eth0"}, {"source", "10.0.0.9"}, {"mtu", 1500}}}},
-      {"summary", "refused"}};
-  std::string text =
-      render::render_connect({{{"side", "local"}, {"result", r}}}, {"only local tried"});
-  EXPECT_EQ(text,
-            "== local (host web1 → db.example:5432) ==\n"
-            "  resolves to: 10.0.0.5 (1 ms)\n"
-            "  #  address   verdict     time  source    detail\n"
-            "  1  10.0.0.5  refused  0.50 ms  10.0.0.9  RST\n"
-            "  route to 10.0.0.5: dev eth0, direct, src 10.0.0.9, mtu 1500\n"
-            "  meaning: " +
-                net::explain(r["attempts"][0], "5432") +
-                "\n"
-                "  summary: refused\n"
-                "\n"
-                "comparison:\n"
-                "  - only local tried\n");
+  net::ConnectResult r;
+  r.agent_host = "web1";
+  r.options.host = "db.example";
+  r.options.port = 5432;
+  r.addresses = {"10.0.0.5"};
+  r.resolve_ms = 1;
+  net::Attempt a;
+  a.attempt = 1;
+  a.address = "10.0.0.5";
+  a.verdict = "refused";
+  a.ms = 0.5;
+  a.source = "10.0.0.9";
+  a.detail = "RST";
+  r.attempts = {a};
+  net::RouteInfo rt;
+  rt.destination = "10.0.0.5";
+  rt.type = "unicast";
+  rt.dev = "eth0";
+  rt.prefsrc = "10.0.0.9";
+  rt.mtu = 1500;
+  r.routes = {rt};
+  std::string text = render::render_connect({{"local", r}}, {"only local tried"});
+  EXPECT_EQ(
+      text,
+      "== local (host web1 → db.example:5432) ==\n"
+      "  resolves to: 10.0.0.5 (1 ms)\n"
+      "  #  address   verdict     time  source    detail\n"
+      "  1  10.0.0.5  refused  0.50 ms  10.0.0.9  RST\n"
+      "  route to 10.0.0.5: dev eth0, direct, src 10.0.0.9, mtu 1500\n"
+      "  meaning: " +
+          net::explain(a, "5432") +
+          "\n"
+          "  summary: db.example:5432 (10.0.0.5) refused (RST) (1/1 attempts), from 10.0.0.9, "
+          "via eth0 direct\n"
+          "\n"
+          "comparison:\n"
+          "  - only local tried\n");
 }
 
 TEST(NetRender, TlsSideFailedAndNotTls) {
-  json failed = {{"host", "web1"},
-                 {"target", {{"host", "db.example"}, {"port", 443}, {"sni", "db.example"}}},
-                 {"address", "10.0.0.5"},
-                 {"tls", false},
-                 {"outcome", "handshake_failed"},
-                 {"stage", "handshake"},
-                 {"error", "alert 40"},
-                 {"ms", {{"connect", 2}, {"handshake", 5}}},
-                 {"summary", "no TLS"}};
+  net::TlsResult failed;
+  failed.agent_host = "web1";
+  failed.host = "db.example";
+  failed.port = 443;
+  failed.sni = "db.example";
+  failed.address = "10.0.0.5";
+  failed.outcome = "handshake_failed";
+  failed.stage = "handshake";
+  failed.error = "alert 40";
+  failed.connect_ms = 2;
+  failed.handshake_ms = 5;
+  failed.summary = "no TLS";
   EXPECT_EQ(render::render_tls_side("local", failed),
             "== local (host web1) → db.example:443 (10.0.0.5), SNI db.example ==\n"
             "  FAILED (handshake): alert 40\n"
             "  time     connect 2 ms, handshake 5 ms\n"
             "  summary: no TLS\n");
-  json plain = {{"host", "web1"},
-                {"target", {{"host", "::1"}, {"port", 8443}}},
-                {"tls", false},
-                {"outcome", "not_tls"},
-                {"error", "the server spoke first"},
-                {"banner", {{"hex", "48 54 54 50"}, {"bytes", 40}}},
-                {"hint", "is it HTTP?"},
-                {"summary", "not TLS"}};
+  net::TlsResult plain;
+  plain.agent_host = "web1";
+  plain.host = "::1";
+  plain.port = 8443;
+  plain.outcome = "not_tls";
+  plain.error = "the server spoke first";
+  plain.banner_seen = true;
+  plain.banner_hex = "48 54 54 50";
+  plain.banner_bytes = 40;
+  plain.hint = "is it HTTP?";
+  plain.summary = "not TLS";
   EXPECT_EQ(render::render_tls_side("web1", plain),
             "== web1 (host web1) → [::1]:8443, SNI none ==\n"
             "  NOT TLS: the server spoke first\n"
@@ -117,33 +134,40 @@ TEST(NetRender, TlsSideFailedAndNotTls) {
 }
 
 TEST(NetRender, TlsSideHandshake) {
-  json r = {{"host", "h"},
-            {"target", {{"host", "a.example"}, {"port", 443}, {"sni", "a.example"}}},
-            {"address", "10.0.0.5"},
-            {"tls", true},
-            {"handshake",
-             {{"version", "TLSv1.3"}, {"cipher", "TLS_AES_128_GCM_SHA256"}, {"cipher_bits", 128}}},
-            {"chain",
-             {{{"depth", 0},
-               {"subject", "CN=a.example"},
-               {"issuer", "CN=a.example"},
-               {"self_signed", true},
-               {"dns_names", {"a.example"}},
-               {"not_before", "2025-01-31T12:00:00Z"},
-               {"not_after", "2026-01-31T12:00:00Z"},
-               {"days_left", 10},
-               {"key_type", "EC"},
-               {"key_bits", 256},
-               {"signature_algorithm", "ecdsa-with-SHA256"},
-               {"serial", "01"},
-               {"sha256", "AB:CD"}}}},
-            {"verify",
-             {{"ok", false},
-              {"store", {{"kind", "file"}, {"path", "/etc/ssl/certs.pem"}, {"certs", 3}}},
-              {"errors", {{{"depth", 0}, {"reason", "self-signed certificate"}}}}}},
-            {"hostname", {{"ok", true}, {"checked", "a.example"}, {"matched", "DNS:a.example"}}},
-            {"ms", {{"connect", 1}, {"handshake", 4}}},
-            {"summary", "TLS 1.3, does not verify"}};
+  net::TlsResult r;
+  r.agent_host = "h";
+  r.host = "a.example";
+  r.port = 443;
+  r.sni = "a.example";
+  r.address = "10.0.0.5";
+  r.tls = true;
+  r.version = "TLSv1.3";
+  r.cipher = "TLS_AES_128_GCM_SHA256";
+  r.cipher_bits = 128;
+  net::TlsCert c;
+  c.subject = "CN=a.example";
+  c.issuer = "CN=a.example";
+  c.self_signed = true;
+  c.dns_names = {"a.example"};
+  c.not_before = "2025-01-31T12:00:00Z";
+  c.not_after = "2026-01-31T12:00:00Z";
+  c.days_left = 10;
+  c.key_type = "EC";
+  c.key_bits = 256;
+  c.signature_algorithm = "ecdsa-with-SHA256";
+  c.serial = "01";
+  c.sha256 = "AB:CD";
+  r.chain = {c};
+  r.store_kind = "file";
+  r.store_path = "/etc/ssl/certs.pem";
+  r.store_certs = 3;
+  r.verify_errors = {{0, 18, "self-signed certificate"}};
+  r.hostname_ok = true;
+  r.hostname_checked = "a.example";
+  r.hostname_matched = "DNS:a.example";
+  r.connect_ms = 1;
+  r.handshake_ms = 4;
+  r.summary = "TLS 1.3, does not verify";
   EXPECT_EQ(render::render_tls_side("local", r),
             "== local (host h) → a.example:443 (10.0.0.5), SNI a.example ==\n"
             "  TLS      TLSv1.3, TLS_AES_128_GCM_SHA256 (128 bits), ALPN none, no OCSP staple\n"
@@ -160,18 +184,32 @@ TEST(NetRender, TlsSideHandshake) {
             "  hostname a.example: OK (matches DNS:a.example)\n"
             "  time     connect 1 ms, handshake 4 ms\n"
             "  summary: TLS 1.3, does not verify\n");
+  // Several sides: the blocks, then what differs.
+  net::TlsResult other = r;
+  other.chain[0].sha256 = "EF:01";
+  other.chain[0].issuer = "CN=proxy";
+  std::vector<net::Side<net::TlsResult>> sides = {{"local", r}, {"web1", other}};
+  std::string text =
+      render::render_sides(sides, render::render_tls_side, net::tls_differences(sides));
+  EXPECT_NE(text.find("differences:\n  - different certificates: local sees AB:CD (issuer "
+                      "CN=a.example), web1 sees EF:01 (issuer CN=proxy): a TLS-intercepting proxy "
+                      "on one path?\n"),
+            std::string::npos)
+      << text;
 }
 
 TEST(NetRender, DiagnoseSideAndVerdict) {
-  json layers = {{{"layer", "dns"}, {"status", "ok"}, {"text", "db → 10.0.0.5"}},
-                 {{"layer", "connect"}, {"status", "fail"}, {"text", "refused"}},
-                 {{"layer", "tls"}, {"status", "skip"}, {"text", "not run"}}};
-  EXPECT_EQ(render::render_diagnose_side("local", "web1", layers),
+  net::DiagnoseSide side{"local",
+                         "web1",
+                         {{"dns", "ok", "", "db → 10.0.0.5", {}},
+                          {"connect", "fail", "refused", "refused", {}},
+                          {"tls", "skipped", "", "not run", {}}}};
+  EXPECT_EQ(render::render_diagnose_side(side),
             "== local (host web1) ==\n"
             "  dns      ok    db → 10.0.0.5\n"
             "  connect  FAIL  refused\n"
             "  tls      -     not run\n");
-  EXPECT_EQ(render::render_diagnose_side("via", "", json::array()), "== via ==\n");
+  EXPECT_EQ(render::render_diagnose_side({"via", "", {}}), "== via ==\n");
   net::Verdict v;
   v.text = "refused on local";
   v.evidence = {"local: connect refused"};
@@ -184,35 +222,38 @@ TEST(NetRender, DiagnoseSideAndVerdict) {
 }
 
 TEST(NetRender, Speed) {
-  json paths = {
-      {{"path", "direct"},
-       {"direction", "upload"},
-       {"status", "ok"},
-       {"address", "10.0.0.5:5201"},
-       {"gbps", 9.41},
-       {"retransmits", 3},
-       {"rtt",
-        {{"count", 10}, {"min_us", 40.0}, {"median_us", 50.0}, {"p90_us", 70.0}, {"max_us", 90.0}}},
-       {"tcp_info_from", "controller (sender)"},
-       {"tcp_info",
-        {{"rtt_us", 55.0},
-         {"rttvar_us", 5.0},
-         {"snd_cwnd", 10},
-         {"snd_mss", 1448},
-         {"pmtu", 1500}}}},
-      {{"path", "direct"},
-       {"direction", "download"},
-       {"status", "failed"},
-       {"address", "10.0.0.5:5201"},
-       {"reason", "timed out"},
-       {"hint", "open the port"}},
-      {{"path", "ssh"}, {"status", "n/a"}, {"reason", "local target"}}};
-  std::string summary = render::speed_summary(paths);
+  net::SpeedReport r;
+  r.target = "web1";
+  r.agent_host = "web1.example";
+  r.duration_ms = 2000;
+  r.rtt_count = 10;
+  net::SpeedPath up;
+  up.path = "direct";
+  up.direction = net::SpeedDirection::kUpload;
+  up.status = "ok";
+  up.address = "10.0.0.5:5201";
+  up.gbps = 9.41;
+  up.tcp_known = true;
+  up.retransmits = 3;
+  up.rtt = {10, 40.0, 50.0, 70.0, 90.0, 60.0};
+  up.tcp_info_from = "controller (sender)";
+  up.tcp_info = {true, 0, 55, 5, 10, 1448, 1500};
+  net::SpeedPath down;
+  down.path = "direct";
+  down.direction = net::SpeedDirection::kDownload;
+  down.address = "10.0.0.5:5201";
+  net::set_failed(down, Error{errc::kTimeout, "timed out", "open the port"});
+  net::SpeedPath na;
+  na.path = "ssh";
+  na.status = "n/a";
+  na.reason = "local target";
+  r.paths = {up, down, na};
+  std::string summary = net::speed_summary(r);
   EXPECT_EQ(summary,
             "direct upload 9.41 Gbit/s, rtt median 0.050 ms; direct download failed: timed out; "
             "ssh n/a (local target)");
   EXPECT_EQ(
-      render::render_speed("web1", "web1.example", 2000, 10, paths, summary),
+      render::render_speed(r),
       "speed web1 (agent on web1.example): 2 s per test, 10 round trips\n"
       "path    direction address                        Gbit/s  retransmits  rtt min / median / "
       "p90 / max (ms)\n"
@@ -237,45 +278,43 @@ TEST(NetRender, Speed) {
 }
 
 TEST(NetRender, Capture) {
-  json r = {{"host", "web1"},
-            {"interface", "lo"},
-            {"linktype_name", "EN10MB"},
-            {"snaplen", 262144},
-            {"filter", "tcp port 80"},
-            {"excluded", nullptr},
-            {"stopped_by", "count"},
-            {"elapsed_ms", 1500},
-            {"file_bytes", 2048},
-            {"stats",
-             {{"captured", 4}, {"bytes", 400}, {"received", 8}, {"dropped", 0}, {"if_dropped", 0}}},
-            {"traffic",
-             {{"ipv4", 4},
-              {"tcp", 4},
-              {"tcp_flows_total", 1},
-              {"tcp_flows",
-               {{{"client", "127.0.0.1:40000"},
-                 {"server", "127.0.0.1:80"},
-                 {"packets", {{"client", 2}, {"server", 2}}},
-                 {"payload", {{"client", 100}, {"server", 2000}}},
-                 {"handshake", {{"rtt_ms", 0.05}}},
-                 {"retransmissions", {{"client", 0}, {"server", 0}}},
-                 {"rsts", {{"client", 0}, {"server", 1}}},
-                 {"zero_windows", {{"client", 0}, {"server", 0}}},
-                 {"duration_ms", 1200.0},
-                 {"state", "reset"}}}},
-              {"dns_total", 1},
-              {"dns",
-               {{{"type", "A"},
-                 {"name", "db.example"},
-                 {"client", "10.0.0.9:5353"},
-                 {"server", "10.0.0.2:53"},
-                 {"id", 7},
-                 {"queries", 2},
-                 {"query_us", 1},
-                 {"rcode", "NOERROR"},
-                 {"answers", {"10.0.0.5"}},
-                 {"ms", 1.5}}}}}},
-            {"notes", {"a note"}}};
+  net::CaptureResult r;
+  r.host = "web1";
+  r.interface = "lo";
+  r.linktype_name = "EN10MB";
+  r.snaplen = 262144;
+  r.filter = "tcp port 80";
+  r.stopped_by = "count";
+  r.elapsed_ms = 1500;
+  r.file_bytes = 2048;
+  r.stats = {4, 400, true, 8, 0, 0};
+  r.traffic.totals.ipv4 = 4;
+  r.traffic.totals.tcp = 4;
+  net::TcpFlowSummary f;
+  f.client = "127.0.0.1:40000";
+  f.server = "127.0.0.1:80";
+  f.packets = {2, 2};
+  f.payload = {100, 2000};
+  f.rtt_ms = 0.05;
+  f.rsts = {0, 1};
+  f.duration_ms = 1200.0;
+  f.state = "reset";
+  r.traffic.tcp_flows = {f};
+  r.traffic.tcp_flows_total = 1;
+  net::DnsSummary d;
+  d.type = "A";
+  d.name = "db.example";
+  d.client = "10.0.0.9:5353";
+  d.server = "10.0.0.2:53";
+  d.id = 7;
+  d.queries = 2;
+  d.query_us = 1;
+  d.rcode = "NOERROR";
+  d.answers = {"10.0.0.5"};
+  d.ms = 1.5;
+  r.traffic.dns = {d};
+  r.traffic.dns_total = 1;
+  r.notes = {"a note"};
   EXPECT_EQ(
       render::render_capture(r, "out.pcap"),
       "capture on lo at web1 (EN10MB, snaplen 262144), filter: tcp port 80\n"

@@ -64,13 +64,12 @@ TEST(Capture, StopsOnDurationWithHeaderStreamed) {
   ASSERT_FALSE(phases.empty());
   EXPECT_EQ(phases.front(), "started");
   EXPECT_EQ(data_bytes, 24u);  // the pcap global header alone
-  EXPECT_EQ((*r)["stopped_by"], "duration");
-  EXPECT_EQ((*r)["file_bytes"], 24);
-  EXPECT_EQ((*r)["stats"]["captured"], 0);
-  EXPECT_EQ((*r)["effective_filter"],
+  EXPECT_EQ(r->stopped_by, "duration");
+  EXPECT_EQ(r->file_bytes, 24u);
+  EXPECT_EQ(r->stats.captured, 0u);
+  EXPECT_EQ(r->effective_filter,
             "(udp port 9) and not (host 127.0.0.1 and port 40000 and host 127.0.0.1 and port 22)");
-  EXPECT_EQ((*r)["excluded"]["server"], "127.0.0.1:22");
-  EXPECT_NE((*r)["summary"].get<std::string>().find(": 0 packets captured in 0."),
-            std::string::npos)
-      << (*r)["summary"];
+  ASSERT_TRUE(r->excluded);
+  EXPECT_EQ(r->excluded->server, "127.0.0.1:22");
+  EXPECT_NE(r->summary.find(": 0 packets captured in 0."), std::string::npos) << r->summary;
 }

@@ -17,6 +17,7 @@
 
 #include "sonde/common/fd.h"
 #include "sonde/net/connect.h"
+#include "sonde/net/connect_contract.h"
 
 namespace sonde::net {
 namespace {
@@ -485,14 +486,21 @@ TEST(ConnectCheck, CancelledBeforeStart) {
   EXPECT_EQ(to_json(rep)["verdict"], "cancelled");
 }
 
-json side(const std::string& label, std::vector<json> attempts) {
-  json at = json::array();
-  for (auto& a : attempts) at.push_back(a);
-  return {{"side", label},
-          {"result", {{"target", {{"host", "web"}, {"port", 80}}}, {"attempts", at}}}};
+Side<ConnectResult> side(const std::string& label, std::vector<Attempt> attempts) {
+  ConnectResult r;
+  r.options.host = "web";
+  r.options.port = 80;
+  r.attempts = std::move(attempts);
+  return {label, r};
 }
-json row(int n, const std::string& addr, const std::string& v, json icmp = nullptr) {
-  return {{"attempt", n}, {"address", addr}, {"verdict", v}, {"icmp", icmp}};
+Attempt row(int n, const std::string& addr, const std::string& v,
+            std::optional<IcmpInfo> icmp = std::nullopt) {
+  Attempt a;
+  a.attempt = n;
+  a.address = addr;
+  a.verdict = v;
+  a.icmp = std::move(icmp);
+  return a;
 }
 
 TEST(ConnectCompare, RefusedHereDroppedThere) {
@@ -506,7 +514,7 @@ TEST(ConnectCompare, RefusedHereDroppedThere) {
 }
 
 TEST(ConnectCompare, AdminProhibitedAndAddresses) {
-  json icmp = {{"kind", "admin-prohibited"}, {"from", "198.18.0.3"}, {"from_self", false}};
+  IcmpInfo icmp{3, 13, false, "admin-prohibited", "198.18.0.3", false};
   auto out = connect_comparison({side("local", {row(1, "198.18.0.3", "open")}),
                                  side("b", {row(1, "198.18.0.9", "unreachable", icmp)})});
   ASSERT_EQ(out.size(), 2u);
@@ -525,8 +533,9 @@ TEST(ConnectCompare, SameEverywhereAndIntermittent) {
   auto open =
       connect_comparison({side("a", {row(1, "x", "open")}), side("b", {row(1, "x", "open")})});
   EXPECT_EQ(open, std::vector<std::string>{"every side connects"});
-  json r = {{"attempts", {row(1, "x", "open"), row(2, "x", "timeout")}}};
+  ConnectResult r = side("a", {row(1, "x", "open"), row(2, "x", "timeout")}).result;
   EXPECT_EQ(overall_verdict(r), "intermittent");
+  EXPECT_EQ(attempts_opened(r), (std::pair<int, int>{1, 2}));
   EXPECT_TRUE(connect_comparison({side("only", {row(1, "x", "open")})}).empty());
 }
 

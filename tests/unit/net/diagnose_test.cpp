@@ -7,14 +7,13 @@
 namespace sonde::net {
 namespace {
 
-json rung(const std::string& layer, const std::string& status, const std::string& verdict,
-          const std::string& text, json data = json::object()) {
-  return {
-      {"layer", layer}, {"status", status}, {"verdict", verdict}, {"text", text}, {"data", data}};
+Layer rung(const std::string& layer, const std::string& status, const std::string& verdict,
+           const std::string& text, std::map<std::string, std::string> data = {}) {
+  return {layer, status, verdict, text, std::move(data)};
 }
 
-json side(const std::string& name, std::vector<json> layers) {
-  return {{"side", name}, {"layers", layers}};
+DiagnoseSide side(const std::string& name, std::vector<Layer> layers) {
+  return {name, "", std::move(layers)};
 }
 
 bool has(const std::string& s, const std::string& part) {
@@ -34,7 +33,7 @@ TEST(DiagnoseVerdict, AllPassSaysLookAtTheApplication) {
 }
 
 TEST(DiagnoseVerdict, DroppedFromTargetRefusedFromHere) {
-  json a = {{"address", "198.18.0.3"}};
+  std::map<std::string, std::string> a = {{"address", "198.18.0.3"}};
   auto v = diagnose_verdict(
       "db:5432",
       {side("local", {rung("dns", "ok", "", "x"), rung("route", "ok", "", "r"),
@@ -71,7 +70,7 @@ TEST(DiagnoseVerdict, DifferentAddressesPointAtDns) {
 }
 
 TEST(DiagnoseVerdict, EverySideTheSame) {
-  json d = {{"address", "198.18.0.3"}, {"offender", "198.18.0.3"}};
+  std::map<std::string, std::string> d = {{"address", "198.18.0.3"}, {"offender", "198.18.0.3"}};
   auto refused =
       diagnose_verdict("db:5432", {side("local", {rung("connect", "fail", "refused", "r", d)})});
   EXPECT_TRUE(has(refused.text, "nothing listens on 198.18.0.3:5432")) << refused.text;
@@ -120,113 +119,175 @@ TEST(DiagnoseVerdict, CheckThatCouldNotRunIsNotANetworkVerdict) {
 }
 
 TEST(DiagnoseLayers, DnsFromTheOpResult) {
-  json ok = {{"system", {{"addresses", {"198.18.0.3"}}, {"ms", 2}}},
-             {"nameservers", {{{"server", "198.18.0.9"}, {"rcode", "NOERROR"}}}}};
+  DnsResult ok;
+  ok.system.addresses = {"198.18.0.3"};
+  ok.system.ms = 2;
+  ServerAnswer ns;
+  ns.server = "198.18.0.9";
+  ns.rcode = "NOERROR";
+  ok.nameservers = {ns};
   auto l = dns_layer("db", ok);
-  EXPECT_EQ(l["status"], "ok");
-  EXPECT_EQ(l["data"]["address"], "198.18.0.3");
-  json nx = {{"system", {{"error", "Name or service not known"}}},
-             {"nameservers", {{{"server", "198.18.0.9"}, {"rcode", "NXDOMAIN"}}}}};
+  EXPECT_EQ(l.status, "ok");
+  EXPECT_EQ(l.data["address"], "198.18.0.3");
+  EXPECT_EQ(l.text, "db → 198.18.0.3 (system resolver, 2 ms)");
+  DnsResult nx;
+  nx.system.error = "Name or service not known";
+  ns.rcode = "NXDOMAIN";
+  nx.nameservers = {ns};
   l = dns_layer("db", nx);
-  EXPECT_EQ(l["status"], "fail");
-  EXPECT_EQ(l["verdict"], "nxdomain");
-  EXPECT_TRUE(has(l["text"].get<std::string>(), "nameserver 198.18.0.9: NXDOMAIN"));
-  json garbage = {{"system", 5}};
-  EXPECT_EQ(dns_layer("db", garbage)["status"], "fail");
+  EXPECT_EQ(l.status, "fail");
+  EXPECT_EQ(l.verdict, "nxdomain");
+  EXPECT_TRUE(has(l.text, "nameserver 198.18.0.9: NXDOMAIN"));
+  EXPECT_EQ(dns_layer("db", DnsResult{}).verdict, "unresolved");
 }
 
 TEST(DiagnoseLayers, HttpFromTheOpResult) {
-  auto l =
-      http_layer({{"ok", true}, {"status", 503}, {"reason", "Service Unavailable"}, {"path", "/"}});
-  EXPECT_EQ(l["verdict"], "http-5xx");
-  l = http_layer({{"ok", true}, {"status", 200}, {"reason", "OK"}, {"ttfb_ms", 3}});
-  EXPECT_EQ(l["status"], "ok");
-  l = http_layer({{"ok", true},
-                  {"status", 301},
-                  {"reason", "Moved"},
-                  {"headers", {{"location", "https://x/"}}}});
-  EXPECT_EQ(l["status"], "warn");
-  EXPECT_TRUE(has(l["text"].get<std::string>(), "https://x/"));
-  l = http_layer(
-      {{"ok", false}, {"stage", "response"}, {"error", "no response before the timeout"}});
-  EXPECT_EQ(l["verdict"], "no-response");
+  HttpResult r;
+  r.ok = true;
+  r.path = "/";
+  r.status = 503;
+  r.reason = "Service Unavailable";
+  EXPECT_EQ(http_layer(r).verdict, "http-5xx");
+  r.status = 200;
+  r.reason = "OK";
+  r.ttfb_ms = 3;
+  auto l = http_layer(r);
+  EXPECT_EQ(l.status, "ok");
+  EXPECT_EQ(l.text, "GET /: HTTP 200 OK in 3 ms");
+  EXPECT_EQ(l.data["status"], "200");
+  r.status = 301;
+  r.reason = "Moved";
+  r.headers = {{"location", "https://x/"}};
+  l = http_layer(r);
+  EXPECT_EQ(l.status, "warn");
+  EXPECT_TRUE(has(l.text, "https://x/"));
+  HttpResult silent;
+  silent.stage = "response";
+  silent.error = "no response before the timeout";
+  EXPECT_EQ(http_layer(silent).verdict, "no-response");
 }
 
 TEST(DiagnoseLayers, TlsFromTheOpResult) {
-  json leaf = {{"subject_cn", "srv.example"},
-               {"not_after", "2026-11-20T00:00:00Z"},
-               {"days_left", -5},
-               {"dns_names", {"srv.example"}},
-               {"sha256", "AB"}};
-  json expired = {
-      {"outcome", "verify_failed"},
-      {"chain", {leaf}},
-      {"verify",
-       {{"ok", false}, {"errors", {{{"code", 10}, {"reason", "certificate has expired"}}}}}},
-      {"hostname", {{"ok", true}, {"checked", "srv.example"}}}};
+  TlsCert leaf;
+  leaf.subject_cn = "srv.example";
+  leaf.not_after = "2026-11-20T00:00:00Z";
+  leaf.days_left = -5;
+  leaf.dns_names = {"srv.example"};
+  leaf.sha256 = "AB";
+  TlsResult expired;
+  expired.outcome = "verify_failed";
+  expired.tls = true;
+  expired.chain = {leaf};
+  expired.verify_errors = {{0, 10, "certificate has expired"}};
+  expired.hostname_ok = true;
+  expired.hostname_checked = "srv.example";
   auto l = tls_layer(expired);
-  EXPECT_EQ(l["verdict"], "cert-expired");
-  EXPECT_TRUE(has(l["text"].get<std::string>(), "expired on 2026-11-20T00:00:00Z (5 days ago)"))
-      << l.dump();
-  json mismatch = {{"outcome", "verify_failed"},
-                   {"chain", {leaf}},
-                   {"verify", {{"ok", true}, {"errors", json::array()}}},
-                   {"hostname", {{"ok", false}, {"checked", "other.example"}}}};
+  EXPECT_EQ(l.verdict, "cert-expired");
+  EXPECT_TRUE(has(l.text, "expired on 2026-11-20T00:00:00Z (5 days ago)")) << l.text;
+  EXPECT_EQ(l.data["sha256"], "AB");
+  TlsResult mismatch = expired;
+  mismatch.verify_errors.clear();
+  mismatch.verified = true;
+  mismatch.hostname_ok = false;
+  mismatch.hostname_checked = "other.example";
   l = tls_layer(mismatch);
-  EXPECT_EQ(l["verdict"], "hostname-mismatch");
-  EXPECT_TRUE(has(l["text"].get<std::string>(),
-                  "asked for other.example, the certificate names srv.example"));
-  json not_tls = {
-      {"outcome", "not_tls"},
-      {"banner", {{"server_first", true}, {"text", "SSH-2.0-OpenSSH_9.2"}, {"protocol", "ssh"}}}};
+  EXPECT_EQ(l.verdict, "hostname-mismatch");
+  EXPECT_TRUE(has(l.text, "asked for other.example, the certificate names srv.example"));
+  TlsResult not_tls;
+  not_tls.outcome = "not_tls";
+  not_tls.banner_seen = true;
+  not_tls.server_first = true;
+  not_tls.banner_text = "SSH-2.0-OpenSSH_9.2";
+  not_tls.banner_protocol = "ssh";
   l = tls_layer(not_tls);
-  EXPECT_EQ(l["verdict"], "not-tls");
-  EXPECT_TRUE(has(l["text"].get<std::string>(), "it speaks first: \"SSH-2.0-OpenSSH_9.2\" (ssh)"));
-  json ok = {{"outcome", "ok"},
-             {"chain", {{{"subject_cn", "srv"}, {"days_left", 90}}}},
-             {"handshake",
-              {{"version", "TLSv1.3"}, {"cipher", "TLS_AES_256_GCM_SHA384"}, {"alpn", "h2"}}}};
+  EXPECT_EQ(l.verdict, "not-tls");
+  EXPECT_TRUE(has(l.text, "it speaks first: \"SSH-2.0-OpenSSH_9.2\" (ssh)"));
+  TlsResult ok;
+  ok.outcome = "ok";
+  ok.tls = true;
+  ok.version = "TLSv1.3";
+  ok.cipher = "TLS_AES_256_GCM_SHA384";
+  ok.alpn = "h2";
+  TlsCert fresh;
+  fresh.subject_cn = "srv";
+  fresh.days_left = 90;
+  ok.chain = {fresh};
   l = tls_layer(ok);
-  EXPECT_EQ(l["status"], "ok");
-  EXPECT_TRUE(has(l["text"].get<std::string>(), "TLSv1.3 TLS_AES_256_GCM_SHA384, ALPN h2"));
-  EXPECT_EQ(tls_layer(json::array())["verdict"], "check-failed");
+  EXPECT_EQ(l.status, "ok");
+  EXPECT_TRUE(has(l.text, "TLSv1.3 TLS_AES_256_GCM_SHA384, ALPN h2")) << l.text;
+  TlsResult alert;
+  alert.outcome = "handshake_failed";
+  alert.error = "the server sent the TLS alert \"handshake failure\"";
+  alert.alert = "handshake failure";
+  l = tls_layer(alert);
+  EXPECT_EQ(l.verdict, "handshake");
+  EXPECT_TRUE(has(l.text, "(alert: handshake failure)")) << l.text;
 }
 
 TEST(DiagnoseLayers, ConnectFromTheOpResult) {
-  json r = {{"target", {{"host", "db"}, {"port", 5432}}},
-            {"verdict", "unreachable"},
-            {"routes",
-             {{{"destination", "198.18.0.4"},
-               {"type", "unicast"},
-               {"dev", "eth0"},
-               {"via", "direct"},
-               {"source", "198.18.0.2"},
-               {"mtu", 0},
-               {"error", ""}}}},
-            {"attempts",
-             {{{"attempt", 1},
-               {"address", "198.18.0.4"},
-               {"verdict", "unreachable"},
-               {"ms", 0.4},
-               {"detail", "admin prohibited"},
-               {"source", "198.18.0.2:4000"},
-               {"icmp", {{"kind", "admin-prohibited"}, {"from", "198.18.0.4"}}}}}}};
+  ConnectResult r;
+  r.options.host = "db";
+  r.options.port = 5432;
+  RouteInfo rt;
+  rt.destination = "198.18.0.4";
+  rt.type = "unicast";
+  rt.dev = "eth0";
+  rt.prefsrc = "198.18.0.2";
+  r.routes = {rt};
+  Attempt a;
+  a.attempt = 1;
+  a.address = "198.18.0.4";
+  a.verdict = "unreachable";
+  a.ms = 0.4;
+  a.detail = "admin prohibited";
+  a.source = "198.18.0.2:4000";
+  a.icmp = IcmpInfo{3, 13, false, "admin-prohibited", "198.18.0.4", false};
+  r.attempts = {a};
   auto ls = connect_layers(r);
   ASSERT_EQ(ls.size(), 2u);
-  EXPECT_EQ(ls[0]["status"], "ok");
-  EXPECT_TRUE(has(ls[0]["text"].get<std::string>(), "on eth0, source 198.18.0.2"));
-  EXPECT_EQ(ls[1]["verdict"], "admin-prohibited");
-  EXPECT_EQ(ls[1]["data"]["offender"], "198.18.0.4");
-  EXPECT_EQ(ls[1]["data"]["source"], "198.18.0.2");
-  json noroute = {
-      {"verdict", "no-route"},
-      {"routes", {{{"destination", "198.19.9.9"}, {"error", "Network is unreachable"}}}},
-      {"attempts", {{{"address", "198.19.9.9"}, {"verdict", "no-route"}}}}};
+  EXPECT_EQ(ls[0].status, "ok");
+  EXPECT_TRUE(has(ls[0].text, "on eth0, source 198.18.0.2")) << ls[0].text;
+  EXPECT_EQ(ls[1].verdict, "admin-prohibited");
+  EXPECT_EQ(ls[1].data["offender"], "198.18.0.4");
+  EXPECT_EQ(ls[1].data["source"], "198.18.0.2");
+  EXPECT_EQ(ls[1].text, "198.18.0.4:5432 admin prohibited (0.40 ms)");
+
+  ConnectResult noroute;
+  RouteInfo none;
+  none.destination = "198.19.9.9";
+  none.error = "Network is unreachable";
+  noroute.routes = {none};
+  Attempt nr;
+  nr.address = "198.19.9.9";
+  nr.verdict = "no-route";
+  noroute.attempts = {nr};
   ls = connect_layers(noroute);
   ASSERT_EQ(ls.size(), 1u);
-  EXPECT_EQ(ls[0]["layer"], "route");
-  EXPECT_EQ(ls[0]["status"], "fail");
-  EXPECT_EQ(connect_layers(json("x"))[0]["verdict"], "check-failed");
+  EXPECT_EQ(ls[0].layer, "route");
+  EXPECT_EQ(ls[0].status, "fail");
+
+  ConnectResult unresolved;
+  unresolved.resolve_error = "Name or service not known";
+  unresolved.cancelled = true;
+  ls = connect_layers(unresolved);
+  ASSERT_EQ(ls.size(), 2u);
+  EXPECT_EQ(ls[0].status, "skipped");
+  EXPECT_EQ(ls[1].verdict, "cancelled");
+  EXPECT_EQ(ls[1].text, "not resolved: Name or service not known");
+}
+
+TEST(DiagnoseLayers, JsonShape) {
+  json l = to_json(rung("connect", "fail", "refused", "r", {{"address", "198.18.0.3"}}));
+  EXPECT_EQ(l, json({{"layer", "connect"},
+                     {"status", "fail"},
+                     {"verdict", "refused"},
+                     {"text", "r"},
+                     {"data", {{"address", "198.18.0.3"}}}}));
+  EXPECT_EQ(to_json(skipped_layer("tls", "not run"))["data"], json::object());
+  json s = to_json(DiagnoseSide{"web1", "host1", {skipped_layer("dns", "an address")}});
+  EXPECT_EQ(s["side"], "web1");
+  EXPECT_EQ(s["host"], "host1");
+  EXPECT_EQ(s["layers"].size(), 1u);
 }
 
 }  // namespace

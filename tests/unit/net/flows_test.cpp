@@ -8,6 +8,7 @@
 
 #include <random>
 
+#include "sonde/net/capture_contract.h"
 #include "sonde/net/dns.h"
 #include "sonde/net/flows.h"
 
@@ -145,7 +146,7 @@ TEST(Flows, HandshakeDataAndCloseAreCountedEachWay) {
   EXPECT_EQ(f.state(), "closed");
   EXPECT_EQ(f.last_us - f.first_us, 4200);
 
-  json j = a.to_json(10);
+  json j = to_json(a.summary(10));
   ASSERT_EQ(j["tcp_flows"].size(), 1u);
   EXPECT_DOUBLE_EQ(j["tcp_flows"][0]["handshake"]["rtt_ms"].get<double>(), 1.7);
   EXPECT_DOUBLE_EQ(j["tcp_flows"][0]["handshake"]["syn_to_synack_ms"].get<double>(), 0.5);
@@ -212,7 +213,7 @@ TEST(Flows, UnansweredSynAndRefusedConnection) {
   EXPECT_EQ(a.tcp_flows()[0].state(), "SYN unanswered (3 tries)");
   EXPECT_EQ(a.tcp_flows()[0].syn_to_synack_us, -1);
   EXPECT_EQ(a.tcp_flows()[1].state(), "reset by server");
-  json j = a.to_json(10);
+  json j = to_json(a.summary(10));
   EXPECT_TRUE(j["tcp_flows"][0]["handshake"]["rtt_ms"].is_null());
 }
 
@@ -393,7 +394,7 @@ TEST(Flows, DnsQueriesAndAnswersArePaired) {
   EXPECT_EQ(a.dns()[1].queries, 2u);
   EXPECT_EQ(a.totals().dns_undecodable, 1u);
   EXPECT_EQ(a.udp_flows().size(), 3u);
-  json j = a.to_json(10);
+  json j = to_json(a.summary(10));
   EXPECT_DOUBLE_EQ(j["dns"][0]["ms"].get<double>(), 2.5);
   EXPECT_EQ(j["dns"][1]["type"], "AAAA");
 }
@@ -435,7 +436,7 @@ TEST(Flows, EveryTruncationIsSafe) {
       a.add(static_cast<int64_t>(n), lt, cut.data(), cut.size(), cut.size());  // a short packet
     }
     EXPECT_EQ(a.totals().packets, 2 * (f.size() + 1));
-    (void)a.to_json(100);
+    (void)to_json(a.summary(100));
   }
   FlowAnalyzer a;
   a.add(0, linktype::kEthernet, nullptr, 0, 0);
@@ -474,7 +475,7 @@ TEST(Flows, RandomPacketsNeverCrash) {
   EXPECT_EQ(a.totals().packets, 20000u);
   EXPECT_LE(a.tcp_flows().size() + a.udp_flows().size(), 500u);
   EXPECT_LE(a.dns().size(), 100u);
-  json j = a.to_json(20);
+  json j = to_json(a.summary(20));
   EXPECT_LE(j["tcp_flows"].size(), 20u);
   (void)j.dump();
 }

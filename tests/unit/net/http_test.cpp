@@ -70,14 +70,15 @@ TEST(HttpProbe, StatusHeadersAndBody) {
   r.port = s.port();
   r.path = "/health";
   r.timeout_ms = 3000;
-  json out = http_probe(r);
-  ASSERT_TRUE(out["ok"].get<bool>()) << out.dump();
-  EXPECT_EQ(out["status"], 503);
-  EXPECT_EQ(out["reason"], "Service Unavailable");
-  EXPECT_EQ(out["headers"]["server"], "test");
-  EXPECT_EQ(out["headers"]["retry-after"], "30");
-  EXPECT_EQ(out["body_bytes"], 5);
-  EXPECT_EQ(out["address"], "127.0.0.1");
+  HttpResult out = http_probe(r);
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(out.status, 503);
+  EXPECT_EQ(out.reason, "Service Unavailable");
+  EXPECT_EQ(out.headers["server"], "test");
+  EXPECT_EQ(out.headers["retry-after"], "30");
+  EXPECT_EQ(out.body_bytes, 5u);
+  EXPECT_EQ(out.address, "127.0.0.1");
+  EXPECT_EQ(out.summary, "HTTP 503 Service Unavailable in " + std::to_string(out.ttfb_ms) + " ms");
 }
 
 TEST(HttpProbe, RequestCarriesPathAndHost) {
@@ -87,8 +88,8 @@ TEST(HttpProbe, RequestCarriesPathAndHost) {
   r.port = s.port();
   r.path = "/a/b?c=1";
   r.timeout_ms = 3000;
-  json out = http_probe(r);
-  EXPECT_EQ(out["status"], 200);
+  HttpResult out = http_probe(r);
+  EXPECT_EQ(out.status, 200);
   EXPECT_NE(s.request().find("GET /a/b?c=1 HTTP/1.1\r\n"), std::string::npos) << s.request();
   EXPECT_NE(s.request().find("Host: 127.0.0.1:" + std::to_string(s.port()) + "\r\n"),
             std::string::npos)
@@ -101,10 +102,10 @@ TEST(HttpProbe, SilentServerTimesOut) {
   r.host = "127.0.0.1";
   r.port = s.port();
   r.timeout_ms = 300;
-  json out = http_probe(r);
-  EXPECT_FALSE(out["ok"].get<bool>());
-  EXPECT_EQ(out["stage"], "response");
-  EXPECT_EQ(out["error"], "no response before the timeout");
+  HttpResult out = http_probe(r);
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.stage, "response");
+  EXPECT_EQ(out.error, "no response before the timeout");
 }
 
 TEST(HttpProbe, GarbageAndClose) {
@@ -114,11 +115,10 @@ TEST(HttpProbe, GarbageAndClose) {
     r.host = "127.0.0.1";
     r.port = s.port();
     r.timeout_ms = 3000;
-    json out = http_probe(r);
-    EXPECT_FALSE(out["ok"].get<bool>());
-    EXPECT_NE(out["error"].get<std::string>().find("not an HTTP response: \"SSH-2.0"),
-              std::string::npos)
-        << out.dump();
+    HttpResult out = http_probe(r);
+    EXPECT_FALSE(out.ok);
+    EXPECT_NE(out.error.find("not an HTTP response: \"SSH-2.0"), std::string::npos) << out.error;
+    EXPECT_EQ(out.status, 0) << "nothing of the response is kept";
   }
   {
     OneShot s("");
@@ -126,9 +126,9 @@ TEST(HttpProbe, GarbageAndClose) {
     r.host = "127.0.0.1";
     r.port = s.port();
     r.timeout_ms = 3000;
-    json out = http_probe(r);
-    EXPECT_FALSE(out["ok"].get<bool>());
-    EXPECT_NE(out["error"].get<std::string>().find("closed"), std::string::npos) << out.dump();
+    HttpResult out = http_probe(r);
+    EXPECT_FALSE(out.ok);
+    EXPECT_NE(out.error.find("closed"), std::string::npos) << out.error;
   }
 }
 
@@ -140,24 +140,27 @@ TEST(HttpProbe, RefusedAndUnresolvedAndBadPath) {
     r.port = s.port();
   }
   r.timeout_ms = 2000;
-  json out = http_probe(r);  // the port was closed with its server
-  EXPECT_EQ(out["stage"], "connect");
+  HttpResult out = http_probe(r);  // the port was closed with its server
+  EXPECT_EQ(out.stage, "connect");
+  EXPECT_EQ(out.address, "127.0.0.1");
   r.host = "no-such-host.invalid";
-  EXPECT_EQ(http_probe(r)["stage"], "resolve");
+  out = http_probe(r);
+  EXPECT_EQ(out.stage, "resolve");
+  EXPECT_EQ(out.address, "") << "it never got to an address";
   r.host = "127.0.0.1";
   r.path = "no-slash";
-  EXPECT_FALSE(http_probe(r)["ok"].get<bool>());
+  EXPECT_FALSE(http_probe(r).ok);
 }
 
 TEST(HttpHead, ParserRejectsWhatIsNotHttp) {
-  json out;
+  HttpResult out;
   EXPECT_FALSE(parse_http_head("", out));
   EXPECT_FALSE(parse_http_head("HTTP/1.1 2", out));
   EXPECT_FALSE(parse_http_head("HTTP/1.1 abc Bad\r\n", out));
   EXPECT_FALSE(parse_http_head("HTTP/2 200\r\n", out));
   EXPECT_TRUE(parse_http_head("HTTP/1.1 204\r\nX: y\r\nbroken header\r\n", out));
-  EXPECT_EQ(out["status"], 204);
-  EXPECT_EQ(out["reason"], "");
+  EXPECT_EQ(out.status, 204);
+  EXPECT_EQ(out.reason, "");
 }
 
 }  // namespace

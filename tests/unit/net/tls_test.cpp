@@ -201,8 +201,8 @@ class Tls : public ::testing::Test {
   void SetUp() override {
     if (!dir_) GTEST_SKIP() << "the openssl command is not installed (apt-get install openssl)";
   }
-  static TlsOptions opts(int port, const std::string& host = "127.0.0.1") {
-    TlsOptions o;
+  static TlsArgs opts(int port, const std::string& host = "127.0.0.1") {
+    TlsArgs o;
     o.host = host;
     o.port = port;
     o.timeout_ms = 5000;
@@ -639,8 +639,8 @@ TEST_F(Tls, CancelStopsTheHandshakeWait) {
 }
 
 TEST_F(Tls, BadOptions) {
-  auto bad = [](TlsOptions o) { return !tls_validate(o).ok(); };
-  TlsOptions ok = opts(443, "example.com");
+  auto bad = [](TlsArgs o) { return !tls_validate(o).ok(); };
+  TlsArgs ok = opts(443, "example.com");
   EXPECT_TRUE(tls_validate(ok).ok());
   auto o = ok;
   o.host = "";

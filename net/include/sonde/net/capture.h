@@ -14,6 +14,7 @@
 #include "sonde/common/cancel.h"
 #include "sonde/common/frame.h"
 #include "sonde/common/result.h"
+#include "sonde/net/capture_contract.h"
 
 namespace sonde::net {
 
@@ -43,11 +44,10 @@ struct SshExclusion {
 std::optional<SshExclusion> ssh_exclusion(std::string_view ssh_connection);
 
 // Runs the capture until `count`, `duration_ms` or a cancel. Events go to
-// `emit` (phase "started", "data", "progress"); the result is the started
-// event's fields plus stopped_by, elapsed_ms, stats, traffic, notes and a
-// one-line summary. Errors only for what stops it before it starts (bad
-// filter, no device, no permission).
-Result<json> capture(const CaptureOptions& opts, const CancelToken& cancel,
-                     const std::function<void(const json&)>& emit);
+// `emit` (started_event, data_event, progress_event of capture_contract.h).
+// Errors only for what stops it before it starts (bad filter, no device, no
+// permission).
+Result<CaptureResult> capture(const CaptureOptions& opts, const CancelToken& cancel,
+                              const std::function<void(const json&)>& emit);
 
 }  // namespace sonde::net

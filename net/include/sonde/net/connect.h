@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "sonde/common/cancel.h"
-#include "sonde/common/frame.h"
 #include "sonde/common/result.h"
+#include "sonde/net/side.h"
 
 namespace sonde::net {
 
@@ -138,7 +138,11 @@ Result<std::pair<std::string, int>> parse_host_port(const std::string& s);
 Attempt connect_once(const sockaddr* addr, socklen_t len, long timeout_ms, long hold_ms,
                      CancelToken* cancel);
 
-struct ConnectReport {
+// The net.connect result: what was asked, what the name resolved to, every
+// attempt row and the route to each address tried. Its JSON form, with the
+// verdict and summary derived from it, is in connect_contract.h.
+struct ConnectResult {
+  std::string agent_host;  // "host": where the attempts were made (set by the handler)
   ConnectOptions options;
   std::vector<std::string> addresses;
   std::string resolve_error;
@@ -153,44 +157,23 @@ struct ConnectReport {
 // The whole check: resolve, then count attempts (each trying the addresses in
 // order until one opens, or all of them with all_addresses), interval_ms
 // apart. on_attempt, when set, sees each row as it is made.
-ConnectReport connect_check(const ConnectOptions& o, CancelToken* cancel,
+ConnectResult connect_check(const ConnectOptions& o, CancelToken* cancel,
                             const std::function<void(const Attempt&)>& on_attempt = {});
 
-json to_json(const Attempt& a);
-json to_json(const RouteInfo& r);
-// The net.connect result (the agent adds "host", its hostname):
-//   target    {host, port}                  as asked
-//   options   {count, interval_ms, timeout_ms, hold_ms, family: "any"|"4"|"6", all_addresses}
-//   resolve   {addresses: [numeric, in getaddrinfo order, at most 8], error: "" or
-//              getaddrinfo's text, ms}
-//   attempts  [row], in order; rows of one attempt share "attempt" (addresses tried in turn)
-//     row: {attempt, address ("" if unresolved), family "ipv4"|"ipv6"|"", verdict (see
-//           namespace verdict), ms (double, connect() to verdict), evidence ("syn-ack", "rst",
-//           "icmp" = from the error queue, "errno" = errno only, "local" = connect() failed
-//           before sending, "no-answer", "getaddrinfo"), detail (a sentence), errno,
-//           errno_name, source ("ip:port" / "[ip6]:port", "" when none was bound),
-//           icmp: null | {type, code (-1 when errno only), v6, kind (icmp_kind), from
-//           (the sender, "" if unknown), from_self (this host sent it: ARP/ND failed)},
-//           hold: null | {requested_ms, outcome "stayed-open"|"closed"|"reset"|"error"|
-//           "cancelled", after_ms, bytes_received, banner, tcp_state, rtt_us, error},
-//           neighbour, neighbour_state (timeouts only, see Attempt)}
-//   routes    [{destination, type, dev, oif, gateway ("" = direct), via (gateway or
-//              "direct"), source (prefsrc), table, mtu (0 = none), error ("" or the lookup's
-//              error, e.g. "Network is unreachable")}], one per address tried
-//   attempts_opened, attempts_total   attempts (not rows) that opened / made
-//   verdict   "open" (every attempt opened), "intermittent" (some did), else the last
-//             failing row's verdict; "cancelled"/"error" when no row was made
-//   connected verdict == "open"
-//   summary   one line for the case journal
-//   notes     [strings], cancelled (bool), elapsed_ms
-json to_json(const ConnectReport& r);
-
+// Attempts (not rows: the rows of one attempt share its number) that opened,
+// and attempts made.
+std::pair<int, int> attempts_opened(const ConnectResult& r);
 // The side's overall verdict from its attempts: "open" when every attempt
-// opened, else the verdict of the last failing row.
-std::string overall_verdict(const json& result);
-// One sentence explaining a failing verdict row (a JSON attempt) for humans.
-std::string explain(const json& attempt, const std::string& port);
-// Comparison between sides, each {"side": label, "result": net.connect result}.
-std::vector<std::string> connect_comparison(const std::vector<json>& sides);
+// opened, "intermittent" when some did, else the verdict of the last failing
+// row; "cancelled" or "error" when no row was made.
+std::string overall_verdict(const ConnectResult& r);
+// The one line for the case journal: "web:80 (198.18.0.3) refused (RST)
+// (3/3 attempts), from 198.18.0.2, via eth0 direct".
+std::string connect_summary(const ConnectResult& r);
+// One sentence explaining a failing row for humans.
+std::string explain(const Attempt& a, const std::string& port);
+// Comparison between sides: one line on how each fared and what the
+// difference means, and one when they used different addresses.
+std::vector<std::string> connect_comparison(const std::vector<Side<ConnectResult>>& sides);
 
 }  // namespace sonde::net

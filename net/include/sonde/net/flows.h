@@ -10,12 +10,11 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
-
-#include "sonde/common/frame.h"
 
 namespace sonde::net {
 
@@ -115,6 +114,9 @@ struct DnsSeen {
   uint32_t queries = 0;              // more than 1: the client retried
 };
 
+// DNS transactions a summary lists (the rest are counted).
+inline constexpr size_t kMaxDnsShown = 200;
+
 struct FlowLimits {
   size_t max_flows = 10000;  // TCP and UDP together
   size_t max_dns = 2000;
@@ -133,6 +135,49 @@ struct FlowTotals {
   uint64_t dns_undecodable = 0;    // port 53 payloads our codec refused
 };
 
+// The summary as a capture reports it: the totals, the top flows by bytes
+// (with how many there were), the DNS transactions in time order. Times in
+// milliseconds as doubles; optional figures are the steps not seen.
+struct TcpFlowSummary {
+  std::string client, server;  // "ip:port", "[v6]:port"
+  bool initiator_known = false;
+  int64_t first_us = 0;
+  double duration_ms = 0;
+  Both packets, bytes, payload, retransmissions, rsts, zero_windows, fins, syns;
+  std::optional<double> syn_to_synack_ms, synack_to_ack_ms, rtt_ms;  // the handshake
+  std::string state;
+};
+
+struct UdpFlowSummary {
+  std::string client, server;
+  int64_t first_us = 0;
+  double duration_ms = 0;
+  Both packets, bytes, payload;
+};
+
+struct DnsSummary {
+  std::string client, server;
+  uint16_t id = 0;
+  std::string name;
+  std::string type;  // "A", "TYPE99"
+  uint32_t queries = 0, responses = 0;
+  std::optional<int64_t> query_us;   // none: only the response was seen
+  std::optional<std::string> rcode;  // none: no response seen
+  std::vector<std::string> answers;
+  bool truncated = false;
+  std::optional<double> ms;  // query to answer, when both were seen
+};
+
+struct TrafficSummary {
+  FlowTotals totals;
+  std::vector<TcpFlowSummary> tcp_flows;
+  uint64_t tcp_flows_total = 0;
+  std::vector<UdpFlowSummary> udp_flows;
+  uint64_t udp_flows_total = 0;
+  std::vector<DnsSummary> dns;
+  uint64_t dns_total = 0;
+};
+
 class FlowAnalyzer {
  public:
   explicit FlowAnalyzer(FlowLimits limits = {}) : limits_(limits) {}
@@ -146,10 +191,9 @@ class FlowAnalyzer {
   const std::vector<UdpFlow>& udp_flows() const { return udp_; }
   const std::vector<DnsSeen>& dns() const { return dns_; }
 
-  // The summary as JSON: totals, the top_flows TCP and UDP flows by bytes
-  // (with the total counts), the DNS transactions in time order (at most
-  // max_dns_shown). Field names are documented in controller/commands/capture.cpp.
-  json to_json(size_t top_flows, size_t max_dns_shown = 200) const;
+  // The top_flows TCP and UDP flows by bytes, the first max_dns_shown DNS
+  // transactions. Its JSON form is in capture_contract.h.
+  TrafficSummary summary(size_t top_flows, size_t max_dns_shown = kMaxDnsShown) const;
 
  private:
   struct Key {

@@ -74,7 +74,6 @@ struct TcpInfo {
   uint32_t pmtu = 0;
 };
 TcpInfo read_tcp_info(int fd);
-json to_json(const TcpInfo& t);
 
 struct RttStats {
   size_t count = 0;
@@ -83,7 +82,6 @@ struct RttStats {
 // Median of an even count is the mean of the middle two; p90 is the nearest
 // rank (the ceil(0.9 n)-th smallest). Empty in, count 0 out.
 RttStats rtt_stats(std::vector<double> samples_us);
-json to_json(const RttStats& s);
 
 struct SpeedInterval {
   double start_s = 0, end_s = 0;
@@ -103,7 +101,6 @@ struct BulkResult {
   uint64_t peer_bytes = 0;     // what the other side counted (trailer)
   bool peer_bytes_known = false;
 };
-json to_json(const BulkResult& b);
 
 // The whole exchange on one side.
 struct SpeedRun {

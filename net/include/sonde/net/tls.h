@@ -7,133 +7,29 @@
 // network says is a finding in the report; only bad options are Errors.
 #pragma once
 
-#include <cstdint>
 #include <string>
-#include <vector>
 
 #include "sonde/common/cancel.h"
-#include "sonde/common/frame.h"
 #include "sonde/common/result.h"
+#include "sonde/net/tls_contract.h"
 
 namespace sonde::net {
 
-struct TlsOptions {
-  std::string host;  // a name, an IPv4 or an IPv6 address (no brackets)
-  int port = 443;
-  std::string sni;  // empty: host when it is a name, none for an address
-  bool no_sni = false;
-  std::vector<std::string> alpn = {"h2", "http/1.1"};  // empty: offer none
-  std::string ca_pem;         // PEM text to verify against instead of the system store
-  std::string ca_file;        // a file on this host to verify against instead
-  long timeout_ms = 5000;     // connect (all addresses together) and, again, the handshake
-  long banner_wait_ms = 300;  // how long to listen for a server that talks first; 0: don't
-  std::string min_version;    // "1.0" "1.1" "1.2" "1.3" or empty
-  std::string max_version;
-};
-
-// kBadArgs for what cannot work whatever the network does: empty host, port
-// out of range, an SNI that is not a DNS name, ALPN names of 1..255 bytes,
-// unknown versions, min above max, timeouts out of range.
-Status tls_validate(const TlsOptions& o);
-
-struct TlsCert {
-  int depth = 0;  // position in the chain as sent, 0 = the leaf
-  std::string subject, issuer, subject_cn;
-  std::vector<std::string> dns_names, ip_addresses;
-  std::string serial;                 // hex
-  std::string not_before, not_after;  // "2025-01-31T12:00:00Z"
-  int64_t not_before_epoch = 0, not_after_epoch = 0;
-  long days_left = 0;  // whole days to not_after; negative (at least -1) once expired
-  bool not_yet_valid = false;
-  std::string key_type;  // "RSA", "EC", "ED25519", ...
-  int key_bits = 0;
-  std::string key_curve;  // EC only: "prime256v1"
-  std::string signature_algorithm;
-  std::string sha256;  // "AB:CD:..."
-  bool self_signed = false, is_ca = false;
-};
-
-struct TlsVerifyError {
-  int depth = 0;
-  int code = 0;        // X509_V_ERR_*
-  std::string reason;  // "certificate has expired"
-};
-
-struct TlsReport {
-  // What was asked.
-  std::string host;
-  int port = 0;
-  std::string sni;  // sent; empty when none
-  std::vector<std::string> alpn_offered;
-
-  // How far it got. outcome: "ok", "verify_failed" (TLS works, the chain or
-  // the name does not check out), "not_tls", "handshake_failed",
-  // "connect_failed", "resolve_failed".
-  std::string stage;  // "resolve", "connect", "banner", "handshake", "done"
-  std::string outcome;
-  bool tls = false;   // a handshake completed
-  bool ok = false;    // tls, chain verified and hostname matched
-  std::string error;  // one sentence on what failed (empty when ok or only verify failed)
-  std::string hint;   // the next step, when there is one
-
-  // A failure's class: "refused", "unreachable", "timeout", "reset", "closed",
-  // "alert", "plaintext", "version", "resolve", "cancelled", "other"; and for
-  // "alert" the alert's name ("handshake failure", "unrecognized name").
-  std::string failure_kind;
-  std::string alert;
-
-  std::vector<std::string> addresses;                         // what host resolved to
-  std::string address;                                        // the one connected to
-  std::vector<std::pair<std::string, std::string>> attempts;  // failed: address, why
-
-  // What the peer said in plaintext: unprompted (server_first) or as its
-  // answer to our ClientHello. text is the first line, printable ASCII only.
-  bool banner_seen = false;
-  bool server_first = false;
-  std::string banner_text, banner_hex, banner_protocol;  // "ssh" "http" "smtp" ...
-  size_t banner_bytes = 0;
-
-  // The handshake.
-  std::string version, cipher, cipher_iana, alpn, key_exchange;
-  int cipher_bits = 0;
-  bool ocsp_stapled = false;
-  bool client_cert_requested = false;
-
-  std::vector<TlsCert> chain;  // as sent by the peer
-
-  // Verification against the store.
-  std::string store_kind;  // "ca_pem", "ca_file", "file", "dir", "none"
-  std::string store_path;
-  int store_certs = 0;  // certificates loaded (0 for a hashed dir)
-  bool verified = false;
-  std::vector<TlsVerifyError> verify_errors;  // first is the reason
-  std::vector<std::string> trusted_chain;     // subjects, leaf to anchor, when verified
-
-  // The hostname check, against the SNI name, else host.
-  std::string hostname_checked;
-  bool hostname_is_ip = false;
-  bool hostname_ok = false;
-  std::string hostname_matched;  // the certificate name that matched
-
-  long connect_ms = 0, handshake_ms = 0, total_ms = 0;
-  std::vector<std::string> notes;
-  std::string summary;  // one line for the case journal
-};
+// kBadArgs for what cannot work whatever the network does: validate(a)
+// (tls_contract.h), then the CA given, which only OpenSSL on the agent's
+// host can read (PEM text that holds no certificate, a CA file that is
+// missing there or holds none).
+Status tls_validate(const TlsArgs& a);
 
 // Never throws and never blocks past the timeouts; cancel is polled at least
-// every 100 ms. Call tls_validate first: invalid options give a report whose
-// error says so.
-TlsReport tls_probe(const TlsOptions& o, CancelToken* cancel);
-
-// The `net.tls` result (see agent/handlers/net_tls.cpp for the shape).
-json to_json(const TlsReport& r);
+// every 100 ms. Call tls_validate first: invalid options give a result whose
+// error says so. agent_host is left for the handler.
+TlsResult tls_probe(const TlsArgs& a, CancelToken* cancel);
 
 // Helpers, exposed for tests.
 // Printable ASCII of the first line (at most max_chars), other bytes as '.'.
 std::string tls_banner_line(const std::string& bytes, size_t max_chars = 200);
 // "ssh", "http", "smtp", "ftp", "pop3", "imap", "mysql", "" when unknown.
 std::string tls_guess_protocol(const std::string& bytes);
-// Bytes as valid UTF-8: invalid sequences and control characters become '?'.
-std::string tls_utf8_safe(const std::string& s);
 
 }  // namespace sonde::net

@@ -4,13 +4,11 @@
 
 #include <string>
 
-#include "sonde/common/frame.h"
 #include "sonde/net/diagnose.h"
 
 namespace sonde::render {
 
-std::string render_diagnose_side(const std::string& label, const std::string& host,
-                                 const sonde::json& layers);
+std::string render_diagnose_side(const net::DiagnoseSide& side);
 
 std::string render_verdict(const net::Verdict& v);
 

@@ -1,14 +1,13 @@
 // Text for `sonde tls`: one side's probe (connect attempts, the handshake,
 // the chain as sent, verification, the hostname check, times, notes).
-// Shapes in sonde/net/tls.h (to_json).
 #pragma once
 
 #include <string>
 
-#include "sonde/common/frame.h"
+#include "sonde/net/tls_contract.h"
 
 namespace sonde::render {
 
-std::string render_tls_side(const std::string& label, const sonde::json& result);
+std::string render_tls_side(const std::string& label, const net::TlsResult& r);
 
 }  // namespace sonde::render
