@@ -5,8 +5,14 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "sonde/common/hello_contract.h"
 #include "sonde/common/msgpack_check.h"
+#include "sonde/common/ping_contract.h"
+#include "sonde/jvm/attach_contract.h"
+#include "sonde/jvm/jfr_contract.h"
+#include "sonde/jvm/jmx_contract.h"
 #include "sonde/jvm/jvm_contract.h"
+#include "sonde/jvm/list_contract.h"
 #include "sonde/net/capture_contract.h"
 #include "sonde/net/connect_contract.h"
 #include "sonde/net/dns_contract.h"
@@ -33,6 +39,37 @@ void args_round_trip(const Result<T>& r, Read read) {
   }
   (void)validate(*r);
   if (!read(to_json(*r)).ok()) std::abort();
+}
+
+// Compared as MessagePack: a NaN the peer sent is not equal to itself as JSON.
+bool same(const json& a, const json& b) {
+  return json::to_msgpack(a) == json::to_msgpack(b);
+}
+
+// A reply that reads must read back from its own JSON, to the same JSON.
+template <typename T, typename Read>
+void reply_round_trip(const Result<T>& r, Read read) {
+  if (!r.ok()) {
+    if (r.error().code != errc::kProtocol) std::abort();
+    return;
+  }
+  json j = to_json(*r);
+  auto back = read(j);
+  if (!back.ok() || !same(to_json(*back), j)) std::abort();
+}
+
+// An event: nullopt (a kind this controller does not know) or one that
+// reads back.
+template <typename T, typename Read>
+void event_round_trip(const Result<std::optional<T>>& r, Read read) {
+  if (!r.ok()) {
+    if (r.error().code != errc::kProtocol) std::abort();
+    return;
+  }
+  if (!*r) return;
+  json j = to_json(**r);
+  auto back = read(j);
+  if (!back.ok() || !*back || !same(to_json(**back), j)) std::abort();
 }
 
 }  // namespace
@@ -72,6 +109,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!proc::ps_result_from_json(proc::to_json(*p)).ok()) std::abort();
   if (auto d = net::dns_result_from_json(j); d.ok())
     if (!net::dns_result_from_json(net::to_json(*d)).ok()) std::abort();
+  if (auto p = ping_args_from_json(j); p.ok())
+    if (!ping_args_from_json(to_json(*p)).ok()) std::abort();
+  reply_round_trip(ping_result_from_json(j), ping_result_from_json);
+  reply_round_trip(hello_from_json(j), hello_from_json);
+  reply_round_trip(capabilities_from_json(j), capabilities_from_json);
+  reply_round_trip(jvm::jvm_list_result_from_json(j), jvm::jvm_list_result_from_json);
+  reply_round_trip(jvm::jvm_attach_result_from_json(j), jvm::jvm_attach_result_from_json);
+  reply_round_trip(jvm::jfr_result_from_json(j), jvm::jfr_result_from_json);
+  reply_round_trip(jvm::jmx_result_from_json(j), jvm::jmx_result_from_json);
+  reply_round_trip(ptrace::debug_result_from_json(j), ptrace::debug_result_from_json);
+  event_round_trip(jvm::jfr_event_from_json(j), jvm::jfr_event_from_json);
+  event_round_trip(jvm::jmx_event_from_json(j), jvm::jmx_event_from_json);
+  event_round_trip(ptrace::debug_event_from_json(j), ptrace::debug_event_from_json);
   (void)profiler::profile_result_from_json(j);
   (void)profiler::profile_progress_from_json(j);
   (void)profiler::stack_result_from_json(j);
