@@ -33,12 +33,12 @@ unsigned long long effective_caps() {
   return 0;
 }
 
-json read_int_file(const char* path) {
+std::optional<long> read_int_file(const char* path) {
   auto s = read_file(path);
-  if (!s) return nullptr;
+  if (!s) return std::nullopt;
   char* end = nullptr;
   long v = std::strtol(s->c_str(), &end, 10);
-  if (end == s->c_str()) return nullptr;
+  if (end == s->c_str()) return std::nullopt;
   return v;
 }
 
@@ -48,7 +48,7 @@ bool executable(const std::string& p) {
 }
 
 // A JDK tool on PATH, else in the usual JVM install roots.
-json find_tool(const std::string& name) {
+std::optional<std::string> find_tool(const std::string& name) {
   if (auto p = find_in_path(name)) return *p;
   if (const char* jh = std::getenv("JAVA_HOME"); jh && executable(std::string(jh) + "/bin/" + name))
     return std::string(jh) + "/bin/" + name;
@@ -60,77 +60,76 @@ json find_tool(const std::string& name) {
       if (executable(p)) return p;
     }
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 }  // namespace
 
-json hello_facts() {
-  json h;
-  h["agent_version"] = kSondeVersion;
-  h["protocol"] = kProtocolVersion;
+HelloFacts hello_facts() {
+  HelloFacts h;
+  h.agent_version = kSondeVersion;
+  h.protocol = kProtocolVersion;
   struct utsname u;
   if (::uname(&u) == 0) {
-    h["kernel"] = std::string(u.sysname) + " " + u.release;
-    h["arch"] = u.machine;
-    h["hostname"] = u.nodename;
+    h.kernel = std::string(u.sysname) + " " + u.release;
+    h.arch = u.machine;
+    h.hostname = u.nodename;
   }
-  h["pid"] = ::getpid();
-  h["uid"] = ::getuid();
-  h["euid"] = ::geteuid();
-  h["gid"] = ::getgid();
-  h["egid"] = ::getegid();
-  h["undo_watchdog"] = watchdog_pid();  // 0: none, changes are refused
+  h.pid = ::getpid();
+  h.uid = ::getuid();
+  h.euid = ::geteuid();
+  h.gid = ::getgid();
+  h.egid = ::getegid();
+  h.undo_watchdog = watchdog_pid();  // 0: none, changes are refused
 
   unsigned long long caps = effective_caps();
-  auto has = [&](int bit) { return (caps >> bit) & 1ULL; };
-  json yama = read_int_file("/proc/sys/kernel/yama/ptrace_scope");
-  bool ptrace_ok;
-  std::string ptrace_why;
-  if (yama.is_number() && yama.get<long>() >= 3) {
-    ptrace_ok = false;
-    ptrace_why = "Yama ptrace_scope=3: ptrace attach is disabled until reboot";
-  } else if (has(kCapSysPtrace)) {
-    ptrace_ok = true;
-    ptrace_why = "CAP_SYS_PTRACE";
-  } else if (yama.is_number() && yama.get<long>() == 2) {
-    ptrace_ok = false;
-    ptrace_why = "Yama ptrace_scope=2 needs CAP_SYS_PTRACE: rerun with --sudo";
-  } else if (yama.is_number() && yama.get<long>() == 1) {
-    ptrace_ok = true;  // our own children only, or processes that allow us
-    ptrace_why =
+  auto has = [&](int bit) { return ((caps >> bit) & 1ULL) != 0; };
+  std::optional<long> yama = read_int_file("/proc/sys/kernel/yama/ptrace_scope");
+  PtraceFacts& p = h.ptrace;
+  p.yama_ptrace_scope = yama;
+  p.cap_sys_ptrace = has(kCapSysPtrace);
+  if (yama && *yama >= 3) {
+    p.allowed = false;
+    p.why = "Yama ptrace_scope=3: ptrace attach is disabled until reboot";
+  } else if (p.cap_sys_ptrace) {
+    p.allowed = true;
+    p.why = "CAP_SYS_PTRACE";
+  } else if (yama && *yama == 2) {
+    p.allowed = false;
+    p.why = "Yama ptrace_scope=2 needs CAP_SYS_PTRACE: rerun with --sudo";
+  } else if (yama && *yama == 1) {
+    p.allowed = true;  // our own children only, or processes that allow us
+    p.why =
         "Yama ptrace_scope=1: only descendants (launch mode) or processes of this uid "
         "that allow it; rerun with --sudo to attach to others";
   } else {
-    ptrace_ok = true;
-    ptrace_why = "processes of the same uid";
+    p.allowed = true;
+    p.why = "processes of the same uid";
   }
-  h["ptrace"] = {{"allowed", ptrace_ok},
-                 {"yama_ptrace_scope", yama},
-                 {"cap_sys_ptrace", has(kCapSysPtrace) != 0},
-                 {"why", ptrace_why}};
-  h["perf_event"] = {{"paranoid", read_int_file("/proc/sys/kernel/perf_event_paranoid")},
-                     {"cap_perfmon", has(kCapPerfmon) != 0},
-                     {"present", ::access("/proc/sys/kernel/perf_event_paranoid", F_OK) == 0}};
-  h["cap_net_raw"] = has(kCapNetRaw) != 0;
-  h["cap_sys_admin"] = has(kCapSysAdmin) != 0;
+  h.perf_event.paranoid = read_int_file("/proc/sys/kernel/perf_event_paranoid");
+  h.perf_event.cap_perfmon = has(kCapPerfmon);
+  h.perf_event.present = ::access("/proc/sys/kernel/perf_event_paranoid", F_OK) == 0;
+  h.cap_net_raw = has(kCapNetRaw);
+  h.cap_sys_admin = has(kCapSysAdmin);
   return h;
 }
 
-json probe_capabilities() {
-  json h = hello_facts();
+Capabilities probe_capabilities() {
+  Capabilities c;
+  c.facts = hello_facts();
   // Tried, not inferred: a seccomp filter refuses whatever paranoid says.
   profiler::PerfEventAccess perf = profiler::probe_perf_event();
-  h["perf_event"]["allowed"] = perf.allowed;
-  if (!perf.allowed) h["perf_event"]["why"] = perf.why;
-  h["jdk_tools"] = {
-      {"java", find_tool("java")}, {"jcmd", find_tool("jcmd")}, {"jfr", find_tool("jfr")}};
-  h["gdbserver"] = find_tool("gdbserver");
-  return h;
+  c.facts.perf_event.allowed = perf.allowed;
+  if (!perf.allowed) c.facts.perf_event.why = perf.why;
+  c.jdk_tools = {find_tool("java"), find_tool("jcmd"), find_tool("jfr")};
+  c.gdbserver = find_tool("gdbserver");
+  return c;
 }
 
 void register_capabilities(Registry& reg) {
-  reg["capabilities"] = [](RequestContext&) -> Result<json> { return probe_capabilities(); };
+  reg["capabilities"] = [](RequestContext&) -> Result<json> {
+    return to_json(probe_capabilities());
+  };
 }
 
 }  // namespace sonde::agent

@@ -122,7 +122,7 @@ void Server::wait_workers(int timeout_ms) {
 }
 
 int Server::run() {
-  send(make_hello(hello_facts()));
+  send(make_hello(to_json(hello_facts())));
   FrameDecoder dec;
   char buf[65536];
   int exit_code = 0;

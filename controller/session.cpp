@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "sonde/common/io.h"
+#include "sonde/common/json_read.h"
 #include "sonde/common/json_text.h"
 #include "sonde/common/log.h"
 
@@ -54,8 +55,7 @@ void Session::close() {
 }
 
 std::string Session::host() const {
-  if (hello_.contains("hostname") && hello_["hostname"].is_string()) return hello_["hostname"];
-  return "?";
+  return hello_.hostname.value_or("?");
 }
 
 Status Session::pump(int timeout_ms, bool* got) {
@@ -77,7 +77,7 @@ Status Session::pump(int timeout_ms, bool* got) {
     if (!f.ok()) {
       Error e = f.error();
       e.code = errc::kAgent;
-      if (e.hint.empty() || hello_.is_null())
+      if (e.hint.empty() || !greeted_)
         e.hint =
             "the target printed something that is not the sonde protocol: check that shell "
             "startup files (~/.bashrc) print nothing for non-interactive sessions";
@@ -124,18 +124,25 @@ Status Session::handshake(int timeout_ms) {
     return Error{
         errc::kAgent, std::string("expected hello from the agent, got ") + kind_name(m.kind), {}};
   g_last_read_op = "hello";
-  // parse_message checked that `protocol` is an integer; nothing else is sure.
-  int proto = m.data["protocol"].get<int>();
+  // The version first: an agent of another protocol may say hello in
+  // another shape, and then its agent_version is the one thing worth a look.
+  long long proto = 0;
+  JsonReader version = JsonReader::reply("hello", "message");
+  version.integer(m.data, "protocol", {}, proto, Need::kRequired);
+  if (version.failed()) return version.error();
   if (proto != kProtocolVersion) {
-    auto v = m.data.find("agent_version");
-    std::string ver = v != m.data.end() && v->is_string() ? v->get<std::string>() : "?";
+    std::string ver = "?";
+    JsonReader::reply("hello", "message").string(m.data, "agent_version", {}, ver);
     return Error{errc::kAgent,
                  fmt::format("agent {} speaks protocol {}, this controller speaks {}", ver, proto,
                              kProtocolVersion),
                  "use the sonde-agent built with this controller (--agent PATH), or upgrade sonde"};
   }
-  hello_ = m.data;
-  spdlog::debug("hello: {}", json_text(hello_));
+  auto facts = hello_from_json(m.data);
+  if (!facts) return facts.error();
+  hello_ = std::move(*facts);
+  greeted_ = true;
+  spdlog::debug("hello: {}", json_text(m.data));
   return ok_status();
 }
 

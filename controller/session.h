@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "session_observer.h"
+#include "sonde/common/hello_contract.h"
 #include "sonde/common/protocol.h"
 #include "transport/transport.h"
 
@@ -64,7 +65,8 @@ class Session {
 
   // Reads the agent's hello and checks the protocol version.
   Status handshake(int timeout_ms = 30000);
-  const json& hello() const { return hello_; }
+  // The agent's hello, after handshake(); defaults before it.
+  const HelloFacts& hello() const { return hello_; }
   std::string host() const;  // the agent's hostname
   Transport& transport() { return *t_; }
 
@@ -96,7 +98,8 @@ class Session {
   std::unique_ptr<Transport> t_;
   SessionObserver* observer_ = nullptr;
   FrameDecoder dec_;
-  json hello_;
+  HelloFacts hello_;
+  bool greeted_ = false;  // the hello was read
   uint64_t next_id_ = 1;
   std::map<uint64_t, std::deque<Message>> queued_;
   std::map<uint64_t, std::string> ops_;  // the op of each request in flight

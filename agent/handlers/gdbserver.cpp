@@ -13,7 +13,10 @@ void register_gdbserver(Registry& reg) {
     auto args = ptrace::debug_args_from_json(ctx.args);
     if (!args) return args.error();
     if (auto st = ptrace::validate(*args); !st) return st.error();
-    return debug::serve_gdbserver(args->pid, args->sudo, ctx.cancel, ctx.emit);
+    auto r = debug::serve_gdbserver(args->pid, args->sudo, ctx.cancel,
+                                    [&](const ptrace::DebugEvent& e) { ctx.emit(to_json(e)); });
+    if (!r) return r.error();
+    return ptrace::to_json(*r);
   };
 }
 

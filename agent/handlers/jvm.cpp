@@ -5,10 +5,12 @@
 #include <signal.h>
 
 #include <cerrno>
+#include <span>
 
 #include "../handler.h"
 #include "sonde/common/undo.h"
 #include "sonde/jvm/attach.h"
+#include "sonde/jvm/attach_contract.h"
 #include "sonde/jvm/discover.h"
 #include "sonde/jvm/jfr.h"
 #include "sonde/jvm/jmx.h"
@@ -39,7 +41,9 @@ void register_jvm(Registry& reg) {
     if (auto st = jvm::validate(*a); !st) return st.error();
     jvm::ListOptions o;
     o.only_pid = a->pid;
-    return jvm::list_jvms(o);
+    auto r = jvm::list_jvms(o);
+    if (!r) return r.error();
+    return jvm::to_json(*r);
   };
 
   reg["jvm.attach"] = [](RequestContext& ctx) -> Result<json> {
@@ -61,11 +65,7 @@ void register_jvm(Registry& reg) {
         out->resize(nl + 1);
       }
     }
-    return json{{"pid", a->pid},
-                {"what", a->what},
-                {"command", *line},
-                {"output", *out},
-                {"output_more_bytes", more}};
+    return jvm::to_json(jvm::JvmAttachResult{a->pid, a->what, *line, std::move(*out), more});
   };
 
   reg["jvm.jfr"] = [](RequestContext& ctx) -> Result<json> {
@@ -78,15 +78,16 @@ void register_jvm(Registry& reg) {
     o.settings = a->settings;
     o.attach_timeout_ms = a->timeout_ms;
     jvm::JfrCallbacks cb;
-    cb.progress = [&](const json& ev) { ctx.emit(ev); };
+    cb.progress = [&](const jvm::JfrEvent& ev) { ctx.emit(jvm::to_json(ev)); };
     cb.chunk = [&](uint64_t offset, std::string_view bytes) {
-      ctx.emit({{"phase", "data"},
-                {"offset", offset},
-                {"data", json::binary(std::vector<uint8_t>(bytes.begin(), bytes.end()))}});
+      std::span<const uint8_t> data(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+      ctx.emit(jvm::to_json(jvm::JfrEvent{jvm::JfrChunk{offset, data}}));
     };
     // A cancel (Ctrl-C) ends the recording early; the file is still dumped
     // and streamed and the op returns its result.
-    return jvm::record_jfr(o, ctx.cancel, cb);
+    auto r = jvm::record_jfr(o, ctx.cancel, cb);
+    if (!r) return r.error();
+    return jvm::to_json(*r);
   };
 
   // Starts the management agent with a fresh login and holds it for the
@@ -104,7 +105,11 @@ void register_jvm(Registry& reg) {
       // attach timeouts alone, whatever the cancel token says.
       auto out = jvm::jcmd(pid, "ManagementAgent.stop", {}, nullptr);
       if (!out) return out.error();
-      return json{{"pid", pid}, {"stopped", true}, {"output", *out}};
+      jvm::JmxEnded ended;
+      ended.pid = pid;
+      ended.stopped = true;
+      ended.output = std::move(*out);
+      return jvm::to_json(ended);
     }
     jvm::JmxStartOptions o;
     o.pid = a->pid;
@@ -125,33 +130,35 @@ void register_jvm(Registry& reg) {
       return started.error();
     }
     // Someone else's agent is not ours to stop.
-    if (started->value("already_running", false)) {
+    auto* ours = std::get_if<jvm::JmxStarted>(&*started);
+    if (!ours) {
       reg->forget();
-      return started;
+      return jvm::to_json(*started);
     }
     if (a->keep) {
       reg->forget();  // kept on purpose: it outlives the session
-      (*started)["kept"] = true;
-      (*started)["files"] = files.jvm_dir;
-      return started;
+      ours->kept = true;
+      ours->files = files.jvm_dir;
+      return jvm::to_json(*ours);
     }
     // From now on the record also names the login files, so the watchdog
     // removes them too.
     auto with_files =
         undo::register_change(undo::kJmx, pid, {{"port", a->port}, {"dir", files.dir}});
     if (with_files) *reg = std::move(*with_files);
-    json ev = *started;
-    ev["event"] = "started";
-    ctx.emit(ev);
+    ctx.emit(jvm::started_event_json(*ours));
     while (process_alive(pid) && ctx.cancel.sleep_for(200)) {
     }
-    bool jvm_gone = !process_alive(pid);
+    jvm::JmxEnded ended;
+    ended.pid = pid;
+    ended.jvm_gone = !process_alive(pid);
     auto st = jvm::stop_jmx(pid, files.dir);
-    if (!st.ok() && !jvm_gone) reg->leave_to_watchdog();  // it tries again when the agent exits
-    json out = {{"pid", pid}, {"stopped", st.ok()}, {"files_removed", true}};
-    if (jvm_gone) out["jvm_gone"] = true;
-    if (!st.ok()) out["stop_error"] = st.error().message;
-    return out;
+    if (!st.ok() && !ended.jvm_gone)
+      reg->leave_to_watchdog();  // it tries again when the agent exits
+    ended.stopped = st.ok();
+    ended.files_removed = true;
+    if (!st.ok()) ended.stop_error = st.error().message;
+    return jvm::to_json(ended);
   };
 }
 

@@ -91,6 +91,16 @@ const json* JsonReader::array(const json& o, const char* key, const JsonPath& at
   return v;
 }
 
+const json* JsonReader::bounded_array(const json& o, const char* key, const JsonPath& at,
+                                      size_t max_items, Need need) {
+  const json* v = array(o, key, at, need);
+  if (v && v->size() > max_items) {
+    fail(at / key, fmt::format("{} items, more than the {} allowed", v->size(), max_items));
+    return nullptr;
+  }
+  return v;
+}
+
 const json* JsonReader::map(const json& o, const char* key, const JsonPath& at, Need need) {
   const json* v = field(o, key, at, need);
   if (!v) return nullptr;

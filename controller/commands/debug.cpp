@@ -55,21 +55,24 @@ CommandSpec debug_command() {
     // (no gdbserver, no process, already traced).
     std::string remote_socket;
     std::string gdbserver;
-    auto on_event = [&](const json& e) {
-      if (e.contains("listening") && e["listening"].is_string()) {
-        remote_socket = e["listening"].get<std::string>();
-        gdbserver = e.value("gdbserver", "");
-      } else if (e.value("debugger", "") == "connected") {
-        std::fprintf(stderr, "sonde: debugger connected (gdbserver pid %lld)\n",
-                     e.value("gdbserver_pid", 0LL));
-      } else if (e.value("debugger", "") == "ended") {
-        std::string err = render::terminal_safe(e.value("stderr", ""));
-        std::fprintf(stderr, "sonde: debugger gone (gdbserver %s); process state %s\n",
-                     e.value("how", "?").c_str(), e.value("process_state", "?").c_str());
+    auto on_event = [&](const json& data) -> Status {
+      auto ev = ptrace::debug_event_from_json(data);
+      if (!ev) return ev.error();
+      if (!*ev) return ok_status();
+      if (const auto* l = std::get_if<ptrace::DebugListening>(&**ev)) {
+        remote_socket = l->socket;
+        gdbserver = l->gdbserver;
+      } else if (const auto* c = std::get_if<ptrace::DebuggerConnected>(&**ev)) {
+        std::fprintf(stderr, "sonde: debugger connected (gdbserver pid %lld)\n", c->gdbserver_pid);
+      } else if (const auto* e = std::get_if<ptrace::DebuggerEnded>(&**ev)) {
+        std::string err = render::terminal_safe(e->stderr_text);
+        std::fprintf(stderr, "sonde: debugger gone (gdbserver %s); process state %c\n",
+                     e->how.c_str(), e->process_state);
         if (!err.empty() && err.find("Detaching") == std::string::npos &&
-            err.find("detach") == std::string::npos && e.value("how", "") != "exited with status 0")
+            err.find("detach") == std::string::npos && e->how != "exited with status 0")
           std::fprintf(stderr, "  gdbserver said: %s\n", err.c_str());
       }
+      return ok_status();
     };
     long deadline = monotonic_ms() + 30000;
     while (remote_socket.empty()) {
@@ -141,7 +144,7 @@ CommandSpec debug_command() {
     }
     bool agent_done = false;
     Error agent_error{};
-    json final;
+    json final;  // the result as it came, read below with the rest
     uint64_t failures_told = 0;
     auto st = (*fwd)->run([&] { return agent_done || (run_gdb && gdb.exited()); },
                           [&](const ForwardStats& fs) {
@@ -166,14 +169,13 @@ CommandSpec debug_command() {
     if (!agent_done) (void)session.cancel(*id);
     auto r = agent_done ? Result<json>(std::move(final)) : session.wait(*id, on_event, 10000);
     if (!r) return ctx.fail(r.error());
-    if (r->contains("process_state")) {
-      std::string state = (*r)["process_state"];
-      if (r->value("process_gone", false))
-        std::fprintf(stderr, "sonde: process %ld is gone\n", pid);
-      else
-        std::fprintf(stderr, "sonde: process %ld runs on (state %s%s)\n", pid, state.c_str(),
-                     r->value("continued", 0) ? ", sent SIGCONT: it was left stopped" : "");
-    }
+    auto res = ptrace::debug_result_from_json(*r);
+    if (!res) return ctx.fail(res.error());
+    if (res->process_gone)
+      std::fprintf(stderr, "sonde: process %ld is gone\n", pid);
+    else
+      std::fprintf(stderr, "sonde: process %ld runs on (state %c%s)\n", pid, res->process_state,
+                   res->continued ? ", sent SIGCONT: it was left stopped" : "");
     if (!st.ok()) return ctx.fail(st.error());
     // Ended by Ctrl-C: 130 like every interrupted command (the process was
     // released all the same); ended by --gdb exiting or the process going: 0.

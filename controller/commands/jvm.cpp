@@ -7,7 +7,9 @@
 #include "../cli/command.h"
 #include "jvm_common.h"
 #include "sonde/common/io.h"
+#include "sonde/jvm/attach_contract.h"
 #include "sonde/jvm/jvm_contract.h"
+#include "sonde/jvm/list_contract.h"
 #include "sonde/render/jvm.h"
 #include "sonde/render/table.h"
 
@@ -43,11 +45,14 @@ CommandSpec jvm_list_command() {
     if (!s) return ctx.fail(s.error());
     auto r = (*s)->call("jvm.list", jvm::to_json(args));
     if (!r) return ctx.fail(jvm_hint(r.error(), ctx));
+    auto list = jvm::jvm_list_result_from_json(*r);
+    if (!list) return ctx.fail(list.error());
     if (ctx.g.json) {
-      (*r)["host"] = (*s)->host();
-      ctx.print_json(*r);
+      json out = jvm::to_json(*list);
+      out["host"] = (*s)->host();
+      ctx.print_json(out);
     } else {
-      std::fputs(render::render_jvm_list(*r, terminal_width()).c_str(), stdout);
+      std::fputs(render::render_jvm_list(*list, terminal_width()).c_str(), stdout);
     }
     return exit_code::kOk;
   };
@@ -79,17 +84,14 @@ CommandSpec jvm_attach_command(const char* name, const char* what, const char* s
     if (!s) return ctx.fail(s.error());
     auto r = (*s)->call("jvm.attach", jvm::to_json(args));
     if (!r) return ctx.fail(jvm_hint(r.error(), ctx));
+    auto res = jvm::jvm_attach_result_from_json(*r);
+    if (!res) return ctx.fail(res.error());
     if (ctx.g.json) {
-      (*r)["host"] = (*s)->host();
-      ctx.print_json(*r);
+      json out = jvm::to_json(*res);
+      out["host"] = (*s)->host();
+      ctx.print_json(out);
     } else {
-      std::string out = r->value("output", "");
-      std::fputs(render::terminal_safe_text(out).c_str(), stdout);
-      if (!out.empty() && out.back() != '\n') std::fputs("\n", stdout);
-      if (auto more = r->find("output_more_bytes");
-          more != r->end() && more->is_number_unsigned() && more->get<uint64_t>() > 0)
-        std::fprintf(stdout, "… (%llu more bytes of the JVM's reply not shown: capped at 8 MiB)\n",
-                     static_cast<unsigned long long>(more->get<uint64_t>()));
+      std::fputs(render::render_jvm_attach(*res).c_str(), stdout);
     }
     return exit_code::kOk;
   };

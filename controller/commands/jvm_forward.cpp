@@ -12,7 +12,9 @@
 #include "../transport/forward.h"
 #include "jvm_common.h"
 #include "sonde/common/ports.h"
+#include "sonde/jvm/jmx_contract.h"
 #include "sonde/jvm/jvm_contract.h"
+#include "sonde/jvm/list_contract.h"
 #include "sonde/render/jvm.h"
 #include "sonde/render/table.h"
 
@@ -28,12 +30,13 @@ bool same_machine(const CommandContext& ctx, Session& s) {
   return s.host() == name;
 }
 
-Result<json> describe_jvm(Session& s, long pid, const CommandContext& ctx) {
+Result<jvm::JvmInfo> describe_jvm(Session& s, long pid, const CommandContext& ctx) {
   auto r = s.call("jvm.list", jvm::to_json(jvm::JvmListArgs{static_cast<int>(pid)}));
   if (!r) return jvm_hint(r.error(), ctx);
-  if (!r->contains("jvms") || !(*r)["jvms"].is_array() || (*r)["jvms"].empty())
-    return Error{errc::kNotFound, fmt::format("no JVM {}", pid), {}};
-  return (*r)["jvms"][0];
+  auto list = jvm::jvm_list_result_from_json(*r);
+  if (!list) return list.error();
+  if (list->jvms.empty()) return Error{errc::kNotFound, fmt::format("no JVM {}", pid), {}};
+  return std::move(list->jvms[0]);
 }
 
 void say(const std::string& s) {
@@ -84,10 +87,9 @@ CommandSpec debug_spec() {
     if (!s) return ctx.fail(s.error());
     auto j = describe_jvm(**s, *pid, ctx);
     if (!j) return ctx.fail(j.error());
-    const json& jd = (*j)["jdwp"];
     const std::string flag =
         "-agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=127.0.0.1:5005";
-    if (!jd.is_object())
+    if (!j->jdwp)
       return ctx.fail(Error{
           errc::kNotFound,
           fmt::format("JVM {} has no JDWP agent: it was not started with one, and JDWP cannot "
@@ -97,26 +99,26 @@ CommandSpec debug_spec() {
                       "debug` again; meanwhile `sonde jvm threads` and `sonde jvm jfr` need no "
                       "restart",
                       flag)});
-    if (jd.value("transport", "") != "dt_socket")
+    const jvm::JdwpAgent& jd = *j->jdwp;
+    if (jd.transport != "dt_socket")
       return ctx.fail(Error{errc::kNotFound,
                             fmt::format("JVM {}'s JDWP agent uses transport {}, not a socket", *pid,
-                                        jd.value("transport", "?")),
+                                        jd.transport.empty() ? "?" : jd.transport),
                             "restart it with " + flag});
-    if (!jd.value("server", false))
+    if (!jd.server)
       return ctx.fail(
           Error{errc::kNotFound,
                 fmt::format("JVM {}'s JDWP agent does not listen: it dials a debugger at {} "
                             "(server=n)",
-                            *pid, jd.value("address", "?")),
+                            *pid, jd.address.empty() ? "?" : jd.address),
                 "run the debugger where that address points, or restart the JVM with " + flag});
-    int port = jd.value("port", 0);
+    int port = jd.port;
     std::vector<std::string> notes;
     if (port == 0) {
       // No address: the JDWP agent took a random port. Guess it when the JVM
       // listens on exactly one port.
-      const json& l = (*j)["listening"];
-      if (l.is_array() && l.size() == 1) {
-        port = l[0].value("port", 0);
+      if (j->listening.size() == 1) {
+        port = j->listening[0].port;
         notes.push_back(fmt::format(
             "JDWP was started without an address; port {} is the one port the JVM listens on",
             port));
@@ -126,16 +128,15 @@ CommandSpec debug_spec() {
                               "see its LISTEN ports in `sonde inspect TARGET -p PID` and use "
                               "`sonde forward TARGET PORT`"});
       }
-    } else if (!jd.value("listening", false)) {
+    } else if (!jd.listening) {
       notes.push_back(fmt::format(
           "no listening socket on port {} was seen in JVM {} (another network namespace, or "
           "the debugger already attached: JDWP takes one debugger at a time)",
           port, *pid));
     }
-    std::string host = jd.value("host", "");
+    std::string host = jd.host;
     if (host.empty() || host == "*" || host == "0.0.0.0" || host == "::") host = "127.0.0.1";
-    const json& cont = (*j)["container"];
-    if (cont.is_object() && !cont.value("same_net", true))
+    if (!j->container.same_net)
       notes.push_back(
           "the JVM runs in another network namespace (a container): the forward "
           "reaches the host's network; use --via into the container if it fails");
@@ -147,30 +148,17 @@ CommandSpec debug_spec() {
     auto fwd = Forwarder::listen((*s)->transport(), spec);
     if (!fwd) return ctx.fail(fwd.error());
     int lp = (*fwd)->local_port();
-    std::string main = j->value("main", "");
     if (ctx.g.json) {
       ctx.print_json({{"pid", *pid},
-                      {"main", main},
+                      {"main", j->main},
                       {"local_port", lp},
                       {"remote_host", host},
                       {"remote_port", port},
-                      {"jdwp", jd},
+                      {"jdwp", jvm::to_json(jd)},
                       {"notes", notes},
                       {"host", (*s)->host()}});
     } else {
-      std::string t = fmt::format(
-          "JDWP of JVM {} ({}) on {}: localhost:{} -> {}:{} on the target\n"
-          "  jdb       jdb -attach localhost:{}\n"
-          "  IntelliJ  Run > Edit Configurations > + Remote JVM Debug: host localhost, port {}\n"
-          "  VS Code   launch.json: {{\"type\": \"java\", \"request\": \"attach\", "
-          "\"hostName\": \"localhost\", \"port\": {}}}\n"
-          "  Eclipse   Debug Configurations > Remote Java Application: localhost, port {}\n",
-          *pid, render::terminal_safe(main), (*s)->host(), lp, host, port, lp, lp, lp, lp);
-      for (const auto& n : notes) t += "note: " + n + "\n";
-      t += "warning: JDWP has no authentication: whoever reaches the port can run any code in "
-           "the JVM. The forward listens on 127.0.0.1 only; keep it that way.\n"
-           "Ctrl-C ends the forward.\n";
-      say(t);
+      say(render::render_jdwp_forward(*j, (*s)->host(), lp, host, port, notes));
     }
     auto st = serve(**fwd);
     if (!st && st.error().code != errc::kCancelled) return ctx.fail(st.error());
@@ -182,22 +170,32 @@ CommandSpec debug_spec() {
 // Waits for jvm.jmx's "started" event, or its end: a result (already
 // running, or --keep) or an error (kBusy: port taken on the target).
 struct JmxStart {
-  json started;                // the event, when the agent holds JMX for the session
-  std::optional<json> result;  // the op ended at once
+  std::optional<jvm::JmxStarted> started;  // the event: the agent holds JMX for the session
+  std::optional<jvm::JmxResult> result;    // the op ended at once
 };
 Result<JmxStart> wait_started(Session& s, uint64_t id) {
   JmxStart out;
-  auto on_event = [&](const json& e) {
-    if (e.value("event", "") == "started") out.started = e;
+  auto on_event = [&](const json& e) -> Status {
+    auto ev = jvm::jmx_event_from_json(e);
+    if (!ev) return ev.error();
+    if (*ev) out.started = std::move(**ev);
+    return ok_status();
   };
   for (;;) {
     auto r = s.poll(id, on_event);
     if (!r) return r.error();
     if (*r) {
-      out.result = std::move(**r);
+      auto res = jvm::jmx_result_from_json(**r);
+      if (!res) return res.error();
+      if (const auto* ended = std::get_if<jvm::JmxEnded>(&*res))
+        return Error{errc::kAgent,
+                     fmt::format("the JMX agent of JVM {} ended before it could be forwarded{}",
+                                 ended->pid, ended->jvm_gone ? ": the JVM exited" : ""),
+                     {}};
+      out.result = std::move(*res);
       return out;
     }
-    if (!out.started.is_null()) return out;
+    if (out.started) return out;
     if (interrupted()) {
       // Whatever the agent started meanwhile, it stops on the cancel.
       (void)s.cancel(id);
@@ -206,6 +204,19 @@ Result<JmxStart> wait_started(Session& s, uint64_t id) {
     }
     ::usleep(5000);
   }
+}
+
+// How the held jvm.jmx op ended: its JmxEnded, or why there is none.
+void read_end(const Result<json>& r, std::optional<jvm::JmxEnded>& ended, Error& error) {
+  if (!r) {
+    error = r.error();
+    return;
+  }
+  auto res = jvm::jmx_result_from_json(*r);
+  if (!res)
+    error = res.error();
+  else if (const auto* e = std::get_if<jvm::JmxEnded>(&*res))
+    ended = *e;
 }
 
 CommandSpec jmx_spec() {
@@ -239,7 +250,7 @@ CommandSpec jmx_spec() {
     // have 127.0.0.1:N, the address the RMI stub names.
     std::string bind = same_machine(ctx, **s) ? "127.0.0.2" : "127.0.0.1";
     std::unique_ptr<Forwarder> fwd;
-    json started;
+    jvm::JmxStarted started;
     uint64_t op = 0;  // the agent's jvm.jmx, holding JMX until it is cancelled
     Error last{errc::kBusy, "no port was free on both sides", "try again"};
     // The RMI stub names port N: the local port must be the remote one too.
@@ -268,67 +279,37 @@ CommandSpec jmx_spec() {
         if (w.error().code == errc::kCancelled) return exit_code::kInterrupted;
         return ctx.fail(jvm_hint(w.error(), ctx));
       }
-      if (w->result && w->result->value("already_running", false)) {
-        json& r = *w->result;
-        std::string url = r.value("url", "");
+      const auto* already = w->result ? std::get_if<jvm::JmxAlreadyRunning>(&*w->result) : nullptr;
+      if (already) {
         if (ctx.g.json) {
-          r["host"] = (*s)->host();
-          ctx.print_json(r);
+          json out = jvm::to_json(*already);
+          out["host"] = (*s)->host();
+          ctx.print_json(out);
         } else {
-          say(fmt::format(
-              "JVM {} already runs its JMX agent{}.\n{}"
-              "To reach it from here, forward its port(s) with `sonde forward {} PORT`; if its "
-              "RMI port differs from the registry port or java.rmi.server.hostname is not "
-              "127.0.0.1, forward both and expect the stub to name the JVM's host.\n",
-              *pid, url.empty() ? "" : " at " + render::terminal_safe(url),
-              render::terminal_safe_text(r.value("status", "")),
-              ctx.target.empty() ? "TARGET" : ctx.target));
+          say(render::render_jmx_already_running(*already, ctx.target));
         }
         return exit_code::kOk;
       }
       if (w->result) {
-        started = *w->result;  // --keep: the op is over, JMX stays
+        started = std::get<jvm::JmxStarted>(*w->result);  // --keep: the op is over, JMX stays
       } else {
-        started = w->started;
-        started.erase("event");
+        started = *w->started;
         op = *id;
       }
       fwd = std::move(*f);
     }
     if (!fwd) return ctx.fail(last);
-    int port = started.value("port", 0);
-    std::string url = started.value("url", "");
-    std::string user = started.value("user", ""), password = started.value("password", "");
     if (ctx.g.json) {
-      started["host"] = (*s)->host();
-      started["local_port"] = fwd->local_port();
-      ctx.print_json(started);
+      json out = jvm::to_json(started);
+      out["host"] = (*s)->host();
+      out["local_port"] = fwd->local_port();
+      ctx.print_json(out);
     } else {
-      say(fmt::format(
-          "JMX agent of JVM {} started on {}:{} on {} (registry and RMI on one port), "
-          "forwarded to localhost:{}\n"
-          "  URL        {}\n"
-          "  user       {}\n"
-          "  password   {}\n"
-          "  jconsole   jconsole {}   (then the user and password above)\n"
-          "  VisualVM   visualvm --openjmx localhost:{}\n"
-          "  JMC        File > Connect > Create a new connection: host localhost, port {}, "
-          "the user and password above\n"
-          "The login is made for this agent only (password file 0600 on the target); no "
-          "TLS: the agent listens on loopback on the target and the forward on 127.0.0.1 "
-          "here.\n"
-          "{}Ctrl-C ends the forward.\n",
-          *pid, bind, port, (*s)->host(), fwd->local_port(), url, user, password, url, port, port,
-          keep ? fmt::format("The agent and its login stay in the JVM afterwards (--keep); "
-                             "`jcmd {} ManagementAgent.stop` and removing {} on the target undo "
-                             "it.\n",
-                             *pid, render::terminal_safe(started.value("files", "")))
-               : "The agent is stopped and its login removed when sonde exits (--keep leaves "
-                 "them).\n"));
+      say(render::render_jmx_started(started, (*s)->host(), fwd->local_port()));
     }
     // The agent's op ends on its own only when the JVM exits.
     bool op_done = op == 0;
-    json final;
+    std::optional<jvm::JmxEnded> ended;
     Error op_error{};
     auto st = serve(
         *fwd, [&] { return op != 0 && op_done; },
@@ -339,29 +320,25 @@ CommandSpec jmx_spec() {
             op_error = r.error();
             op_done = true;
           } else if (*r) {
-            final = std::move(**r);
+            read_end(**r, ended, op_error);
             op_done = true;
           }
         });
     fwd.reset();
     if (op != 0 && !op_done) {
       (void)(*s)->cancel(op);
-      auto r = (*s)->wait(op, {}, 20000, 15000);
-      if (r)
-        final = std::move(*r);
-      else
-        op_error = r.error();
+      read_end((*s)->wait(op, {}, 20000, 15000), ended, op_error);
       op_done = true;
     }
     if (op != 0) {
       if (!op_error.message.empty())
         std::fprintf(stderr, "sonde: warning: could not stop the JMX agent of JVM %ld: %s\n", *pid,
                      op_error.message.c_str());
-      else if (final.value("jvm_gone", false))
+      else if (ended && ended->jvm_gone)
         std::fprintf(stderr, "sonde: JVM %ld exited; its JMX login files were removed\n", *pid);
-      else if (!final.value("stopped", false))
+      else if (!ended || !ended->stopped)
         std::fprintf(stderr, "sonde: warning: could not stop the JMX agent of JVM %ld: %s\n", *pid,
-                     final.value("stop_error", "?").c_str());
+                     ended ? ended->stop_error.value_or("?").c_str() : "?");
       else if (!ctx.g.json)
         std::fprintf(stderr, "sonde: stopped the JMX agent of JVM %ld and removed its login\n",
                      *pid);

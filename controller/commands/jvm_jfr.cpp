@@ -13,6 +13,7 @@
 #include "jvm_common.h"
 #include "sonde/common/io.h"
 #include "sonde/common/subprocess.h"
+#include "sonde/jvm/jfr_contract.h"
 #include "sonde/jvm/jvm_contract.h"
 #include "sonde/render/jvm.h"
 #include "sonde/render/table.h"
@@ -42,32 +43,24 @@ std::string find_jfr_tool() {
 }
 
 // Event counts and hottest methods; notes when the tool is missing or fails.
-json summarize(const std::string& file) {
-  json s = {{"tool", nullptr}};
+render::JfrSummary summarize(const std::string& file) {
+  render::JfrSummary s;
   std::string tool = find_jfr_tool();
   if (tool.empty()) {
-    s["note"] =
+    s.note =
         "no local `jfr` tool (openjdk-17-jdk-headless has it): open the file in JDK "
         "Mission Control, or run `jfr summary` where a JDK is installed";
     return s;
   }
-  s["tool"] = tool;
+  s.tool = tool;
   auto sum = run_capture({tool, "summary", file}, 60000);
   if (!sum || sum->exit_code != 0) {
-    s["note"] = "`jfr summary` could not read the file";
+    s.note = "`jfr summary` could not read the file";
     return s;
   }
-  json events = json::array();
-  for (const auto& [name, count] : render::parse_jfr_summary(sum->out))
-    events.push_back({{"type", name}, {"count", count}});
-  s["events"] = events;
+  s.events = render::parse_jfr_summary(sum->out);
   auto samples = run_capture({tool, "print", "--events", "jdk.ExecutionSample", file}, 120000);
-  if (samples && samples->exit_code == 0) {
-    json hot = json::array();
-    for (const auto& [m, n] : render::hottest_methods(samples->out, 10))
-      hot.push_back({{"method", m}, {"samples", n}});
-    s["hottest"] = hot;
-  }
+  if (samples && samples->exit_code == 0) s.hottest = render::hottest_methods(samples->out, 10);
   return s;
 }
 
@@ -120,46 +113,43 @@ CommandSpec jvm_jfr_command() {
     if (!id) return fail_file(id.error());
     uint64_t written = 0;
     Error write_error;
-    bool stopped_early = false;
     StatusLine status_line;
     const bool tty = status_line.tty();
     auto status = [&](const std::string& line, bool final_line) {
       status_line.show(line, final_line);
     };
-    auto on_event = [&](const json& ev) {
-      if (!ev.is_object()) return;
-      std::string phase = ev.value("phase", "");
-      if (phase == "recording") {
-        long el = ev.value("elapsed_ms", 0L), d = ev.value("duration_ms", 0L);
+    auto on_event = [&](const json& data) -> Status {
+      auto ev = jvm::jfr_event_from_json(data);
+      if (!ev) return ev.error();
+      if (!*ev) return ok_status();
+      if (const auto* rec = std::get_if<jvm::JfrRecording>(&**ev)) {
+        long el = rec->elapsed_ms, d = rec->duration_ms;
         if (tty || (el / 1000) % 10 == 0)
           status(fmt::format("sonde: recording JVM {}: {}s of {}s (Ctrl-C stops early and "
                              "fetches it)",
                              *pid, el / 1000, d / 1000),
                  false);
-      } else if (phase == "dumping") {
-        stopped_early = ev.value("stopped_early", false);
+      } else if (const auto* dump = std::get_if<jvm::JfrDumping>(&**ev)) {
         status(fmt::format("sonde: {}; dumping the recording",
-                           stopped_early ? "stopped early" : "recording done"),
+                           dump->stopped_early ? "stopped early" : "recording done"),
                false);
-      } else if (phase == "data") {
-        auto it = ev.find("data");
-        if (it == ev.end() || !it->is_binary() || !write_error.message.empty()) return;
-        uint64_t off = ev.value("offset", uint64_t{0});
-        const auto& bin = it->get_binary();
-        if (off != written) {
-          write_error =
-              Error{errc::kProtocol,
-                    fmt::format("recording chunk at offset {}, expected {}", off, written),
-                    {}};
-          return;
+      } else if (const auto* chunk = std::get_if<jvm::JfrChunk>(&**ev)) {
+        if (!write_error.message.empty()) return ok_status();
+        if (chunk->offset != written) {
+          write_error = Error{
+              errc::kProtocol,
+              fmt::format("recording chunk at offset {}, expected {}", chunk->offset, written),
+              {}};
+          return ok_status();
         }
-        if (std::fwrite(bin.data(), 1, bin.size(), f) != bin.size()) {
+        if (std::fwrite(chunk->data.data(), 1, chunk->data.size(), f) != chunk->data.size()) {
           write_error = errno_error("write " + part, errno, "is the disk full?");
-          return;
+          return ok_status();
         }
-        written += bin.size();
+        written += chunk->data.size();
         if (tty) status(fmt::format("sonde: fetching: {}", human_bytes(written)), false);
       }
+      return ok_status();
     };
     // After a Ctrl-C the agent still dumps and streams the recording: a
     // long grace, renewed by every chunk.
@@ -167,58 +157,30 @@ CommandSpec jvm_jfr_command() {
     status_line.end();
     if (!r) return fail_file(jvm_hint(r.error(), ctx));
     if (!write_error.message.empty()) return fail_file(write_error);
+    auto rec = jvm::jfr_result_from_json(*r);
+    if (!rec) return fail_file(rec.error());
     bool ok = std::fflush(f) == 0;
     ok = std::fclose(f) == 0 && ok;
     f = nullptr;
     if (!ok) return fail_file(Error{errc::kIo, "writing " + part + " failed", {}});
-    uint64_t expected = r->value("bytes", uint64_t{0});
-    if (expected != written)
+    if (rec->bytes != written)
       return fail_file(Error{
-          errc::kIo, fmt::format("the recording is {} bytes but {} arrived", expected, written),
+          errc::kIo, fmt::format("the recording is {} bytes but {} arrived", rec->bytes, written),
           "the link may have dropped; run it again"});
     if (std::rename(part.c_str(), out_path.c_str()) != 0)
       return fail_file(errno_error("rename " + part + " to " + out_path));
     if (!ctx.vm.count("output")) ctx.written.push_back(out_path);
-    json summary = summarize(out_path);
-    (*r)["file"] = out_path;
-    (*r)["summary"] = summary;
+    render::JfrSummary summary = summarize(out_path);
     std::fprintf(stderr, "sonde: wrote %s (%s)\n", out_path.c_str(), human_bytes(written).c_str());
     if (ctx.g.json) {
-      (*r)["host"] = (*s)->host();
-      ctx.print_json(*r);
+      json out = jvm::to_json(*rec);
+      out["file"] = out_path;
+      out["summary"] = render::to_json(summary);
+      out["host"] = (*s)->host();
+      ctx.print_json(out);
       return exit_code::kOk;
     }
-    std::string text = fmt::format(
-        "JVM {}: {:.1f} s recording ({} settings{}), {} in {}\n", *pid,
-        static_cast<double>(r->value("recorded_ms", 0L)) / 1000, args.settings,
-        r->value("stopped_early", false) ? ", stopped early" : "", human_bytes(written), out_path);
-    if (summary.contains("events")) {
-      text += "\nevents (top 10 of " + std::to_string(summary["events"].size()) + " types)\n";
-      size_t n = 0;
-      bool samples_shown = false;
-      const json* samples = nullptr;
-      for (const auto& e : summary["events"]) {
-        bool is_samples = e.value("type", "") == "jdk.ExecutionSample";
-        if (is_samples) samples = &e;
-        if (n++ >= 10) continue;
-        samples_shown |= is_samples;
-        text += fmt::format("  {:>9}  {}\n", e.value("count", 0LL),
-                            render::terminal_safe(e.value("type", "")));
-      }
-      // The method samples matter most for a profile: always shown.
-      if (samples && !samples_shown)
-        text += fmt::format("  {:>9}  {}\n", "...", "") +
-                fmt::format("  {:>9}  jdk.ExecutionSample\n", samples->value("count", 0LL));
-    }
-    if (summary.contains("hottest") && !summary["hottest"].empty()) {
-      text += "\nhottest methods (top frames of execution samples)\n";
-      for (const auto& h : summary["hottest"])
-        text += fmt::format("  {:>7}  {}\n", h.value("samples", 0LL),
-                            render::terminal_safe(h.value("method", "")));
-    }
-    if (summary.contains("note")) text += "note: " + summary["note"].get<std::string>() + "\n";
-    text += fmt::format("open it in JDK Mission Control, or: jfr print {}\n", out_path);
-    std::fputs(text.c_str(), stdout);
+    std::fputs(render::render_jfr(*rec, summary, out_path).c_str(), stdout);
     return exit_code::kOk;
   };
   return c;

@@ -29,37 +29,44 @@ std::vector<std::string_view> lines_of(std::string_view text) {
   return out;
 }
 
-std::string jdwp_cell(const json& j) {
-  const json& d = j.contains("jdwp") ? j["jdwp"] : json();
-  if (!d.is_object()) return "-";
-  std::string addr = field_text(d, "address", "");
-  if (addr.empty()) addr = "(random port)";
-  if (!d.value("server", false)) return "dials " + addr;
-  return addr + (d.value("listening", false) ? " listening" : "");
+std::string jdwp_cell(const jvm::JvmInfo& j) {
+  if (!j.jdwp) return "-";
+  const jvm::JdwpAgent& d = *j.jdwp;
+  std::string addr = d.address.empty() ? "(random port)" : d.address;
+  if (!d.server) return "dials " + addr;
+  return addr + (d.listening ? " listening" : "");
 }
 
-std::string jmx_cell(const json& j) {
-  const json& m = j.contains("jmx") ? j["jmx"] : json();
-  if (!m.is_object() || !m.value("enabled", false)) return "-";
-  int port = m.value("port", 0);
-  if (port == 0) return "local";
-  std::string s = std::to_string(port);
-  int rmi = m.value("rmi_port", 0);
-  if (rmi && rmi != port) s += "/" + std::to_string(rmi);
+std::string jmx_cell(const jvm::JvmInfo& j) {
+  const jvm::JmxOptions& m = j.jmx;
+  if (!m.enabled) return "-";
+  if (m.port == 0) return "local";
+  std::string s = std::to_string(m.port);
+  if (m.rmi_port && m.rmi_port != m.port) s += "/" + std::to_string(m.rmi_port);
   return s;
 }
 
-std::string heap_cell(const json& j) {
-  const json& h = j.contains("heap") ? j["heap"] : json();
-  if (!h.is_object()) return "-";
-  std::string max = field_text(h, "max", "");
-  std::string s = max.empty() ? "" : "max " + max;
-  if (max.empty() && h.contains("limit_bytes"))
-    s = "max " + human_bytes(static_cast<unsigned long long>(field_number(h, "limit_bytes")));
-  if (h.contains("used_bytes"))
-    s += (s.empty() ? "" : ", ") +
-         human_bytes(static_cast<unsigned long long>(field_number(h, "used_bytes"))) + " used";
+std::string heap_cell(const jvm::JvmInfo& j) {
+  const jvm::JvmHeap& h = j.heap;
+  std::string s = h.max.empty() ? "" : "max " + h.max;
+  if (h.max.empty() && h.limit_bytes)
+    s = "max " + human_bytes(static_cast<unsigned long long>(*h.limit_bytes));
+  if (h.used_bytes)
+    s += (s.empty() ? "" : ", ") + human_bytes(static_cast<unsigned long long>(*h.used_bytes)) +
+         " used";
   return s.empty() ? "-" : s;
+}
+
+std::string attach_cell(const jvm::JvmInfo& j) {
+  if (j.attach_disabled) return "disabled";
+  if (j.reduce_signals) return "no (-Xrs)";
+  return j.attach_socket ? "open" : "-";
+}
+
+std::string main_cell(const jvm::JvmInfo& j) {
+  std::string main = j.main;
+  if (j.main_kind == "jar") main = "-jar " + main;
+  return main.empty() ? j.command : main;
 }
 
 }  // namespace
@@ -72,10 +79,9 @@ std::string format_uptime(double seconds) {
   return fmt::format("{}d{:02}h", s / 86400, (s % 86400) / 3600);
 }
 
-std::string render_jvm_list(const json& r, int term_width) {
+std::string render_jvm_list(const jvm::JvmListResult& r, int term_width) {
   std::string out;
-  const json& jvms = r.contains("jvms") ? r["jvms"] : json::array();
-  if (!jvms.is_array() || jvms.empty()) {
+  if (r.jvms.empty()) {
     out = "no JVMs found\n";
   } else {
     Table t({{"PID", Align::kRight},
@@ -88,27 +94,26 @@ std::string render_jvm_list(const json& r, int term_width) {
              {"CONTAINER"},
              {"ATTACH"},
              {"MAIN"}});
-    for (const auto& j : jvms) {
-      std::string pid = field_text(j, "pid");
-      if (j.value("nspid", 0) != j.value("pid", 0)) pid += " (" + field_text(j, "nspid") + ")";
-      const json& c = j.contains("container") ? j["container"] : json::object();
-      std::string container = c.is_object() && c.value("in_container", false) ? "yes" : "-";
-      std::string attach = j.value("attach_disabled", false)  ? "disabled"
-                           : j.value("reduce_signals", false) ? "no (-Xrs)"
-                           : j.value("attach_socket", false)  ? "open"
-                                                              : "-";
-      std::string main = field_text(j, "main", "");
-      if (j.value("main_kind", "") == "jar") main = "-jar " + main;
-      if (main.empty()) main = field_text(j, "command", "?");
-      t.add_row({pid, field_text(j, "user", "?"), field_text(j, "java_version", "?"),
-                 j.contains("uptime_s") ? format_uptime(field_number(j, "uptime_s")) : "?",
-                 heap_cell(j), jdwp_cell(j), jmx_cell(j), container, attach, main});
+    for (const auto& j : r.jvms) {
+      std::string pid = std::to_string(j.pid);
+      if (j.nspid && *j.nspid != j.pid) pid += " (" + std::to_string(*j.nspid) + ")";
+      t.add_row({pid, j.user.value_or("?"), j.java_version,
+                 j.uptime_s ? format_uptime(*j.uptime_s) : "?", heap_cell(j), jdwp_cell(j),
+                 jmx_cell(j), j.container.in_container ? "yes" : "-", attach_cell(j),
+                 main_cell(j)});
     }
     out = t.render(term_width);
   }
-  if (r.contains("notes") && r["notes"].is_array())
-    for (const auto& n : r["notes"])
-      if (n.is_string()) out += "note: " + terminal_safe(n.get<std::string>()) + "\n";
+  for (const auto& n : r.notes) out += "note: " + terminal_safe(n) + "\n";
+  return out;
+}
+
+std::string render_jvm_attach(const jvm::JvmAttachResult& r) {
+  std::string out = terminal_safe_text(r.output);
+  if (!out.empty() && out.back() != '\n') out += "\n";
+  if (r.output_more_bytes > 0)
+    out += fmt::format("… ({} more bytes of the JVM's reply not shown: capped at 8 MiB)\n",
+                       r.output_more_bytes);
   return out;
 }
 
@@ -158,6 +163,109 @@ std::vector<std::pair<std::string, long long>> hottest_methods(std::string_view 
                    [](const auto& a, const auto& b) { return a.second > b.second; });
   if (out.size() > top) out.resize(top);
   return out;
+}
+
+json to_json(const JfrSummary& s) {
+  json j = {{"tool", s.tool ? json(*s.tool) : json(nullptr)}};
+  if (s.note) j["note"] = *s.note;
+  if (s.events) {
+    json events = json::array();
+    for (const auto& [type, count] : *s.events)
+      events.push_back({{"type", type}, {"count", count}});
+    j["events"] = std::move(events);
+  }
+  if (s.hottest) {
+    json hot = json::array();
+    for (const auto& [method, n] : *s.hottest) hot.push_back({{"method", method}, {"samples", n}});
+    j["hottest"] = std::move(hot);
+  }
+  return j;
+}
+
+std::string render_jfr(const jvm::JfrResult& r, const JfrSummary& summary,
+                       const std::string& file) {
+  std::string text =
+      fmt::format("JVM {}: {:.1f} s recording ({} settings{}), {} in {}\n", r.pid,
+                  static_cast<double>(r.recorded_ms) / 1000, r.settings,
+                  r.stopped_early ? ", stopped early" : "", human_bytes(r.bytes), file);
+  if (summary.events) {
+    text += fmt::format("\nevents (top 10 of {} types)\n", summary.events->size());
+    size_t n = 0;
+    bool samples_shown = false;
+    std::optional<long long> samples;
+    for (const auto& [type, count] : *summary.events) {
+      bool is_samples = type == "jdk.ExecutionSample";
+      if (is_samples) samples = count;
+      if (n++ >= 10) continue;
+      samples_shown |= is_samples;
+      text += fmt::format("  {:>9}  {}\n", count, terminal_safe(type));
+    }
+    // The method samples matter most for a profile: always shown.
+    if (samples && !samples_shown)
+      text += fmt::format("  {:>9}  {}\n", "...", "") +
+              fmt::format("  {:>9}  jdk.ExecutionSample\n", *samples);
+  }
+  if (summary.hottest && !summary.hottest->empty()) {
+    text += "\nhottest methods (top frames of execution samples)\n";
+    for (const auto& [method, n] : *summary.hottest)
+      text += fmt::format("  {:>7}  {}\n", n, terminal_safe(method));
+  }
+  if (summary.note) text += "note: " + *summary.note + "\n";
+  text += fmt::format("open it in JDK Mission Control, or: jfr print {}\n", file);
+  return text;
+}
+
+std::string render_jmx_started(const jvm::JmxStarted& s, const std::string& host, int local_port) {
+  return fmt::format(
+      "JMX agent of JVM {} started on {}:{} on {} (registry and RMI on one port), "
+      "forwarded to localhost:{}\n"
+      "  URL        {}\n"
+      "  user       {}\n"
+      "  password   {}\n"
+      "  jconsole   jconsole {}   (then the user and password above)\n"
+      "  VisualVM   visualvm --openjmx localhost:{}\n"
+      "  JMC        File > Connect > Create a new connection: host localhost, port {}, "
+      "the user and password above\n"
+      "The login is made for this agent only (password file 0600 on the target); no "
+      "TLS: the agent listens on loopback on the target and the forward on 127.0.0.1 "
+      "here.\n"
+      "{}Ctrl-C ends the forward.\n",
+      s.pid, s.bind, s.port, host, local_port, s.url, s.user, s.password, s.url, s.port, s.port,
+      s.kept ? fmt::format("The agent and its login stay in the JVM afterwards (--keep); "
+                           "`jcmd {} ManagementAgent.stop` and removing {} on the target undo "
+                           "it.\n",
+                           s.pid, terminal_safe(s.files))
+             : "The agent is stopped and its login removed when sonde exits (--keep leaves "
+               "them).\n");
+}
+
+std::string render_jmx_already_running(const jvm::JmxAlreadyRunning& r, const std::string& target) {
+  return fmt::format(
+      "JVM {} already runs its JMX agent{}.\n{}"
+      "To reach it from here, forward its port(s) with `sonde forward {} PORT`; if its "
+      "RMI port differs from the registry port or java.rmi.server.hostname is not "
+      "127.0.0.1, forward both and expect the stub to name the JVM's host.\n",
+      r.pid, r.url.empty() ? "" : " at " + terminal_safe(r.url), terminal_safe_text(r.status),
+      target.empty() ? "TARGET" : target);
+}
+
+std::string render_jdwp_forward(const jvm::JvmInfo& jvm, const std::string& host, int local_port,
+                                const std::string& remote_host, int remote_port,
+                                const std::vector<std::string>& notes) {
+  int lp = local_port;
+  std::string t = fmt::format(
+      "JDWP of JVM {} ({}) on {}: localhost:{} -> {}:{} on the target\n"
+      "  jdb       jdb -attach localhost:{}\n"
+      "  IntelliJ  Run > Edit Configurations > + Remote JVM Debug: host localhost, port {}\n"
+      "  VS Code   launch.json: {{\"type\": \"java\", \"request\": \"attach\", "
+      "\"hostName\": \"localhost\", \"port\": {}}}\n"
+      "  Eclipse   Debug Configurations > Remote Java Application: localhost, port {}\n",
+      jvm.pid, terminal_safe(jvm.main), host, lp, remote_host, remote_port, lp, lp, lp, lp);
+  for (const auto& n : notes) t += "note: " + n + "\n";
+  t += "warning: JDWP has no authentication: whoever reaches the port can run any code in "
+       "the JVM. The forward listens on 127.0.0.1 only; keep it that way.\n"
+       "Ctrl-C ends the forward.\n";
+  return t;
 }
 
 std::string terminal_safe_text(std::string_view text) {

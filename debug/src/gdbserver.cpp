@@ -174,8 +174,9 @@ void stop_gdbserver(pid_t gdbserver, pid_t target, bool target_was_stopped) {
   if (!target_was_stopped && process_state(target) == 'T') ::kill(target, SIGCONT);
 }
 
-Result<json> serve_gdbserver(pid_t pid, bool via_sudo, const CancelToken& cancel,
-                             const std::function<void(const json&)>& emit) {
+Result<ptrace::DebugResult> serve_gdbserver(
+    pid_t pid, bool via_sudo, const CancelToken& cancel,
+    const std::function<void(const ptrace::DebugEvent&)>& emit) {
   if (process_state(pid) == '?')
     return Error{errc::kNotFound, fmt::format("no process {}", pid),
                  "list processes with `sonde ps TARGET`"};
@@ -190,18 +191,13 @@ Result<json> serve_gdbserver(pid_t pid, bool via_sudo, const CancelToken& cancel
   SocketDir sock;
   auto lfd = sock.listen(via_sudo);
   if (!lfd) return lfd.error();
-  emit({{"listening", sock.where().path}, {"gdbserver", *exe}});
+  emit(ptrace::DebugListening{sock.where().path, *exe});
 
   int sessions = 0, continued = 0;
   std::unique_ptr<DebugSession> dbg;
-  json ended;
   auto finish = [&](std::string how) {
-    ended = {{"debugger", "ended"},
-             {"how", how},
-             {"stderr", last_lines(dbg->stderr_tail())},
-             {"process_state", std::string(1, process_state(pid))}};
     if (dbg->continued()) ++continued;
-    emit(ended);
+    emit(ptrace::DebuggerEnded{std::move(how), last_lines(dbg->stderr_tail()), process_state(pid)});
     dbg.reset();
   };
   while (!cancel.cancelled()) {
@@ -216,9 +212,7 @@ Result<json> serve_gdbserver(pid_t pid, bool via_sudo, const CancelToken& cancel
     dbg = std::make_unique<DebugSession>(pid, *exe);
     if (auto st = dbg->start(std::move(conn)); !st.ok()) return st.error();
     ++sessions;
-    emit({{"debugger", "connected"},
-          {"gdbserver_pid", dbg->pid()},
-          {"target_was_stopped", dbg->target_was_stopped()}});
+    emit(ptrace::DebuggerConnected{dbg->pid(), dbg->target_was_stopped()});
   }
   // The socket goes first: the agent may have only its shutdown grace left
   // (stdin closed), and the debugger's detach below can take seconds.
@@ -226,13 +220,14 @@ Result<json> serve_gdbserver(pid_t pid, bool via_sudo, const CancelToken& cancel
   sock.remove();
   if (dbg) finish(dbg->end());
   char state = process_state(pid);
-  json out = {{"pid", pid},
-              {"socket", sock.where().path},
-              {"debuggers", sessions},
-              {"continued", continued},
-              {"process_state", std::string(1, state)},
-              {"process_gone", state == '?'}};
-  if (state != '?') out["tracer"] = proc::tracer_of(pid);
+  ptrace::DebugResult out;
+  out.pid = pid;
+  out.socket = sock.where().path;
+  out.debuggers = sessions;
+  out.continued = continued;
+  out.process_state = state;
+  out.process_gone = state == '?';
+  if (state != '?') out.tracer = proc::tracer_of(pid);
   return out;
 }
 

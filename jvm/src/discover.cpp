@@ -84,23 +84,23 @@ std::optional<Candidate> jvm_candidate(pid_t pid) {
   return std::nullopt;
 }
 
-json describe(const Candidate& c, const proc::SystemInfo& sys, const proc::UserDb& users,
-              json& notes) {
+JvmInfo describe(const Candidate& c, const proc::SystemInfo& sys, const proc::UserDb& users,
+                 std::vector<std::string>& notes) {
   const pid_t pid = c.pid;
-  json j;
-  j["pid"] = pid;
-  j["hotspot"] = c.verified;
+  JvmInfo j;
+  j.pid = pid;
+  j.hotspot = c.verified;
   auto ids = read_proc_ids(pid);
   if (ids) {
-    j["nspid"] = ids->nspid;
-    j["uid"] = ids->euid;
-    j["user"] = users.user_name(ids->euid);
+    j.nspid = ids->nspid;
+    j.uid = ids->euid;
+    j.user = users.user_name(ids->euid);
   }
   auto raw = read_file(fmt::format("/proc/{}/cmdline", pid), 1u << 20);
   std::vector<std::string> argv = raw ? split_cmdline(*raw) : std::vector<std::string>{};
   std::string command;
   for (const auto& a : argv) command += (command.empty() ? "" : " ") + a;
-  j["command"] = proc::utf8_safe(command.size() > 4096 ? command.substr(0, 4096) : command);
+  j.command = proc::utf8_safe(command.size() > 4096 ? command.substr(0, 4096) : command);
 
   JvmOptions parsed = parse_java_command_line(argv);
   // Options from the environment come first; the command line overrides them.
@@ -126,25 +126,24 @@ json describe(const Candidate& c, const proc::SystemInfo& sys, const proc::UserD
           o.main.size() > 4 && o.main.substr(o.main.size() - 4) == ".jar" ? "jar" : "class";
     }
   }
-  j["main"] = proc::utf8_safe(o.main);
-  j["main_kind"] = o.main_kind;
+  j.main = proc::utf8_safe(o.main);
+  j.main_kind = o.main_kind;
   std::string version = perf_string(perf, "java.property.java.version").value_or("");
   if (version.empty()) version = release_version(pid, c.libjvm);
-  j["java_version"] = version;
-  j["vm_name"] = perf_string(perf, "java.property.java.vm.name").value_or("");
-  j["hsperfdata"] = !perf.empty();
+  j.java_version = version;
+  j.vm_name = perf_string(perf, "java.property.java.vm.name").value_or("");
+  j.hsperfdata = !perf.empty();
 
   if (auto st = proc::read_stat(fmt::format("/proc/{}/stat", pid))) {
     double started = static_cast<double>(st->starttime) / static_cast<double>(sys.clk_tck);
-    j["uptime_s"] = std::max(0.0, sys.uptime_s - started);
-    j["start_epoch"] = proc::start_epoch(sys, st->starttime);
+    j.uptime_s = std::max(0.0, sys.uptime_s - started);
+    j.start_epoch = proc::start_epoch(sys, st->starttime);
   }
 
-  json heap = json::object();
-  if (!o.xmx.empty()) heap["max"] = o.xmx;
-  if (!o.xms.empty()) heap["initial"] = o.xms;
-  if (o.max_heap_bytes) heap["max_bytes"] = *o.max_heap_bytes;
-  if (o.initial_heap_bytes) heap["initial_bytes"] = *o.initial_heap_bytes;
+  j.heap.max = o.xmx;
+  j.heap.initial = o.xms;
+  j.heap.max_bytes = o.max_heap_bytes;
+  j.heap.initial_bytes = o.initial_heap_bytes;
   long long committed = 0, limit = 0, used = 0;
   bool have_gen = false;
   // The counters come from a file the JVM's user writes: a sum that would
@@ -161,32 +160,21 @@ json describe(const Candidate& c, const proc::SystemInfo& sys, const proc::UserD
       if (auto v = perf_number(perf, fmt::format("{}space.{}.used", base, s))) add(used, *v);
   }
   if (have_gen) {
-    heap["committed_bytes"] = committed;
-    heap["limit_bytes"] = limit;
-    heap["used_bytes"] = used;
+    j.heap.committed_bytes = committed;
+    j.heap.limit_bytes = limit;
+    j.heap.used_bytes = used;
   }
-  j["heap"] = heap;
 
-  json listening = listening_tcp(pid);
+  j.listening = listening_tcp(pid);
   std::set<int> ports;
-  for (const auto& l : listening) ports.insert(l.value("port", 0));
-  j["listening"] = listening;
-  if (o.jdwp) {
-    json jd = to_json(*o.jdwp);
-    jd["listening"] = o.jdwp->server && o.jdwp->port > 0 && ports.count(o.jdwp->port) > 0;
-    j["jdwp"] = jd;
-  } else {
-    j["jdwp"] = nullptr;
-  }
-  json jmx = to_json(o.jmx);
-  jmx["listening"] = o.jmx.port > 0 && ports.count(o.jmx.port) > 0;
-  j["jmx"] = jmx;
+  for (const auto& l : j.listening) ports.insert(l.port);
+  j.jdwp = o.jdwp;
+  if (j.jdwp) j.jdwp->listening = j.jdwp->server && j.jdwp->port > 0 && ports.count(j.jdwp->port);
+  j.jmx = o.jmx;
+  j.jmx.listening = j.jmx.port > 0 && ports.count(j.jmx.port) > 0;
 
   Namespaces ns = compare_namespaces(pid);
-  j["container"] = {{"same_mnt", ns.same_mnt},
-                    {"same_pid", ns.same_pid},
-                    {"same_net", ns.same_net},
-                    {"in_container", !ns.same_mnt || !ns.same_pid}};
+  j.container = {ns.same_mnt, ns.same_pid, ns.same_net, !ns.same_mnt || !ns.same_pid};
   // Only the JVM's own socket counts; one another user planted is noted.
   bool sock_ok = false;
   if (ids) {
@@ -196,9 +184,9 @@ json describe(const Candidate& c, const proc::SystemInfo& sys, const proc::UserD
       notes.push_back(proc::utf8_safe(
           fmt::format("JVM {}: skipped its attach socket: {}", pid, sock.error().message)));
   }
-  j["attach_socket"] = sock_ok;
-  j["attach_disabled"] = o.attach_disabled;
-  j["reduce_signals"] = o.reduce_signals;
+  j.attach_socket = sock_ok;
+  j.attach_disabled = o.attach_disabled;
+  j.reduce_signals = o.reduce_signals;
   if (!c.verified)
     notes.push_back(fmt::format(
         "pid {}: its memory maps are not readable, so it is listed by its `java` launcher name "
@@ -207,10 +195,19 @@ json describe(const Candidate& c, const proc::SystemInfo& sys, const proc::UserD
   return j;
 }
 
+// Within the reader's limits (list_contract.h): the notes past them are
+// counted in one last note.
+void cap_notes(std::vector<std::string>& notes) {
+  if (notes.size() <= kMaxJvmNotes) return;
+  size_t more = notes.size() - (kMaxJvmNotes - 1);
+  notes.resize(kMaxJvmNotes - 1);
+  notes.push_back(fmt::format("… {} more notes", more));
+}
+
 }  // namespace
 
-json listening_tcp(pid_t pid) {
-  json out = json::array();
+std::vector<ListeningSocket> listening_tcp(pid_t pid) {
+  std::vector<ListeningSocket> out;
   std::set<uint64_t> inodes;
   std::string fd_dir = fmt::format("/proc/{}/fd", pid);
   for (int fd : proc::list_pids(fd_dir)) {
@@ -229,16 +226,17 @@ json listening_tcp(pid_t pid) {
       int port = colon == std::string::npos
                      ? 0
                      : static_cast<int>(proc::to_ll(s->local.substr(colon + 1)).value_or(0));
-      out.push_back({{"address", s->local}, {"port", port}, {"proto", proto}});
+      out.push_back({s->local, port, proto});
+      if (out.size() >= kMaxListening) return out;
     }
   }
   return out;
 }
 
-Result<json> list_jvms(const ListOptions& opts) {
+Result<JvmListResult> list_jvms(const ListOptions& opts) {
   proc::SystemInfo sys = proc::read_system_info();
   proc::UserDb users = proc::UserDb::load();
-  json jvms = json::array(), notes = json::array();
+  JvmListResult out;
   if (opts.only_pid > 0) {
     if (::access(fmt::format("/proc/{}", opts.only_pid).c_str(), F_OK) != 0)
       return Error{errc::kNotFound, fmt::format("no process {}", opts.only_pid),
@@ -248,15 +246,24 @@ Result<json> list_jvms(const ListOptions& opts) {
       return Error{errc::kNotFound,
                    fmt::format("pid {} is not a JVM (no libjvm.so mapped)", opts.only_pid),
                    "list JVMs with `sonde jvm list TARGET`"};
-    jvms.push_back(describe(*c, sys, users, notes));
+    out.jvms.push_back(describe(*c, sys, users, out.notes));
   } else {
     pid_t self = ::getpid();
+    size_t more = 0;
     for (int pid : proc::list_pids()) {
       if (pid == self) continue;
-      if (auto c = jvm_candidate(pid)) jvms.push_back(describe(*c, sys, users, notes));
+      auto c = jvm_candidate(pid);
+      if (!c) continue;
+      if (out.jvms.size() < kMaxJvms)
+        out.jvms.push_back(describe(*c, sys, users, out.notes));
+      else
+        ++more;
     }
+    if (more)
+      out.notes.push_back(fmt::format("{} more JVMs not described (at most {})", more, kMaxJvms));
   }
-  return json{{"jvms", jvms}, {"notes", notes}};
+  cap_notes(out.notes);
+  return out;
 }
 
 }  // namespace sonde::jvm

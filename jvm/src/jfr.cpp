@@ -51,7 +51,7 @@ std::optional<std::string> jfr_stop_failure(std::string_view out) {
   return t.empty() ? "JFR.stop gave no answer" : t;
 }
 
-Result<json> record_jfr(const JfrOptions& o, CancelToken& cancel, const JfrCallbacks& cb) {
+Result<JfrResult> record_jfr(const JfrOptions& o, CancelToken& cancel, const JfrCallbacks& cb) {
   if (o.settings != "default" && o.settings != "profile")
     return Error{errc::kBadArgs, "--settings must be default or profile", {}};
   if (o.duration_ms < 1000 || o.duration_ms > 24L * 3600 * 1000)
@@ -82,8 +82,7 @@ Result<json> record_jfr(const JfrOptions& o, CancelToken& cancel, const JfrCallb
   bool early = false;
   for (;;) {
     long el = monotonic_ms() - t0;
-    if (cb.progress)
-      cb.progress({{"phase", "recording"}, {"elapsed_ms", el}, {"duration_ms", o.duration_ms}});
+    if (cb.progress) cb.progress(JfrRecording{el, o.duration_ms});
     if (el >= o.duration_ms) break;
     if (!cancel.sleep_for(std::min(1000L, o.duration_ms - el))) {
       early = true;
@@ -91,7 +90,7 @@ Result<json> record_jfr(const JfrOptions& o, CancelToken& cancel, const JfrCallb
     }
   }
   long recorded = monotonic_ms() - t0;
-  if (cb.progress) cb.progress({{"phase", "dumping"}, {"stopped_early", early}});
+  if (cb.progress) cb.progress(JfrDumping{early});
   // From here on the request may already be cancelled (Ctrl-C stops early):
   // the remaining steps are bounded by their own timeouts and must run.
   auto stopped = jcmd(o.pid, jfr_stop_line(name, jvm_path), ao, nullptr);
@@ -119,7 +118,7 @@ Result<json> record_jfr(const JfrOptions& o, CancelToken& cancel, const JfrCallb
   // Removed now: the open descriptor keeps the data, and no path stays behind
   // whatever happens while streaming.
   ::unlink(our_path.c_str());
-  if (cb.progress) cb.progress({{"phase", "streaming"}});
+  if (cb.progress) cb.progress(JfrStreaming{});
   std::string buf(o.chunk_bytes, '\0');
   uint64_t total = 0;
   for (;;) {
@@ -129,14 +128,7 @@ Result<json> record_jfr(const JfrOptions& o, CancelToken& cancel, const JfrCallb
     if (cb.chunk) cb.chunk(total, std::string_view(buf.data(), *got));
     total += *got;
   }
-  return json{{"pid", o.pid},
-              {"name", name},
-              {"settings", o.settings},
-              {"duration_ms", o.duration_ms},
-              {"recorded_ms", recorded},
-              {"stopped_early", early},
-              {"bytes", total},
-              {"remote_path", jvm_path}};
+  return JfrResult{o.pid, name, o.settings, o.duration_ms, recorded, early, total, jvm_path};
 }
 
 }  // namespace sonde::jvm

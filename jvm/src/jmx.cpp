@@ -196,7 +196,7 @@ Status stop_jmx(pid_t pid, const std::string& files_dir) {
   return result;
 }
 
-Result<json> start_jmx(const JmxStartOptions& o, CancelToken* cancel, JmxFiles* files) {
+Result<JmxResult> start_jmx(const JmxStartOptions& o, CancelToken* cancel, JmxFiles* files) {
   if (o.port < 1 || o.port > 65535) return Error{errc::kBadArgs, "bad JMX port", {}};
   AttachOptions ao;
   ao.connect_timeout_ms = o.attach_timeout_ms;
@@ -204,9 +204,7 @@ Result<json> start_jmx(const JmxStartOptions& o, CancelToken* cancel, JmxFiles* 
   if (!st) return st.error();
   JmxStatus status = parse_management_status(*st);
   if (status.remote) {
-    json out = {{"pid", o.pid}, {"already_running", true}, {"status", *st}, {"url", status.url}};
-    if (status.port) out["port"] = *status.port;
-    return out;
+    return JmxResult{JmxAlreadyRunning{o.pid, *st, status.url, status.port}};
   }
   std::string_view jar = rmi_host_agent_jar();
   if (jar.empty())
@@ -260,15 +258,16 @@ Result<json> start_jmx(const JmxStartOptions& o, CancelToken* cancel, JmxFiles* 
                  {}};
   guard.dir.clear();
   *files = *login;
-  return json{{"pid", o.pid},
-              {"already_running", false},
-              {"port", o.port},
-              {"bind", o.bind},
-              {"url", jmx_url(o.port)},
-              {"user", login->user},
-              {"password", login->password},
-              {"password_file", login->password_file()},
-              {"status", *check}};
+  JmxStarted out;
+  out.pid = o.pid;
+  out.port = o.port;
+  out.bind = o.bind;
+  out.url = jmx_url(o.port);
+  out.user = login->user;
+  out.password = login->password;
+  out.password_file = login->password_file();
+  out.status = *check;
+  return JmxResult{std::move(out)};
 }
 
 }  // namespace sonde::jvm

@@ -212,18 +212,4 @@ JvmOptions parse_java_command_line(const std::vector<std::string>& argv) {
   return o;
 }
 
-json to_json(const JdwpAgent& j) {
-  json out = {{"spec", j.spec},       {"transport", j.transport}, {"server", j.server},
-              {"suspend", j.suspend}, {"address", j.address},     {"host", j.host},
-              {"port", j.port}};
-  return out;
-}
-
-json to_json(const JmxOptions& j) {
-  json out = {{"enabled", j.enabled}, {"port", j.port}, {"rmi_port", j.rmi_port}, {"host", j.host}};
-  if (j.authenticate) out["authenticate"] = *j.authenticate;
-  if (j.ssl) out["ssl"] = *j.ssl;
-  return out;
-}
-
 }  // namespace sonde::jvm

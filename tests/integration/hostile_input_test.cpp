@@ -77,12 +77,20 @@ TEST(FakeAgent, PsResultThatIsNotAMapIsAProtocolErrorNamingTheOp) {
 }
 
 TEST(FakeAgent, WrongTypeInAFieldTheControllerReadsIsAProtocolError) {
-  // `sonde hello` indexes into the capabilities it gets back.
-  FakeAgent agent(std::vector<json>{
-      make_result(1, {{"hostname", "fake-host"}, {"ptrace", "yes"}, {"perf_event", 3}})});
+  // `sonde hello` reads the capabilities it gets back field by field.
+  FakeAgent agent(std::vector<json>{make_result(1, {{"agent_version", "fake"},
+                                                    {"protocol", kProtocolVersion},
+                                                    {"hostname", "fake-host"},
+                                                    {"pid", 1},
+                                                    {"uid", 0},
+                                                    {"euid", 0},
+                                                    {"gid", 0},
+                                                    {"egid", 0},
+                                                    {"ptrace", "yes"},
+                                                    {"perf_event", 3}})});
   auto r = run_sonde({"hello", "--via", agent.via()}, {}, 20000);
   expect_protocol_error(r, "malformed `capabilities` result from the agent");
-  EXPECT_TRUE(contains(r.err, "type_error")) << r.err;
+  EXPECT_TRUE(contains(r.err, "ptrace: expected a map, got string")) << r.err;
 }
 
 TEST(FakeAgent, MalformedEventIsAProtocolErrorNamingTheOp) {

@@ -57,20 +57,21 @@ TEST(AttachLive, ListFindsTheJvm) {
   o.only_pid = jvm->pid();
   auto r = list_jvms(o);
   ASSERT_TRUE(r.ok()) << r.error().describe();
-  ASSERT_EQ((*r)["jvms"].size(), 1u);
-  const json& j = (*r)["jvms"][0];
-  EXPECT_EQ(j["main"], "JvmTarget");
-  EXPECT_EQ(j["java_version"].get<std::string>().substr(0, 3), "17.");
-  EXPECT_EQ(j["hotspot"], true);
-  EXPECT_EQ(j["heap"]["max"], "64m");
-  EXPECT_EQ(j["jdwp"]["server"], true);
-  EXPECT_EQ(j["container"]["in_container"], false);
+  ASSERT_EQ(r->jvms.size(), 1u);
+  const JvmInfo& j = r->jvms[0];
+  EXPECT_EQ(j.main, "JvmTarget");
+  EXPECT_EQ(j.java_version.substr(0, 3), "17.");
+  EXPECT_TRUE(j.hotspot);
+  EXPECT_EQ(j.heap.max, "64m");
+  ASSERT_TRUE(j.jdwp);
+  EXPECT_TRUE(j.jdwp->server);
+  EXPECT_FALSE(j.container.in_container);
   // address=...:0 picks a random port: the JVM listens on it.
-  EXPECT_FALSE(j["listening"].empty()) << j.dump();
+  EXPECT_FALSE(j.listening.empty()) << to_json(j).dump();
   auto all = list_jvms();
   ASSERT_TRUE(all.ok());
   bool found = false;
-  for (const auto& x : (*all)["jvms"]) found |= x["pid"] == jvm->pid();
+  for (const auto& x : all->jvms) found |= x.pid == jvm->pid();
   EXPECT_TRUE(found);
   auto not_jvm = list_jvms(ListOptions{::getpid()});
   ASSERT_FALSE(not_jvm.ok());
@@ -90,7 +91,7 @@ TEST(AttachLive, JfrRecordingStreamsAndCleansUp) {
   int progress = 0;
   bool ordered = true;
   JfrCallbacks cb;
-  cb.progress = [&](const json&) { ++progress; };
+  cb.progress = [&](const JfrEvent&) { ++progress; };
   cb.chunk = [&](uint64_t off, std::string_view b) {
     ordered &= off == file.size();
     file.append(b);
@@ -98,13 +99,12 @@ TEST(AttachLive, JfrRecordingStreamsAndCleansUp) {
   auto r = record_jfr(o, cancel, cb);
   ASSERT_TRUE(r.ok()) << r.error().describe();
   EXPECT_TRUE(ordered);
-  EXPECT_EQ((*r)["bytes"].get<uint64_t>(), file.size());
+  EXPECT_EQ(r->bytes, file.size());
   ASSERT_GT(file.size(), 1000u);
   EXPECT_EQ(file.substr(0, 4), std::string("FLR\0", 4));  // JFR's magic
   EXPECT_GE(progress, 3);
-  EXPECT_EQ((*r)["stopped_early"], false);
-  std::string remote =
-      "/proc/" + std::to_string(jvm->pid()) + "/root" + (*r)["remote_path"].get<std::string>();
+  EXPECT_FALSE(r->stopped_early);
+  std::string remote = "/proc/" + std::to_string(jvm->pid()) + "/root" + r->remote_path;
   EXPECT_NE(::access(remote.c_str(), F_OK), 0) << "the remote copy is still there";
 }
 
@@ -118,14 +118,14 @@ TEST(AttachLive, CancelledJfrStillDumps) {
   o.duration_ms = 600000;
   size_t bytes = 0;
   JfrCallbacks cb;
-  cb.progress = [&](const json& ev) {
-    if (ev.value("phase", "") == "recording" && ev.value("elapsed_ms", 0L) >= 1000)
+  cb.progress = [&](const JfrEvent& ev) {
+    if (const auto* rec = std::get_if<JfrRecording>(&ev); rec && rec->elapsed_ms >= 1000)
       cancel.cancel();  // the Ctrl-C
   };
   cb.chunk = [&](uint64_t, std::string_view b) { bytes += b.size(); };
   auto r = record_jfr(o, cancel, cb);
   ASSERT_TRUE(r.ok()) << r.error().describe();
-  EXPECT_EQ((*r)["stopped_early"], true);
+  EXPECT_TRUE(r->stopped_early);
   EXPECT_GT(bytes, 1000u);
 }
 

@@ -3,7 +3,6 @@
 // is an error naming the field.
 #include <gtest/gtest.h>
 
-#include "sonde/ptrace/debug_contract.h"
 #include "sonde/ptrace/trace_contract.h"
 #include "support/contains.h"
 #include "support/wire.h"
@@ -187,19 +186,6 @@ TEST(TraceContract, CapKeepsTheBusiestProcessesAndCountsTheRest) {
   EXPECT_EQ(r.per_process[0].pid, 1200);  // the most syscall time first
   ASSERT_EQ(r.notes.size(), 201u);
   EXPECT_EQ(r.notes.back(), "… 50 more notes");
-}
-
-TEST(DebugContract, ArgsRoundTripValidateAndMalformed) {
-  auto back = debug_args_from_json(over_the_wire(to_json(DebugArgs{4242, true})));
-  ASSERT_TRUE(back);
-  EXPECT_EQ(back->pid, 4242);
-  EXPECT_TRUE(back->sudo);
-  EXPECT_TRUE(validate(*back));
-  EXPECT_TRUE(contains(validate(DebugArgs{0, false}).error().message, "-p 0"));
-  EXPECT_EQ(debug_args_from_json(json::object()).error().message,
-            "bad `gdbserver` arguments: pid: missing");
-  EXPECT_TRUE(contains(debug_args_from_json({{"pid", 1}, {"sudo", 1}}).error().message,
-                       "sudo: expected a boolean"));
 }
 
 }  // namespace

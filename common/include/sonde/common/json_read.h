@@ -124,9 +124,29 @@ class JsonReader {
               Need need = Need::kOptional);
   void boolean(const json& o, const char* key, const JsonPath& at, bool& out,
                Need need = Need::kOptional);
+  // A field that may be missing or null (out stays nullopt) and otherwise
+  // holds a T: a string, a boolean, a double or an integer in range.
+  template <typename T>
+  void optional(const json& o, const char* key, const JsonPath& at, std::optional<T>& out) {
+    if (failed() || !field(o, key, at)) return;
+    T v{};
+    if constexpr (std::is_same_v<T, std::string>)
+      string(o, key, at, v);
+    else if constexpr (std::is_same_v<T, bool>)
+      boolean(o, key, at, v);
+    else if constexpr (std::is_floating_point_v<T>)
+      number(o, key, at, v);
+    else
+      integer(o, key, at, v);
+    if (!failed()) out = std::move(v);
+  }
   // The array under key, or nullptr when missing (an empty list) or wrong.
   const json* array(const json& o, const char* key, const JsonPath& at,
                     Need need = Need::kOptional);
+  // The same, with at most max_items elements: a peer's list must not make
+  // the reader build structs without bound.
+  const json* bounded_array(const json& o, const char* key, const JsonPath& at, size_t max_items,
+                            Need need = Need::kOptional);
   // The map under key, or nullptr when missing or wrong.
   const json* map(const json& o, const char* key, const JsonPath& at, Need need = Need::kOptional);
   void strings(const json& o, const char* key, const JsonPath& at, std::vector<std::string>& out,

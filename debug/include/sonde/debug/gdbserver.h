@@ -13,6 +13,7 @@
 #include "sonde/common/cancel.h"
 #include "sonde/common/frame.h"
 #include "sonde/common/result.h"
+#include "sonde/ptrace/debug_contract.h"
 
 namespace sonde::debug {
 
@@ -46,11 +47,11 @@ void stop_gdbserver(pid_t gdbserver, pid_t target, bool target_was_stopped);
 // SIGCONT if it was left stopped). The directory goes when this returns.
 // via_sudo: the socket is handed to the user sudo ran the agent for.
 //
-// Events: {"listening": SOCKET_PATH, "gdbserver": PATH}, {"debugger":
-// "connected", "gdbserver_pid", "target_was_stopped"}, {"debugger": "ended",
-// "how", "stderr", "process_state"}. The result says how many debuggers came
-// and in which state the process was left.
-Result<json> serve_gdbserver(pid_t pid, bool via_sudo, const CancelToken& cancel,
-                             const std::function<void(const json&)>& emit);
+// Events: DebugListening first, then DebuggerConnected and DebuggerEnded
+// for each debugger. The result says how many debuggers came and in which
+// state the process was left.
+Result<ptrace::DebugResult> serve_gdbserver(
+    pid_t pid, bool via_sudo, const CancelToken& cancel,
+    const std::function<void(const ptrace::DebugEvent&)>& emit);
 
 }  // namespace sonde::debug

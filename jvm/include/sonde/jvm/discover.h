@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "sonde/common/frame.h"
 #include "sonde/common/result.h"
+#include "sonde/jvm/list_contract.h"
 
 namespace sonde::jvm {
 
@@ -17,14 +17,12 @@ struct ListOptions {
   pid_t only_pid = 0;  // describe this pid alone (errors when it is no JVM)
 };
 
-// {"jvms": [...], "notes": [...]}: each JVM with pid, nspid, user, uid,
-// main, main_kind, java_version, vm_name, uptime_s, heap, jdwp, jmx,
-// listening (TCP ports it listens on), container, attach_socket,
-// attach_disabled, hotspot (libjvm.so seen), command.
-Result<json> list_jvms(const ListOptions& opts = {});
+// The JVMs (at most kMaxJvms; those past it are counted in a note) and
+// notes on what could not be read.
+Result<JvmListResult> list_jvms(const ListOptions& opts = {});
 
-// TCP ports pid listens on, read from its own network namespace:
-// [{"address": "127.0.0.1:5005", "port": 5005}].
-json listening_tcp(pid_t pid);
+// TCP ports pid listens on (at most kMaxListening), read from its own
+// network namespace.
+std::vector<ListeningSocket> listening_tcp(pid_t pid);
 
 }  // namespace sonde::jvm

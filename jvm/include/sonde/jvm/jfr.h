@@ -12,8 +12,8 @@
 #include <string_view>
 
 #include "sonde/common/cancel.h"
-#include "sonde/common/frame.h"
 #include "sonde/common/result.h"
+#include "sonde/jvm/jfr_contract.h"
 
 namespace sonde::jvm {
 
@@ -26,15 +26,13 @@ struct JfrOptions {
 };
 
 struct JfrCallbacks {
-  // phase "recording" (elapsed_ms, duration_ms), "dumping", "streaming".
-  std::function<void(const json&)> progress;
+  // JfrRecording about once a second, then JfrDumping, then JfrStreaming.
+  std::function<void(const JfrEvent&)> progress;
   // Consecutive file bytes from offset.
   std::function<void(uint64_t offset, std::string_view bytes)> chunk;
 };
 
-// {"pid","name","settings","duration_ms","recorded_ms","stopped_early",
-//  "bytes","remote_path"}.
-Result<json> record_jfr(const JfrOptions& o, CancelToken& cancel, const JfrCallbacks& cb);
+Result<JfrResult> record_jfr(const JfrOptions& o, CancelToken& cancel, const JfrCallbacks& cb);
 
 // The jcmd lines, exposed for tests.
 std::string jfr_start_line(const std::string& name, const std::string& settings,

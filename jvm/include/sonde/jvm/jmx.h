@@ -18,8 +18,8 @@
 #include <string_view>
 
 #include "sonde/common/cancel.h"
-#include "sonde/common/frame.h"
 #include "sonde/common/result.h"
+#include "sonde/jvm/jmx_contract.h"
 
 namespace sonde::jvm {
 
@@ -64,12 +64,11 @@ struct JmxStatus {
 JmxStatus parse_management_status(std::string_view output);
 
 // errc::kBusy when the port is taken on the JVM's side (retry another);
-// {"pid","port","bind","url","already_running":false} on success, or
-// {"already_running":true,"status":..., "url", "port"} when a remote
-// connector was already there (nothing is changed then).
+// a JmxStarted on success, or a JmxAlreadyRunning when a remote connector
+// was already there (nothing is changed then); never a JmxEnded.
 // A fresh login is made in *files (the caller owns it from then on, and
 // calls stop_jmx when done); files->dir stays empty when nothing was started.
-Result<json> start_jmx(const JmxStartOptions& o, CancelToken* cancel, JmxFiles* files);
+Result<JmxResult> start_jmx(const JmxStartOptions& o, CancelToken* cancel, JmxFiles* files);
 
 // With authentication through `files` (their JVM-side paths).
 std::string jmx_start_line(int port, const std::string& bind, const JmxFiles& files);

@@ -1,6 +1,7 @@
 // The `jvm.*` ops' args: one struct each for jvm.list, jvm.attach, jvm.jfr
 // and jvm.jmx, with one JSON form, used by the `sonde jvm ...` commands and
-// the handlers. validate() is the one judge of a request.
+// the handlers. validate() is the one judge of a request. Their results are
+// in list_contract.h, attach_contract.h, jfr_contract.h and jmx_contract.h.
 #pragma once
 
 #include <string>

@@ -7,27 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "sonde/common/frame.h"
+#include "sonde/jvm/list_contract.h"  // JdwpAgent, JmxOptions and their JSON
 
 namespace sonde::jvm {
-
-struct JdwpAgent {
-  std::string spec;       // as given: "transport=dt_socket,server=y,..."
-  std::string transport;  // dt_socket, dt_shmem
-  bool server = false;    // listens (y) or dials out to a debugger (n)
-  bool suspend = true;    // JDWP's default is y
-  std::string address;    // as given, may be empty (a random port)
-  std::string host;       // "" = loopback only (JDK 9+ default), "*" = all
-  int port = 0;           // 0 when not given
-};
-
-struct JmxOptions {
-  bool enabled = false;  // -Dcom.sun.management.jmxremote[.port]
-  int port = 0;
-  int rmi_port = 0;
-  std::string host;
-  std::optional<bool> authenticate, ssl;
-};
 
 struct JvmOptions {
   std::string main;       // main class, "-jar X", module/class, or source file
@@ -56,8 +38,5 @@ JdwpAgent parse_jdwp_options(const std::string& spec);
 
 // "512m" / "2G" / "1048576" → bytes; nullopt when not a size.
 std::optional<unsigned long long> parse_java_size(const std::string& text);
-
-json to_json(const JdwpAgent& j);
-json to_json(const JmxOptions& j);
 
 }  // namespace sonde::jvm

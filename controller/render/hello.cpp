@@ -1,0 +1,50 @@
+#include "sonde/render/hello.h"
+
+#include <fmt/format.h>
+
+#include "sonde/render/table.h"
+
+namespace sonde::render {
+namespace {
+
+std::string yes_no(bool v) {
+  return v ? "yes" : "no";
+}
+
+// What the agent could not tell shows as "-".
+std::string or_dash(const std::optional<std::string>& v) {
+  return v ? *v : "-";
+}
+
+std::string or_dash(const std::optional<long>& v) {
+  return v ? std::to_string(*v) : "-";
+}
+
+}  // namespace
+
+std::string render_hello(const Capabilities& c, const std::string& transport) {
+  const HelloFacts& h = c.facts;
+  const PtraceFacts& p = h.ptrace;
+  const PerfEventFacts& pe = h.perf_event;
+  std::string yama = p.yama_ptrace_scope
+                         ? "Yama ptrace_scope " + std::to_string(*p.yama_ptrace_scope)
+                         : "no Yama LSM";
+  std::string out;
+  out += fmt::format("host        {} ({}, {})\n", or_dash(h.hostname), or_dash(h.kernel),
+                     or_dash(h.arch));
+  out += fmt::format("transport   {}\n", transport);
+  out += fmt::format("agent       {}, protocol {}, pid {}\n", h.agent_version, h.protocol, h.pid);
+  out += fmt::format("user        uid {} euid {} gid {} egid {}\n", h.uid, h.euid, h.gid, h.egid);
+  out += fmt::format("ptrace      {} ({}; {})\n", yes_no(p.allowed), yama,
+                     p.why.empty() ? "-" : p.why);
+  out +=
+      fmt::format("perf_event  {} (perf_event_paranoid {}{})\n", yes_no(pe.allowed.value_or(false)),
+                  or_dash(pe.paranoid), pe.why ? "; " + terminal_safe(*pe.why) : "");
+  out += fmt::format("capture     {} (CAP_NET_RAW)\n", yes_no(h.cap_net_raw));
+  out += fmt::format("jdk tools   java {}, jcmd {}, jfr {}\n", or_dash(c.jdk_tools.java),
+                     or_dash(c.jdk_tools.jcmd), or_dash(c.jdk_tools.jfr));
+  out += fmt::format("gdbserver   {}\n", or_dash(c.gdbserver));
+  return out;
+}
+
+}  // namespace sonde::render
