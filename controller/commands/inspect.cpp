@@ -33,11 +33,12 @@ CommandSpec inspect_command() {
             "list processes with `sonde ps " + (ctx.target.empty() ? "TARGET" : ctx.target) + "`";
       return ctx.fail(e);
     }
-    (*r)["host"] = (*s)->host();
+    auto result = proc::inspect_result_from_json(*r);
+    if (!result) return ctx.fail(result.error());
     if (ctx.g.json)
-      ctx.print_json(*r);
+      ctx.print_result_json(proc::to_json(*result), **s);
     else
-      std::fputs(render::render_inspect_text(*r).c_str(), stdout);
+      std::fputs(render::render_inspect_text(*result).c_str(), stdout);
     return exit_code::kOk;
   };
   return c;
