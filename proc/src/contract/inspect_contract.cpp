@@ -155,16 +155,16 @@ Result<InspectResult> inspect_result_from_json(const json& j) {
   if (!r.object(j, {})) return r.error();
   r.integer(j, "pid", {}, out.pid, Need::kRequired);
   r.string(j, "comm", {}, out.comm, Need::kRequired);
-  optional_integer(r, j, "ppid", {}, out.ppid);
+  r.integer(j, "ppid", {}, out.ppid);
   state_letter(r, j, "state", {}, out.state);
-  optional_string(r, j, "state_name", {}, out.state_name);
-  optional_integer(r, j, "start_time", {}, out.start_time);
-  optional_string(r, j, "exe", {}, out.exe);
-  optional_string(r, j, "cwd", {}, out.cwd);
-  optional_string(r, j, "root", {}, out.root);
+  r.string(j, "state_name", {}, out.state_name);
+  r.integer(j, "start_time", {}, out.start_time);
+  r.string(j, "exe", {}, out.exe);
+  r.string(j, "cwd", {}, out.cwd);
+  r.string(j, "root", {}, out.root);
   r.strings(j, "cmdline", {}, out.cmdline);
-  optional_string(r, j, "user", {}, out.user);
-  optional_string(r, j, "group", {}, out.group);
+  r.string(j, "user", {}, out.user);
+  r.string(j, "group", {}, out.group);
   read_ids(r, j, "uid", out.uid);
   read_ids(r, j, "gid", out.gid);
   read_list(r, j, "threads", kMaxThreads, out.threads, [&](const json& t, const JsonPath& at) {
@@ -177,7 +177,7 @@ Result<InspectResult> inspect_result_from_json(const json& j) {
     r.string(t, "wchan", at, th.wchan);
     return th;
   });
-  optional_integer(r, j, "threads_more", {}, out.threads_more);
+  r.integer(j, "threads_more", {}, out.threads_more);
   if (!r.failed() && r.field(j, "limits", {})) {
     std::vector<Limit> limits;
     read_list(r, j, "limits", kMaxLimits, limits, [&](const json& l, const JsonPath& at) {
@@ -192,13 +192,13 @@ Result<InspectResult> inspect_result_from_json(const json& j) {
   }
   if (const json* m = r.map(j, "memory", {}))
     for (const auto& f : kMemoryFields)
-      optional_integer(r, *m, f.key, JsonPath{} / "memory", out.memory.*f.field);
+      r.integer(*m, f.key, JsonPath{} / "memory", out.memory.*f.field);
   r.strings(j, "cgroup", {}, out.cgroup);
   read_list(r, j, "namespaces", kMaxNamespaces, out.namespaces,
             [&](const json& n, const JsonPath& at) {
               Namespace ns;
               r.string(n, "type", at, ns.type);
-              optional_integer(r, n, "inode", at, ns.inode);
+              r.integer(n, "inode", at, ns.inode);
               r.boolean(n, "same_as_agent", at, ns.same_as_agent);
               return ns;
             });
@@ -207,8 +207,8 @@ Result<InspectResult> inspect_result_from_json(const json& j) {
     r.integer(f, "fd", at, fd.fd);
     r.string(f, "kind", at, fd.kind);
     r.string(f, "target", at, fd.target);
-    optional_string(r, f, "flags", at, fd.flags);
-    optional_integer(r, f, "pos", at, fd.pos);
+    r.string(f, "flags", at, fd.flags);
+    r.integer(f, "pos", at, fd.pos);
     if (const json* s = r.failed() ? nullptr : r.field(f, "socket", at)) {
       fd.socket.emplace();
       read_socket(r, *s, at / "socket", *fd.socket);
