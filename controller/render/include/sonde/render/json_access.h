@@ -43,6 +43,16 @@ std::optional<T> json_int(const sonde::json& j, const char* key) {
   return v;
 }
 
+// The value itself as an integer that fits T (an array's element).
+template <typename T>
+std::optional<T> json_integer(const sonde::json& v) {
+  auto r = json_access_detail::lenient();
+  T out{};
+  r.integer_value(v, {}, out);
+  if (r.failed()) return std::nullopt;
+  return out;
+}
+
 // The number under key, or fallback.
 inline double json_number(const sonde::json& j, const char* key, double fallback = 0) {
   auto r = json_access_detail::lenient();
