@@ -18,7 +18,8 @@ CommandSpec inspect_command() {
   };
   c.run = [](CommandContext& ctx) -> int {
     long pid = ctx.vm["pid"].as<long>();
-    if (pid <= 0 || pid > INT32_MAX)
+    // The wire's pid is an int; validate() judges the rest.
+    if (pid < INT32_MIN || pid > INT32_MAX)
       return ctx.fail(Error{errc::kBadArgs, fmt::format("-p {} is not a process id", pid),
                             "sonde inspect TARGET -p PID"});
     proc::InspectArgs args{static_cast<int>(pid), ctx.vm["env"].as<bool>()};
