@@ -64,7 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (auto s = proc::parse_netlink_line(line)) (void)s->to_json().dump();
       break;
     case 7:  // /proc/PID/limits
-      if (auto l = proc::parse_limits(text)) (void)l->dump();
+      if (auto l = proc::parse_limits(text))
+        for (const auto& row : *l) (void)json({row.name, row.soft, row.hard, row.units}).dump();
       break;
     case 8: {  // /proc/PID/cmdline
       check_text(proc::display_cmdline(text, "comm", 'S'));

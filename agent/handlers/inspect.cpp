@@ -12,7 +12,9 @@ void register_inspect(Registry& reg) {
     if (auto st = proc::validate(*a); !st) return st.error();
     proc::InspectOptions o;
     o.env = a->env;
-    return proc::inspect_process(a->pid, o);
+    auto r = proc::inspect_process(a->pid, o);
+    if (!r) return r.error();
+    return proc::to_json(*r);
   };
 }
 

@@ -17,7 +17,9 @@ void register_ps(Registry& reg) {
     o.interval_ms = a->interval_ms;
     o.limit = static_cast<size_t>(a->limit);
     if (o.interval_ms > 0) ctx.emit({{"phase", "sampling"}, {"interval_ms", o.interval_ms}});
-    return proc::list_processes(o, ctx.cancel);
+    auto r = proc::list_processes(o, ctx.cancel);
+    if (!r) return r.error();
+    return proc::to_json(*r);
   };
 }
 

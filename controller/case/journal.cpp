@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "sonde/common/io.h"
+#include "sonde/common/json_read.h"
 #include "sonde/common/json_text.h"
 
 namespace sonde::controller::casefile {
@@ -130,11 +131,16 @@ Result<CaseInfo> read_meta(const std::string& name) {
   auto text = read_file(c.dir + "/case.json", 1 << 20);
   if (text.ok()) {
     json m = json::parse(*text, nullptr, false);
-    if (m.is_object()) {
-      if (m.contains("title") && m["title"].is_string()) c.title = m["title"];
-      if (m.contains("created") && m["created"].is_string()) c.created = m["created"];
-      if (m.contains("closed") && m["closed"].is_string()) c.closed = m["closed"];
-    }
+    // A field someone edited into the wrong type is said and left out; the
+    // others still count (a closed case must stay closed).
+    if (m.is_object())
+      for (auto [key, dst] :
+           {std::pair{"title", &c.title}, {"created", &c.created}, {"closed", &c.closed}}) {
+        JsonReader r(errc::kIo, c.dir + "/case.json");
+        r.string(m, key, {}, *dst);
+        if (r.failed())
+          std::fprintf(stderr, "sonde: warning: %s; ignored\n", r.error().message.c_str());
+      }
   }
   return c;
 }
@@ -225,9 +231,9 @@ Status set_case_closed(const CaseInfo& c, const std::string& closed) {
   return write_replace(c.dir + "/case.json", json_text(meta, 2) + "\n");
 }
 
-Status append_entry(const CaseInfo& c, const json& entry) {
+Status append_entry(const CaseInfo& c, const Entry& entry) {
   // Invalid UTF-8 from a target must not make dump() throw: replace it.
-  std::string line = json_text(entry) + "\n";
+  std::string line = json_text(to_json(entry)) + "\n";
   std::string path = c.dir + "/journal.jsonl";
   int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return errno_error("open " + path);
@@ -270,6 +276,7 @@ Result<Journal> load_journal(const CaseInfo& c) {
     ++n;
     bool newline = !in.eof();  // getline stopped at '\n', not at the end
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    std::string where = "journal.jsonl line " + std::to_string(n);
     json e = json::parse(line, nullptr, false);
     if (e.is_discarded() || !e.is_object()) {
       std::string what = !newline           ? "truncated (no end of line: a write cut short?)"
@@ -278,11 +285,16 @@ Result<Journal> load_journal(const CaseInfo& c) {
       std::string head = line.substr(0, 40);
       for (char& ch : head)
         if (static_cast<unsigned char>(ch) < 0x20) ch = '?';
-      j.warnings.push_back("journal.jsonl line " + std::to_string(n) + ": " + what + " (\"" + head +
-                           (line.size() > 40 ? "..." : "") + "\"); skipped");
+      j.warnings.push_back(where + ": " + what + " (\"" + head + (line.size() > 40 ? "..." : "") +
+                           "\"); skipped");
       continue;
     }
-    j.entries.push_back(std::move(e));
+    auto entry = entry_from_json(e, where);
+    if (!entry) {
+      j.warnings.push_back(entry.error().message + "; skipped");
+      continue;
+    }
+    j.entries.push_back(std::move(*entry));
   }
   return j;
 }

@@ -30,12 +30,15 @@
 //    "redacted": N                            values masked in this entry (0 with --no-redact)
 //   }
 // A crash mid-write can leave at most the last line incomplete: loading skips
-// it with a warning that names the line, and every earlier entry loads.
+// it with a warning that names the line, and every earlier entry loads. A
+// line someone edited into the wrong shape (a field of the wrong type) is
+// skipped the same way, the warning naming the field (entry.h).
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "entry.h"
 #include "sonde/common/frame.h"
 #include "sonde/common/result.h"
 
@@ -65,10 +68,10 @@ Status set_case_closed(const CaseInfo& c, const std::string& closed);
 // Appends one entry as one line with a single write(2) on an O_APPEND file,
 // then fsync: concurrent sonde runs never interleave, a crash never damages
 // earlier lines.
-Status append_entry(const CaseInfo& c, const json& entry);
+Status append_entry(const CaseInfo& c, const Entry& entry);
 
 struct Journal {
-  std::vector<json> entries;
+  std::vector<Entry> entries;         // in journal order
   std::vector<std::string> warnings;  // "journal.jsonl line 7: truncated (...); skipped"
 };
 Result<Journal> load_journal(const CaseInfo& c);

@@ -52,6 +52,18 @@ json bounded(const json& r) {
   return out;
 }
 
+// Everything an op carries through the masks: its args and result as
+// redact_json sees any JSON, its strings as text.
+void redact_op(OpRecord& o, int* count) {
+  o.op = redact_text(o.op, count);
+  o.args = redact_json(o.args, count);
+  if (o.host) o.host = redact_text(*o.host, count);
+  if (o.result) o.result = redact_json(*o.result, count);
+  if (o.error)
+    for (std::string* t : {&o.error->code, &o.error->message, &o.error->hint})
+      *t = redact_text(*t, count);
+}
+
 // Entry sequence number: lines in the journal so far, plus one.
 int next_seq(const std::string& case_dir) {
   FILE* f = std::fopen((case_dir + "/journal.jsonl").c_str(), "rbe");
@@ -70,7 +82,7 @@ int next_seq(const std::string& case_dir) {
 
 // The latest match: a new Session may reuse a freed one's address, and its
 // ids start at 1 again.
-json* CaseRecorder::find_op(const Session* session, uint64_t id) {
+OpRecord* CaseRecorder::find_op(const Session* session, uint64_t id) {
   for (auto it = ops_.rbegin(); it != ops_.rend(); ++it)
     if (it->session == session && it->id == id) return &it->rec;
   return nullptr;
@@ -79,28 +91,28 @@ json* CaseRecorder::find_op(const Session* session, uint64_t id) {
 void CaseRecorder::on_request(const Session& s, uint64_t id, const std::string& op,
                               const json& args) {
   std::lock_guard<std::mutex> lk(mu_);
-  ops_.push_back({&s, id, json{{"op", op}, {"args", args}}});
+  ops_.push_back({&s, id, OpRecord{op, args, std::nullopt, std::nullopt, std::nullopt}});
 }
 
 void CaseRecorder::on_result(const Session& s, uint64_t id, const json& result) {
   std::lock_guard<std::mutex> lk(mu_);
-  if (json* o = find_op(&s, id); o && !o->contains("result") && !o->contains("error")) {
-    (*o)["host"] = s.host();
-    (*o)["result"] = bounded(result);
+  if (OpRecord* o = find_op(&s, id); o && !o->result && !o->error) {
+    o->host = s.host();
+    o->result = bounded(result);
   }
 }
 
 void CaseRecorder::on_error(const Session& s, uint64_t id, const Error& e) {
   std::lock_guard<std::mutex> lk(mu_);
-  if (json* o = find_op(&s, id); o && !o->contains("result") && !o->contains("error")) {
-    (*o)["host"] = s.host();
-    (*o)["error"] = {{"code", e.code}, {"message", e.message}, {"hint", e.hint}};
+  if (OpRecord* o = find_op(&s, id); o && !o->result && !o->error) {
+    o->host = s.host();
+    o->error = OpError{e.code, e.message, e.hint};
   }
 }
 
-std::vector<json> CaseRecorder::ops() const {
+std::vector<OpRecord> CaseRecorder::ops() const {
   std::lock_guard<std::mutex> lk(mu_);
-  std::vector<json> v;
+  std::vector<OpRecord> v;
   for (const auto& o : ops_) v.push_back(o.rec);
   return v;
 }
@@ -128,23 +140,23 @@ std::string artifact_kind(const std::string& path) {
   return "other";
 }
 
-json copy_artifact(const std::string& case_dir, int seq, const std::string& file,
-                   std::string* note) {
+std::optional<ArtifactRecord> copy_artifact(const std::string& case_dir, int seq,
+                                            const std::string& file, std::string* note) {
   constexpr unsigned long long kMaxBytes = 512ull << 20;
   struct stat st;
   if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
     *note = file + ": not written, nothing to copy";
-    return nullptr;
+    return std::nullopt;
   }
   if (static_cast<unsigned long long>(st.st_size) > kMaxBytes) {
     *note = file + ": " + std::to_string(st.st_size) + " bytes, over 512 MiB: not copied";
-    return nullptr;
+    return std::nullopt;
   }
   std::error_code ec;
   // Artifacts (pcaps, recordings) are the case's most private part: 0700/0600.
   if (::mkdir((case_dir + "/artifacts").c_str(), 0700) != 0 && errno != EEXIST) {
     *note = "cannot create " + case_dir + "/artifacts: " + std::strerror(errno);
-    return nullptr;
+    return std::nullopt;
   }
   std::string base = fs::path(file).filename().string();
   char prefix[16];
@@ -157,7 +169,7 @@ json copy_artifact(const std::string& case_dir, int seq, const std::string& file
     if (out < 0 && errno == EEXIST) continue;
     if (out < 0) {
       *note = "cannot create " + dst + ": " + std::strerror(errno);
-      return nullptr;
+      return std::nullopt;
     }
     int in = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
     unsigned long long bytes = 0;
@@ -178,95 +190,16 @@ json copy_artifact(const std::string& case_dir, int seq, const std::string& file
     if (!ok) {
       ::unlink(dst.c_str());
       *note = "copying " + file + " failed";
-      return nullptr;
+      return std::nullopt;
     }
     std::string from = fs::absolute(file, ec).string();
-    return json{{"path", rel},
-                {"from", from.empty() ? file : from},
-                {"kind", artifact_kind(file)},
-                {"bytes", bytes}};
+    return ArtifactRecord{rel, from.empty() ? file : from, artifact_kind(file), bytes};
   }
   *note = "no free artifact name for " + file;
-  return nullptr;
+  return std::nullopt;
 }
 
-std::string utc_text(long secs) {
-  time_t t = static_cast<time_t>(secs);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-Result<std::string> parse_note_time(const std::string& text, long now) {
-  Error bad{errc::kBadArgs, "--at `" + text + "` is not a time",
-            "use 14:02 or 14:02:30 (local, today), 2026-11-25T14:02Z (UTC), or -15m (ago)"};
-  if (text.size() > 1 && text[0] == '-') {
-    auto ms = parse_duration_ms(text.substr(1));
-    if (!ms || *ms < 0) return bad;
-    return utc_text(now - *ms / 1000);
-  }
-  int Y = 0, M = 0, D = 0, h = 0, m = 0, sec = 0;
-  char rest[8] = {0};
-  auto all_used = [](int consumed, const std::string& t) {
-    return consumed == static_cast<int>(t.size());
-  };
-  int used = 0;
-  // HH:MM[:SS], local time today.
-  if ((std::sscanf(text.c_str(), "%2d:%2d:%2d%n", &h, &m, &sec, &used) == 3 &&
-       all_used(used, text)) ||
-      (sec = 0, used = 0,
-       std::sscanf(text.c_str(), "%2d:%2d%n", &h, &m, &used) == 2 && all_used(used, text))) {
-    if (h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 60) return bad;
-    time_t t = static_cast<time_t>(now);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    tm.tm_hour = h;
-    tm.tm_min = m;
-    tm.tm_sec = sec;
-    tm.tm_isdst = -1;
-    time_t at = std::mktime(&tm);
-    if (at > t) {
-      // "14:02" said at 00:10 means yesterday's 14:02.
-      localtime_r(&t, &tm);
-      tm.tm_mday -= 1;
-      tm.tm_hour = h;
-      tm.tm_min = m;
-      tm.tm_sec = sec;
-      tm.tm_isdst = -1;
-      at = std::mktime(&tm);
-    }
-    return utc_text(static_cast<long>(at));
-  }
-  // YYYY-MM-DD[T ]HH:MM[:SS][Z]
-  std::string t = text;
-  bool utc = !t.empty() && (t.back() == 'Z' || t.back() == 'z');
-  if (utc) t.pop_back();
-  if (t.size() > 10 && (t[10] == 'T' || t[10] == 't' || t[10] == ' ')) t[10] = 'T';
-  used = 0;
-  int n = std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &Y, &M, &D, &h, &m, &sec, &used);
-  if (!(n == 6 && all_used(used, t))) {
-    sec = 0;
-    used = 0;
-    n = std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d%n", &Y, &M, &D, &h, &m, &used);
-    if (!(n == 5 && all_used(used, t))) return bad;
-  }
-  (void)rest;
-  if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60 || Y < 1970) return bad;
-  struct tm tm = {};
-  tm.tm_year = Y - 1900;
-  tm.tm_mon = M - 1;
-  tm.tm_mday = D;
-  tm.tm_hour = h;
-  tm.tm_min = m;
-  tm.tm_sec = sec;
-  tm.tm_isdst = -1;
-  time_t at = utc ? timegm(&tm) : std::mktime(&tm);
-  return utc_text(static_cast<long>(at));
-}
-
-void record_command(const Invocation& inv, const std::vector<json>& ops) {
+void record_command(const Invocation& inv, const std::vector<OpRecord>& ops) {
   auto c = open_case(inv.case_name);
   if (!c) {
     std::fprintf(stderr, "sonde: warning: not recorded in case `%s`: %s\n", inv.case_name.c_str(),
@@ -281,55 +214,49 @@ void record_command(const Invocation& inv, const std::vector<json>& ops) {
     return;
   }
   Summary s = summarize_command(inv.command, ops, inv.exit);
-  std::string host;
+  Entry e;
+  e.kind = "command";
+  e.ts = e.at = utc_now();
   for (const auto& o : ops)
-    if (o.contains("host") && o["host"].is_string() && o["host"] != "?") {
-      host = o["host"];
+    if (o.host && *o.host != "?") {
+      e.host = *o.host;
       break;
     }
-
-  std::string now = utc_now();
-  json entry = {{"v", 1}, {"kind", "command"}, {"ts", now}, {"at", now}};
-  int redacted = 0;
-  json argv = inv.argv;
-  json figures = s.figures;
-  json ops_j = ops;
-  std::string summary = s.line;
+  e.argv = inv.argv;
+  e.command = inv.command;
+  e.target = inv.target;
+  e.duration_ms = inv.duration_ms;
+  e.exit = inv.exit;
+  e.summary = s.line;
+  e.figures = s.figures;
+  e.ops = ops;
   if (inv.redact) {
-    argv = redact_argv(argv, &redacted);
-    summary = redact_text(summary, &redacted);
-    figures = redact_json(figures, &redacted);
-    ops_j = redact_json(ops_j, &redacted);
+    int redacted = 0;
+    // Strings in, strings out: the JSON here is our own.
+    e.argv = redact_argv(json(e.argv), &redacted).get<std::vector<std::string>>();
+    e.summary = redact_text(e.summary, &redacted);
+    for (auto& f : e.figures) f = redact_text(f, &redacted);
+    for (auto& o : e.ops) redact_op(o, &redacted);
+    // The target as typed can hold a password (user:pass@host, a --via command).
+    e.target = redact_target(e.target, &redacted);
+    e.redacted = redacted;
   }
-  entry["argv"] = argv;
-  entry["command"] = inv.command;
-  // The target as typed can hold a password (user:pass@host, a --via command).
-  entry["target"] = inv.redact ? redact_target(inv.target, &redacted) : inv.target;
-  entry["host"] = host;
-  entry["duration_ms"] = inv.duration_ms;
-  entry["exit"] = inv.exit;
-  entry["summary"] = summary;
-  entry["figures"] = figures;
-  entry["ops"] = ops_j;
 
-  json artifacts = json::array();
   const auto& files = inv.outputs;
   if (!files.empty()) {
     int seq = next_seq(c->dir);
     for (const auto& f : files) {
       std::string note;
-      json a = copy_artifact(c->dir, seq, f, &note);
-      if (a.is_null()) {
+      auto a = copy_artifact(c->dir, seq, f, &note);
+      if (!a) {
         if (!note.empty() && inv.exit == 0)
           std::fprintf(stderr, "sonde: warning: case `%s`: %s\n", c->name.c_str(), note.c_str());
         continue;
       }
-      artifacts.push_back(std::move(a));
+      e.artifacts.push_back(std::move(*a));
     }
   }
-  entry["artifacts"] = artifacts;
-  entry["redacted"] = redacted;
-  if (auto st = append_entry(*c, entry); !st.ok())
+  if (auto st = append_entry(*c, e); !st.ok())
     std::fprintf(stderr, "sonde: warning: not recorded in case `%s`: %s\n", c->name.c_str(),
                  st.error().message.c_str());
 }

@@ -7,10 +7,12 @@
 
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "../session_observer.h"
+#include "entry.h"
 #include "sonde/common/frame.h"
 #include "sonde/common/result.h"
 
@@ -22,18 +24,17 @@ class CaseRecorder : public SessionObserver {
   void on_result(const Session& s, uint64_t id, const json& result) override;
   void on_error(const Session& s, uint64_t id, const Error& error) override;
 
-  // The requests so far, in the order they were sent:
-  // [{"op", "host", "args", "result"} or {..., "error": {code, message, hint}}];
-  // a request that never settled has neither.
-  std::vector<json> ops() const;
+  // The requests so far, in the order they were sent, each with its result
+  // (bounded) or error; a request that never settled has neither.
+  std::vector<OpRecord> ops() const;
 
  private:
   struct Op {
     const Session* session;  // tells sessions apart: request ids restart at 1 in each
     uint64_t id;
-    json rec;
+    OpRecord rec;
   };
-  json* find_op(const Session* session, uint64_t id);
+  OpRecord* find_op(const Session* session, uint64_t id);
 
   mutable std::mutex mu_;
   std::vector<Op> ops_;
@@ -59,22 +60,13 @@ std::string case_for(const std::string& command, const std::string& case_option)
 // figures, ops, artifacts copied from inv.outputs), redacts it and appends
 // it. Problems are warnings on stderr: they never change the command's exit
 // code.
-void record_command(const Invocation& inv, const std::vector<json>& ops);
+void record_command(const Invocation& inv, const std::vector<OpRecord>& ops);
 
 // Copies file into c's artifacts/ as NNNN-<basename> (NNNN = seq); the
-// artifact object for the entry, or null (with *note set) when skipped.
-json copy_artifact(const std::string& case_dir, int seq, const std::string& file,
-                   std::string* note);
+// artifact for the entry, or nullopt (with *note set) when skipped.
+std::optional<ArtifactRecord> copy_artifact(const std::string& case_dir, int seq,
+                                            const std::string& file, std::string* note);
 // "svg", "pcap", "jfr", "log", "json", "pprof", "folded", "other".
 std::string artifact_kind(const std::string& path);
-
-// A note's --at as a UTC time "2026-11-25T14:02:00Z": "14:02" or "14:02:30"
-// (today in local time, yesterday if that is still ahead of now),
-// "2026-11-25T14:02Z" / "2026-11-25T14:02:30Z" (UTC; without the Z, local),
-// or "-15m" (that long ago; any duration). now: seconds since the epoch.
-Result<std::string> parse_note_time(const std::string& text, long now);
-
-// "2026-11-25T14:02:03Z" for a time in seconds since the epoch.
-std::string utc_text(long secs);
 
 }  // namespace sonde::controller::casefile

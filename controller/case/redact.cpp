@@ -51,10 +51,10 @@ const std::vector<Pattern>& patterns() {
              icase),
          2});
     // --password=X, password=X, DB_PASSWORD=X, "token": "X", api_key: X
-    v.push_back(
-        {std::regex(std::string("(") + kSecretKeyTail + R"(\s*(?:=|:\s*|"\s*:\s*"?)\s*)([^\s&,;"']+))",
-                    icase),
-         2});
+    v.push_back({std::regex(std::string("(") + kSecretKeyTail +
+                                R"(\s*(?:=|:\s*|"\s*:\s*"?)\s*)([^\s&,;"']+))",
+                            icase),
+                 2});
     // `--password hunter2` inside a command line shown as one string (ps).
     v.push_back(
         {std::regex(std::string("((?:^|\\s)-{1,2}") + kSecretKey + R"(\s+)([^\s-][^\s]*))", icase),
@@ -339,6 +339,8 @@ json redact_argv(const json& argv, int* count) {
   return out;
 }
 
+// Walks JSON of any shape before it is written: every get<> here follows the
+// type check that makes it safe.
 json redact_json(const json& j, int* count) {
   if (j.is_string()) return redact_text(j.get<std::string>(), count);
   if (j.is_array()) {

@@ -19,7 +19,7 @@ namespace sonde::controller::casefile {
 
 struct ReportInput {
   CaseInfo info;                      // info.dir: where artifacts/ is
-  std::vector<json> entries;          // journal lines, any order
+  std::vector<Entry> entries;         // journal lines, any order
   std::vector<std::string> warnings;  // from load_journal, shown in the report
   // Where artifact links start from: the case directory as seen from the
   // directory the report is written to ("" = the report is in the case

@@ -4,16 +4,16 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 
-#include "sonde/common/json_text.h"
+#include "times.h"
 
 namespace sonde::controller::casefile {
 
@@ -45,48 +45,6 @@ namespace {
 // "How we found out" shows this many of the first commands.
 constexpr size_t kFirstCommands = 3;
 
-std::string str(const json& e, const char* key) {
-  auto it = e.find(key);
-  if (it == e.end() || it->is_null()) return "";
-  if (it->is_string()) return it->get<std::string>();
-  return it->dump();
-}
-
-std::optional<long long> integer(const json& e, const char* key) {
-  auto it = e.find(key);
-  if (it == e.end() || !it->is_number()) return std::nullopt;
-  return it->get<long long>();
-}
-
-// "2026-11-25T14:02:00Z", "...00.123Z", "...00+02:00" → epoch milliseconds.
-std::optional<long long> parse_utc_ms(const std::string& s) {
-  int y, mo, d, h, mi, sec, n = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
-    return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  long long ms = static_cast<long long>(timegm(&tm)) * 1000;
-  size_t i = n;
-  if (i < s.size() && s[i] == '.') {
-    long long scale = 100;
-    for (++i; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i) {
-      ms += (s[i] - '0') * scale;
-      scale /= 10;
-    }
-  }
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-    int oh = 0, om = 0;
-    if (std::sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) >= 1)
-      ms -= (s[i] == '+' ? 1 : -1) * (oh * 3600LL + om * 60LL) * 1000;
-  }
-  return ms;
-}
-
 std::string format_span(long long ms) {
   long long s = ms / 1000;
   if (s < 60) return fmt::format("{} s", s);
@@ -96,10 +54,9 @@ std::string format_span(long long ms) {
 }
 
 // A shell-readable command line: words with spaces or quotes get single quotes.
-std::string command_line(const json& argv) {
+std::string command_line(const std::vector<std::string>& argv) {
   std::string out;
-  for (const auto& a : argv) {
-    std::string w = a.is_string() ? a.get<std::string>() : json_text(a);
+  for (std::string w : argv) {
     bool plain = !w.empty() && std::all_of(w.begin(), w.end(), [](unsigned char c) {
       return std::isalnum(c) || std::strchr("-_./=:,@%+", c);
     });
@@ -121,48 +78,38 @@ std::string kind_name(const std::string& kind) {
   return "file";
 }
 
-View read_view(const json& e, size_t order) {
+View read_view(const Entry& e, size_t order) {
   View v;
   v.order = order;
-  v.kind = str(e, "kind");
-  v.at_raw = str(e, "at");
-  if (v.at_raw.empty()) v.at_raw = str(e, "ts");
-  v.at_ms = parse_utc_ms(v.at_raw);
-  v.host = str(e, "host");
-  if (v.host.empty()) v.host = str(e, "target");
-  v.tag = str(e, "tag");
-  v.summary = str(e, "summary");
-  v.exit = integer(e, "exit");
-  v.duration_ms = integer(e, "duration_ms");
-  v.redacted = integer(e, "redacted").value_or(0);
+  v.kind = e.kind;
+  v.at_raw = e.at.empty() ? e.ts : e.at;
+  v.at_ms = parse_time_ms(v.at_raw, BareTime::kUtc);
+  v.host = e.host.empty() ? e.target : e.host;
+  v.tag = e.tag;
+  v.summary = e.summary;
+  v.exit = e.exit;
+  v.duration_ms = e.duration_ms;
+  v.redacted = e.redacted;
   if (v.kind == "command") {
-    auto argv = e.find("argv");
-    if (argv != e.end() && argv->is_array() && !argv->empty())
-      v.line = command_line(*argv);
+    if (!e.argv.empty())
+      v.line = command_line(e.argv);
     else
-      v.line =
-          "sonde " + str(e, "command") + (str(e, "target").empty() ? "" : " ") + str(e, "target");
+      v.line = "sonde " + e.command + (e.target.empty() ? "" : " ") + e.target;
     // A failed command may have no summary: its first error says what happened.
     if (v.summary.empty())
-      for (const auto& op : e.value("ops", json::array()))
-        if (op.is_object() && op.contains("error") && op["error"].is_object()) {
-          v.summary = str(op["error"], "message");
+      for (const auto& op : e.ops)
+        if (op.error) {
+          v.summary = op.error->message;
           break;
         }
-  } else if (v.kind == "note") {
-    v.line = str(e, "text");
   } else {
-    for (const char* k : {"event", "action", "state", "text"})
-      if (!(v.line = str(e, k)).empty()) break;
+    v.line = e.text;
     if (v.kind == "case" && !v.line.empty()) v.line = "case " + v.line;
   }
-  for (const auto& f : e.value("figures", json::array()))
-    v.figures.push_back(f.is_string() ? f.get<std::string>() : json_text(f));
-  for (const auto& a : e.value("artifacts", json::array())) {
-    if (!a.is_object()) continue;
-    Artifact art{str(a, "path"), str(a, "kind"), integer(a, "bytes").value_or(-1)};
-    if (!art.path.empty()) v.artifacts.push_back(art);
-  }
+  v.figures = e.figures;
+  for (const auto& a : e.artifacts)
+    if (!a.path.empty())
+      v.artifacts.push_back({a.path, a.kind, a.bytes ? static_cast<long long>(*a.bytes) : -1});
   return v;
 }
 
@@ -205,13 +152,7 @@ Model build(const ReportInput& in) {
   Model m;
   m.info = in.info;
   m.warnings = in.warnings;
-  for (size_t i = 0; i < in.entries.size(); ++i) {
-    if (!in.entries[i].is_object()) {
-      m.warnings.push_back(fmt::format("journal entry {} is not an object; skipped", i + 1));
-      continue;
-    }
-    m.views.push_back(read_view(in.entries[i], i));
-  }
+  for (size_t i = 0; i < in.entries.size(); ++i) m.views.push_back(read_view(in.entries[i], i));
   // Entries without a readable time go last, in journal order.
   std::stable_sort(m.views.begin(), m.views.end(), [](const View& a, const View& b) {
     if (a.at_ms.has_value() != b.at_ms.has_value()) return a.at_ms.has_value();

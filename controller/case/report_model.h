@@ -1,7 +1,7 @@
 // The post-mortem report's model, shared by its three writers (Markdown,
-// HTML, JSON): the journal's entries read tolerantly (a journal may come from
-// another version), sorted by when they happened and laid into the sections
-// of a post-mortem, and the sentences every format shows the same way.
+// HTML, JSON): the journal's entries (read checked by load_journal), sorted
+// by when they happened and laid into the sections of a post-mortem, and the
+// sentences every format shows the same way.
 #pragma once
 
 #include <optional>

@@ -1,6 +1,7 @@
 // Summaries and key figures of op results for the case journal
-// (summaries.h). Every accessor tolerates missing or mistyped fields: a
-// result from another agent version must still give a line.
+// (summaries.h). The ops with a typed result read it strictly; the others
+// read their JSON through the lenient accessors: a result from another agent
+// version must still give a line.
 #include "summaries.h"
 
 #include <algorithm>
@@ -8,23 +9,20 @@
 
 #include <fmt/format.h>
 
+#include "sonde/proc/inspect_contract.h"
+#include "sonde/proc/ps_contract.h"
+#include "sonde/ptrace/trace_contract.h"
+#include "sonde/render/json_access.h"
+
 namespace sonde::controller::casefile {
 namespace {
 
-std::string str(const json& j, const char* k) {
-  auto it = j.find(k);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
+using render::json_array;
+using render::json_number;
+using render::json_str;
 
-double num(const json& j, const char* k) {
-  auto it = j.find(k);
-  return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
-}
-
-const json& arr(const json& j, const char* k) {
-  static const json empty = json::array();
-  auto it = j.find(k);
-  return it != j.end() && it->is_array() ? *it : empty;
+long num(const json& j, const char* k) {
+  return static_cast<long>(json_number(j, k));
 }
 
 std::string shorten(std::string s, size_t n) {
@@ -37,112 +35,87 @@ std::string ms_text(double ns) {
   return ms < 10 ? fmt::format("{:.2f} ms", ms) : fmt::format("{:.0f} ms", ms);
 }
 
-Summary ps(const json& r) {
+Summary ps(const proc::PsResult& r) {
   Summary s;
-  const json& procs = arr(r, "processes");
-  std::vector<const json*> v;
-  for (const auto& p : procs)
-    if (p.is_object()) v.push_back(&p);
+  std::vector<const proc::PsRow*> v;
+  for (const auto& p : r.processes) v.push_back(&p);
   std::sort(v.begin(), v.end(),
-            [](const json* a, const json* b) { return num(*a, "cpu_pct") > num(*b, "cpu_pct"); });
-  long total = r.contains("total") ? static_cast<long>(num(r, "total")) : long(v.size());
+            [](const proc::PsRow* a, const proc::PsRow* b) { return a->cpu_pct > b->cpu_pct; });
   std::string top;
   for (size_t i = 0; i < v.size() && i < 3; ++i) {
-    const json& p = *v[i];
-    std::string item = fmt::format("{} ({}) {:.1f}%", str(p, "comm"),
-                                   static_cast<long>(num(p, "pid")), num(p, "cpu_pct"));
-    top += (top.empty() ? "" : ", ") + item;
-    s.figures.push_back(fmt::format("{} pid {}: {:.1f}% CPU, {} threads, {} MiB RSS",
-                                    str(p, "comm"), static_cast<long>(num(p, "pid")),
-                                    num(p, "cpu_pct"), static_cast<long>(num(p, "threads")),
-                                    static_cast<long>(num(p, "rss_kb") / 1024)));
+    const proc::PsRow& p = *v[i];
+    top += fmt::format("{}{} ({}) {:.1f}%", top.empty() ? "" : ", ", p.comm, p.pid, p.cpu_pct);
+    s.figures.push_back(fmt::format("{} pid {}: {:.1f}% CPU, {} threads, {} MiB RSS", p.comm, p.pid,
+                                    p.cpu_pct, p.threads, p.rss_kb / 1024));
   }
-  s.line = fmt::format("{} processes", total);
-  if (v.size() != static_cast<size_t>(total)) s.line += fmt::format(" ({} shown)", v.size());
+  s.line = fmt::format("{} processes", r.total);
+  if (v.size() != r.total) s.line += fmt::format(" ({} shown)", v.size());
   if (!top.empty()) s.line += "; top by CPU: " + top;
   return s;
 }
 
-Summary inspect(const json& r) {
+Summary inspect(const proc::InspectResult& r) {
   Summary s;
   std::string cmd;
-  for (const auto& a : arr(r, "cmdline"))
-    if (a.is_string()) cmd += (cmd.empty() ? "" : " ") + a.get<std::string>();
-  if (cmd.empty()) cmd = str(r, "comm");
-  size_t threads = arr(r, "threads").size();
-  size_t fds = arr(r, "fds").size();
-  std::string state = str(r, "state_name").empty() ? str(r, "state") : str(r, "state_name");
-  s.line = fmt::format("pid {} {}: {}, {} threads, {} fds", static_cast<long>(num(r, "pid")),
-                       shorten(cmd, 80), state, threads, fds);
-  if (r.contains("user")) s.line += ", user " + str(r, "user");
+  for (const auto& a : r.cmdline) cmd += (cmd.empty() ? "" : " ") + a;
+  if (cmd.empty()) cmd = r.comm;
+  std::string state = r.state_name.value_or(r.state ? std::string(1, *r.state) : "");
+  s.line = fmt::format("pid {} {}: {}, {} threads, {} fds", r.pid, shorten(cmd, 80), state,
+                       r.threads.size(), r.fds.size());
+  if (r.user) s.line += ", user " + *r.user;
   std::map<std::string, int> kinds;
-  for (const auto& f : arr(r, "fds"))
-    if (f.is_object()) ++kinds[str(f, "kind")];
+  for (const auto& f : r.fds) ++kinds[f.kind];
   if (!kinds.empty()) {
     std::string k;
     for (const auto& [name, n] : kinds) k += fmt::format("{}{} {}", k.empty() ? "" : ", ", n, name);
-    s.figures.push_back(fmt::format("pid {} fds: {}", static_cast<long>(num(r, "pid")), k));
+    s.figures.push_back(fmt::format("pid {} fds: {}", r.pid, k));
   }
-  if (r.contains("env"))
-    s.figures.push_back(fmt::format("{} environment variables", arr(r, "env").size()));
+  if (r.env) s.figures.push_back(fmt::format("{} environment variables", r.env->size()));
   return s;
 }
 
-Summary trace(const json& r) {
+Summary trace(const ptrace::TraceResult& r) {
   Summary s;
-  const json& sc = arr(r, "syscalls");
-  const json& total = r.contains("total") && r["total"].is_object() ? r["total"] : json::object();
+  const auto& sc = r.syscalls;
+  auto errors_text = [](uint64_t errors) {
+    return errors ? fmt::format(" ({} errors)", errors) : std::string();
+  };
   std::string top;
-  for (size_t i = 0; i < sc.size() && i < 3; ++i) {
-    const json& c = sc[i];
-    if (!c.is_object()) continue;
-    long errors = static_cast<long>(num(c, "errors"));
-    top +=
-        fmt::format("{}{} {}{}", top.empty() ? "" : ", ", str(c, "name"),
-                    ms_text(num(c, "time_ns")), errors ? fmt::format(" ({} errors)", errors) : "");
-  }
-  for (size_t i = 0; i < sc.size() && i < 5; ++i) {
-    const json& c = sc[i];
-    if (!c.is_object()) continue;
-    long errors = static_cast<long>(num(c, "errors"));
-    s.figures.push_back(fmt::format("{}: {} calls, {} errors, {}", str(c, "name"),
-                                    static_cast<long>(num(c, "calls")), errors,
-                                    ms_text(num(c, "time_ns"))));
-  }
-  if (sc.empty() && r.contains("events")) {
-    s.line = fmt::format("{} syscall events", arr(r, "events").size());
-  } else {
-    s.line = fmt::format("{} syscalls, {} errors in {} ms", static_cast<long>(num(total, "calls")),
-                         static_cast<long>(num(total, "errors")),
-                         static_cast<long>(num(r, "duration_ms")));
-    if (!top.empty()) s.line += "; top by time: " + top;
-  }
-  if (r.contains("exit_code"))
-    s.line += fmt::format("; command exited {}", static_cast<long>(num(r, "exit_code")));
-  if (r.contains("killed_by")) s.line += "; command killed by " + str(r, "killed_by");
+  for (size_t i = 0; i < sc.size() && i < 3; ++i)
+    top += fmt::format("{}{} {}{}", top.empty() ? "" : ", ", sc[i].name,
+                       ms_text(static_cast<double>(sc[i].time_ns)), errors_text(sc[i].errors));
+  for (size_t i = 0; i < sc.size() && i < 5; ++i)
+    s.figures.push_back(fmt::format("{}: {} calls, {} errors, {}", sc[i].name, sc[i].calls,
+                                    sc[i].errors, ms_text(static_cast<double>(sc[i].time_ns))));
+  s.line =
+      fmt::format("{} syscalls, {} errors in {} ms", r.total.calls, r.total.errors, r.duration_ms);
+  if (!top.empty()) s.line += "; top by time: " + top;
+  if (r.exit_code) s.line += fmt::format("; command exited {}", *r.exit_code);
+  if (!r.killed_by.empty()) s.line += "; command killed by " + r.killed_by;
   return s;
 }
 
 // A frame's name in a profile's frame table or a stack's frame list.
 std::string frame_name(const json& f) {
   if (!f.is_object()) return "?";
-  std::string fn = str(f, "function");
+  std::string fn = json_str(f, "function");
   if (!fn.empty()) return fn;
-  std::string mod = str(f, "module");
+  std::string mod = json_str(f, "module");
   return mod.empty() ? "?" : mod.substr(mod.rfind('/') + 1) + "+?";
 }
 
 Summary profile(const json& r) {
   Summary s;
-  const json& frames = arr(r, "frames");
+  const json& frames = json_array(r, "frames");
   std::map<uint32_t, uint64_t> self;  // leaf frame → samples
   uint64_t samples = 0;
-  for (const auto& st : arr(r, "stacks")) {
+  for (const auto& st : json_array(r, "stacks")) {
     if (!st.is_object()) continue;
-    uint64_t n = static_cast<uint64_t>(num(st, "count"));
+    uint64_t n = static_cast<uint64_t>(json_number(st, "count"));
     samples += n;
-    const json& fr = arr(st, "frames");
-    if (!fr.empty() && fr[0].is_number_unsigned()) self[fr[0].get<uint32_t>()] += n;
+    const json& fr = json_array(st, "frames");
+    if (fr.empty()) continue;
+    if (auto leaf = render::json_integer<uint32_t>(fr[0])) self[*leaf] += n;
   }
   std::map<std::string, uint64_t> by_name;
   for (const auto& [idx, n] : self)
@@ -150,7 +123,8 @@ Summary profile(const json& r) {
   std::vector<std::pair<std::string, uint64_t>> hot(by_name.begin(), by_name.end());
   std::sort(hot.begin(), hot.end(),
             [](const auto& a, const auto& b) { return a.second > b.second; });
-  uint64_t total = r.contains("samples") ? static_cast<uint64_t>(num(r, "samples")) : samples;
+  uint64_t total =
+      render::json_field(r, "samples") ? static_cast<uint64_t>(json_number(r, "samples")) : samples;
   if (total == 0) total = samples;
   std::string top;
   for (size_t i = 0; i < hot.size() && i < 3; ++i) {
@@ -159,28 +133,26 @@ Summary profile(const json& r) {
     top += fmt::format("{}{} {:.0f}%", top.empty() ? "" : ", ", hot[i].first, pct);
     s.figures.push_back(fmt::format("hot: {} {:.0f}%", hot[i].first, pct));
   }
-  s.line =
-      fmt::format("{} samples of pid {} ({}, {}, {} ms)", total, static_cast<long>(num(r, "pid")),
-                  str(r, "mode"), str(r, "sampler"), static_cast<long>(num(r, "duration_ms")));
+  s.line = fmt::format("{} samples of pid {} ({}, {}, {} ms)", total, num(r, "pid"),
+                       json_str(r, "mode"), json_str(r, "sampler"), num(r, "duration_ms"));
   if (!top.empty()) s.line += "; hottest: " + top;
-  if (num(r, "lost") > 0) s.line += fmt::format("; {} lost", static_cast<long>(num(r, "lost")));
+  if (num(r, "lost") > 0) s.line += fmt::format("; {} lost", num(r, "lost"));
   return s;
 }
 
 Summary stack(const json& r) {
   Summary s;
-  const json& threads = arr(r, "threads");
+  const json& threads = json_array(r, "threads");
   std::map<std::string, int> states;
   std::map<std::string, int> tops;
   for (const auto& t : threads) {
     if (!t.is_object()) continue;
-    ++states[str(t, "state")];
-    const json& fr = arr(t, "frames");
+    ++states[json_str(t, "state")];
     // The first frame that has a function name: the innermost is often a
     // libc syscall wrapper with no symbols.
-    for (const auto& f : fr)
-      if (!str(f, "function").empty()) {
-        ++tops[str(f, "function")];
+    for (const auto& f : json_array(t, "frames"))
+      if (std::string fn = json_str(f, "function"); !fn.empty()) {
+        ++tops[fn];
         break;
       }
   }
@@ -193,8 +165,8 @@ Summary stack(const json& r) {
     top += fmt::format("{}{} ×{}", top.empty() ? "" : ", ", v[i].first, v[i].second);
     s.figures.push_back(fmt::format("{} threads in {}", v[i].second, v[i].first));
   }
-  s.line = fmt::format("pid {} {}: {} threads ({})", static_cast<long>(num(r, "pid")),
-                       str(r, "comm"), threads.size(), st);
+  s.line = fmt::format("pid {} {}: {} threads ({})", num(r, "pid"), json_str(r, "comm"),
+                       threads.size(), st);
   if (!top.empty()) s.line += "; top frames: " + top;
   return s;
 }
@@ -202,82 +174,83 @@ Summary stack(const json& r) {
 Summary jvm(const std::string& op, const json& r) {
   Summary s;
   if (op == "jvm.list") {
-    const json& jvms = r.contains("jvms") ? arr(r, "jvms") : arr(r, "processes");
+    const json& jvms =
+        render::json_field(r, "jvms") ? json_array(r, "jvms") : json_array(r, "processes");
     s.line = fmt::format("{} JVMs", jvms.size());
-    for (size_t i = 0; i < jvms.size() && i < 3; ++i)
-      if (jvms[i].is_object())
-        s.figures.push_back(
-            fmt::format("jvm pid {} {}", static_cast<long>(num(jvms[i], "pid")),
-                        shorten(str(jvms[i], "main_class").empty() ? str(jvms[i], "command")
-                                                                   : str(jvms[i], "main_class"),
-                                60)));
+    for (size_t i = 0; i < jvms.size() && i < 3; ++i) {
+      if (!jvms[i].is_object()) continue;
+      std::string main_class = json_str(jvms[i], "main_class");
+      s.figures.push_back(
+          fmt::format("jvm pid {} {}", num(jvms[i], "pid"),
+                      shorten(main_class.empty() ? json_str(jvms[i], "command") : main_class, 60)));
+    }
     return s;
   }
   if (op == "jvm.jfr") {
-    s.line = fmt::format("JFR recording of pid {}", static_cast<long>(num(r, "pid")));
-    if (r.contains("bytes"))
-      s.line += fmt::format(", {} bytes", static_cast<long>(num(r, "bytes")));
+    s.line = fmt::format("JFR recording of pid {}", num(r, "pid"));
+    if (render::json_field(r, "bytes")) s.line += fmt::format(", {} bytes", num(r, "bytes"));
     return s;
   }
-  std::string text = str(r, "output");
+  std::string text = json_str(r, "output");
   size_t lines = text.empty() ? 0 : std::count(text.begin(), text.end(), '\n') + 1;
-  s.line = fmt::format("{} of pid {}: {} lines", op, static_cast<long>(num(r, "pid")), lines);
+  s.line = fmt::format("{} of pid {}: {} lines", op, num(r, "pid"), lines);
   return s;
+}
+
+// The op's own summary from its result; empty when it has none or the
+// result does not read.
+Summary by_op(const std::string& name, const json& r) {
+  if (name == "ps") {
+    if (auto p = proc::ps_result_from_json(r)) return ps(*p);
+  } else if (name == "inspect") {
+    if (auto i = proc::inspect_result_from_json(r)) return inspect(*i);
+  } else if (name == "trace") {
+    if (auto t = ptrace::trace_result_from_json(r)) return trace(*t);
+  } else if (name == "profile") {
+    return profile(r);
+  } else if (name == "stack") {
+    return stack(r);
+  } else if (name.rfind("jvm.", 0) == 0) {
+    return jvm(name, r);
+  }
+  return {};
 }
 
 }  // namespace
 
-Summary summarize_op(const json& op) {
-  std::string name = op.is_object() ? str(op, "op") : "?";
-  std::string host = op.is_object() ? str(op, "host") : "";
-  if (op.is_object() && op.contains("error") && op["error"].is_object()) {
-    const json& e = op["error"];
-    return {fmt::format("{}{}: {} ({})", name, host.empty() ? "" : " on " + host, str(e, "message"),
-                        str(e, "code")),
-            {}};
-  }
-  if (!op.is_object() || !op.contains("result")) return {name + ": no answer", {}};
-  const json& r = op["result"];
+Summary summarize_op(const OpRecord& op) {
+  const std::string& name = op.op;
+  std::string host = op.host.value_or("");
+  std::string on_host = host.empty() ? "" : " on " + host;
+  if (op.error)
+    return {fmt::format("{}{}: {} ({})", name, on_host, op.error->message, op.error->code), {}};
+  if (!op.result) return {name + ": no answer", {}};
+  const json& r = *op.result;
   Summary s;
-  try {
-    if (!r.is_object()) {
-      s.line = name + " done";
-    } else if (name == "ps") {
-      s = ps(r);
-    } else if (name == "inspect") {
-      s = inspect(r);
-    } else if (name == "trace") {
-      s = trace(r);
-    } else if (name == "profile") {
-      s = profile(r);
-    } else if (name == "stack") {
-      s = stack(r);
-    } else if (name.rfind("jvm.", 0) == 0) {
-      s = jvm(name, r);
-    }
+  if (!r.is_object()) {
+    s.line = name + " done";
+  } else {
+    s = by_op(name, r);
     // net.* results carry their own one-line verdict.
-    if (r.is_object() && !str(r, "summary").empty()) {
-      s.line = str(r, "summary");
-      if (s.figures.empty())
-        s.figures.push_back((host.empty() ? "" : host + ": ") + str(r, "summary"));
+    if (std::string verdict = json_str(r, "summary"); !verdict.empty()) {
+      s.line = verdict;
+      if (s.figures.empty()) s.figures.push_back((host.empty() ? "" : host + ": ") + verdict);
     }
-  } catch (const std::exception&) {
-    s = {};
   }
-  if (s.line.empty()) s.line = fmt::format("{}{}: done", name, host.empty() ? "" : " on " + host);
+  if (s.line.empty()) s.line = fmt::format("{}{}: done", name, on_host);
   return s;
 }
 
-Summary summarize_command(const std::string& command, const std::vector<json>& ops, int exit) {
+Summary summarize_command(const std::string& command, const std::vector<OpRecord>& ops, int exit) {
   Summary out;
   std::vector<std::string> lines;
   for (const auto& op : ops) {
-    if (op.is_object() && str(op, "op") == "ping") continue;
+    if (op.op == "ping") continue;
     Summary s = summarize_op(op);
     // One line per side for multi-side checks: say which host said it.
-    if (ops.size() > 1 && op.is_object() && !str(op, "host").empty() &&
-        s.line.find(str(op, "host")) == std::string::npos)
-      s.line = str(op, "host") + ": " + s.line;
+    std::string host = op.host.value_or("");
+    if (ops.size() > 1 && !host.empty() && s.line.find(host) == std::string::npos)
+      s.line = host + ": " + s.line;
     lines.push_back(s.line);
     for (auto& f : s.figures)
       if (out.figures.size() < 8) out.figures.push_back(std::move(f));

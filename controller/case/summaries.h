@@ -1,12 +1,14 @@
 // One-line summaries and key figures of agent op results for the case
 // journal: the result's own `summary` when it has one (net.*), else one made
-// per op (ps, inspect, trace, stack, profile, jvm.*), else a generic line.
+// per op (ps, inspect, trace from their typed results; stack, profile, jvm.*
+// from their JSON), else a generic line. A result that does not read gives
+// the generic line: the journal records what happened either way.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "sonde/common/frame.h"
+#include "entry.h"
 
 namespace sonde::controller::casefile {
 
@@ -15,11 +17,10 @@ struct Summary {
   std::vector<std::string> figures;
 };
 
-// One recorded op: {"op", "host", "result"} or {..., "error"}.
-Summary summarize_op(const json& op);
+Summary summarize_op(const OpRecord& op);
 
 // The entry's summary and figures from all its ops (command name, exit code
 // for the generic line when nothing else is known).
-Summary summarize_command(const std::string& command, const std::vector<json>& ops, int exit);
+Summary summarize_command(const std::string& command, const std::vector<OpRecord>& ops, int exit);
 
 }  // namespace sonde::controller::casefile

@@ -67,6 +67,8 @@ struct CommandContext {
   // Prints "sonde: error: ..." with the hint and returns the exit code.
   int fail(const Error& e) const;
   void print_json(const json& j) const;
+  // --json for an op's result: its JSON with "host", the agent's hostname.
+  void print_result_json(json result, const Session& from) const;
 };
 
 struct CommandSpec {

@@ -103,4 +103,9 @@ void CommandContext::print_json(const json& j) const {
   std::fprintf(stdout, "%s\n", s.c_str());
 }
 
+void CommandContext::print_result_json(json result, const Session& from) const {
+  result["host"] = from.host();
+  print_json(result);
+}
+
 }  // namespace sonde::controller

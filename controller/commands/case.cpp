@@ -6,6 +6,7 @@
 #include "../case/journal.h"
 #include "../case/recorder.h"
 #include "../case/redact.h"
+#include "../case/times.h"
 #include "../cli/command.h"
 #include "sonde/common/io.h"
 #include "sonde/render/table.h"
@@ -14,11 +15,6 @@ namespace sonde::controller {
 namespace {
 
 namespace cf = casefile;
-
-std::string jstr(const json& j, const char* k) {
-  auto it = j.find(k);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
 
 // The case a subcommand works on: its NAME argument, else --case, else the
 // active case.
@@ -32,10 +28,24 @@ Result<cf::CaseInfo> pick_case(const CommandContext& ctx, const std::string& nam
   return cf::open_case(name);
 }
 
-json case_entry(const std::string& event, const std::string& summary) {
-  std::string now = cf::utc_now();
-  return {{"v", 1},        {"kind", "case"},     {"ts", now},    {"at", now},
-          {"text", event}, {"summary", summary}, {"redacted", 0}};
+cf::Entry case_entry(const std::string& event, const std::string& summary) {
+  cf::Entry e;
+  e.kind = "case";
+  e.ts = e.at = cf::utc_now();
+  e.text = event;
+  e.summary = summary;
+  return e;
+}
+
+json entries_json(const std::vector<cf::Entry>& entries) {
+  json a = json::array();
+  for (const auto& e : entries) a.push_back(cf::to_json(e));
+  return a;
+}
+
+// When it happened, else when it was recorded.
+const std::string& when(const cf::Entry& e) {
+  return e.at.empty() ? e.ts : e.at;
 }
 
 // "2026-11-25 14:02:03Z" from "2026-11-25T14:02:03.123Z".
@@ -50,46 +60,40 @@ std::string duration_text(long ms) {
   return fmt::format("{}m{:02}s", ms / 60000, (ms / 1000) % 60);
 }
 
-std::string argv_text(const json& argv) {
+std::string argv_text(const std::vector<std::string>& argv) {
   std::string s;
-  for (const auto& a : argv)
-    if (a.is_string()) {
-      std::string w = a.get<std::string>();
-      if (w.find(' ') != std::string::npos || w.empty()) w = "'" + w + "'";
-      s += (s.empty() ? "" : " ") + w;
-    }
+  for (std::string w : argv) {
+    if (w.find(' ') != std::string::npos || w.empty()) w = "'" + w + "'";
+    s += (s.empty() ? "" : " ") + w;
+  }
   return s;
 }
 
 // One timeline line: time, kind/tag, host, what, summary, exit, duration.
-std::string timeline_line(const json& e) {
-  std::string kind = jstr(e, "kind");
-  std::string at = short_time(jstr(e, "at").empty() ? jstr(e, "ts") : jstr(e, "at"));
-  if (kind == "note") {
-    std::string tag = jstr(e, "tag").empty() ? "observation" : jstr(e, "tag");
-    return fmt::format("{}  {:<16} {:<12} {}", at, "note/" + tag, "-", jstr(e, "text"));
+std::string timeline_line(const cf::Entry& e) {
+  std::string at = short_time(when(e));
+  if (e.kind == "note") {
+    std::string tag = e.tag.empty() ? "observation" : e.tag;
+    return fmt::format("{}  {:<16} {:<12} {}", at, "note/" + tag, "-", e.text);
   }
-  if (kind == "case")
-    return fmt::format("{}  {:<16} {:<12} case {}{}", at, "case", "-", jstr(e, "text"),
-                       jstr(e, "summary").empty() ? "" : ": " + jstr(e, "summary"));
-  std::string host = jstr(e, "host");
-  if (host.empty()) host = jstr(e, "target").empty() ? "-" : jstr(e, "target");
-  long exit = e.contains("exit") && e["exit"].is_number() ? e["exit"].get<long>() : 0;
-  long ms =
-      e.contains("duration_ms") && e["duration_ms"].is_number() ? e["duration_ms"].get<long>() : 0;
-  std::string what = argv_text(e.value("argv", json::array()));
-  if (what.empty()) what = "sonde " + jstr(e, "command");
-  std::string line = fmt::format("{}  {:<16} {:<12} {} — {}  [exit {}, {}]", at, jstr(e, "command"),
-                                 host, what, jstr(e, "summary"), exit, duration_text(ms));
-  size_t n = e.contains("artifacts") && e["artifacts"].is_array() ? e["artifacts"].size() : 0;
+  if (e.kind == "case")
+    return fmt::format("{}  {:<16} {:<12} case {}{}", at, "case", "-", e.text,
+                       e.summary.empty() ? "" : ": " + e.summary);
+  std::string host = !e.host.empty() ? e.host : e.target.empty() ? "-" : e.target;
+  std::string what = argv_text(e.argv);
+  if (what.empty()) what = "sonde " + e.command;
+  std::string line =
+      fmt::format("{}  {:<16} {:<12} {} — {}  [exit {}, {}]", at, e.command, host, what, e.summary,
+                  e.exit.value_or(0), duration_text(e.duration_ms.value_or(0)));
+  size_t n = e.artifacts.size();
   if (n) line += fmt::format(" +{} artifact{}", n, n == 1 ? "" : "s");
   return line;
 }
 
-std::vector<json> sorted_by_at(std::vector<json> entries) {
-  std::stable_sort(entries.begin(), entries.end(), [](const json& a, const json& b) {
-    std::string x = jstr(a, "at").empty() ? jstr(a, "ts") : jstr(a, "at");
-    std::string y = jstr(b, "at").empty() ? jstr(b, "ts") : jstr(b, "at");
+std::vector<cf::Entry> sorted_by_at(std::vector<cf::Entry> entries) {
+  std::stable_sort(entries.begin(), entries.end(), [](const cf::Entry& a, const cf::Entry& b) {
+    std::string x = when(a);
+    std::string y = when(b);
     // Times differ only in their fractions: compare up to the seconds, then
     // the fractions (a missing fraction is .000).
     auto norm = [](std::string s) {
@@ -243,19 +247,20 @@ CommandSpec case_show() {
     if (!j) return ctx.fail(j.error());
     std::map<std::string, int> counts;
     int failed = 0;
-    json artifacts = json::array();
+    std::vector<cf::ArtifactRecord> artifacts;
     for (const auto& e : j->entries) {
-      ++counts[jstr(e, "kind")];
-      if (jstr(e, "kind") == "command" && e.value("exit", 0) != 0) ++failed;
-      if (e.contains("artifacts") && e["artifacts"].is_array())
-        for (const auto& a : e["artifacts"]) artifacts.push_back(a);
+      ++counts[e.kind];
+      if (e.kind == "command" && e.exit.value_or(0) != 0) ++failed;
+      artifacts.insert(artifacts.end(), e.artifacts.begin(), e.artifacts.end());
     }
     auto entries = sorted_by_at(j->entries);
     int last = std::max(0, ctx.vm["last"].as<int>());
     size_t from = entries.size() > static_cast<size_t>(last) ? entries.size() - last : 0;
     if (ctx.g.json) {
       json tail = json::array();
-      for (size_t i = from; i < entries.size(); ++i) tail.push_back(entries[i]);
+      for (size_t i = from; i < entries.size(); ++i) tail.push_back(cf::to_json(entries[i]));
+      json artifacts_j = json::array();
+      for (const auto& a : artifacts) artifacts_j.push_back(cf::to_json(a));
       ctx.print_json({{"name", cs->name},
                       {"title", cs->title},
                       {"created", cs->created},
@@ -265,7 +270,7 @@ CommandSpec case_show() {
                       {"entries", j->entries.size()},
                       {"counts", counts},
                       {"failed_commands", failed},
-                      {"artifacts", artifacts},
+                      {"artifacts", artifacts_j},
                       {"last", tail},
                       {"warnings", j->warnings}});
       return exit_code::kOk;
@@ -281,10 +286,9 @@ CommandSpec case_show() {
     if (!artifacts.empty()) {
       std::printf("artifacts:\n");
       for (const auto& a : artifacts)
-        std::printf("  %s  (%s, %s, from %s)\n", render::terminal_safe(jstr(a, "path")).c_str(),
-                    render::terminal_safe(jstr(a, "kind")).c_str(),
-                    human_bytes(a.value("bytes", 0ull)).c_str(),
-                    render::terminal_safe(jstr(a, "from")).c_str());
+        std::printf("  %s  (%s, %s, from %s)\n", render::terminal_safe(a.path).c_str(),
+                    render::terminal_safe(a.kind).c_str(), human_bytes(a.bytes.value_or(0)).c_str(),
+                    render::terminal_safe(a.from).c_str());
     }
     if (from < entries.size()) {
       std::printf("last entries:\n");
@@ -308,14 +312,13 @@ CommandSpec case_close() {
     if (!cs->closed.empty())
       return ctx.fail(Error{errc::kBadArgs, "case `" + cs->name + "` is already closed",
                             "`sonde case use " + cs->name + "` reopens it"});
-    json e = case_entry("closed", "");
+    cf::Entry e = case_entry("closed", "");
     if (auto st = cf::append_entry(*cs, e); !st.ok()) return ctx.fail(st.error());
-    if (auto st = cf::set_case_closed(*cs, e["ts"].get<std::string>()); !st.ok())
-      return ctx.fail(st.error());
+    if (auto st = cf::set_case_closed(*cs, e.ts); !st.ok()) return ctx.fail(st.error());
     if (cf::active_case() == cs->name)
       if (auto st = cf::set_active_case(""); !st.ok()) return ctx.fail(st.error());
     if (ctx.g.json)
-      ctx.print_json({{"name", cs->name}, {"closed", e["ts"]}});
+      ctx.print_json({{"name", cs->name}, {"closed", e.ts}});
     else
       std::printf("case %s closed; no active case\n  hint: sonde report %s\n",
                   render::terminal_safe(cs->name).c_str(), render::terminal_safe(cs->name).c_str());
@@ -369,11 +372,16 @@ CommandSpec case_note() {
     }
     int redacted = 0;
     if (!ctx.vm.count("no-redact")) text = cf::redact_text(text, &redacted);
-    json e = {{"v", 1},       {"kind", "note"}, {"ts", now},           {"at", at},
-              {"text", text}, {"tag", tag},     {"redacted", redacted}};
+    cf::Entry e;
+    e.kind = "note";
+    e.ts = now;
+    e.at = at;
+    e.text = text;
+    e.tag = tag;
+    e.redacted = redacted;
     if (auto st = cf::append_entry(*cs, e); !st.ok()) return ctx.fail(st.error());
     if (ctx.g.json)
-      ctx.print_json(e);
+      ctx.print_json(cf::to_json(e));
     else
       std::printf("noted in %s at %s (%s)\n", render::terminal_safe(cs->name).c_str(),
                   short_time(at).c_str(), tag.c_str());
@@ -397,7 +405,7 @@ CommandSpec case_timeline() {
     if (ctx.g.json) {
       ctx.print_json({{"name", cs->name},
                       {"title", cs->title},
-                      {"entries", entries},
+                      {"entries", entries_json(entries)},
                       {"warnings", j->warnings}});
       return exit_code::kOk;
     }

@@ -18,7 +18,8 @@ CommandSpec inspect_command() {
   };
   c.run = [](CommandContext& ctx) -> int {
     long pid = ctx.vm["pid"].as<long>();
-    if (pid <= 0 || pid > INT32_MAX)
+    // The wire's pid is an int; validate() judges the rest.
+    if (pid < INT32_MIN || pid > INT32_MAX)
       return ctx.fail(Error{errc::kBadArgs, fmt::format("-p {} is not a process id", pid),
                             "sonde inspect TARGET -p PID"});
     proc::InspectArgs args{static_cast<int>(pid), ctx.vm["env"].as<bool>()};
@@ -33,11 +34,12 @@ CommandSpec inspect_command() {
             "list processes with `sonde ps " + (ctx.target.empty() ? "TARGET" : ctx.target) + "`";
       return ctx.fail(e);
     }
-    (*r)["host"] = (*s)->host();
+    auto result = proc::inspect_result_from_json(*r);
+    if (!result) return ctx.fail(result.error());
     if (ctx.g.json)
-      ctx.print_json(*r);
+      ctx.print_result_json(proc::to_json(*result), **s);
     else
-      std::fputs(render::render_inspect_text(*r).c_str(), stdout);
+      std::fputs(render::render_inspect_text(*result).c_str(), stdout);
     return exit_code::kOk;
   };
   return c;

@@ -41,15 +41,15 @@ CommandSpec ps_command() {
     if (!s) return ctx.fail(s.error());
     auto r = (*s)->call("ps", proc::to_json(args));
     if (!r) return ctx.fail(r.error());
-    if (auto checked = proc::ps_result_from_json(*r); !checked) return ctx.fail(checked.error());
-    (*r)["host"] = (*s)->host();
+    auto result = proc::ps_result_from_json(*r);
+    if (!result) return ctx.fail(result.error());
     if (ctx.g.json) {
-      ctx.print_json(*r);
+      ctx.print_result_json(proc::to_json(*result), **s);
     } else {
       winsize ws{};
       int width =
           (::isatty(1) && ::ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) ? ws.ws_col : 0;
-      std::fputs(render::render_ps_text(*r, width).c_str(), stdout);
+      std::fputs(render::render_ps_text(*result, width).c_str(), stdout);
     }
     return exit_code::kOk;
   };

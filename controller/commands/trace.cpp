@@ -237,10 +237,11 @@ CommandSpec trace_command() {
       std::fprintf(stderr, "sonde: note: %s\n", render::terminal_safe(n).c_str());
 
     if (as_json) {
-      (*r)["host"] = (*s)->host();
-      std::fputs(dump(*r).c_str(), out);
+      json result = ptrace::to_json(*sum);
+      result["host"] = (*s)->host();
+      std::fputs(dump(result).c_str(), out);
     } else if (summary_only) {
-      std::fputs(render::render_trace_summary(*r).c_str(), out);
+      std::fputs(render::render_trace_summary(*sum).c_str(), out);
     } else if (sum->exit_code && printer.exits_printed() == 0) {
       // The exit event itself was lost or filtered: still say how it ended.
       std::fprintf(out, "+++ exited with %d +++\n", *sum->exit_code);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "sonde/common/json_text.h"
+#include "sonde/render/json_access.h"
 
 namespace sonde::render {
 namespace {
@@ -128,18 +129,15 @@ std::string Table::render(int term_width) const {
 }
 
 std::string field_text(const sonde::json& obj, const char* key, const std::string& fallback) {
-  if (!obj.is_object()) return fallback;
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return fallback;
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_number_float()) return fmt::format("{:.1f}", it->get<double>());
-  return json_text(*it);
+  const sonde::json* v = json_field(obj, key);
+  if (!v) return fallback;
+  if (v->is_string()) return json_str(obj, key);
+  if (v->is_number_float()) return fmt::format("{:.1f}", json_number(obj, key));
+  return json_text(*v);
 }
 
 double field_number(const sonde::json& obj, const char* key, double fallback) {
-  if (!obj.is_object()) return fallback;
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_number() ? it->get<double>() : fallback;
+  return json_number(obj, key, fallback);
 }
 
 std::string format_start(long long epoch, long long now) {

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "sonde/render/json_access.h"
 #include "sonde/render/table.h"
 
 namespace sonde::render {
@@ -17,16 +18,11 @@ namespace {
 constexpr size_t kReturnColumn = 40;
 
 long long int_field(const json& obj, const char* key, long long fallback = 0) {
-  if (!obj.is_object()) return fallback;
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_number()) return fallback;
-  return it->is_number_float() ? static_cast<long long>(it->get<double>()) : it->get<long long>();
+  return json_int<long long>(obj, key).value_or(fallback);
 }
 
 bool has_number(const json& obj, const char* key) {
-  if (!obj.is_object()) return false;
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_number();
+  return json_int<long long>(obj, key).has_value();
 }
 
 std::string syscall_label(const json& ev) {
@@ -90,45 +86,32 @@ std::string TraceLinePrinter::line(const json& ev) {
   }
   if (type == "killed") {
     ++exits_;
-    bool core = ev.value("core", false);
+    bool core = json_bool(ev, "core");
     return leader(ev) + "+++ killed by " + terminal_safe(field_text(ev, "sig", "?")) +
            (core ? " (core dumped)" : "") + " +++\n";
   }
   return {};
 }
 
-std::string render_trace_table(const json& block) {
+std::string render_trace_table(const std::vector<ptrace::SyscallCount>& syscalls,
+                               const ptrace::SyscallTotal& total) {
   struct Row {
     std::string name;
-    long long calls, errors, time_ns;
+    uint64_t calls, errors, time_ns;
   };
   std::vector<Row> rows;
-  if (block.is_object() && block.contains("syscalls") && block["syscalls"].is_array())
-    for (const auto& s : block["syscalls"])
-      rows.push_back({syscall_label(s), int_field(s, "calls"), int_field(s, "errors"),
-                      int_field(s, "time_ns")});
+  rows.reserve(syscalls.size());
+  for (const auto& s : syscalls)
+    rows.push_back({s.name.empty() ? fmt::format("syscall_{}", s.nr) : terminal_safe(s.name),
+                    s.calls, s.errors, s.time_ns});
   // The tracer sends them sorted; keep its order for ties (strace: table order).
   std::stable_sort(rows.begin(), rows.end(),
                    [](const Row& a, const Row& b) { return a.time_ns > b.time_ns; });
 
-  Row total{"total", 0, 0, 0};
-  const json* t = block.is_object() && block.contains("total") ? &block["total"] : nullptr;
-  if (t && t->is_object()) {
-    total.calls = int_field(*t, "calls");
-    total.errors = int_field(*t, "errors");
-    total.time_ns = int_field(*t, "time_ns");
-  } else {
-    for (const auto& r : rows) {
-      total.calls += r.calls;
-      total.errors += r.errors;
-      total.time_ns += r.time_ns;
-    }
-  }
-
   // Same layout as strace -c: "%6.2f %11.6f %11lu %9u %9.u %s" (a zero error
   // count prints blank).
   auto row = [](const Row& r, double pct) {
-    long long usecs = r.calls > 0 ? r.time_ns / 1000 / r.calls : 0;
+    uint64_t usecs = r.calls > 0 ? r.time_ns / 1000 / r.calls : 0;
     std::string errors = r.errors > 0 ? std::to_string(r.errors) : "";
     return fmt::format("{:6.2f} {:11.6f} {:11} {:9} {:>9} {}\n", pct,
                        static_cast<double>(r.time_ns) / 1e9, usecs, r.calls, errors, r.name);
@@ -143,20 +126,18 @@ std::string render_trace_table(const json& block) {
                       ? 100.0 * static_cast<double>(r.time_ns) / static_cast<double>(total.time_ns)
                       : 0.0);
   out += dashes;
-  out += row(total, 100.0);
+  out += row({"total", total.calls, total.errors, total.time_ns}, 100.0);
   return out;
 }
 
-std::string render_trace_summary(const json& summary) {
-  std::string out = render_trace_table(summary);
-  if (!summary.is_object() || !summary.contains("per_process") ||
-      !summary["per_process"].is_array() || summary["per_process"].size() < 2)
-    return out;
-  for (const auto& p : summary["per_process"]) {
-    out += fmt::format("\npid {}:\n", int_field(p, "pid"));
-    out += render_trace_table(p);
+std::string render_trace_summary(const ptrace::TraceResult& summary) {
+  std::string out = render_trace_table(summary.syscalls, summary.total);
+  if (summary.per_process.size() < 2) return out;
+  for (const auto& p : summary.per_process) {
+    out += fmt::format("\npid {}:\n", p.pid);
+    out += render_trace_table(p.syscalls, p.total);
   }
-  if (long long more = int_field(summary, "per_process_more"); more > 0)
+  if (uint64_t more = summary.per_process_more; more > 0)
     out += fmt::format(
         "\n… {} more process{} not shown (the busiest are); the table at the top counts them "
         "all\n",

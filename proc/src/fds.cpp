@@ -56,7 +56,8 @@ std::string fd_kind(std::string_view t) {
   return "other";
 }
 
-Result<json> list_fds(int pid, std::vector<std::string>& notes, size_t* more, size_t budget_bytes) {
+Result<std::vector<FdEntry>> list_fds(int pid, std::vector<std::string>& notes, size_t* more,
+                                      size_t budget_bytes) {
   if (more) *more = 0;
   std::string base = "/proc/" + std::to_string(pid);
   std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir((base + "/fd").c_str()), ::closedir);
@@ -75,7 +76,7 @@ Result<json> list_fds(int pid, std::vector<std::string>& notes, size_t* more, si
 
   // Socket tables are loaded only when there is a socket to look up.
   std::optional<SocketTable> sockets;
-  json out = json::array();
+  std::vector<FdEntry> out;
   size_t gone = 0, used = 0;
   for (size_t i = 0; i < fds.size(); ++i) {
     int fd = fds[i];
@@ -91,30 +92,31 @@ Result<json> list_fds(int pid, std::vector<std::string>& notes, size_t* more, si
       notes.push_back("fd list: " + target.error().message);
       break;
     }
-    json j = {{"fd", fd}, {"kind", fd_kind(*target)}, {"target", utf8_safe(*target)}};
+    FdEntry e{fd, fd_kind(*target), utf8_safe(*target)};
     if (auto info = read_file(base + "/fdinfo/" + n, 64 << 10)) {
       if (auto v = field_value(*info, "flags"))
-        if (auto f = to_ull(*v, 8)) j["flags"] = decode_open_flags(*f);
+        if (auto f = to_ull(*v, 8)) e.flags = decode_open_flags(*f);
       if (auto v = field_value(*info, "pos"))
-        if (auto p = to_ll(*v)) j["pos"] = *p;
+        if (auto p = to_ll(*v)) e.pos = *p;
     }
-    if (j["kind"] == "socket") {
+    if (e.kind == "socket") {
       auto inode = socket_inode(*target);
       if (!sockets) sockets = SocketTable::load(pid, &notes);
-      const SocketInfo* s = inode ? sockets->find(*inode) : nullptr;
-      if (s)
-        j["socket"] = s->to_json();
-      else
+      if (const SocketInfo* s = inode ? sockets->find(*inode) : nullptr) {
+        e.socket = *s;
+        e.socket->local = utf8_safe(s->local);
+      } else {
         // Not in any table of the namespace: packet, vsock, bluetooth, ...
-        j["socket"] = {{"proto", "unknown"}, {"inode", inode.value_or(0)}};
+        e.socket = SocketInfo{kUnknownSocket, {}, {}, {}, {}, inode.value_or(0)};
+      }
     }
-    size_t sz = wire_size_bound(j);
+    size_t sz = wire_size_bound(to_json(e));
     if (used + sz > budget_bytes) {
       left_out += fds.size() - i;
       break;
     }
     used += sz;
-    out.push_back(std::move(j));
+    out.push_back(std::move(e));
   }
   if (gone) notes.push_back("fd list: " + std::to_string(gone) + " fds closed while reading");
   if (left_out)

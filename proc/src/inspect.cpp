@@ -22,11 +22,11 @@ class Inspector {
   Inspector(int pid, const InspectOptions& opts)
       : pid_(pid), opts_(opts), base_("/proc/" + std::to_string(pid)) {}
 
-  Result<json> run();
+  Result<InspectResult> run();
 
  private:
   void note(const std::string& part, const Error& e) {
-    notes_.push_back(part + ": " + e.message);
+    out_.notes.push_back(part + ": " + e.message);
     if (e.sys_errno == EACCES || e.sys_errno == EPERM) denied_ = true;
   }
   std::optional<std::string> read(const std::string& rel, const std::string& part,
@@ -48,18 +48,17 @@ class Inspector {
   int pid_;
   InspectOptions opts_;
   std::string base_;
-  json out_ = json::object();
-  std::vector<std::string> notes_;
+  InspectResult out_;
   bool denied_ = false;
   SystemInfo sys_ = read_system_info();
   UserDb users_ = UserDb::load();
 };
 
-json id_quad(const std::array<long long, 4>& v) {
-  return {{"real", v[0]}, {"effective", v[1]}, {"saved", v[2]}, {"fs", v[3]}};
+IdSet id_set(const std::array<long long, 4>& v) {
+  return {v[0], v[1], v[2], v[3]};
 }
 
-Result<json> Inspector::run() {
+Result<InspectResult> Inspector::run() {
   auto st = read_stat(base_ + "/stat");
   if (!st && st.error().sys_errno == ENOENT)
     return Error{errc::kNotFound, "no process " + std::to_string(pid_),
@@ -78,82 +77,78 @@ Result<json> Inspector::run() {
   identity(st ? &*st : nullptr, status ? &*status : nullptr);
   threads();
   if (auto l = read("limits", "limits", 64 << 10)) {
-    if (auto j = parse_limits(*l))
-      out_["limits"] = std::move(*j);
+    if (auto rows = parse_limits(*l))
+      out_.limits = std::move(*rows);
     else
-      note("limits", j.error());
+      note("limits", rows.error());
   }
   memory(status_text);
-  out_["cgroup"] = json::array();
   if (auto cg = read("cgroup", "cgroup", 64 << 10))
     for (auto line : split_char(*cg, '\n'))
-      if (!line.empty()) out_["cgroup"].push_back(utf8_safe(line));
+      if (!line.empty()) out_.cgroup.push_back(utf8_safe(line));
   namespaces();
   fds();
   if (opts_.env) environment();
 
   // Everything above may race with the process exiting; say so once.
-  if (::access(base_.c_str(), F_OK) != 0) notes_.push_back("process exited while being inspected");
+  if (::access(base_.c_str(), F_OK) != 0)
+    out_.notes.push_back("process exited while being inspected");
   if (denied_)
-    notes_.push_back(
+    out_.notes.push_back(
         "permission denied parts need ptrace-read access to pid " + std::to_string(pid_) +
         ": run the agent as its user or as root (--sudo); a non-dumpable process or Yama "
         "ptrace_scope can still refuse");
-  out_["notes"] = notes_;
   return std::move(out_);
 }
 
 void Inspector::identity(const StatInfo* st, const StatusInfo* status) {
-  out_["pid"] = pid_;
+  out_.pid = pid_;
   if (status && status->tgid != 0 && status->tgid != pid_)
-    notes_.push_back("pid " + std::to_string(pid_) + " is a thread of process " +
-                     std::to_string(status->tgid));
+    out_.notes.push_back("pid " + std::to_string(pid_) + " is a thread of process " +
+                         std::to_string(status->tgid));
   std::string comm = st ? st->comm : status->name;
-  out_["comm"] = utf8_safe(comm);
+  out_.comm = utf8_safe(comm);
   if (st) {
-    out_["ppid"] = st->ppid;
-    out_["state"] = std::string(1, st->state);
-    out_["state_name"] = state_name(st->state);
-    out_["start_time"] = start_epoch(sys_, st->starttime);
+    out_.ppid = st->ppid;
+    out_.state = st->state;
+    out_.state_name = state_name(st->state);
+    out_.start_time = start_epoch(sys_, st->starttime);
   }
   bool kthread = st && (st->flags & kPfKthread);
   if (auto exe = read_link(base_ + "/exe"))
-    out_["exe"] = utf8_safe(*exe);
+    out_.exe = utf8_safe(*exe);
   else if (!kthread)  // kernel threads have no exe; that is not worth a note
     note("exe", exe.error());
-  out_["cmdline"] = json::array();
   // One byte past the cap tells a cut command line from one that fits.
   constexpr size_t kMaxCmdline = 256 << 10;
   if (auto raw = read("cmdline", "cmdline", kMaxCmdline + 1)) {
     std::string_view v(*raw);
     if (v.size() > kMaxCmdline) {
       v = v.substr(0, kMaxCmdline);
-      notes_.push_back("cmdline: longer than 256 KiB; the first 256 KiB are shown");
+      out_.notes.push_back("cmdline: longer than 256 KiB; the first 256 KiB are shown");
     }
     while (!v.empty() && v.back() == '\0') v.remove_suffix(1);
     if (!v.empty())
-      for (auto arg : split_char(v, '\0')) out_["cmdline"].push_back(utf8_safe(arg));
+      for (auto arg : split_char(v, '\0')) out_.cmdline.push_back(utf8_safe(arg));
   }
-  for (const char* link : {"cwd", "root"}) {
+  for (auto [link, dst] : {std::pair{"cwd", &out_.cwd}, {"root", &out_.root}}) {
     if (auto l = read_link(base_ + "/" + link))
-      out_[link] = utf8_safe(*l);
+      *dst = utf8_safe(*l);
     else
       note(link, l.error());
   }
   if (status) {
-    out_["user"] = users_.user_name(status->uid[1]);
-    out_["uid"] = id_quad(status->uid);
-    out_["group"] = users_.group_name(status->gid[1]);
-    out_["gid"] = id_quad(status->gid);
+    out_.user = users_.user_name(status->uid[1]);
+    out_.uid = id_set(status->uid);
+    out_.group = users_.group_name(status->gid[1]);
+    out_.gid = id_set(status->gid);
   }
 }
 
 void Inspector::threads() {
-  json list = json::array();
   std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir((base_ + "/task").c_str()), ::closedir);
   if (!d) {
     note("threads", errno_error("open " + base_ + "/task"));
-    out_["threads"] = std::move(list);
     return;
   }
   std::vector<int> tids;
@@ -161,56 +156,51 @@ void Inspector::threads() {
     if (auto t = to_ll(e->d_name); t && *t > 0 && *t <= 0x7fffffff)
       tids.push_back(static_cast<int>(*t));
   std::sort(tids.begin(), tids.end());
-  out_["threads_more"] = 0;
+  out_.threads_more = 0;
   if (tids.size() > kMaxThreads) {
-    notes_.push_back("threads: " + std::to_string(tids.size()) + ", showing the first " +
-                     std::to_string(kMaxThreads));
-    out_["threads_more"] = tids.size() - kMaxThreads;
+    out_.notes.push_back("threads: " + std::to_string(tids.size()) + ", showing the first " +
+                         std::to_string(kMaxThreads));
+    out_.threads_more = tids.size() - kMaxThreads;
     tids.resize(kMaxThreads);
   }
   for (int tid : tids) {
     std::string tb = base_ + "/task/" + std::to_string(tid);
     auto st = read_stat(tb + "/stat");
     if (!st) continue;  // thread exited since readdir: normal
-    json t = {{"tid", tid}, {"name", utf8_safe(st->comm)}, {"state", std::string(1, st->state)}};
+    InspectThread t{tid, utf8_safe(st->comm), st->state, {}};
     // wchan reads "0" for a running thread, and is empty when hidden by kptr_restrict.
     if (auto w = read_file(tb + "/wchan", 256)) {
       auto v = trim(*w);
-      t["wchan"] = (v == "0") ? std::string() : utf8_safe(v);
-    } else {
-      t["wchan"] = "";
+      if (v != "0") t.wchan = utf8_safe(v);
     }
-    list.push_back(std::move(t));
+    out_.threads.push_back(std::move(t));
   }
-  out_["threads"] = std::move(list);
 }
 
 void Inspector::memory(const std::optional<std::string>& status_text) {
-  json m = json::object();
+  MemoryKb& m = out_.memory;
   if (status_text) {
-    for (auto [key, name] : {std::pair{"VmRSS", "rss_kb"},
-                             {"VmSwap", "swap_kb"},
-                             {"VmSize", "vm_size_kb"},
-                             {"VmPeak", "vm_peak_kb"},
-                             {"VmHWM", "vm_hwm_kb"}})
-      if (auto v = field_kb(*status_text, key)) m[name] = *v;
+    for (auto [key, field] : {std::pair{"VmRSS", &MemoryKb::rss},
+                              {"VmSwap", &MemoryKb::swap},
+                              {"VmSize", &MemoryKb::vm_size},
+                              {"VmPeak", &MemoryKb::vm_peak},
+                              {"VmHWM", &MemoryKb::vm_hwm}})
+      if (auto v = field_kb(*status_text, key)) m.*field = *v;
   }
   // smaps_rollup needs ptrace-read access and walks every mapping: a partial
   // memory section is better than none.
   if (auto r = read("smaps_rollup", "memory (smaps_rollup)", 64 << 10)) {
-    for (auto [key, name] : {std::pair{"Rss", "rss_kb"},
-                             {"Pss", "pss_kb"},
-                             {"Pss_Anon", "pss_anon_kb"},
-                             {"Pss_File", "pss_file_kb"},
-                             {"Pss_Shmem", "pss_shmem_kb"},
-                             {"Swap", "swap_kb"}})
-      if (auto v = field_kb(*r, key)) m[name] = *v;
+    for (auto [key, field] : {std::pair{"Rss", &MemoryKb::rss},
+                              {"Pss", &MemoryKb::pss},
+                              {"Pss_Anon", &MemoryKb::pss_anon},
+                              {"Pss_File", &MemoryKb::pss_file},
+                              {"Pss_Shmem", &MemoryKb::pss_shmem},
+                              {"Swap", &MemoryKb::swap}})
+      if (auto v = field_kb(*r, key)) m.*field = *v;
   }
-  out_["memory"] = std::move(m);
 }
 
 void Inspector::namespaces() {
-  json list = json::array();
   for (const char* type : {"cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time",
                            "time_for_children", "user", "uts"}) {
     auto theirs = read_link(base_ + "/ns/" + type);
@@ -222,41 +212,37 @@ void Inspector::namespaces() {
       break;
     }
     auto ours = read_link(std::string("/proc/self/ns/") + type);
-    json n = {{"type", type}};
+    Namespace n{type, std::nullopt, ours && *ours == *theirs};
     auto open = theirs->find('[');
     auto close = theirs->find(']');
     if (open != std::string::npos && close != std::string::npos && close > open)
-      if (auto ino = to_ull(std::string_view(*theirs).substr(open + 1, close - open - 1)))
-        n["inode"] = *ino;
-    n["same_as_agent"] = ours && *ours == *theirs;
-    list.push_back(std::move(n));
+      n.inode = to_ull(std::string_view(*theirs).substr(open + 1, close - open - 1));
+    out_.namespaces.push_back(std::move(n));
   }
-  out_["namespaces"] = std::move(list);
 }
 
 void Inspector::fds() {
   size_t more = 0;
-  auto list = list_fds(pid_, notes_, &more);
-  out_["fds_more"] = more;
+  auto list = list_fds(pid_, out_.notes, &more);
+  out_.fds_more = more;
   if (!list) {
     note("fd list", list.error());
-    out_["fds"] = json::array();
     return;
   }
-  out_["fds"] = std::move(*list);
+  out_.fds = std::move(*list);
 }
 
 void Inspector::environment() {
-  out_["env"] = json::array();
+  out_.env.emplace();
   auto raw = read("environ", "env", 1 << 20);
   if (!raw) return;
   for (auto kv : split_char(*raw, '\0'))
-    if (!kv.empty()) out_["env"].push_back(utf8_safe(kv));
+    if (!kv.empty()) out_.env->push_back(utf8_safe(kv));
 }
 
 }  // namespace
 
-Result<json> inspect_process(int pid, const InspectOptions& opts) {
+Result<InspectResult> inspect_process(int pid, const InspectOptions& opts) {
   if (pid <= 0)
     return Error{errc::kNotFound, "no process " + std::to_string(pid),
                  "list processes with `sonde ps TARGET`"};

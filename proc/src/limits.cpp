@@ -4,7 +4,7 @@
 
 namespace sonde::proc {
 
-Result<json> parse_limits(std::string_view text) {
+Result<std::vector<Limit>> parse_limits(std::string_view text) {
   auto lines = split_char(text, '\n');
   if (lines.empty()) return Error{errc::kIo, "limits: empty", {}};
   std::string_view header = lines[0];
@@ -21,16 +21,14 @@ Result<json> parse_limits(std::string_view text) {
     // valid JSON text: the controller's --json output throws on bad UTF-8.
     return utf8_safe(trim(line.substr(from, to == std::string_view::npos ? to : to - from)));
   };
-  json out = json::array();
+  std::vector<Limit> out;
   for (size_t i = 1; i < lines.size(); ++i) {
     std::string_view l = lines[i];
     if (trim(l).empty()) continue;
-    json j = {{"name", col(l, 0, soft_at)},
-              {"soft", col(l, soft_at, hard_at)},
-              {"hard", col(l, hard_at, units_at)},
-              {"units", col(l, units_at, std::string_view::npos)}};
-    if (j["name"].get<std::string>().empty()) continue;
-    out.push_back(std::move(j));
+    Limit row{col(l, 0, soft_at), col(l, soft_at, hard_at), col(l, hard_at, units_at),
+              col(l, units_at, std::string_view::npos)};
+    if (row.name.empty()) continue;
+    out.push_back(std::move(row));
   }
   return out;
 }

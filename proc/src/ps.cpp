@@ -134,7 +134,7 @@ std::string display_cmdline(std::string_view raw, const std::string& comm, char 
   return s;
 }
 
-Result<json> list_processes(const PsOptions& opts, CancelToken& cancel) {
+Result<PsResult> list_processes(const PsOptions& opts, CancelToken& cancel) {
   if (opts.sort != "cpu" && opts.sort != "mem" && opts.sort != "pid")
     return bad_args("unknown sort key '" + opts.sort + "'", "sort by one of: cpu, mem, pid");
   if (opts.interval_ms < 0 || opts.interval_ms > 60000)
@@ -301,7 +301,7 @@ Result<json> list_processes(const PsOptions& opts, CancelToken& cancel) {
     res.processes.push_back(std::move(row));
   }
   res.shown = res.processes.size();
-  return to_json(res);
+  return res;
 }
 
 }  // namespace sonde::proc

@@ -29,13 +29,9 @@ bool decode_words(std::string_view hex, unsigned char* out, size_t words) {
 }  // namespace
 
 json SocketInfo::to_json() const {
-  json j = {{"proto", proto}, {"local", utf8_safe(local)}, {"state", state}, {"inode", inode}};
-  if (!peer.empty()) j["peer"] = peer;
-  if (proto == "unix") {
-    j["path"] = utf8_safe(local);
-    j["type"] = type;
-  }
-  return j;
+  SocketInfo safe = *this;
+  safe.local = utf8_safe(local);
+  return proc::to_json(safe);
 }
 
 std::optional<std::string> decode_address(std::string_view s) {

@@ -1,5 +1,6 @@
 #include "sonde/proc/ps_contract.h"
 
+#include "read_fields.h"
 #include "sonde/common/json_read.h"
 
 namespace sonde::proc {
@@ -86,11 +87,9 @@ Result<PsResult> ps_result_from_json(const json& j) {
       r.integer(pj, "ppid", w, p.ppid);
       r.string(pj, "user", w, p.user);
       r.integer(pj, "uid", w, p.uid);
-      std::string state = "?";
-      r.string(pj, "state", w, state);
-      if (!r.failed() && state.size() != 1)
-        r.fail(w / "state", fmt::format("expected one letter, got `{}`", state));
-      p.state = state.empty() ? '?' : state[0];
+      std::optional<char> state;
+      state_letter(r, pj, "state", w, state);
+      p.state = state.value_or('?');
       r.number(pj, "cpu_pct", w, p.cpu_pct);
       r.integer(pj, "rss_kb", w, p.rss_kb);
       r.number(pj, "mem_pct", w, p.mem_pct);

@@ -114,5 +114,32 @@ TEST(JsonReader, FieldOfSomethingThatIsNotAMapIsAnErrorNotAThrow) {
   EXPECT_EQ(r.error().message, "m: x: expected a map, got number");
 }
 
+TEST(JsonReader, OptionalFieldsStayEmptyWhenMissingOrNull) {
+  JsonReader r(errc::kProtocol, "m");
+  json j = {{"n", 7}, {"s", "x"}, {"null", nullptr}};
+  std::optional<int> n, missing_n, null_n;
+  std::optional<std::string> s, missing_s;
+  r.integer(j, "n", {}, n);
+  r.integer(j, "missing", {}, missing_n);
+  r.integer(j, "null", {}, null_n);
+  r.string(j, "s", {}, s);
+  r.string(j, "missing", {}, missing_s);
+  ASSERT_FALSE(r.failed()) << r.error().message;
+  EXPECT_EQ(n, 7);
+  EXPECT_FALSE(missing_n);
+  EXPECT_FALSE(null_n);
+  EXPECT_EQ(s, "x");
+  EXPECT_FALSE(missing_s);
+  std::optional<uint8_t> big;
+  r.integer(json{{"b", 300}}, "b", JsonPath{} / "o", big);
+  EXPECT_FALSE(big);
+  EXPECT_EQ(r.error().message, "m: o.b: 300 is out of range");
+  JsonReader t(errc::kProtocol, "m");
+  std::optional<std::string> wrong;
+  t.string(json{{"w", 1}}, "w", {}, wrong);
+  EXPECT_FALSE(wrong);
+  EXPECT_EQ(t.error().message, "m: w: expected a string, got number");
+}
+
 }  // namespace
 }  // namespace sonde

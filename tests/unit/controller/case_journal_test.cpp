@@ -13,6 +13,7 @@
 #include "case/recorder.h"
 #include "case/redact.h"
 #include "case/summaries.h"
+#include "case/times.h"
 
 namespace sonde::controller::casefile {
 namespace {
@@ -36,9 +37,13 @@ class CaseStore : public ::testing::Test {
   std::string home_;
 };
 
-json note(const std::string& text) {
-  return {{"v", 1},       {"kind", "note"},       {"ts", utc_now()}, {"at", utc_now()},
-          {"text", text}, {"tag", "observation"}, {"redacted", 0}};
+Entry note(const std::string& text) {
+  Entry e;
+  e.kind = "note";
+  e.ts = e.at = utc_now();
+  e.text = text;
+  e.tag = "observation";
+  return e;
 }
 
 TEST_F(CaseStore, CreateUseListRoundTrip) {
@@ -61,7 +66,7 @@ TEST_F(CaseStore, CreateUseListRoundTrip) {
   ASSERT_TRUE(j.ok());
   ASSERT_EQ(j->entries.size(), 3u);
   EXPECT_TRUE(j->warnings.empty());
-  EXPECT_EQ(j->entries[2]["text"], "n2");
+  EXPECT_EQ(j->entries[2].text, "n2");
 
   auto o = open_case("incident-1");
   ASSERT_TRUE(o.ok());
@@ -80,7 +85,7 @@ TEST_F(CaseStore, TruncatedLastLineLoadsWithWarning) {
   ASSERT_TRUE(c.ok());
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(append_entry(*c, note("n" + std::to_string(i))).ok());
   // A crash mid-write: half a line, no newline.
-  std::string half = note("cut").dump();
+  std::string half = to_json(note("cut")).dump();
   half.resize(half.size() / 2);
   std::ofstream(journal(*c), std::ios::app) << half;
   auto j = load_journal(*c);
@@ -96,7 +101,7 @@ TEST_F(CaseStore, TruncatedLastLineLoadsWithWarning) {
   j = load_journal(*c);
   ASSERT_TRUE(j.ok());
   ASSERT_EQ(j->entries.size(), 5u);
-  EXPECT_EQ(j->entries[4]["text"], "after");
+  EXPECT_EQ(j->entries[4].text, "after");
   ASSERT_EQ(j->warnings.size(), 1u);
   EXPECT_NE(j->warnings[0].find("line 5"), std::string::npos);
 }
@@ -111,11 +116,105 @@ TEST_F(CaseStore, GarbageLinesAreSkipped) {
   auto j = load_journal(*c);
   ASSERT_TRUE(j.ok());
   ASSERT_EQ(j->entries.size(), 3u);
-  EXPECT_EQ(j->entries[0]["text"], "a");
-  EXPECT_EQ(j->entries[2]["text"], "b");
+  EXPECT_EQ(j->entries[0].text, "a");
+  EXPECT_EQ(j->entries[2].text, "b");
   ASSERT_EQ(j->warnings.size(), 2u);
   EXPECT_NE(j->warnings[0].find("line 2: not valid JSON"), std::string::npos) << j->warnings[0];
   EXPECT_NE(j->warnings[1].find("line 3: not a JSON object"), std::string::npos) << j->warnings[1];
+}
+
+TEST_F(CaseStore, EditedLinesOfTheWrongShapeAreSkippedNamingLineAndField) {
+  auto c = create_case("edited", "");
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(append_entry(*c, note("a")).ok());
+  std::ofstream(journal(*c), std::ios::app)
+      << R"({"v":1,"kind":"command","exit":"0","summary":"ok"})"
+         "\n"
+      << R"({"v":1,"kind":"command","figures":["x",3]})"
+         "\n"
+      << R"({"v":1,"kind":"command","ops":[{"op":"ps","error":{"message":42}}]})"
+         "\n"
+      << R"({"v":1,"kind":"command","artifacts":[{"path":"artifacts/1","bytes":-5}]})"
+         "\n"
+      << R"({"v":1,"kind":"note","text":["not","text"]})"
+         "\n";
+  ASSERT_TRUE(append_entry(*c, note("b")).ok());
+  auto j = load_journal(*c);
+  ASSERT_TRUE(j.ok());
+  ASSERT_EQ(j->entries.size(), 2u);
+  EXPECT_EQ(j->entries[1].text, "b");
+  std::vector<std::string> want = {
+      "journal.jsonl line 2: exit: expected an integer, got string; skipped",
+      "journal.jsonl line 3: figures[1]: expected a string, got number; skipped",
+      "journal.jsonl line 4: ops[0].error.message: expected a string, got number; skipped",
+      "journal.jsonl line 5: artifacts[0].bytes: -5 is negative; skipped",
+      "journal.jsonl line 6: text: expected a string, got array; skipped"};
+  EXPECT_EQ(j->warnings, want);
+}
+
+TEST_F(CaseStore, EntriesReadBackFieldForField) {
+  auto c = create_case("round", "");
+  ASSERT_TRUE(c.ok());
+  Entry cmd;
+  cmd.kind = "command";
+  cmd.ts = cmd.at = "2026-11-25T14:02:03.123Z";
+  cmd.argv = {"sonde", "inspect", "web1", "-p", "42"};
+  cmd.command = "inspect";
+  cmd.target = "web1";
+  cmd.host = "web1.example";
+  cmd.duration_ms = 120;
+  cmd.exit = 0;
+  cmd.summary = "pid 42 java";
+  cmd.figures = {"pid 42 fds: 3 file"};
+  OpRecord settled{"inspect", {{"pid", 42}}, "web1.example", json{{"pid", 42}}, std::nullopt};
+  OpRecord failed{"ps", json::object(), "web1.example", std::nullopt,
+                  OpError{"permission", "no", "use --sudo"}};
+  OpRecord open{"trace", json::object(), std::nullopt, std::nullopt, std::nullopt};
+  cmd.ops = {settled, failed, open};
+  cmd.artifacts = {{"artifacts/0001-p.svg", "/tmp/p.svg", "svg", 1024}};
+  cmd.redacted = 2;
+  Entry n = note("seen");
+  n.at = "2026-11-25T13:00:00Z";
+  Entry opened;
+  opened.kind = "case";
+  opened.ts = opened.at = "2026-11-25T12:00:00.000Z";
+  opened.text = "opened";
+  for (const Entry& e : {cmd, n, opened}) ASSERT_TRUE(append_entry(*c, e).ok());
+  auto j = load_journal(*c);
+  ASSERT_TRUE(j.ok());
+  ASSERT_TRUE(j->warnings.empty()) << j->warnings.front();
+  ASSERT_EQ(j->entries.size(), 3u);
+  EXPECT_EQ(to_json(j->entries[0]), to_json(cmd));
+  EXPECT_EQ(to_json(j->entries[1]), to_json(n));
+  EXPECT_EQ(to_json(j->entries[2]), to_json(opened));
+  const Entry& back = j->entries[0];
+  EXPECT_EQ(back.exit, 0);
+  ASSERT_EQ(back.ops.size(), 3u);
+  EXPECT_EQ(back.ops[1].error->hint, "use --sudo");
+  EXPECT_FALSE(back.ops[2].host);
+  EXPECT_EQ(back.artifacts[0].bytes, 1024u);
+  // The fields of its kind, as journal.h lists them; nothing else.
+  json note_j = to_json(n);
+  for (const char* k : {"v", "kind", "ts", "at", "text", "tag", "redacted"})
+    EXPECT_TRUE(note_j.contains(k)) << k;
+  EXPECT_EQ(note_j.size(), 7u) << note_j.dump();
+  EXPECT_EQ(to_json(opened).size(), 7u) << to_json(opened).dump();  // text and summary
+}
+
+TEST_F(CaseStore, CaseMetaOfTheWrongTypeIsWarnedAboutAndTheRestStillCounts) {
+  auto c = create_case("meta", "title");
+  ASSERT_TRUE(c.ok());
+  std::ofstream(c->dir + "/case.json", std::ios::trunc)
+      << R"({"name":"meta","title":7,"created":"2026-11-25T12:00:00.000Z",)"
+      << R"("closed":"2026-11-25T13:00:00.000Z"})";
+  ::testing::internal::CaptureStderr();
+  auto o = open_case("meta");
+  std::string err = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->title, "");
+  EXPECT_EQ(o->closed, "2026-11-25T13:00:00.000Z");
+  EXPECT_NE(err.find("case.json: title: expected a string, got number; ignored"), std::string::npos)
+      << err;
 }
 
 TEST_F(CaseStore, ConcurrentAppendsNeverInterleave) {
@@ -125,9 +224,8 @@ TEST_F(CaseStore, ConcurrentAppendsNeverInterleave) {
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
       for (int i = 0; i < 200; ++i) {
-        json e = note(std::string(1000 + (i % 7) * 500, 'x'));
-        e["thread"] = t;
-        e["i"] = i;
+        Entry e = note(std::string(1000 + (i % 7) * 500, 'x'));
+        e.tag = "t" + std::to_string(t);
         EXPECT_TRUE(append_entry(*c, e).ok());
       }
     });
@@ -136,9 +234,9 @@ TEST_F(CaseStore, ConcurrentAppendsNeverInterleave) {
   ASSERT_TRUE(j.ok());
   EXPECT_EQ(j->entries.size(), 800u);
   EXPECT_TRUE(j->warnings.empty()) << j->warnings.front();
-  std::map<int, int> per;
-  for (const auto& e : j->entries) ++per[e["thread"].get<int>()];
-  for (int t = 0; t < 4; ++t) EXPECT_EQ(per[t], 200);
+  std::map<std::string, int> per;
+  for (const auto& e : j->entries) ++per[e.tag];
+  for (int t = 0; t < 4; ++t) EXPECT_EQ(per["t" + std::to_string(t)], 200);
 }
 
 // ---- modes: the store holds what targets showed, for its owner only ----
@@ -173,8 +271,10 @@ TEST_F(CaseStoreModes, NewStoreIsPrivate) {
   std::string src = home_ + "/capture.pcap";
   { std::ofstream(src) << "pcap bytes"; }
   std::string why;
-  json art = copy_artifact(c->dir, 1, src, &why);
-  ASSERT_FALSE(art.is_null()) << why;
+  auto art = copy_artifact(c->dir, 1, src, &why);
+  ASSERT_TRUE(art) << why;
+  EXPECT_EQ(art->kind, "pcap");
+  EXPECT_EQ(art->bytes, 10u);
 
   EXPECT_EQ(mode_of(home_ + "/store"), 0700u) << std::oct << mode_of(home_ + "/store");
   EXPECT_EQ(mode_of(store), 0700u);
@@ -184,7 +284,7 @@ TEST_F(CaseStoreModes, NewStoreIsPrivate) {
   EXPECT_EQ(mode_of(c->dir + "/case.json"), 0600u);
   EXPECT_EQ(mode_of(c->dir + "/journal.jsonl"), 0600u);
   EXPECT_EQ(mode_of(store + "/active"), 0600u);
-  EXPECT_EQ(mode_of(c->dir + "/" + art["path"].get<std::string>()), 0600u);
+  EXPECT_EQ(mode_of(c->dir + "/" + art->path), 0600u);
   // Rewrites keep it so.
   ASSERT_TRUE(set_case_closed(*c, "2026-11-25T15:00:00.000Z").ok());
   EXPECT_EQ(mode_of(c->dir + "/case.json"), 0600u);
@@ -318,6 +418,27 @@ TEST(CaseRedact, JsonEnvironmentAndKeys) {
   EXPECT_EQ(n, 3 + 1 + 1 + 1);
 }
 
+TEST(CaseTimes, OneParserForJournalAndPeople) {
+  ::setenv("TZ", "EET-2", 1);
+  ::tzset();
+  const long long t = 1795600800000LL;  // 2026-11-25T10:00:00Z
+  EXPECT_EQ(parse_time_ms("2026-11-25T10:00:00Z", BareTime::kUtc), t);
+  EXPECT_EQ(parse_time_ms("2026-11-25T10:00:00.123Z", BareTime::kUtc), t + 123);
+  EXPECT_EQ(parse_time_ms("2026-11-25T10:00:00.5Z", BareTime::kUtc), t + 500);
+  EXPECT_EQ(parse_time_ms("2026-11-25t10:00z", BareTime::kUtc), t);
+  EXPECT_EQ(parse_time_ms("2026-11-25 12:00:00+02:00", BareTime::kUtc), t);
+  EXPECT_EQ(parse_time_ms("2026-11-25T05:00:00-0500", BareTime::kUtc), t);
+  // No zone: UTC in a journal, local time (here UTC+2) from a person.
+  EXPECT_EQ(parse_time_ms("2026-11-25T10:00:00", BareTime::kUtc), t);
+  EXPECT_EQ(parse_time_ms("2026-11-25T12:00:00", BareTime::kLocal), t);
+  for (const char* bad :
+       {"", "2026-11-25", "2026-11-25T10", "2026-11-25T10:00:00Zjunk", "2026-13-25T10:00Z",
+        "1969-12-31T23:59Z", "2026-11-25T10:00:00+2", "2026-11-25T24:00Z", "2026-11-25T10:00:00."})
+    EXPECT_FALSE(parse_time_ms(bad, BareTime::kUtc)) << bad;
+  ::setenv("TZ", "UTC", 1);
+  ::tzset();
+}
+
 TEST(CaseNoteTime, Forms) {
   ::setenv("TZ", "UTC", 1);
   ::tzset();
@@ -342,42 +463,76 @@ TEST(CaseNoteTime, Forms) {
   ::tzset();
 }
 
+OpRecord op(const std::string& name, const std::string& host, json result) {
+  OpRecord o;
+  o.op = name;
+  if (!host.empty()) o.host = host;
+  o.result = std::move(result);
+  return o;
+}
+
 TEST(CaseSummaries, PerOp) {
-  json trace = {{"op", "trace"},
-                {"host", "web1"},
-                {"result",
-                 {{"duration_ms", 1000},
-                  {"total", {{"calls", 1300}, {"errors", 12}, {"time_ns", 900000000}}},
-                  {"syscalls",
-                   {{{"name", "futex"}, {"calls", 1203}, {"errors", 12}, {"time_ns", 800000000}},
-                    {{"name", "read"}, {"calls", 97}, {"errors", 0}, {"time_ns", 100000000}}}}}}};
+  OpRecord trace =
+      op("trace", "web1",
+         {{"duration_ms", 1000},
+          {"total", {{"calls", 1300}, {"errors", 12}, {"time_ns", 900000000}}},
+          {"syscalls",
+           {{{"name", "futex"}, {"calls", 1203}, {"errors", 12}, {"time_ns", 800000000}},
+            {{"name", "read"}, {"calls", 97}, {"errors", 0}, {"time_ns", 100000000}}}}});
   Summary s = summarize_op(trace);
   EXPECT_NE(s.line.find("1300 syscalls, 12 errors"), std::string::npos) << s.line;
   EXPECT_NE(s.line.find("futex"), std::string::npos) << s.line;
   ASSERT_FALSE(s.figures.empty());
   EXPECT_EQ(s.figures[0], "futex: 1203 calls, 12 errors, 800 ms");
 
-  json ps = {{"op", "ps"},
-             {"result",
-              {{"total", 2},
-               {"processes",
-                {{{"pid", 1}, {"comm", "init"}, {"cpu_pct", 0.1}},
-                 {{"pid", 7}, {"comm", "java"}, {"cpu_pct", 93.5}}}}}}};
+  OpRecord ps = op("ps", "",
+                   {{"total", 2},
+                    {"processes",
+                     {{{"pid", 1}, {"comm", "init"}, {"cpu_pct", 0.1}},
+                      {{"pid", 7}, {"comm", "java"}, {"cpu_pct", 93.5}}}}});
   s = summarize_op(ps);
   EXPECT_NE(s.line.find("2 processes; top by CPU: java (7) 93.5%"), std::string::npos) << s.line;
 
-  json net = {
-      {"op", "net.connect"}, {"host", "web1"}, {"result", {{"summary", "db:5432 refused"}}}};
+  OpRecord inspect = op("inspect", "web1",
+                        {{"pid", 42},
+                         {"comm", "java"},
+                         {"cmdline", {"java", "-jar", "app.jar"}},
+                         {"state", "S"},
+                         {"state_name", "sleeping"},
+                         {"user", "app"},
+                         {"threads", {{{"tid", 42}}, {{"tid", 43}}}},
+                         {"fds",
+                          {{{"fd", 0}, {"kind", "device"}},
+                           {{"fd", 3}, {"kind", "socket"}},
+                           {{"fd", 4}, {"kind", "socket"}}}}});
+  s = summarize_op(inspect);
+  EXPECT_EQ(s.line, "pid 42 java -jar app.jar: sleeping, 2 threads, 3 fds, user app");
+  EXPECT_EQ(s.figures, std::vector<std::string>{"pid 42 fds: 1 device, 2 socket"});
+
+  OpRecord net = op("net.connect", "web1", {{"summary", "db:5432 refused"}});
   EXPECT_EQ(summarize_op(net).line, "db:5432 refused");
 
-  json err = {{"op", "inspect"},
-              {"host", "web1"},
-              {"error", {{"code", "not_found"}, {"message", "no process 99"}}}};
+  OpRecord err;
+  err.op = "inspect";
+  err.host = "web1";
+  err.error = OpError{"not_found", "no process 99", ""};
   EXPECT_NE(summarize_op(err).line.find("no process 99"), std::string::npos);
 
   // Unknown op, and nothing at all: never empty.
-  EXPECT_FALSE(summarize_op({{"op", "gdbserver"}, {"result", json::object()}}).line.empty());
+  EXPECT_FALSE(summarize_op(op("gdbserver", "", json::object())).line.empty());
   EXPECT_EQ(summarize_command("forward", {}, 3).line, "forward: exit 3 (no agent answered)");
+}
+
+TEST(CaseSummaries, AResultThatDoesNotReadGivesTheGenericLine) {
+  // A field of the wrong type, where the old reader's get<>() threw.
+  Summary s = summarize_op(op("trace", "web1", {{"total", {{"calls", "many"}}}}));
+  EXPECT_EQ(s.line, "trace on web1: done");
+  s = summarize_op(op("ps", "web1", {{"processes", {{{"pid", "1"}}}}}));
+  EXPECT_EQ(s.line, "ps on web1: done");
+  s = summarize_op(op("profile", "", {{"stacks", {{{"count", "x"}, {"frames", {"a"}}}}}}));
+  EXPECT_FALSE(s.line.empty());
+  s = summarize_op(op("jvm.list", "", {{"jvms", "none"}}));
+  EXPECT_EQ(s.line, "0 JVMs");
 }
 
 TEST(CaseArtifacts, Kinds) {

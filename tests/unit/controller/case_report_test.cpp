@@ -15,32 +15,39 @@ namespace {
 
 namespace fs = std::filesystem;
 
-json note(const std::string& at, const std::string& text, const std::string& tag = "",
-          int redacted = 0) {
+// Entries as the journal holds them: JSON lines, read as load_journal does.
+Entry line(const json& j) {
+  auto e = entry_from_json(j, "test entry");
+  EXPECT_TRUE(e.ok()) << e.error().message;
+  return e.ok() ? *e : Entry{};
+}
+
+Entry note(const std::string& at, const std::string& text, const std::string& tag = "",
+           int redacted = 0) {
   json e = {{"v", 1},   {"kind", "note"}, {"ts", at},
             {"at", at}, {"text", text},   {"redacted", redacted}};
   if (!tag.empty()) e["tag"] = tag;
-  return e;
+  return line(e);
 }
 
-json command(const std::string& at, std::vector<std::string> argv, const std::string& host,
-             const std::string& summary, int exit, std::vector<std::string> figures = {},
-             json artifacts = json::array(), int redacted = 0) {
-  return {{"v", 1},
-          {"kind", "command"},
-          {"ts", at},
-          {"at", at},
-          {"argv", argv},
-          {"command", argv.size() > 1 ? argv[1] : ""},
-          {"target", argv.size() > 2 ? argv[2] : ""},
-          {"host", host},
-          {"duration_ms", 1200},
-          {"exit", exit},
-          {"summary", summary},
-          {"figures", figures},
-          {"ops", json::array()},
-          {"artifacts", artifacts},
-          {"redacted", redacted}};
+Entry command(const std::string& at, std::vector<std::string> argv, const std::string& host,
+              const std::string& summary, int exit, std::vector<std::string> figures = {},
+              json artifacts = json::array(), int redacted = 0) {
+  return line({{"v", 1},
+               {"kind", "command"},
+               {"ts", at},
+               {"at", at},
+               {"argv", argv},
+               {"command", argv.size() > 1 ? argv[1] : ""},
+               {"target", argv.size() > 2 ? argv[2] : ""},
+               {"host", host},
+               {"duration_ms", 1200},
+               {"exit", exit},
+               {"summary", summary},
+               {"figures", figures},
+               {"ops", json::array()},
+               {"artifacts", artifacts},
+               {"redacted", redacted}});
 }
 
 ReportInput base_input() {

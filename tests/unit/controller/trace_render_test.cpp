@@ -1,5 +1,5 @@
-// strace-like rendering of tracer events and summaries, from hand-made JSON
-// in the shapes of sonde/ptrace/tracer.h.
+// strace-like rendering of tracer events (hand-made JSON in the shapes of
+// sonde/ptrace/tracer.h) and of summaries (TraceResult).
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <time.h>
@@ -113,23 +113,45 @@ TEST_F(TraceRender, SignalExitAndKilledLines) {
   EXPECT_EQ(p.line({{"type", "signal"}, {"pid", 7}, {"sig", "SIG\x1b[2J"}}), "--- SIG?[2J ---\n");
 }
 
-json block(std::vector<std::tuple<std::string, long long, long long, long long>> rows) {
-  json b = {{"syscalls", json::array()}};
-  long long c = 0, e = 0, t = 0;
+TEST_F(TraceRender, MistypedEventFieldsAreDefaultsNotExceptions) {
+  TraceLinePrinter p({});
+  std::string line;
+  ASSERT_NO_THROW(line = p.line({{"type", "killed"}, {"pid", "x"}, {"sig", 9}, {"core", "yes"}}));
+  EXPECT_EQ(line, "+++ killed by 9 +++\n");
+  ASSERT_NO_THROW(line = p.line({{"type", "exit"}, {"pid", 0}, {"code", 1.5}}));
+  EXPECT_EQ(line, "+++ exited with 0 +++\n");
+  ASSERT_NO_THROW(line = p.line({{"type", "syscall"}, {"nr", "x"}, {"ret", "7"}}));
+  EXPECT_EQ(line, "syscall_-1()" + std::string(28, ' ') + "= ?\n");
+}
+
+ptrace::ProcessCounts block(
+    std::vector<std::tuple<std::string, uint64_t, uint64_t, uint64_t>> rows) {
+  ptrace::ProcessCounts b;
   for (auto& [name, calls, errors, ns] : rows) {
-    b["syscalls"].push_back(
-        {{"name", name}, {"calls", calls}, {"errors", errors}, {"time_ns", ns}});
-    c += calls;
-    e += errors;
-    t += ns;
+    b.syscalls.push_back({name, -1, calls, errors, ns});
+    b.total.calls += calls;
+    b.total.errors += errors;
+    b.total.time_ns += ns;
   }
-  b["total"] = {{"calls", c}, {"errors", e}, {"time_ns", t}};
   return b;
+}
+
+std::string table(const ptrace::ProcessCounts& b) {
+  return render_trace_table(b.syscalls, b.total);
+}
+
+ptrace::TraceResult summary_of(const ptrace::ProcessCounts& all,
+                               std::vector<ptrace::ProcessCounts> per) {
+  ptrace::TraceResult r;
+  r.syscalls = all.syscalls;
+  r.total = all.total;
+  r.per_process = std::move(per);
+  return r;
 }
 
 TEST_F(TraceRender, SummaryTableIsStraceLayout) {
   // Given out of order: the table sorts by time.
-  json b = block({{"read", 10, 0, 250000}, {"openat", 4, 1, 500000}, {"close", 2, 0, 250000}});
+  auto b = block({{"read", 10, 0, 250000}, {"openat", 4, 1, 500000}, {"close", 2, 0, 250000}});
   std::string expected =
       "% time     seconds  usecs/call     calls    errors syscall\n"
       "------ ----------- ----------- --------- --------- ----------------\n"
@@ -138,42 +160,51 @@ TEST_F(TraceRender, SummaryTableIsStraceLayout) {
       " 25.00    0.000250         125         2           close\n"
       "------ ----------- ----------- --------- --------- ----------------\n"
       "100.00    0.001000          62        16         1 total\n";
-  EXPECT_EQ(render_trace_table(b), expected);
+  EXPECT_EQ(table(b), expected);
 }
 
 TEST_F(TraceRender, SummaryWithZeroTimeAndNoRows) {
-  json b = block({{"execve", 1, 0, 0}});
-  std::string t = render_trace_table(b);
+  std::string t = table(block({{"execve", 1, 0, 0}}));
   EXPECT_NE(t.find("  0.00    0.000000           0         1           execve\n"),
             std::string::npos)
       << t;
   EXPECT_NE(t.find("100.00    0.000000           0         1           total\n"),
             std::string::npos);
-  std::string empty = render_trace_table(json::object());
+  std::string empty = table({});
   EXPECT_NE(empty.find("100.00    0.000000           0         0           total\n"),
             std::string::npos)
       << empty;
+  // A syscall the agent could not name shows its number, as strace does.
+  ptrace::ProcessCounts unnamed;
+  unnamed.syscalls.push_back({"", 451, 1, 0, 0});
+  EXPECT_NE(table(unnamed).find(" syscall_451\n"), std::string::npos) << table(unnamed);
 }
 
 TEST_F(TraceRender, PerProcessTablesOnlyWithSeveralProcesses) {
-  json one = block({{"read", 1, 0, 1000}});
-  one["per_process"] = json::array({block({{"read", 1, 0, 1000}})});
-  one["per_process"][0]["pid"] = 5;
-  EXPECT_EQ(render_trace_summary(one), render_trace_table(one));
+  auto one = block({{"read", 1, 0, 1000}});
+  ptrace::ProcessCounts p5 = block({{"read", 1, 0, 1000}});
+  p5.pid = 5;
+  EXPECT_EQ(render_trace_summary(summary_of(one, {p5})), table(one));
 
-  json two = block({{"read", 3, 0, 3000}, {"write", 1, 1, 1000}});
-  two["per_process"] = json::array({block({{"read", 3, 0, 3000}}), block({{"write", 1, 1, 1000}})});
-  two["per_process"][0]["pid"] = 5;
-  two["per_process"][1]["pid"] = 6;
-  std::string s = render_trace_summary(two);
-  EXPECT_EQ(s.find(render_trace_table(two)), 0u);
-  size_t p5 = s.find("\npid 5:\n"), p6 = s.find("\npid 6:\n");
-  ASSERT_NE(p5, std::string::npos) << s;
-  ASSERT_NE(p6, std::string::npos) << s;
-  EXPECT_LT(p5, p6);
-  EXPECT_NE(s.find("100.00    0.000001           1         1         1 write\n", p6),
+  auto two = block({{"read", 3, 0, 3000}, {"write", 1, 1, 1000}});
+  p5 = block({{"read", 3, 0, 3000}});
+  p5.pid = 5;
+  ptrace::ProcessCounts p6 = block({{"write", 1, 1, 1000}});
+  p6.pid = 6;
+  auto sum = summary_of(two, {p5, p6});
+  std::string s = render_trace_summary(sum);
+  EXPECT_EQ(s.find(table(two)), 0u);
+  size_t at5 = s.find("\npid 5:\n"), at6 = s.find("\npid 6:\n");
+  ASSERT_NE(at5, std::string::npos) << s;
+  ASSERT_NE(at6, std::string::npos) << s;
+  EXPECT_LT(at5, at6);
+  EXPECT_NE(s.find("100.00    0.000001           1         1         1 write\n", at6),
             std::string::npos)
       << s;
+  EXPECT_EQ(s.find("more process"), std::string::npos);
+  sum.per_process_more = 1;
+  EXPECT_NE(render_trace_summary(sum).find("\n… 1 more process not shown (the busiest are)"),
+            std::string::npos);
 }
 
 }  // namespace

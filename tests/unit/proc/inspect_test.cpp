@@ -51,12 +51,15 @@ std::set<SsRow> ss_rows(const std::vector<std::string>& argv, int pid) {
   return rows;
 }
 
-// Our socket JSON in ss's words: ESTAB, and "0.0.0.0:*" for no peer.
-SsRow as_ss(const json& s) {
-  std::string state = s["state"];
-  if (state == "ESTABLISHED") state = "ESTAB";
-  std::string peer = s.value("peer", std::string("0.0.0.0:*"));
-  return {state, s["local"], peer, s["inode"].get<unsigned long long>()};
+// Our socket in ss's words: ESTAB, and "0.0.0.0:*" for no peer.
+SsRow as_ss(const SocketInfo& s) {
+  std::string state = s.state == "ESTABLISHED" ? "ESTAB" : s.state;
+  std::string peer = s.peer.empty() ? "0.0.0.0:*" : s.peer;
+  return {state, s.local, peer, s.inode};
+}
+
+std::string dump(const InspectResult& r) {
+  return to_json(r).dump(2);
 }
 
 class InspectHolder : public ::testing::Test {
@@ -76,10 +79,10 @@ class InspectHolder : public ::testing::Test {
   }
   void TearDown() override { ::unlink(path_.c_str()); }
 
-  std::vector<json> fds_of_kind(const json& r, const std::string& kind) {
-    std::vector<json> out;
-    for (const auto& f : r["fds"])
-      if (f["kind"] == kind) out.push_back(f);
+  std::vector<FdEntry> fds_of_kind(const InspectResult& r, const std::string& kind) {
+    std::vector<FdEntry> out;
+    for (const auto& f : r.fds)
+      if (f.kind == kind) out.push_back(f);
     return out;
   }
 
@@ -95,73 +98,77 @@ TEST_F(InspectHolder, IdentityThreadsMemory) {
   ASSERT_TRUE(sonde::testing::wait_all_sleeping(holder_->pid()));
   auto r = inspect_process(holder_->pid(), {});
   ASSERT_TRUE(r.ok()) << r.error().describe();
-  const json& j = *r;
-  EXPECT_EQ(j["pid"], holder_->pid());
-  EXPECT_EQ(j["ppid"], ::getpid());
-  EXPECT_EQ(j["comm"], "fd_holder");
-  EXPECT_EQ(j["state"], "S");
-  EXPECT_EQ(j["state_name"], "sleeping");
+  const InspectResult& j = *r;
+  EXPECT_EQ(j.pid, holder_->pid());
+  EXPECT_EQ(j.ppid, ::getpid());
+  EXPECT_EQ(j.comm, "fd_holder");
+  EXPECT_EQ(j.state, 'S');
+  EXPECT_EQ(j.state_name, "sleeping");
   char real[PATH_MAX];
   ASSERT_NE(::realpath(target_path("fd_holder").c_str(), real), nullptr);
-  EXPECT_EQ(j["exe"], real);
-  EXPECT_EQ(j["cmdline"], json::array({target_path("fd_holder"), path_}));
+  EXPECT_EQ(j.exe, real);
+  EXPECT_EQ(j.cmdline, (std::vector<std::string>{target_path("fd_holder"), path_}));
   char cwd[PATH_MAX];
   ASSERT_NE(::getcwd(cwd, sizeof cwd), nullptr);
-  EXPECT_EQ(j["cwd"], cwd);
-  EXPECT_EQ(j["root"], "/");
-  EXPECT_EQ(j["uid"]["real"], ::getuid());
-  EXPECT_EQ(j["uid"]["effective"], ::geteuid());
-  EXPECT_EQ(j["gid"]["real"], ::getgid());
-  EXPECT_FALSE(j["user"].get<std::string>().empty());
-  EXPECT_LE(std::llabs(j["start_time"].get<long long>() - ::time(nullptr)), 5);
+  EXPECT_EQ(j.cwd, cwd);
+  EXPECT_EQ(j.root, "/");
+  ASSERT_TRUE(j.uid && j.gid && j.user && j.start_time);
+  EXPECT_EQ(j.uid->real, ::getuid());
+  EXPECT_EQ(j.uid->effective, ::geteuid());
+  EXPECT_EQ(j.gid->real, ::getgid());
+  EXPECT_FALSE(j.user->empty());
+  EXPECT_LE(std::llabs(*j.start_time - ::time(nullptr)), 5);
 
   std::set<std::string> names;
-  for (const auto& t : j["threads"]) {
-    names.insert(t["name"]);
-    EXPECT_GT(t["tid"].get<int>(), 0);
-    EXPECT_EQ(t["state"], "S");
+  for (const auto& t : j.threads) {
+    names.insert(t.name);
+    EXPECT_GT(t.tid, 0);
+    EXPECT_EQ(t.state, 'S');
   }
   EXPECT_EQ(names, (std::set<std::string>{"fd_holder", "sonde-worker1", "sonde-worker2"}));
-  EXPECT_EQ(j["threads"][0]["tid"], holder_->pid());
+  EXPECT_EQ(j.threads[0].tid, holder_->pid());
+  EXPECT_EQ(j.threads_more, 0u);
 
-  const json& m = j["memory"];
-  EXPECT_GT(m["rss_kb"].get<long long>(), 0);
-  EXPECT_GT(m["pss_kb"].get<long long>(), 0);
-  EXPECT_TRUE(m.contains("pss_anon_kb"));
-  EXPECT_TRUE(m.contains("pss_file_kb"));
-  EXPECT_TRUE(m.contains("swap_kb"));
-  EXPECT_GE(m["vm_peak_kb"].get<long long>(), m["vm_size_kb"].get<long long>());
-  EXPECT_GE(m["vm_hwm_kb"].get<long long>(), 1);
+  const MemoryKb& m = j.memory;
+  ASSERT_TRUE(m.rss && m.pss && m.vm_peak && m.vm_size && m.vm_hwm);
+  EXPECT_GT(*m.rss, 0u);
+  EXPECT_GT(*m.pss, 0u);
+  EXPECT_TRUE(m.pss_anon);
+  EXPECT_TRUE(m.pss_file);
+  EXPECT_TRUE(m.swap);
+  EXPECT_GE(*m.vm_peak, *m.vm_size);
+  EXPECT_GE(*m.vm_hwm, 1u);
 
   rlimit nofile{};
   ::getrlimit(RLIMIT_NOFILE, &nofile);
+  ASSERT_TRUE(j.limits);
   bool found = false;
-  for (const auto& l : j["limits"])
-    if (l["name"] == "Max open files") {
+  for (const auto& l : *j.limits)
+    if (l.name == "Max open files") {
       found = true;
-      EXPECT_EQ(l["soft"], std::to_string(nofile.rlim_cur));
-      EXPECT_EQ(l["units"], "files");
+      EXPECT_EQ(l.soft, std::to_string(nofile.rlim_cur));
+      EXPECT_EQ(l.units, "files");
     }
-  EXPECT_TRUE(found) << j["limits"].dump();
-  EXPECT_EQ(j["limits"].size(), 16u);
+  EXPECT_TRUE(found) << dump(j);
+  EXPECT_EQ(j.limits->size(), 16u);
 
   auto cg = read_file("/proc/" + std::to_string(holder_->pid()) + "/cgroup");
   ASSERT_TRUE(cg.ok());
-  ASSERT_FALSE(j["cgroup"].empty());
-  EXPECT_EQ(j["cgroup"][0].get<std::string>() + "\n", cg->substr(0, cg->find('\n') + 1));
+  ASSERT_FALSE(j.cgroup.empty());
+  EXPECT_EQ(j.cgroup[0] + "\n", cg->substr(0, cg->find('\n') + 1));
 
   bool net = false;
-  for (const auto& n : j["namespaces"])
-    if (n["type"] == "net") {
+  for (const auto& n : j.namespaces)
+    if (n.type == "net") {
       net = true;
       struct stat s {};
       ASSERT_EQ(::stat("/proc/self/ns/net", &s), 0);
-      EXPECT_EQ(n["inode"], s.st_ino);
-      EXPECT_EQ(n["same_as_agent"], true);
+      EXPECT_EQ(n.inode, s.st_ino);
+      EXPECT_TRUE(n.same_as_agent);
     }
   EXPECT_TRUE(net);
-  EXPECT_FALSE(j.contains("env"));
-  EXPECT_TRUE(j["notes"].empty()) << j["notes"].dump();
+  EXPECT_FALSE(j.env);
+  EXPECT_TRUE(j.notes.empty()) << dump(j);
 }
 
 TEST_F(InspectHolder, FilesAndPipes) {
@@ -170,27 +177,26 @@ TEST_F(InspectHolder, FilesAndPipes) {
   auto files = fds_of_kind(*r, "file");
   bool known = false;
   for (const auto& f : files)
-    if (f["target"] == path_) {
+    if (f.target == path_) {
       known = true;
-      EXPECT_GE(f["fd"].get<int>(), 3);  // ctest may hand us an extra inherited fd
-      EXPECT_EQ(f["flags"], "O_RDONLY");
-      EXPECT_EQ(f["pos"], 0);
+      EXPECT_GE(f.fd, 3);  // ctest may hand us an extra inherited fd
+      EXPECT_EQ(f.flags, "O_RDONLY");
+      EXPECT_EQ(f.pos, 0);
     }
-  EXPECT_TRUE(known) << r->dump(2);
+  EXPECT_TRUE(known) << dump(*r);
   auto pipes = fds_of_kind(*r, "pipe");
   // Our own stdout pipe is there too; fd_holder's pipe() pair shares one inode.
   std::map<std::string, std::set<std::string>> by_target;
-  for (const auto& p : pipes) by_target[p["target"]].insert(p["flags"].get<std::string>());
+  for (const auto& p : pipes) by_target[p.target].insert(p.flags.value_or("?"));
   bool pair = false;
   for (const auto& [t, flags] : by_target)
     if (flags == std::set<std::string>{"O_RDONLY", "O_WRONLY"}) pair = true;
-  EXPECT_TRUE(pair) << r->dump(2);
+  EXPECT_TRUE(pair) << dump(*r);
   // Every fd agrees with readlink.
-  for (const auto& f : (*r)["fds"]) {
-    auto l = read_link("/proc/" + std::to_string(holder_->pid()) + "/fd/" +
-                       std::to_string(f["fd"].get<int>()));
+  for (const auto& f : r->fds) {
+    auto l = read_link("/proc/" + std::to_string(holder_->pid()) + "/fd/" + std::to_string(f.fd));
     ASSERT_TRUE(l.ok());
-    EXPECT_EQ(f["target"], *l);
+    EXPECT_EQ(f.target, *l);
   }
 }
 
@@ -200,10 +206,10 @@ TEST_F(InspectHolder, TcpSocketsMatchSs) {
   ASSERT_TRUE(r.ok());
   std::set<SsRow> ours;
   for (const auto& f : fds_of_kind(*r, "socket")) {
-    ASSERT_TRUE(f.contains("socket")) << f.dump();
-    const json& s = f["socket"];
-    EXPECT_EQ(f["target"], "socket:[" + std::to_string(s["inode"].get<unsigned long long>()) + "]");
-    if (s["proto"] == "tcp") ours.insert(as_ss(s));
+    ASSERT_TRUE(f.socket) << to_json(f).dump();
+    const SocketInfo& s = *f.socket;
+    EXPECT_EQ(f.target, "socket:[" + std::to_string(s.inode) + "]");
+    if (s.proto == "tcp") ours.insert(as_ss(s));
   }
   auto theirs = ss_rows({"ss", "-tanpe"}, holder_->pid());
   EXPECT_EQ(ours, theirs);
@@ -223,12 +229,13 @@ TEST_F(InspectHolder, UdpAndUnixSockets) {
   std::set<SsRow> udp;
   std::set<std::string> unix_inodes;
   for (const auto& f : fds_of_kind(*r, "socket")) {
-    const json& s = f["socket"];
-    if (s["proto"] == "udp") udp.insert(as_ss(s));
-    if (s["proto"] == "unix") {
-      EXPECT_EQ(s["state"], "ESTABLISHED");
-      EXPECT_EQ(s["type"], "stream");
-      unix_inodes.insert(std::to_string(s["inode"].get<unsigned long long>()));
+    ASSERT_TRUE(f.socket) << to_json(f).dump();
+    const SocketInfo& s = *f.socket;
+    if (s.proto == "udp") udp.insert(as_ss(s));
+    if (s.proto == "unix") {
+      EXPECT_EQ(s.state, "ESTABLISHED");
+      EXPECT_EQ(s.type, "stream");
+      unix_inodes.insert(std::to_string(s.inode));
     }
   }
   ASSERT_EQ(udp.size(), 1u);
@@ -257,13 +264,14 @@ TEST_F(InspectHolder, EnvOnlyWhenAsked) {
   o.env = true;
   auto r = inspect_process(holder_->pid(), o);
   ASSERT_TRUE(r.ok());
-  ASSERT_TRUE(r->contains("env"));
+  ASSERT_TRUE(r->env);
   bool secret = false;
-  for (const auto& e : (*r)["env"]) secret |= e == "SONDE_SECRET=hunter2";
+  for (const auto& e : *r->env) secret |= e == "SONDE_SECRET=hunter2";
   EXPECT_TRUE(secret);
   auto plain = inspect_process(holder_->pid(), {});
   ASSERT_TRUE(plain.ok());
-  EXPECT_EQ(plain->dump().find("hunter2"), std::string::npos);
+  EXPECT_FALSE(plain->env);
+  EXPECT_EQ(to_json(*plain).dump().find("hunter2"), std::string::npos);
 }
 
 TEST(Inspect, UnknownPidIsNotFound) {
@@ -287,7 +295,7 @@ TEST(Inspect, UnreadablePartsBecomeNotes) {
     // Already unprivileged: pid 1 belongs to root.
     auto r = inspect_process(1, {});
     ASSERT_TRUE(r.ok());
-    EXPECT_FALSE((*r)["notes"].empty());
+    EXPECT_FALSE(r->notes.empty());
     return;
   }
   // Drop to nobody in a child and inspect ourselves (root) from there.
@@ -300,7 +308,7 @@ TEST(Inspect, UnreadablePartsBecomeNotes) {
     ::close(p[0]);
     if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) ::_exit(2);
     auto r = inspect_process(parent, {});
-    std::string out = r.ok() ? r->dump() : "ERROR " + r.error().message;
+    std::string out = r.ok() ? to_json(*r).dump() : "ERROR " + r.error().message;
     (void)write_all(p[1], out);
     ::_exit(0);
   }
@@ -320,19 +328,20 @@ TEST(Inspect, UnreadablePartsBecomeNotes) {
   ASSERT_EQ(::waitpid(child, &st, 0), child);
   ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
   ASSERT_FALSE(text.starts_with("ERROR")) << text;
-  auto j = json::parse(text);
-  EXPECT_EQ(j["pid"], parent);
-  EXPECT_FALSE(j["threads"].empty());
-  std::string notes = j["notes"].dump();
+  auto j = inspect_result_from_json(json::parse(text));
+  ASSERT_TRUE(j.ok()) << j.error().message;
+  EXPECT_EQ(j->pid, parent);
+  EXPECT_FALSE(j->threads.empty());
+  std::string notes = json(j->notes).dump();
   EXPECT_NE(notes.find("fd list"), std::string::npos) << notes;
   EXPECT_NE(notes.find("exe"), std::string::npos) << notes;
-  EXPECT_TRUE(j["fds"].empty());
+  EXPECT_TRUE(j->fds.empty());
 }
 
 TEST(Inspect, KernelThread) {
   auto r = inspect_process(2, {});
-  if (!r.ok() || (*r)["comm"] != "kthreadd") GTEST_SKIP() << "pid 2 is not kthreadd here";
-  EXPECT_FALSE(r->contains("exe"));
-  EXPECT_TRUE((*r)["cmdline"].empty());
-  EXPECT_EQ((*r)["ppid"], 0);
+  if (!r.ok() || r->comm != "kthreadd") GTEST_SKIP() << "pid 2 is not kthreadd here";
+  EXPECT_FALSE(r->exe);
+  EXPECT_TRUE(r->cmdline.empty());
+  EXPECT_EQ(r->ppid, 0);
 }

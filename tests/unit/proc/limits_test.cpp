@@ -26,10 +26,16 @@ size_t count_fds(int pid) {
   return n;
 }
 
-const json* row_of(const json& r, int pid) {
-  for (const auto& p : r["processes"])
-    if (p.value("pid", 0) == pid) return &p;
+const PsRow* row_of(const PsResult& r, int pid) {
+  for (const auto& p : r.processes)
+    if (p.pid == pid) return &p;
   return nullptr;
+}
+
+json fds_json(const std::vector<FdEntry>& fds) {
+  json a = json::array();
+  for (const auto& f : fds) a.push_back(to_json(f));
+  return a;
 }
 
 TEST(PsLimits, LongCommandLineIsCutAtAUtf8BoundaryWithTheRestCounted) {
@@ -53,10 +59,10 @@ TEST(PsLimits, LongCommandLineIsCutAtAUtf8BoundaryWithTheRestCounted) {
   o.name_regex = "many_holder";
   auto r = list_processes(o, cancel);
   ASSERT_TRUE(r.ok()) << r.error().describe();
-  const json* p = row_of(*r, t->pid());
+  const PsRow* p = row_of(*r, t->pid());
   ASSERT_NE(p, nullptr);
-  std::string cl = p->value("cmdline", "");
-  size_t more = p->value("cmdline_more_bytes", size_t{0});
+  std::string cl = p->cmdline;
+  size_t more = p->cmdline_more_bytes;
   ASSERT_GT(more, 0u);
   std::string marker = " … (" + std::to_string(more) + " more bytes)";
   ASSERT_TRUE(cl.ends_with(marker)) << cl.substr(cl.size() - 60);
@@ -66,7 +72,7 @@ TEST(PsLimits, LongCommandLineIsCutAtAUtf8BoundaryWithTheRestCounted) {
   EXPECT_LE(shown.size(), kCmdlineShownBytes);
   EXPECT_GE(shown.size(), kCmdlineShownBytes - 3);
   EXPECT_EQ(shown.size() + more, full);
-  EXPECT_GE(r->value("cmdlines_cut", 0), 1);
+  EXPECT_GE(r->cmdlines_cut, 1u);
 }
 
 TEST(PsLimits, ShortCommandLineIsWholeAndNotCounted) {
@@ -79,10 +85,11 @@ TEST(PsLimits, ShortCommandLineIsWholeAndNotCounted) {
   o.name_regex = "many_holder";
   auto r = list_processes(o, cancel);
   ASSERT_TRUE(r.ok());
-  const json* p = row_of(*r, t->pid());
+  const PsRow* p = row_of(*r, t->pid());
   ASSERT_NE(p, nullptr);
-  EXPECT_EQ((*p)["cmdline"], target_path("many_holder") + " 0 0 short");
-  EXPECT_FALSE(p->contains("cmdline_more_bytes"));
+  EXPECT_EQ(p->cmdline, target_path("many_holder") + " 0 0 short");
+  EXPECT_EQ(p->cmdline_more_bytes, 0u);
+  EXPECT_FALSE(to_json(*p).contains("cmdline_more_bytes"));
 }
 
 TEST(PsLimits, RowsPastTheBudgetAreCountedAndRendered) {
@@ -93,10 +100,10 @@ TEST(PsLimits, RowsPastTheBudgetAreCountedAndRendered) {
   o.budget_bytes = 2000;
   auto r = list_processes(o, cancel);
   ASSERT_TRUE(r.ok());
-  size_t shown = (*r)["shown"], more = (*r)["more"];
+  size_t shown = r->shown, more = r->more;
   ASSERT_GT(more, 0u) << "fewer processes than a 2000-byte budget holds?";
-  EXPECT_EQ((*r)["processes"].size(), shown);
-  EXPECT_LE(wire_size_bound((*r)["processes"]), 2000u);
+  EXPECT_EQ(r->processes.size(), shown);
+  EXPECT_LE(wire_size_bound(to_json(*r)["processes"]), 2000u);
   std::string text = render::render_ps_text(*r, 0);
   EXPECT_NE(text.find("… " + std::to_string(more) + " more process"), std::string::npos) << text;
 }
@@ -113,8 +120,8 @@ TEST(FdLimits, FdsOverTheCountCapAreCounted) {
   ASSERT_TRUE(fds.ok()) << fds.error().describe();
   EXPECT_EQ(fds->size(), kMaxFds);
   EXPECT_EQ(more, total - kMaxFds);
-  EXPECT_EQ((*fds)[0]["fd"], 0);
-  EXPECT_LT(wire_size_bound(*fds), kFdsBudgetBytes);
+  EXPECT_EQ((*fds)[0].fd, 0);
+  EXPECT_LT(wire_size_bound(fds_json(*fds)), kFdsBudgetBytes);
   bool noted = false;
   for (const auto& n : notes)
     noted |= n.find(std::to_string(more) + " more fds") != std::string::npos;
@@ -123,8 +130,8 @@ TEST(FdLimits, FdsOverTheCountCapAreCounted) {
   // inspect carries the count and its text says it.
   auto r = inspect_process(t->pid(), {});
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ((*r)["fds_more"], more);
-  EXPECT_LT(wire_size_bound(*r), kResultBudgetBytes);
+  EXPECT_EQ(r->fds_more, more);
+  EXPECT_LT(wire_size_bound(to_json(*r)), kResultBudgetBytes);
   std::string text = render::render_inspect_text(*r);
   EXPECT_NE(text.find("… " + std::to_string(more) + " more fds not listed"), std::string::npos);
 }
@@ -139,7 +146,7 @@ TEST(FdLimits, FdsPastTheByteBudgetAreCounted) {
   auto fds = list_fds(t->pid(), notes, &more, 20000);
   ASSERT_TRUE(fds.ok());
   EXPECT_GT(fds->size(), 10u);
-  EXPECT_LE(wire_size_bound(*fds), 20000u);
+  EXPECT_LE(wire_size_bound(fds_json(*fds)), 20000u);
   EXPECT_EQ(fds->size() + more, total);
 }
 

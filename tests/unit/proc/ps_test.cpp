@@ -18,10 +18,14 @@ using sonde::testing::target_path;
 
 namespace {
 
-const json* find_pid(const json& result, int pid) {
-  for (const auto& p : result["processes"])
-    if (p["pid"] == pid) return &p;
+const PsRow* find_pid(const PsResult& result, int pid) {
+  for (const auto& p : result.processes)
+    if (p.pid == pid) return &p;
   return nullptr;
+}
+
+std::string dump(const PsResult& r) {
+  return to_json(r).dump(2);
 }
 
 // The suite runs beside parallel builds on a 2-core box; a burner at nice 0
@@ -53,33 +57,34 @@ TEST(Ps, BurnerBusyHolderIdle) {
   o.interval_ms = 300;
   auto r = list_processes(o, cancel);
   ASSERT_TRUE(r.ok()) << r.error().describe();
-  EXPECT_EQ((*r)["interval_ms"], 300);
-  EXPECT_EQ((*r)["cpu_source"], "schedstat");
-  EXPECT_GE((*r)["total"].get<size_t>(), (*r)["shown"].get<size_t>());
-  EXPECT_GT((*r)["mem_total_kb"].get<unsigned long long>(), 0u);
+  EXPECT_EQ(r->interval_ms, 300);
+  EXPECT_EQ(r->cpu_source, "schedstat");
+  EXPECT_GE(r->total, r->shown);
+  EXPECT_EQ(r->shown, r->processes.size());
+  EXPECT_GT(r->mem_total_kb, 0u);
 
-  const json* b = find_pid(*r, burner->pid());
-  const json* h = find_pid(*r, holder->pid());
-  ASSERT_NE(b, nullptr) << r->dump(2);
-  ASSERT_NE(h, nullptr) << r->dump(2);
-  EXPECT_GT((*b)["cpu_pct"].get<double>(), 50.0) << b->dump();
-  EXPECT_LT((*h)["cpu_pct"].get<double>(), 20.0) << h->dump();
+  const PsRow* b = find_pid(*r, burner->pid());
+  const PsRow* h = find_pid(*r, holder->pid());
+  ASSERT_NE(b, nullptr) << dump(*r);
+  ASSERT_NE(h, nullptr) << dump(*r);
+  EXPECT_GT(b->cpu_pct, 50.0) << to_json(*b).dump();
+  EXPECT_LT(h->cpu_pct, 20.0) << to_json(*h).dump();
   // Sorted by CPU: the burner comes first among what the filter kept.
-  EXPECT_EQ((*r)["processes"][0]["pid"], burner->pid());
+  EXPECT_EQ(r->processes[0].pid, burner->pid());
 
   // Fields against /proc itself.
   auto st = read_stat("/proc/" + std::to_string(holder->pid()) + "/stat");
   ASSERT_TRUE(st.ok());
-  EXPECT_EQ((*h)["ppid"], ::getpid());
-  EXPECT_EQ((*h)["comm"], "fd_holder");
-  EXPECT_EQ((*h)["threads"], 3);
-  EXPECT_EQ((*h)["uid"], ::geteuid());
-  EXPECT_EQ((*h)["cmdline"], target_path("fd_holder") + " " + tmpl);
-  EXPECT_EQ((*h)["state"], "S");
+  EXPECT_EQ(h->ppid, ::getpid());
+  EXPECT_EQ(h->comm, "fd_holder");
+  EXPECT_EQ(h->threads, 3);
+  EXPECT_EQ(h->uid, ::geteuid());
+  EXPECT_EQ(h->cmdline, target_path("fd_holder") + " " + tmpl);
+  EXPECT_EQ(h->state, 'S');
   auto sys = read_system_info();
-  EXPECT_EQ((*h)["start_time"], start_epoch(sys, st->starttime));
+  EXPECT_EQ(h->start_time, start_epoch(sys, st->starttime));
   long long now = ::time(nullptr);
-  EXPECT_LE(std::llabs((*h)["start_time"].get<long long>() - now), 5);
+  EXPECT_LE(std::llabs(h->start_time - now), 5);
   auto status = read_file("/proc/" + std::to_string(holder->pid()) + "/status");
   ASSERT_TRUE(status.ok());
   auto rss_pos = status->find("VmRSS:");
@@ -87,8 +92,8 @@ TEST(Ps, BurnerBusyHolderIdle) {
   long long vmrss = std::atoll(status->c_str() + rss_pos + 6);
   // Kernels before 6.2 batch RSS updates per thread, so two reads a moment
   // apart can differ by a few hundred kB.
-  EXPECT_NEAR((*h)["rss_kb"].get<double>(), static_cast<double>(vmrss), 512.0);
-  EXPECT_GT((*h)["rss_kb"].get<long long>(), 0);
+  EXPECT_NEAR(static_cast<double>(h->rss_kb), static_cast<double>(vmrss), 512.0);
+  EXPECT_GT(h->rss_kb, 0u);
 }
 
 TEST(Ps, LifetimeAverage) {
@@ -103,11 +108,11 @@ TEST(Ps, LifetimeAverage) {
   o.interval_ms = 0;
   auto r = list_processes(o, cancel);
   ASSERT_TRUE(r.ok()) << r.error().describe();
-  EXPECT_EQ((*r)["cpu_source"], "lifetime");
-  const json* b = find_pid(*r, burner->pid());
+  EXPECT_EQ(r->cpu_source, "lifetime");
+  const PsRow* b = find_pid(*r, burner->pid());
   ASSERT_NE(b, nullptr);
   // Tick-granular (10 ms) over a third of a second: loose bound.
-  EXPECT_GT((*b)["cpu_pct"].get<double>(), 20.0) << b->dump();
+  EXPECT_GT(b->cpu_pct, 20.0) << to_json(*b).dump();
 }
 
 TEST(Ps, FilterByUserAndSortByPid) {
@@ -118,13 +123,13 @@ TEST(Ps, FilterByUserAndSortByPid) {
   o.interval_ms = 10;
   auto r = list_processes(o, cancel);
   ASSERT_TRUE(r.ok()) << r.error().describe();
-  ASSERT_GT((*r)["shown"].get<size_t>(), 0u);
+  ASSERT_GT(r->shown, 0u);
   int last = 0;
-  for (const auto& p : (*r)["processes"]) {
-    EXPECT_EQ(p["uid"], 0);
-    EXPECT_EQ(p["user"], "root");
-    EXPECT_GT(p["pid"].get<int>(), last);
-    last = p["pid"].get<int>();
+  for (const auto& p : r->processes) {
+    EXPECT_EQ(p.uid, 0);
+    EXPECT_EQ(p.user, "root");
+    EXPECT_GT(p.pid, last);
+    last = p.pid;
   }
   if (::geteuid() == 0) {
     EXPECT_NE(find_pid(*r, ::getpid()), nullptr);
@@ -134,14 +139,14 @@ TEST(Ps, FilterByUserAndSortByPid) {
   o.user = "0";
   auto n = list_processes(o, cancel);
   ASSERT_TRUE(n.ok());
-  for (const auto& p : (*n)["processes"]) EXPECT_EQ(p["uid"], 0);
+  for (const auto& p : n->processes) EXPECT_EQ(p.uid, 0);
 
   // A uid nobody runs as gives an empty list, not an error.
   o.user = "4000000000";
   auto none = list_processes(o, cancel);
   ASSERT_TRUE(none.ok());
-  EXPECT_EQ((*none)["shown"], 0);
-  EXPECT_GT((*none)["total"].get<size_t>(), 0u);
+  EXPECT_EQ(none->shown, 0u);
+  EXPECT_GT(none->total, 0u);
 }
 
 TEST(Ps, NameRegexMatchesCmdlineAndLimit) {
@@ -158,18 +163,17 @@ TEST(Ps, NameRegexMatchesCmdlineAndLimit) {
   o.name_regex = "tests/targets/cpu_burner 20 " + token + "$";
   auto r = list_processes(o, cancel);
   ASSERT_TRUE(r.ok());
-  ASSERT_EQ((*r)["shown"], 1) << r->dump(2);
-  EXPECT_EQ((*r)["processes"][0]["pid"], burner->pid());
+  ASSERT_EQ(r->shown, 1u) << dump(*r);
+  EXPECT_EQ(r->processes[0].pid, burner->pid());
 
   o.name_regex = "";
   o.limit = 3;
   o.sort = "mem";
   auto l = list_processes(o, cancel);
   ASSERT_TRUE(l.ok());
-  EXPECT_EQ((*l)["shown"], 3);
-  ASSERT_EQ((*l)["processes"].size(), 3u);
-  EXPECT_GE((*l)["processes"][0]["rss_kb"].get<long long>(),
-            (*l)["processes"][1]["rss_kb"].get<long long>());
+  EXPECT_EQ(l->shown, 3u);
+  ASSERT_EQ(l->processes.size(), 3u);
+  EXPECT_GE(l->processes[0].rss_kb, l->processes[1].rss_kb);
 }
 
 TEST(Ps, KernelThreadsLookLikePs) {
@@ -179,8 +183,8 @@ TEST(Ps, KernelThreadsLookLikePs) {
   o.name_regex = "^kthreadd$";
   auto r = list_processes(o, cancel);
   ASSERT_TRUE(r.ok());
-  if ((*r)["shown"] == 0) GTEST_SKIP() << "no kthreadd visible (container pid namespace)";
-  EXPECT_EQ((*r)["processes"][0]["cmdline"], "[kthreadd]");
+  if (r->shown == 0) GTEST_SKIP() << "no kthreadd visible (container pid namespace)";
+  EXPECT_EQ(r->processes[0].cmdline, "[kthreadd]");
 }
 
 TEST(Ps, BadOptionsAreBadArgs) {

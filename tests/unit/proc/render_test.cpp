@@ -90,14 +90,17 @@ TEST(RenderPs, TableHasHeaderAndBurner) {
   // The summary follows the table; notes about what was cut (a host with a
   // long command line) may follow it.
   EXPECT_NE(text.find("processes; %CPU over 50 ms (schedstat)\n"), std::string::npos) << text;
-  // Tolerates a result with missing fields.
-  EXPECT_NE(render_ps_text(json::object(), 80).find("PID"), std::string::npos);
+  // An empty result still has its header.
+  EXPECT_NE(render_ps_text(proc::PsResult{}, 80).find("PID"), std::string::npos);
 }
 
 TEST(RenderPs, NotesWrapToTheTerminalWidth) {
-  json r = {{"processes", json::array()}, {"shown", 0},        {"total", 90},
-            {"cpu_source", "schedstat"},  {"interval_ms", 50}, {"more", 90},
-            {"cmdlines_cut", 3}};
+  proc::PsResult r;
+  r.total = 90;
+  r.cpu_source = "schedstat";
+  r.interval_ms = 50;
+  r.more = 90;
+  r.cmdlines_cut = 3;
   for (int width : {40, 60, 100}) {
     std::string text = render_ps_text(r, width);
     auto lines = lines_of(text);
@@ -144,5 +147,5 @@ TEST(RenderInspect, ShowsFileListenAndThreads) {
   EXPECT_NE(text.find("pid " + std::to_string(holder->pid()) + "  fd_holder"), std::string::npos)
       << text;
   EXPECT_EQ(text.find("hunter2"), std::string::npos);
-  EXPECT_FALSE(render_inspect_text(json::object()).empty());
+  EXPECT_FALSE(render_inspect_text(proc::InspectResult{}).empty());
 }

@@ -167,11 +167,11 @@ TEST(LimitsParse, KernelFormat) {
   auto l = parse_limits(text);
   ASSERT_TRUE(l.ok());
   ASSERT_EQ(l->size(), 4u);
-  EXPECT_EQ((*l)[1]["name"], "Max open files");
-  EXPECT_EQ((*l)[1]["soft"], "1024");
-  EXPECT_EQ((*l)[1]["hard"], "524288");
-  EXPECT_EQ((*l)[1]["units"], "files");
-  EXPECT_EQ((*l)[2]["units"], "");
+  EXPECT_EQ((*l)[1].name, "Max open files");
+  EXPECT_EQ((*l)[1].soft, "1024");
+  EXPECT_EQ((*l)[1].hard, "524288");
+  EXPECT_EQ((*l)[1].units, "files");
+  EXPECT_EQ((*l)[2].units, "");
   EXPECT_FALSE(parse_limits("").ok());
   EXPECT_FALSE(parse_limits("garbage\nmore").ok());
 }

@@ -92,6 +92,16 @@ class JsonReader {
     if (const json* v = failed() ? nullptr : field(o, key, at, need))
       integer_value(*v, at / key, out);
   }
+  // An integer that may be absent: out stays nullopt when it is missing or
+  // null.
+  template <typename T>
+  void integer(const json& o, const char* key, const JsonPath& at, std::optional<T>& out) {
+    if (const json* v = failed() ? nullptr : field(o, key, at)) {
+      T n{};
+      integer_value(*v, at / key, n);
+      if (!failed()) out = n;
+    }
+  }
   // A number in range of T, from an integer of either sign; at names it.
   template <typename T>
   void integer_value(const json& v, const JsonPath& at, T& out) {
@@ -122,6 +132,8 @@ class JsonReader {
               Need need = Need::kOptional);
   void string(const json& o, const char* key, const JsonPath& at, std::string& out,
               Need need = Need::kOptional);
+  // A string that may be absent: out stays nullopt when it is missing or null.
+  void string(const json& o, const char* key, const JsonPath& at, std::optional<std::string>& out);
   void boolean(const json& o, const char* key, const JsonPath& at, bool& out,
                Need need = Need::kOptional);
   // A field that may be missing or null (out stays nullopt) and otherwise

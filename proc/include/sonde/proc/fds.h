@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "sonde/common/frame.h"
 #include "sonde/common/result.h"
+#include "sonde/proc/inspect_contract.h"
 
 namespace sonde::proc {
 
@@ -27,15 +27,16 @@ Result<std::string> fd_target(int pid, int fd);
 // anything else.
 std::optional<uint64_t> socket_inode(std::string_view target);
 
-// Upper bounds on fds listed: a leaking process can hold a million, and each
-// entry can carry a 4 KiB path. The lowest-numbered fds are listed.
-inline constexpr size_t kMaxFds = 16384;
+// Upper bounds on fds listed: a leaking process can hold a million (kMaxFds,
+// inspect_contract.h), and each entry can carry a 4 KiB path. The
+// lowest-numbered fds are listed.
 inline constexpr size_t kFdsBudgetBytes = 5u << 20;
 
-// Array of {fd, kind, target, flags, pos, socket?}. Fails only when the fd
-// directory itself cannot be read; per-fd races go to notes. Fds left out by
-// the caps are counted in *more (when given) and said in a note.
-Result<json> list_fds(int pid, std::vector<std::string>& notes, size_t* more = nullptr,
-                      size_t budget_bytes = kFdsBudgetBytes);
+// The fds, lowest first. Fails only when the fd directory itself cannot be
+// read; per-fd races go to notes. Fds left out by the caps are counted in
+// *more (when given) and said in a note.
+Result<std::vector<FdEntry>> list_fds(int pid, std::vector<std::string>& notes,
+                                      size_t* more = nullptr,
+                                      size_t budget_bytes = kFdsBudgetBytes);
 
 }  // namespace sonde::proc

@@ -3,13 +3,15 @@
 
 #include <string_view>
 
-#include "sonde/common/frame.h"
+#include <vector>
+
 #include "sonde/common/result.h"
+#include "sonde/proc/inspect_contract.h"
 
 namespace sonde::proc {
 
-// Array of {name, soft, hard, units}. The file is a fixed-width table; the
-// header's column positions say where each field starts.
-Result<json> parse_limits(std::string_view text);
+// Its rows. The file is a fixed-width table; the header's column positions
+// say where each field starts.
+Result<std::vector<Limit>> parse_limits(std::string_view text);
 
 }  // namespace sonde::proc

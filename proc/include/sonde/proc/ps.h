@@ -8,6 +8,7 @@
 #include "sonde/common/cancel.h"
 #include "sonde/common/frame.h"
 #include "sonde/common/result.h"
+#include "sonde/proc/ps_contract.h"
 
 namespace sonde::proc {
 
@@ -27,12 +28,10 @@ struct PsOptions {
 // "cmdline_more_bytes" of the row.
 inline constexpr size_t kCmdlineShownBytes = 4096;
 
-// The result: {interval_ms, cpu_source, total, shown, more, cmdlines_cut,
-// mem_total_kb, processes: [...]}.
 // Bad options (bad regex, unknown sort, unknown user) -> Error with code
 // errc::kBadArgs and a hint. Returns errc::kCancelled if the token is
 // cancelled during the interval.
-Result<json> list_processes(const PsOptions& opts, CancelToken& cancel);
+Result<PsResult> list_processes(const PsOptions& opts, CancelToken& cancel);
 
 // The command line as ps shows it: argv joined by spaces, "[comm]" for kernel
 // threads and others without one. `raw` is the NUL-separated cmdline file.

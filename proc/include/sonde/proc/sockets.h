@@ -11,19 +11,9 @@
 #include <vector>
 
 #include "sonde/common/frame.h"
+#include "sonde/proc/socket_info.h"
 
 namespace sonde::proc {
-
-struct SocketInfo {
-  std::string proto;  // tcp tcp6 udp udp6 raw raw6 unix netlink
-  std::string local;  // "127.0.0.1:40002", "[::1]:22", unix path
-  std::string peer;   // empty when not connected
-  std::string state;  // ESTABLISHED, LISTEN, UNCONN, ...
-  std::string type;   // unix: stream|dgram|seqpacket
-  uint64_t inode = 0;
-
-  json to_json() const;
-};
 
 // One data line of net/{tcp,tcp6,udp,udp6,raw,raw6}; nullopt for the header or garbage.
 std::optional<SocketInfo> parse_inet_line(std::string_view proto, std::string_view line);

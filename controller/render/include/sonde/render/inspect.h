@@ -1,12 +1,12 @@
-// Text rendering of an `inspect` result (sonde::proc::inspect_process JSON).
+// Text rendering of an `inspect` result.
 #pragma once
 
 #include <string>
 
-#include "sonde/common/frame.h"
+#include "sonde/proc/inspect_contract.h"
 
 namespace sonde::render {
 
-std::string render_inspect_text(const sonde::json& result);
+std::string render_inspect_text(const proc::InspectResult& result);
 
 }  // namespace sonde::render

@@ -49,8 +49,9 @@ std::string truncate_display(std::string_view s, size_t width);
 // indented by two spaces. width <= 0: one line. Every line ends with '\n'.
 std::string wrap_note(std::string_view text, int width);
 
-// Helpers shared by the text renderers: tolerant field access (results may
-// come from agents of other versions) and time formatting.
+// Helpers shared by the text renderers: lenient field access for results
+// that are still JSON (json_access.h; results may come from agents of other
+// versions) and time formatting.
 
 // The field as display text: strings as-is, numbers printed, missing → fallback.
 std::string field_text(const sonde::json& obj, const char* key, const std::string& fallback = "");

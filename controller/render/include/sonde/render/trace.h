@@ -1,11 +1,14 @@
-// Text rendering for `trace`: strace-like lines for the tracer's events and
-// the `strace -c` table for its summary (shapes in sonde/ptrace/tracer.h).
+// Text rendering for `trace`: strace-like lines for the tracer's events
+// (shapes in sonde/ptrace/tracer.h) and the `strace -c` table for its
+// summary (TraceResult, trace_contract.h).
 #pragma once
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "sonde/common/frame.h"
+#include "sonde/ptrace/trace_contract.h"
 
 namespace sonde::render {
 
@@ -39,12 +42,12 @@ class TraceLinePrinter {
 // Local time of a CLOCK_REALTIME nanosecond stamp as -t/-tt/-ttt print it.
 std::string format_trace_time(long long ts_ns, int level);
 
-// One `strace -c` table (header, rows sorted by time, dashes, total line) for
-// a block {"syscalls":[...],"total":{...}}.
-std::string render_trace_table(const sonde::json& block);
+// One `strace -c` table: header, rows sorted by time, dashes, total line.
+std::string render_trace_table(const std::vector<ptrace::SyscallCount>& syscalls,
+                               const ptrace::SyscallTotal& total);
 
 // The whole -c output: the table over all processes, then, when more than one
 // process was traced, one table per process under "pid N:".
-std::string render_trace_summary(const sonde::json& summary);
+std::string render_trace_summary(const ptrace::TraceResult& summary);
 
 }  // namespace sonde::render

@@ -1,0 +1,71 @@
+// One journal line as a struct (the schema is in journal.h): what the
+// recorder and the note/case commands write, and what `case`, `report` and
+// the report's model read. A journal is a file people edit and a crash can
+// cut short, so it is read checked: a line with a field of the wrong type is
+// an Error naming the line and the field, never an exception.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sonde/common/frame.h"
+#include "sonde/common/result.h"
+
+namespace sonde::controller::casefile {
+
+inline constexpr int kJournalVersion = 1;
+
+struct OpError {
+  std::string code, message, hint;
+};
+
+// One request a command's sessions made, and how it settled: a result, an
+// error, or neither (it never settled). args and result are the op's own
+// JSON as sent and received (result bounded by the recorder); their readers
+// are the ops' contracts.
+struct OpRecord {
+  std::string op;
+  json args = json::object();
+  std::optional<std::string> host;  // the agent's hostname, once it settled
+  std::optional<json> result;
+  std::optional<OpError> error;
+};
+
+struct ArtifactRecord {
+  std::string path;  // relative to the case directory: artifacts/0003-profile.svg
+  std::string from;  // where the command wrote it; "" when not known
+  std::string kind;  // svg pcap jfr log json pprof folded other
+  std::optional<uint64_t> bytes;
+};
+
+struct Entry {
+  int v = kJournalVersion;
+  std::string kind;  // command | note | case
+  std::string ts;    // when it was recorded (UTC)
+  std::string at;    // when it happened; "" in a line that lacks it
+  long long redacted = 0;
+  // kind command
+  std::vector<std::string> argv;
+  std::string command, target, host;
+  std::optional<long long> duration_ms, exit;
+  std::string summary;  // also kind case: its title or event detail
+  std::vector<std::string> figures;
+  std::vector<OpRecord> ops;
+  std::vector<ArtifactRecord> artifacts;
+  // kind note and case
+  std::string text;
+  std::string tag;  // note: impact | cause | mitigation | fix | prevention | observation
+};
+
+json to_json(const OpRecord& o);
+json to_json(const ArtifactRecord& a);
+// The fields of its kind, as journal.h lists them.
+json to_json(const Entry& e);
+
+// Checked: a field of the wrong type is errc::kIo "<where>: <field>: <why>"
+// (where: "journal.jsonl line 7"); a missing field keeps its default.
+Result<Entry> entry_from_json(const json& j, const std::string& where);
+
+}  // namespace sonde::controller::casefile
