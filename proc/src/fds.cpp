@@ -77,7 +77,9 @@ Result<std::vector<FdEntry>> list_fds(int pid, std::vector<std::string>& notes, 
   // Socket tables are loaded only when there is a socket to look up.
   std::optional<SocketTable> sockets;
   std::vector<FdEntry> out;
-  size_t gone = 0, used = 0;
+  // The list's own MessagePack header (array32: 5 bytes) counts too: the
+  // budget bounds the whole array, not only its elements.
+  size_t gone = 0, used = 5;
   for (size_t i = 0; i < fds.size(); ++i) {
     int fd = fds[i];
     std::string n = std::to_string(fd);

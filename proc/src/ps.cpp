@@ -272,7 +272,7 @@ Result<PsResult> list_processes(const PsOptions& opts, CancelToken& cancel) {
   res.cpu_source = lifetime ? "lifetime" : use_schedstat ? "schedstat" : "stat";
   res.total = total;
   res.mem_total_kb = sys.mem_total_kb;
-  size_t used = 0;
+  size_t used = 5;  // the array32 header of the table itself
   for (size_t i = 0; i < procs.size(); ++i) {
     const Proc& p = procs[i];
     PsRow row;

@@ -713,7 +713,13 @@ TEST_F(SshAgent, AgentKilledMidRequestOverSshEndsWithExit6) {
         [&]() -> pid_t {
           for (pid_t p : all_pids()) {
             auto a = proc_argv(p);
-            if (a.size() >= 2 && a[0].rfind(prefix, 0) == 0 && a[1] == "serve") return p;
+            if (a.size() < 2 || a[0].rfind(prefix, 0) != 0 || a[1] != "serve") continue;
+            // The undo watchdog is a fork of the agent with the same argv; once
+            // pids wrap it can come first. Killing it would leave the agent
+            // serving its 20 s ps and sonde rightly waiting.
+            auto comm = read_file("/proc/" + std::to_string(p) + "/comm", 64);
+            if (comm && comm->starts_with("sonde-watchdog")) continue;
+            return p;
           }
           return 0;
         },

@@ -175,7 +175,7 @@ void cap_trace_result(TraceResult& r) {
   std::stable_sort(per.begin(), per.end(), [](const ProcessCounts& a, const ProcessCounts& b) {
     return a.total.time_ns > b.total.time_ns;
   });
-  size_t used = 0, kept = 0;
+  size_t used = 5, kept = 0;  // 5: the array32 header of the list itself
   for (; kept < per.size(); ++kept) {
     size_t sz = wire_size_bound(process_json(per[kept]));
     if (kept >= kMaxPerProcess || used + sz > kPerProcessBudgetBytes) break;
