@@ -381,7 +381,7 @@ TEST_F(StackDebuginfod, FetchesDebugInfoFromServer) {
   };
   const std::vector<Want> want = {
       {"sleep_ms", true, source_line("void sleep_ms(long ms)", "nanosleep(")},
-      {"chain_c", false, source_line("FRAME void chain_c(int spin)", "sleep_ms(20);")},
+      {"chain_c", false, source_line("FRAME void chain_c(int spin)", "sleep_ms(1000);")},
       {"chain_b", false, source_line("FRAME void chain_b(int spin)", "chain_c(spin);")},
       {"chain_a", false, source_line("FRAME void chain_a(int spin)", "chain_b(spin);")},
       {"main", false, source_line("int main(int argc", "chain_a(0);")},

@@ -159,7 +159,7 @@ FRAME void chain_c(int spin) {
   }
   announce_ready();
   for (;;) {
-    sleep_ms(20);
+    sleep_ms(1000);  // long: a dump must find it blocked, not woken and waiting for a CPU
     AFTER_CALL();
   }
 }
