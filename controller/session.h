@@ -65,8 +65,6 @@ class Session {
 
   // Reads the agent's hello and checks the protocol version.
   Status handshake(int timeout_ms = 30000);
-  // The agent's hello, after handshake(); defaults before it.
-  const HelloFacts& hello() const { return hello_; }
   std::string host() const;  // the agent's hostname
   Transport& transport() { return *t_; }
 

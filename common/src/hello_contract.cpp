@@ -5,12 +5,6 @@
 namespace sonde {
 namespace {
 
-// Facts the agent could not read go on the wire as null, not left out.
-template <typename T>
-json nullable(const std::optional<T>& v) {
-  return v ? json(*v) : json(nullptr);
-}
-
 // The hello's fields; `need` is what the core ones (version, ids, ptrace,
 // perf_event) must be: optional in the handshake, required in capabilities.
 void read_facts(JsonReader& r, const json& j, HelloFacts& h, Need need) {
@@ -58,11 +52,11 @@ json to_json(const HelloFacts& h) {
             {"undo_watchdog", h.undo_watchdog},
             {"ptrace",
              {{"allowed", h.ptrace.allowed},
-              {"yama_ptrace_scope", nullable(h.ptrace.yama_ptrace_scope)},
+              {"yama_ptrace_scope", or_null(h.ptrace.yama_ptrace_scope)},
               {"cap_sys_ptrace", h.ptrace.cap_sys_ptrace},
               {"why", h.ptrace.why}}},
             {"perf_event",
-             {{"paranoid", nullable(h.perf_event.paranoid)},
+             {{"paranoid", or_null(h.perf_event.paranoid)},
               {"cap_perfmon", h.perf_event.cap_perfmon},
               {"present", h.perf_event.present}}},
             {"cap_net_raw", h.cap_net_raw},
@@ -77,10 +71,10 @@ json to_json(const HelloFacts& h) {
 
 json to_json(const Capabilities& c) {
   json j = to_json(c.facts);
-  j["jdk_tools"] = {{"java", nullable(c.jdk_tools.java)},
-                    {"jcmd", nullable(c.jdk_tools.jcmd)},
-                    {"jfr", nullable(c.jdk_tools.jfr)}};
-  j["gdbserver"] = nullable(c.gdbserver);
+  j["jdk_tools"] = {{"java", or_null(c.jdk_tools.java)},
+                    {"jcmd", or_null(c.jdk_tools.jcmd)},
+                    {"jfr", or_null(c.jdk_tools.jfr)}};
+  j["gdbserver"] = or_null(c.gdbserver);
   return j;
 }
 

@@ -73,14 +73,6 @@ void JsonReader::string(const json& o, const char* key, const JsonPath& at, std:
   out = v->get<std::string>();
 }
 
-void JsonReader::string(const json& o, const char* key, const JsonPath& at,
-                        std::optional<std::string>& out) {
-  if (failed() || !field(o, key, at)) return;
-  std::string s;
-  string(o, key, at, s);
-  if (!failed()) out = std::move(s);
-}
-
 void JsonReader::boolean(const json& o, const char* key, const JsonPath& at, bool& out, Need need) {
   const json* v = field(o, key, at, need);
   if (!v) return;

@@ -59,6 +59,11 @@ struct Entry {
   std::string tag;  // note: impact | cause | mitigation | fix | prevention | observation
 };
 
+// When it happened, else (a line that lacks `at`) when it was recorded.
+inline const std::string& when(const Entry& e) {
+  return e.at.empty() ? e.ts : e.at;
+}
+
 json to_json(const OpRecord& o);
 json to_json(const ArtifactRecord& a);
 // The fields of its kind, as journal.h lists them.

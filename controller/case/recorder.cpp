@@ -199,7 +199,7 @@ std::optional<ArtifactRecord> copy_artifact(const std::string& case_dir, int seq
   return std::nullopt;
 }
 
-void record_command(const Invocation& inv, const std::vector<OpRecord>& ops) {
+void record_command(const Invocation& inv, std::vector<OpRecord> ops) {
   auto c = open_case(inv.case_name);
   if (!c) {
     std::fprintf(stderr, "sonde: warning: not recorded in case `%s`: %s\n", inv.case_name.c_str(),
@@ -229,7 +229,7 @@ void record_command(const Invocation& inv, const std::vector<OpRecord>& ops) {
   e.exit = inv.exit;
   e.summary = s.line;
   e.figures = s.figures;
-  e.ops = ops;
+  e.ops = std::move(ops);
   if (inv.redact) {
     int redacted = 0;
     // Strings in, strings out: the JSON here is our own.

@@ -60,7 +60,7 @@ std::string case_for(const std::string& command, const std::string& case_option)
 // figures, ops, artifacts copied from inv.outputs), redacts it and appends
 // it. Problems are warnings on stderr: they never change the command's exit
 // code.
-void record_command(const Invocation& inv, const std::vector<OpRecord>& ops);
+void record_command(const Invocation& inv, std::vector<OpRecord> ops);
 
 // Copies file into c's artifacts/ as NNNN-<basename> (NNNN = seq); the
 // artifact for the entry, or nullopt (with *note set) when skipped.

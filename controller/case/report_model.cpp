@@ -82,7 +82,7 @@ View read_view(const Entry& e, size_t order) {
   View v;
   v.order = order;
   v.kind = e.kind;
-  v.at_raw = e.at.empty() ? e.ts : e.at;
+  v.at_raw = when(e);
   v.at_ms = parse_time_ms(v.at_raw, BareTime::kUtc);
   v.host = e.host.empty() ? e.target : e.host;
   v.tag = e.tag;

@@ -43,11 +43,6 @@ json entries_json(const std::vector<cf::Entry>& entries) {
   return a;
 }
 
-// When it happened, else when it was recorded.
-const std::string& when(const cf::Entry& e) {
-  return e.at.empty() ? e.ts : e.at;
-}
-
 // "2026-11-25 14:02:03Z" from "2026-11-25T14:02:03.123Z".
 std::string short_time(const std::string& ts) {
   if (ts.size() < 19) return ts;
@@ -92,15 +87,13 @@ std::string timeline_line(const cf::Entry& e) {
 
 std::vector<cf::Entry> sorted_by_at(std::vector<cf::Entry> entries) {
   std::stable_sort(entries.begin(), entries.end(), [](const cf::Entry& a, const cf::Entry& b) {
-    std::string x = when(a);
-    std::string y = when(b);
     // Times differ only in their fractions: compare up to the seconds, then
     // the fractions (a missing fraction is .000).
     auto norm = [](std::string s) {
       if (s.size() >= 20 && s[19] == 'Z') s = s.substr(0, 19) + ".000Z";
       return s;
     };
-    return norm(x) < norm(y);
+    return norm(when(a)) < norm(when(b));
   });
   return entries;
 }

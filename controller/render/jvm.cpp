@@ -166,7 +166,7 @@ std::vector<std::pair<std::string, long long>> hottest_methods(std::string_view 
 }
 
 json to_json(const JfrSummary& s) {
-  json j = {{"tool", s.tool ? json(*s.tool) : json(nullptr)}};
+  json j = {{"tool", or_null(s.tool)}};
   if (s.note) j["note"] = *s.note;
   if (s.events) {
     json events = json::array();

@@ -131,13 +131,9 @@ std::string Table::render(int term_width) const {
 std::string field_text(const sonde::json& obj, const char* key, const std::string& fallback) {
   const sonde::json* v = json_field(obj, key);
   if (!v) return fallback;
-  if (v->is_string()) return json_str(obj, key);
-  if (v->is_number_float()) return fmt::format("{:.1f}", json_number(obj, key));
+  if (v->is_string()) return v->get<std::string>();
+  if (v->is_number_float()) return fmt::format("{:.1f}", v->get<double>());
   return json_text(*v);
-}
-
-double field_number(const sonde::json& obj, const char* key, double fallback) {
-  return json_number(obj, key, fallback);
 }
 
 std::string format_start(long long epoch, long long now) {

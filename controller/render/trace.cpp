@@ -21,10 +21,6 @@ long long int_field(const json& obj, const char* key, long long fallback = 0) {
   return json_int<long long>(obj, key).value_or(fallback);
 }
 
-bool has_number(const json& obj, const char* key) {
-  return json_int<long long>(obj, key).has_value();
-}
-
 std::string syscall_label(const json& ev) {
   std::string name = field_text(ev, "name");
   if (!name.empty()) return terminal_safe(name);
@@ -55,8 +51,9 @@ std::string TraceLinePrinter::leader(const json& ev) {
   long long pid = int_field(ev, "pid", 0);
   pids_.insert(pid);
   if (o_.always_pid || pids_.size() > 1) s += fmt::format("[pid {:>5}] ", pid);
-  if (o_.timestamps > 0 && has_number(ev, "ts_ns"))
-    s += format_trace_time(int_field(ev, "ts_ns"), o_.timestamps) + " ";
+  if (o_.timestamps > 0)
+    if (auto ts = json_int<long long>(ev, "ts_ns"))
+      s += format_trace_time(*ts, o_.timestamps) + " ";
   return s;
 }
 
@@ -70,10 +67,14 @@ std::string TraceLinePrinter::line(const json& ev) {
     else
       s += ' ';
     std::string ret = field_text(ev, "ret_text");
-    if (ret.empty()) ret = has_number(ev, "ret") ? std::to_string(int_field(ev, "ret")) : "?";
+    if (ret.empty()) {
+      auto n = json_int<long long>(ev, "ret");
+      ret = n ? std::to_string(*n) : "?";
+    }
     s += "= " + ret;
-    if (o_.durations && has_number(ev, "dur_ns")) {
-      long long d = std::max(0LL, int_field(ev, "dur_ns"));
+    auto dur = o_.durations ? json_int<long long>(ev, "dur_ns") : std::nullopt;
+    if (dur) {
+      long long d = std::max(0LL, *dur);
       s += fmt::format(" <{}.{:06}>", d / 1000000000LL, (d % 1000000000LL) / 1000);
     }
     return s + "\n";

@@ -77,9 +77,8 @@ Result<std::vector<FdEntry>> list_fds(int pid, std::vector<std::string>& notes, 
   // Socket tables are loaded only when there is a socket to look up.
   std::optional<SocketTable> sockets;
   std::vector<FdEntry> out;
-  // The list's own MessagePack header (array32: 5 bytes) counts too: the
-  // budget bounds the whole array, not only its elements.
-  size_t gone = 0, used = 5;
+  size_t gone = 0;
+  ListBudget budget(budget_bytes);
   for (size_t i = 0; i < fds.size(); ++i) {
     int fd = fds[i];
     std::string n = std::to_string(fd);
@@ -112,12 +111,10 @@ Result<std::vector<FdEntry>> list_fds(int pid, std::vector<std::string>& notes, 
         e.socket = SocketInfo{kUnknownSocket, {}, {}, {}, {}, inode.value_or(0)};
       }
     }
-    size_t sz = wire_size_bound(to_json(e));
-    if (used + sz > budget_bytes) {
+    if (!budget.take(wire_size_bound(to_json(e)))) {
       left_out += fds.size() - i;
       break;
     }
-    used += sz;
     out.push_back(std::move(e));
   }
   if (gone) notes.push_back("fd list: " + std::to_string(gone) + " fds closed while reading");

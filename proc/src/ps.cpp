@@ -272,7 +272,7 @@ Result<PsResult> list_processes(const PsOptions& opts, CancelToken& cancel) {
   res.cpu_source = lifetime ? "lifetime" : use_schedstat ? "schedstat" : "stat";
   res.total = total;
   res.mem_total_kb = sys.mem_total_kb;
-  size_t used = 5;  // the array32 header of the table itself
+  ListBudget budget(opts.budget_bytes);
   for (size_t i = 0; i < procs.size(); ++i) {
     const Proc& p = procs[i];
     PsRow row;
@@ -291,12 +291,10 @@ Result<PsResult> list_processes(const PsOptions& opts, CancelToken& cancel) {
     row.comm = utf8_safe(p.stat.comm);
     row.cmdline = utf8_safe(p.cmdline);
     row.cmdline_more_bytes = p.cmdline_more;
-    size_t sz = wire_size_bound(to_json(row));
-    if (used + sz > opts.budget_bytes) {
+    if (!budget.take(wire_size_bound(to_json(row)))) {
       res.more = procs.size() - i;
       break;
     }
-    used += sz;
     res.cmdlines_cut += p.cmdline_more != 0;
     res.processes.push_back(std::move(row));
   }

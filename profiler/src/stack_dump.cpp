@@ -248,7 +248,7 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
   Unwinder unwinder(view);
   FrameResolver resolver(view, sym);
   UnwoundStack us;
-  size_t used = 0;
+  ListBudget budget(o.budget_bytes);
   for (size_t i = 0; i < caps.size(); ++i) {
     if (cancel && cancel->cancelled()) return Error{errc::kCancelled, "cancelled", {}};
     Captured& c = caps[i];
@@ -276,8 +276,7 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
                          c.tid, t.syscall.empty() ? "" : " (" + t.syscall + ")");
     // Symbolized, the stack's size is known: past the budget the dump ends
     // here and says how many threads it left out.
-    size_t sz = wire_size_estimate(t) + note.size() + 8;
-    if (used + sz > o.budget_bytes) {
+    if (!budget.take(wire_size_estimate(t) + note.size() + 8)) {
       size_t left = caps.size() - i;
       d.threads_more += left;
       d.notes.push_back(fmt::format(
@@ -286,7 +285,6 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
           left, o.budget_bytes >> 20));
       break;
     }
-    used += sz;
     if (!note.empty()) d.notes.push_back(std::move(note));
     c.stack = {};  // its copy is no longer needed
     d.threads.push_back(std::move(t));

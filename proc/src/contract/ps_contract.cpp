@@ -1,6 +1,5 @@
 #include "sonde/proc/ps_contract.h"
 
-#include "read_fields.h"
 #include "sonde/common/json_read.h"
 
 namespace sonde::proc {

@@ -24,12 +24,10 @@ struct EventJson {
 
 // A process state letter as /proc writes it: "S", "T", "?" (gone).
 void read_state(JsonReader& r, const json& o, const JsonPath& at, char& out, Need need) {
-  std::string s;
-  r.string(o, "process_state", at, s, need);
-  if (r.failed() || !r.field(o, "process_state", at)) return;
-  if (s.size() != 1)
-    return r.fail(at / "process_state", fmt::format("expected one letter, got `{}`", s));
-  out = s[0];
+  if (need == Need::kRequired && !r.field(o, "process_state", at, need)) return;
+  std::optional<char> c;
+  state_letter(r, o, "process_state", at, c);
+  if (c) out = *c;
 }
 
 }  // namespace

@@ -157,11 +157,7 @@ Result<TraceResult> trace_result_from_json(const json& j) {
   r.integer(j, "per_process_more", {}, t.per_process_more);
   r.boolean(j, "seccomp", {}, t.seccomp);
   r.string(j, "stopped", {}, t.stopped);
-  if (r.field(j, "exit_code", {})) {
-    int code = 0;
-    r.integer(j, "exit_code", {}, code);
-    t.exit_code = code;
-  }
+  r.integer(j, "exit_code", {}, t.exit_code);
   r.string(j, "killed_by", {}, t.killed_by);
   r.strings(j, "notes", {}, t.notes);
   r.integer(j, "events_lost", {}, t.events_lost);
@@ -175,12 +171,10 @@ void cap_trace_result(TraceResult& r) {
   std::stable_sort(per.begin(), per.end(), [](const ProcessCounts& a, const ProcessCounts& b) {
     return a.total.time_ns > b.total.time_ns;
   });
-  size_t used = 5, kept = 0;  // 5: the array32 header of the list itself
-  for (; kept < per.size(); ++kept) {
-    size_t sz = wire_size_bound(process_json(per[kept]));
-    if (kept >= kMaxPerProcess || used + sz > kPerProcessBudgetBytes) break;
-    used += sz;
-  }
+  ListBudget budget(kPerProcessBudgetBytes);
+  size_t kept = 0;
+  for (; kept < per.size(); ++kept)
+    if (kept >= kMaxPerProcess || !budget.take(wire_size_bound(process_json(per[kept])))) break;
   r.per_process_more += per.size() - kept;
   per.resize(kept);
   if (r.notes.size() > kMaxNotes) {

@@ -18,6 +18,13 @@ namespace sonde {
 
 using json = nlohmann::json;
 
+// An optional value as JSON: the value, or null (a fact that could not be
+// read goes on the wire as null, not left out).
+template <typename T>
+json or_null(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
 inline constexpr size_t kMaxFrameBytes = 16u << 20;  // 16 MiB
 
 namespace errc {
@@ -39,6 +46,26 @@ inline constexpr size_t kResultBudgetBytes = 8u << 20;  // 8 MiB
 // An upper bound of the msgpack bytes `value` encodes to, without encoding
 // it: for capping a result while it is built.
 size_t wire_size_bound(const json& value);
+
+// Fills a list that grows with the target up to a byte budget. The list's
+// own MessagePack header counts, so the whole array's wire_size_bound stays
+// within the budget, not only the sum of its elements.
+class ListBudget {
+ public:
+  explicit ListBudget(size_t bytes)
+      : left_(bytes > kListHeaderBytes ? bytes - kListHeaderBytes : 0) {}
+  // Takes `bytes` for one more element; false, taking nothing, when it does
+  // not fit.
+  bool take(size_t bytes) {
+    if (bytes > left_) return false;
+    left_ -= bytes;
+    return true;
+  }
+
+ private:
+  static constexpr size_t kListHeaderBytes = 5;  // array32: the largest header
+  size_t left_;
+};
 
 class FrameDecoder {
  public:

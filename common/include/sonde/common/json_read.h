@@ -96,11 +96,7 @@ class JsonReader {
   // null.
   template <typename T>
   void integer(const json& o, const char* key, const JsonPath& at, std::optional<T>& out) {
-    if (const json* v = failed() ? nullptr : field(o, key, at)) {
-      T n{};
-      integer_value(*v, at / key, n);
-      if (!failed()) out = n;
-    }
+    optional(o, key, at, out);
   }
   // A number in range of T, from an integer of either sign; at names it.
   template <typename T>
@@ -133,7 +129,9 @@ class JsonReader {
   void string(const json& o, const char* key, const JsonPath& at, std::string& out,
               Need need = Need::kOptional);
   // A string that may be absent: out stays nullopt when it is missing or null.
-  void string(const json& o, const char* key, const JsonPath& at, std::optional<std::string>& out);
+  void string(const json& o, const char* key, const JsonPath& at, std::optional<std::string>& out) {
+    optional(o, key, at, out);
+  }
   void boolean(const json& o, const char* key, const JsonPath& at, bool& out,
                Need need = Need::kOptional);
   // A field that may be missing or null (out stays nullopt) and otherwise
@@ -182,5 +180,16 @@ class JsonReader {
   std::string hint_;
   std::optional<Error> error_;
 };
+
+// A process state as ps and /proc show it ("S", "R", "?"): one letter on the
+// wire. Missing or null leaves out unset.
+inline void state_letter(JsonReader& r, const json& o, const char* key, const JsonPath& at,
+                         std::optional<char>& out) {
+  std::optional<std::string> s;
+  r.string(o, key, at, s);
+  if (!s) return;
+  if (s->size() != 1) return r.fail(at / key, fmt::format("expected one letter, got `{}`", *s));
+  out = (*s)[0];
+}
 
 }  // namespace sonde

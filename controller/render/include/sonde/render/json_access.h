@@ -37,10 +37,9 @@ inline std::string json_str(const sonde::json& j, const char* key) {
 template <typename T>
 std::optional<T> json_int(const sonde::json& j, const char* key) {
   auto r = json_access_detail::lenient();
-  T v{};
-  r.integer(j, key, {}, v, Need::kRequired);
-  if (r.failed()) return std::nullopt;
-  return v;
+  std::optional<T> v;
+  r.integer(j, key, {}, v);
+  return r.failed() ? std::nullopt : v;
 }
 
 // The value itself as an integer that fits T (an array's element).
@@ -67,14 +66,6 @@ inline bool json_bool(const sonde::json& j, const char* key, bool fallback = fal
   bool v = fallback;
   r.boolean(j, key, {}, v);
   return r.failed() ? fallback : v;
-}
-
-// The object under key, or an empty one.
-inline const sonde::json& json_object(const sonde::json& j, const char* key) {
-  static const sonde::json empty = sonde::json::object();
-  auto r = json_access_detail::lenient();
-  const sonde::json* m = r.map(j, key, {});
-  return m ? *m : empty;
 }
 
 // The array under key, or an empty one.

@@ -56,9 +56,6 @@ std::string wrap_note(std::string_view text, int width);
 // The field as display text: strings as-is, numbers printed, missing → fallback.
 std::string field_text(const sonde::json& obj, const char* key, const std::string& fallback = "");
 
-// Numeric field, or fallback when missing or not a number.
-double field_number(const sonde::json& obj, const char* key, double fallback = 0);
-
 // Epoch seconds → "14:03" today, "Mar04" this year, "2023" before, like ps START.
 std::string format_start(long long epoch, long long now);
 
