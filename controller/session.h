@@ -105,4 +105,20 @@ class Session {
   bool eof_ = false;
 };
 
+// An op's answer read into its result type by read (an op contract's
+// *_from_json): the request's error as it came, otherwise the reading's (a
+// protocol error naming the field).
+template <typename Read>
+auto read_reply(const Result<json>& r, Read read) -> decltype(read(json())) {
+  if (!r) return r.error();
+  return read(*r);
+}
+
+// s.call(op, args), its answer read as read_reply does.
+template <typename Read>
+auto call_checked(Session& s, const std::string& op, const json& args, Read read)
+    -> decltype(read(json())) {
+  return read_reply(s.call(op, args), read);
+}
+
 }  // namespace sonde::controller

@@ -1,12 +1,11 @@
 // `net.dns`: what this host's system resolver and each of its nameservers
 // (resolv.conf, or the `nameservers` arg) answer for one name.
-#include <unistd.h>
-
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include "../handler.h"
+#include "sonde/net/address.h"
 #include "sonde/net/dns.h"
 #include "sonde/net/dns_contract.h"
 
@@ -43,9 +42,7 @@ void register_net_dns(Registry& reg) {
       notes.push_back("a PTR query for a name that is not an address");
 
     net::DnsResult result;
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    result.host = host;
+    result.host = net::local_hostname();
     result.query_name = qname;
     result.query_type = net::dns_type_name(*type);
     result.system = net::dns_system_resolve(a->name);

@@ -50,16 +50,6 @@ bool failed(const net::Layer& l) {
   return l.status == "fail";
 }
 
-// The op's answer read into its result type: the call's error, or the
-// reading's (a protocol error naming the field), otherwise.
-template <typename Read>
-auto call_checked(Session& s, const char* op, const json& args, Read read)
-    -> decltype(read(json())) {
-  auto r = s.call(op, args);
-  if (!r) return r.error();
-  return read(*r);
-}
-
 // One side's ladder. Stops at the first failing rung; the rest are shown as
 // not run, with the reason.
 std::vector<net::Layer> run_side(Session& s, const Plan& p) {

@@ -37,6 +37,7 @@
 #include "../transport/ssh_connection.h"
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
+#include "sonde/net/address.h"
 #include "sonde/net/speed.h"
 #include "sonde/net/speed_contract.h"
 #include "sonde/net/speed_report.h"
@@ -64,11 +65,6 @@ struct Endpoint {
   std::string text;
 };
 
-std::string host_port(const std::string& host, int port) {
-  return host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
-                                             : fmt::format("{}:{}", host, port);
-}
-
 Result<Endpoint> resolve(const std::string& host, int port) {
   std::string h = host;
   if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
@@ -84,7 +80,7 @@ Result<Endpoint> resolve(const std::string& host, int port) {
   e.len = res->ai_addrlen;
   char buf[NI_MAXHOST] = {};
   ::getnameinfo(res->ai_addr, res->ai_addrlen, buf, sizeof buf, nullptr, 0, NI_NUMERICHOST);
-  e.text = host_port(buf, port);
+  e.text = net::host_port(buf, port);
   ::freeaddrinfo(res);
   return e;
 }
@@ -194,12 +190,6 @@ Result<net::SpeedListening> wait_listening(Session& s, uint64_t id) {
   }
 }
 
-// The agent's answer once the test has run: its request's result, read.
-Result<net::SpeedResult> agent_view(const Result<json>& r) {
-  if (!r) return r.error();
-  return net::speed_result_from_json(*r);
-}
-
 net::SpeedOptions client_options(const Plan& plan, const std::string& label,
                                  const std::function<bool()>& stop) {
   net::SpeedOptions opt;
@@ -261,7 +251,7 @@ net::SpeedPath run_direct(Session& s, const Plan& plan, net::SpeedDirection dir)
   if (!id) return failed(p, id.error());
   auto ev = wait_listening(s, *id);
   if (!ev) return failed(p, ev.error());
-  p.agent_listen = host_port(ev->address, ev->port);
+  p.agent_listen = net::host_port(ev->address, ev->port);
   std::string host = plan.address;
   // Only an address the agent was told or saw its SSH connection come in on
   // says where it is; its loopback is its own, not ours.
@@ -297,7 +287,7 @@ net::SpeedPath run_direct(Session& s, const Plan& plan, net::SpeedDirection dir)
     cancel_and_reap(s, *id);
     return failed(p, run.error());
   }
-  auto agent = agent_view(s.wait(*id, {}, 30000));
+  auto agent = read_reply(s.wait(*id, {}, 30000), net::speed_result_from_json);
   if (!agent) return failed(p, agent.error());
   net::set_figures(p, dir, *run, *agent, true);
   return p;
@@ -320,7 +310,7 @@ net::SpeedPath run_ssh(Session& s, const Plan& plan, net::SpeedDirection dir, Ss
   if (!id) return failed(p, id.error());
   auto ev = wait_listening(s, *id);
   if (!ev) return failed(p, ev.error());
-  p.agent_listen = host_port(ev->address, ev->port);
+  p.agent_listen = net::host_port(ev->address, ev->port);
   p.address = fmt::format("{} -> 127.0.0.1:{}", conn.label(), ev->port);
   net::SpeedHeader h = header_for(plan, dir, *ev);
   ForwardSpec spec;
@@ -393,7 +383,7 @@ net::SpeedPath run_ssh(Session& s, const Plan& plan, net::SpeedDirection dir, Ss
     return failed(p, run.error());
   }
   if (!agent_done) agent = s.wait(*id, {}, 30000);
-  auto view = agent_view(agent);
+  auto view = read_reply(agent, net::speed_result_from_json);
   if (!view) return failed(p, view.error());
   net::set_figures(p, dir, *run, *view, false);
   // The test's own sockets are loopback ones at both ends; the link's TCP
@@ -401,7 +391,6 @@ net::SpeedPath run_ssh(Session& s, const Plan& plan, net::SpeedDirection dir, Ss
   // uploading; downloading, sshd on the target sends and we see no
   // retransmits).
   if (ssh_after.valid) {
-    p.tcp_known = true;
     p.tcp_info = ssh_after;
     p.tcp_info_from = "controller's SSH socket";
     if (dir == net::SpeedDirection::kUpload)

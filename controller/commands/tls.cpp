@@ -178,9 +178,9 @@ CommandSpec tls_command() {
     bool failed = false;
     for (auto& side : check_sides(ctx)) {
       auto s = side.ctx.connect();
-      Result<json> r = s ? (*s)->call("net.tls", net::to_json(args)) : Result<json>(s.error());
       Result<net::TlsResult> checked =
-          r ? net::tls_result_from_json(*r) : Result<net::TlsResult>(r.error());
+          s ? call_checked(**s, "net.tls", net::to_json(args), net::tls_result_from_json)
+            : Result<net::TlsResult>(s.error());
       if (!checked) {
         const Error& e = checked.error();
         // A cancel stops everything; bad arguments would be bad on every side.

@@ -21,17 +21,6 @@ std::string rst_text(const net::Both& r) {
   return r.client ? "client" : "server";
 }
 
-// The table indented by two spaces.
-std::string indented(const Table& tab) {
-  std::string text = tab.render(), out;
-  for (size_t pos = 0; pos < text.size();) {
-    size_t nl = text.find('\n', pos);
-    out += "  " + text.substr(pos, nl - pos + 1);
-    pos = nl + 1;
-  }
-  return out;
-}
-
 // "\nTCP flows: 12, top 5 (how)\n": the top is said when flows were left out.
 std::string flows_title(const char* kind, uint64_t total, size_t shown, const char* how) {
   return fmt::format("\n{} flows: {}{} ({})\n", kind, total,

@@ -1,5 +1,6 @@
 #include "sonde/render/connect.h"
 
+#include "sonde/net/address.h"
 #include "sonde/net/connect.h"
 #include "sonde/render/printf.h"
 #include "sonde/render/sides.h"
@@ -47,9 +48,9 @@ std::string route_line(const net::RouteInfo& rt) {
 std::string render_connect_side(const std::string& label, const net::ConnectResult& r) {
   std::string result;
   const std::string& host = r.options.host;
-  std::string thost = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  appendf(result, "== %s (host %s → %s:%d) ==\n", terminal_safe(label).c_str(),
-          terminal_safe(r.agent_host).c_str(), terminal_safe(thost).c_str(), r.options.port);
+  appendf(result, "== %s (host %s → %s) ==\n", terminal_safe(label).c_str(),
+          terminal_safe(r.agent_host).c_str(),
+          terminal_safe(net::host_port(host, r.options.port)).c_str());
   std::string addrs;
   for (const auto& a : r.addresses) addrs += (addrs.empty() ? "" : ", ") + a;
   if (!addrs.empty() && addrs != host)
@@ -66,12 +67,7 @@ std::string render_connect_side(const std::string& label, const net::ConnectResu
     table.add_row(
         {std::to_string(a.attempt), a.address, a.verdict, ms_cell(a.ms), a.source, detail});
   }
-  std::string out = table.render();
-  for (size_t p = 0; p < out.size();) {
-    size_t e = out.find('\n', p);
-    appendf(result, "  %s\n", out.substr(p, e - p).c_str());
-    p = e == std::string::npos ? out.size() : e + 1;
-  }
+  result += indented(table);
   for (const auto& rt : r.routes)
     appendf(result, "  route to %s: %s\n", terminal_safe(rt.destination).c_str(),
             terminal_safe(route_line(rt)).c_str());
@@ -79,9 +75,7 @@ std::string render_connect_side(const std::string& label, const net::ConnectResu
   // What a failure means, from the last failing row.
   std::string v = net::overall_verdict(r);
   if (v != "open") {
-    const net::Attempt* last = nullptr;
-    for (const auto& a : r.attempts)
-      if (a.verdict != "open") last = &a;
+    const net::Attempt* last = net::last_failure(r.attempts);
     if (last && v != "cancelled")
       appendf(result, "  meaning: %s\n",
               terminal_safe(net::explain(*last, std::to_string(r.options.port))).c_str());

@@ -128,6 +128,16 @@ std::string Table::render(int term_width) const {
   return out;
 }
 
+std::string indented(const Table& table) {
+  std::string text = table.render(), out;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t nl = text.find('\n', pos);
+    out += "  " + text.substr(pos, nl - pos + 1);
+    pos = nl + 1;
+  }
+  return out;
+}
+
 std::string field_text(const sonde::json& obj, const char* key, const std::string& fallback) {
   const sonde::json* v = json_field(obj, key);
   if (!v) return fallback;

@@ -1,5 +1,6 @@
 #include "sonde/render/tls.h"
 
+#include "sonde/net/address.h"
 #include "sonde/render/printf.h"
 #include "sonde/render/table.h"
 
@@ -95,8 +96,7 @@ void render_handshake(std::string& out, const net::TlsResult& r) {
 
 std::string render_tls_side(const std::string& label, const net::TlsResult& r) {
   std::string out;
-  std::string where = (r.host.find(':') != std::string::npos ? "[" + r.host + "]" : r.host) + ":" +
-                      std::to_string(r.port);
+  std::string where = net::host_port(r.host, r.port);
   const std::string& addr = r.address;
   appendf(out, "== %s (host %s) → %s%s, SNI %s ==\n", terminal_safe(label).c_str(),
           terminal_safe(r.agent_host).c_str(), terminal_safe(where).c_str(),

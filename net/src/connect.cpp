@@ -22,6 +22,7 @@
 #include "ms_text.h"
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
+#include "sonde/net/address.h"
 
 namespace sonde::net {
 namespace {
@@ -59,8 +60,8 @@ int sa_port(const sockaddr* sa) {
 std::string endpoint_text(const sockaddr* sa) {
   std::string ip = ip_text(sa);
   if (ip.empty()) return "";
-  return sa->sa_family == AF_INET6 ? "[" + ip + "]:" + std::to_string(sa_port(sa))
-                                   : ip + ":" + std::to_string(sa_port(sa));
+  // inet_ntop writes every IPv6 address with a ':' and no IPv4 one.
+  return host_port(ip, sa_port(sa));
 }
 
 std::string errno_name(int e) {

@@ -5,17 +5,11 @@
 #include <map>
 
 #include "ms_text.h"
+#include "sonde/net/address.h"
 #include "sonde/net/connect.h"
 
 namespace sonde::net {
 namespace {
-
-const Attempt* last_failure(const std::vector<Attempt>& attempts) {
-  const Attempt* f = nullptr;
-  for (const auto& a : attempts)
-    if (a.verdict != verdict::kOpen) f = &a;
-  return f;
-}
 
 std::string route_text(const RouteInfo& r) {
   if (!r.error.empty()) return "route lookup: " + r.error;
@@ -46,12 +40,14 @@ std::string short_verdict(const Attempt& a) {
   return v;
 }
 
-std::string host_port_text(const std::string& host, int port) {
-  return host.find(':') != std::string::npos ? "[" + host + "]:" + std::to_string(port)
-                                             : host + ":" + std::to_string(port);
-}
-
 }  // namespace
+
+const Attempt* last_failure(const std::vector<Attempt>& attempts) {
+  const Attempt* f = nullptr;
+  for (const auto& a : attempts)
+    if (a.verdict != verdict::kOpen) f = &a;
+  return f;
+}
 
 std::pair<int, int> attempts_opened(const ConnectResult& r) {
   std::map<long, bool> by;
@@ -72,7 +68,7 @@ std::string overall_verdict(const ConnectResult& r) {
 std::string connect_summary(const ConnectResult& r) {
   auto [opened, total] = attempts_opened(r);
   std::string v = overall_verdict(r);
-  std::string target = host_port_text(r.options.host, r.options.port);
+  std::string target = host_port(r.options.host, r.options.port);
   std::string s;
   if (v == verdict::kUnresolved) {
     s = target + " unresolved: " + r.resolve_error;
@@ -175,8 +171,8 @@ std::vector<std::string> connect_comparison(const std::vector<Side<ConnectResult
     s.port = std::to_string(r.options.port);
     for (const auto& a : r.attempts)
       if (a.verdict == verdict::kOpen) s.row = &a;
-    if (s.verdict != verdict::kOpen || !s.row)
-      s.row = last_failure(r.attempts) ? last_failure(r.attempts) : s.row;
+    const Attempt* f = last_failure(r.attempts);
+    if (f && (s.verdict != verdict::kOpen || !s.row)) s.row = f;
     s.phrase = s.verdict == verdict::kOpen   ? "open"
                : s.verdict == "intermittent" ? "intermittent (some attempts open)"
                                              : (s.row ? short_verdict(*s.row) : s.verdict);

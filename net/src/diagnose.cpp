@@ -8,6 +8,8 @@
 #include <map>
 #include <set>
 
+#include "join.h"
+
 namespace sonde::net {
 namespace {
 
@@ -17,12 +19,6 @@ const Layer* find_layer(const DiagnoseSide& side, const std::string& layer) {
   for (const auto& l : side.layers)
     if (l.layer == layer) return &l;
   return nullptr;
-}
-
-std::string join(const std::vector<std::string>& v, const std::string& sep) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
 }
 
 // "PORT" of "HOST:PORT" / "[v6]:PORT".

@@ -1,16 +1,15 @@
 // The rungs of `sonde diagnose` from the single checks' results: what each
 // op found, said as one line, with the short code the verdict reasons on.
-#include "ms_text.h"
 #include "sonde/net/diagnose.h"
+
+#include <algorithm>
+
+#include "join.h"
+#include "ms_text.h"
+#include "sonde/net/address.h"
 
 namespace sonde::net {
 namespace {
-
-std::string join(const std::vector<std::string>& v, const std::string& sep) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
 
 Layer rung(const char* layer) {
   return {layer, "ok", "", "", {}};
@@ -124,19 +123,14 @@ Layer dns_layer(const std::string& host, const DnsResult& r) {
 std::vector<Layer> connect_layers(const ConnectResult& r) {
   Layer route = route_layer(r);
   Layer conn = rung("connect");
-  const std::string port = std::to_string(r.options.port);
   const std::string overall = overall_verdict(r);
   // The row the verdict is about: the last failing one, else the last.
-  const Attempt* pick = nullptr;
-  int opened = 0, total = 0;
-  for (const auto& a : r.attempts) {
-    ++total;
-    if (a.verdict == verdict::kOpen)
-      ++opened;
-    else
-      pick = &a;
-  }
+  const Attempt* pick = last_failure(r.attempts);
   if (!pick && !r.attempts.empty()) pick = &r.attempts.back();
+  const int total = static_cast<int>(r.attempts.size());
+  const int opened =
+      static_cast<int>(std::count_if(r.attempts.begin(), r.attempts.end(),
+                                     [](const Attempt& a) { return a.verdict == verdict::kOpen; }));
   if (!pick) {
     conn.status = "fail";
     conn.verdict = overall;
@@ -147,8 +141,7 @@ std::vector<Layer> connect_layers(const ConnectResult& r) {
   const Attempt& a = *pick;
   const std::string& v = a.verdict;
   const std::string& addr = a.address;
-  std::string where =
-      addr.find(':') != std::string::npos ? "[" + addr + "]:" + port : addr + ":" + port;
+  std::string where = host_port(addr, r.options.port);
   conn.data = {{"address", addr}, {"source", strip_port(a.source)}};
   if (overall == verdict::kOpen || (v == verdict::kOpen && opened == total)) {
     conn.text = where + " open in " + ms_text(a.ms) + " (" + std::to_string(opened) + "/" +

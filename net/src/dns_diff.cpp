@@ -2,14 +2,14 @@
 // between each side's nameservers, and between the sides' nameservers.
 #include <set>
 
+#include "join.h"
 #include "sonde/net/dns.h"
 
 namespace sonde::net {
 namespace {
 
-std::string join(const std::set<std::string>& s) {
-  std::string out;
-  for (const auto& x : s) out += (out.empty() ? "" : ", ") + x;
+std::string listed(const std::set<std::string>& s) {
+  std::string out = join(s, ", ");
   return out.empty() ? "nothing" : out;
 }
 
@@ -25,7 +25,7 @@ std::string system_text(const json& r) {
   const json& sys = r.value("system", json::object());
   std::string err = sys.value("error", "");
   if (!err.empty()) return "fails (" + err + ")";
-  return "resolves " + join(system_set(r));
+  return "resolves " + listed(system_set(r));
 }
 
 // An answer in one phrase: "NOERROR 198.18.0.5", "NXDOMAIN", "no answer".
@@ -36,7 +36,7 @@ std::string ns_text(const json& ns, std::set<std::string>* data = nullptr) {
   for (const auto& a : ns.value("answers", json::array())) d.insert(a.value("data", ""));
   if (data) *data = d;
   std::string rc = ns.value("rcode", "");
-  return d.empty() ? "answers " + rc + " with no records" : "answers " + rc + " " + join(d);
+  return d.empty() ? "answers " + rc + " with no records" : "answers " + rc + " " + listed(d);
 }
 
 std::set<std::string> ns_data(const json& r) {
@@ -78,7 +78,7 @@ std::vector<std::string> dns_differences(const std::vector<json>& sides) {
     if (!extra.empty() && !nss.empty())
       out.push_back(fmt::format(
           "{}: the system resolver returns {} that no nameserver gave (from /etc/hosts?)", label,
-          join(extra)));
+          listed(extra)));
   }
   // Between sides, each against the first.
   if (sides.size() > 1) {

@@ -16,8 +16,8 @@ json to_json(const SpeedPath& p) {
     j["bytes"] = p.bytes;
     j["seconds"] = p.seconds;
     j["rtt"] = to_json(p.rtt);
-    if (p.tcp_known) {
-      j["retransmits"] = p.retransmits ? json(*p.retransmits) : json(nullptr);
+    if (!p.tcp_info_from.empty()) {
+      j["retransmits"] = or_null(p.retransmits);
       j["tcp_info"] = to_json(p.tcp_info);
       j["tcp_info_from"] = p.tcp_info_from;
     }
@@ -52,7 +52,6 @@ void set_figures(SpeedPath& p, SpeedDirection dir, const SpeedRun& mine, const S
   p.seconds = receiver.seconds;
   p.rtt = rtt_stats(mine.rtt_us);
   if (sender_tcp) {
-    p.tcp_known = true;
     if (sender.sender && sender.tcp_end.valid) {
       p.retransmits = sender.tcp_end.total_retrans - sender.tcp_start.total_retrans;
       p.tcp_info = sender.tcp_end;

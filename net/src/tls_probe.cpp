@@ -170,8 +170,7 @@ void hint_for_protocol(TlsResult& r) {
 }
 
 void finish_summary(TlsResult& r) {
-  std::string where = (r.host.find(':') != std::string::npos ? "[" + r.host + "]" : r.host) + ":" +
-                      std::to_string(r.port);
+  std::string where = host_port(r.host, r.port);
   if (r.outcome == "ok" || r.outcome == "verify_failed") {
     std::string s = where + " " + r.version + " " + r.cipher;
     if (!r.alpn.empty()) s += " ALPN " + r.alpn;

@@ -6,16 +6,11 @@
 namespace sonde::net {
 namespace {
 
-using contract::bounded_array;
 using contract::bounded_strings;
+using contract::read_list;
 
 json both_json(const Both& b) {
   return {{"client", b.client}, {"server", b.server}};
-}
-
-template <typename T>
-json or_null(const std::optional<T>& v) {
-  return v ? json(*v) : json(nullptr);
 }
 
 void read_both(JsonReader& r, const json& o, const char* key, const JsonPath& at, Both& b) {
@@ -23,23 +18,6 @@ void read_both(JsonReader& r, const json& o, const char* key, const JsonPath& at
     r.integer(*bj, "client", at / key, b.client);
     r.integer(*bj, "server", at / key, b.server);
   }
-}
-
-// A number or null (a step not seen).
-template <typename T>
-void read_optional(JsonReader& r, const json& o, const char* key, const JsonPath& at,
-                   std::optional<T>& out) {
-  const json* v = r.field(o, key, at);
-  if (!v) return;
-  T x{};
-  if constexpr (std::is_floating_point_v<T>) {
-    if (!v->is_number())
-      return r.fail(at / key, fmt::format("expected a number, got {}", v->type_name()));
-    x = v->get<T>();
-  } else {
-    r.integer_value(*v, at / key, x);
-  }
-  if (!r.failed()) out = x;
 }
 
 void read_started(JsonReader& r, const json& j, CaptureStarted& s) {
@@ -79,9 +57,9 @@ void read_tcp_flow(JsonReader& r, const json& fj, const JsonPath& w, TcpFlowSumm
   read_both(r, fj, "fins", w, f.fins);
   read_both(r, fj, "syns", w, f.syns);
   if (const json* hj = r.map(fj, "handshake", w)) {
-    read_optional(r, *hj, "syn_to_synack_ms", w / "handshake", f.syn_to_synack_ms);
-    read_optional(r, *hj, "synack_to_ack_ms", w / "handshake", f.synack_to_ack_ms);
-    read_optional(r, *hj, "rtt_ms", w / "handshake", f.rtt_ms);
+    r.optional(*hj, "syn_to_synack_ms", w / "handshake", f.syn_to_synack_ms);
+    r.optional(*hj, "synack_to_ack_ms", w / "handshake", f.synack_to_ack_ms);
+    r.optional(*hj, "rtt_ms", w / "handshake", f.rtt_ms);
   }
   r.string(fj, "state", w, f.state);
 }
@@ -104,31 +82,11 @@ void read_dns(JsonReader& r, const json& dj, const JsonPath& w, DnsSummary& d) {
   r.string(dj, "type", w, d.type);
   r.integer(dj, "queries", w, d.queries);
   r.integer(dj, "responses", w, d.responses);
-  read_optional(r, dj, "query_us", w, d.query_us);
-  if (r.field(dj, "rcode", w)) {
-    std::string rcode;
-    r.string(dj, "rcode", w, rcode);
-    d.rcode = std::move(rcode);
-  }
+  r.optional(dj, "query_us", w, d.query_us);
+  r.string(dj, "rcode", w, d.rcode);
   bounded_strings(r, dj, "answers", w, d.answers, kMaxDnsAnswers);
   r.boolean(dj, "truncated", w, d.truncated);
-  read_optional(r, dj, "ms", w, d.ms);
-}
-
-// A list of summaries under key, each read by `read`.
-template <typename T, typename Read>
-void read_list(JsonReader& r, const json& o, const char* key, const JsonPath& at, size_t max,
-               std::vector<T>& out, Read read) {
-  const json* a = bounded_array(r, o, key, at, max);
-  if (!a) return;
-  out.reserve(a->size());
-  for (size_t i = 0; i < a->size() && !r.failed(); ++i) {
-    JsonPath w = (at / key)[i];
-    if (!r.object((*a)[i], w)) break;
-    T item;
-    read(r, (*a)[i], w, item);
-    out.push_back(std::move(item));
-  }
+  r.optional(dj, "ms", w, d.ms);
 }
 
 void read_traffic(JsonReader& r, const json& tj, const JsonPath& w, TrafficSummary& t) {
@@ -198,7 +156,8 @@ Status validate(const CaptureArgs& a) {
     return bad("--duration must be 0 (no limit) .. 7d", "e.g. --duration 30s, 500ms, 5m");
   if (a.buffer_kib < 64 || a.buffer_kib > 1024 * 1024)
     return bad("--buffer-size must be 64..1048576 KiB");
-  if (a.flows < 0 || a.flows > 10000) return bad("--flows must be 0..10000");
+  if (a.flows < 0 || static_cast<size_t>(a.flows) > kMaxCaptureFlows)
+    return bad(fmt::format("--flows must be 0..{}", kMaxCaptureFlows));
   return ok_status();
 }
 

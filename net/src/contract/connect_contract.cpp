@@ -8,8 +8,8 @@
 namespace sonde::net {
 namespace {
 
-using contract::bounded_array;
 using contract::bounded_strings;
+using contract::read_list;
 
 constexpr size_t kMaxNotes = 256;
 
@@ -203,25 +203,8 @@ Result<ConnectResult> connect_result_from_json(const json& j) {
     r.string(*rj, "error", res, out.resolve_error);
     r.integer(*rj, "ms", res, out.resolve_ms);
   }
-  if (const json* at = bounded_array(r, j, "attempts", {}, kMaxAttemptRows, Need::kRequired)) {
-    out.attempts.reserve(at->size());
-    for (size_t i = 0; i < at->size() && !r.failed(); ++i) {
-      JsonPath w = (JsonPath{} / "attempts")[i];
-      if (!r.object((*at)[i], w)) break;
-      Attempt a;
-      read_attempt(r, (*at)[i], w, a);
-      out.attempts.push_back(std::move(a));
-    }
-  }
-  if (const json* routes = bounded_array(r, j, "routes", {}, kMaxAddresses)) {
-    for (size_t i = 0; i < routes->size() && !r.failed(); ++i) {
-      JsonPath w = (JsonPath{} / "routes")[i];
-      if (!r.object((*routes)[i], w)) break;
-      RouteInfo rt;
-      read_route(r, (*routes)[i], w, rt);
-      out.routes.push_back(std::move(rt));
-    }
-  }
+  read_list(r, j, "attempts", {}, kMaxAttemptRows, out.attempts, read_attempt, Need::kRequired);
+  read_list(r, j, "routes", {}, kMaxAddresses, out.routes, read_route);
   bounded_strings(r, j, "notes", {}, out.notes, kMaxNotes);
   r.boolean(j, "cancelled", {}, out.cancelled);
   r.integer(j, "elapsed_ms", {}, out.elapsed_ms);

@@ -28,4 +28,21 @@ inline void bounded_strings(JsonReader& r, const json& o, const char* key, const
   if (bounded_array(r, o, key, at, max)) r.strings(o, key, at, out);
 }
 
+// The list of maps under key, bounded like bounded_array, each read into a
+// T by read(r, item, path, T&); reading stops at the first failure.
+template <typename T, typename Read>
+void read_list(JsonReader& r, const json& o, const char* key, const JsonPath& at, size_t max,
+               std::vector<T>& out, Read read, Need need = Need::kOptional) {
+  const json* a = bounded_array(r, o, key, at, max, need);
+  if (!a) return;
+  out.reserve(a->size());
+  for (size_t i = 0; i < a->size() && !r.failed(); ++i) {
+    JsonPath w = (at / key)[i];
+    if (!r.object((*a)[i], w)) break;
+    T item;
+    read(r, (*a)[i], w, item);
+    out.push_back(std::move(item));
+  }
+}
+
 }  // namespace sonde::net::contract

@@ -6,8 +6,8 @@
 namespace sonde::net {
 namespace {
 
-using contract::bounded_array;
 using contract::bounded_strings;
+using contract::read_list;
 
 void read_tcp_info(JsonReader& r, const json& o, const JsonPath& at, TcpInfo& t) {
   if (const json* tj = r.map(o, "tcp_info", at)) {
@@ -31,21 +31,14 @@ void read_bulk(JsonReader& r, const json& bj, const JsonPath& w, BulkResult& b) 
   r.integer(bj, "bytes", w, b.bytes);
   r.number(bj, "seconds", w, b.seconds);
   r.number(bj, "gbps", w, b.gbps);
-  if (const json* ivs = bounded_array(r, bj, "intervals", w, kMaxSpeedIntervals)) {
-    b.intervals.reserve(ivs->size());
-    for (size_t i = 0; i < ivs->size() && !r.failed(); ++i) {
-      const json& ij = (*ivs)[i];
-      JsonPath iw = (w / "intervals")[i];
-      if (!r.object(ij, iw)) break;
-      SpeedInterval iv;
-      r.number(ij, "start_s", iw, iv.start_s);
-      r.number(ij, "end_s", iw, iv.end_s);
-      r.integer(ij, "bytes", iw, iv.bytes);
-      r.number(ij, "gbps", iw, iv.gbps);
-      r.integer(ij, "retransmits", iw, iv.retransmits);
-      b.intervals.push_back(iv);
-    }
-  }
+  read_list(r, bj, "intervals", w, kMaxSpeedIntervals, b.intervals,
+            [](JsonReader& r, const json& ij, const JsonPath& iw, SpeedInterval& iv) {
+              r.number(ij, "start_s", iw, iv.start_s);
+              r.number(ij, "end_s", iw, iv.end_s);
+              r.integer(ij, "bytes", iw, iv.bytes);
+              r.number(ij, "gbps", iw, iv.gbps);
+              r.integer(ij, "retransmits", iw, iv.retransmits);
+            });
   // The wire has TCP_INFO at the end and the retransmits over the test; the
   // start is kept as far as that difference needs it.
   read_tcp_info(r, bj, w, b.tcp_end);

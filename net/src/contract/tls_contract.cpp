@@ -11,8 +11,8 @@
 namespace sonde::net {
 namespace {
 
-using contract::bounded_array;
 using contract::bounded_strings;
+using contract::read_list;
 
 // A cap far above any real certificate's names (CDN certificates carry a
 // few hundred): only a peer that is not our agent sends more.
@@ -115,18 +115,12 @@ void read_handshake(JsonReader& r, const json& j, TlsResult& out) {
       r.string(*st, "path", v / "store", out.store_path);
       r.integer(*st, "certs", v / "store", out.store_certs);
     }
-    if (const json* errs = bounded_array(r, *vj, "errors", v, kMaxListItems)) {
-      for (size_t i = 0; i < errs->size() && !r.failed(); ++i) {
-        const json& ej = (*errs)[i];
-        JsonPath ew = (v / "errors")[i];
-        if (!r.object(ej, ew)) break;
-        TlsVerifyError e;
-        r.integer(ej, "depth", ew, e.depth);
-        r.integer(ej, "code", ew, e.code);
-        r.string(ej, "reason", ew, e.reason);
-        out.verify_errors.push_back(std::move(e));
-      }
-    }
+    read_list(r, *vj, "errors", v, kMaxListItems, out.verify_errors,
+              [](JsonReader& r, const json& ej, const JsonPath& ew, TlsVerifyError& e) {
+                r.integer(ej, "depth", ew, e.depth);
+                r.integer(ej, "code", ew, e.code);
+                r.string(ej, "reason", ew, e.reason);
+              });
     bounded_strings(r, *vj, "trusted_chain", v, out.trusted_chain, kMaxListItems);
   }
   const JsonPath hw = JsonPath{} / "hostname";
@@ -300,17 +294,12 @@ Result<TlsResult> tls_result_from_json(const json& j) {
   }
   bounded_strings(r, j, "addresses", {}, out.addresses, kMaxTlsAddresses);
   r.string(j, "address", {}, out.address);
-  if (const json* at = bounded_array(r, j, "attempts", {}, kMaxTlsAddresses)) {
-    for (size_t i = 0; i < at->size() && !r.failed(); ++i) {
-      const json& aj = (*at)[i];
-      JsonPath w = (JsonPath{} / "attempts")[i];
-      if (!r.object(aj, w)) break;
-      std::pair<std::string, std::string> a;
-      r.string(aj, "address", w, a.first);
-      r.string(aj, "error", w, a.second);
-      out.attempts.push_back(std::move(a));
-    }
-  }
+  read_list(
+      r, j, "attempts", {}, kMaxTlsAddresses, out.attempts,
+      [](JsonReader& r, const json& aj, const JsonPath& w, std::pair<std::string, std::string>& a) {
+        r.string(aj, "address", w, a.first);
+        r.string(aj, "error", w, a.second);
+      });
   if (const json* b = r.map(j, "banner", {})) {
     const JsonPath w = JsonPath{} / "banner";
     out.banner_seen = true;
@@ -321,16 +310,7 @@ Result<TlsResult> tls_result_from_json(const json& j) {
     r.string(*b, "protocol", w, out.banner_protocol);
   }
   read_handshake(r, j, out);
-  if (const json* chain = bounded_array(r, j, "chain", {}, kMaxTlsChain)) {
-    for (size_t i = 0; i < chain->size() && !r.failed(); ++i) {
-      const json& cj = (*chain)[i];
-      JsonPath w = (JsonPath{} / "chain")[i];
-      if (!r.object(cj, w)) break;
-      TlsCert c;
-      read_cert(r, cj, w, c);
-      out.chain.push_back(std::move(c));
-    }
-  }
+  read_list(r, j, "chain", {}, kMaxTlsChain, out.chain, read_cert);
   if (const json* ms = r.map(j, "ms", {})) {
     r.integer(*ms, "connect", JsonPath{} / "ms", out.connect_ms);
     r.integer(*ms, "handshake", JsonPath{} / "ms", out.handshake_ms);

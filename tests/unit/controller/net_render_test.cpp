@@ -233,7 +233,6 @@ TEST(NetRender, Speed) {
   up.status = "ok";
   up.address = "10.0.0.5:5201";
   up.gbps = 9.41;
-  up.tcp_known = true;
   up.retransmits = 3;
   up.rtt = {10, 40.0, 50.0, 70.0, 90.0, 60.0};
   up.tcp_info_from = "controller (sender)";

@@ -163,6 +163,8 @@ ConnectResult connect_check(const ConnectOptions& o, CancelToken* cancel,
 // Attempts (not rows: the rows of one attempt share its number) that opened,
 // and attempts made.
 std::pair<int, int> attempts_opened(const ConnectResult& r);
+// The last row that did not open (the one a failure is about), or nullptr.
+const Attempt* last_failure(const std::vector<Attempt>& attempts);
 // The side's overall verdict from its attempts: "open" when every attempt
 // opened, "intermittent" when some did, else the verdict of the last failing
 // row; "cancelled" or "error" when no row was made.

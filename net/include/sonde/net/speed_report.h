@@ -30,12 +30,11 @@ struct SpeedPath {
   RttStats rtt;
   // The link's TCP figures, when this path knows them: the sender's socket
   // on the direct path, the controller's SSH socket on the ssh path.
-  bool tcp_known = false;
   std::optional<uint32_t> retransmits;  // none: not visible from here
   TcpInfo tcp_info;                     // not valid: none
-  std::string tcp_info_from;
-  BulkResult controller, agent;    // each end's own view
-  std::vector<std::string> notes;  // the agent's
+  std::string tcp_info_from;            // who saw them; "": this path does not know them
+  BulkResult controller, agent;         // each end's own view
+  std::vector<std::string> notes;       // the agent's
 
   // When failed (reason, hint, code) or n/a (reason).
   std::string reason, hint, code;

@@ -38,6 +38,10 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
+// The table with no width limit, each line indented by two spaces, for a
+// table inside a section of a report.
+std::string indented(const Table& table);
+
 // Display width in terminal cells, counting UTF-8 code points as one each.
 size_t display_width(std::string_view s);
 
