@@ -25,7 +25,8 @@ command -v clang++ >/dev/null || { echo "fuzz: clang++ missing: run ./scripts/se
 start=$SECONDS
 # shellcheck disable=SC2086
 CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DSONDE_FUZZ=ON -DSONDE_TESTS=OFF -DSONDE_STATIC_AGENT=OFF ${SONDE_FUZZ_CMAKE_ARGS:-} >/dev/null
+  -DSONDE_FUZZ=ON -DSONDE_TESTS=OFF -DSONDE_STATIC_AGENT=OFF -DSONDE_UNITY=OFF \
+  ${SONDE_FUZZ_CMAKE_ARGS:-} >/dev/null
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]}"
 echo "fuzz: built ${#targets[@]} targets in $((SECONDS - start)) s"
 

@@ -21,7 +21,7 @@
 namespace sonde::controller {
 namespace {
 
-struct Plan {
+struct DiagnosePlan {
   std::string target;  // HOST:PORT as typed
   std::string host;
   int port = 0;
@@ -34,7 +34,7 @@ struct Plan {
 };
 
 // The GET of the last rung.
-net::HttpRequest http_request(const Plan& p) {
+net::HttpRequest http_request(const DiagnosePlan& p) {
   net::HttpRequest hr;
   hr.host = p.host;
   hr.port = p.port;
@@ -52,7 +52,7 @@ bool failed(const net::Layer& l) {
 
 // One side's ladder. Stops at the first failing rung; the rest are shown as
 // not run, with the reason.
-std::vector<net::Layer> run_side(Session& s, const Plan& p) {
+std::vector<net::Layer> run_side(Session& s, const DiagnosePlan& p) {
   std::vector<net::Layer> layers;
   auto skip_rest = [&](const std::vector<const char*>& rest, const std::string& why) {
     for (const char* l : rest) layers.push_back(net::skipped_layer(l, why));
@@ -155,7 +155,7 @@ CommandSpec diagnose_command() {
                                                 "connect attempts per side");
   };
   c.run = [](CommandContext& ctx) -> int {
-    Plan p;
+    DiagnosePlan p;
     p.target = ctx.target;
     if (p.target.empty())
       return ctx.fail(Error{errc::kBadArgs, "sonde diagnose needs HOST:PORT",

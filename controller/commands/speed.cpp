@@ -47,7 +47,7 @@
 namespace sonde::controller {
 namespace {
 
-struct Plan {
+struct SpeedPlan {
   long duration_ms = 10000;
   long rtt_count = 100;
   long timeout_ms = 5000;  // the direct connect
@@ -59,13 +59,13 @@ struct Plan {
   bool ssh_follows = false;  // the SSH path is measured after the direct one
 };
 
-struct Endpoint {
+struct SpeedEndpoint {
   sockaddr_storage ss{};
   socklen_t len = 0;
   std::string text;
 };
 
-Result<Endpoint> resolve(const std::string& host, int port) {
+Result<SpeedEndpoint> resolve(const std::string& host, int port) {
   std::string h = host;
   if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
   addrinfo hints{};
@@ -75,7 +75,7 @@ Result<Endpoint> resolve(const std::string& host, int port) {
   if (rc != 0 || !res)
     return Error{errc::kConnect, fmt::format("cannot resolve `{}`: {}", host, gai_strerror(rc)),
                  "give --address an IP address of the target"};
-  Endpoint e;
+  SpeedEndpoint e;
   std::memcpy(&e.ss, res->ai_addr, res->ai_addrlen);
   e.len = res->ai_addrlen;
   char buf[NI_MAXHOST] = {};
@@ -87,7 +87,7 @@ Result<Endpoint> resolve(const std::string& host, int port) {
 
 // A connect that says which of the ladder's failures it met: refused (RST:
 // a REJECT rule or nothing listening), no answer (a DROP rule), unreachable.
-Result<ScopedFd> connect_classified(const Endpoint& to, long timeout_ms,
+Result<ScopedFd> connect_classified(const SpeedEndpoint& to, long timeout_ms,
                                     const std::string& more = "") {
   ScopedFd fd(::socket(to.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return errno_error("socket");
@@ -190,7 +190,7 @@ Result<net::SpeedListening> wait_listening(Session& s, uint64_t id) {
   }
 }
 
-net::SpeedOptions client_options(const Plan& plan, const std::string& label,
+net::SpeedOptions client_options(const SpeedPlan& plan, const std::string& label,
                                  const std::function<bool()>& stop) {
   net::SpeedOptions opt;
   opt.stopped = stop;
@@ -215,7 +215,7 @@ net::SpeedPath failed(net::SpeedPath p, const Error& e) {
   return p;
 }
 
-json request_args(const Plan& plan, net::SpeedDirection dir, const std::string& bind,
+json request_args(const SpeedPlan& plan, net::SpeedDirection dir, const std::string& bind,
                   long accept_timeout_ms, const std::string& connect_to = "") {
   return net::to_json(
       net::SpeedArgs{dir, plan.duration_ms, plan.rtt_count, accept_timeout_ms, bind, connect_to});
@@ -233,7 +233,7 @@ std::string numeric_address(const std::string& host) {
   return t;
 }
 
-net::SpeedHeader header_for(const Plan& plan, net::SpeedDirection dir,
+net::SpeedHeader header_for(const SpeedPlan& plan, net::SpeedDirection dir,
                             const net::SpeedListening& ev) {
   net::SpeedHeader h;
   h.token = ev.token;
@@ -244,7 +244,7 @@ net::SpeedHeader header_for(const Plan& plan, net::SpeedDirection dir,
 }
 
 // Direct TCP from here to the agent's listener on the target's address.
-net::SpeedPath run_direct(Session& s, const Plan& plan, net::SpeedDirection dir) {
+net::SpeedPath run_direct(Session& s, const SpeedPlan& plan, net::SpeedDirection dir) {
   net::SpeedPath p = base("direct", dir);
   auto id = s.send_request("net.speed", request_args(plan, dir, plan.bind, plan.timeout_ms + 15000,
                                                      numeric_address(plan.address)));
@@ -304,7 +304,8 @@ net::SpeedPath run_direct(Session& s, const Plan& plan, net::SpeedDirection dir)
 // second thread that only ever touches a plain loopback socket into that
 // forwarder. The loopback hop costs a copy, the same for both directions, and
 // is small next to the SSH cipher.
-net::SpeedPath run_ssh(Session& s, const Plan& plan, net::SpeedDirection dir, SshConnection& conn) {
+net::SpeedPath run_ssh(Session& s, const SpeedPlan& plan, net::SpeedDirection dir,
+                       SshConnection& conn) {
   net::SpeedPath p = base("ssh", dir);
   auto id = s.send_request("net.speed", request_args(plan, dir, "127.0.0.1", 20000));
   if (!id) return failed(p, id.error());
@@ -428,7 +429,7 @@ CommandSpec speed_command() {
         "intervals", po::bool_switch(), "print a line per second of each test (also with -v)");
   };
   c.run = [](CommandContext& ctx) -> int {
-    Plan plan;
+    SpeedPlan plan;
     auto dur = parse_duration_ms(ctx.vm["duration"].as<std::string>());
     if (!dur)
       return ctx.fail(Error{errc::kBadArgs, "--duration is not a duration", "e.g. --duration 10s"});

@@ -19,7 +19,7 @@
 namespace sonde::controller {
 namespace {
 
-struct Endpoint {
+struct TlsEndpoint {
   std::string host;
   int port = 443;
 };
@@ -32,8 +32,8 @@ bool parse_port(const std::string& s, int& port) {
 }
 
 // "host:port", "[v6]:port", "host", "v6", or a URL: "https://host[:port]/path".
-Result<Endpoint> parse_endpoint(std::string s) {
-  Endpoint e;
+Result<TlsEndpoint> parse_endpoint(std::string s) {
+  TlsEndpoint e;
   const Error usage{errc::kBadArgs, "", "sonde tls HOST:PORT, [IPv6]:PORT or https://HOST[:PORT]"};
   auto bad = [&](std::string msg) {
     Error err = usage;

@@ -20,16 +20,16 @@ namespace sonde::controller::fwd {
 namespace {
 
 // One way of a relayed connection: from `from` into `to` through `buf`.
-struct Way {
+struct DirectWay {
   Chunk buf;
   bool eof = false;   // `from` said EOF
   bool shut = false;  // and we shut `to`'s write side after the last byte
 };
 
-struct Conn {
+struct DirectConn {
   ScopedFd local, remote;
   bool connecting = true;
-  Way up, down;  // up: local → remote, down: remote → local
+  DirectWay up, down;  // up: local → remote, down: remote → local
   bool done = false;
 };
 
@@ -46,7 +46,7 @@ class DirectForwarder : public LoopForwarder {
 
  protected:
   void on_accept(ScopedFd fd, int) override {
-    auto c = std::make_unique<Conn>();
+    auto c = std::make_unique<DirectConn>();
     c->local = std::move(fd);
     c->remote.reset(::socket(to_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!c->remote.valid()) {
@@ -66,7 +66,7 @@ class DirectForwarder : public LoopForwarder {
   Status service() override {
     for (auto& c : conns_)
       if (!c->done && !c->connecting) settle(*c);
-    conns_.remove_if([](const std::unique_ptr<Conn>& c) { return c->done; });
+    conns_.remove_if([](const std::unique_ptr<DirectConn>& c) { return c->done; });
     return ok_status();
   }
 
@@ -86,7 +86,7 @@ class DirectForwarder : public LoopForwarder {
 
   Status handle(const std::vector<pollfd>& fds, size_t first) override {
     for (size_t i = 0; i < polled_.size(); ++i) {
-      Conn& c = *polled_[i];
+      DirectConn& c = *polled_[i];
       short lre = fds[first + 2 * i].revents, rre = fds[first + 2 * i + 1].revents;
       if (c.connecting) {
         if (rre) connected(c);
@@ -104,14 +104,14 @@ class DirectForwarder : public LoopForwarder {
  private:
   // Read `in` while its chunk is empty and it has not said EOF; write `out`
   // while its chunk holds bytes.
-  static short events(const Way& in, const Way& out) {
+  static short events(const DirectWay& in, const DirectWay& out) {
     short ev = 0;
     if (!in.eof && in.buf.empty()) ev |= POLLIN;
     if (!out.buf.empty()) ev |= POLLOUT;
     return ev;
   }
 
-  void connected(Conn& c) {
+  void connected(DirectConn& c) {
     int err = 0;
     socklen_t len = sizeof err;
     ::getsockopt(c.remote.get(), SOL_SOCKET, SO_ERROR, &err, &len);
@@ -122,7 +122,7 @@ class DirectForwarder : public LoopForwarder {
     c.connecting = false;
   }
 
-  void relay_in(Conn& c, ScopedFd& from, Way& w) {
+  void relay_in(DirectConn& c, ScopedFd& from, DirectWay& w) {
     if (w.eof || !w.buf.empty()) return;
     ssize_t n = ::recv(from.get(), w.buf.space(), Chunk::kCapacity, 0);
     if (n > 0) {
@@ -137,7 +137,7 @@ class DirectForwarder : public LoopForwarder {
     if (!c.done) settle(c);
   }
 
-  void relay_out(Conn& c, Way& w, ScopedFd& to) {
+  void relay_out(DirectConn& c, DirectWay& w, ScopedFd& to) {
     while (!w.buf.empty()) {
       ssize_t n = ::send(to.get(), w.buf.data(), w.buf.size(), MSG_NOSIGNAL);
       if (n > 0) {
@@ -154,7 +154,7 @@ class DirectForwarder : public LoopForwarder {
 
   // Passes on EOFs once their way is drained; ends the connection when both
   // ways are.
-  void settle(Conn& c) {
+  void settle(DirectConn& c) {
     if (c.up.eof && c.up.buf.empty() && !c.up.shut) {
       ::shutdown(c.remote.get(), SHUT_WR);
       c.up.shut = true;
@@ -171,14 +171,14 @@ class DirectForwarder : public LoopForwarder {
     }
   }
 
-  void abort(Conn& c) {
+  void abort(DirectConn& c) {
     reset_close(c.local);
     reset_close(c.remote);
     c.done = true;
     closed_one();
   }
 
-  void fail(Conn& c, const std::string& why) {
+  void fail(DirectConn& c, const std::string& why) {
     record_failure(why);
     abort(c);
   }
@@ -187,8 +187,8 @@ class DirectForwarder : public LoopForwarder {
   sockaddr_storage to_;
   socklen_t to_len_;
   std::string where_;
-  std::list<std::unique_ptr<Conn>> conns_;
-  std::vector<Conn*> polled_;
+  std::list<std::unique_ptr<DirectConn>> conns_;
+  std::vector<DirectConn*> polled_;
 };
 
 }  // namespace

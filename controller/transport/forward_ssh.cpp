@@ -35,7 +35,7 @@ constexpr int kSshRoundsPerWake = 64;
 // Chunks moved per connection per pass: a fast stream must not starve the rest.
 constexpr int kChunksPerPass = 8;
 
-struct Conn {
+struct SshConn {
   ScopedFd fd;  // the local client; invalid once both its directions are done
   ssh_channel ch = nullptr;
   bool open = false;
@@ -80,7 +80,7 @@ class SshForwarder : public LoopForwarder {
 
  protected:
   void on_accept(ScopedFd fd, int peer_port) override {
-    auto c = std::make_unique<Conn>();
+    auto c = std::make_unique<SshConn>();
     c->fd = std::move(fd);
     c->peer_port = peer_port;
     c->ch = libssh().ssh_channel_new(session());
@@ -95,14 +95,14 @@ class SshForwarder : public LoopForwarder {
     // also the Session's on on_tick.
     c->cb.channel_data_function = [](ssh_session, ssh_channel, void*, uint32_t, int,
                                      void* self) -> int {
-      static_cast<Conn*>(self)->pending = true;
+      static_cast<SshConn*>(self)->pending = true;
       return 0;
     };
     c->cb.channel_eof_function = [](ssh_session, ssh_channel, void* self) {
-      static_cast<Conn*>(self)->pending = true;
+      static_cast<SshConn*>(self)->pending = true;
     };
     c->cb.channel_close_function = [](ssh_session, ssh_channel, void* self) {
-      static_cast<Conn*>(self)->pending = true;
+      static_cast<SshConn*>(self)->pending = true;
     };
     libssh().ssh_set_channel_callbacks(c->ch, &c->cb);
     conns_.push_back(std::move(c));
@@ -143,7 +143,7 @@ class SshForwarder : public LoopForwarder {
       }
       step(*c);
     }
-    conns_.remove_if([](const std::unique_ptr<Conn>& c) { return c->done; });
+    conns_.remove_if([](const std::unique_ptr<SshConn>& c) { return c->done; });
     return ok_status();
   }
 
@@ -179,7 +179,7 @@ class SshForwarder : public LoopForwarder {
     for (size_t i = 0; i < polled_.size(); ++i) {
       short re = fds[ssh_index_ + 1 + i].revents;
       if (!re) continue;
-      Conn& c = *polled_[i];
+      SshConn& c = *polled_[i];
       if (re & POLLIN) read_local(c);
       if (c.done) continue;
       if (re & POLLOUT) write_local(c);
@@ -207,7 +207,7 @@ class SshForwarder : public LoopForwarder {
 
   // Opening is asynchronous: libssh answers SSH_AGAIN until sshd confirms
   // or refuses, and we ask again on every pass.
-  void open_step(Conn& c) {
+  void open_step(SshConn& c) {
     const bool unix_socket = !spec_.remote_socket.empty();
     int rc = unix_socket
                  ? libssh().ssh_channel_open_forward_unix(c.ch, spec_.remote_socket.c_str(),
@@ -232,7 +232,7 @@ class SshForwarder : public LoopForwarder {
     step(c);
   }
 
-  void read_local(Conn& c) {
+  void read_local(SshConn& c) {
     if (c.local_eof || !c.up.empty()) return;
     ssize_t n = ::recv(c.fd.get(), c.up.space(), Chunk::kCapacity, 0);
     if (n > 0) {
@@ -246,7 +246,7 @@ class SshForwarder : public LoopForwarder {
     }
   }
 
-  void write_local(Conn& c) {
+  void write_local(SshConn& c) {
     while (!c.down.empty()) {
       ssize_t n = ::send(c.fd.get(), c.down.data(), c.down.size(), MSG_NOSIGNAL);
       if (n > 0) {
@@ -261,7 +261,7 @@ class SshForwarder : public LoopForwarder {
   }
 
   // Writes as much of `up` as the channel's window takes.
-  void flush_up(Conn& c) {
+  void flush_up(SshConn& c) {
     while (!c.up.empty()) {
       uint32_t window = libssh().ssh_channel_window_size(c.ch);
       if (window == 0) return;
@@ -278,7 +278,7 @@ class SshForwarder : public LoopForwarder {
   }
 
   // Everything that can move without waiting for a socket.
-  void step(Conn& c) {
+  void step(SshConn& c) {
     if (c.done || !c.open) return;
     flush_up(c);
     if (c.done) return;
@@ -316,14 +316,14 @@ class SshForwarder : public LoopForwarder {
     if (c.local_shut && (c.eof_sent || closed)) finish(c);
   }
 
-  void finish(Conn& c) {
+  void finish(SshConn& c) {
     c.fd.reset();
     drop(c);
     c.done = true;
     closed_one();
   }
 
-  void abort(Conn& c, const std::string& why) {
+  void abort(SshConn& c, const std::string& why) {
     spdlog::debug("forward: connection from port {}: {}", c.peer_port, why);
     reset_close(c.fd);
     drop(c);
@@ -331,7 +331,7 @@ class SshForwarder : public LoopForwarder {
     closed_one();
   }
 
-  void fail(Conn& c, const std::string& why) {
+  void fail(SshConn& c, const std::string& why) {
     record_failure(why);
     reset_close(c.fd);
     drop(c);
@@ -340,7 +340,7 @@ class SshForwarder : public LoopForwarder {
   }
 
   // Gives the channel back to libssh. Its callbacks point at c: they go first.
-  void drop(Conn& c) {
+  void drop(SshConn& c) {
     if (!c.ch) return;
     libssh().ssh_remove_channel_callbacks(c.ch, &c.cb);
     if (c.open && libssh().ssh_channel_is_open(c.ch)) libssh().ssh_channel_close(c.ch);
@@ -350,8 +350,8 @@ class SshForwarder : public LoopForwarder {
 
   SshConnection& conn_;
   ForwardSpec spec_;
-  std::list<std::unique_ptr<Conn>> conns_;
-  std::vector<Conn*> polled_;
+  std::list<std::unique_ptr<SshConn>> conns_;
+  std::vector<SshConn*> polled_;
   size_t ssh_index_ = 0;
   ssh_event event_ = nullptr;
   bool in_event_ = false;

@@ -113,7 +113,7 @@ void read_traffic(JsonReader& r, const json& tj, const JsonPath& w, TrafficSumma
   r.integer(tj, "dns_total", w, t.dns_total);
 }
 
-Error bad(std::string msg, std::string hint = "sonde help capture") {
+Error bad_capture(std::string msg, std::string hint = "sonde help capture") {
   return Error{errc::kBadArgs, std::move(msg), std::move(hint)};
 }
 
@@ -147,17 +147,17 @@ Result<CaptureArgs> capture_args_from_json(const json& j) {
 
 Status validate(const CaptureArgs& a) {
   if (a.interface.size() > 64 || a.interface.find('\0') != std::string::npos)
-    return bad("interface name too long", "ip link lists them");
-  if (a.filter.size() > kMaxCaptureFilter) return bad("the filter is over 8 KiB");
+    return bad_capture("interface name too long", "ip link lists them");
+  if (a.filter.size() > kMaxCaptureFilter) return bad_capture("the filter is over 8 KiB");
   if (a.snaplen < 0 || a.snaplen > kMaxSnaplen)
-    return bad("--snaplen must be 0..262144", "0 keeps the whole packet");
-  if (a.count < 0) return bad("--count must not be negative");
+    return bad_capture("--snaplen must be 0..262144", "0 keeps the whole packet");
+  if (a.count < 0) return bad_capture("--count must not be negative");
   if (a.duration_ms < 0 || a.duration_ms > kMaxCaptureDurationMs)
-    return bad("--duration must be 0 (no limit) .. 7d", "e.g. --duration 30s, 500ms, 5m");
+    return bad_capture("--duration must be 0 (no limit) .. 7d", "e.g. --duration 30s, 500ms, 5m");
   if (a.buffer_kib < 64 || a.buffer_kib > 1024 * 1024)
-    return bad("--buffer-size must be 64..1048576 KiB");
+    return bad_capture("--buffer-size must be 64..1048576 KiB");
   if (a.flows < 0 || static_cast<size_t>(a.flows) > kMaxCaptureFlows)
-    return bad(fmt::format("--flows must be 0..{}", kMaxCaptureFlows));
+    return bad_capture(fmt::format("--flows must be 0..{}", kMaxCaptureFlows));
   return ok_status();
 }
 

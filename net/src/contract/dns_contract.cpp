@@ -5,7 +5,7 @@
 namespace sonde::net {
 namespace {
 
-Error bad(std::string msg, std::string hint = "sonde help dns") {
+Error bad_dns(std::string msg, std::string hint = "sonde help dns") {
   return Error{errc::kBadArgs, std::move(msg), std::move(hint)};
 }
 
@@ -51,14 +51,15 @@ Result<DnsArgs> dns_args_from_json(const json& j) {
 
 Status validate(const DnsArgs& a) {
   if (a.name.empty() || a.name.size() > 255)
-    return bad("sonde dns needs a name of 1..255 characters", "sonde dns NAME [--from TARGET]...");
+    return bad_dns("sonde dns needs a name of 1..255 characters",
+                   "sonde dns NAME [--from TARGET]...");
   if (!a.type.empty())
     if (auto t = dns_type_from_string(a.type); !t) return t.error();
   if (a.timeout_ms < 0 || a.timeout_ms > kMaxDnsTimeoutMs)
-    return bad(fmt::format("--timeout must be 0..{} ms", kMaxDnsTimeoutMs),
-               "e.g. --timeout 2000; 0 takes resolv.conf's");
+    return bad_dns(fmt::format("--timeout must be 0..{} ms", kMaxDnsTimeoutMs),
+                   "e.g. --timeout 2000; 0 takes resolv.conf's");
   if (a.nameservers && a.nameservers->size() > kMaxNameservers)
-    return bad(fmt::format("at most {} nameservers", kMaxNameservers));
+    return bad_dns(fmt::format("at most {} nameservers", kMaxNameservers));
   return ok_status();
 }
 

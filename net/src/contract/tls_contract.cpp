@@ -44,7 +44,7 @@ bool valid_dns_name(const std::string& s) {
   return label > 0;
 }
 
-Error bad(std::string msg, std::string hint) {
+Error bad_tls(std::string msg, std::string hint) {
   return Error{errc::kBadArgs, std::move(msg), std::move(hint)};
 }
 
@@ -175,41 +175,43 @@ Result<TlsArgs> tls_args_from_json(const json& j) {
 Status validate(const TlsArgs& a) {
   const char* usage = "sonde tls HOST:PORT";
   if (a.host.empty() || a.host.size() > 253)
-    return bad("the host must be 1..253 characters", usage);
+    return bad_tls("the host must be 1..253 characters", usage);
   for (char c : a.host)
     if (static_cast<unsigned char>(c) <= 0x20 || c == '/' || c == '[' || c == ']')
-      return bad("the host has characters a host name cannot have",
-                 "IPv6 addresses go in brackets: sonde tls [::1]:443");
+      return bad_tls("the host has characters a host name cannot have",
+                     "IPv6 addresses go in brackets: sonde tls [::1]:443");
   if (a.port < 1 || a.port > 65535)
-    return bad(fmt::format("port {} is not in 1..65535", a.port), usage);
-  if (!a.sni.empty() && a.no_sni) return bad("--sni and --no-sni together", "choose one");
+    return bad_tls(fmt::format("port {} is not in 1..65535", a.port), usage);
+  if (!a.sni.empty() && a.no_sni) return bad_tls("--sni and --no-sni together", "choose one");
   if (!a.sni.empty() && !valid_dns_name(a.sni))
-    return bad("the SNI name `" + tls_utf8_safe(a.sni) + "` is not a DNS name",
-               "SNI carries a host name, never an address (RFC 6066); use --no-sni to send none");
+    return bad_tls(
+        "the SNI name `" + tls_utf8_safe(a.sni) + "` is not a DNS name",
+        "SNI carries a host name, never an address (RFC 6066); use --no-sni to send none");
   if (a.alpn.size() > kMaxAlpn)
-    return bad(fmt::format("--alpn: at most {} protocols", kMaxAlpn), "--alpn h2,http/1.1");
+    return bad_tls(fmt::format("--alpn: at most {} protocols", kMaxAlpn), "--alpn h2,http/1.1");
   for (const auto& p : a.alpn)
     if (p.empty() || p.size() > 255)
-      return bad("--alpn has an empty or over-long protocol name (1..255 bytes each)",
-                 "--alpn h2,http/1.1 (or none)");
+      return bad_tls("--alpn has an empty or over-long protocol name (1..255 bytes each)",
+                     "--alpn h2,http/1.1 (or none)");
   for (const auto& [opt, v] :
        {std::pair{"--tls-min", &a.min_version}, {"--tls-max", &a.max_version}})
     if (!v->empty() && version_index(*v) < 0)
-      return bad(fmt::format("{} `{}` is not a TLS version", opt, tls_utf8_safe(*v)),
-                 "one of 1.0, 1.1, 1.2, 1.3");
+      return bad_tls(fmt::format("{} `{}` is not a TLS version", opt, tls_utf8_safe(*v)),
+                     "one of 1.0, 1.1, 1.2, 1.3");
   if (!a.min_version.empty() && !a.max_version.empty() &&
       version_index(a.min_version) > version_index(a.max_version))
-    return bad("--tls-min is above --tls-max", "--tls-min 1.2 --tls-max 1.3, or just one of them");
+    return bad_tls("--tls-min is above --tls-max",
+                   "--tls-min 1.2 --tls-max 1.3, or just one of them");
   if (a.timeout_ms < 1 || a.timeout_ms > kMaxTlsTimeoutMs)
-    return bad(fmt::format("--timeout must be 1..{} ms", kMaxTlsTimeoutMs),
-               "the default is 5000 (per stage: connect, then handshake)");
+    return bad_tls(fmt::format("--timeout must be 1..{} ms", kMaxTlsTimeoutMs),
+                   "the default is 5000 (per stage: connect, then handshake)");
   if (a.banner_wait_ms < 0 || a.banner_wait_ms > kMaxBannerWaitMs)
-    return bad(fmt::format("--banner-wait must be 0..{} ms", kMaxBannerWaitMs),
-               "the default is 300; 0 skips listening for a server that talks first");
+    return bad_tls(fmt::format("--banner-wait must be 0..{} ms", kMaxBannerWaitMs),
+                   "the default is 300; 0 skips listening for a server that talks first");
   if (a.ca_pem.size() > kMaxCaPem)
-    return bad("the CA PEM is over 1 MiB", "give just the CA certificate(s)");
+    return bad_tls("the CA PEM is over 1 MiB", "give just the CA certificate(s)");
   if (!a.ca_pem.empty() && !a.ca_file.empty())
-    return bad("give ca_pem or ca_file, not both", "--ca-file sends the file's PEM text");
+    return bad_tls("give ca_pem or ca_file, not both", "--ca-file sends the file's PEM text");
   return ok_status();
 }
 
