@@ -79,10 +79,7 @@ bool valid_utf8(std::string_view s) {
 
 }  // namespace
 
-void Call::add(const char* name, json value, const std::string& text) {
-  if (!out_.args_text.empty()) out_.args_text += ", ";
-  out_.args_text += text;
-  if (!opts_.structured) return;
+void Call::add_json(const char* name, json value, std::string_view text) {
   // JSON strings must be UTF-8 (dump() throws otherwise): bytes that are not
   // are given by their escaped strace text instead.
   if (value.is_string() && !valid_utf8(value.get_ref<const std::string&>())) value = text;
@@ -149,14 +146,20 @@ void Call::enumv(const char* name, int i, Table values, const char* unknown_pref
   add(name, arg(i), enum_text(arg(i), values, unknown_prefix));
 }
 
-std::optional<std::string> Call::read_bytes(uint64_t addr, size_t len) {
-  if (addr == 0) return std::nullopt;
+bool Call::read_bytes_into(uint64_t addr, size_t len, std::string& into) {
+  if (addr == 0) return false;
   len = std::min(len, kMaxString);
-  std::string buf(len, '\0');
-  if (len == 0) return buf;
-  ssize_t n = mem_.read(RemotePtr<void>(addr), buf.data(), len);
-  if (n <= 0) return std::nullopt;
-  buf.resize(static_cast<size_t>(std::min<ssize_t>(n, static_cast<ssize_t>(len))));
+  into.resize(len);
+  if (len == 0) return true;
+  ssize_t n = mem_.read(RemotePtr<void>(addr), into.data(), len);
+  if (n <= 0) return false;
+  into.resize(static_cast<size_t>(std::min<ssize_t>(n, static_cast<ssize_t>(len))));
+  return true;
+}
+
+std::optional<std::string> Call::read_bytes(uint64_t addr, size_t len) {
+  std::string buf;
+  if (!read_bytes_into(addr, len, buf)) return std::nullopt;
   return buf;
 }
 
@@ -227,13 +230,19 @@ void Call::buffer(const char* name, int i, uint64_t len) {
     return;
   }
   size_t want = static_cast<size_t>(std::min<uint64_t>(len, opts_.string_limit));
-  auto data = read_bytes(addr, want);
+  // The bytes go through one buffer kept by the tracer thread and are quoted
+  // straight into the text: read and write, the commonest calls, cost no
+  // malloc once the buffers have grown.
+  thread_local std::string data;
   // A short read means the buffer is not all there: strace shows the pointer.
-  if (!data || data->size() < want) {
+  if (!read_bytes_into(addr, want, data) || data.size() < want) {
     add(name, addr, ptr_text(addr));
     return;
   }
-  add(name, *data, quote_bytes(*data, data->size(), len > data->size()));
+  if (!out_.args_text.empty()) out_.args_text += ", ";
+  size_t at = out_.args_text.size();
+  append_quoted(out_.args_text, data, data.size(), len > data.size());
+  if (opts_.structured) add_json(name, json(data), std::string_view(out_.args_text).substr(at));
 }
 
 size_t array_limit(const Call& c) {
@@ -262,9 +271,14 @@ void generic(Call& c) {
 }  // namespace detail
 
 std::string quote_bytes(std::string_view data, size_t limit, bool truncated_source) {
-  size_t n = std::min(limit, data.size());
   std::string out;
-  out.reserve(n + 2);
+  out.reserve(std::min(limit, data.size()) + 2);
+  append_quoted(out, data, limit, truncated_source);
+  return out;
+}
+
+void append_quoted(std::string& out, std::string_view data, size_t limit, bool truncated_source) {
+  size_t n = std::min(limit, data.size());
   out += '"';
   for (size_t i = 0; i < n; ++i) {
     auto ch = static_cast<unsigned char>(data[i]);
@@ -300,15 +314,13 @@ std::string quote_bytes(std::string_view data, size_t limit, bool truncated_sour
     // Octal, padded to three digits only when an octal digit follows (so
     // "\0" then "1" reads "\0001", as strace prints it).
     bool next_octal = i + 1 < n && data[i + 1] >= '0' && data[i + 1] <= '7';
-    if (next_octal) {
-      out += fmt::format("\\{:03o}", ch);
-    } else {
-      out += fmt::format("\\{:o}", ch);
-    }
+    out += '\\';
+    if (next_octal || ch >= 0100) out += static_cast<char>('0' + (ch >> 6));
+    if (next_octal || ch >= 010) out += static_cast<char>('0' + ((ch >> 3) & 7));
+    out += static_cast<char>('0' + (ch & 7));
   }
   out += '"';
   if (data.size() > limit || truncated_source) out += "...";
-  return out;
 }
 
 bool decode_at_entry(long nr) {

@@ -77,8 +77,13 @@ class Call {
   MemReader& mem() { return mem_; }
 
   // Appends an argument: its strace text and its JSON entry. `text` goes to
-  // the JSON only when it says more than the value.
-  void add(const char* name, json value, const std::string& text);
+  // the JSON only when it says more than the value. The JSON value is built
+  // only for the structured form: a string value would cost a malloc a call.
+  template <typename V>
+  void add(const char* name, V&& value, const std::string& text) {
+    append_text(text);
+    if (opts_.structured) add_json(name, json(std::forward<V>(value)), text);
+  }
   // Raw argument i as a signed int (fds, counts) / unsigned / hex / pointer.
   void fd(const char* name, int i);
   void dirfd(const char* name, int i);  // AT_FDCWD or fd
@@ -118,6 +123,8 @@ class Call {
   // NUL-terminated string of at most max bytes; *truncated when no NUL in
   // max bytes. nullopt if unreadable.
   std::optional<std::string> read_cstr(uint64_t addr, size_t max, bool* truncated);
+  // Reads len bytes at addr into into; false when nothing could be read.
+  bool read_bytes_into(uint64_t addr, size_t len, std::string& into);
   // Quoted string text for a NUL-terminated string at addr cut at limit, or
   // the pointer; fills *value with the raw string when read.
   std::string cstr_text(uint64_t addr, size_t limit, std::string* value);
@@ -132,6 +139,12 @@ class Call {
   }
 
  private:
+  void append_text(std::string_view text) {
+    if (!out_.args_text.empty()) out_.args_text += ", ";
+    out_.args_text += text;
+  }
+  void add_json(const char* name, json value, std::string_view text);
+
   int pid_;
   long nr_;
   const uint64_t* a_;

@@ -105,5 +105,7 @@ std::string format_return(long nr, int64_t ret, const DecodedCall& call);
 
 // C-escaped, quoted, cut at limit with "..." like strace: "GET / HTTP/1.1\r\n"...
 std::string quote_bytes(std::string_view data, size_t limit, bool truncated_source);
+// The same, appended to out.
+void append_quoted(std::string& out, std::string_view data, size_t limit, bool truncated_source);
 
 }  // namespace sonde::ptrace
