@@ -2,6 +2,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <linux/limits.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <memory>
@@ -127,6 +130,21 @@ Result<std::vector<FdEntry>> list_fds(int pid, std::vector<std::string>& notes, 
 
 Result<std::string> fd_target(int pid, int fd) {
   return read_link("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd));
+}
+
+bool fd_target_into(int pid, int fd, std::string& into) {
+  char path[64];
+  auto end = fmt::format_to_n(path, sizeof path - 1, "/proc/{}/fd/{}", pid, fd).out;
+  *end = '\0';
+  // A link longer than PATH_MAX is cut, as readlink(2) cuts it.
+  into.resize(PATH_MAX);
+  ssize_t n = ::readlink(path, into.data(), into.size());
+  if (n < 0) {
+    into.clear();
+    return false;
+  }
+  into.resize(static_cast<size_t>(n));
+  return true;
 }
 
 std::optional<uint64_t> socket_inode(std::string_view target) {

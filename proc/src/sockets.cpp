@@ -196,6 +196,10 @@ const SocketInfo* SocketCache::find(int pid, uint64_t inode) {
   if (known != ns_of_.end())
     if (auto t = by_ns_.find(known->second); t != by_ns_.end())
       if (const SocketInfo* s = t->second.find(inode)) return s;
+  constexpr long kMissRetryMs = 1000;
+  long now = monotonic_ms();
+  if (auto m = missed_.find(inode); m != missed_.end() && now - m->second < kMissRetryMs)
+    return nullptr;
   auto ns = netns_inode(pid);
   if (!ns) return nullptr;
   ns_of_[pid] = *ns;
@@ -203,11 +207,19 @@ const SocketInfo* SocketCache::find(int pid, uint64_t inode) {
   SocketTable& t = by_ns_[*ns];
   t = SocketTable::load(pid, nullptr);
   ++loads_;
-  return t.find(inode);
+  const SocketInfo* s = t.find(inode);
+  if (s) {
+    missed_.erase(inode);
+  } else {
+    if (missed_.size() >= 4096) missed_.clear();  // bounded: at worst, more reads
+    missed_[inode] = now;
+  }
+  return s;
 }
 
 void SocketCache::forget(uint64_t inode) {
   for (auto& [ns, t] : by_ns_) t.erase(inode);
+  missed_.erase(inode);
 }
 
 }  // namespace sonde::proc

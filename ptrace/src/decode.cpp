@@ -95,18 +95,26 @@ void Call::add_json(const char* name, json value, std::string_view text) {
   out_.args.push_back(std::move(entry));
 }
 
+void Call::append_fd(std::string& out, int64_t fd) {
+  fmt::format_to(std::back_inserter(out), "{}", fd);
+  if (opts_.annotate_fds && fds_ != nullptr && fd >= 0)
+    fds_->annotate(pid_, static_cast<int>(fd), out);
+}
+
 std::string Call::fd_text(int64_t fd) {
-  std::string t = std::to_string(fd);
-  if (opts_.annotate_fds && fds_ != nullptr && fd >= 0) {
-    std::string what = fds_->describe(pid_, static_cast<int>(fd));
-    if (!what.empty()) t += "<" + what + ">";
-  }
+  std::string t;
+  append_fd(t, fd);
   return t;
 }
 
 void Call::fd(const char* name, int i) {
+  // Written straight into the line: with -y the text is long, and this is
+  // every read and write.
   int32_t v = iarg(i);
-  add(name, v, fd_text(v));
+  if (!out_.args_text.empty()) out_.args_text += ", ";
+  size_t at = out_.args_text.size();
+  append_fd(out_.args_text, v);
+  if (opts_.structured) add_json(name, v, std::string_view(out_.args_text).substr(at));
 }
 
 void Call::dirfd(const char* name, int i) {

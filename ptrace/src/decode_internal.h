@@ -129,6 +129,7 @@ class Call {
   // the pointer; fills *value with the raw string when read.
   std::string cstr_text(uint64_t addr, size_t limit, std::string* value);
   std::string fd_text(int64_t fd);
+  void append_fd(std::string& out, int64_t fd);
 
   // Text appended to the return value: "(Timeout)", "([{fd=3, revents=POLLIN}])".
   void set_ret_note(std::string note) { ret_note_ = std::move(note); }

@@ -45,12 +45,21 @@ std::vector<sock_filter> build_seccomp_filter(const std::vector<bool>& want);
 // -y: what an fd is, from /proc.
 class ProcFdAnnotator : public FdAnnotator {
  public:
-  std::string describe(int pid, int fd) override;
+  bool describe(int pid, int fd, std::string& out) override;
   // bind and connect change what a socket fd shows: read it afresh next time.
   void changed(int pid, int fd);
+  // listen or a send may have put a socket into a table: a miss remembered
+  // for it is dropped.
+  void may_be_listed(int pid, int fd);
 
  private:
   proc::SocketCache sockets_;
+  // Per call, a hit costs one readlink and no malloc: the link is read into
+  // target_, and a socket's text is kept by inode until the tables are read
+  // again (loads() moves) or the socket changes.
+  std::string target_;
+  std::unordered_map<uint64_t, std::string> text_;
+  size_t text_loads_ = 0;
 };
 
 // --colocate: the tracer on its CPU, every tracee pinned to it, each thread's

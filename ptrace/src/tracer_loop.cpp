@@ -139,8 +139,13 @@ void Tracer::on_syscall_exit(Task& t, int64_t ret) {
   if (failed) ++c.errors;
   c.time_ns += dur;
   if (opts_.summary_only || (opts_.failed_only && !failed)) return;
-  if (opts_.decode.annotate_fds && (t.nr == SYS_bind || t.nr == SYS_connect))
-    fds_.changed(t.tid, static_cast<int>(t.args[0]));
+  if (opts_.decode.annotate_fds) {
+    if (t.nr == SYS_bind || t.nr == SYS_connect)
+      fds_.changed(t.tid, static_cast<int>(t.args[0]));
+    else if (t.nr == SYS_listen || t.nr == SYS_sendto || t.nr == SYS_sendmsg ||
+             t.nr == SYS_sendmmsg)
+      fds_.may_be_listed(t.tid, static_cast<int>(t.args[0]));
+  }
   // No slot (the ring is full): the event is counted lost, nothing decoded.
   TraceEvent* e = event(TraceEvent::Type::kSyscall, t.tid);
   if (!e) return;
@@ -156,10 +161,8 @@ void Tracer::on_syscall_exit(Task& t, int64_t ret) {
   e->dur_ns = dur;
   e->args_text.assign(d.args_text);
   e->ret_text.assign(format_return(t.nr, ret, d));
-  if (opts_.decode.annotate_fds && ret >= 0 && returns_fd(t.nr)) {
-    std::string what = fds_.describe(t.tid, static_cast<int>(ret));
-    if (!what.empty()) e->ret_text.append("<").append(what).append(">");
-  }
+  if (opts_.decode.annotate_fds && ret >= 0 && returns_fd(t.nr))
+    fds_.annotate(t.tid, static_cast<int>(ret), e->ret_text);
   if (opts_.decode.structured) e->args = std::move(d.args);
   publish();
 }

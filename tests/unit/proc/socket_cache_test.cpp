@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -90,11 +91,43 @@ TEST(SocketCache, HitReadsNothingAndANewSocketReloadsOnce) {
   EXPECT_EQ(cache.namespaces(), 1u);
 }
 
-TEST(SocketCache, NotInAnyTableIsNullEveryTime) {
+// A miss is remembered for a second: a busy socket that no table lists (netlink,
+// packet) must not cost a read of every table per call. forget() and retry()
+// (bind, connect, listen, a send) drop it at once.
+TEST(SocketCache, AMissIsReadAgainOnlyAfterRetryOrForget) {
   SocketCache cache;
   EXPECT_EQ(cache.find(::getpid(), 1), nullptr);
   EXPECT_EQ(cache.find(::getpid(), 1), nullptr);
-  EXPECT_EQ(cache.loads(), 2u);  // no negative cache: see sockets.h
+  EXPECT_EQ(cache.loads(), 1u);
+  EXPECT_TRUE(cache.has_misses());
+  cache.retry(1);
+  EXPECT_EQ(cache.find(::getpid(), 1), nullptr);
+  EXPECT_EQ(cache.loads(), 2u);
+  cache.forget(1);
+  EXPECT_EQ(cache.find(::getpid(), 1), nullptr);
+  EXPECT_EQ(cache.loads(), 3u);
+}
+
+// An unbound TCP socket is in no table; once listening, retry() finds it.
+TEST(SocketCache, ASocketMissedBeforeListenIsFoundAfterRetry) {
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(s, 0);
+  struct stat st;
+  ASSERT_EQ(::fstat(s, &st), 0);
+  SocketCache cache;
+  EXPECT_EQ(cache.find(::getpid(), st.st_ino), nullptr);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(s, 1), 0);
+  EXPECT_EQ(cache.find(::getpid(), st.st_ino), nullptr);  // the miss, remembered
+  cache.retry(st.st_ino);
+  const SocketInfo* found = cache.find(::getpid(), st.st_ino);
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found->proto, "tcp");
+  EXPECT_EQ(found->state, "LISTEN");
+  ::close(s);
 }
 
 // A child in a network namespace of its own, holding a bound unix socket:

@@ -22,6 +22,9 @@ std::string fd_kind(std::string_view target);
 // Where fd of pid points: "/etc/hosts", "socket:[123]", "pipe:[5]" (the
 // /proc/PID/fd/FD link). An error when the fd is closed or pid is gone.
 Result<std::string> fd_target(int pid, int fd);
+// The same into `into` (its buffer reused: no malloc once it has grown, for
+// trace -y's per-call lookups); false when the link cannot be read.
+bool fd_target_into(int pid, int fd, std::string& into);
 
 // The inode of the socket behind a "socket:[123]" link target; nullopt for
 // anything else.

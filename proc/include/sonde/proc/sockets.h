@@ -51,21 +51,27 @@ std::optional<uint64_t> netns_inode(int pid);
 class SocketCache {
  public:
   // The socket with this inode, in pid's namespace; nullptr when no table
-  // has it (a packet or vsock socket, one not bound yet, or closed): those
-  // cost a read of the tables each time.
+  // has it (a packet or vsock socket, one not bound yet, or closed). A miss
+  // reads the tables again, but one inode at most once a second: a busy
+  // netlink or packet socket must not cost a read of every table per call.
   const SocketInfo* find(int pid, uint64_t inode);
   // The socket's addresses may have changed (bind, connect): its next
   // find() reads the tables again.
   void forget(uint64_t inode);
+  // It may be in a table now (listen, or a send that bound it): a miss
+  // remembered for it is dropped.
+  void retry(uint64_t inode) { missed_.erase(inode); }
+  bool has_misses() const { return !missed_.empty(); }
   // How many times the tables were read, in all namespaces.
   size_t loads() const { return loads_; }
   size_t namespaces() const { return by_ns_.size(); }
 
  private:
-  // No negative cache: a fresh TCP socket is in no table until it is bound
-  // or connected, and must be found once it is.
+  // The negative cache is short: a fresh TCP socket is in no table until it
+  // is bound or connected, and must be found once it is (forget and retry).
   std::unordered_map<uint64_t, SocketTable> by_ns_;  // by netns inode
   std::unordered_map<int, uint64_t> ns_of_;          // pid -> its netns inode, as last read
+  std::unordered_map<uint64_t, long> missed_;        // inode -> when a read did not have it (ms)
   size_t loads_ = 0;
 };
 

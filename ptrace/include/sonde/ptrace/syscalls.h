@@ -54,11 +54,21 @@ class MemReader {
 };
 
 // For -y: what an fd of the traced process is, e.g. "/etc/hosts" or
-// "TCP:[127.0.0.1:40002->127.0.0.1:5432]"; empty if unknown.
+// "TCP:[127.0.0.1:40002->127.0.0.1:5432]".
 class FdAnnotator {
  public:
   virtual ~FdAnnotator() = default;
-  virtual std::string describe(int pid, int fd) = 0;
+  // Appends the description to out; false (out unchanged) if unknown.
+  virtual bool describe(int pid, int fd, std::string& out) = 0;
+  // Appends "<description>" to out, or nothing if unknown.
+  void annotate(int pid, int fd, std::string& out) {
+    size_t mark = out.size();
+    out += '<';
+    if (describe(pid, fd, out) && out.size() > mark + 1)
+      out += '>';
+    else
+      out.resize(mark);
+  }
 };
 
 struct DecodeOptions {
