@@ -30,12 +30,14 @@ Tracer::Tracer(const TraceOptions& o, CancelToken& c, EventRing* events)
   follow_ = opts_.follow_forks || launch_;
   want_ = opts_.syscalls;
   seccomp_ = launch_ && opts_.use_seccomp && !want_.empty();
+  fds_.keep_socket_fds(launch_ && !seccomp_);
 }
 
 Task& Tracer::task(pid_t tid, pid_t tgid, Attachment att) {
   auto it = tasks_.find(tid);
   if (it != tasks_.end()) return it->second;
   Task& t = tasks_[tid];
+  if (tid == tgid) fds_.new_process(tgid);
   // Without one from seize(): a child the kernel attached for us.
   t.att = att.attached() ? std::move(att) : Attachment::adopt(tid);
   t.tid = tid;

@@ -52,8 +52,44 @@ class ProcFdAnnotator : public FdAnnotator {
   // for it is dropped.
   void may_be_listed(int pid, int fd);
 
+  // Launch mode with every syscall stopping (no seccomp filter): the launched
+  // process and all it starts are traced, so every change to their fd tables
+  // is a syscall exit the tracer sees before it decodes the next call. Which
+  // socket an fd is can then be kept per process until a call that may
+  // change the table (close, dup2, execve, anything not known harmless), and
+  // a read or write on a known socket costs no syscall at all. Other fds
+  // (files, pipes) are read each time: a rename or unlink elsewhere changes
+  // their text.
+  void keep_socket_fds(bool on) { keep_ = on; }
+  // Every syscall exit of a traced task, before the call is decoded.
+  // clone_flags: the flags of a clone or clone3 (0 otherwise).
+  void exit_seen(pid_t tid, pid_t tgid, long nr, int64_t ret, uint64_t clone_flags);
+  // A new process (a tgid seen for the first time): a pid can be reused.
+  void new_process(pid_t tgid) {
+    current_tid_ = 0;
+    current_ = nullptr;
+    fd_inode_.erase(tgid);
+  }
+  // Annotates an fd the call just returned: never from the kept map, which
+  // a concurrent close elsewhere may not have cleared yet.
+  void annotate_new(int pid, int fd, std::string& out) {
+    fresh_ = true;
+    annotate(pid, fd, out);
+    fresh_ = false;
+  }
+
  private:
+  void append_socket(int pid, uint64_t inode, std::string& out);
+
   proc::SocketCache sockets_;
+  bool keep_ = false, fresh_ = false;
+  pid_t current_tid_ = 0;
+  std::unordered_map<int, uint64_t>* current_ = nullptr;                   // current_tid_'s process
+  std::unordered_map<pid_t, std::unordered_map<int, uint64_t>> fd_inode_;  // tgid -> fd -> inode
+  // Processes sharing their fd table with another process (clone with
+  // CLONE_FILES and no CLONE_THREAD) or using io_uring (which closes fds
+  // without a syscall): nothing kept.
+  std::unordered_map<pid_t, bool> uncached_;
   // Per call, a hit costs one readlink and no malloc: the link is read into
   // target_, and a socket's text is kept by inode until the tables are read
   // again (loads() moves) or the socket changes.

@@ -132,6 +132,18 @@ void Tracer::on_syscall_exit(Task& t, int64_t ret) {
     else
       return;
   }
+  if (opts_.decode.annotate_fds) {
+    uint64_t flags = 0;
+    if (t.nr == SYS_clone) {
+      flags = t.args[0];
+    } else if (t.nr == SYS_clone3) {
+      // struct clone_args starts with its flags; unreadable reads as sharing.
+      VmReader mem(t.tid);
+      if (mem.read(RemotePtr<void>(t.args[0]), &flags, sizeof flags) != sizeof flags)
+        flags = CLONE_FILES;
+    }
+    fds_.exit_seen(t.tid, t.tgid, t.nr, ret, flags);
+  }
   if (!wanted(t.nr)) return;
   bool failed = ret < 0 && ret > -4096;
   Counter& c = counts_[t.tgid][t.nr];
@@ -162,7 +174,7 @@ void Tracer::on_syscall_exit(Task& t, int64_t ret) {
   e->args_text.assign(d.args_text);
   e->ret_text.assign(format_return(t.nr, ret, d));
   if (opts_.decode.annotate_fds && ret >= 0 && returns_fd(t.nr))
-    fds_.annotate(t.tid, static_cast<int>(ret), e->ret_text);
+    fds_.annotate_new(t.tid, static_cast<int>(ret), e->ret_text);
   if (opts_.decode.structured) e->args = std::move(d.args);
   publish();
 }

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -287,6 +288,33 @@ TEST_F(TraceOracle, CountsOfReadWriteLoopMatchStrace) {
   // 500 one-byte writes through the pipe plus the DONE line; 500 reads.
   EXPECT_EQ(ours["write"].calls, 501);
   EXPECT_EQ(ours["read"].calls, 500 + 1) << "500 from the pipe + the loader's read of libc";
+}
+
+// -y keeps which socket an fd is between calls (launch mode): one fd number
+// that is a UDP socket, then /dev/null by dup2, then another UDP socket, then
+// /dev/null again must be annotated afresh each time, with the port each
+// socket really has (the one its own sendto goes to).
+TEST_F(TraceOracle, DashYFollowsAnFdNumberThroughDup2CloseAndReuse) {
+  // Every call, no filter: with a seccomp filter nothing is kept (close and
+  // dup2 would not stop), and keeping is what this checks.
+  auto r = run_sonde({"trace", "local", "-y", "--", kSyscallLoop, "fdswap"}, {}, kTimeoutMs);
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  ASSERT_TRUE(contains(r.err, "DONE")) << r.err;
+  const std::regex send(
+      R"re(^sendto\(3<UDP:\[127\.0\.0\.1:(\d+)\]>, "(.)", 1, 0, \{sa_family=AF_INET, sin_port=htons\((\d+)\).*= 1$)re");
+  std::vector<std::string> order;
+  for (const auto& l : lines_of(r.out)) {
+    std::string u = unalign(l);
+    std::smatch m;
+    if (std::regex_match(u, m, send)) {
+      EXPECT_EQ(m[1].str(), m[3].str()) << "the socket's text is another socket's:\n" << r.out;
+      order.push_back("udp " + m[2].str());
+    } else if (starts_with(u, "write(3")) {
+      EXPECT_TRUE(starts_with(u, "write(3</dev/null>, ")) << u << "\n" << r.out;
+      order.push_back("null " + u.substr(u.find('"') + 1, 1));
+    }
+  }
+  EXPECT_EQ(joined(order), joined({"udp a", "null b", "udp c", "null d"})) << r.out;
 }
 
 // ---------------------------------------------------------------------------

@@ -3,6 +3,10 @@
  *   syscall_loop rw N          N one-byte write()+read() pairs through a pipe
  *   syscall_loop sock N        N one-byte write()+read() pairs over a TCP
  *                              connection on 127.0.0.1 (every call on a socket)
+ *   syscall_loop fdswap        one fd number that is a UDP socket, then /dev/null
+ *                              (dup2 over it), then another UDP socket (close,
+ *                              socket), then /dev/null again (close, open): a
+ *                              one-byte send or write on it each time
  *   syscall_loop wait MODE N   prints READY, waits for SIGUSR1 (so a tracer
  *                              can attach first), then runs MODE N
  *   syscall_loop signals       counts SIGUSR1 in a handler; prints READY; on
@@ -13,6 +17,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,6 +44,20 @@ static void on_usr1(int sig) {
 static void on_usr2(int sig) {
   (void)sig;
   usr2_seen = 1;
+}
+
+/* A socket of this type bound to 127.0.0.1 on a port the kernel picks; *a
+ * gets its address. -1 on failure. */
+static int loopback_socket(int type, struct sockaddr_in* a) {
+  memset(a, 0, sizeof *a);
+  a->sin_family = AF_INET;
+  a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof *a;
+  int s = socket(AF_INET, type, 0);
+  if (s < 0 || bind(s, (struct sockaddr*)a, sizeof *a) != 0 ||
+      getsockname(s, (struct sockaddr*)a, &len) != 0)
+    return -1;
+  return s;
 }
 
 int main(int argc, char** argv) {
@@ -84,14 +103,8 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "sock") == 0 && argc > 2) {
     long n = atol(argv[2]);
     struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    if (l < 0 || bind(l, (struct sockaddr*)&a, sizeof a) != 0 || listen(l, 1) != 0 ||
-        getsockname(l, (struct sockaddr*)&a, &len) != 0)
-      return 1;
+    int l = loopback_socket(SOCK_STREAM, &a);
+    if (l < 0 || listen(l, 1) != 0) return 1;
     int c = socket(AF_INET, SOCK_STREAM, 0);
     if (c < 0 || connect(c, (struct sockaddr*)&a, sizeof a) != 0) return 1;
     int s = accept(l, NULL, NULL);
@@ -102,6 +115,24 @@ int main(int argc, char** argv) {
       if (write(c, &b, 1) != 1 || read(s, &b, 1) != 1) return 1;
     }
     printf("DONE %ld %lld\n", n, now_ns() - t0);
+    return 0;
+  }
+  if (strcmp(argv[1], "fdswap") == 0) {
+    struct sockaddr_in a;
+    int s = loopback_socket(SOCK_DGRAM, &a);
+    if (s < 0) return 1;
+    /* To itself: the datagram is queued on its own socket. */
+    if (sendto(s, "a", 1, 0, (struct sockaddr*)&a, sizeof a) != 1) return 1;
+    int f = open("/dev/null", O_WRONLY);
+    if (f < 0 || dup2(f, s) != s || write(s, "b", 1) != 1) return 1;
+    close(f);
+    close(s);
+    int u = loopback_socket(SOCK_DGRAM, &a); /* the lowest free number: s's */
+    if (u != s || sendto(u, "c", 1, 0, (struct sockaddr*)&a, sizeof a) != 1) return 1;
+    close(u);
+    int g = open("/dev/null", O_WRONLY);
+    if (g != s || write(g, "d", 1) != 1) return 1;
+    printf("DONE\n");
     return 0;
   }
   if (strcmp(argv[1], "signals") == 0) {
