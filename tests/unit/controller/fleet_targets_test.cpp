@@ -1,0 +1,235 @@
+// Fleet targets: ranges, comma lists, @FILE, -x, and Ansible inventories in
+// their three forms (the JSON one as `ansible-inventory --list` prints it).
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "fleet/inventory.h"
+#include "fleet/targets.h"
+#include "support/contains.h"
+
+namespace fleet = sonde::controller::fleet;
+using fleet::Inventory;
+using sonde::testing::contains;
+
+namespace {
+
+std::vector<std::string> names(const std::vector<fleet::FleetTarget>& t) {
+  std::vector<std::string> out;
+  for (const auto& x : t) out.push_back(x.name);
+  return out;
+}
+
+std::vector<std::string> expand(std::string_view p) {
+  auto r = fleet::expand_range(p);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  return r.ok() ? *r : std::vector<std::string>{};
+}
+
+using V = std::vector<std::string>;
+
+}  // namespace
+
+TEST(FleetRange, PaddedSetAndMixed) {
+  auto web = expand("web[01-40]");
+  ASSERT_EQ(web.size(), 40u);
+  EXPECT_EQ(web.front(), "web01");
+  EXPECT_EQ(web[8], "web09");
+  EXPECT_EQ(web.back(), "web40");
+  EXPECT_EQ(expand("db[1,3,5]"), (V{"db1", "db3", "db5"}));
+  EXPECT_EQ(expand("n[1-3,7].lan"), (V{"n1.lan", "n2.lan", "n3.lan", "n7.lan"}));
+  EXPECT_EQ(expand("r[1-2]c[1-2]"), (V{"r1c1", "r1c2", "r2c1", "r2c2"}));
+  EXPECT_EQ(expand("www[01:03].example.com"),
+            (V{"www01.example.com", "www02.example.com", "www03.example.com"}));
+  EXPECT_EQ(expand("h[0:6:3]"), (V{"h0", "h3", "h6"}));
+  EXPECT_EQ(expand("root@app[8-9]:2222"), (V{"root@app8:2222", "root@app9:2222"}));
+}
+
+TEST(FleetRange, IPv6AndPlainNamesStayAsTyped) {
+  EXPECT_EQ(expand("[::1]:22"), (V{"[::1]:22"}));
+  EXPECT_EQ(expand("[2001:db8::5]"), (V{"[2001:db8::5]"}));
+  EXPECT_EQ(expand("plain"), (V{"plain"}));
+}
+
+TEST(FleetRange, BadRangesAreErrorsWithAHint) {
+  auto back = fleet::expand_range("web[9-1]");
+  ASSERT_FALSE(back.ok());
+  EXPECT_TRUE(contains(back.error().message, "backwards")) << back.error().message;
+  EXPECT_FALSE(back.error().hint.empty());
+  auto open = fleet::expand_range("web[1-3");
+  ASSERT_FALSE(open.ok());
+  EXPECT_TRUE(contains(open.error().message, "without its ]")) << open.error().message;
+  // A typo that would name a billion hosts is refused before anything is built.
+  auto huge = fleet::expand_range("h[1-999999999]");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_TRUE(contains(huge.error().message, "more than 100000")) << huge.error().message;
+  auto product = fleet::expand_range("a[1-1000]b[1-1000]");
+  ASSERT_FALSE(product.ok());
+}
+
+TEST(FleetList, CommasOutsideBracketsDuplicatesDropped) {
+  auto r = fleet::expand_target_list("web[1,2],db1, web2 ,[::1]:22");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, (V{"web1", "web2", "db1", "[::1]:22"}));
+  EXPECT_FALSE(fleet::expand_target_list(" , ").ok());
+}
+
+TEST(FleetList, AtFileReadsLinesWithComments) {
+  auto path = std::filesystem::temp_directory_path() /
+              ("sonde-fleet-" + std::to_string(::getpid()) + ".txt");
+  {
+    std::ofstream f(path);
+    f << "# the web tier\nweb[01-03]\n\n  db1   # primary\nlocal\n";
+  }
+  auto r = fleet::expand_target_list("@" + path.string() + ",extra");
+  std::filesystem::remove(path);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, (V{"web01", "web02", "web03", "db1", "local", "extra"}));
+  auto missing = fleet::expand_target_list("@/nonexistent/sonde-hosts");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_TRUE(contains(missing.error().message, "/nonexistent/sonde-hosts"));
+}
+
+TEST(FleetList, ExcludeRemovesByNameAndAllExcludedIsAnError) {
+  auto r = fleet::resolve_targets("web[01-05]", nullptr, {"web0[2-3]", "web05"});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(names(*r), (V{"web01", "web04"}));
+  EXPECT_EQ((*r)[0].connect, "web01");
+  auto none = fleet::resolve_targets("a,b", nullptr, {"a,b"});
+  ASSERT_FALSE(none.ok());
+  EXPECT_TRUE(contains(none.error().message, "excluded every target"));
+}
+
+TEST(FleetVia, TemplateNamesTheHost) {
+  EXPECT_EQ(fleet::apply_via_template("bastion-{host}.corp", "web01"), "bastion-web01.corp");
+  EXPECT_EQ(fleet::apply_via_template("jump", "web01"), "jump");
+  EXPECT_EQ(fleet::apply_via_template("{host}-{host}", "x"), "x-x");
+}
+
+namespace {
+
+const char* kIni = R"(# hosts outside any section are ungrouped
+solo.example.com
+
+[web]
+web[01:03].example.com ansible_user=deploy
+web9 ansible_host=10.0.0.9 ansible_port=2222
+
+[db]
+db1 ansible_host=2001:db8::1 ansible_port=22
+db2
+
+[prod:children]
+web
+db
+
+[db:vars]
+ansible_user=postgres
+)";
+
+Inventory must_parse(std::string_view text) {
+  auto r = Inventory::parse(text, "test");
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  return r.ok() ? *r : Inventory{};
+}
+
+std::vector<std::string> pick(const Inventory& inv, std::string_view pattern) {
+  auto r = inv.select(pattern);
+  EXPECT_TRUE(r.ok()) << pattern << ": " << r.error().message;
+  return r.ok() ? *r : std::vector<std::string>{};
+}
+
+}  // namespace
+
+TEST(FleetInventory, IniGroupsChildrenVarsAndPatterns) {
+  Inventory inv = must_parse(kIni);
+  EXPECT_EQ(inv.hosts().size(), 7u);
+  EXPECT_EQ(pick(inv, "web"),
+            (V{"web01.example.com", "web02.example.com", "web03.example.com", "web9"}));
+  EXPECT_EQ(pick(inv, "prod").size(), 6u);
+  EXPECT_EQ(pick(inv, "ungrouped"), (V{"solo.example.com"}));
+  EXPECT_EQ(pick(inv, "all").size(), 7u);
+  EXPECT_EQ(pick(inv, "prod:!db"), pick(inv, "web"));
+  EXPECT_EQ(pick(inv, "prod:&db"), (V{"db1", "db2"}));
+  EXPECT_EQ(pick(inv, "web9,db2"), (V{"web9", "db2"}));
+  const auto& h = inv.hosts();
+  EXPECT_EQ(h.at("web01.example.com").connect_spec(), "deploy@web01.example.com");
+  EXPECT_EQ(h.at("web9").connect_spec(), "10.0.0.9:2222");
+  EXPECT_EQ(h.at("db1").connect_spec(), "postgres@[2001:db8::1]:22");
+  EXPECT_EQ(h.at("db2").connect_spec(), "postgres@db2");  // the group's user
+  auto none = inv.select("cache");
+  ASSERT_FALSE(none.ok());
+  EXPECT_TRUE(contains(none.error().hint, "web")) << none.error().hint;
+}
+
+TEST(FleetInventory, YamlFormSameAsIni) {
+  const char* yaml = R"(---
+all:
+  hosts:
+    solo.example.com:
+  children:
+    prod:
+      children:
+        web:
+          hosts:
+            web[01:03].example.com:
+              ansible_user: deploy
+            web9:
+              ansible_host: 10.0.0.9
+              ansible_port: 2222
+        db:
+          hosts:
+            db1:
+              ansible_host: "2001:db8::1"
+              ansible_port: 22
+            db2: {}
+          vars:
+            ansible_user: postgres   # the database tier
+)";
+  Inventory inv = must_parse(yaml);
+  Inventory ini = must_parse(kIni);
+  EXPECT_EQ(pick(inv, "prod"), pick(ini, "prod"));
+  EXPECT_EQ(pick(inv, "ungrouped"), (V{"solo.example.com"}));
+  for (const auto& [name, h] : ini.hosts())
+    EXPECT_EQ(inv.hosts().at(name).connect_spec(), h.connect_spec()) << name;
+}
+
+TEST(FleetInventory, AnsibleInventoryListJson) {
+  const char* js = R"({
+    "_meta": {"hostvars": {"web1": {"ansible_host": "10.1.0.1", "ansible_port": 2200},
+                           "db1": {"ansible_user": "pg"}}},
+    "all": {"children": ["ungrouped", "web", "db"]},
+    "web": {"hosts": ["web1", "web2"]},
+    "db": {"hosts": ["db1"]},
+    "ungrouped": {"hosts": ["lone"]}
+  })";
+  Inventory inv = must_parse(js);
+  EXPECT_EQ(pick(inv, "all").size(), 4u);
+  EXPECT_EQ(pick(inv, "web:db"), (V{"web1", "web2", "db1"}));
+  EXPECT_EQ(inv.hosts().at("web1").connect_spec(), "10.1.0.1:2200");
+  EXPECT_EQ(inv.hosts().at("db1").connect_spec(), "pg@db1");
+  auto r = fleet::resolve_targets("all", &inv, {"db"});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(names(*r), (V{"web1", "web2", "lone"}));
+  EXPECT_EQ((*r)[0].connect, "10.1.0.1:2200");
+}
+
+TEST(FleetInventory, MalformedFilesNameTheLine) {
+  auto bad_port = Inventory::parse("[web]\nweb1 ansible_port=http\n", "inv.ini");
+  ASSERT_FALSE(bad_port.ok());
+  EXPECT_TRUE(contains(bad_port.error().message, "inv.ini line 2")) << bad_port.error().message;
+  auto list = Inventory::parse("all:\n  hosts:\n    - web1\n", "inv.yml");
+  ASSERT_FALSE(list.ok());
+  EXPECT_TRUE(contains(list.error().message, "inv.yml line 3")) << list.error().message;
+  auto js = Inventory::parse(R"({"web": {"hosts": "web1"}})", "inv.json");
+  ASSERT_FALSE(js.ok());
+  EXPECT_TRUE(contains(js.error().message, "web.hosts")) << js.error().message;
+  EXPECT_FALSE(Inventory::parse("{not json", "x").ok());
+  EXPECT_FALSE(Inventory::parse("", "x").ok());
+  // A group that contains itself through its children is cut, not followed forever.
+  Inventory loop = must_parse("[a:children]\nb\n[b:children]\na\n[a]\nh1\n");
+  EXPECT_EQ(pick(loop, "b"), (V{"h1"}));
+}
