@@ -129,6 +129,10 @@ Result<Inventory> parse_ini(std::string_view text, std::string_view source) {
       failed = bad_inventory(source, n, names.error().message);
       return;
     }
+    if (inv.hosts().size() + names->size() > kMaxTargets) {
+      failed = bad_inventory(source, n, fmt::format("more than {} hosts", kMaxTargets));
+      return;
+    }
     for (const auto& name : *names) {
       InventoryHost& h = inv.add_host(name, section);
       for (size_t i = 1; i < tokens.size(); ++i) {
@@ -206,24 +210,31 @@ Result<std::vector<YamlLine>> yaml_lines(std::string_view text, std::string_view
   return out;
 }
 
-// Builds the node of lines[i..] indented deeper than `parent`.
-void yaml_tree(const std::vector<YamlLine>& lines, size_t& i, size_t parent_indent, bool top,
-               YamlNode& node) {
+// Builds the node of lines[i..] indented deeper than `parent`. An inventory
+// nests a handful of levels; past kMaxDepth the file is refused (line named)
+// rather than followed down the stack.
+constexpr int kMaxYamlDepth = 64;
+
+std::optional<size_t> yaml_tree(const std::vector<YamlLine>& lines, size_t& i, size_t parent_indent,
+                                bool top, YamlNode& node, int depth) {
+  if (depth > kMaxYamlDepth) return i < lines.size() ? lines[i].number : 0;
   size_t indent = std::string::npos;
   while (i < lines.size()) {
     const YamlLine& l = lines[i];
-    if (!top && l.indent <= parent_indent) return;
+    if (!top && l.indent <= parent_indent) return std::nullopt;
     if (indent == std::string::npos) indent = l.indent;
-    if (l.indent < indent) return;
+    if (l.indent < indent) return std::nullopt;
     YamlNode child;
     child.line = l.number;
     ++i;
-    if (l.has_value)
+    if (l.has_value) {
       child.scalar = l.value;
-    else
-      yaml_tree(lines, i, l.indent, false, child);
+    } else if (auto deep = yaml_tree(lines, i, l.indent, false, child, depth + 1)) {
+      return deep;
+    }
     node.map.emplace_back(l.key, std::move(child));
   }
+  return std::nullopt;
 }
 
 Result<bool> yaml_group(Inventory& inv, std::map<std::string, Vars>& group_vars,
@@ -235,6 +246,8 @@ Result<bool> yaml_group(Inventory& inv, std::map<std::string, Vars>& group_vars,
       for (const auto& [host, vars] : value.map) {
         auto names = expand_range(host);
         if (!names) return bad_inventory(source, vars.line, names.error().message);
+        if (inv.hosts().size() + names->size() > kMaxTargets)
+          return bad_inventory(source, vars.line, fmt::format("more than {} hosts", kMaxTargets));
         for (const auto& name : *names) {
           InventoryHost& h = inv.add_host(name, group);
           for (const auto& [k, v] : vars.map)
@@ -265,7 +278,8 @@ Result<Inventory> parse_yaml(std::string_view text, std::string_view source) {
   if (!lines) return lines.error();
   YamlNode root;
   size_t i = 0;
-  yaml_tree(*lines, i, 0, true, root);
+  if (auto deep = yaml_tree(*lines, i, 0, true, root, 0))
+    return bad_inventory(source, *deep, fmt::format("nested over {} levels", kMaxYamlDepth));
   Inventory inv;
   std::map<std::string, Vars> group_vars;
   for (const auto& [group, body] : root.map) {
@@ -303,6 +317,8 @@ Result<Inventory> parse_json(std::string_view text, std::string_view source) {
     std::vector<std::string> hosts, children;
     if (auto e = names_of(g, "hosts", group, hosts)) return *e;
     if (auto e = names_of(g, "children", group, children)) return *e;
+    if (inv.hosts().size() + hosts.size() > kMaxTargets)
+      return bad_inventory(source, 0, fmt::format("more than {} hosts", kMaxTargets));
     for (const auto& h : hosts) inv.add_host(h, group);
     for (const auto& c : children) inv.add_child(group, c);
   }
@@ -371,11 +387,17 @@ std::vector<std::string> Inventory::group_names() const {
 
 void Inventory::collect(const std::string& group, std::set<std::string>& out,
                         std::set<std::string>& seen) const {
-  if (!seen.insert(group).second) return;
-  if (auto g = groups_.find(group); g != groups_.end())
-    out.insert(g->second.begin(), g->second.end());
-  if (auto c = children_.find(group); c != children_.end())
-    for (const auto& child : c->second) collect(child, out, seen);
+  // A stack, not recursion: a chain of child groups can be as long as the file.
+  std::vector<std::string> todo{group};
+  while (!todo.empty()) {
+    std::string g = std::move(todo.back());
+    todo.pop_back();
+    if (!seen.insert(g).second) continue;
+    if (auto hs = groups_.find(g); hs != groups_.end())
+      out.insert(hs->second.begin(), hs->second.end());
+    if (auto c = children_.find(g); c != children_.end())
+      todo.insert(todo.end(), c->second.begin(), c->second.end());
+  }
 }
 
 std::set<std::string> Inventory::members(const std::string& group) const {

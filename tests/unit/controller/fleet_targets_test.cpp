@@ -233,3 +233,21 @@ TEST(FleetInventory, MalformedFilesNameTheLine) {
   Inventory loop = must_parse("[a:children]\nb\n[b:children]\na\n[a]\nh1\n");
   EXPECT_EQ(pick(loop, "b"), (V{"h1"}));
 }
+
+// Nesting and chains the file makes up are bounded or walked without the stack.
+TEST(FleetInventory, DeepYamlIsRefusedAndLongChildChainsAreWalked) {
+  std::string yaml;
+  for (int i = 0; i < 200; ++i) yaml += std::string(2 * i, ' ') + "g" + std::to_string(i) + ":\n";
+  auto deep = Inventory::parse(yaml, "deep.yml");
+  ASSERT_FALSE(deep.ok());
+  EXPECT_TRUE(contains(deep.error().message, "nested over 64 levels")) << deep.error().message;
+  std::string ini;
+  for (int i = 0; i < 20000; ++i)
+    ini += "[g" + std::to_string(i) + ":children]\ng" + std::to_string(i + 1) + "\n";
+  ini += "[g20000]\nbottom\n";
+  Inventory chain = must_parse(ini);
+  EXPECT_EQ(pick(chain, "g0"), (V{"bottom"}));
+  auto many = Inventory::parse("[a]\nh[1-60000]\n[b]\nk[1-60000]\n", "many.ini");
+  ASSERT_FALSE(many.ok());
+  EXPECT_TRUE(contains(many.error().message, "many.ini line 4")) << many.error().message;
+}
