@@ -1,5 +1,7 @@
 #include "session.h"
 
+#include "sonde/common/ping_contract.h"
+
 #include <signal.h>
 
 #include <atomic>
@@ -268,6 +270,24 @@ Result<json> Session::call(const std::string& op, const json& args, const EventH
   auto id = send_request(op, args);
   if (!id) return id.error();
   return wait(*id, on_event);
+}
+
+Result<ClockOffset> measure_clock(Session& s) {
+  std::vector<ClockExchange> exchanges;
+  for (int i = 0; i < kClockExchanges; ++i) {
+    ClockExchange e;
+    e.sent_ns = realtime_ns();
+    auto r = call_checked(s, "ping", to_json(PingArgs{}), ping_result_from_json);
+    e.received_ns = realtime_ns();
+    if (!r) return r.error();
+    e.agent_ns = r->agent_time_ns;
+    exchanges.push_back(e);
+  }
+  auto c = estimate_clock(exchanges);
+  if (!c)
+    return Error{errc::kInternal, "this machine's clock went backwards during every clock exchange",
+                 "run it again once the clock has settled (NTP stepping it?)"};
+  return *c;
 }
 
 }  // namespace sonde::controller

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "session_observer.h"
+#include "sonde/common/clock.h"
 #include "sonde/common/hello_contract.h"
 #include "sonde/common/protocol.h"
 #include "transport/transport.h"
@@ -120,5 +121,9 @@ auto call_checked(Session& s, const std::string& op, const json& args, Read read
     -> decltype(read(json())) {
   return read_reply(s.call(op, args), read);
 }
+
+// The agent's clock against this machine's, by kClockExchanges pings
+// (sonde/common/clock.h has the method).
+Result<ClockOffset> measure_clock(Session& s);
 
 }  // namespace sonde::controller

@@ -1,20 +1,38 @@
 // `ping`: a round trip through the agent, with its clock. Used to measure the
 // link and to check an agent is alive without touching anything.
-#include <time.h>
+#include <cerrno>
+#include <cstdlib>
 
 #include "../handler.h"
+#include "sonde/common/clock.h"
 #include "sonde/common/ping_contract.h"
 
 namespace sonde::agent {
+namespace {
+
+// SONDE_CLOCK_OFFSET_NS shifts the clock ping reports, so tests can give a
+// host a clock that is off (fleet merges and the case timeline put events on
+// the controller's clock). Within a day; anything else reads as 0.
+int64_t test_clock_offset() {
+  const char* v = std::getenv("SONDE_CLOCK_OFFSET_NS");
+  if (v == nullptr || *v == '\0') return 0;
+  char* end = nullptr;
+  errno = 0;
+  long long n = std::strtoll(v, &end, 10);
+  constexpr long long kDay = 86'400'000'000'000LL;
+  if (errno != 0 || *end != '\0' || n < -kDay || n > kDay) return 0;
+  return n;
+}
+
+}  // namespace
 
 void register_ping(Registry& reg) {
   reg["ping"] = [](RequestContext& ctx) -> Result<json> {
     auto args = ping_args_from_json(ctx.args);
     if (!args) return args.error();
-    timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    static const int64_t offset = test_clock_offset();
     PingResult out;
-    out.agent_time_ns = static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+    out.agent_time_ns = realtime_ns() + offset;
     out.echo = std::move(args->echo);
     return to_json(out);
   };

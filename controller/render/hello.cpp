@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <cstdlib>
+
 #include "sonde/render/table.h"
 
 namespace sonde::render {
@@ -22,7 +25,13 @@ std::string or_dash(const std::optional<long>& v) {
 
 }  // namespace
 
-std::string render_hello(const Capabilities& c, const std::string& transport) {
+std::string clock_text(const ClockOffset& c) {
+  return fmt::format("{:+.3f} ms +/- {:.3f} ms", static_cast<double>(c.offset_ns) / 1e6,
+                     static_cast<double>(c.bound_ns) / 1e6);
+}
+
+std::string render_hello(const Capabilities& c, const std::string& transport,
+                         const std::optional<ClockOffset>& clock) {
   const HelloFacts& h = c.facts;
   const PtraceFacts& p = h.ptrace;
   const PerfEventFacts& pe = h.perf_event;
@@ -44,6 +53,15 @@ std::string render_hello(const Capabilities& c, const std::string& transport) {
   out += fmt::format("jdk tools   java {}, jcmd {}, jfr {}\n", or_dash(c.jdk_tools.java),
                      or_dash(c.jdk_tools.jcmd), or_dash(c.jdk_tools.jfr));
   out += fmt::format("gdbserver   {}\n", or_dash(c.gdbserver));
+  if (clock) {
+    out += fmt::format("clock       {} against this machine (best of {} pings)\n",
+                       clock_text(*clock), clock->exchanges);
+    if (std::llabs(clock->offset_ns) > kClockWarnNs)
+      out += fmt::format(
+          "warning     this host's clock is {:.0f} ms off; merged times are put on this "
+          "machine's clock\n",
+          std::abs(static_cast<double>(clock->offset_ns)) / 1e6);
+  }
   return out;
 }
 

@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "agent_client.h"
@@ -30,6 +32,33 @@ TEST(Cli, HelpListsCommandsAndExitCodes) {
   EXPECT_EQ(r.exit_code, 0);
   for (const char* s : {"ps", "inspect", "Exit codes", "--via", "--accept-new", "130"})
     EXPECT_TRUE(contains(r.out, s)) << s;
+}
+
+// hello measures the host's clock against this machine's (8 pings, the
+// lowest-delay one kept). The agent takes a test offset from
+// SONDE_CLOCK_OFFSET_NS: 250 ms ahead must read as +250 ms within its bound,
+// with a warning, and in --json.
+TEST(Cli, HelloShowsTheHostsClockOffsetAndWarnsPast100Ms) {
+  auto plain = run_sonde({"hello", "local"});
+  ASSERT_EQ(plain.exit_code, 0) << describe(plain);
+  EXPECT_TRUE(contains(plain.out, "clock       +0.0") || contains(plain.out, "clock       -0.0"))
+      << "the same machine's clock is off by more than 0.1 ms?\n"
+      << plain.out;
+  EXPECT_FALSE(contains(plain.out, "warning")) << plain.out;
+  std::map<std::string, std::string> ahead{{"SONDE_CLOCK_OFFSET_NS", "250000000"}};
+  auto r = run_sonde({"hello", "local"}, ahead);
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "clock       +250.0")) << r.out;
+  EXPECT_TRUE(contains(r.out, "warning     this host's clock is 250 ms off")) << r.out;
+  auto j = run_sonde({"--json", "hello", "local"}, ahead);
+  ASSERT_EQ(j.exit_code, 0) << describe(j);
+  json out = json::parse(j.out, nullptr, false);
+  ASSERT_TRUE(out.is_object()) << j.out;
+  const json& c = out["clock"];
+  ASSERT_TRUE(c.is_object()) << j.out;
+  int64_t off = c["offset_ns"].get<int64_t>(), bound = c["bound_ns"].get<int64_t>();
+  EXPECT_LE(std::llabs(off - 250'000'000), bound) << j.out;
+  EXPECT_EQ(c["exchanges"], 8);
 }
 
 TEST(Cli, BadCommandLinesAreUsageErrors) {

@@ -52,5 +52,21 @@ TEST(HelloRender, UnknownsShowAsDashes) {
   EXPECT_TRUE(contains(t, "gdbserver   -\n")) << t;
 }
 
+TEST(HelloRender, ClockLineAndAWarningPast100Ms) {
+  Capabilities c;
+  c.facts.agent_version = "0.1.0";
+  c.facts.protocol = 1;
+  std::string near = render_hello(c, "local", ClockOffset{1'234'567, 41'000, 8});
+  EXPECT_TRUE(contains(near,
+                       "clock       +1.235 ms +/- 0.041 ms against this machine (best of 8 "
+                       "pings)\n"))
+      << near;
+  EXPECT_FALSE(contains(near, "warning")) << near;
+  std::string far = render_hello(c, "local", ClockOffset{-250'000'000, 50'000, 8});
+  EXPECT_TRUE(contains(far, "clock       -250.000 ms +/- 0.050 ms")) << far;
+  EXPECT_TRUE(contains(far, "warning     this host's clock is 250 ms off")) << far;
+  EXPECT_FALSE(contains(render_hello(c, "local"), "clock")) << "no line when not measured";
+}
+
 }  // namespace
 }  // namespace sonde::render
