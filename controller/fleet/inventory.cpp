@@ -160,8 +160,20 @@ Result<Inventory> parse_ini(std::string_view text, std::string_view source) {
 
 struct YamlNode {
   std::string scalar;
-  std::vector<std::pair<std::string, YamlNode>> map;
+  // A mapping: values[i] is keys[i]'s (two vectors: a pair of a string and
+  // the still incomplete YamlNode is not a type every library takes).
+  std::vector<std::string> keys;
+  std::vector<YamlNode> values;
   size_t line = 0;
+
+  // f(key, value) for each entry, in the file's order; stops at the first
+  // error f returns.
+  template <typename F>
+  std::optional<Error> each(F&& f) const {
+    for (size_t i = 0; i < keys.size(); ++i)
+      if (auto e = f(keys[i], values[i])) return e;
+    return std::nullopt;
+  }
 };
 
 struct YamlLine {
@@ -232,45 +244,46 @@ std::optional<size_t> yaml_tree(const std::vector<YamlLine>& lines, size_t& i, s
     } else if (auto deep = yaml_tree(lines, i, l.indent, false, child, depth + 1)) {
       return deep;
     }
-    node.map.emplace_back(l.key, std::move(child));
+    node.keys.push_back(l.key);
+    node.values.push_back(std::move(child));
   }
   return std::nullopt;
 }
 
-Result<bool> yaml_group(Inventory& inv, std::map<std::string, Vars>& group_vars,
-                        const std::string& group, const YamlNode& g, std::string_view source,
-                        int depth) {
-  if (depth > 64) return bad_inventory(source, g.line, "groups nested over 64 deep");
-  for (const auto& [key, value] : g.map) {
-    if (key == "hosts") {
-      for (const auto& [host, vars] : value.map) {
-        auto names = expand_range(host);
-        if (!names) return bad_inventory(source, vars.line, names.error().message);
-        if (inv.hosts().size() + names->size() > kMaxTargets)
-          return bad_inventory(source, vars.line, fmt::format("more than {} hosts", kMaxTargets));
-        for (const auto& name : *names) {
-          InventoryHost& h = inv.add_host(name, group);
-          for (const auto& [k, v] : vars.map)
-            if (!set_var(h, k, v.scalar, false))
-              return bad_inventory(source, v.line,
-                                   fmt::format("{}: {} is not a port", k, v.scalar));
-        }
-      }
-    } else if (key == "children") {
-      for (const auto& [child, body] : value.map) {
-        inv.add_child(group, child);
-        auto r = yaml_group(inv, group_vars, child, body, source, depth + 1);
-        if (!r) return r;
-      }
-    } else if (key == "vars") {
-      for (const auto& [k, v] : value.map) group_vars[group].emplace_back(k, v.scalar);
-    } else {
-      return bad_inventory(
-          source, value.line,
-          fmt::format("group {}: `{}` is not hosts, children or vars", group, key));
+std::optional<Error> yaml_group(Inventory& inv, std::map<std::string, Vars>& group_vars,
+                                const std::string& group, const YamlNode& g,
+                                std::string_view source, int depth) {
+  if (depth > kMaxYamlDepth) return bad_inventory(source, g.line, "groups nested over 64 deep");
+  auto host_entry = [&](const std::string& host, const YamlNode& vars) -> std::optional<Error> {
+    auto names = expand_range(host);
+    if (!names) return bad_inventory(source, vars.line, names.error().message);
+    if (inv.hosts().size() + names->size() > kMaxTargets)
+      return bad_inventory(source, vars.line, fmt::format("more than {} hosts", kMaxTargets));
+    for (const auto& name : *names) {
+      InventoryHost& h = inv.add_host(name, group);
+      auto bad = vars.each([&](const std::string& k, const YamlNode& v) -> std::optional<Error> {
+        if (set_var(h, k, v.scalar, false)) return std::nullopt;
+        return bad_inventory(source, v.line, fmt::format("{}: {} is not a port", k, v.scalar));
+      });
+      if (bad) return bad;
     }
-  }
-  return true;
+    return std::nullopt;
+  };
+  return g.each([&](const std::string& key, const YamlNode& value) -> std::optional<Error> {
+    if (key == "hosts") return value.each(host_entry);
+    if (key == "children")
+      return value.each([&](const std::string& child, const YamlNode& body) {
+        inv.add_child(group, child);
+        return yaml_group(inv, group_vars, child, body, source, depth + 1);
+      });
+    if (key == "vars")
+      return value.each([&](const std::string& k, const YamlNode& v) -> std::optional<Error> {
+        group_vars[group].emplace_back(k, v.scalar);
+        return std::nullopt;
+      });
+    return bad_inventory(source, value.line,
+                         fmt::format("group {}: `{}` is not hosts, children or vars", group, key));
+  });
 }
 
 Result<Inventory> parse_yaml(std::string_view text, std::string_view source) {
@@ -282,10 +295,10 @@ Result<Inventory> parse_yaml(std::string_view text, std::string_view source) {
     return bad_inventory(source, *deep, fmt::format("nested over {} levels", kMaxYamlDepth));
   Inventory inv;
   std::map<std::string, Vars> group_vars;
-  for (const auto& [group, body] : root.map) {
-    auto r = yaml_group(inv, group_vars, group, body, source, 0);
-    if (!r) return r.error();
-  }
+  auto bad = root.each([&](const std::string& group, const YamlNode& body) {
+    return yaml_group(inv, group_vars, group, body, source, 0);
+  });
+  if (bad) return *bad;
   auto applied = apply_group_vars(inv, group_vars, source);
   if (!applied) return applied.error();
   return inv;
