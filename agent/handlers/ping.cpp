@@ -1,11 +1,12 @@
 // `ping`: a round trip through the agent, with its clock. Used to measure the
 // link and to check an agent is alive without touching anything.
-#include <cerrno>
 #include <cstdlib>
+#include <string_view>
 
 #include "../handler.h"
 #include "sonde/common/clock.h"
 #include "sonde/common/ping_contract.h"
+#include "sonde/proc/text.h"
 
 namespace sonde::agent {
 namespace {
@@ -15,13 +16,12 @@ namespace {
 // the controller's clock). Within a day; anything else reads as 0.
 int64_t test_clock_offset() {
   const char* v = std::getenv("SONDE_CLOCK_OFFSET_NS");
-  if (v == nullptr || *v == '\0') return 0;
-  char* end = nullptr;
-  errno = 0;
-  long long n = std::strtoll(v, &end, 10);
+  if (v == nullptr) return 0;
+  std::string_view s(v);
+  if (s.starts_with('+')) s.remove_prefix(1);
   constexpr long long kDay = 86'400'000'000'000LL;
-  if (errno != 0 || *end != '\0' || n < -kDay || n > kDay) return 0;
-  return n;
+  auto n = proc::to_ll(s);
+  return n && *n >= -kDay && *n <= kDay ? *n : 0;
 }
 
 }  // namespace

@@ -23,8 +23,6 @@ CommandSpec hello_command() {
     std::string transport = (*s)->transport().describe();
     // The host's clock against ours (NTP's on-wire method over the channel).
     auto clock = measure_clock(**s);
-    std::optional<ClockOffset> offset;
-    if (clock) offset = *clock;
     if (ctx.g.json) {
       json out = to_json(*caps);
       out["transport"] = transport;
@@ -32,7 +30,9 @@ CommandSpec hello_command() {
       ctx.print_json(out);
       return exit_code::kOk;
     }
-    std::fputs(render::render_hello(*caps, transport, offset).c_str(), stdout);
+    std::fputs(render::render_hello(*caps, transport, clock ? std::optional(*clock) : std::nullopt)
+                   .c_str(),
+               stdout);
     if (!clock) std::fprintf(stderr, "sonde: clock: %s\n", clock.error().message.c_str());
     return exit_code::kOk;
   };

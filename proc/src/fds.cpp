@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <memory>
 #include <optional>
 
@@ -128,14 +129,28 @@ Result<std::vector<FdEntry>> list_fds(int pid, std::vector<std::string>& notes, 
   return out;
 }
 
+namespace {
+
+// "/proc/PID/fd/FD" into path, without a malloc.
+void fd_link_path(int pid, int fd, char (&path)[64]) {
+  auto end = fmt::format_to_n(path, sizeof path - 1, "/proc/{}/fd/{}", pid, fd).out;
+  *end = '\0';
+}
+
+}  // namespace
+
 Result<std::string> fd_target(int pid, int fd) {
-  return read_link("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd));
+  std::string target;
+  if (fd_target_into(pid, fd, target)) return target;
+  int err = errno;
+  char path[64];
+  fd_link_path(pid, fd, path);
+  return errno_error(std::string("readlink ") + path, err);
 }
 
 bool fd_target_into(int pid, int fd, std::string& into) {
   char path[64];
-  auto end = fmt::format_to_n(path, sizeof path - 1, "/proc/{}/fd/{}", pid, fd).out;
-  *end = '\0';
+  fd_link_path(pid, fd, path);
   // A link longer than PATH_MAX is cut, as readlink(2) cuts it.
   into.resize(PATH_MAX);
   ssize_t n = ::readlink(path, into.data(), into.size());

@@ -111,10 +111,9 @@ void Call::fd(const char* name, int i) {
   // Written straight into the line: with -y the text is long, and this is
   // every read and write.
   int32_t v = iarg(i);
-  if (!out_.args_text.empty()) out_.args_text += ", ";
-  size_t at = out_.args_text.size();
+  size_t at = open_arg();
   append_fd(out_.args_text, v);
-  if (opts_.structured) add_json(name, v, std::string_view(out_.args_text).substr(at));
+  if (opts_.structured) add_json(name, v, arg_text_since(at));
 }
 
 void Call::dirfd(const char* name, int i) {
@@ -247,10 +246,9 @@ void Call::buffer(const char* name, int i, uint64_t len) {
     add(name, addr, ptr_text(addr));
     return;
   }
-  if (!out_.args_text.empty()) out_.args_text += ", ";
-  size_t at = out_.args_text.size();
+  size_t at = open_arg();
   append_quoted(out_.args_text, data, data.size(), len > data.size());
-  if (opts_.structured) add_json(name, json(data), std::string_view(out_.args_text).substr(at));
+  if (opts_.structured) add_json(name, json(data), arg_text_since(at));
 }
 
 size_t array_limit(const Call& c) {

@@ -140,8 +140,17 @@ class Call {
   }
 
  private:
-  void append_text(std::string_view text) {
+  // Starts the next argument in the line (", " after the first); returns
+  // where its text begins, for arg_text_since.
+  size_t open_arg() {
     if (!out_.args_text.empty()) out_.args_text += ", ";
+    return out_.args_text.size();
+  }
+  std::string_view arg_text_since(size_t at) const {
+    return std::string_view(out_.args_text).substr(at);
+  }
+  void append_text(std::string_view text) {
+    open_arg();
     out_.args_text += text;
   }
   void add_json(const char* name, json value, std::string_view text);

@@ -22,21 +22,21 @@ std::string socket_text(const proc::SocketInfo& s, uint64_t inode) {
 
 }  // namespace
 
+void ProcFdAnnotator::drop_stale_texts() {
+  if (text_loads_ == sockets_.loads() && text_.size() < 4096) return;
+  text_.clear();
+  text_loads_ = sockets_.loads();
+}
+
 void ProcFdAnnotator::append_socket(int pid, uint64_t inode, std::string& out) {
-  if (text_loads_ != sockets_.loads()) {
-    text_.clear();
-    text_loads_ = sockets_.loads();
-  }
+  drop_stale_texts();
   if (auto it = text_.find(inode); it != text_.end()) {
     out += it->second;
     return;
   }
-  // Looked up in the tracee's own network namespace.
+  // Looked up in the tracee's own network namespace (a miss may read the tables).
   if (const auto* s = sockets_.find(pid, inode)) {
-    if (text_loads_ != sockets_.loads() || text_.size() >= 4096) {
-      text_.clear();
-      text_loads_ = sockets_.loads();
-    }
+    drop_stale_texts();
     out += text_.emplace(inode, socket_text(*s, inode)).first->second;
     return;
   }

@@ -80,6 +80,8 @@ class ProcFdAnnotator : public FdAnnotator {
 
  private:
   void append_socket(int pid, uint64_t inode, std::string& out);
+  // Kept texts go when the tables were read again since (or past 4096).
+  void drop_stale_texts();
 
   proc::SocketCache sockets_;
   bool keep_ = false, fresh_ = false;
