@@ -51,28 +51,31 @@ bool range_item(std::string_view item, std::string_view* from, std::string_view*
   return all_digits(*from) && all_digits(*to) && (step->empty() || all_digits(*step));
 }
 
+// The comma items of a bracket's body.
+std::vector<std::string_view> comma_items(std::string_view body) {
+  std::vector<std::string_view> items;
+  size_t at = 0;
+  while (true) {
+    size_t comma = body.find(',', at);
+    items.push_back(
+        body.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at));
+    if (comma == std::string_view::npos) return items;
+    at = comma + 1;
+  }
+}
+
 bool is_range_body(std::string_view body) {
   if (body.empty()) return false;
-  size_t at = 0;
-  while (at <= body.size()) {
-    size_t comma = body.find(',', at);
-    std::string_view item =
-        body.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at);
+  for (std::string_view item : comma_items(body)) {
     std::string_view f, t, s;
     if (!range_item(item, &f, &t, &s)) return false;
-    if (comma == std::string_view::npos) break;
-    at = comma + 1;
   }
   return true;
 }
 
 Result<std::vector<std::string>> range_values(std::string_view body, std::string_view pattern) {
   std::vector<std::string> out;
-  size_t at = 0;
-  while (true) {
-    size_t comma = body.find(',', at);
-    std::string_view item =
-        body.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at);
+  for (std::string_view item : comma_items(body)) {
     std::string_view f, t, s;
     range_item(item, &f, &t, &s);
     uint64_t lo = number(f), hi = number(t), step = s.empty() ? 1 : number(s);
@@ -85,8 +88,6 @@ Result<std::vector<std::string>> range_values(std::string_view body, std::string
     // A leading zero pads every value to the first bound's width, as Ansible does.
     size_t width = f.size() > 1 && f[0] == '0' ? f.size() : 0;
     for (uint64_t v = lo; v <= hi; v += step) out.push_back(fmt::format("{:0{}}", v, width));
-    if (comma == std::string_view::npos) break;
-    at = comma + 1;
   }
   return out;
 }
