@@ -210,6 +210,10 @@ Result<std::vector<YamlLine>> yaml_lines(std::string_view text, std::string_view
       return;
     }
     l.key = unquote(body.substr(0, colon));
+    if (l.key.empty()) {
+      failed = bad_inventory(source, n, "an empty key: a host or group needs a name");
+      return;
+    }
     std::string_view value = trim_ws(body.substr(colon + 1));
     if (size_t hash = value.find(" #"); hash != std::string_view::npos)
       value = trim_ws(value.substr(0, hash));
@@ -318,7 +322,7 @@ Result<Inventory> parse_json(std::string_view text, std::string_view source) {
     if (!it->is_array())
       return bad_inventory(source, 0, fmt::format("{}.{}: expected a list", group, field));
     for (const auto& n : *it) {
-      if (!n.is_string())
+      if (!n.is_string() || n.get_ref<const std::string&>().empty())
         return bad_inventory(source, 0, fmt::format("{}.{}: expected names", group, field));
       out.push_back(n.get_ref<const std::string&>());
     }

@@ -227,6 +227,10 @@ TEST(FleetInventory, MalformedFilesNameTheLine) {
   auto js = Inventory::parse(R"({"web": {"hosts": "web1"}})", "inv.json");
   ASSERT_FALSE(js.ok());
   EXPECT_TRUE(contains(js.error().message, "web.hosts")) << js.error().message;
+  auto empty_key = Inventory::parse("all:\n  hosts:\n    :\n", "inv.yml");
+  ASSERT_FALSE(empty_key.ok());
+  EXPECT_TRUE(contains(empty_key.error().message, "inv.yml line 3")) << empty_key.error().message;
+  EXPECT_FALSE(Inventory::parse(R"({"web": {"hosts": [""]}})", "inv.json").ok());
   EXPECT_FALSE(Inventory::parse("{not json", "x").ok());
   EXPECT_FALSE(Inventory::parse("", "x").ok());
   // A group that contains itself through its children is cut, not followed forever.
