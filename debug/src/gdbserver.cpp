@@ -208,7 +208,14 @@ Result<ptrace::DebugResult> serve_gdbserver(
     if (r <= 0 || !(p.revents & POLLIN)) continue;
     ScopedFd conn(::accept4(lfd->get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!conn.valid()) continue;
-    if (dbg) continue;  // one debugger at a time: the second is closed at once
+    if (dbg) {
+      // One debugger at a time, but the last one may have just detached with
+      // its gdbserver still on its way out: wait for that (bounded, 1 s)
+      // before a newcomer is turned away.
+      for (int i = 0; i < 50 && !dbg->poll_exit(); ++i) ::usleep(20000);
+      if (!dbg->poll_exit()) continue;  // a debugger is still attached: closed at once
+      finish(dbg->end());
+    }
     dbg = std::make_unique<DebugSession>(pid, *exe);
     if (auto st = dbg->start(std::move(conn)); !st.ok()) return st.error();
     ++sessions;
