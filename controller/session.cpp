@@ -16,7 +16,9 @@ namespace sonde::controller {
 namespace {
 
 std::atomic<int> g_interrupts{0};
-std::string g_last_read_op;
+std::atomic<long> g_deadline_ms{0};  // monotonic ms; 0: none
+// Per thread: a fleet run reads many sessions at once, one per worker.
+thread_local std::string g_last_read_op;
 
 void on_signal(int) {
   g_interrupts.fetch_add(1);
@@ -25,7 +27,17 @@ void on_signal(int) {
 }  // namespace
 
 bool interrupted() {
+  if (g_interrupts.load() > 0) return true;
+  long d = g_deadline_ms.load(std::memory_order_relaxed);
+  return d > 0 && monotonic_ms() >= d;
+}
+
+bool interrupted_by_signal() {
   return g_interrupts.load() > 0;
+}
+
+void set_run_deadline(long monotonic_deadline_ms) {
+  g_deadline_ms.store(monotonic_deadline_ms);
 }
 
 void install_interrupt_handler() {

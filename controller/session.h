@@ -17,12 +17,16 @@
 
 namespace sonde::controller {
 
-// Set by the SIGINT/SIGTERM handler; sessions turn it into a `cancel`.
+// Set by the SIGINT/SIGTERM handler, or once the run's deadline has passed;
+// sessions turn it into a `cancel`.
 bool interrupted();
+bool interrupted_by_signal();  // Ctrl-C/SIGTERM/SIGHUP only, not the deadline
 void install_interrupt_handler();
+// A whole-run deadline (fleet --deadline), in monotonic_ms(); 0: none.
+void set_run_deadline(long monotonic_deadline_ms);
 
 // The op whose result or event a session handed out last, in any session of
-// this process ("" before the first). Commands read results with plain
+// this thread ("" before the first). Commands read results with plain
 // nlohmann accessors; when one of those throws on a field of the wrong type,
 // main() names this op in the protocol error instead of crashing.
 const std::string& last_read_op();
@@ -67,6 +71,7 @@ class Session {
   // Reads the agent's hello and checks the protocol version.
   Status handshake(int timeout_ms = 30000);
   std::string host() const;  // the agent's hostname
+  long long agent_pid() const { return hello_.pid; }
   Transport& transport() { return *t_; }
 
   Result<uint64_t> send_request(const std::string& op, const json& args);

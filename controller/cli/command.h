@@ -6,6 +6,7 @@
 #include <boost/program_options.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,8 @@ inline constexpr int kInterrupted = 130;
 
 int exit_code_for(const Error& e);
 
+class HandshakeGate;
+
 struct GlobalOptions {
   bool json = false;
   int verbosity = 0;
@@ -42,6 +45,9 @@ struct GlobalOptions {
   bool accept_new = false;
   long connect_timeout_ms = 10000;
   std::string remote_dir;
+  // A fleet run's cap on SSH handshakes in flight (shared by its hosts);
+  // null: one host, no cap.
+  HandshakeGate* handshake_gate = nullptr;
 };
 
 struct CommandContext {
@@ -57,6 +63,14 @@ struct CommandContext {
   // Sees every request of the sessions connect() opens (the case recorder,
   // when a case is active); null: nobody.
   SessionObserver* observer = nullptr;
+  // Where the command writes: the terminal, or, in a fleet run, this host's
+  // captured output (merged when every host is done).
+  FILE* out = stdout;
+  FILE* err = stderr;
+  // connect() reached the agent: deployed, started, and its hello read.
+  mutable bool reached_agent = false;
+  // The error fail() reported last (a fleet run classifies the host by it).
+  std::optional<Error> failed;
 
   // Opens the transport for the target and does the handshake.
   Result<std::unique_ptr<Session>> connect() const;
@@ -65,7 +79,9 @@ struct CommandContext {
   // forward: an error with a hint.
   Result<std::unique_ptr<Transport>> connect_link() const;
   // Prints "sonde: error: ..." with the hint and returns the exit code.
-  int fail(const Error& e) const;
+  int fail(const Error& e);
+  // stdout is a terminal (and out is stdout): its width, else 0.
+  int terminal_width() const;
   void print_json(const json& j) const;
   // --json for an op's result: its JSON with "host", the agent's hostname.
   void print_result_json(json result, const Session& from) const;

@@ -1,4 +1,5 @@
 // Target → transport → handshaken session.
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -47,6 +48,7 @@ Result<std::unique_ptr<Session>> CommandContext::connect() const {
     auto st = parse_ssh_target(target);
     if (!st) return st.error();
     SshOptions so = ssh_options(g);
+    so.gate = g.handshake_gate;
     DeployOptions d;
     d.agent_path = agent;
     d.remote_dir = g.remote_dir;
@@ -57,6 +59,7 @@ Result<std::unique_ptr<Session>> CommandContext::connect() const {
   if (!t) return t.error();
   auto s = std::make_unique<Session>(std::move(*t), observer);
   if (auto hs = s->handshake(); !hs.ok()) return hs.error();
+  reached_agent = true;
   return s;
 }
 
@@ -84,23 +87,30 @@ int exit_code_for(const Error& e) {
   return exit_code::kFailed;
 }
 
-int CommandContext::fail(const Error& e) const {
+int CommandContext::fail(const Error& e) {
+  failed = e;
   int code = exit_code_for(e);
   if (g.json) {
     json j = {{"error", {{"code", e.code}, {"message", e.message}}}};
     if (!e.hint.empty()) j["error"]["hint"] = e.hint;
     if (e.sys_errno) j["error"]["errno"] = e.sys_errno;
     j["exit_code"] = code;
-    std::fprintf(stdout, "%s\n", json_text(j, 2).c_str());
+    std::fprintf(out, "%s\n", json_text(j, 2).c_str());
   }
-  std::fprintf(stderr, "sonde: error: %s\n", e.message.c_str());
-  if (!e.hint.empty()) std::fprintf(stderr, "  hint: %s\n", e.hint.c_str());
+  std::fprintf(err, "sonde: error: %s\n", e.message.c_str());
+  if (!e.hint.empty()) std::fprintf(err, "  hint: %s\n", e.hint.c_str());
   return code;
 }
 
 void CommandContext::print_json(const json& j) const {
   std::string s = json_text(j, 2);
-  std::fprintf(stdout, "%s\n", s.c_str());
+  std::fprintf(out, "%s\n", s.c_str());
+}
+
+int CommandContext::terminal_width() const {
+  winsize ws{};
+  if (out != stdout || !::isatty(1) || ::ioctl(1, TIOCGWINSZ, &ws) != 0) return 0;
+  return ws.ws_col;
 }
 
 void CommandContext::print_result_json(json result, const Session& from) const {

@@ -9,6 +9,7 @@
 
 #include "../case/recorder.h"
 #include "command.h"
+#include "fleet/run.h"
 #include "sonde/common/io.h"
 #include "sonde/common/log.h"
 #include "sonde/common/protocol.h"
@@ -20,6 +21,7 @@ namespace {
 // its interface, as in tcpdump); for that command the global option keeps
 // only its long name.
 po::options_description global_options(GlobalOptions& g, std::string& connect_timeout,
+                                       fleet::FleetOptions& fo, std::string& deadline,
                                        const std::set<std::string>& yield_short = {}) {
   auto name = [&](const char* long_name, const char* short_name) {
     return yield_short.count(short_name) ? std::string(long_name)
@@ -48,20 +50,36 @@ po::options_description global_options(GlobalOptions& g, std::string& connect_ti
       "case", po::value<std::string>(),
       "record this run in case NAME (default: the active case, see `sonde case use`)")(
       "no-redact", "keep secrets (environment values, passwords, tokens) in the case journal");
+  po::options_description f("Fleet options (TARGETS: a,b,c  web[01-40]  db[1,3,5]  @FILE)");
+  f.add_options()("inventory", po::value(&fo.inventory),
+                  "an Ansible inventory (INI, YAML, or `ansible-inventory --list` JSON); "
+                  "TARGETS are its hosts, groups and patterns (default: all)")(
+      name("exclude", "x").c_str(), po::value(&fo.exclude)->composing(),
+      "leave out these hosts, ranges or groups (repeatable, comma lists)")(
+      "fanout", po::value(&fo.fanout)->default_value(64), "hosts run at once")(
+      "deadline", po::value(&deadline),
+      "stop the whole run after this long (e.g. 2m); hosts not done are named")(
+      "log-dir", po::value(&fo.log_dir),
+      "keep each host's output there, and one JSON line per host (hosts.jsonl, for `sonde "
+      "merge`)");
+  o.add(f);
   return o;
 }
 
 // Options that take a value: needed to find the command word before parsing.
 const std::set<std::string> kValueOptions = {
-    "--agent",           "--via",        "--identity", "-i", "--ssh-config", "-F",
-    "--connect-timeout", "--remote-dir", "--case"};
+    "--agent",           "--via",        "--identity", "-i",          "--ssh-config", "-F",
+    "--connect-timeout", "--remote-dir", "--case",     "--inventory", "--exclude",    "-x",
+    "--fanout",          "--deadline",   "--log-dir"};
 
 void print_usage(const po::options_description& global) {
   std::printf(
       "sonde %s: inspect processes and the network on remote hosts, from the inside.\n\n"
       "usage: sonde [global options] COMMAND TARGET [command options]\n\n"
       "TARGET is `local` (this machine, no SSH), [user@]host[:port], ssh://[user@]host[:port],\n"
-      "or a Host alias from ~/.ssh/config. With --via CMD the target may be omitted.\n\n"
+      "or a Host alias from ~/.ssh/config. With --via CMD the target may be omitted.\n"
+      "TARGETS runs the command on many hosts at once and merges what they say: a comma\n"
+      "list, ranges (web[01-40], db[1,3,5]), @FILE (a host a line), or --inventory FILE.\n\n"
       "Commands:\n",
       kSondeVersion);
   for (const auto& c : all_commands()) std::printf("  %-13s %s\n", c.name, c.summary);
@@ -76,6 +94,8 @@ void print_usage(const po::options_description& global) {
       "  5    host key unknown (see --accept-new) or changed\n"
       "  6    agent problem (deploy, start, died mid-request, protocol mismatch or a malformed "
       "reply)\n"
+      "  7    fleet run: some hosts failed (the summary names them by class)\n"
+      "  8    fleet run: every host failed\n"
       "  130  interrupted (Ctrl-C): work was cancelled and targets released\n");
 }
 
@@ -126,8 +146,9 @@ int verbosity_from(const po::variables_map& vm, int argc, char** argv) {
 
 int run(int argc, char** argv) {
   GlobalOptions g;
-  std::string connect_timeout;
-  po::options_description global = global_options(g, connect_timeout);
+  std::string connect_timeout, deadline;
+  fleet::FleetOptions fo;
+  po::options_description global = global_options(g, connect_timeout, fo, deadline);
 
   // Find the command word: the first argument that is not an option or the
   // value of a global option.
@@ -208,10 +229,11 @@ int run(int argc, char** argv) {
   po::options_description own(std::string("Options for ") + spec->name);
   if (spec->options) spec->options(own);
   std::set<std::string> taken;
-  for (const char* sn : {"i", "F"})
+  for (const char* sn : {"i", "F", "x"})
     if (own.find_nothrow(std::string("-") + sn, false)) taken.insert(sn);
   po::options_description all;
-  all.add(taken.empty() ? global : global_options(g, connect_timeout, taken)).add(own);
+  all.add(taken.empty() ? global : global_options(g, connect_timeout, fo, deadline, taken))
+      .add(own);
   all.add_options()("target", po::value<std::string>(), "target");
   po::positional_options_description pos;
   pos.add("target", 1);
@@ -253,8 +275,18 @@ int run(int argc, char** argv) {
   }
   g.connect_timeout_ms = *ms;
   ctx.g = g;
+  if (!deadline.empty()) {
+    auto d = parse_duration_ms(deadline);
+    if (!d || *d <= 0) {
+      std::fprintf(stderr, "sonde: --deadline `%s` is not a duration (e.g. 30s, 2m)\n",
+                   deadline.c_str());
+      return exit_code::kUsage;
+    }
+    fo.deadline_ms = *d;
+  }
   if (ctx.vm.count("target")) ctx.target = ctx.vm["target"].as<std::string>();
-  if (spec->needs_target && ctx.target.empty() && g.via.empty()) {
+  const bool fleet_run = spec->needs_target && fleet::is_fleet_target(ctx.target, fo);
+  if (spec->needs_target && ctx.target.empty() && g.via.empty() && !fleet_run) {
     std::fprintf(
         stderr,
         "sonde %s: missing TARGET\n  usage: sonde %s\n  hint: use `local` for this machine\n",
@@ -267,11 +299,14 @@ int run(int argc, char** argv) {
   // records itself here, from what its sessions saw. No case: one small read.
   std::string case_name =
       casefile::case_for(spec->name, ctx.vm.count("case") ? ctx.vm["case"].as<std::string>() : "");
-  if (case_name.empty()) return run_command(*spec, ctx);
+  auto run_it = [&] {
+    return fleet_run ? fleet::run_fleet(*spec, ctx, fo) : run_command(*spec, ctx);
+  };
+  if (case_name.empty()) return run_it();
   casefile::CaseRecorder recorder;
   ctx.observer = &recorder;
   long started = monotonic_ms();
-  int code = run_command(*spec, ctx);
+  int code = run_it();
   casefile::Invocation inv;
   inv.argv.push_back("sonde");
   for (int k = 1; k < argc; ++k) inv.argv.push_back(argv[k]);

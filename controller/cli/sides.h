@@ -23,6 +23,6 @@ std::vector<Side> check_sides(const CommandContext& ctx, const char* from_option
 // "sonde: error: LABEL: ..." and its hint on stderr, for a side that could
 // not be asked; an agent without the op gets the "deploy the matching one"
 // hint, an error without one `sonde hello LABEL`. Returns the error as shown.
-Error print_side_error(const std::string& label, Error e);
+Error print_side_error(FILE* err, const std::string& label, Error e);
 
 }  // namespace sonde::controller

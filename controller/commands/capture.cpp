@@ -113,7 +113,7 @@ CommandSpec capture_command() {
     if (auto st = net::validate(args); !st) return ctx.fail(st.error());
 
     // Where the human output goes: stdout carries the pcap with -w -.
-    FILE* human = to_stdout ? stderr : stdout;
+    FILE* human = to_stdout ? ctx.err : ctx.out;
     if (to_stdout && ::isatty(1))
       return ctx.fail(Error{errc::kBadArgs, "-w - would write binary pcap to the terminal",
                             "pipe it: sonde capture TARGET -w - | wireshark -k -i - (or "
@@ -133,7 +133,7 @@ CommandSpec capture_command() {
       // holds packets (its last record may be cut).
       if (!part.empty()) {
         if (written > 24)
-          std::fprintf(stderr, "sonde: the partial capture is in %s\n", part.c_str());
+          std::fprintf(ctx.err, "sonde: the partial capture is in %s\n", part.c_str());
         else
           std::remove(part.c_str());
       }
@@ -260,7 +260,7 @@ CommandSpec capture_command() {
       std::fputs(render::render_capture(*r, out_path).c_str(), human);
     }
     if (r->stats.dropped > 0 || r->stats.if_dropped > 0)
-      std::fprintf(stderr,
+      std::fprintf(ctx.err,
                    "sonde: warning: packets were dropped (%llu by the kernel, %llu by the "
                    "interface): the capture and its summary miss them\n",
                    static_cast<unsigned long long>(r->stats.dropped),

@@ -19,6 +19,9 @@ CommandSpec diagnose_command();
 std::vector<CommandSpec> jvm_commands();
 std::vector<CommandSpec> case_commands();  // `sonde case new|list|use|show|close|note|timeline`
 CommandSpec report_command();              // `sonde jvm list|threads|...`
+namespace fleet {
+CommandSpec merge_command();  // fleet/run.h
+}
 
 const std::vector<CommandSpec>& all_commands() {
   static const std::vector<CommandSpec> cmds = [] {
@@ -30,6 +33,7 @@ const std::vector<CommandSpec>& all_commands() {
     for (auto& c : jvm_commands()) v.push_back(std::move(c));
     for (auto& c : case_commands()) v.push_back(std::move(c));
     v.push_back(report_command());
+    v.push_back(fleet::merge_command());
     return v;
   }();
   return cmds;

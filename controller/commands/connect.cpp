@@ -177,7 +177,7 @@ CommandSpec connect_command() {
         s.error = checked.error();
       }
       failed = true;
-      Error e = print_side_error(s.label, *s.error);
+      Error e = print_side_error(ctx.err, s.label, *s.error);
       if (!first_error) first_error = e;
       json ej = {{"code", e.code}, {"message", e.message}, {"hint", e.hint}};
       all_sides.push_back({{"side", s.label}, {"error", ej}});
@@ -191,7 +191,7 @@ CommandSpec connect_command() {
                       {"sides", all_sides},
                       {"comparison", comparison}});
     } else {
-      std::fputs(render::render_connect(results, comparison).c_str(), stdout);
+      std::fputs(render::render_connect(results, comparison).c_str(), ctx.out);
     }
     if (interrupted()) return exit_code::kInterrupted;
     if (results.empty() && first_error) return exit_code_for(*first_error);

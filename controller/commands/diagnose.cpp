@@ -192,13 +192,13 @@ CommandSpec diagnose_command() {
       auto s = side.ctx.connect();
       if (!s) {
         side_failed = true;
-        print_side_error(side.label, s.error());
+        print_side_error(ctx.err, side.label, s.error());
         continue;
       }
       sides.push_back({side.label, (*s)->host(), run_side(**s, p)});
       if (!ctx.g.json) {
-        std::fputs(render::render_diagnose_side(sides.back()).c_str(), stdout);
-        std::fflush(stdout);
+        std::fputs(render::render_diagnose_side(sides.back()).c_str(), ctx.out);
+        std::fflush(ctx.out);
       }
     }
     if (sides.empty()) return exit_code::kFailed;
@@ -209,7 +209,7 @@ CommandSpec diagnose_command() {
       ctx.print_json(
           {{"target", p.target}, {"sides", sj}, {"verdict", net::to_json(v)}, {"summary", v.text}});
     } else {
-      std::fputs(render::render_verdict(v).c_str(), stdout);
+      std::fputs(render::render_verdict(v).c_str(), ctx.out);
     }
     return v.ok && !side_failed ? exit_code::kOk : exit_code::kFailed;
   };

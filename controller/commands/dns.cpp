@@ -51,7 +51,7 @@ CommandSpec dns_command() {
         if (auto checked = net::dns_result_from_json(*r); !checked) r = checked.error();
       if (!r) {
         failed = true;
-        print_side_error(side.label, r.error());
+        print_side_error(ctx.err, side.label, r.error());
         continue;
       }
       results.push_back({{"side", side.label}, {"result", *r}});
@@ -60,7 +60,7 @@ CommandSpec dns_command() {
     if (ctx.g.json) {
       ctx.print_json({{"name", name}, {"sides", results}, {"differences", diffs}});
     } else {
-      std::fputs(render::render_sides(results, render::render_dns_side, diffs).c_str(), stdout);
+      std::fputs(render::render_sides(results, render::render_dns_side, diffs).c_str(), ctx.out);
     }
     return failed ? exit_code::kFailed : exit_code::kOk;
   };

@@ -33,7 +33,7 @@ CommandSpec hello_command() {
     std::fputs(render::render_hello(*caps, transport, clock ? std::optional(*clock) : std::nullopt)
                    .c_str(),
                stdout);
-    if (!clock) std::fprintf(stderr, "sonde: clock: %s\n", clock.error().message.c_str());
+    if (!clock) std::fprintf(ctx.err, "sonde: clock: %s\n", clock.error().message.c_str());
     return exit_code::kOk;
   };
   return c;

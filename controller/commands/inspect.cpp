@@ -39,7 +39,7 @@ CommandSpec inspect_command() {
     if (ctx.g.json)
       ctx.print_result_json(proc::to_json(*result), **s);
     else
-      std::fputs(render::render_inspect_text(*result).c_str(), stdout);
+      std::fputs(render::render_inspect_text(*result).c_str(), ctx.out);
     return exit_code::kOk;
   };
   return c;

@@ -21,12 +21,6 @@ CommandSpec jvm_jmx_command();
 
 namespace {
 
-int terminal_width() {
-  if (!::isatty(1)) return 0;
-  winsize w{};
-  return ::ioctl(1, TIOCGWINSZ, &w) == 0 ? w.ws_col : 0;
-}
-
 CommandSpec jvm_list_command() {
   CommandSpec c;
   c.name = "jvm list";
@@ -52,7 +46,7 @@ CommandSpec jvm_list_command() {
       out["host"] = (*s)->host();
       ctx.print_json(out);
     } else {
-      std::fputs(render::render_jvm_list(*list, terminal_width()).c_str(), stdout);
+      std::fputs(render::render_jvm_list(*list, ctx.terminal_width()).c_str(), ctx.out);
     }
     return exit_code::kOk;
   };
@@ -91,7 +85,7 @@ CommandSpec jvm_attach_command(const char* name, const char* what, const char* s
       out["host"] = (*s)->host();
       ctx.print_json(out);
     } else {
-      std::fputs(render::render_jvm_attach(*res).c_str(), stdout);
+      std::fputs(render::render_jvm_attach(*res).c_str(), ctx.out);
     }
     return exit_code::kOk;
   };

@@ -171,7 +171,7 @@ CommandSpec jvm_jfr_command() {
       return fail_file(errno_error("rename " + part + " to " + out_path));
     if (!ctx.vm.count("output")) ctx.written.push_back(out_path);
     render::JfrSummary summary = summarize(out_path);
-    std::fprintf(stderr, "sonde: wrote %s (%s)\n", out_path.c_str(), human_bytes(written).c_str());
+    std::fprintf(ctx.err, "sonde: wrote %s (%s)\n", out_path.c_str(), human_bytes(written).c_str());
     if (ctx.g.json) {
       json out = jvm::to_json(*rec);
       out["file"] = out_path;
@@ -180,7 +180,7 @@ CommandSpec jvm_jfr_command() {
       ctx.print_json(out);
       return exit_code::kOk;
     }
-    std::fputs(render::render_jfr(*rec, summary, out_path).c_str(), stdout);
+    std::fputs(render::render_jfr(*rec, summary, out_path).c_str(), ctx.out);
     return exit_code::kOk;
   };
   return c;

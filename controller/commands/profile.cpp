@@ -91,7 +91,7 @@ CommandSpec profile_command() {
 
     auto s = ctx.connect();
     if (!s) return ctx.fail(s.error());
-    const bool tty = ::isatty(2);
+    const bool tty = ctx.err == stderr && ::isatty(2);
     bool progress_shown = false;
     auto on_event = [&](const json& data) -> Status {
       auto ev = profiler::profile_progress_from_json(data);
@@ -105,16 +105,16 @@ CommandSpec profile_command() {
                       (*ev)->threads);
       // On a terminal one line rewritten in place; in a log a line every 10 s.
       if (tty) {
-        std::fprintf(stderr, "\r%s\033[K", line.c_str());
+        std::fprintf(ctx.err, "\r%s\033[K", line.c_str());
         progress_shown = true;
       } else if (ctx.g.verbosity > 0 || (el / 1000) % 10 == 0) {
-        std::fprintf(stderr, "%s\n", line.c_str());
+        std::fprintf(ctx.err, "%s\n", line.c_str());
       }
-      std::fflush(stderr);
+      std::fflush(ctx.err);
       return ok_status();
     };
     auto r = (*s)->call("profile", profiler::to_json(args), on_event);
-    if (progress_shown) std::fputs("\n", stderr);
+    if (progress_shown) std::fputs("\n", ctx.err);
     if (!r) {
       Error e = r.error();
       if (e.code == errc::kNotFound && !launch)
@@ -128,10 +128,10 @@ CommandSpec profile_command() {
     // The table's header names the sampler and the notes; with --json only
     // stderr can.
     if (ctx.g.json) {
-      std::fprintf(stderr, "sonde: sampler %s (%s)\n", p->sampler.c_str(),
+      std::fprintf(ctx.err, "sonde: sampler %s (%s)\n", p->sampler.c_str(),
                    p->sampler_reason.c_str());
       for (const auto& n : p->notes)
-        std::fprintf(stderr, "sonde: note: %s\n", render::terminal_safe(n).c_str());
+        std::fprintf(ctx.err, "sonde: note: %s\n", render::terminal_safe(n).c_str());
     }
 
     if (write_file) {
@@ -152,14 +152,14 @@ CommandSpec profile_command() {
       bool ok = std::fwrite(bytes->data(), 1, bytes->size(), f) == bytes->size();
       ok = std::fclose(f) == 0 && ok;
       if (!ok) return ctx.fail(Error{errc::kIo, "writing " + out_path + " failed", {}});
-      std::fprintf(stderr, "sonde: wrote %s (%s)\n", out_path.c_str(),
+      std::fprintf(ctx.err, "sonde: wrote %s (%s)\n", out_path.c_str(),
                    profiler::export_format_name(fmt_kind));
     }
     if (ctx.g.json) {
       (*r)["host"] = (*s)->host();
       ctx.print_json(*r);
     } else {
-      std::fputs(render::render_profile_summary(*p, static_cast<size_t>(top)).c_str(), stdout);
+      std::fputs(render::render_profile_summary(*p, static_cast<size_t>(top)).c_str(), ctx.out);
     }
     return exit_code::kOk;
   };

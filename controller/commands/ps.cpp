@@ -46,10 +46,7 @@ CommandSpec ps_command() {
     if (ctx.g.json) {
       ctx.print_result_json(proc::to_json(*result), **s);
     } else {
-      winsize ws{};
-      int width =
-          (::isatty(1) && ::ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) ? ws.ws_col : 0;
-      std::fputs(render::render_ps_text(*result, width).c_str(), stdout);
+      std::fputs(render::render_ps_text(*result, ctx.terminal_width()).c_str(), ctx.out);
     }
     return exit_code::kOk;
   };

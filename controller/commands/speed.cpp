@@ -502,7 +502,7 @@ CommandSpec speed_command() {
     if (ctx.g.json)
       ctx.print_json(net::to_json(report));
     else
-      std::fputs(render::render_speed(report).c_str(), stdout);
+      std::fputs(render::render_speed(report).c_str(), ctx.out);
     if (interrupted()) return exit_code::kInterrupted;
     return net::speed_ok(report) ? exit_code::kOk : exit_code::kFailed;
   };

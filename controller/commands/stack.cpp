@@ -3,6 +3,7 @@
 // their registers and stacks.
 #include "sonde/render/stack.h"
 #include "../cli/command.h"
+#include "../cli/pick.h"
 #include "sonde/profiler/stack_contract.h"
 #include "sonde/render/table.h"
 
@@ -12,13 +13,20 @@ CommandSpec stack_command() {
   CommandSpec c;
   c.name = "stack";
   c.summary = "every thread's stack: functions, modules, file:line, inline frames (like eu-stack)";
-  c.synopsis = "stack TARGET -p PID [--max-frames N]";
+  c.synopsis = "stack TARGET (-p PID | --pgrep REGEX) [--max-frames N]";
   c.options = [](po::options_description& o) {
-    o.add_options()("pid,p", po::value<long>()->required(), "the process whose threads to show")(
+    o.add_options()("pid,p", po::value<long>(), "the process whose threads to show")(
+        "pgrep", po::value<std::string>(),
+        "the oldest process whose name or command line matches REGEX (like pgrep -o -f): "
+        "the same process on every host of a fleet, whatever its pid")(
         "max-frames", po::value<long>()->default_value(256), "stop unwinding after N frames");
   };
   c.run = [](CommandContext& ctx) -> int {
-    long pid = ctx.vm["pid"].as<long>(), max_frames = ctx.vm["max-frames"].as<long>();
+    const bool by_name = ctx.vm.count("pgrep") > 0;
+    if (by_name == (ctx.vm.count("pid") > 0))
+      return ctx.fail(Error{errc::kBadArgs, "give the process with -p PID or --pgrep REGEX (one)",
+                            "sonde stack TARGET -p PID"});
+    long pid = by_name ? 1 : ctx.vm["pid"].as<long>(), max_frames = ctx.vm["max-frames"].as<long>();
     if (pid <= 0 || pid > INT32_MAX)
       return ctx.fail(Error{errc::kBadArgs, fmt::format("-p {} is not a process id", pid),
                             "sonde stack TARGET -p PID"});
@@ -26,6 +34,11 @@ CommandSpec stack_command() {
     if (auto st = profiler::validate(args); !st) return ctx.fail(st.error());
     auto s = ctx.connect();
     if (!s) return ctx.fail(s.error());
+    if (by_name) {
+      auto picked = pick_process(**s, ctx.vm["pgrep"].as<std::string>());
+      if (!picked) return ctx.fail(picked.error());
+      args.pid = *picked;
+    }
     auto r = (*s)->call("stack", profiler::to_json(args));
     if (!r) {
       Error e = r.error();
@@ -39,11 +52,11 @@ CommandSpec stack_command() {
     if (ctx.g.json) {
       // The text output carries its notes; JSON keeps stdout for the document.
       for (const auto& n : d->notes)
-        std::fprintf(stderr, "sonde: note: %s\n", render::terminal_safe(n).c_str());
+        std::fprintf(ctx.err, "sonde: note: %s\n", render::terminal_safe(n).c_str());
       (*r)["host"] = (*s)->host();
       ctx.print_json(*r);
     } else {
-      std::fputs(render::render_stack_dump(*d).c_str(), stdout);
+      std::fputs(render::render_stack_dump(*d).c_str(), ctx.out);
     }
     return exit_code::kOk;
   };

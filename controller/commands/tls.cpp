@@ -186,7 +186,7 @@ CommandSpec tls_command() {
         // A cancel stops everything; bad arguments would be bad on every side.
         if (e.code == errc::kCancelled || e.code == errc::kBadArgs) return ctx.fail(e);
         failed = true;
-        print_side_error(side.label, e);
+        print_side_error(ctx.err, side.label, e);
         continue;
       }
       if (!checked->ok) failed = true;
@@ -203,7 +203,7 @@ CommandSpec tls_command() {
                       {"sides", sides},
                       {"differences", diffs}});
     } else {
-      std::fputs(render::render_sides(results, render::render_tls_side, diffs).c_str(), stdout);
+      std::fputs(render::render_sides(results, render::render_tls_side, diffs).c_str(), ctx.out);
     }
     return failed ? exit_code::kFailed : exit_code::kOk;
   };

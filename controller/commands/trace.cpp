@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "../cli/command.h"
+#include "../cli/pick.h"
 #include "sonde/common/io.h"
 #include "sonde/common/json_read.h"
 #include "sonde/common/json_text.h"
@@ -103,17 +104,24 @@ CommandSpec trace_command() {
   c.name = "trace";
   c.summary = "strace-style syscall tracing of running processes (-p) or of a command (-- CMD)";
   c.synopsis =
-      "trace TARGET (-p PID... | -- CMD ARGS...) [-f] [-c] [-e trace=EXPR] [-e status=failed] "
+      "trace TARGET (-p PID... | --pgrep REGEX | -- CMD ARGS...) [-f] [-c] [-e trace=EXPR] [-e "
+      "status=failed] "
       "[-s N] [-y] [-t|-tt|-ttt] [-T] [-o FILE] [--duration 10s] [--no-seccomp] [--colocate]";
   c.takes_rest = true;
   c.options = [](po::options_description& o) {
     o.add_options()("pid,p", po::value<std::vector<std::string>>(),
                     "trace this running process and all its threads (repeatable; "
                     "1,2 also works); it keeps running after sonde detaches")(
+        "pgrep", po::value<std::string>(),
+        "trace the oldest process whose name or command line matches REGEX (like pgrep -o -f): "
+        "the same process on every host of a fleet, whatever its pid")(
         "follow-forks,f", po::bool_switch(), "also trace children (forks, vforks, clones)")(
         "summary-only,c", po::bool_switch(),
         "count calls, errors and time per syscall and print a table at the end; only the "
         "table crosses the network")(
+        "by-host", po::bool_switch(),
+        "with -c over several hosts: one column of calls per host instead of the merged "
+        "table's n/N and worst host")(
         "expr,e", po::value<std::vector<std::string>>(),
         "trace=NAMES|%file|%network|%process|%memory|%signal|%desc|%ipc (! negates), or "
         "status=failed; a bare EXPR means trace=EXPR")(
@@ -140,6 +148,11 @@ CommandSpec trace_command() {
       pids = std::move(*p);
     }
     bool launch = !ctx.rest.empty();
+    const bool by_name = vm.count("pgrep") > 0;
+    if (by_name && (launch || !pids.empty()))
+      return ctx.fail(usage("--pgrep names the process: not with -p or a command"));
+    // Replaced by the picked pid once connected.
+    if (by_name) pids = {1};
     ptrace::TraceArgs args;
     args.pids = std::move(pids);
     if (launch) args.argv = ctx.rest;
@@ -158,6 +171,14 @@ CommandSpec trace_command() {
     lo.always_pid = args.follow_forks || args.pids.size() > 1;
     args.summary_only = vm["summary-only"].as<bool>();
     const bool summary_only = args.summary_only;
+    if (vm["by-host"].as<bool>()) {
+      if (!summary_only)
+        return ctx.fail(
+            usage("--by-host goes with -c", "e.g. sonde trace web[01-04] -c --by-host -p PID"));
+      if (!ctx.g.handshake_gate)
+        return ctx.fail(usage("--by-host compares hosts: give several",
+                              "e.g. sonde trace web[01-04] -c --by-host -p PID"));
+    }
     args.annotate_fds = vm["decode-fds"].as<bool>();
     args.seccomp = !vm["no-seccomp"].as<bool>();
     args.colocate = vm["colocate"].as<bool>();
@@ -173,7 +194,7 @@ CommandSpec trace_command() {
     if (auto st = ptrace::validate(args); !st) return ctx.fail(st.error());
 
     std::unique_ptr<FILE, FileCloser> file;
-    FILE* out = stdout;
+    FILE* out = ctx.out;
     if (vm.count("output")) {
       std::string path = vm["output"].as<std::string>();
       file.reset(std::fopen(path.c_str(), "w"));
@@ -183,6 +204,11 @@ CommandSpec trace_command() {
 
     auto s = ctx.connect();
     if (!s) return ctx.fail(s.error());
+    if (by_name) {
+      auto picked = pick_process(**s, vm["pgrep"].as<std::string>());
+      if (!picked) return ctx.fail(picked.error());
+      args.pids = {*picked};
+    }
 
     const bool as_json = ctx.g.json;
     auto dump = [](const json& j) { return json_text(j) + "\n"; };
@@ -213,9 +239,9 @@ CommandSpec trace_command() {
         // Like strace, attach and detach notes go to stderr, not the trace.
         if (!launch && (type == "attached" || type == "detached")) {
           if (type == "attached" && tids > 1)
-            std::fprintf(stderr, "sonde: Process %lld attached with %lld threads\n", pid, tids);
+            std::fprintf(ctx.err, "sonde: Process %lld attached with %lld threads\n", pid, tids);
           else
-            std::fprintf(stderr, "sonde: Process %lld %s\n", pid, type.c_str());
+            std::fprintf(ctx.err, "sonde: Process %lld %s\n", pid, type.c_str());
           continue;
         }
         // -c prints only the table, like strace -c.
@@ -234,7 +260,7 @@ CommandSpec trace_command() {
     if (!sum) return ctx.fail(sum.error());
 
     for (const auto& n : sum->notes)
-      std::fprintf(stderr, "sonde: note: %s\n", render::terminal_safe(n).c_str());
+      std::fprintf(ctx.err, "sonde: note: %s\n", render::terminal_safe(n).c_str());
 
     if (as_json) {
       json result = ptrace::to_json(*sum);
@@ -248,10 +274,10 @@ CommandSpec trace_command() {
     }
     std::fflush(out);
     if (!as_json && summary_only && sum->exit_code)
-      std::fprintf(stderr, "+++ exited with %d +++\n", *sum->exit_code);
+      std::fprintf(ctx.err, "+++ exited with %d +++\n", *sum->exit_code);
 
     if (sum->events_lost > 0)
-      std::fprintf(stderr,
+      std::fprintf(ctx.err,
                    "sonde: %llu events lost (the link was slower than the target; narrow with "
                    "-e trace=, or count with -c)\n",
                    static_cast<unsigned long long>(sum->events_lost));

@@ -1,5 +1,6 @@
 #include "fleet/targets.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <unordered_set>
@@ -242,6 +243,74 @@ std::string apply_via_template(std::string_view tpl, std::string_view host) {
     if (k == std::string_view::npos) break;
     out += host;
     at = k + kKey.size();
+  }
+  return out;
+}
+
+std::string compress_hosts(const std::vector<std::string>& names) {
+  // Key: the prefix and the number's width; value: the numbers, in order.
+  struct Run {
+    std::string prefix;
+    size_t width;
+    std::vector<unsigned long long> numbers;
+  };
+  std::vector<Run> runs;
+  std::vector<std::string> plain;
+  std::vector<std::pair<bool, size_t>> order;  // (is a run, index)
+  for (const auto& n : names) {
+    size_t d = n.size();
+    while (d > 0 && n[d - 1] >= '0' && n[d - 1] <= '9') --d;
+    size_t width = n.size() - d;
+    if (width == 0 || width > 18) {
+      order.emplace_back(false, plain.size());
+      plain.push_back(n);
+      continue;
+    }
+    std::string prefix = n.substr(0, d);
+    unsigned long long v = std::stoull(n.substr(d));
+    // A width counts only with a leading zero: host9 and host10 share one run.
+    bool padded = n[d] == '0' && width > 1;
+    size_t key_width = padded ? width : 0;
+    auto it = std::find_if(runs.begin(), runs.end(), [&](const Run& r) {
+      // web10 joins web[01-09]: the same width, no padding needed.
+      return r.prefix == prefix && (r.width == key_width || (!padded && r.width == width));
+    });
+    if (it == runs.end()) {
+      order.emplace_back(true, runs.size());
+      runs.push_back({prefix, key_width, {}});
+      it = runs.end() - 1;
+    }
+    it->numbers.push_back(v);
+  }
+  auto number = [](unsigned long long v, size_t width) {
+    std::string s = std::to_string(v);
+    if (s.size() < width) s.insert(0, width - s.size(), '0');
+    return s;
+  };
+  std::string out;
+  for (auto [is_run, idx] : order) {
+    if (!out.empty()) out += ',';
+    if (!is_run) {
+      out += plain[idx];
+      continue;
+    }
+    Run& r = runs[idx];
+    std::sort(r.numbers.begin(), r.numbers.end());
+    r.numbers.erase(std::unique(r.numbers.begin(), r.numbers.end()), r.numbers.end());
+    if (r.numbers.size() == 1) {
+      out += r.prefix + number(r.numbers[0], r.width);
+      continue;
+    }
+    std::string items;
+    for (size_t k = 0; k < r.numbers.size();) {
+      size_t e = k;
+      while (e + 1 < r.numbers.size() && r.numbers[e + 1] == r.numbers[e] + 1) ++e;
+      if (!items.empty()) items += ',';
+      items += number(r.numbers[k], r.width);
+      if (e > k) items += "-" + number(r.numbers[e], r.width);
+      k = e + 1;
+    }
+    out += r.prefix + "[" + items + "]";
   }
   return out;
 }

@@ -43,6 +43,12 @@ Result<std::vector<std::string>> expand_target_list(std::string_view arg);
 Result<std::vector<FleetTarget>> resolve_targets(std::string_view arg, const Inventory* inventory,
                                                  const std::vector<std::string>& exclude);
 
+// The inverse of expand_range, for showing a group of hosts: names that
+// differ only in a trailing number of the same width fold into one range,
+// `web01 web02 web03 web07` -> `web[01-03,07]`; the rest stay as they are.
+// In the order each folded name first appears.
+std::string compress_hosts(const std::vector<std::string>& names);
+
 // `--via` for many hosts: "{host}" in the template becomes the target's name.
 // A template without "{host}" is the same jump host for all.
 std::string apply_via_template(std::string_view tpl, std::string_view host);

@@ -1,4 +1,5 @@
 #include "sonde/render/hello.h"
+#include "sonde/render/fleet.h"
 
 #include <fmt/format.h>
 
@@ -62,6 +63,48 @@ std::string render_hello(const Capabilities& c, const std::string& transport,
           "machine's clock\n",
           std::abs(static_cast<double>(clock->offset_ns)) / 1e6);
   }
+  return out;
+}
+
+std::string render_hello_fleet(const std::vector<HelloRow>& rows, int term_width) {
+  Table t({{"HOST"},
+           {"AGENT"},
+           {"KERNEL"},
+           {"UID", Align::kRight},
+           {"PTRACE"},
+           {"PERF"},
+           {"CAPTURE"},
+           {"JDK"},
+           {"GDBSERVER"},
+           {"CLOCK"}});
+  std::vector<std::string> skewed;
+  for (const auto& r : rows) {
+    const HelloFacts& h = r.caps.facts;
+    std::string clock = r.clock ? clock_text(*r.clock) : "-";
+    if (r.clock && std::llabs(r.clock->offset_ns) > kClockWarnNs) skewed.push_back(r.host);
+    t.add_row({r.host, h.agent_version, or_dash(h.kernel), std::to_string(h.euid),
+               yes_no(h.ptrace.allowed), yes_no(h.perf_event.allowed.value_or(false)),
+               yes_no(h.cap_net_raw), r.caps.jdk_tools.jcmd ? "jcmd" : "-",
+               r.caps.gdbserver ? "yes" : "-", clock});
+  }
+  std::string out = t.render(term_width);
+  if (!skewed.empty()) {
+    std::string names;
+    for (const auto& n : skewed) names += (names.empty() ? "" : ", ") + n;
+    out += wrap_note(fmt::format("warning: {} host{} over {} ms off this machine's clock: {}; "
+                                 "merged times are put on this machine's clock",
+                                 skewed.size(), skewed.size() == 1 ? " is" : "s are",
+                                 kClockWarnNs / 1000000, names),
+                     term_width);
+  }
+  return out;
+}
+
+std::string render_host_group(const std::string& hosts, size_t count, const std::string& text) {
+  std::string out = count > 1 ? fmt::format("== {} ({} hosts) ==\n", hosts, count)
+                              : fmt::format("== {} ==\n", hosts);
+  out += text;
+  if (!text.empty() && text.back() != '\n') out += '\n';
   return out;
 }
 

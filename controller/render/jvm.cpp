@@ -1,4 +1,5 @@
 #include "sonde/render/jvm.h"
+#include "sonde/render/fleet.h"
 
 #include <algorithm>
 #include <map>
@@ -79,33 +80,69 @@ std::string format_uptime(double seconds) {
   return fmt::format("{}d{:02}h", s / 86400, (s % 86400) / 3600);
 }
 
+namespace {
+
+// The JVM table; with hosts, a HOST column first (a fleet run).
+std::string jvm_table(const std::vector<std::pair<std::string, const jvm::JvmInfo*>>& rows,
+                      bool with_host, int term_width) {
+  std::vector<Column> cols = {{"PID", Align::kRight},
+                              {"USER"},
+                              {"JAVA"},
+                              {"UPTIME", Align::kRight},
+                              {"HEAP"},
+                              {"JDWP"},
+                              {"JMX"},
+                              {"CONTAINER"},
+                              {"ATTACH"},
+                              {"MAIN"}};
+  if (with_host) cols.insert(cols.begin(), Column{"HOST"});
+  Table t(std::move(cols));
+  for (const auto& [host, jp] : rows) {
+    const jvm::JvmInfo& j = *jp;
+    std::string pid = std::to_string(j.pid);
+    if (j.nspid && *j.nspid != j.pid) pid += " (" + std::to_string(*j.nspid) + ")";
+    std::vector<std::string> cells = {pid,
+                                      j.user.value_or("?"),
+                                      j.java_version,
+                                      j.uptime_s ? format_uptime(*j.uptime_s) : "?",
+                                      heap_cell(j),
+                                      jdwp_cell(j),
+                                      jmx_cell(j),
+                                      j.container.in_container ? "yes" : "-",
+                                      attach_cell(j),
+                                      main_cell(j)};
+    if (with_host) cells.insert(cells.begin(), host);
+    t.add_row(std::move(cells));
+  }
+  return t.render(term_width);
+}
+
+}  // namespace
+
 std::string render_jvm_list(const jvm::JvmListResult& r, int term_width) {
   std::string out;
   if (r.jvms.empty()) {
     out = "no JVMs found\n";
   } else {
-    Table t({{"PID", Align::kRight},
-             {"USER"},
-             {"JAVA"},
-             {"UPTIME", Align::kRight},
-             {"HEAP"},
-             {"JDWP"},
-             {"JMX"},
-             {"CONTAINER"},
-             {"ATTACH"},
-             {"MAIN"}});
-    for (const auto& j : r.jvms) {
-      std::string pid = std::to_string(j.pid);
-      if (j.nspid && *j.nspid != j.pid) pid += " (" + std::to_string(*j.nspid) + ")";
-      t.add_row({pid, j.user.value_or("?"), j.java_version,
-                 j.uptime_s ? format_uptime(*j.uptime_s) : "?", heap_cell(j), jdwp_cell(j),
-                 jmx_cell(j), j.container.in_container ? "yes" : "-", attach_cell(j),
-                 main_cell(j)});
-    }
-    out = t.render(term_width);
+    std::vector<std::pair<std::string, const jvm::JvmInfo*>> rows;
+    for (const auto& j : r.jvms) rows.emplace_back("", &j);
+    out = jvm_table(rows, false, term_width);
   }
   for (const auto& n : r.notes) out += "note: " + terminal_safe(n) + "\n";
   return out;
+}
+
+std::string render_jvm_list_fleet(
+    const std::vector<std::pair<std::string, jvm::JvmListResult>>& hosts, int term_width) {
+  std::vector<std::pair<std::string, const jvm::JvmInfo*>> rows;
+  std::string notes;
+  for (const auto& [host, r] : hosts) {
+    for (const auto& j : r.jvms) rows.emplace_back(host, &j);
+    for (const auto& n : r.notes) notes += host + ": note: " + terminal_safe(n) + "\n";
+  }
+  std::string out =
+      rows.empty() ? "no JVMs found on any host\n" : jvm_table(rows, true, term_width);
+  return out + notes;
 }
 
 std::string render_jvm_attach(const jvm::JvmAttachResult& r) {

@@ -3,10 +3,12 @@
 #include <time.h>
 
 #include <algorithm>
+#include <map>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "sonde/render/fleet.h"
 #include "sonde/render/json_access.h"
 #include "sonde/render/table.h"
 
@@ -143,6 +145,141 @@ std::string render_trace_summary(const ptrace::TraceResult& summary) {
         "\n… {} more process{} not shown (the busiest are); the table at the top counts them "
         "all\n",
         more, more == 1 ? "" : "es");
+  return out;
+}
+
+namespace {
+
+// One syscall summed over a fleet: the totals and each host's share.
+struct FleetSyscall {
+  std::string name;
+  uint64_t calls = 0, errors = 0, time_ns = 0;
+  std::vector<std::pair<size_t, const ptrace::SyscallCount*>> per_host;  // (host index, counts)
+};
+
+// The median of the time each host that made the call spent in it.
+uint64_t median_time(const FleetSyscall& f) {
+  std::vector<uint64_t> t;
+  t.reserve(f.per_host.size());
+  for (const auto& [h, c] : f.per_host) t.push_back(c->time_ns);
+  std::sort(t.begin(), t.end());
+  if (t.empty()) return 0;
+  const size_t m = t.size() / 2;
+  return t.size() % 2 ? t[m] : (t[m - 1] + t[m]) / 2;
+}
+
+constexpr uint64_t kOutlierFactor = 3;
+constexpr size_t kOutlierMinHosts = 3;
+// Microseconds apart are noise (a first call that faults its pages in):
+// an outlier is also this much over the median.
+constexpr uint64_t kOutlierMinExcessNs = 1'000'000;
+
+}  // namespace
+
+std::string render_trace_fleet(
+    const std::vector<std::pair<std::string, ptrace::TraceResult>>& hosts, size_t total_hosts,
+    bool by_host, int term_width) {
+  std::vector<FleetSyscall> rows;
+  std::map<std::string, size_t> index;
+  ptrace::SyscallTotal total;
+  for (size_t h = 0; h < hosts.size(); ++h) {
+    const auto& r = hosts[h].second;
+    total.calls += r.total.calls;
+    total.errors += r.total.errors;
+    total.time_ns += r.total.time_ns;
+    for (const auto& sc : r.syscalls) {
+      std::string name =
+          sc.name.empty() ? fmt::format("syscall_{}", sc.nr) : terminal_safe(sc.name);
+      auto [it, fresh] = index.emplace(name, rows.size());
+      if (fresh) rows.push_back({name, 0, 0, 0, {}});
+      FleetSyscall& f = rows[it->second];
+      f.calls += sc.calls;
+      f.errors += sc.errors;
+      f.time_ns += sc.time_ns;
+      f.per_host.emplace_back(h, &sc);
+    }
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const FleetSyscall& a, const FleetSyscall& b) {
+    return a.time_ns > b.time_ns;
+  });
+  auto pct = [&](uint64_t t) {
+    return total.time_ns > 0 ? 100.0 * static_cast<double>(t) / static_cast<double>(total.time_ns)
+                             : 0.0;
+  };
+  auto host_name = [&](size_t h) { return terminal_safe(hosts[h].first); };
+
+  if (by_host) {
+    std::vector<Column> cols = {
+        {"syscall", Align::kLeft}, {"calls", Align::kRight}, {"errors", Align::kRight}};
+    for (const auto& [name, r] : hosts) cols.push_back({terminal_safe(name), Align::kRight});
+    Table t(std::move(cols));
+    for (const auto& f : rows) {
+      std::vector<std::string> cells = {f.name, std::to_string(f.calls),
+                                        f.errors ? std::to_string(f.errors) : ""};
+      std::vector<std::string> per(hosts.size(), "-");
+      for (const auto& [h, c] : f.per_host)
+        per[h] = std::to_string(c->calls) + (c->errors ? fmt::format(" ({}E)", c->errors) : "");
+      cells.insert(cells.end(), per.begin(), per.end());
+      t.add_row(std::move(cells));
+    }
+    std::vector<std::string> last = {"total", std::to_string(total.calls),
+                                     total.errors ? std::to_string(total.errors) : ""};
+    for (const auto& [name, r] : hosts) last.push_back(std::to_string(r.total.calls));
+    t.add_row(std::move(last));
+    return t.render(term_width) +
+           fmt::format("calls per host; (NE): N of them failed; -: no call\n");
+  }
+
+  Table t({{"% time", Align::kRight},
+           {"seconds", Align::kRight},
+           {"usecs/call", Align::kRight},
+           {"calls", Align::kRight},
+           {"errors", Align::kRight},
+           {"hosts", Align::kRight},
+           {"worst host", Align::kLeft},
+           {"syscall", Align::kLeft}});
+  std::vector<std::string> outliers;
+  for (const auto& f : rows) {
+    const ptrace::SyscallCount* worst = nullptr;
+    size_t worst_host = 0;
+    for (const auto& [h, c] : f.per_host) {
+      if (worst && c->time_ns <= worst->time_ns) continue;
+      worst = c;
+      worst_host = h;
+    }
+    std::string worst_cell;
+    if (worst) {
+      const uint64_t median = median_time(f);
+      const bool outlier = f.per_host.size() >= kOutlierMinHosts &&
+                           worst->time_ns > kOutlierFactor * median &&
+                           worst->time_ns - median >= kOutlierMinExcessNs;
+      worst_cell = fmt::format(
+          "{} {:.0f}%{}", host_name(worst_host),
+          f.time_ns ? 100.0 * static_cast<double>(worst->time_ns) / static_cast<double>(f.time_ns)
+                    : 0.0,
+          outlier ? " !" : "");
+      if (outlier)
+        outliers.push_back(fmt::format("{}: {} took {:.6f} s in {} calls, the median host {:.6f} s",
+                                       host_name(worst_host), f.name,
+                                       static_cast<double>(worst->time_ns) / 1e9, worst->calls,
+                                       static_cast<double>(median) / 1e9));
+    }
+    const uint64_t usecs = f.calls > 0 ? f.time_ns / 1000 / f.calls : 0;
+    t.add_row({fmt::format("{:.2f}", pct(f.time_ns)),
+               fmt::format("{:.6f}", static_cast<double>(f.time_ns) / 1e9), std::to_string(usecs),
+               std::to_string(f.calls), f.errors ? std::to_string(f.errors) : "",
+               fmt::format("{}/{}", f.per_host.size(), total_hosts), worst_cell, f.name});
+  }
+  const uint64_t usecs = total.calls > 0 ? total.time_ns / 1000 / total.calls : 0;
+  t.add_row({"100.00", fmt::format("{:.6f}", static_cast<double>(total.time_ns) / 1e9),
+             std::to_string(usecs), std::to_string(total.calls),
+             total.errors ? std::to_string(total.errors) : "",
+             fmt::format("{}/{}", hosts.size(), total_hosts), "", "total"});
+  std::string out = t.render(term_width);
+  if (!outliers.empty()) {
+    out += fmt::format("outliers (`!`: over {}x the median host and 1 ms more):\n", kOutlierFactor);
+    for (const auto& o : outliers) out += "  " + o + "\n";
+  }
   return out;
 }
 

@@ -12,8 +12,18 @@
 
 namespace sonde::controller {
 
+namespace {
+thread_local FILE* t_stderr = nullptr;
+}  // namespace
+
+void set_thread_stderr(FILE* f) {
+  t_stderr = f;
+}
+
 void StderrTail::add(const char* data, size_t n, bool relay) {
-  if (relay) {
+  if (relay && t_stderr) {
+    std::fwrite(data, 1, n, t_stderr);
+  } else if (relay) {
     ssize_t w = ::write(2, data, n);
     (void)w;
   }

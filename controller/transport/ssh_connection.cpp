@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "../session.h"
+#include "handshake_gate.h"
 #include "sonde/common/io.h"
 #include "sonde/common/log.h"
 #include "sonde/common/subprocess.h"
@@ -43,7 +45,13 @@ std::string shell_quote(std::string_view s) {
   return out + "'";
 }
 
+void SshConnection::release_gate() {
+  if (gate_) gate_->release(gate_key_);
+  gate_ = nullptr;
+}
+
 SshConnection::~SshConnection() {
+  release_gate();
   if (session_) {
     if (libssh().ssh_is_connected(session_)) libssh().ssh_disconnect(session_);
     libssh().ssh_free(session_);
@@ -58,6 +66,12 @@ Result<std::unique_ptr<SshConnection>> SshConnection::open(const SshTarget& targ
                                                            const SshOptions& opts) {
   if (auto lib = load_libssh(); !lib) return lib.error();
   std::unique_ptr<SshConnection> c(new SshConnection());
+  // The handshake slot connect() takes goes back once this is authenticated
+  // or has failed, whichever comes first.
+  struct GiveBack {
+    SshConnection* c;
+    ~GiveBack() { c->release_gate(); }
+  } give_back{c.get()};
   if (auto st = c->connect(target, opts); !st.ok()) return st.error();
   if (auto st = c->verify_host_key(opts); !st.ok()) return st.error();
   if (auto st = c->authenticate(opts); !st.ok()) return st.error();
@@ -112,6 +126,18 @@ Status SshConnection::connect(const SshTarget& target, const SshOptions& opts) {
   libssh().ssh_string_free_char(u);
   label_ = fmt::format("{}@{}:{}", user_, host_, port_);
 
+  if (opts.gate) {
+    // A jump host (ProxyJump/ProxyCommand, as the config resolved it) has a
+    // cap of its own: its sshd sees every handshake made through it.
+    char* proxy = nullptr;
+    if (libssh().ssh_options_get(session_, SSH_OPTIONS_PROXYCOMMAND, &proxy) == SSH_OK && proxy) {
+      gate_key_ = proxy;
+      libssh().ssh_string_free_char(proxy);
+    }
+    if (!opts.gate->acquire(gate_key_, [] { return interrupted(); }))
+      return Error{errc::kCancelled, "interrupted while waiting to connect to " + label_, {}};
+    gate_ = opts.gate;
+  }
   long t0 = monotonic_ms();
   if (libssh().ssh_connect(session_) != SSH_OK) {
     std::string e = libssh().ssh_get_error(session_);

@@ -13,12 +13,16 @@
 
 namespace sonde::controller {
 
+class HandshakeGate;
+
 struct SshOptions {
   std::string identity_file;  // -i: tried (with ssh-agent) instead of the default keys
   std::string config_file;    // -F: instead of ~/.ssh/config
   bool accept_new = false;    // record an unknown host key (never a changed one)
   long connect_timeout_ms = 10000;
   int verbosity = 0;
+  // A fleet run's cap on handshakes in flight (handshake_gate.h); null: none.
+  HandshakeGate* gate = nullptr;
 };
 
 struct ExecResult {
@@ -44,6 +48,8 @@ class SshConnection {
   Result<ExecResult> run(const std::string& command, std::string_view stdin_data, int timeout_ms);
 
   Error ssh_error(const std::string& what);
+  // Gives back the handshake slot (SshOptions::gate) if this holds one.
+  void release_gate();
 
  private:
   SshConnection() = default;
@@ -54,6 +60,8 @@ class SshConnection {
   ssh_session session_ = nullptr;
   std::string label_, host_, user_;
   int port_ = 22;
+  HandshakeGate* gate_ = nullptr;  // the gate whose slot this holds
+  std::string gate_key_;           // the jump host's ProxyCommand; "" direct
 };
 
 // POSIX shell single-quoting.

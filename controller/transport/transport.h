@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -42,7 +43,8 @@ class Transport {
 };
 
 // Keeps the last bytes of the agent's stderr for error messages, and relays
-// them to our stderr as they come.
+// them to our stderr as they come (or, on a fleet run's worker thread, to
+// that host's captured stderr: set_thread_stderr).
 class StderrTail {
  public:
   void add(const char* data, size_t n, bool relay);
@@ -52,5 +54,8 @@ class StderrTail {
  private:
   std::string tail_;
 };
+
+// Where StderrTail relays on this thread; null: fd 2.
+void set_thread_stderr(FILE* f);
 
 }  // namespace sonde::controller

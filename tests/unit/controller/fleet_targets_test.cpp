@@ -255,3 +255,26 @@ TEST(FleetInventory, DeepYamlIsRefusedAndLongChildChainsAreWalked) {
   ASSERT_FALSE(many.ok());
   EXPECT_TRUE(contains(many.error().message, "many.ini line 4")) << many.error().message;
 }
+
+// Groups of hosts are shown folded back into ranges, and the folding expands
+// back to the same names.
+TEST(FleetCompress, FoldsTrailingNumbersIntoRanges) {
+  EXPECT_EQ(fleet::compress_hosts({"web01", "web02", "web03", "web07"}), "web[01-03,07]");
+  EXPECT_EQ(fleet::compress_hosts({"web03", "web01", "web02"}), "web[01-03]");
+  EXPECT_EQ(fleet::compress_hosts({"lab07"}), "lab07");
+  EXPECT_EQ(fleet::compress_hosts({"h9", "h10", "h11"}), "h[9-11]");
+  EXPECT_EQ(fleet::compress_hosts({"web01", "web09", "web10"}), "web[01,09-10]");
+  EXPECT_EQ(fleet::compress_hosts({"db1", "db1", "db3"}), "db[1,3]");
+  EXPECT_EQ(fleet::compress_hosts({"a1", "b2", "a2", "gw"}), "a[1-2],b2,gw");
+  EXPECT_EQ(fleet::compress_hosts({}), "");
+  // Too long to be a number: kept as typed.
+  EXPECT_EQ(fleet::compress_hosts({"n1234567890123456789012"}), "n1234567890123456789012");
+  V names;
+  for (int i = 1; i <= 40; ++i) names.push_back((i < 10 ? "web0" : "web") + std::to_string(i));
+  names.push_back("web45");
+  const std::string folded = fleet::compress_hosts(names);
+  EXPECT_EQ(folded, "web[01-40,45]");
+  auto back = fleet::expand_range(folded);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(*back, names);
+}

@@ -1,0 +1,29 @@
+#include "pick.h"
+
+#include <fmt/format.h>
+
+#include "sonde/proc/ps_contract.h"
+
+namespace sonde::controller {
+
+Result<int> pick_process(Session& s, const std::string& regex) {
+  proc::PsArgs args;
+  args.name = regex;
+  args.interval_ms = 0;  // only the list: no %CPU sampling
+  args.sort = "pid";
+  auto ps = call_checked(s, "ps", proc::to_json(args), proc::ps_result_from_json);
+  if (!ps) return ps.error();
+  const proc::PsRow* oldest = nullptr;
+  for (const auto& p : ps->processes) {
+    if (p.pid == s.agent_pid()) continue;
+    if (!oldest || p.start_time < oldest->start_time ||
+        (p.start_time == oldest->start_time && p.pid < oldest->pid))
+      oldest = &p;
+  }
+  if (!oldest)
+    return Error{errc::kNotFound, fmt::format("no process matches --pgrep '{}'", regex),
+                 fmt::format("list them with: sonde ps {} --name '{}'", s.host(), regex)};
+  return oldest->pid;
+}
+
+}  // namespace sonde::controller

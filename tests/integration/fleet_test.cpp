@@ -1,0 +1,309 @@
+// Fleet runs on a lab of real sshd hosts on this machine
+// (tests/fixtures/fleet_lab.sh): lab01..lab50, each its own sshd and host key
+// on 127.0.0.(10+N). Two are down, one has a changed host key, one logs in as
+// an unprivileged user (ptrace denied), one has netem latency. Runs fleet
+// hello, ps, stack, trace and merge across them and checks the merged output,
+// each failure class, the exit codes, --deadline, Ctrl-C and --log-dir.
+#include <signal.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sonde/common/frame.h"
+#include "support/contains.h"
+#include "support/run.h"
+#include "support/tracee.h"
+
+namespace sonde::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* const kLab = SONDE_SOURCE_DIR "/tests/fixtures/fleet_lab.sh";
+constexpr int kHosts = 50;
+constexpr int kDown1 = 47, kDown2 = 48, kRekeyed = 49, kUnprivileged = 50, kDelayed = 46;
+constexpr int kRunTimeoutMs = 120000;
+
+json parse_json(const std::string& s) {
+  return json::parse(s, nullptr, false);
+}
+
+class FleetLab : public ::testing::Test {
+ public:
+  static void SetUpTestSuite() {
+    char tmpl[] = "/tmp/sonde-lab-XXXXXX";
+    if (!::mkdtemp(tmpl)) {
+      why_ = "mkdtemp failed";
+      return;
+    }
+    dir_ = tmpl;
+    ::sonde::testing::Run r =
+        run_cmd({"bash", kLab, "start", dir_, std::to_string(kHosts)}, {}, 60000);
+    if (r.exit_code == 77) {
+      why_ = "lab unavailable: " + trim_end(r.err);
+      return;
+    }
+    if (r.exit_code != 0) {
+      why_ = "fleet_lab.sh start failed: " + describe(r);
+      failed_start_ = true;
+      return;
+    }
+    auto lab = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), {"bash", kLab});
+      ::sonde::testing::Run x = run_cmd(args, {}, 20000);
+      if (x.exit_code != 0) ADD_FAILURE() << "fleet_lab.sh " << args[2] << ": " << describe(x);
+    };
+    lab({"down", dir_, std::to_string(kDown1)});
+    lab({"down", dir_, std::to_string(kDown2)});
+    lab({"rekey", dir_, std::to_string(kRekeyed)});
+    lab({"delay", dir_, std::to_string(kDelayed), "100"});
+    if (is_root()) lab({"unprivileged", dir_, std::to_string(kUnprivileged)});
+    up_ = true;
+  }
+  static void TearDownTestSuite() {
+    if (dir_.empty()) return;
+    run_cmd({"bash", kLab, "stop", dir_}, {}, 30000);
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+ protected:
+  void SetUp() override {
+    if (failed_start_) FAIL() << why_;
+    if (!up_) GTEST_SKIP() << why_;
+  }
+  static std::map<std::string, std::string> env() { return {{"HOME", dir_ + "/home"}}; }
+  static ::sonde::testing::Run sonde(std::vector<std::string> args) {
+    return run_sonde(args, env(), kRunTimeoutMs);
+  }
+  static std::string host(int n) {
+    char b[16];
+    std::snprintf(b, sizeof b, "lab%02d", n);
+    return b;
+  }
+  // Each host of a --json fleet run by name.
+  static std::map<std::string, json> by_host(const json& doc) {
+    std::map<std::string, json> m;
+    if (doc.contains("hosts"))
+      for (const auto& h : doc["hosts"]) m[h["host"].get<std::string>()] = h;
+    return m;
+  }
+
+  static inline std::string dir_, why_;
+  static inline bool up_ = false, failed_start_ = false;
+};
+
+TEST_F(FleetLab, HelloOverFiftyHostsNamesEveryFailureClass) {
+  ::sonde::testing::Run r = sonde({"--json", "hello", "lab[01-50]"});
+  ASSERT_EQ(r.exit_code, 7) << "some hosts failed: partial. " << describe(r) << r.out;
+  json doc = parse_json(r.out);
+  ASSERT_FALSE(doc.is_discarded()) << r.out;
+  auto hosts = by_host(doc);
+  ASSERT_EQ(hosts.size(), static_cast<size_t>(kHosts));
+  EXPECT_EQ(hosts[host(kDown1)]["failure"], "unreachable") << hosts[host(kDown1)].dump();
+  EXPECT_EQ(hosts[host(kDown2)]["failure"], "unreachable");
+  EXPECT_EQ(hosts[host(kRekeyed)]["failure"], "host key") << hosts[host(kRekeyed)].dump();
+  for (int n : {1, 2, 25, kDelayed, kUnprivileged}) {
+    const json& h = hosts[host(n)];
+    EXPECT_TRUE(h["ok"].get<bool>()) << h.dump();
+    EXPECT_EQ(h["result"]["hostname"].is_string(), true) << h.dump();
+    ASSERT_TRUE(h["result"]["clock"].is_object()) << h.dump();
+    // The same machine's clock: the offset is within its own bound (+ slack).
+    int64_t off = h["result"]["clock"]["offset_ns"].get<int64_t>();
+    int64_t bound = h["result"]["clock"]["bound_ns"].get<int64_t>();
+    EXPECT_LE(std::llabs(off), bound + 5'000'000) << h.dump();
+  }
+  if (is_root()) {
+    // Logged in as sonde-lab: the agent says it may not ptrace others.
+    EXPECT_EQ(hosts[host(kUnprivileged)]["result"]["euid"].get<long long>() != 0, true);
+  }
+  EXPECT_EQ(doc["summary"]["ok"].get<int>(), kHosts - 3);
+  EXPECT_EQ(doc["summary"]["failures"]["unreachable"].size(), 2u);
+  EXPECT_EQ(doc["exit_code"].get<int>(), 7);
+}
+
+TEST_F(FleetLab, HelloTextIsOneTableAndASummaryByClass) {
+  ::sonde::testing::Run r = sonde({"hello", "lab[01-50]", "-v"});
+  ASSERT_EQ(r.exit_code, 7) << describe(r);
+  // One table: a header with HOST, then a row per host that answered.
+  EXPECT_TRUE(contains(r.out, "HOST")) << r.out;
+  for (int n : {1, 10, 45, kDelayed})
+    EXPECT_TRUE(contains(r.out, host(n) + " ")) << host(n) << " missing:\n" << r.out;
+  EXPECT_FALSE(contains(r.out, host(kDown1) + " ")) << r.out;
+  // The summary on stderr: counts, classes and compressed host names.
+  EXPECT_TRUE(contains(r.err, "47 of 50 hosts ok, 3 failed")) << r.err;
+  EXPECT_TRUE(contains(r.err, "unreachable")) << r.err;
+  EXPECT_TRUE(contains(r.err, "lab[47-48]")) << r.err;
+  EXPECT_TRUE(contains(r.err, "host key")) << r.err;
+  EXPECT_TRUE(contains(r.err, "connection refused")) << r.err;
+  // The handshake cap held: never more than 16 in flight.
+  auto at = r.err.find("SSH handshakes were in flight");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  auto num = r.err.rfind("at most ", at);
+  ASSERT_NE(num, std::string::npos);
+  int peak = std::stoi(r.err.substr(num + 8));
+  EXPECT_GE(peak, 1);
+  EXPECT_LE(peak, 16) << r.err;
+}
+
+TEST_F(FleetLab, PsIsOneTableWithAHostColumn) {
+  ::sonde::testing::Run r = sonde({"ps", "lab[01-10]", "--name", "sshd", "--interval", "0"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  auto nl = r.out.find('\n');
+  ASSERT_NE(nl, std::string::npos);
+  std::string header = r.out.substr(0, nl);
+  EXPECT_EQ(header.rfind("HOST", 0), 0u) << header;
+  EXPECT_TRUE(contains(header, "PID")) << header;
+  std::set<std::string> seen;
+  for (size_t p = nl + 1; p < r.out.size();) {
+    size_t e = r.out.find('\n', p);
+    std::string line = r.out.substr(p, e - p);
+    if (line.rfind("lab", 0) == 0) seen.insert(line.substr(0, 5));
+    p = e == std::string::npos ? r.out.size() : e + 1;
+  }
+  EXPECT_EQ(seen.size(), 10u) << r.out;
+  EXPECT_TRUE(contains(r.out, "on 10 hosts")) << r.out;
+}
+
+TEST_F(FleetLab, StackClassifiesPtraceDeniedAsPermission) {
+  if (!is_root()) GTEST_SKIP() << "the unprivileged lab host needs root to set up";
+  auto t = Tracee::start({"/bin/sleep", "60"});
+  ASSERT_TRUE(t);
+  std::string pid = std::to_string(t->pid());
+  // One at a time: the lab's hosts are one machine, and a process has one tracer.
+  ::sonde::testing::Run r =
+      sonde({"--json", "stack", host(1) + "," + host(kUnprivileged), "-p", pid, "--fanout", "1"});
+  EXPECT_EQ(r.exit_code, 7) << describe(r) << r.out;
+  auto hosts = by_host(parse_json(r.out));
+  EXPECT_TRUE(hosts[host(1)]["ok"].get<bool>()) << hosts[host(1)].dump();
+  EXPECT_EQ(hosts[host(kUnprivileged)]["failure"], "permission")
+      << hosts[host(kUnprivileged)].dump();
+}
+
+// trace -c over five hosts: one table summed over them, with n/N and the
+// worst host; the one host that sleeps long is flagged as an outlier. Each
+// host's agent knows which lab address it was reached on (SSH_CONNECTION).
+TEST_F(FleetLab, TraceCountsMergeIntoOneTableWithTheWorstHost) {
+  const std::string script =
+      "case \"$SSH_CONNECTION\" in *' 127.0.0.13 '*) sleep 0.6 ;; *) sleep 0.02 ;; esac";
+  ::sonde::testing::Run r =
+      sonde({"trace", "lab[01-05]", "-c", "-f", "--", "/bin/sh", "-c", script});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "worst host")) << r.out;
+  std::string sleep_row;
+  for (size_t p = 0; p < r.out.size();) {
+    size_t e = r.out.find('\n', p);
+    std::string line = r.out.substr(p, e - p);
+    if (contains(line, "nanosleep") && sleep_row.empty()) sleep_row = line;
+    p = e == std::string::npos ? r.out.size() : e + 1;
+  }
+  ASSERT_FALSE(sleep_row.empty()) << r.out;
+  EXPECT_TRUE(contains(sleep_row, " 5/5 ")) << sleep_row;
+  EXPECT_TRUE(contains(sleep_row, "lab03")) << sleep_row;
+  EXPECT_TRUE(contains(sleep_row, "!")) << sleep_row;
+  EXPECT_TRUE(contains(r.out, "outliers")) << r.out;
+  EXPECT_TRUE(contains(r.err, "5 of 5 hosts ok")) << r.err;
+
+  ::sonde::testing::Run b = sonde({"trace", "lab[01-03]", "-c", "--by-host", "--", "/bin/true"});
+  ASSERT_EQ(b.exit_code, 0) << describe(b);
+  std::string header = b.out.substr(0, b.out.find('\n'));
+  for (int k = 1; k <= 3; ++k) EXPECT_TRUE(contains(header, host(k))) << header;
+  EXPECT_TRUE(contains(b.out, "execve")) << b.out;
+
+  ::sonde::testing::Run one = sonde({"trace", "lab01", "-c", "--by-host", "--", "/bin/true"});
+  EXPECT_EQ(one.exit_code, 2) << describe(one);
+  EXPECT_TRUE(contains(one.err, "give several")) << one.err;
+}
+
+// The same process on every host, named by --pgrep, and its threads grouped
+// by where they are: every host is in the same place.
+TEST_F(FleetLab, StackGroupsTheHostsStuckInTheSamePlace) {
+  auto t = Tracee::start({"/bin/sleep", "61.25"});
+  ASSERT_TRUE(t);
+  ::sonde::testing::Run r =
+      sonde({"stack", "lab[01-04]", "--pgrep", "^/bin/sleep 61\\.25", "--fanout", "1"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "== 4 hosts, 4 threads: lab[01-04] ==")) << r.out;
+  EXPECT_TRUE(contains(r.out, "nanosleep")) << r.out;
+  EXPECT_TRUE(contains(r.out, "lab01 TID " + std::to_string(t->pid()))) << r.out;
+
+  ::sonde::testing::Run none =
+      sonde({"--json", "stack", "lab[01-02]", "--pgrep", "^no-such-process-here$"});
+  EXPECT_EQ(none.exit_code, 8) << describe(none);
+  auto hosts = by_host(parse_json(none.out));
+  EXPECT_EQ(hosts["lab01"]["failure"], "command error") << none.out;
+  EXPECT_TRUE(contains(none.out, "no process matches")) << none.out;
+}
+
+TEST_F(FleetLab, IdenticalTextOutputIsGroupedByHosts) {
+  // `trace -e none` of a launched `true`: each host prints the same exit line.
+  ::sonde::testing::Run r = sonde({"trace", "lab[01-12]", "-e", "trace=none", "--", "/bin/true"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "== lab[01-12] (12 hosts) ==")) << r.out;
+  EXPECT_TRUE(contains(r.out, "+++ exited with 0 +++")) << r.out;
+}
+
+TEST_F(FleetLab, DeadlineStopsTheRunAndCallsTheHostsTimedOut) {
+  long t0 = ::time(nullptr);
+  ::sonde::testing::Run r =
+      sonde({"--json", "--deadline", "2s", "trace", "lab01,lab02", "--", "/bin/sleep", "30"});
+  long took = ::time(nullptr) - t0;
+  EXPECT_EQ(r.exit_code, 8) << "every host failed: " << describe(r) << r.out;
+  EXPECT_LT(took, 20) << "the deadline must end the run";
+  auto hosts = by_host(parse_json(r.out));
+  EXPECT_EQ(hosts["lab01"]["failure"], "timeout") << r.out;
+  EXPECT_EQ(hosts["lab02"]["failure"], "timeout") << r.out;
+}
+
+TEST_F(FleetLab, CtrlCPrintsWhatWasGatheredAndNamesTheUnfinished) {
+  std::string cmd = "'" + std::string(SONDE_BIN_DIR) +
+                    "/sonde' trace lab01,lab02 -- /bin/sleep 30 & p=$!; sleep 3; kill -INT $p; "
+                    "wait $p";
+  ::sonde::testing::Run r = run_cmd({"bash", "-c", cmd}, env(), 60000);
+  EXPECT_EQ(r.exit_code, 130) << describe(r);
+  EXPECT_TRUE(contains(r.err, "did not finish: lab[01-02]")) << r.err;
+}
+
+TEST_F(FleetLab, LogDirLinesMergeBackIntoOneView) {
+  std::string d1 = dir_ + "/logs1", d2 = dir_ + "/logs2";
+  ::sonde::testing::Run a =
+      sonde({"ps", "lab[01-03]", "--name", "sshd", "--interval", "0", "--log-dir", d1});
+  ASSERT_EQ(a.exit_code, 0) << describe(a);
+  ::sonde::testing::Run b =
+      sonde({"ps", "lab[04-05],lab47", "--name", "sshd", "--interval", "0", "--log-dir", d2});
+  ASSERT_EQ(b.exit_code, 7) << describe(b);
+  // One JSON line per host, and each host's output beside it.
+  std::ifstream lines(d1 + "/hosts.jsonl");
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    json j = parse_json(line);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    EXPECT_EQ(j["command"], "ps");
+    EXPECT_TRUE(j["result"].is_object());
+    ++n;
+  }
+  EXPECT_EQ(n, 3);
+  EXPECT_TRUE(fs::exists(d1 + "/lab01.out"));
+  ::sonde::testing::Run m = sonde({"merge", d1, d2});
+  EXPECT_EQ(m.exit_code, 7) << describe(m);
+  for (int k = 1; k <= 5; ++k) EXPECT_TRUE(contains(m.out, host(k) + " ")) << m.out;
+  EXPECT_TRUE(contains(m.err, "5 of 6 hosts ok")) << m.err;
+  EXPECT_TRUE(contains(m.err, "lab47")) << m.err;
+}
+
+TEST_F(FleetLab, InteractiveCommandsRefuseAFleet) {
+  ::sonde::testing::Run r = sonde({"forward", "lab[01-02]", "8080"});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_TRUE(contains(r.err, "one host at a time")) << r.err;
+}
+
+}  // namespace
+}  // namespace sonde::testing

@@ -1,0 +1,130 @@
+// Merged fleet views built from typed results: trace -c over hosts (n/N,
+// worst host, outliers, --by-host) and stacks grouped by where they are.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sonde/render/fleet.h"
+
+namespace sonde::render {
+namespace {
+
+using ptrace::SyscallCount;
+using ptrace::TraceResult;
+
+TraceResult counts(std::vector<SyscallCount> sc) {
+  TraceResult r;
+  for (const auto& s : sc) {
+    r.total.calls += s.calls;
+    r.total.errors += s.errors;
+    r.total.time_ns += s.time_ns;
+  }
+  r.syscalls = std::move(sc);
+  return r;
+}
+
+// The line of the table whose last word is `name`.
+std::string row_of(const std::string& text, const std::string& name) {
+  for (size_t p = 0; p < text.size();) {
+    size_t e = text.find('\n', p);
+    std::string line = text.substr(p, e - p);
+    if (line.size() > name.size() &&
+        line.compare(line.size() - name.size(), name.size(), name) == 0)
+      return line;
+    p = e == std::string::npos ? text.size() : e + 1;
+  }
+  return {};
+}
+
+std::vector<std::pair<std::string, TraceResult>> four_hosts() {
+  std::vector<std::pair<std::string, TraceResult>> h;
+  for (int i = 1; i <= 4; ++i) {
+    // web03 waits 500 ms in read; the others 10 ms. Only web01 calls openat.
+    uint64_t read_ns = i == 3 ? 500'000'000 : 10'000'000;
+    std::vector<SyscallCount> sc = {{"read", 0, 100, i == 2 ? 4u : 0u, read_ns},
+                                    {"close", 3, 10, 0, 20'000 + 5'000ull * i}};
+    if (i == 1) sc.push_back({"openat", 257, 2, 1, 30'000});
+    h.emplace_back("web0" + std::to_string(i), counts(sc));
+  }
+  return h;
+}
+
+TEST(FleetRender, TraceTableSumsHostsAndNamesTheWorst) {
+  std::string t = render_trace_fleet(four_hosts(), 5, false);
+  std::string read = row_of(t, "read");
+  ASSERT_FALSE(read.empty()) << t;
+  // 400 calls, 4 errors, 4 of the 5 hosts asked, web03 the worst and an outlier.
+  EXPECT_NE(read.find(" 400 "), std::string::npos) << read;
+  EXPECT_NE(read.find(" 4 "), std::string::npos) << read;
+  EXPECT_NE(read.find("4/5"), std::string::npos) << read;
+  EXPECT_NE(read.find("web03 94% !"), std::string::npos) << read;
+  // close differs by microseconds: the worst host, not an outlier.
+  std::string close = row_of(t, "close");
+  EXPECT_NE(close.find("web04"), std::string::npos) << close;
+  EXPECT_EQ(close.find('!'), std::string::npos) << close;
+  EXPECT_NE(row_of(t, "openat").find("1/5"), std::string::npos) << t;
+  EXPECT_NE(row_of(t, "total").find(" 442 "), std::string::npos) << t;
+  EXPECT_NE(t.find("outliers"), std::string::npos) << t;
+  EXPECT_NE(t.find("web03: read took 0.500000 s in 100 calls, the median host 0.010000 s"),
+            std::string::npos)
+      << t;
+  // Sorted by time, like strace -c.
+  EXPECT_LT(t.find("read"), t.find("close")) << t;
+}
+
+TEST(FleetRender, TraceByHostHasAColumnPerHost) {
+  std::string t = render_trace_fleet(four_hosts(), 4, true);
+  std::string header = t.substr(0, t.find('\n'));
+  for (const char* h : {"web01", "web02", "web03", "web04"})
+    EXPECT_NE(header.find(h), std::string::npos) << header;
+  // Rows start with the name here: find it by prefix.
+  size_t at = t.find("openat");
+  ASSERT_NE(at, std::string::npos) << t;
+  std::string line = t.substr(at, t.find('\n', at) - at);
+  EXPECT_NE(line.find("2 (1E)"), std::string::npos) << line;
+  EXPECT_NE(line.find(" -"), std::string::npos) << "hosts with no call show -: " << line;
+}
+
+profiler::ThreadStack thread(int tid, std::vector<std::string> functions) {
+  profiler::ThreadStack t;
+  t.tid = tid;
+  t.name = "worker";
+  t.state = 'S';
+  for (auto& f : functions) {
+    profiler::Frame fr;
+    fr.function = f;
+    fr.module = "/usr/lib/libapp.so";
+    fr.address = 0x1000u + static_cast<uint64_t>(tid);  // differs per host: not part of the place
+    t.frames.push_back(fr);
+  }
+  return t;
+}
+
+TEST(FleetRender, StacksAreGroupedByPlaceMostHostsFirst) {
+  std::vector<std::pair<std::string, profiler::StackDump>> hosts;
+  for (int i = 1; i <= 3; ++i) {
+    profiler::StackDump d;
+    d.pid = 100 + i;
+    d.threads.push_back(thread(10 * i, {"pthread_cond_wait", "queue_pop", "worker_main"}));
+    if (i == 2) d.threads.push_back(thread(10 * i + 1, {"read", "handle_request"}));
+    hosts.emplace_back("app0" + std::to_string(i), std::move(d));
+  }
+  auto fold = [](const std::vector<std::string>& names) {
+    std::string s;
+    for (const auto& n : names) s += (s.empty() ? "" : ",") + n;
+    return s;
+  };
+  std::string t = render_stack_fleet(hosts, fold);
+  size_t stuck = t.find("== 3 hosts, 3 threads: app01,app02,app03 ==");
+  size_t odd = t.find("== 1 host, 1 thread: app02 ==");
+  ASSERT_NE(stuck, std::string::npos) << t;
+  ASSERT_NE(odd, std::string::npos) << t;
+  EXPECT_LT(stuck, odd) << t;
+  EXPECT_NE(t.find("#0  pthread_cond_wait - libapp.so"), std::string::npos) << t;
+  EXPECT_NE(t.find("app02 TID 21 worker (S)"), std::string::npos) << t;
+}
+
+}  // namespace
+}  // namespace sonde::render
