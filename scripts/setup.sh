@@ -52,9 +52,10 @@ TEST=(
   netcat-openbsd
   # sonde report's HTML is checked by a strict HTML5 parser and loaded in headless Chromium
   chromium python3-html5lib
-  # bench/fleet runs sonde beside parallel-ssh, clush and ansible on the same lab hosts;
+  # bench/fleet runs sonde beside parallel-ssh, clush and ansible on the same lab hosts
+  # (GNU time gives each side's peak memory);
   # tests/integration/fleet_test.cpp drives ansible-playbook per group for `sonde merge`
-  pssh clustershell ansible-core
+  pssh clustershell ansible-core time
   # scripts/fuzz.sh: libFuzzer targets need clang; libclang-rt-14-dev holds libFuzzer and clang's
   # ASan/UBSan runtimes (only a Recommends of clang, so named here); llvm-14 brings llvm-symbolizer
   # for readable crash stacks

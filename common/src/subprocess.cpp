@@ -255,4 +255,15 @@ std::string describe_wait_status(int st) {
   return fmt::format("wait status {:#x}", st);
 }
 
+std::string shell_quote(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  return out + "'";
+}
+
 }  // namespace sonde

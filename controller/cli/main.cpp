@@ -61,16 +61,23 @@ po::options_description global_options(GlobalOptions& g, std::string& connect_ti
       "stop the whole run after this long (e.g. 2m); hosts not done are named")(
       "log-dir", po::value(&fo.log_dir),
       "keep each host's output there, and one JSON line per host (hosts.jsonl, for `sonde "
-      "merge`)");
+      "merge`)")("k8s", po::value(&fo.k8s),
+                 "[NS/]SELECTOR: the pods kubectl lists for it are the targets, each agent reached "
+                 "with kubectl exec -i (see deploy/k8s)")(
+      "k8s-agent", po::value(&fo.k8s_agent),
+      "the agent's path inside those pods (default /usr/local/bin/sonde-agent)")(
+      "k8s-container", po::value(&fo.k8s_container), "the container of the pod to exec in");
   o.add(f);
   return o;
 }
 
 // Options that take a value: needed to find the command word before parsing.
 const std::set<std::string> kValueOptions = {
-    "--agent",           "--via",        "--identity", "-i",          "--ssh-config", "-F",
-    "--connect-timeout", "--remote-dir", "--case",     "--inventory", "--exclude",    "-x",
-    "--fanout",          "--deadline",   "--log-dir"};
+    "--agent",      "--via",       "--identity",        "-i",
+    "--ssh-config", "-F",          "--connect-timeout", "--remote-dir",
+    "--case",       "--inventory", "--exclude",         "-x",
+    "--k8s",        "--k8s-agent", "--k8s-container",   "--fanout",
+    "--deadline",   "--log-dir"};
 
 void print_usage(const po::options_description& global) {
   std::printf(

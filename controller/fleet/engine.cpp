@@ -124,6 +124,10 @@ RunOutcome run_hosts(const std::vector<FleetTarget>& targets, const EngineOption
       const bool cut_short = interrupted();
       h.out = o.take();
       h.err = e.take();
+      if (opts.json_output) {
+        h.result = json::parse(h.out, nullptr, false);
+        if (!h.result.is_discarded()) std::string().swap(h.out);
+      }
       h.exit_code = rep.exit_code;
       h.error = rep.error;
       h.ended_ms = monotonic_ms() - t0;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fleet/targets.h"
+#include "sonde/common/frame.h"
 #include "sonde/common/result.h"
 
 namespace sonde::controller::fleet {
@@ -41,7 +42,10 @@ struct HostRun {
   FleetTarget target;
   bool started = false, finished = false;
   int exit_code = -1;
-  std::string out, err;        // what the command printed there
+  std::string out, err;  // what the command printed there
+  // With EngineOptions::json_output, out read as JSON in the worker (the text
+  // is then dropped: 1000 hosts hold one copy); discarded when it is not.
+  json result = json(json::value_t::discarded);
   std::optional<Error> error;  // what it failed with
   Failure failure = Failure::kNone;
   long started_ms = 0, ended_ms = 0;  // since the run began
@@ -54,6 +58,8 @@ struct EngineOptions {
   // A live "37/100 done, 2 failed, 61 running" line on this stream (a
   // terminal); null: none.
   FILE* progress = nullptr;
+  // Each host's output is one JSON document: read it as the host finishes.
+  bool json_output = false;
 };
 
 struct RunOutcome {

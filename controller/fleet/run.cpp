@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -13,11 +14,13 @@
 #include <fmt/format.h>
 
 #include "fleet/inventory.h"
+#include "fleet/k8s.h"
 #include "fleet/merge.h"
 #include "session.h"
 #include "sonde/common/io.h"
 #include "sonde/common/json_text.h"
 #include "sonde/common/log.h"
+#include "sonde/common/subprocess.h"
 #include "sonde/render/fleet.h"
 #include "sonde/render/table.h"
 #include "transport/handshake_gate.h"
@@ -64,7 +67,7 @@ std::string file_name_for(const std::string& host) {
   return s.empty() ? "_" : s;
 }
 
-HostRecord record_of(const HostRun& h, const std::string& command, bool json_mode) {
+HostRecord record_of(HostRun&& h, const std::string& command, bool json_mode) {
   HostRecord r;
   r.host = h.target.name;
   r.target = h.target.connect;
@@ -75,22 +78,22 @@ HostRecord record_of(const HostRun& h, const std::string& command, bool json_mod
   r.error = h.error;
   r.started_ms = h.started_ms;
   r.ended_ms = h.ended_ms;
-  r.errors = h.err;
-  if (json_mode) {
-    r.result = json::parse(h.out, nullptr, false);
-    if (r.result.is_discarded()) {
-      r.result = nullptr;
-      r.output = h.out;
-    }
+  r.errors = std::move(h.err);
+  if (json_mode && !h.result.is_discarded()) {
+    r.result = std::move(h.result);
   } else {
-    r.output = h.out;
+    r.result = nullptr;
+    r.output = std::move(h.out);
   }
   return r;
 }
 
 Status write_log_dir(const std::string& dir, const std::vector<HostRecord>& records) {
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-    return Error{errc::kIo, fmt::format("--log-dir {}: {}", dir, std::strerror(errno)),
+  // Like mkdir -p: a run per group writes under one parent (DIR/GROUP).
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return Error{errc::kIo, fmt::format("--log-dir {}: {}", dir, ec.message()),
                  "give a directory sonde can create or write"};
   std::ofstream lines(dir + "/hosts.jsonl", std::ios::trunc);
   if (!lines)
@@ -124,7 +127,7 @@ std::vector<std::pair<std::vector<std::string>, std::string>> group_by_text(
 }  // namespace
 
 bool is_fleet_target(const std::string& target, const FleetOptions& fo) {
-  if (!fo.inventory.empty()) return true;
+  if (!fo.inventory.empty() || !fo.k8s.empty()) return true;
   if (target.empty()) return false;
   if (target[0] == '@') return true;
   // A comma outside brackets, or a bracket holding a range: `web[01-40]`,
@@ -261,7 +264,12 @@ int print_fleet(const std::string& command, const std::vector<HostRecord>& recor
                  render::terminal_safe(compress_hosts(names)).c_str());
     // The distinct errors of the class, each with how many hosts had it.
     std::vector<std::pair<std::string, std::string>> errs;
-    for (const auto* h : hs) errs.emplace_back(h->host, h->error ? h->error->message : "failed");
+    // Their first lines: a changed host key's warning runs to five.
+    for (const auto* h : hs) {
+      std::string msg = h->error ? h->error->message : "failed";
+      msg = msg.substr(0, msg.find('\n'));
+      errs.emplace_back(h->host, std::move(msg));
+    }
     size_t shown = 0;
     for (const auto& [ehosts, msg] : group_by_text(errs)) {
       if (++shown > 3) {
@@ -283,6 +291,38 @@ int print_fleet(const std::string& command, const std::vector<HostRecord>& recor
   return code;
 }
 
+namespace {
+
+// The pods `--k8s` names, listed by kubectl; those not running are noted.
+Result<std::vector<FleetTarget>> k8s_targets(const FleetOptions& fo, FILE* err) {
+  auto sel = parse_k8s_selector(fo.k8s);
+  if (!sel) return sel.error();
+  auto argv = k8s_list_argv(*sel);
+  auto listed = run_capture(argv, 60000);
+  if (!listed)
+    return Error{errc::kConnect, "--k8s: cannot run kubectl: " + listed.error().message,
+                 "install kubectl and point it at the cluster (KUBECONFIG), or reach pods with "
+                 "--via 'kubectl exec -i POD -- /usr/local/bin/sonde-agent serve'"};
+  if (listed->exit_code != 0)
+    return Error{errc::kConnect,
+                 fmt::format("--k8s: kubectl get pods exited with {}", listed->exit_code),
+                 "run it by hand to see why: kubectl get pods " +
+                     (sel->ns.empty() ? "" : "-n " + sel->ns + " ") + "-l " + sel->selector};
+  auto pods = k8s_pods_from_json(
+      listed->out, *sel, fo.k8s_agent.empty() ? kK8sAgentPath : fo.k8s_agent, fo.k8s_container);
+  if (!pods) return pods.error();
+  if (!pods->not_running.empty()) {
+    std::string names;
+    for (const auto& n : pods->not_running) names += (names.empty() ? "" : ", ") + n;
+    std::fprintf(err, "sonde: note: %zu pod%s not running, left out: %s\n",
+                 pods->not_running.size(), pods->not_running.size() == 1 ? "" : "s",
+                 render::terminal_safe(names).c_str());
+  }
+  return std::move(pods->targets);
+}
+
+}  // namespace
+
 int run_fleet(const CommandSpec& spec, CommandContext& ctx, const FleetOptions& fo) {
   if (interactive(spec.name))
     return ctx.fail(Error{errc::kBadArgs,
@@ -294,8 +334,17 @@ int run_fleet(const CommandSpec& spec, CommandContext& ctx, const FleetOptions& 
     if (!inv) return ctx.fail(inv.error());
     inventory = std::move(*inv);
   }
-  auto targets = resolve_targets(ctx.target.empty() && inventory ? "all" : ctx.target,
-                                 inventory ? &*inventory : nullptr, fo.exclude);
+  Result<std::vector<FleetTarget>> targets = std::vector<FleetTarget>{};
+  if (!fo.k8s.empty()) {
+    if (!ctx.target.empty() || inventory)
+      return ctx.fail(Error{errc::kBadArgs,
+                            "--k8s names the targets: give no TARGET or --inventory",
+                            fmt::format("sonde --k8s {} {} ...", fo.k8s, spec.name)});
+    targets = k8s_targets(fo, ctx.err);
+  } else {
+    targets = resolve_targets(ctx.target.empty() && inventory ? "all" : ctx.target,
+                              inventory ? &*inventory : nullptr, fo.exclude);
+  }
   if (!targets) return ctx.fail(targets.error());
   if (fo.fanout < 1)
     return ctx.fail(Error{errc::kBadArgs, "--fanout must be at least 1", "e.g. --fanout 64"});
@@ -307,6 +356,7 @@ int run_fleet(const CommandSpec& spec, CommandContext& ctx, const FleetOptions& 
   eo.fanout = fo.fanout;
   eo.deadline_ms = fo.deadline_ms;
   eo.progress = (!ctx.g.json && ::isatty(2)) ? stderr : nullptr;
+  eo.json_output = json_mode;
 
   auto body = [&](const FleetTarget& t, FILE* out, FILE* err) {
     CommandContext c = ctx;
@@ -319,6 +369,7 @@ int run_fleet(const CommandSpec& spec, CommandContext& ctx, const FleetOptions& 
     c.failed.reset();
     c.reached_agent = false;
     if (!ctx.g.via.empty()) c.g.via = apply_via_template(ctx.g.via, t.name);
+    if (!t.via.empty()) c.g.via = t.via;
     for (const char* name : kOutputOptions) {
       if (!c.vm.count(name)) continue;
       try {
@@ -344,7 +395,8 @@ int run_fleet(const CommandSpec& spec, CommandContext& ctx, const FleetOptions& 
 
   std::vector<HostRecord> records;
   records.reserve(outcome.hosts.size());
-  for (const auto& h : outcome.hosts) records.push_back(record_of(h, spec.name, json_mode));
+  for (auto& h : outcome.hosts) records.push_back(record_of(std::move(h), spec.name, json_mode));
+  outcome.hosts.clear();
   if (!fo.log_dir.empty())
     if (auto st = write_log_dir(fo.log_dir, records); !st.ok())
       std::fprintf(ctx.err, "sonde: warning: %s\n", st.error().message.c_str());

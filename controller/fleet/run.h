@@ -18,6 +18,9 @@ struct FleetOptions {
   int fanout = 64;                   // --fanout
   long deadline_ms = 0;              // --deadline; 0: none
   std::string log_dir;               // --log-dir
+  std::string k8s;                   // --k8s [NS/]SELECTOR
+  std::string k8s_agent;             // --k8s-agent; "": kK8sAgentPath
+  std::string k8s_container;         // --k8s-container
 };
 
 // TARGET names a set of hosts: a comma list, a range, @FILE, or anything

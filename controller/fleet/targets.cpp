@@ -225,7 +225,7 @@ Result<std::vector<FleetTarget>> resolve_targets(std::string_view arg, const Inv
     if (inventory)
       if (auto h = inventory->hosts().find(n); h != inventory->hosts().end())
         connect = h->second.connect_spec();
-    out.push_back(FleetTarget{std::move(n), std::move(connect)});
+    out.push_back(FleetTarget{std::move(n), std::move(connect), {}});
   }
   if (out.empty())
     return bad_targets(fmt::format("-x excluded every target of `{}`", arg),

@@ -23,6 +23,7 @@ constexpr size_t kMaxTargets = 100000;
 struct FleetTarget {
   std::string name;     // as listed or as the inventory names it: the HOST column
   std::string connect;  // what the transport gets: [user@]host[:port], or "local"
+  std::string via;      // when set, the agent is reached by this command (--k8s)
 };
 
 // `web[01-40]` gives web01..web40 (the width of the first bound, when it has a

@@ -34,17 +34,6 @@ std::string known_hosts_name(const std::string& host, int port) {
 
 }  // namespace
 
-std::string shell_quote(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
-
 void SshConnection::release_gate() {
   if (gate_) gate_->release(gate_key_);
   gate_ = nullptr;

@@ -9,6 +9,7 @@
 
 #include "libssh.h"
 #include "sonde/common/result.h"
+#include "sonde/common/subprocess.h"  // shell_quote
 #include "ssh_target.h"
 
 namespace sonde::controller {
@@ -63,8 +64,5 @@ class SshConnection {
   HandshakeGate* gate_ = nullptr;  // the gate whose slot this holds
   std::string gate_key_;           // the jump host's ProxyCommand; "" direct
 };
-
-// POSIX shell single-quoting.
-std::string shell_quote(std::string_view s);
 
 }  // namespace sonde::controller

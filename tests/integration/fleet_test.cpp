@@ -299,6 +299,40 @@ TEST_F(FleetLab, LogDirLinesMergeBackIntoOneView) {
   EXPECT_TRUE(contains(m.err, "lab47")) << m.err;
 }
 
+// Beyond one controller: Ansible runs sonde once per inventory group (the
+// playbook shipped in deploy/ansible) and sonde merges the groups' per-host
+// lines into one view.
+TEST_F(FleetLab, AnsibleRunsSondePerGroupAndMergeJoinsThem) {
+  if (::access("/usr/bin/ansible-playbook", X_OK) != 0)
+    GTEST_SKIP() << "ansible-playbook not installed (apt-get install ansible-core)";
+  const std::string inv = dir_ + "/inventory.ini", out = dir_ + "/per-group";
+  {
+    std::ofstream f(inv);
+    f << "[web]\nlab[01:03]\n\n[db]\nlab04\nlab47\n";
+  }
+  auto e = env();
+  e["LC_ALL"] = "C.UTF-8";
+  e["ANSIBLE_NOCOLOR"] = "1";
+  e["ANSIBLE_LOCALHOST_WARNING"] = "0";
+  e["ANSIBLE_PYTHON_INTERPRETER"] = "auto_silent";
+  ::sonde::testing::Run r = run_cmd(
+      {"ansible-playbook", "-i", inv, SONDE_SOURCE_DIR "/deploy/ansible/sonde-per-group.yml", "-e",
+       "sonde=" + std::string(SONDE_BIN_DIR) + "/sonde", "-e",
+       "sonde_command=ps --name sshd --interval 0", "-e", "sonde_out=" + out},
+      e, 180000);
+  ASSERT_EQ(r.exit_code, 0) << describe(r) << r.out;
+  EXPECT_TRUE(fs::exists(out + "/web/hosts.jsonl")) << r.out;
+  EXPECT_TRUE(fs::exists(out + "/db/hosts.jsonl")) << r.out;
+  // The merged view names every host of both groups, and the one that is down.
+  for (int k = 1; k <= 4; ++k) EXPECT_TRUE(contains(r.out, host(k) + " ")) << r.out;
+  EXPECT_TRUE(contains(r.out, "4 of 5 hosts ok")) << r.out;
+  EXPECT_TRUE(contains(r.out, "lab47")) << r.out;
+  // The same merge, run by hand over the directories the playbook left.
+  ::sonde::testing::Run m = sonde({"merge", out + "/web", out + "/db"});
+  EXPECT_EQ(m.exit_code, 7) << describe(m);
+  EXPECT_TRUE(contains(m.err, "4 of 5 hosts ok")) << m.err;
+}
+
 TEST_F(FleetLab, InteractiveCommandsRefuseAFleet) {
   ::sonde::testing::Run r = sonde({"forward", "lab[01-02]", "8080"});
   EXPECT_EQ(r.exit_code, 2) << describe(r);

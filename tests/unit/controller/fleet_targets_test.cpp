@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "fleet/inventory.h"
+#include "fleet/k8s.h"
 #include "fleet/targets.h"
 #include "support/contains.h"
 
@@ -277,4 +278,66 @@ TEST(FleetCompress, FoldsTrailingNumbersIntoRanges) {
   auto back = fleet::expand_range(folded);
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_EQ(*back, names);
+}
+
+// --k8s: the pods kubectl lists become targets reached by kubectl exec -i.
+TEST(FleetK8s, SelectorAndPodListBecomeExecTargets) {
+  auto sel = fleet::parse_k8s_selector("sonde/app=sonde-agent");
+  ASSERT_TRUE(sel.ok()) << sel.error().message;
+  EXPECT_EQ(sel->ns, "sonde");
+  EXPECT_EQ(sel->selector, "app=sonde-agent");
+  EXPECT_EQ(fleet::k8s_list_argv(*sel), (V{"kubectl", "get", "pods", "--namespace", "sonde",
+                                           "--selector", "app=sonde-agent", "--output", "json"}));
+  EXPECT_FALSE(fleet::parse_k8s_selector("sonde/").ok());
+  EXPECT_FALSE(fleet::parse_k8s_selector("Bad_NS/app=x").ok());
+  auto bare = fleet::parse_k8s_selector("tier in (web,api)");
+  ASSERT_TRUE(bare.ok());
+  EXPECT_EQ(bare->ns, "");
+
+  const char* list = R"({"kind": "PodList", "items": [
+    {"metadata": {"name": "sonde-agent-7x2kq", "namespace": "sonde"}, "status": {"phase": "Running"}},
+    {"metadata": {"name": "sonde-agent-p9d4m", "namespace": "sonde"}, "status": {"phase": "Pending"}},
+    {"metadata": {"name": "evil;rm -rf", "namespace": "sonde"}, "status": {"phase": "Running"}},
+    {"metadata": {"name": "sonde-agent-zz81c", "namespace": "sonde"}, "status": {"phase": "Running"}}
+  ]})";
+  auto pods = fleet::k8s_pods_from_json(list, *sel, fleet::kK8sAgentPath, "");
+  ASSERT_TRUE(pods.ok()) << pods.error().message;
+  ASSERT_EQ(pods->targets.size(), 2u);
+  EXPECT_EQ(pods->targets[0].name, "sonde-agent-7x2kq");
+  EXPECT_EQ(pods->targets[0].via,
+            "kubectl exec -i --namespace sonde sonde-agent-7x2kq -- '/usr/local/bin/sonde-agent' "
+            "serve");
+  EXPECT_EQ(pods->not_running, (V{"sonde-agent-p9d4m (Pending)"}));
+  auto with_c = fleet::k8s_pods_from_json(list, *sel, "/opt/a b", "agent");
+  ASSERT_TRUE(with_c.ok());
+  EXPECT_EQ(with_c->targets[1].via,
+            "kubectl exec -i --namespace sonde sonde-agent-zz81c --container 'agent' -- '/opt/a b' "
+            "serve");
+  // Pods of several namespaces are named NS/POD.
+  auto two = fleet::k8s_pods_from_json(
+      R"({"items": [{"metadata": {"name": "a", "namespace": "x"}, "status": {"phase": "Running"}},
+                    {"metadata": {"name": "a", "namespace": "y"}, "status": {"phase": "Running"}}]})",
+      *bare, fleet::kK8sAgentPath, "");
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(two->targets[0].name, "x/a");
+  EXPECT_EQ(two->targets[1].name, "y/a");
+  auto none = fleet::k8s_pods_from_json(R"({"items": []})", *sel, fleet::kK8sAgentPath, "");
+  ASSERT_FALSE(none.ok());
+  EXPECT_TRUE(contains(none.error().hint, "kubectl get pods -n sonde")) << none.error().hint;
+  EXPECT_FALSE(fleet::k8s_pods_from_json("<html>", *sel, fleet::kK8sAgentPath, "").ok());
+}
+
+// The DaemonSet shipped in the tree runs the agent where --k8s looks for it.
+TEST(FleetK8s, TheDaemonSetManifestMatchesWhatK8sExpects) {
+  std::ifstream f(SONDE_SOURCE_DIR "/deploy/k8s/sonde-agent-daemonset.yaml");
+  ASSERT_TRUE(f) << "deploy/k8s/sonde-agent-daemonset.yaml is missing";
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(contains(text, "kind: DaemonSet"));
+  EXPECT_TRUE(contains(text, "hostPID: true")) << "the agent must see the node's processes";
+  EXPECT_TRUE(contains(text, "app: sonde-agent"));
+  EXPECT_TRUE(contains(text, "sonde --k8s sonde/app=sonde-agent"));
+  EXPECT_TRUE(contains(text, "SYS_PTRACE"));
+  std::ifstream d(SONDE_SOURCE_DIR "/deploy/k8s/Dockerfile");
+  std::string docker((std::istreambuf_iterator<char>(d)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(contains(docker, std::string("COPY sonde-agent ") + fleet::kK8sAgentPath)) << docker;
 }

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sonde/common/fd.h"
@@ -74,5 +75,8 @@ void reset_child_for_exec(const int* keep = nullptr, size_t n = 0) noexcept;
 
 // Human text for a wait status: "exited with 3", "killed by SIGKILL".
 std::string describe_wait_status(int status);
+
+// POSIX shell single-quoting: one word whatever s holds.
+std::string shell_quote(std::string_view s);
 
 }  // namespace sonde
