@@ -36,6 +36,13 @@ json to_json(const OpRecord& o) {
   return j;
 }
 
+json to_json(const FleetHostRecord& h) {
+  json j = {{"host", h.host}, {"ok", h.ok}, {"exit", h.exit}};
+  if (!h.failure.empty()) j["failure"] = h.failure;
+  if (!h.error.empty()) j["error"] = h.error;
+  return j;
+}
+
 json to_json(const ArtifactRecord& a) {
   json j = {{"path", a.path}, {"kind", a.kind}};
   if (!a.from.empty()) j["from"] = a.from;
@@ -61,6 +68,12 @@ json to_json(const Entry& e) {
     json artifacts = json::array();
     for (const auto& a : e.artifacts) artifacts.push_back(to_json(a));
     j["artifacts"] = std::move(artifacts);
+    if (!e.fleet.empty()) {
+      json hosts = json::array();
+      for (const auto& h : e.fleet) hosts.push_back(to_json(h));
+      j["fleet"] = std::move(hosts);
+      j["merged"] = e.merged;
+    }
     return j;
   }
   if (!e.text.empty() || e.kind == "note" || e.kind == "case") j["text"] = e.text;
@@ -104,6 +117,21 @@ Result<Entry> entry_from_json(const json& j, const std::string& where) {
       r.integer(a, "bytes", at, art.bytes);
     }
   }
+  if (const json* hosts = r.failed() ? nullptr : r.array(j, "fleet", {})) {
+    e.fleet.resize(hosts->size());
+    for (size_t i = 0; i < hosts->size() && !r.failed(); ++i) {
+      const json& h = (*hosts)[i];
+      JsonPath at = (JsonPath{} / "fleet")[i];
+      FleetHostRecord& f = e.fleet[i];
+      if (!r.object(h, at)) break;
+      r.string(h, "host", at, f.host);
+      r.boolean(h, "ok", at, f.ok);
+      r.string(h, "failure", at, f.failure);
+      r.integer(h, "exit", at, f.exit);
+      r.string(h, "error", at, f.error);
+    }
+  }
+  r.string(j, "merged", {}, e.merged);
   r.string(j, "text", {}, e.text);
   // Case events of early journals name the event under another key.
   for (const char* alias : {"event", "action", "state"})

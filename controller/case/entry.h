@@ -33,6 +33,15 @@ struct OpRecord {
   std::optional<OpError> error;
 };
 
+// One host of a fleet run (`sonde CMD web[01-40]`): how it ended there.
+struct FleetHostRecord {
+  std::string host;  // as listed
+  bool ok = false;
+  std::string failure;  // "" when ok; unreachable, auth, host key, ...
+  long long exit = 0;
+  std::string error;  // the first line of its error; "" when ok
+};
+
 struct ArtifactRecord {
   std::string path;  // relative to the case directory: artifacts/0003-profile.svg
   std::string from;  // where the command wrote it; "" when not known
@@ -54,6 +63,10 @@ struct Entry {
   std::vector<std::string> figures;
   std::vector<OpRecord> ops;
   std::vector<ArtifactRecord> artifacts;
+  // A fleet run: one entry for every host, and the merged view it printed
+  // (bounded), in place of per-host ops.
+  std::vector<FleetHostRecord> fleet;
+  std::string merged;
   // kind note and case
   std::string text;
   std::string tag;  // note: impact | cause | mitigation | fix | prevention | observation
@@ -66,6 +79,7 @@ inline const std::string& when(const Entry& e) {
 
 json to_json(const OpRecord& o);
 json to_json(const ArtifactRecord& a);
+json to_json(const FleetHostRecord& h);
 // The fields of its kind, as journal.h lists them.
 json to_json(const Entry& e);
 

@@ -24,6 +24,10 @@
 //    "ops": [{"op": "trace.run", "host": "...", "result": {...} | "error": {...}}],  redacted
 //    "artifacts": [{"path": "artifacts/0003-profile.svg", "from": "/tmp/p.svg",
 //                   "kind": "svg|pcap|jfr|log|other", "bytes": N}],
+//    "fleet": [{"host": "web01", "ok": true, "exit": 0},     a fleet run only: every host,
+//              {"host": "web07", "ok": false, "failure": "unreachable", "exit": 3,
+//               "error": "ssh web07:22: connection refused"}],
+//    "merged": "HOST  PID ...",               the merged view it printed (bounded), redacted
 //    -- kind "note":
 //    "text": "alerts fired", "tag": "impact|cause|mitigation|fix|prevention|observation",
 //    -- every kind:

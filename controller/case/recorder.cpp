@@ -52,6 +52,19 @@ json bounded(const json& r) {
   return out;
 }
 
+// A fleet run's merged view in a journal line: its first lines up to the
+// cap, then how many were left out (the --log-dir files keep them all).
+constexpr size_t kMaxMergedBytes = 64 * 1024;
+
+std::string bounded_text(const std::string& text, size_t cap) {
+  if (text.size() <= cap) return text;
+  size_t cut = text.rfind('\n', cap);
+  cut = cut == std::string::npos ? cap : cut + 1;
+  size_t more = 0;
+  for (size_t i = cut; i < text.size(); ++i) more += text[i] == '\n';
+  return text.substr(0, cut) + "… " + std::to_string(more) + " more lines not kept\n";
+}
+
 // Everything an op carries through the masks: its args and result as
 // redact_json sees any JSON, its strings as text.
 void redact_op(OpRecord& o, int* count) {
@@ -230,6 +243,12 @@ void record_command(const Invocation& inv, std::vector<OpRecord> ops) {
   e.summary = s.line;
   e.figures = s.figures;
   e.ops = std::move(ops);
+  if (inv.fleet) {
+    e.summary = inv.fleet->summary;
+    e.figures = inv.fleet->figures;
+    e.fleet = inv.fleet->hosts;
+    e.merged = bounded_text(inv.fleet->merged, kMaxMergedBytes);
+  }
   if (inv.redact) {
     int redacted = 0;
     // Strings in, strings out: the JSON here is our own.
@@ -237,6 +256,8 @@ void record_command(const Invocation& inv, std::vector<OpRecord> ops) {
     e.summary = redact_text(e.summary, &redacted);
     for (auto& f : e.figures) f = redact_text(f, &redacted);
     for (auto& o : e.ops) redact_op(o, &redacted);
+    e.merged = redact_text(e.merged, &redacted);
+    for (auto& h : e.fleet) h.error = redact_text(h.error, &redacted);
     // The target as typed can hold a password (user:pass@host, a --via command).
     e.target = redact_target(e.target, &redacted);
     e.redacted = redacted;

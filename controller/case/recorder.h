@@ -40,6 +40,14 @@ class CaseRecorder : public SessionObserver {
   std::vector<Op> ops_;
 };
 
+// What a fleet run adds to its entry (run_fleet fills it when a case records).
+struct FleetJournal {
+  std::vector<FleetHostRecord> hosts;
+  std::string merged;                // the merged view as printed
+  std::string summary;               // "47 of 50 hosts ok, 3 failed"
+  std::vector<std::string> figures;  // "unreachable: web[07,19]", ...
+};
+
 // What main() knows about one run of a command.
 struct Invocation {
   std::vector<std::string> argv;  // the whole command line, argv[0] as "sonde"
@@ -49,7 +57,8 @@ struct Invocation {
   bool redact = true;
   long duration_ms = 0;
   int exit = 0;
-  std::vector<std::string> outputs;  // files it wrote, copied as artifacts
+  std::vector<std::string> outputs;   // files it wrote, copied as artifacts
+  std::optional<FleetJournal> fleet;  // a fleet run
 };
 
 // The case this run records into: --case NAME, else the active case; "" for

@@ -81,6 +81,7 @@ tr.failed td { background: #fff4f2; }
 .tag { display: inline-block; font-size: .75rem; text-transform: uppercase; letter-spacing: .04em;
   background: #e8ebf1; border-radius: 3px; padding: 0 .35rem; margin-right: .3rem; }
 .text { white-space: pre-wrap; overflow-wrap: anywhere; }
+pre.merged { font-size: .8rem; overflow-x: auto; background: #f6f8fb; padding: .4rem; margin: .3rem 0; }
 figure { margin: .5rem 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e3e7ee; }
 figcaption { font-size: .85rem; color: #5b6475; }
@@ -146,6 +147,7 @@ void html_command(std::string& o, const ReportInput& in, const View& v, bool det
       for (const auto& f : v.figures) o += "<li>" + escape_html(f) + "</li>";
       o += "</ul>";
     }
+    if (!v.merged.empty()) o += "<pre class=\"merged\">" + escape_html(v.merged) + "</pre>";
     html_artifacts(o, in, v);
   }
   o += "</div>\n";

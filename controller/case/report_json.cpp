@@ -16,6 +16,12 @@ json view_json(const View& v) {
     j["summary"] = v.summary;
     if (v.exit) j["exit"] = *v.exit;
     j["figures"] = v.figures;
+    if (!v.fleet.empty()) {
+      json hosts = json::array();
+      for (const auto& h : v.fleet) hosts.push_back(to_json(h));
+      j["fleet"] = std::move(hosts);
+      j["merged"] = v.merged;
+    }
     json arts = json::array();
     for (const auto& a : v.artifacts)
       arts.push_back({{"path", a.path}, {"kind", a.kind}, {"redacted", !unredacted(a)}});

@@ -104,6 +104,19 @@ void md_command(std::string& o, const ReportInput& in, const View& v, bool detai
   o += "\n";
   if (!detail) return;
   for (const auto& f : v.figures) o += "  - " + md(f) + "\n";
+  // A fleet run's merged table, as it printed: a fenced block in the item,
+  // the fence longer than any backtick run in it.
+  if (!v.merged.empty()) {
+    size_t longest = 0, run = 0;
+    for (char c : v.merged) {
+      run = c == '`' ? run + 1 : 0;
+      longest = std::max(longest, run);
+    }
+    std::string fence(std::max<size_t>(3, longest + 1), '`');
+    o += "\n  " + fence + "\n";
+    for (const auto& l : lines_of(v.merged)) o += "  " + l + "\n";
+    o += "  " + fence + "\n\n";
+  }
   md_artifacts(o, in, v, "  ");
 }
 

@@ -107,6 +107,8 @@ View read_view(const Entry& e, size_t order) {
     if (v.kind == "case" && !v.line.empty()) v.line = "case " + v.line;
   }
   v.figures = e.figures;
+  v.merged = e.merged;
+  v.fleet = e.fleet;
   for (const auto& a : e.artifacts)
     if (!a.path.empty())
       v.artifacts.push_back({a.path, a.kind, a.bytes ? static_cast<long long>(*a.bytes) : -1});

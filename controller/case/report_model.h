@@ -35,6 +35,9 @@ struct View {
   std::string summary;
   std::optional<long long> exit, duration_ms;
   std::vector<std::string> figures;
+  // A fleet run: the merged view it printed, and its hosts.
+  std::string merged;
+  std::vector<FleetHostRecord> fleet;
   std::vector<Artifact> artifacts;
   long long redacted = 0;
   size_t order = 0;  // position in the journal, to keep ties stable

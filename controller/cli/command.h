@@ -33,6 +33,9 @@ inline constexpr int kInterrupted = 130;
 int exit_code_for(const Error& e);
 
 class HandshakeGate;
+namespace casefile {
+struct FleetJournal;
+}
 
 struct GlobalOptions {
   bool json = false;
@@ -63,6 +66,9 @@ struct CommandContext {
   // Sees every request of the sessions connect() opens (the case recorder,
   // when a case is active); null: nobody.
   SessionObserver* observer = nullptr;
+  // A fleet run fills this for the case journal (main sets it when a case
+  // records the run); null: nobody.
+  casefile::FleetJournal* fleet_journal = nullptr;
   // Where the command writes: the terminal, or, in a fleet run, this host's
   // captured output (merged when every host is done).
   FILE* out = stdout;

@@ -312,6 +312,8 @@ int run(int argc, char** argv) {
   if (case_name.empty()) return run_it();
   casefile::CaseRecorder recorder;
   ctx.observer = &recorder;
+  casefile::FleetJournal fleet_journal;
+  if (fleet_run) ctx.fleet_journal = &fleet_journal;
   long started = monotonic_ms();
   int code = run_it();
   casefile::Invocation inv;
@@ -323,7 +325,9 @@ int run(int argc, char** argv) {
   inv.redact = ctx.vm.count("no-redact") == 0;
   inv.duration_ms = monotonic_ms() - started;
   inv.exit = code;
-  inv.outputs = output_files(ctx);
+  // A fleet run's files are each host's own (out.web01.pcap): it lists them.
+  inv.outputs = fleet_run ? ctx.written : output_files(ctx);
+  if (fleet_run) inv.fleet = std::move(fleet_journal);
   try {
     casefile::record_command(inv, recorder.ops());
   } catch (const std::exception& e) {

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "fleet/targets.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {
@@ -18,11 +19,15 @@ std::vector<Side> check_sides(const CommandContext& ctx, const char* from_option
     sides.push_back({"via", v});
   }
   if (ctx.vm.count(from_option))
-    for (const auto& f : ctx.vm[from_option].as<std::vector<std::string>>()) {
-      CommandContext t = ctx;
-      t.g.via.clear();
-      t.target = f;
-      sides.push_back({f, t});
+    for (const auto& arg : ctx.vm[from_option].as<std::vector<std::string>>()) {
+      // --from takes fleet targets too: web[01-40], a,b,c, @FILE.
+      auto many = fleet::expand_target_list(arg);
+      for (const auto& f : many ? *many : std::vector<std::string>{arg}) {
+        CommandContext t = ctx;
+        t.g.via.clear();
+        t.target = f;
+        sides.push_back({f, t});
+      }
     }
   return sides;
 }

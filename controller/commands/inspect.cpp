@@ -1,6 +1,7 @@
 // sonde inspect TARGET -p PID: one process from the inside.
 #include "sonde/render/inspect.h"
 #include "../cli/command.h"
+#include "../cli/pick.h"
 #include "sonde/proc/inspect_contract.h"
 
 namespace sonde::controller {
@@ -11,13 +12,22 @@ CommandSpec inspect_command() {
   c.summary =
       "one process: exe, cmdline, cwd, user, threads+wchan, limits, memory, cgroup, "
       "namespaces, open fds with sockets resolved";
-  c.synopsis = "inspect TARGET -p PID [--env]";
+  c.synopsis = "inspect TARGET (-p PID | --pgrep REGEX) [--env]";
   c.options = [](po::options_description& o) {
-    o.add_options()("pid,p", po::value<long>()->required(), "the process to inspect")(
+    o.add_options()("pid,p", po::value<long>(), "the process to inspect")(
+        "pgrep", po::value<std::string>(),
+        "the oldest process whose name or command line matches REGEX (like pgrep -o -f): "
+        "the same process on every host of a fleet, whatever its pid")(
         "env", po::bool_switch(), "also show its environment (values may hold secrets)");
   };
   c.run = [](CommandContext& ctx) -> int {
-    long pid = ctx.vm["pid"].as<long>();
+    const bool by_name = ctx.vm.count("pgrep") > 0;
+    if (by_name == (ctx.vm.count("pid") > 0))
+      return ctx.fail(Error{errc::kBadArgs,
+                            "which process? give its pid (-p PID) or --pgrep REGEX, one of them",
+                            "sonde inspect TARGET -p PID"});
+    // Replaced by the picked pid once connected.
+    long pid = by_name ? 1 : ctx.vm["pid"].as<long>();
     // The wire's pid is an int; validate() judges the rest.
     if (pid < INT32_MIN || pid > INT32_MAX)
       return ctx.fail(Error{errc::kBadArgs, fmt::format("-p {} is not a process id", pid),
@@ -26,6 +36,11 @@ CommandSpec inspect_command() {
     if (auto st = proc::validate(args); !st) return ctx.fail(st.error());
     auto s = ctx.connect();
     if (!s) return ctx.fail(s.error());
+    if (by_name) {
+      auto picked = pick_process(**s, ctx.vm["pgrep"].as<std::string>());
+      if (!picked) return ctx.fail(picked.error());
+      args.pid = *picked;
+    }
     auto r = (*s)->call("inspect", proc::to_json(args));
     if (!r) {
       Error e = r.error();

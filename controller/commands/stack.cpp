@@ -24,7 +24,8 @@ CommandSpec stack_command() {
   c.run = [](CommandContext& ctx) -> int {
     const bool by_name = ctx.vm.count("pgrep") > 0;
     if (by_name == (ctx.vm.count("pid") > 0))
-      return ctx.fail(Error{errc::kBadArgs, "give the process with -p PID or --pgrep REGEX (one)",
+      return ctx.fail(Error{errc::kBadArgs,
+                            "which process? give its pid (-p PID) or --pgrep REGEX, one of them",
                             "sonde stack TARGET -p PID"});
     long pid = by_name ? 1 : ctx.vm["pid"].as<long>(), max_frames = ctx.vm["max-frames"].as<long>();
     if (pid <= 0 || pid > INT32_MAX)

@@ -7,6 +7,7 @@
 #include "sonde/common/clock.h"
 #include "sonde/common/hello_contract.h"
 #include "sonde/jvm/list_contract.h"
+#include "sonde/proc/inspect_contract.h"
 #include "sonde/proc/ps_contract.h"
 #include "sonde/profiler/stack_contract.h"
 #include "sonde/ptrace/trace_contract.h"
@@ -71,6 +72,12 @@ std::string merge_trace(const std::vector<const HostRecord*>& ok, size_t total_h
   return render::render_trace_fleet(hosts, total_hosts, by_host, ctx.terminal_width());
 }
 
+std::string merge_inspect(const std::vector<const HostRecord*>& ok, size_t /*total_hosts*/,
+                          const CommandContext& ctx, std::vector<std::string>* skipped) {
+  auto hosts = read_all<proc::InspectResult>(ok, proc::inspect_result_from_json, skipped);
+  return render::render_inspect_fleet(hosts, ctx.terminal_width());
+}
+
 std::string merge_stack(const std::vector<const HostRecord*>& ok, size_t /*total_hosts*/,
                         const CommandContext& /*ctx*/, std::vector<std::string>* skipped) {
   auto hosts = read_all<profiler::StackDump>(ok, profiler::stack_result_from_json, skipped);
@@ -80,7 +87,7 @@ std::string merge_stack(const std::vector<const HostRecord*>& ok, size_t /*total
 const std::map<std::string, Merger>& mergers() {
   static const std::map<std::string, Merger> m = {
       {"ps", merge_ps},       {"hello", merge_hello}, {"jvm list", merge_jvm_list},
-      {"trace", merge_trace}, {"stack", merge_stack},
+      {"trace", merge_trace}, {"stack", merge_stack}, {"inspect", merge_inspect},
   };
   return m;
 }
@@ -89,6 +96,8 @@ const std::map<std::string, Merger>& mergers() {
 
 bool has_merger(const std::string& command, const po::variables_map& vm) {
   if (command == "trace") return vm.count("summary-only") && vm["summary-only"].as<bool>();
+  // --env is per host: each host's text, grouped, rather than a table without it.
+  if (command == "inspect") return !(vm.count("env") && vm["env"].as<bool>());
   return mergers().count(command) > 0;
 }
 

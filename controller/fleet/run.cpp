@@ -9,10 +9,12 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "case/recorder.h"
 #include "fleet/inventory.h"
 #include "fleet/k8s.h"
 #include "fleet/merge.h"
@@ -195,6 +197,36 @@ Result<HostRecord> host_record_from_json(const json& j) {
   return r;
 }
 
+namespace {
+
+// A fleet run as one case journal entry: every host, the summary by class,
+// and the merged view as printed.
+void journal_fleet(casefile::FleetJournal& j, const std::vector<HostRecord>& records,
+                   const std::map<std::string, std::vector<const HostRecord*>>& by_failure,
+                   size_t ok, std::string view) {
+  j.hosts.clear();
+  for (const auto& r : records) {
+    casefile::FleetHostRecord h;
+    h.host = r.host;
+    h.ok = r.ok;
+    h.failure = r.ok ? "" : (r.failure.empty() ? "command error" : r.failure);
+    h.exit = r.exit_code;
+    if (r.error) h.error = r.error->message.substr(0, r.error->message.find('\n'));
+    j.hosts.push_back(std::move(h));
+  }
+  j.summary = fmt::format("{} of {} host{} ok, {} failed", ok, records.size(),
+                          records.size() == 1 ? "" : "s", records.size() - ok);
+  j.figures.clear();
+  for (const auto& [cls, hs] : by_failure) {
+    std::vector<std::string> names;
+    for (const auto* h : hs) names.push_back(h->host);
+    j.figures.push_back(fmt::format("{}: {}", cls, compress_hosts(names)));
+  }
+  j.merged = std::move(view);
+}
+
+}  // namespace
+
 int print_fleet(const std::string& command, const std::vector<HostRecord>& records, bool as_json,
                 const CommandContext& ctx, long wall_ms, bool interrupted) {
   size_t ok = 0;
@@ -231,18 +263,20 @@ int print_fleet(const std::string& command, const std::vector<HostRecord>& recor
                       {"wall_ms", wall_ms},
                       {"interrupted", interrupted}}},
                     {"exit_code", code}});
+    if (ctx.fleet_journal) journal_fleet(*ctx.fleet_journal, records, by_failure, ok, {});
     return code;
   }
   std::vector<std::string> skipped;
+  std::string view;
   if (auto merged = merge_text(command, good, records.size(), ctx, &skipped)) {
-    std::fputs(merged->c_str(), ctx.out);
+    view = std::move(*merged);
   } else {
     std::vector<std::pair<std::string, std::string>> texts;
     for (const auto* r : good) texts.emplace_back(r->host, r->output);
     for (const auto& [hosts, text] : group_by_text(texts))
-      std::fputs(render::render_host_group(compress_hosts(hosts), hosts.size(), text).c_str(),
-                 ctx.out);
+      view += render::render_host_group(compress_hosts(hosts), hosts.size(), text);
   }
+  std::fputs(view.c_str(), ctx.out);
   std::fflush(ctx.out);
   // What the hosts that succeeded said on stderr (notes), grouped the same way.
   std::vector<std::pair<std::string, std::string>> notes;
@@ -288,6 +322,8 @@ int print_fleet(const std::string& command, const std::vector<HostRecord>& recor
       std::fprintf(ctx.err, "sonde: interrupted; did not finish: %s\n",
                    render::terminal_safe(compress_hosts(unfinished)).c_str());
   }
+  if (ctx.fleet_journal)
+    journal_fleet(*ctx.fleet_journal, records, by_failure, ok, std::move(view));
   return code;
 }
 
@@ -358,6 +394,8 @@ int run_fleet(const CommandSpec& spec, CommandContext& ctx, const FleetOptions& 
   eo.progress = (!ctx.g.json && ::isatty(2)) ? stderr : nullptr;
   eo.json_output = json_mode;
 
+  std::mutex written_mu;
+  std::vector<std::string> written;
   auto body = [&](const FleetTarget& t, FILE* out, FILE* err) {
     CommandContext c = ctx;
     c.target = t.connect;
@@ -366,6 +404,8 @@ int run_fleet(const CommandSpec& spec, CommandContext& ctx, const FleetOptions& 
     c.g.json = json_mode;
     c.g.handshake_gate = &gate;
     c.observer = nullptr;
+    c.fleet_journal = nullptr;
+    c.written.clear();
     c.failed.reset();
     c.reached_agent = false;
     if (!ctx.g.via.empty()) c.g.via = apply_via_template(ctx.g.via, t.name);
@@ -387,9 +427,22 @@ int run_fleet(const CommandSpec& spec, CommandContext& ctx, const FleetOptions& 
     }
     rep.error = c.failed;
     rep.reached_agent = c.reached_agent;
+    // The files this host's run wrote, for the case journal's artifacts.
+    std::vector<std::string> files = std::move(c.written);
+    for (const char* name : kOutputOptions) {
+      if (!c.vm.count(name)) continue;
+      try {
+        std::string p = c.vm[name].as<std::string>();
+        if (!p.empty() && p != "-" && ::access(p.c_str(), F_OK) == 0) files.push_back(p);
+      } catch (const boost::bad_any_cast&) {
+      }
+    }
+    std::lock_guard<std::mutex> lock(written_mu);
+    written.insert(written.end(), files.begin(), files.end());
     return rep;
   };
   RunOutcome outcome = run_hosts(*targets, eo, body);
+  ctx.written.insert(ctx.written.end(), written.begin(), written.end());
   spdlog::info("fleet: at most {} SSH handshakes were in flight (cap {}, {} per jump host)",
                gate.peak(), kMaxHandshakes, kMaxHandshakesPerJump);
 

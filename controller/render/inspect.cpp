@@ -1,8 +1,11 @@
 #include "sonde/render/inspect.h"
 
+#include <ctime>
+
 #include <fmt/format.h>
 
 #include "sonde/common/io.h"
+#include "sonde/render/fleet.h"
 #include "sonde/render/table.h"
 
 namespace sonde::render {
@@ -140,6 +143,33 @@ std::string render_inspect_text(const proc::InspectResult& r) {
   if (r.env) out += list_section(*r.env, fmt::format("environment ({})", r.env->size()));
   out += list_section(r.notes, "notes");
   return out;
+}
+
+std::string render_inspect_fleet(
+    const std::vector<std::pair<std::string, proc::InspectResult>>& hosts, int term_width) {
+  Table t({{"HOST"},
+           {"PID", Align::kRight},
+           {"USER"},
+           {"S"},
+           {"THREADS", Align::kRight},
+           {"FDS", Align::kRight},
+           {"RSS MB", Align::kRight},
+           {"START"},
+           {"COMMAND"}});
+  const long long now = static_cast<long long>(std::time(nullptr));
+  for (const auto& [host, r] : hosts) {
+    std::string cmd;
+    for (const auto& a : r.cmdline) cmd += (cmd.empty() ? "" : " ") + a;
+    if (cmd.empty()) cmd = "[" + r.comm + "]";
+    const uint64_t threads = r.threads.size() + r.threads_more.value_or(0);
+    t.add_row(
+        {host, std::to_string(r.pid), r.user.value_or("?"),
+         r.state ? std::string(1, *r.state) : "?", std::to_string(threads),
+         std::to_string(r.fds.size() + r.fds_more),
+         r.memory.rss ? fmt::format("{:.1f}", static_cast<double>(*r.memory.rss) / 1024.0) : "?",
+         r.start_time ? format_start(*r.start_time, now) : "?", cmd});
+  }
+  return t.render(term_width);
 }
 
 }  // namespace sonde::render

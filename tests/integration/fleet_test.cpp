@@ -242,6 +242,37 @@ TEST_F(FleetLab, StackGroupsTheHostsStuckInTheSamePlace) {
   EXPECT_TRUE(contains(none.out, "no process matches")) << none.out;
 }
 
+// inspect --pgrep over a fleet: one row per host for the same process.
+TEST_F(FleetLab, InspectIsOneRowPerHost) {
+  auto t = Tracee::start({"/bin/sleep", "61.75"});
+  ASSERT_TRUE(t);
+  ::sonde::testing::Run r = sonde({"inspect", "lab[01-03]", "--pgrep", "^/bin/sleep 61\\.75"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  std::string header = r.out.substr(0, r.out.find('\n'));
+  EXPECT_EQ(header.rfind("HOST", 0), 0u) << r.out;
+  for (int k = 1; k <= 3; ++k)
+    EXPECT_TRUE(contains(r.out, host(k) + "  " + std::to_string(t->pid()))) << r.out;
+  EXPECT_TRUE(contains(r.out, "/bin/sleep 61.75")) << r.out;
+}
+
+// connect --from a fleet: every lab host tries the same port, one line each.
+TEST_F(FleetLab, ConnectFromAFleetIsOneMatrix) {
+  std::ifstream pf(dir_ + "/port");
+  std::string port;
+  std::getline(pf, port);
+  ::sonde::testing::Run r =
+      sonde({"connect", "127.0.0.11:" + port, "--from", "lab[01-05]", "-c", "1", "-w", "2s"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "SIDE")) << r.out;
+  for (int k = 1; k <= 5; ++k) EXPECT_TRUE(contains(r.out, host(k) + " ")) << r.out;
+  EXPECT_TRUE(contains(r.out, "6 sides: 6 open")) << r.out;
+  // A port nothing listens on: refused from every side, and exit 1.
+  ::sonde::testing::Run down =
+      sonde({"connect", "127.0.0.57:" + port, "--from", "lab[01-05]", "-c", "1", "-w", "2s"});
+  EXPECT_EQ(down.exit_code, 1) << describe(down);
+  EXPECT_TRUE(contains(down.out, "6 sides: 6 refused")) << down.out;
+}
+
 TEST_F(FleetLab, IdenticalTextOutputIsGroupedByHosts) {
   // `trace -e none` of a launched `true`: each host prints the same exit line.
   ::sonde::testing::Run r = sonde({"trace", "lab[01-12]", "-e", "trace=none", "--", "/bin/true"});
@@ -331,6 +362,42 @@ TEST_F(FleetLab, AnsibleRunsSondePerGroupAndMergeJoinsThem) {
   ::sonde::testing::Run m = sonde({"merge", out + "/web", out + "/db"});
   EXPECT_EQ(m.exit_code, 7) << describe(m);
   EXPECT_TRUE(contains(m.err, "4 of 5 hosts ok")) << m.err;
+}
+
+// A fleet run is one case journal entry with every host, and the report
+// shows the merged table it printed.
+TEST_F(FleetLab, CaseRecordsAFleetRunAsOneEntryAndTheReportShowsItsTable) {
+  auto e = env();
+  e["SONDE_HOME"] = dir_ + "/sonde-home";
+  auto run = [&](std::vector<std::string> args) { return run_sonde(args, e, kRunTimeoutMs); };
+  ASSERT_EQ(run({"case", "new", "fleet-case"}).exit_code, 0);
+  ::sonde::testing::Run r = run({"ps", "lab[01-03],lab47", "--name", "sshd", "--interval", "0"});
+  ASSERT_EQ(r.exit_code, 7) << describe(r);
+  std::ifstream lines(dir_ + "/sonde-home/cases/fleet-case/journal.jsonl");
+  std::string line;
+  json entry;
+  int commands = 0;
+  while (std::getline(lines, line)) {
+    json j = parse_json(line);
+    if (j.value("kind", "") != "command") continue;
+    ++commands;
+    entry = j;
+  }
+  ASSERT_EQ(commands, 1) << "one entry for the whole run";
+  ASSERT_TRUE(entry["fleet"].is_array()) << entry.dump();
+  EXPECT_EQ(entry["fleet"].size(), 4u);
+  EXPECT_EQ(entry["summary"], "3 of 4 hosts ok, 1 failed");
+  EXPECT_TRUE(contains(entry["merged"].get<std::string>(), "lab02 ")) << entry.dump();
+  bool saw_down = false;
+  for (const auto& h : entry["fleet"])
+    if (h["host"] == "lab47") saw_down = h["failure"] == "unreachable" && h["ok"] == false;
+  EXPECT_TRUE(saw_down) << entry.dump();
+
+  ::sonde::testing::Run rep = run({"report", "fleet-case"});
+  ASSERT_EQ(rep.exit_code, 0) << describe(rep);
+  EXPECT_TRUE(contains(rep.out, "3 of 4 hosts ok")) << rep.out;
+  EXPECT_TRUE(contains(rep.out, "unreachable: lab47")) << rep.out;
+  EXPECT_TRUE(contains(rep.out, "HOST")) << "the merged table: " << rep.out;
 }
 
 TEST_F(FleetLab, InteractiveCommandsRefuseAFleet) {

@@ -96,6 +96,40 @@ TEST(NetRender, ConnectSide) {
           "  - only local tried\n");
 }
 
+// Past four sides (--from web[01-40]) connect is one line per side, the
+// odd verdicts first, then a tally.
+TEST(NetRender, ConnectManySidesIsAMatrixOddOnesFirst) {
+  auto side = [](const std::string& verdict, double ms) {
+    net::ConnectResult r;
+    r.options.host = "db";
+    r.options.port = 5432;
+    r.addresses = {"10.0.0.5"};
+    net::Attempt a;
+    a.attempt = 1;
+    a.address = "10.0.0.5";
+    a.verdict = verdict;
+    a.ms = ms;
+    a.source = "10.0.0.9:40000";
+    a.detail = verdict == "open" ? "" : "no answer in 3000 ms";
+    r.attempts = {a};
+    return r;
+  };
+  std::vector<net::Side<net::ConnectResult>> sides;
+  for (int i = 1; i <= 5; ++i)
+    sides.push_back({"web0" + std::to_string(i), side(i == 4 ? "timeout" : "open", 0.4)});
+  std::string text = render::render_connect(sides, {});
+  auto line_of = [&](const std::string& label) { return text.find("\n" + label + " "); };
+  ASSERT_NE(text.find("SIDE"), std::string::npos) << text;
+  ASSERT_NE(line_of("web04"), std::string::npos) << text;
+  EXPECT_LT(line_of("web04"), line_of("web01")) << "the odd one first:\n" << text;
+  EXPECT_LT(line_of("web01"), line_of("web02")) << text;
+  EXPECT_NE(text.find("no answer in 3000 ms"), std::string::npos) << text;
+  EXPECT_NE(text.find("5 sides: 4 open, 1 timeout"), std::string::npos) << text;
+  // Four sides keep their blocks.
+  sides.pop_back();
+  EXPECT_NE(render::render_connect(sides, {}).find("== web01"), std::string::npos);
+}
+
 TEST(NetRender, TlsSideFailedAndNotTls) {
   net::TlsResult failed;
   failed.agent_host = "web1";

@@ -12,6 +12,7 @@
 #include "sonde/common/clock.h"
 #include "sonde/common/hello_contract.h"
 #include "sonde/jvm/list_contract.h"
+#include "sonde/proc/inspect_contract.h"
 #include "sonde/proc/ps_contract.h"
 #include "sonde/profiler/profile.h"
 #include "sonde/ptrace/trace_contract.h"
@@ -32,6 +33,11 @@ struct HelloRow {
 // One line per host: agent, kernel, uid, ptrace, perf_event, capture, JDK,
 // gdbserver, clock offset; hosts over kClockWarnNs off are named below.
 std::string render_hello_fleet(const std::vector<HelloRow>& rows, int term_width = 0);
+
+// One process per host (inspect --pgrep): pid, user, state, threads, fds,
+// RSS, start and command line, HOST first.
+std::string render_inspect_fleet(
+    const std::vector<std::pair<std::string, proc::InspectResult>>& hosts, int term_width = 0);
 
 // Every host's JVMs in one table, HOST first.
 std::string render_jvm_list_fleet(
