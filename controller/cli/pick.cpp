@@ -26,4 +26,18 @@ Result<int> pick_process(Session& s, const std::string& regex) {
   return oldest->pid;
 }
 
+std::optional<Error> one_process_option(const po::variables_map& vm, const std::string& usage) {
+  if ((vm.count("pgrep") > 0) == (vm.count("pid") > 0))
+    return Error{errc::kBadArgs,
+                 "which process? give its pid (-p PID) or --pgrep REGEX, one of them", usage};
+  return std::nullopt;
+}
+
+Result<std::optional<int>> pgrep_pid(const po::variables_map& vm, Session& s) {
+  if (!vm.count("pgrep")) return std::optional<int>{};
+  auto picked = pick_process(s, vm["pgrep"].as<std::string>());
+  if (!picked) return picked.error();
+  return std::optional<int>{*picked};
+}
+
 }  // namespace sonde::controller

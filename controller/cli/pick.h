@@ -6,6 +6,7 @@
 #include <string>
 
 #include "../session.h"
+#include "command.h"
 #include "sonde/common/result.h"
 
 namespace sonde::controller {
@@ -14,5 +15,17 @@ namespace sonde::controller {
 // `pgrep -o -f` picks it; errc::kNotFound naming the regex when none does.
 // The agent itself never counts.
 Result<int> pick_process(Session& s, const std::string& regex);
+
+// The help of --pgrep, for the commands that take it beside -p.
+inline constexpr const char* kPgrepHelp =
+    "the oldest process whose name or command line matches REGEX (like pgrep -o -f): the same "
+    "process on every host of a fleet, whatever its pid";
+
+// For a command that takes one process: exactly one of -p and --pgrep, else
+// errc::kBadArgs with `usage` as the hint.
+std::optional<Error> one_process_option(const po::variables_map& vm, const std::string& usage);
+
+// With --pgrep, the pid it picks on this session's host; nullopt without it.
+Result<std::optional<int>> pgrep_pid(const po::variables_map& vm, Session& s);
 
 }  // namespace sonde::controller

@@ -15,17 +15,12 @@ CommandSpec inspect_command() {
   c.synopsis = "inspect TARGET (-p PID | --pgrep REGEX) [--env]";
   c.options = [](po::options_description& o) {
     o.add_options()("pid,p", po::value<long>(), "the process to inspect")(
-        "pgrep", po::value<std::string>(),
-        "the oldest process whose name or command line matches REGEX (like pgrep -o -f): "
-        "the same process on every host of a fleet, whatever its pid")(
+        "pgrep", po::value<std::string>(), kPgrepHelp)(
         "env", po::bool_switch(), "also show its environment (values may hold secrets)");
   };
   c.run = [](CommandContext& ctx) -> int {
+    if (auto e = one_process_option(ctx.vm, "sonde inspect TARGET -p PID")) return ctx.fail(*e);
     const bool by_name = ctx.vm.count("pgrep") > 0;
-    if (by_name == (ctx.vm.count("pid") > 0))
-      return ctx.fail(Error{errc::kBadArgs,
-                            "which process? give its pid (-p PID) or --pgrep REGEX, one of them",
-                            "sonde inspect TARGET -p PID"});
     // Replaced by the picked pid once connected.
     long pid = by_name ? 1 : ctx.vm["pid"].as<long>();
     // The wire's pid is an int; validate() judges the rest.
@@ -36,11 +31,9 @@ CommandSpec inspect_command() {
     if (auto st = proc::validate(args); !st) return ctx.fail(st.error());
     auto s = ctx.connect();
     if (!s) return ctx.fail(s.error());
-    if (by_name) {
-      auto picked = pick_process(**s, ctx.vm["pgrep"].as<std::string>());
-      if (!picked) return ctx.fail(picked.error());
-      args.pid = *picked;
-    }
+    auto picked = pgrep_pid(ctx.vm, **s);
+    if (!picked) return ctx.fail(picked.error());
+    if (*picked) args.pid = **picked;
     auto r = (*s)->call("inspect", proc::to_json(args));
     if (!r) {
       Error e = r.error();

@@ -16,17 +16,12 @@ CommandSpec stack_command() {
   c.synopsis = "stack TARGET (-p PID | --pgrep REGEX) [--max-frames N]";
   c.options = [](po::options_description& o) {
     o.add_options()("pid,p", po::value<long>(), "the process whose threads to show")(
-        "pgrep", po::value<std::string>(),
-        "the oldest process whose name or command line matches REGEX (like pgrep -o -f): "
-        "the same process on every host of a fleet, whatever its pid")(
+        "pgrep", po::value<std::string>(), kPgrepHelp)(
         "max-frames", po::value<long>()->default_value(256), "stop unwinding after N frames");
   };
   c.run = [](CommandContext& ctx) -> int {
+    if (auto e = one_process_option(ctx.vm, "sonde stack TARGET -p PID")) return ctx.fail(*e);
     const bool by_name = ctx.vm.count("pgrep") > 0;
-    if (by_name == (ctx.vm.count("pid") > 0))
-      return ctx.fail(Error{errc::kBadArgs,
-                            "which process? give its pid (-p PID) or --pgrep REGEX, one of them",
-                            "sonde stack TARGET -p PID"});
     long pid = by_name ? 1 : ctx.vm["pid"].as<long>(), max_frames = ctx.vm["max-frames"].as<long>();
     if (pid <= 0 || pid > INT32_MAX)
       return ctx.fail(Error{errc::kBadArgs, fmt::format("-p {} is not a process id", pid),
@@ -35,11 +30,9 @@ CommandSpec stack_command() {
     if (auto st = profiler::validate(args); !st) return ctx.fail(st.error());
     auto s = ctx.connect();
     if (!s) return ctx.fail(s.error());
-    if (by_name) {
-      auto picked = pick_process(**s, ctx.vm["pgrep"].as<std::string>());
-      if (!picked) return ctx.fail(picked.error());
-      args.pid = *picked;
-    }
+    auto picked = pgrep_pid(ctx.vm, **s);
+    if (!picked) return ctx.fail(picked.error());
+    if (*picked) args.pid = **picked;
     auto r = (*s)->call("stack", profiler::to_json(args));
     if (!r) {
       Error e = r.error();

@@ -204,11 +204,9 @@ CommandSpec trace_command() {
 
     auto s = ctx.connect();
     if (!s) return ctx.fail(s.error());
-    if (by_name) {
-      auto picked = pick_process(**s, vm["pgrep"].as<std::string>());
-      if (!picked) return ctx.fail(picked.error());
-      args.pids = {*picked};
-    }
+    auto picked = pgrep_pid(vm, **s);
+    if (!picked) return ctx.fail(picked.error());
+    if (*picked) args.pids = {**picked};
 
     const bool as_json = ctx.g.json;
     auto dump = [](const json& j) { return json_text(j) + "\n"; };

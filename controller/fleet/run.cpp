@@ -410,11 +410,13 @@ int run_fleet(const CommandSpec& spec, CommandContext& ctx, const FleetOptions& 
     c.reached_agent = false;
     if (!ctx.g.via.empty()) c.g.via = apply_via_template(ctx.g.via, t.name);
     if (!t.via.empty()) c.g.via = t.via;
+    std::vector<std::string> host_paths;  // this host's -o/-w files
     for (const char* name : kOutputOptions) {
       if (!c.vm.count(name)) continue;
       try {
         auto& v = c.vm.at(name).value();
         v = per_host_path(boost::any_cast<std::string>(v), t.name);
+        host_paths.push_back(boost::any_cast<std::string>(v));
       } catch (const boost::bad_any_cast&) {
       }
     }
@@ -429,14 +431,8 @@ int run_fleet(const CommandSpec& spec, CommandContext& ctx, const FleetOptions& 
     rep.reached_agent = c.reached_agent;
     // The files this host's run wrote, for the case journal's artifacts.
     std::vector<std::string> files = std::move(c.written);
-    for (const char* name : kOutputOptions) {
-      if (!c.vm.count(name)) continue;
-      try {
-        std::string p = c.vm[name].as<std::string>();
-        if (!p.empty() && p != "-" && ::access(p.c_str(), F_OK) == 0) files.push_back(p);
-      } catch (const boost::bad_any_cast&) {
-      }
-    }
+    for (const auto& p : host_paths)
+      if (!p.empty() && p != "-" && ::access(p.c_str(), F_OK) == 0) files.push_back(p);
     std::lock_guard<std::mutex> lock(written_mu);
     written.insert(written.end(), files.begin(), files.end());
     return rep;
