@@ -68,6 +68,9 @@ class Session {
       : t_(std::move(t)), observer_(observer) {}
   ~Session();
 
+  // From now on `observer` (may be null) sees the requests.
+  void set_observer(SessionObserver* observer) { observer_ = observer; }
+
   // Reads the agent's hello and checks the protocol version.
   Status handshake(int timeout_ms = 30000);
   std::string host() const;  // the agent's hostname

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "sonde/common/clock.h"
 #include "sonde/common/frame.h"
 #include "sonde/common/result.h"
 
@@ -20,6 +21,9 @@ class SessionObserver {
                           const json& args) = 0;
   virtual void on_result(const Session& s, uint64_t id, const json& result) = 0;
   virtual void on_error(const Session& s, uint64_t id, const Error& error) = 0;
+  // The host's clock against this machine's, measured once the session is up
+  // (the exchanges themselves are not requests the observer sees).
+  virtual void on_clock(const Session& /*s*/, const ClockOffset& /*c*/) {}
 };
 
 }  // namespace sonde::controller

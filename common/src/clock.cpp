@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include <fmt/format.h>
+
 #include "sonde/common/json_read.h"
 
 namespace sonde {
@@ -21,6 +23,22 @@ std::optional<ClockOffset> estimate_clock(std::span<const ClockExchange> exchang
   }
   if (best) best->exchanges = static_cast<int>(exchanges.size());
   return best;
+}
+
+ClockInterval on_controller_clock(int64_t host_ns, const ClockOffset& c) {
+  int64_t t = to_controller_clock(host_ns, c);
+  return {t - c.bound_ns, t + c.bound_ns};
+}
+
+int order_events(const ClockInterval& a, const ClockInterval& b) {
+  if (a.hi_ns < b.lo_ns) return -1;
+  if (b.hi_ns < a.lo_ns) return 1;
+  return 0;
+}
+
+std::string clock_text(const ClockOffset& c) {
+  return fmt::format("{:+.3f} ms +/- {:.3f} ms", static_cast<double>(c.offset_ns) / 1e6,
+                     static_cast<double>(c.bound_ns) / 1e6);
 }
 
 int64_t realtime_ns() {

@@ -44,6 +44,15 @@ Result<std::string> read_link(const std::string& path) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
+Status write_file(const std::string& path, std::string_view bytes, std::string hint) {
+  ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd.valid()) return errno_error("open " + path, errno, hint);
+  if (auto st = write_all(fd.get(), bytes); !st)
+    return Error{errc::kIo, "writing " + path + ": " + st.error().message, std::move(hint)};
+  if (::close(fd.release()) != 0) return errno_error("writing " + path, errno, std::move(hint));
+  return ok_status();
+}
+
 Status write_all(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());

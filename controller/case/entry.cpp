@@ -40,7 +40,16 @@ json to_json(const FleetHostRecord& h) {
   json j = {{"host", h.host}, {"ok", h.ok}, {"exit", h.exit}};
   if (!h.failure.empty()) j["failure"] = h.failure;
   if (!h.error.empty()) j["error"] = h.error;
+  if (h.clock_offset_ns) j["clock_offset_ns"] = *h.clock_offset_ns;
+  if (h.clock_bound_ns) j["clock_bound_ns"] = *h.clock_bound_ns;
   return j;
+}
+
+json to_json(const ClockRecord& c) {
+  return {{"host", c.host},
+          {"offset_ns", c.offset_ns},
+          {"bound_ns", c.bound_ns},
+          {"exchanges", c.exchanges}};
 }
 
 json to_json(const ArtifactRecord& a) {
@@ -68,6 +77,11 @@ json to_json(const Entry& e) {
     json artifacts = json::array();
     for (const auto& a : e.artifacts) artifacts.push_back(to_json(a));
     j["artifacts"] = std::move(artifacts);
+    if (!e.clocks.empty()) {
+      json clocks = json::array();
+      for (const auto& c : e.clocks) clocks.push_back(to_json(c));
+      j["clocks"] = std::move(clocks);
+    }
     if (!e.fleet.empty()) {
       json hosts = json::array();
       for (const auto& h : e.fleet) hosts.push_back(to_json(h));
@@ -129,6 +143,21 @@ Result<Entry> entry_from_json(const json& j, const std::string& where) {
       r.string(h, "failure", at, f.failure);
       r.integer(h, "exit", at, f.exit);
       r.string(h, "error", at, f.error);
+      r.integer(h, "clock_offset_ns", at, f.clock_offset_ns);
+      r.integer(h, "clock_bound_ns", at, f.clock_bound_ns);
+    }
+  }
+  if (const json* clocks = r.failed() ? nullptr : r.array(j, "clocks", {})) {
+    e.clocks.resize(clocks->size());
+    for (size_t i = 0; i < clocks->size() && !r.failed(); ++i) {
+      const json& c = (*clocks)[i];
+      JsonPath at = (JsonPath{} / "clocks")[i];
+      ClockRecord& k = e.clocks[i];
+      if (!r.object(c, at)) break;
+      r.string(c, "host", at, k.host);
+      r.integer(c, "offset_ns", at, k.offset_ns);
+      r.integer(c, "bound_ns", at, k.bound_ns);
+      r.integer(c, "exchanges", at, k.exchanges);
     }
   }
   r.string(j, "merged", {}, e.merged);

@@ -33,6 +33,14 @@ struct OpRecord {
   std::optional<OpError> error;
 };
 
+// A host's clock against the controller's when the command ran there (NTP's
+// on-wire method, clock.h): its events go on the controller's clock with it.
+struct ClockRecord {
+  std::string host;  // the agent's hostname
+  int64_t offset_ns = 0, bound_ns = 0;
+  int exchanges = 0;
+};
+
 // One host of a fleet run (`sonde CMD web[01-40]`): how it ended there.
 struct FleetHostRecord {
   std::string host;  // as listed
@@ -40,6 +48,7 @@ struct FleetHostRecord {
   std::string failure;  // "" when ok; unreachable, auth, host key, ...
   long long exit = 0;
   std::string error;  // the first line of its error; "" when ok
+  std::optional<int64_t> clock_offset_ns, clock_bound_ns;  // when it was measured
 };
 
 struct ArtifactRecord {
@@ -63,6 +72,8 @@ struct Entry {
   std::vector<std::string> figures;
   std::vector<OpRecord> ops;
   std::vector<ArtifactRecord> artifacts;
+  // Each host's clock offset, measured when the command connected.
+  std::vector<ClockRecord> clocks;
   // A fleet run: one entry for every host, and the merged view it printed
   // (bounded), in place of per-host ops.
   std::vector<FleetHostRecord> fleet;
@@ -80,6 +91,7 @@ inline const std::string& when(const Entry& e) {
 json to_json(const OpRecord& o);
 json to_json(const ArtifactRecord& a);
 json to_json(const FleetHostRecord& h);
+json to_json(const ClockRecord& c);
 // The fields of its kind, as journal.h lists them.
 json to_json(const Entry& e);
 

@@ -107,6 +107,22 @@ void CaseRecorder::on_request(const Session& s, uint64_t id, const std::string& 
   ops_.push_back({&s, id, OpRecord{op, args, std::nullopt, std::nullopt, std::nullopt}});
 }
 
+void CaseRecorder::on_clock(const Session& s, const ClockOffset& c) {
+  std::lock_guard<std::mutex> lk(mu_);
+  ClockRecord rec{s.host(), c.offset_ns, c.bound_ns, c.exchanges};
+  for (auto& k : clocks_)
+    if (k.host == rec.host) {
+      k = rec;
+      return;
+    }
+  clocks_.push_back(std::move(rec));
+}
+
+std::vector<ClockRecord> CaseRecorder::clocks() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return clocks_;
+}
+
 void CaseRecorder::on_result(const Session& s, uint64_t id, const json& result) {
   std::lock_guard<std::mutex> lk(mu_);
   if (OpRecord* o = find_op(&s, id); o && !o->result && !o->error) {
@@ -243,6 +259,7 @@ void record_command(const Invocation& inv, std::vector<OpRecord> ops) {
   e.summary = s.line;
   e.figures = s.figures;
   e.ops = std::move(ops);
+  e.clocks = inv.clocks;
   if (inv.fleet) {
     e.summary = inv.fleet->summary;
     e.figures = inv.fleet->figures;

@@ -23,6 +23,10 @@ class CaseRecorder : public SessionObserver {
   void on_request(const Session& s, uint64_t id, const std::string& op, const json& args) override;
   void on_result(const Session& s, uint64_t id, const json& result) override;
   void on_error(const Session& s, uint64_t id, const Error& error) override;
+  void on_clock(const Session& s, const ClockOffset& c) override;
+
+  // Each host's clock, as its sessions measured it (the last one per host).
+  std::vector<ClockRecord> clocks() const;
 
   // The requests so far, in the order they were sent, each with its result
   // (bounded) or error; a request that never settled has neither.
@@ -38,6 +42,7 @@ class CaseRecorder : public SessionObserver {
 
   mutable std::mutex mu_;
   std::vector<Op> ops_;
+  std::vector<ClockRecord> clocks_;
 };
 
 // What a fleet run adds to its entry (run_fleet fills it when a case records).
@@ -59,6 +64,7 @@ struct Invocation {
   int exit = 0;
   std::vector<std::string> outputs;   // files it wrote, copied as artifacts
   std::optional<FleetJournal> fleet;  // a fleet run
+  std::vector<ClockRecord> clocks;    // CaseRecorder::clocks()
 };
 
 // The case this run records into: --case NAME, else the active case; "" for

@@ -142,9 +142,11 @@ void html_command(std::string& o, const ReportInput& in, const View& v, bool det
   if (!v.summary.empty()) o += " — " + escape_html(v.summary);
   if (v.failed()) o += fmt::format(" <span class=\"fail\">failed, exit {}</span>", *v.exit);
   if (detail) {
-    if (!v.figures.empty()) {
+    auto clocks = clock_lines(v);
+    if (!v.figures.empty() || !clocks.empty()) {
       o += "<ul>";
       for (const auto& f : v.figures) o += "<li>" + escape_html(f) + "</li>";
+      for (const auto& c : clocks) o += "<li class=\"clock\">" + escape_html(c) + "</li>";
       o += "</ul>";
     }
     if (!v.merged.empty()) o += "<pre class=\"merged\">" + escape_html(v.merged) + "</pre>";

@@ -16,6 +16,11 @@ json view_json(const View& v) {
     j["summary"] = v.summary;
     if (v.exit) j["exit"] = *v.exit;
     j["figures"] = v.figures;
+    if (!v.clocks.empty()) {
+      json clocks = json::array();
+      for (const auto& c : v.clocks) clocks.push_back(to_json(c));
+      j["clocks"] = std::move(clocks);
+    }
     if (!v.fleet.empty()) {
       json hosts = json::array();
       for (const auto& h : v.fleet) hosts.push_back(to_json(h));

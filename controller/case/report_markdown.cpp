@@ -104,6 +104,7 @@ void md_command(std::string& o, const ReportInput& in, const View& v, bool detai
   o += "\n";
   if (!detail) return;
   for (const auto& f : v.figures) o += "  - " + md(f) + "\n";
+  for (const auto& c : clock_lines(v)) o += "  - " + md(c) + "\n";
   // A fleet run's merged table, as it printed: a fenced block in the item,
   // the fence longer than any backtick run in it.
   if (!v.merged.empty()) {

@@ -2,6 +2,8 @@
 // sections; the sentences shared by the writers.
 #include "report_model.h"
 
+#include "sonde/common/clock.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -109,6 +111,7 @@ View read_view(const Entry& e, size_t order) {
   v.figures = e.figures;
   v.merged = e.merged;
   v.fleet = e.fleet;
+  v.clocks = e.clocks;
   for (const auto& a : e.artifacts)
     if (!a.path.empty())
       v.artifacts.push_back({a.path, a.kind, a.bytes ? static_cast<long long>(*a.bytes) : -1});
@@ -132,6 +135,41 @@ std::string url_path(const std::string& p) {
 }
 
 }  // namespace
+
+std::vector<std::string> clock_lines(const View& v) {
+  std::vector<std::string> out;
+  auto warn = [](int64_t offset_ns) {
+    return std::llabs(offset_ns) > kClockWarnNs
+               ? " (over 100 ms: its times were moved onto the controller's clock)"
+               : "";
+  };
+  for (const auto& c : v.clocks) {
+    ClockOffset k{c.offset_ns, c.bound_ns, c.exchanges};
+    out.push_back("clock of " + c.host + ": " + clock_text(k) + " against the controller" +
+                  warn(c.offset_ns));
+  }
+  // A fleet run: how far apart the hosts' clocks are, and the ones far off.
+  int64_t lo = 0, hi = 0, bound = 0;
+  size_t measured = 0;
+  for (const auto& h : v.fleet) {
+    if (!h.clock_offset_ns) continue;
+    int64_t o = *h.clock_offset_ns;
+    lo = measured ? std::min(lo, o) : o;
+    hi = measured ? std::max(hi, o) : o;
+    bound = std::max(bound, h.clock_bound_ns.value_or(0));
+    ++measured;
+    if (std::llabs(o) > kClockWarnNs)
+      out.push_back("clock of " + h.host + ": " + clock_text({o, h.clock_bound_ns.value_or(0), 0}) +
+                    warn(o));
+  }
+  if (measured)
+    out.insert(out.begin(),
+               fmt::format("clocks of {} hosts: {:+.3f} to {:+.3f} ms against the controller, "
+                           "each within +/- {:.3f} ms or better",
+                           measured, static_cast<double>(lo) / 1e6, static_cast<double>(hi) / 1e6,
+                           static_cast<double>(bound) / 1e6));
+  return out;
+}
 
 std::string format_utc(long long ms, const char* fmt) {
   std::time_t t = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);

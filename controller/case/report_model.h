@@ -38,6 +38,7 @@ struct View {
   // A fleet run: the merged view it printed, and its hosts.
   std::string merged;
   std::vector<FleetHostRecord> fleet;
+  std::vector<ClockRecord> clocks;  // each host's clock when the command ran
   std::vector<Artifact> artifacts;
   long long redacted = 0;
   size_t order = 0;  // position in the journal, to keep ties stable
@@ -78,6 +79,9 @@ std::string span_text(const Model& m);
 std::string artifacts_note(const ReportInput& in, const Model& m);
 std::string hosts_text(const Model& m);
 std::string result_text(const View& v);
+// The hosts' clocks against the controller's, one line each for a command
+// (a fleet run: the spread, and each host over the warning threshold).
+std::vector<std::string> clock_lines(const View& v);
 std::string note_label(const View& v);
 std::string safe_artifact_path(const std::string& p);
 std::string link_target(const ReportInput& in, const std::string& artifact);

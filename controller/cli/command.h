@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../session.h"
+#include "sonde/common/clock.h"
 #include "sonde/common/frame.h"
 #include "sonde/common/result.h"
 
@@ -51,6 +52,9 @@ struct GlobalOptions {
   // A fleet run's cap on SSH handshakes in flight (shared by its hosts);
   // null: one host, no cap.
   HandshakeGate* handshake_gate = nullptr;
+  // Measure each session's clock offset once connected (a fleet run that
+  // keeps it); with an observer (a case records the run) it always is.
+  bool measure_clock = false;
 };
 
 struct CommandContext {
@@ -75,6 +79,8 @@ struct CommandContext {
   FILE* err = stderr;
   // connect() reached the agent: deployed, started, and its hello read.
   mutable bool reached_agent = false;
+  // The clock offset connect() measured last (see GlobalOptions::measure_clock).
+  mutable std::optional<ClockOffset> clock;
   // The error fail() reported last (a fleet run classifies the host by it).
   std::optional<Error> failed;
 

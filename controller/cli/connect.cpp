@@ -57,9 +57,20 @@ Result<std::unique_ptr<Session>> CommandContext::connect() const {
     t = open_ssh(*st, so, d);
   }
   if (!t) return t.error();
-  auto s = std::make_unique<Session>(std::move(*t), observer);
+  auto s = std::make_unique<Session>(std::move(*t));
   if (auto hs = s->handshake(); !hs.ok()) return hs.error();
   reached_agent = true;
+  // A case entry and a fleet's merged times need the host's clock: 8 pings,
+  // before the observer sees requests (they are not the command's).
+  if (observer || g.measure_clock) {
+    if (auto c = measure_clock(*s)) {
+      clock = *c;
+      if (observer) observer->on_clock(*s, *c);
+    } else {
+      spdlog::warn("{}: clock offset not measured: {}", s->host(), c.error().message);
+    }
+  }
+  s->set_observer(observer);
   return s;
 }
 

@@ -327,6 +327,7 @@ int run(int argc, char** argv) {
   inv.exit = code;
   // A fleet run's files are each host's own (out.web01.pcap): it lists them.
   inv.outputs = fleet_run ? ctx.written : output_files(ctx);
+  inv.clocks = recorder.clocks();
   if (fleet_run) inv.fleet = std::move(fleet_journal);
   try {
     casefile::record_command(inv, recorder.ops());

@@ -15,7 +15,9 @@ Result<int> pick_process(Session& s, const std::string& regex) {
   if (!ps) return ps.error();
   const proc::PsRow* oldest = nullptr;
   for (const auto& p : ps->processes) {
-    if (p.pid == s.agent_pid()) continue;
+    // Never sonde itself: the agent, or a controller whose own command line
+    // holds the regex (`sonde stack local --pgrep X` on the host it runs on).
+    if (p.pid == s.agent_pid() || p.comm == "sonde" || p.comm == "sonde-agent") continue;
     if (!oldest || p.start_time < oldest->start_time ||
         (p.start_time == oldest->start_time && p.pid < oldest->pid))
       oldest = &p;

@@ -13,7 +13,7 @@ namespace sonde::controller {
 
 // The oldest process whose name or command line matches the regex, as
 // `pgrep -o -f` picks it; errc::kNotFound naming the regex when none does.
-// The agent itself never counts.
+// sonde's own processes (the agent, a controller) never count.
 Result<int> pick_process(Session& s, const std::string& regex);
 
 // The help of --pgrep, for the commands that take it beside -p.

@@ -95,6 +95,10 @@ CommandSpec capture_command() {
     }
     std::string out_path = ctx.vm.count("write") ? ctx.vm["write"].as<std::string>() : "";
     const bool to_stdout = out_path == "-";
+    if (to_stdout && ctx.g.handshake_gate)
+      return ctx.fail(
+          Error{errc::kBadArgs, "-w - is one stream: a fleet writes a pcap per host",
+                "give -w FILE (out.pcap becomes out.HOST.pcap) or -w 'cap-{host}.pcap'"});
     if (ctx.vm.count("duration")) {
       auto d = parse_duration_ms(ctx.vm["duration"].as<std::string>());
       if (!d)
@@ -148,7 +152,7 @@ CommandSpec capture_command() {
     long last_status = 0;
     Error write_error;
     bool reader_gone = false;
-    StatusLine status_line;
+    StatusLine status_line(ctx.err);
     const bool tty = status_line.tty();
     auto status = [&](const std::string& line, bool final_line) {
       status_line.show(line, final_line);

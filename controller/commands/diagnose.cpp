@@ -16,6 +16,7 @@
 #include "sonde/net/http_contract.h"
 #include "sonde/net/tls_contract.h"
 #include "sonde/render/diagnose.h"
+#include "sonde/render/sides.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {
@@ -188,7 +189,11 @@ CommandSpec diagnose_command() {
 
     std::vector<net::DiagnoseSide> sides;
     bool side_failed = false;
-    for (auto& side : check_sides(ctx)) {
+    auto all_sides = check_sides(ctx);
+    // A fleet of --from hosts: one matrix line each at the end rather than a
+    // block per side as it finishes.
+    const bool matrix = all_sides.size() > render::kSideBlocksUpTo;
+    for (auto& side : all_sides) {
       auto s = side.ctx.connect();
       if (!s) {
         side_failed = true;
@@ -196,7 +201,7 @@ CommandSpec diagnose_command() {
         continue;
       }
       sides.push_back({side.label, (*s)->host(), run_side(**s, p)});
-      if (!ctx.g.json) {
+      if (!ctx.g.json && !matrix) {
         std::fputs(render::render_diagnose_side(sides.back()).c_str(), ctx.out);
         std::fflush(ctx.out);
       }
@@ -209,6 +214,7 @@ CommandSpec diagnose_command() {
       ctx.print_json(
           {{"target", p.target}, {"sides", sj}, {"verdict", net::to_json(v)}, {"summary", v.text}});
     } else {
+      if (matrix) std::fputs(render::render_diagnose_matrix(sides).c_str(), ctx.out);
       std::fputs(render::render_verdict(v).c_str(), ctx.out);
     }
     return v.ok && !side_failed ? exit_code::kOk : exit_code::kFailed;

@@ -60,7 +60,12 @@ CommandSpec dns_command() {
     if (ctx.g.json) {
       ctx.print_json({{"name", name}, {"sides", results}, {"differences", diffs}});
     } else {
-      std::fputs(render::render_sides(results, render::render_dns_side, diffs).c_str(), ctx.out);
+      // A fleet of --from hosts: one line each, the odd ones first.
+      std::string text =
+          results.size() > render::kSideBlocksUpTo
+              ? render::render_dns_matrix(results) + render::render_list("differences", diffs)
+              : render::render_sides(results, render::render_dns_side, diffs);
+      std::fputs(text.c_str(), ctx.out);
     }
     return failed ? exit_code::kFailed : exit_code::kOk;
   };

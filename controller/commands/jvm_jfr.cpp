@@ -113,7 +113,7 @@ CommandSpec jvm_jfr_command() {
     if (!id) return fail_file(id.error());
     uint64_t written = 0;
     Error write_error;
-    StatusLine status_line;
+    StatusLine status_line(ctx.err);
     const bool tty = status_line.tty();
     auto status = [&](const std::string& line, bool final_line) {
       status_line.show(line, final_line);

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "../cli/command.h"
+#include "../cli/pick.h"
 #include "sonde/common/io.h"
 #include "sonde/profiler/export.h"
 #include "sonde/profiler/profile_contract.h"
@@ -33,13 +34,15 @@ CommandSpec profile_command() {
       "sampling profile of a process (-p) or a command (-- CMD): top functions and a "
       "flame graph";
   c.synopsis =
-      "profile TARGET (-p PID | -- CMD ARGS...) [--hz 99] [--duration 30s] [--mode cpu|wall] "
+      "profile TARGET (-p PID | --pgrep REGEX | -- CMD ARGS...) [--hz 99] [--duration 30s] [--mode "
+      "cpu|wall] "
       "[--sampler auto|perf|ptrace] [-o FILE] [--format svg|folded|pprof|speedscope|json] "
-      "[--top 20]";
+      "[--top 20] [--by-host] [--diff-base HOSTS]";
   c.takes_rest = true;
   c.options = [](po::options_description& o) {
     o.add_options()("pid,p", po::value<long>(), "profile this running process, all its threads")(
-        "hz", po::value<long>()->default_value(99), "samples per second per thread")(
+        "pgrep", po::value<std::string>(), kPgrepHelp)("hz", po::value<long>()->default_value(99),
+                                                       "samples per second per thread")(
         "duration", po::value<std::string>(),
         "how long (e.g. 30s, 2m); default 30s for -p, until the command exits for -- CMD")(
         "mode", po::value<std::string>()->default_value("cpu"),
@@ -51,12 +54,22 @@ CommandSpec profile_command() {
         "write the profile here; the format follows the extension: .svg, .folded, .pb.gz, "
         ".speedscope.json, .json (default sonde-profile-PID.svg)")(
         "format", po::value<std::string>(), "svg|folded|pprof|speedscope|json, overriding -o's")(
-        "top", po::value<long>()->default_value(20), "functions in the table");
+        "top", po::value<long>()->default_value(20), "functions in the table")(
+        "by-host", po::bool_switch(),
+        "fleet: each host a frame under the flame graph's root (folded lines and pprof "
+        "samples always name the host)")(
+        "diff-base", po::value<std::string>(),
+        "fleet: a differential flame graph of the other hosts against these (e.g. "
+        "web[01-05]), each host weighed the same; svg or folded");
   };
   c.run = [](CommandContext& ctx) -> int {
     const auto& vm = ctx.vm;
     bool launch = !ctx.rest.empty();
-    long pid = vm.count("pid") ? vm["pid"].as<long>() : 0;
+    const bool by_name = vm.count("pgrep") > 0;
+    if (by_name && (launch || vm.count("pid")))
+      return ctx.fail(usage("give one of -p PID, --pgrep REGEX and -- CMD"));
+    // --pgrep's pid is picked on the host, once connected.
+    long pid = vm.count("pid") ? vm["pid"].as<long>() : by_name ? 1 : 0;
     // -p 0 would read as "no pid" in the args: refuse it while it is still a flag.
     if (vm.count("pid") && (pid <= 0 || pid > INT32_MAX))
       return ctx.fail(usage(fmt::format("-p {} is not a process id", pid)));
@@ -80,17 +93,32 @@ CommandSpec profile_command() {
     std::string format = vm.count("format") ? vm["format"].as<std::string>() : "";
     // With --json and no -o the JSON on stdout is the output; otherwise a
     // file is written, by default the flame graph.
-    bool write_file = !out_path.empty() || !format.empty() || !ctx.g.json;
+    // A fleet run writes one merged file when every host is done
+    // (fleet/merge.cpp); each host only returns its profile.
+    const bool fleet = ctx.g.handshake_gate != nullptr;
+    const bool diff = vm.count("diff-base") > 0;
+    if (!fleet && (diff || vm["by-host"].as<bool>()))
+      return ctx.fail(
+          usage(fmt::format("{} compares hosts: give several", diff ? "--diff-base" : "--by-host"),
+                "e.g. sonde profile web[01-20] -p PID --diff-base web[01-05]"));
+    bool write_out = !fleet && (!out_path.empty() || !format.empty() || !ctx.g.json);
     profiler::ExportFormat fmt_kind = profiler::ExportFormat::kSvg;
-    if (write_file) {
+    if (write_out || fleet) {
       auto f = profiler::export_format_for(out_path.empty() && format.empty() ? "x.svg" : out_path,
                                            format);
       if (!f) return ctx.fail(f.error());
       fmt_kind = *f;
+      if (diff && fmt_kind != profiler::ExportFormat::kSvg &&
+          fmt_kind != profiler::ExportFormat::kFolded)
+        return ctx.fail(usage("--diff-base draws a flame graph: svg or folded",
+                              "e.g. -o diff.svg, or -o diff.folded for flamegraph.pl"));
     }
 
     auto s = ctx.connect();
     if (!s) return ctx.fail(s.error());
+    auto picked = pgrep_pid(vm, **s);
+    if (!picked) return ctx.fail(picked.error());
+    if (*picked) pid = args.pid = **picked;
     const bool tty = ctx.err == stderr && ::isatty(2);
     bool progress_shown = false;
     auto on_event = [&](const json& data) -> Status {
@@ -134,24 +162,16 @@ CommandSpec profile_command() {
         std::fprintf(ctx.err, "sonde: note: %s\n", render::terminal_safe(n).c_str());
     }
 
-    if (write_file) {
+    if (write_out) {
       if (out_path.empty())
-        out_path = fmt::format("sonde-profile-{}.{}", p->pid,
-                               fmt_kind == profiler::ExportFormat::kSvg          ? "svg"
-                               : fmt_kind == profiler::ExportFormat::kFolded     ? "folded"
-                               : fmt_kind == profiler::ExportFormat::kPprof      ? "pb.gz"
-                               : fmt_kind == profiler::ExportFormat::kSpeedscope ? "speedscope.json"
-                                                                                 : "json");
+        out_path = fmt::format("sonde-profile-{}.{}", p->pid, profiler::export_extension(fmt_kind));
       profiler::SvgOptions so;
       so.title = fmt::format("{} ({}) on {}: {} profile, {} samples at {} Hz", p->comm, p->pid,
                              (*s)->host(), p->mode, p->samples, p->hz);
       auto bytes = profiler::export_profile(*p, fmt_kind, so);
       if (!bytes) return ctx.fail(bytes.error());
-      FILE* f = std::fopen(out_path.c_str(), "wb");
-      if (!f) return ctx.fail(errno_error("open " + out_path, errno, "check the -o path"));
-      bool ok = std::fwrite(bytes->data(), 1, bytes->size(), f) == bytes->size();
-      ok = std::fclose(f) == 0 && ok;
-      if (!ok) return ctx.fail(Error{errc::kIo, "writing " + out_path + " failed", {}});
+      if (auto st = sonde::write_file(out_path, *bytes, "check the -o path"); !st)
+        return ctx.fail(st.error());
       std::fprintf(ctx.err, "sonde: wrote %s (%s)\n", out_path.c_str(),
                    profiler::export_format_name(fmt_kind));
     }

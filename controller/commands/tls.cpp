@@ -203,7 +203,12 @@ CommandSpec tls_command() {
                       {"sides", sides},
                       {"differences", diffs}});
     } else {
-      std::fputs(render::render_sides(results, render::render_tls_side, diffs).c_str(), ctx.out);
+      // A fleet of --from hosts: one line each, the odd ones first.
+      std::string text =
+          results.size() > render::kSideBlocksUpTo
+              ? render::render_tls_matrix(results) + render::render_list("differences", diffs)
+              : render::render_sides(results, render::render_tls_side, diffs);
+      std::fputs(text.c_str(), ctx.out);
     }
     return failed ? exit_code::kFailed : exit_code::kOk;
   };

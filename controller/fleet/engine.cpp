@@ -130,6 +130,7 @@ RunOutcome run_hosts(const std::vector<FleetTarget>& targets, const EngineOption
       }
       h.exit_code = rep.exit_code;
       h.error = rep.error;
+      h.clock = rep.clock;
       h.ended_ms = monotonic_ms() - t0;
       const long deadline = opts.deadline_ms;
       h.failure = classify(rep, deadline > 0 && h.ended_ms >= deadline);

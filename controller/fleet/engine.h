@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fleet/targets.h"
+#include "sonde/common/clock.h"
 #include "sonde/common/frame.h"
 #include "sonde/common/result.h"
 
@@ -49,6 +50,7 @@ struct HostRun {
   std::optional<Error> error;  // what it failed with
   Failure failure = Failure::kNone;
   long started_ms = 0, ended_ms = 0;  // since the run began
+  std::optional<ClockOffset> clock;   // the host's, when it was measured
   bool ok() const { return finished && failure == Failure::kNone; }
 };
 
@@ -72,8 +74,9 @@ struct RunOutcome {
 // How the command ended on one host.
 struct HostReport {
   int exit_code = 0;
-  std::optional<Error> error;  // what it failed with
-  bool reached_agent = false;  // the agent was deployed, started and greeted
+  std::optional<Error> error;        // what it failed with
+  bool reached_agent = false;        // the agent was deployed, started and greeted
+  std::optional<ClockOffset> clock;  // the host's clock offset, when measured
 };
 
 // Runs the command for one host, writing to out/err. Called on a worker

@@ -80,6 +80,7 @@ HostRecord record_of(HostRun&& h, const std::string& command, bool json_mode) {
   r.error = h.error;
   r.started_ms = h.started_ms;
   r.ended_ms = h.ended_ms;
+  r.clock = h.clock;
   r.errors = std::move(h.err);
   if (json_mode && !h.result.is_discarded()) {
     r.result = std::move(h.result);
@@ -165,6 +166,7 @@ json to_json(const HostRecord& r) {
   } else {
     j["error"] = nullptr;
   }
+  j["clock"] = r.clock ? to_json(*r.clock) : json(nullptr);
   j["result"] = r.result;
   if (!r.output.empty()) j["output"] = r.output;
   if (!r.errors.empty()) j["stderr"] = r.errors;
@@ -187,6 +189,11 @@ Result<HostRecord> host_record_from_json(const json& j) {
       r.error = Error{j["error"].value("code", std::string(errc::kInternal)),
                       j["error"].value("message", std::string()),
                       j["error"].value("hint", std::string())};
+    if (j.contains("clock") && j["clock"].is_object()) {
+      auto c = clock_offset_from_json(j["clock"]);
+      if (!c) return Error{errc::kBadArgs, "clock: " + c.error().message, {}};
+      r.clock = *c;
+    }
     if (j.contains("result")) r.result = j["result"];
     r.output = j.value("output", std::string());
     r.errors = j.value("stderr", std::string());
@@ -212,6 +219,10 @@ void journal_fleet(casefile::FleetJournal& j, const std::vector<HostRecord>& rec
     h.failure = r.ok ? "" : (r.failure.empty() ? "command error" : r.failure);
     h.exit = r.exit_code;
     if (r.error) h.error = r.error->message.substr(0, r.error->message.find('\n'));
+    if (r.clock) {
+      h.clock_offset_ns = r.clock->offset_ns;
+      h.clock_bound_ns = r.clock->bound_ns;
+    }
     j.hosts.push_back(std::move(h));
   }
   j.summary = fmt::format("{} of {} host{} ok, {} failed", ok, records.size(),
@@ -228,7 +239,7 @@ void journal_fleet(casefile::FleetJournal& j, const std::vector<HostRecord>& rec
 }  // namespace
 
 int print_fleet(const std::string& command, const std::vector<HostRecord>& records, bool as_json,
-                const CommandContext& ctx, long wall_ms, bool interrupted) {
+                CommandContext& ctx, long wall_ms, bool interrupted) {
   size_t ok = 0;
   std::map<std::string, std::vector<const HostRecord*>> by_failure;
   std::vector<const HostRecord*> good;
@@ -264,6 +275,14 @@ int print_fleet(const std::string& command, const std::vector<HostRecord>& recor
                       {"interrupted", interrupted}}},
                     {"exit_code", code}});
     if (ctx.fleet_journal) journal_fleet(*ctx.fleet_journal, records, by_failure, ok, {});
+    // -o still names the merged file (profile's flame graph).
+    if (merges_output(command) && (ctx.vm.count("output") || ctx.vm.count("format"))) {
+      std::vector<std::string> skipped;
+      FILE* keep = ctx.out;
+      ctx.out = nullptr;  // the JSON above is the output
+      (void)merge_text(command, good, records.size(), ctx, &skipped);
+      ctx.out = keep;
+    }
     return code;
   }
   std::vector<std::string> skipped;
@@ -313,6 +332,20 @@ int print_fleet(const std::string& command, const std::vector<HostRecord>& recor
       std::fprintf(ctx.err, "      %s: %s\n", render::terminal_safe(compress_hosts(ehosts)).c_str(),
                    render::terminal_safe(msg).c_str());
     }
+  }
+  // Hosts whose clock is far off: their times are moved onto this machine's.
+  std::vector<std::string> skewed;
+  for (const auto& r : records)
+    if (r.clock && std::llabs(r.clock->offset_ns) > kClockWarnNs)
+      skewed.push_back(r.host + " " + clock_text(*r.clock));
+  if (!skewed.empty() && command != "hello") {
+    std::string list;
+    for (const auto& s : skewed) list += (list.empty() ? "" : ", ") + s;
+    std::fprintf(ctx.err,
+                 "sonde: warning: clocks more than %lld ms off this machine's: %s (their times "
+                 "are shown on this machine's clock)\n",
+                 static_cast<long long>(kClockWarnNs / 1'000'000),
+                 render::terminal_safe(list).c_str());
   }
   if (interrupted) {
     std::vector<std::string> unfinished;
@@ -394,6 +427,10 @@ int run_fleet(const CommandSpec& spec, CommandContext& ctx, const FleetOptions& 
   eo.progress = (!ctx.g.json && ::isatty(2)) ? stderr : nullptr;
   eo.json_output = json_mode;
 
+  // Each host's clock offset where it is kept (a case entry, --log-dir) or
+  // its times are merged (capture's flows).
+  const bool measure_clock =
+      ctx.fleet_journal || !fo.log_dir.empty() || std::string_view(spec.name) == "capture";
   std::mutex written_mu;
   std::vector<std::string> written;
   auto body = [&](const FleetTarget& t, FILE* out, FILE* err) {
@@ -408,11 +445,13 @@ int run_fleet(const CommandSpec& spec, CommandContext& ctx, const FleetOptions& 
     c.written.clear();
     c.failed.reset();
     c.reached_agent = false;
+    c.clock.reset();
+    c.g.measure_clock = measure_clock;
     if (!ctx.g.via.empty()) c.g.via = apply_via_template(ctx.g.via, t.name);
     if (!t.via.empty()) c.g.via = t.via;
     std::vector<std::string> host_paths;  // this host's -o/-w files
     for (const char* name : kOutputOptions) {
-      if (!c.vm.count(name)) continue;
+      if (!c.vm.count(name) || merges_output(spec.name)) continue;
       try {
         auto& v = c.vm.at(name).value();
         v = per_host_path(boost::any_cast<std::string>(v), t.name);
@@ -429,6 +468,7 @@ int run_fleet(const CommandSpec& spec, CommandContext& ctx, const FleetOptions& 
     }
     rep.error = c.failed;
     rep.reached_agent = c.reached_agent;
+    rep.clock = c.clock;
     // The files this host's run wrote, for the case journal's artifacts.
     std::vector<std::string> files = std::move(c.written);
     for (const auto& p : host_paths)

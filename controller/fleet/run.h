@@ -39,9 +39,10 @@ struct HostRecord {
   int exit_code = 0;
   std::optional<Error> error;
   long started_ms = 0, ended_ms = 0;
-  json result;         // the command's JSON result, when it ran with --json
-  std::string output;  // its text output otherwise
-  std::string errors;  // what it wrote to stderr
+  std::optional<ClockOffset> clock;  // the host's clock against this machine's
+  json result;                       // the command's JSON result, when it ran with --json
+  std::string output;                // its text output otherwise
+  std::string errors;                // what it wrote to stderr
 };
 
 json to_json(const HostRecord& r);
@@ -50,7 +51,7 @@ Result<HostRecord> host_record_from_json(const json& j);
 // The merged view of finished hosts on out, notes and the failure summary on
 // err. Returns the fleet exit code for these records.
 int print_fleet(const std::string& command, const std::vector<HostRecord>& records, bool as_json,
-                const CommandContext& ctx, long wall_ms, bool interrupted);
+                CommandContext& ctx, long wall_ms, bool interrupted);
 
 // `sonde merge DIR...`: the hosts.jsonl of each DIR (from --log-dir, e.g. one
 // per Ansible group), printed as one fleet run.

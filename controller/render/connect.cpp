@@ -88,25 +88,9 @@ std::string render_connect_side(const std::string& label, const net::ConnectResu
 }
 
 std::string render_connect_matrix(const std::vector<net::Side<net::ConnectResult>>& sides) {
-  struct Row {
-    const net::Side<net::ConnectResult>* side;
-    std::string verdict;
-    size_t order;
-  };
-  std::vector<Row> rows;
-  std::map<std::string, size_t> count;
-  for (size_t i = 0; i < sides.size(); ++i) {
-    std::string v = net::overall_verdict(sides[i].result);
-    ++count[v];
-    rows.push_back({&sides[i], std::move(v), i});
-  }
-  // The odd ones first: the rarest verdict leads, ties in side order.
-  std::stable_sort(rows.begin(), rows.end(),
-                   [&](const Row& a, const Row& b) { return count[a.verdict] < count[b.verdict]; });
-  Table t(
-      {{"SIDE"}, {"VERDICT"}, {"OPENED", Align::kRight}, {"MEDIAN", Align::kRight}, {"DETAIL"}});
-  for (const auto& r : rows) {
-    const auto& res = r.side->result;
+  std::vector<MatrixRow> rows;
+  for (const auto& side : sides) {
+    const auto& res = side.result;
     auto [opened, made] = net::attempts_opened(res);
     std::vector<double> ms;
     for (const auto& a : res.attempts) ms.push_back(a.ms);
@@ -119,19 +103,19 @@ std::string render_connect_matrix(const std::vector<net::Side<net::ConnectResult
       detail = f->detail;
     else if (!res.attempts.empty() && !res.attempts.back().source.empty())
       detail = "from " + res.attempts.back().source;
-    t.add_row({r.side->label, r.verdict, fmt::format("{}/{}", opened, made), median, detail});
+    rows.push_back({side.label,
+                    net::overall_verdict(res),
+                    "",
+                    {fmt::format("{}/{}", opened, made), median, detail}});
   }
-  std::string out = t.render();
-  std::string tally;
-  for (const auto& [v, n] : count)
-    tally += (tally.empty() ? "" : ", ") + fmt::format("{} {}", n, v);
-  return out + fmt::format("{} sides: {}\n", sides.size(), tally);
+  return render_side_matrix({{"OPENED", Align::kRight}, {"MEDIAN", Align::kRight}, {"DETAIL"}},
+                            std::move(rows));
 }
 
 std::string render_connect(const std::vector<net::Side<net::ConnectResult>>& sides,
                            const std::vector<std::string>& comparison) {
   // Many sides (--from web[01-40]): one line each, the odd ones first.
-  if (sides.size() > kConnectBlocksUpTo)
+  if (sides.size() > kSideBlocksUpTo)
     return render_connect_matrix(sides) + render_list("comparison", comparison);
   std::string out;
   for (const auto& s : sides) out += render_connect_side(s.label, s.result) + "\n";

@@ -1,6 +1,9 @@
 #include "sonde/render/dns.h"
 
+#include <fmt/format.h>
+
 #include "sonde/render/printf.h"
+#include "sonde/render/sides.h"
 #include "sonde/render/table.h"
 
 namespace sonde::render {
@@ -42,6 +45,51 @@ std::string render_dns_side(const std::string& label, const sonde::json& r) {
   for (const auto& n : r.value("notes", sonde::json::array()))
     appendf(out, "  note: %s\n", terminal_safe(n.get<std::string>()).c_str());
   return out;
+}
+
+namespace {
+
+// ok, nxdomain, servfail, timeout, or fail: the system resolver's outcome,
+// named by what the first nameserver said when it failed.
+std::string dns_verdict(const std::string& sys_error, const sonde::json& first_ns) {
+  if (sys_error.empty()) return "ok";
+  std::string rcode = first_ns.value("rcode", "");
+  if (rcode == "NXDOMAIN") return "nxdomain";
+  if (rcode == "SERVFAIL") return "servfail";
+  std::string e = first_ns.value("error", sys_error);
+  if (e.find("timed out") != std::string::npos || e.find("timeout") != std::string::npos)
+    return "timeout";
+  if (rcode == "NOERROR") return "no address";
+  return "fail";
+}
+
+}  // namespace
+
+std::string render_dns_matrix(const std::vector<sonde::json>& sides) {
+  std::vector<MatrixRow> rows;
+  for (const auto& s : sides) {
+    const sonde::json r = s.value("result", sonde::json::object());
+    const sonde::json sys = r.value("system", sonde::json::object());
+    const sonde::json nss = r.value("nameservers", sonde::json::array());
+    const sonde::json first = nss.empty() || !nss[0].is_object() ? sonde::json::object() : nss[0];
+    std::string err = sys.value("error", "");
+    std::string answer;
+    for (const auto& a : sys.value("addresses", sonde::json::array()))
+      if (a.is_string()) answer += (answer.empty() ? "" : ", ") + a.get<std::string>();
+    if (!err.empty()) answer = "error: " + err;
+    std::string ns = first.empty() ? "-"
+                                   : first.value("server", "") + " " +
+                                         (first.value("error", "").empty()
+                                              ? first.value("rcode", "")
+                                              : "error: " + first.value("error", ""));
+    std::string v = dns_verdict(err, first);
+    rows.push_back({s.value("side", "?"),
+                    v,
+                    v + "|" + answer,
+                    {answer, fmt::format("{} ms", sys.value("ms", 0L)), ns}});
+  }
+  return render_side_matrix({{"SYSTEM RESOLVER"}, {"TIME", Align::kRight}, {"NAMESERVER"}},
+                            std::move(rows));
 }
 
 }  // namespace sonde::render

@@ -26,11 +26,6 @@ std::string or_dash(const std::optional<long>& v) {
 
 }  // namespace
 
-std::string clock_text(const ClockOffset& c) {
-  return fmt::format("{:+.3f} ms +/- {:.3f} ms", static_cast<double>(c.offset_ns) / 1e6,
-                     static_cast<double>(c.bound_ns) / 1e6);
-}
-
 std::string render_hello(const Capabilities& c, const std::string& transport,
                          const std::optional<ClockOffset>& clock) {
   const HelloFacts& h = c.facts;

@@ -1,5 +1,10 @@
 #include "sonde/render/sides.h"
 
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
 #include "sonde/render/table.h"
 
 namespace sonde::render {
@@ -24,6 +29,32 @@ std::string render_sides(
   for (const auto& s : results)
     blocks.push_back(render_side(s["side"].get<std::string>(), s["result"]));
   return render_side_blocks(blocks, differences);
+}
+
+std::string render_side_matrix(const std::vector<Column>& columns, std::vector<MatrixRow> rows) {
+  std::map<std::string, size_t> by_key, by_verdict;
+  for (auto& r : rows) {
+    if (r.key.empty()) r.key = r.verdict;
+    ++by_key[r.key];
+    ++by_verdict[r.verdict];
+  }
+  // The odd ones first: the rarest key leads, ties in side order.
+  std::stable_sort(rows.begin(), rows.end(), [&](const MatrixRow& a, const MatrixRow& b) {
+    return by_key[a.key] < by_key[b.key];
+  });
+  std::vector<Column> all = {{"SIDE"}, {"VERDICT"}};
+  all.insert(all.end(), columns.begin(), columns.end());
+  Table t(all);
+  for (const auto& r : rows) {
+    std::vector<std::string> cells = {terminal_safe(r.side), terminal_safe(r.verdict)};
+    for (size_t i = 0; i < columns.size(); ++i)
+      cells.push_back(i < r.cells.size() ? terminal_safe(r.cells[i]) : "");
+    t.add_row(std::move(cells));
+  }
+  std::string tally;
+  for (const auto& [v, n] : by_verdict)
+    tally += (tally.empty() ? "" : ", ") + fmt::format("{} {}", n, terminal_safe(v));
+  return t.render() + fmt::format("{} sides: {}\n", rows.size(), tally);
 }
 
 std::string render_list(const char* title, const std::vector<std::string>& items) {

@@ -1,7 +1,12 @@
 #include "sonde/render/tls.h"
 
+#include <algorithm>
+
+#include <fmt/format.h>
+
 #include "sonde/net/address.h"
 #include "sonde/render/printf.h"
+#include "sonde/render/sides.h"
 #include "sonde/render/table.h"
 
 namespace sonde::render {
@@ -127,6 +132,32 @@ std::string render_tls_side(const std::string& label, const net::TlsResult& r) {
   if (!r.hint.empty()) appendf(out, "  hint: %s\n", terminal_safe(r.hint).c_str());
   appendf(out, "  summary: %s\n", terminal_safe(r.summary).c_str());
   return out;
+}
+
+std::string render_tls_matrix(const std::vector<net::Side<net::TlsResult>>& sides) {
+  std::vector<MatrixRow> rows;
+  for (const auto& side : sides) {
+    const auto& r = side.result;
+    std::string cert = "-", fp;
+    if (!r.chain.empty()) {
+      const auto& leaf = r.chain[0];
+      fp = leaf.sha256;
+      cert = (leaf.subject_cn.empty() ? leaf.subject : leaf.subject_cn) + " " +
+             fp.substr(0, std::min<size_t>(fp.size(), 11));
+    }
+    std::string detail = r.error;
+    if (detail.empty() && !r.verify_errors.empty()) detail = r.verify_errors[0].reason;
+    if (detail.empty() && r.tls && !r.hostname_ok) detail = "name does not match";
+    if (detail.empty() && !r.address.empty()) detail = "at " + r.address;
+    std::string v = r.outcome.empty() ? "?" : r.outcome;
+    rows.push_back(
+        {side.label,
+         v,
+         v + "|" + fp,
+         {r.version.empty() ? "-" : r.version, cert, fmt::format("{} ms", r.total_ms), detail}});
+  }
+  return render_side_matrix({{"VERSION"}, {"LEAF CERT"}, {"TIME", Align::kRight}, {"DETAIL"}},
+                            std::move(rows));
 }
 
 }  // namespace sonde::render

@@ -157,6 +157,19 @@ TEST_F(CaseJournal, ScriptedSessionRecordsEntriesInOrder) {
     ASSERT_FALSE(e[i]["ops"].empty());
     EXPECT_TRUE(e[i]["ops"][0].contains("result"));
   }
+  // Every command entry keeps its host's clock against the controller's
+  // (the same machine here: off by no more than the bound, and some slack).
+  for (size_t i : {1, 2, 3, 5, 6}) {
+    SCOPED_TRACE("entry " + std::to_string(i));
+    ASSERT_TRUE(e[i]["clocks"].is_array()) << e[i].dump().substr(0, 400);
+    ASSERT_EQ(e[i]["clocks"].size(), 1u) << e[i]["clocks"].dump();
+    const json& c = e[i]["clocks"][0];
+    EXPECT_EQ(c["host"], hostname());
+    EXPECT_EQ(c["exchanges"], 8);
+    EXPECT_LE(std::llabs(c["offset_ns"].get<int64_t>()), c["bound_ns"].get<int64_t>() + 1'000'000);
+    // The pings that measured it are not the command's requests.
+    for (const auto& op : e[i]["ops"]) EXPECT_NE(op["op"], "ping");
+  }
   EXPECT_EQ(e[1]["target"], target);
   EXPECT_EQ(e[1]["ops"][0]["op"], "ps");
   EXPECT_NE(e[1]["summary"].get<std::string>().find("processes"), std::string::npos);
@@ -299,6 +312,30 @@ TEST_F(CaseJournal, SecretsAreMaskedUnlessNoRedact) {
   EXPECT_EQ(e[3]["redacted"], 0);
   EXPECT_NE(e[3].dump().find("DB_PASSWORD=hunter2"), std::string::npos);
   EXPECT_NE(e[3].dump().find("--password=hunter2"), std::string::npos);
+}
+
+// A host whose clock is 250 ms ahead (the agent's test offset): the entry
+// keeps the offset, and the report says its times were moved.
+TEST_F(CaseJournal, EntriesKeepTheHostsClockAndTheReportWarnsPast100Ms) {
+  sonde::testing::Run r = sonde({"case", "new", "skewed"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  auto ahead = env();
+  ahead["SONDE_CLOCK_OFFSET_NS"] = "250000000";
+  r = run_sonde({"ps", "local", "--limit", "3"}, ahead, 60000);
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  auto e = journal_lines(journal("skewed"));
+  ASSERT_EQ(e.size(), 2u);
+  ASSERT_EQ(e[1]["clocks"].size(), 1u) << e[1].dump().substr(0, 400);
+  const json& c = e[1]["clocks"][0];
+  EXPECT_LE(std::llabs(c["offset_ns"].get<int64_t>() - 250'000'000),
+            c["bound_ns"].get<int64_t>() + 1'000'000)
+      << c.dump();
+  std::string md_path = home_ + "/skewed.md";
+  r = sonde({"report", "skewed", "-o", md_path});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  std::string md = slurp(md_path);
+  EXPECT_NE(md.find("clock of " + hostname() + ": +25"), std::string::npos) << md;
+  EXPECT_NE(md.find("over 100 ms"), std::string::npos) << md;
 }
 
 TEST_F(CaseJournal, NoActiveCaseWritesNothingAndCaseOptionWorks) {

@@ -4,16 +4,23 @@
 // an unprivileged user (ptrace denied), one has netem latency. Runs fleet
 // hello, ps, stack, trace and merge across them and checks the merged output,
 // each failure class, the exit codes, --deadline, Ctrl-C and --log-dir.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sonde/common/frame.h"
@@ -33,6 +40,11 @@ constexpr int kRunTimeoutMs = 120000;
 
 json parse_json(const std::string& s) {
   return json::parse(s, nullptr, false);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 class FleetLab : public ::testing::Test {
@@ -242,6 +254,62 @@ TEST_F(FleetLab, StackGroupsTheHostsStuckInTheSamePlace) {
   EXPECT_TRUE(contains(none.out, "no process matches")) << none.out;
 }
 
+// profile across the whole lab: the same busy process on every host, one
+// merged profile (folded lines start with the host), the hosts that cannot be
+// reached or may not look named by class; then a differential flame graph of
+// the other hosts against one, and the host as a root frame.
+TEST_F(FleetLab, ProfileMergesTheLabIntoOneFlameGraph) {
+  std::string ready;
+  auto burner = start_tracee({target_path("cpu_burner"), "120"}, &ready);
+  ASSERT_EQ(ready, "READY");
+  const std::string pick = "^" + target_path("cpu_burner") + " 120$";
+  const std::string folded = dir_ + "/fleet.folded";
+  ::sonde::testing::Run r = sonde(
+      {"profile", "lab[01-50]", "--pgrep", pick, "--duration", "1s", "-o", folded, "--top", "5"});
+  EXPECT_EQ(r.exit_code, 7) << describe(r);
+  const int ok_hosts = is_root() ? kHosts - 4 : kHosts - 3;
+  EXPECT_TRUE(contains(r.out, std::to_string(ok_hosts) + " hosts: cpu profile")) << r.out;
+  EXPECT_TRUE(contains(r.out, "HOTTEST")) << r.out;
+  // Every host that was profiled spent its time in the burner's main.
+  EXPECT_TRUE(contains(r.out, std::to_string(ok_hosts) + "/" + std::to_string(ok_hosts) + "  main"))
+      << r.out;
+  EXPECT_TRUE(contains(r.err, "unreachable")) << r.err;
+  EXPECT_TRUE(contains(r.err, "host key")) << r.err;
+  if (is_root()) {
+    EXPECT_TRUE(contains(r.err, "permission")) << r.err;
+  }
+  std::ifstream in(folded);
+  ASSERT_TRUE(in) << "no " << folded << "\n" << r.err;
+  std::set<std::string> hosts_in_file;
+  for (std::string line; std::getline(in, line);) {
+    hosts_in_file.insert(line.substr(0, line.find(';')));
+    EXPECT_TRUE(contains(line, ";cpu_burner;")) << line;
+  }
+  EXPECT_EQ(hosts_in_file.size(), static_cast<size_t>(ok_hosts));
+  EXPECT_EQ(hosts_in_file.count(host(1)), 1u);
+  EXPECT_EQ(hosts_in_file.count(host(kDown1)), 0u);
+
+  const std::string diff = dir_ + "/diff.svg";
+  ::sonde::testing::Run d = sonde({"profile", "lab[01-04]", "--pgrep", pick, "--duration", "1s",
+                                   "-o", diff, "--diff-base", "lab01"});
+  ASSERT_EQ(d.exit_code, 0) << describe(d);
+  EXPECT_TRUE(contains(d.out, "base: lab01 (1 host), against: lab[02-04] (3 hosts)")) << d.out;
+  EXPECT_TRUE(contains(d.out, "CHANGE")) << d.out;
+  EXPECT_TRUE(contains(read_file(diff), "points)</title>")) << diff;
+
+  const std::string by_host = dir_ + "/by-host.svg";
+  ::sonde::testing::Run h = sonde(
+      {"profile", "lab[01-03]", "--pgrep", pick, "--duration", "1s", "-o", by_host, "--by-host"});
+  ASSERT_EQ(h.exit_code, 0) << describe(h);
+  std::string svg = read_file(by_host);
+  for (int k = 1; k <= 3; ++k) EXPECT_TRUE(contains(svg, "<title>" + host(k) + " (")) << k;
+
+  ::sonde::testing::Run one = sonde({"profile", "lab01", "--pgrep", pick, "--diff-base", "lab01"});
+  EXPECT_EQ(one.exit_code, 2) << describe(one);
+  EXPECT_TRUE(contains(one.err, "give several")) << one.err;
+  burner->signal(SIGKILL);
+}
+
 // inspect --pgrep over a fleet: one row per host for the same process.
 TEST_F(FleetLab, InspectIsOneRowPerHost) {
   auto t = Tracee::start({"/bin/sleep", "61.75"});
@@ -271,6 +339,85 @@ TEST_F(FleetLab, ConnectFromAFleetIsOneMatrix) {
       sonde({"connect", "127.0.0.57:" + port, "--from", "lab[01-05]", "-c", "1", "-w", "2s"});
   EXPECT_EQ(down.exit_code, 1) << describe(down);
   EXPECT_TRUE(contains(down.out, "6 sides: 6 refused")) << down.out;
+}
+
+// dns, tls and diagnose --from a fleet: one line per side, as connect.
+TEST_F(FleetLab, DnsTlsAndDiagnoseFromAFleetAreMatrices) {
+  std::ifstream pf(dir_ + "/port");
+  std::string port;
+  std::getline(pf, port);
+  ::sonde::testing::Run dns = sonde({"dns", "localhost", "--from", "lab[01-05]"});
+  ASSERT_EQ(dns.exit_code, 0) << describe(dns);
+  EXPECT_TRUE(contains(dns.out, "SYSTEM RESOLVER")) << dns.out;
+  EXPECT_TRUE(contains(dns.out, "6 sides: 6 ok")) << dns.out;
+  for (int k = 1; k <= 5; ++k) EXPECT_TRUE(contains(dns.out, host(k) + " ")) << dns.out;
+
+  // sshd speaks first and is not TLS: the same verdict on every side.
+  ::sonde::testing::Run tls = sonde({"tls", "127.0.0.11:" + port, "--from", "lab[01-05]"});
+  EXPECT_EQ(tls.exit_code, 1) << describe(tls);
+  EXPECT_TRUE(contains(tls.out, "LEAF CERT")) << tls.out;
+  EXPECT_TRUE(contains(tls.out, "6 sides: 6 not_tls")) << tls.out;
+
+  ::sonde::testing::Run diag =
+      sonde({"diagnose", "127.0.0.11:" + port, "--from", "lab[01-05]", "--count", "1"});
+  ASSERT_EQ(diag.exit_code, 0) << describe(diag);
+  EXPECT_TRUE(contains(diag.out, "LADDER")) << diag.out;
+  EXPECT_TRUE(contains(diag.out, "6 sides: 6 ok")) << diag.out;
+  EXPECT_TRUE(contains(diag.out, "verdict:")) << diag.out;
+}
+
+// capture over a fleet: a pcap per host, and one summary of every host's
+// counts with the flows merged by server. Traffic: a listener here and a
+// client that connects to it every 100 ms (bounded: 30 connections) while
+// the hosts capture.
+TEST_F(FleetLab, CaptureWritesAPcapPerHostAndMergesTheFlows) {
+  if (!is_root()) GTEST_SKIP() << "capture needs root";
+  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(lfd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(lfd, 64), 0);
+  ASSERT_EQ(::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  const std::string port = std::to_string(ntohs(a.sin_port));
+  std::atomic<bool> stop{false};
+  std::thread traffic([&] {
+    for (int i = 0; i < 30 && !stop; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (c < 0) continue;
+      if (::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+        int s = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+        (void)!::write(c, "ping", 4);
+        if (s >= 0) ::close(s);
+      }
+      ::close(c);
+    }
+  });
+  const std::string pcap = dir_ + "/cap.pcap";
+  ::sonde::testing::Run r = sonde(
+      {"capture", "lab[01-03]", "-i", "lo", "--duration", "2s", "-w", pcap, "tcp", "port", port});
+  stop = true;
+  traffic.join();
+  ::close(lfd);
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "PCAP")) << r.out;
+  for (int k = 1; k <= 3; ++k) {
+    std::string file = dir_ + "/cap." + host(k) + ".pcap";
+    EXPECT_TRUE(fs::exists(file)) << file << "\n" << r.out;
+    EXPECT_TRUE(contains(r.out, file)) << r.out;
+  }
+  EXPECT_TRUE(contains(r.out, "flows by server, across hosts")) << r.out;
+  EXPECT_TRUE(contains(r.out, "127.0.0.1:" + port + "    3/3")) << r.out;
+  // The capture's hosts had their clocks measured: the resets (each close
+  // after a write) are listed on this machine's clock.
+  EXPECT_TRUE(contains(r.out, "on this machine's clock")) << r.out;
+
+  ::sonde::testing::Run stream = sonde({"capture", "lab[01-02]", "-w", "-", "-c", "1"});
+  EXPECT_EQ(stream.exit_code, 8) << describe(stream);
+  EXPECT_TRUE(contains(stream.err, "a fleet writes a pcap per host")) << stream.err;
 }
 
 TEST_F(FleetLab, IdenticalTextOutputIsGroupedByHosts) {
@@ -371,7 +518,8 @@ TEST_F(FleetLab, CaseRecordsAFleetRunAsOneEntryAndTheReportShowsItsTable) {
   e["SONDE_HOME"] = dir_ + "/sonde-home";
   auto run = [&](std::vector<std::string> args) { return run_sonde(args, e, kRunTimeoutMs); };
   ASSERT_EQ(run({"case", "new", "fleet-case"}).exit_code, 0);
-  ::sonde::testing::Run r = run({"ps", "lab[01-03],lab47", "--name", "sshd", "--interval", "0"});
+  ::sonde::testing::Run r =
+      run({"ps", "lab[01-03],lab46,lab47", "--name", "sshd", "--interval", "0"});
   ASSERT_EQ(r.exit_code, 7) << describe(r);
   std::ifstream lines(dir_ + "/sonde-home/cases/fleet-case/journal.jsonl");
   std::string line;
@@ -385,17 +533,32 @@ TEST_F(FleetLab, CaseRecordsAFleetRunAsOneEntryAndTheReportShowsItsTable) {
   }
   ASSERT_EQ(commands, 1) << "one entry for the whole run";
   ASSERT_TRUE(entry["fleet"].is_array()) << entry.dump();
-  EXPECT_EQ(entry["fleet"].size(), 4u);
-  EXPECT_EQ(entry["summary"], "3 of 4 hosts ok, 1 failed");
+  EXPECT_EQ(entry["fleet"].size(), 5u);
+  EXPECT_EQ(entry["summary"], "4 of 5 hosts ok, 1 failed");
   EXPECT_TRUE(contains(entry["merged"].get<std::string>(), "lab02 ")) << entry.dump();
   bool saw_down = false;
-  for (const auto& h : entry["fleet"])
-    if (h["host"] == "lab47") saw_down = h["failure"] == "unreachable" && h["ok"] == false;
+  for (const auto& h : entry["fleet"]) {
+    if (h["host"] == "lab47") {
+      saw_down = h["failure"] == "unreachable" && h["ok"] == false;
+      EXPECT_FALSE(h.contains("clock_offset_ns")) << "never reached: " << h.dump();
+      continue;
+    }
+    // Every host reached has its clock in the entry; the one behind a
+    // 100 ms relay each way has a bound of 100 ms or more.
+    ASSERT_TRUE(h.contains("clock_offset_ns")) << h.dump();
+    int64_t bound = h["clock_bound_ns"].get<int64_t>();
+    EXPECT_LE(std::llabs(h["clock_offset_ns"].get<int64_t>()), bound + 5'000'000) << h.dump();
+    if (h["host"] == host(kDelayed))
+      EXPECT_GE(bound, 100'000'000) << h.dump();
+    else
+      EXPECT_LT(bound, 50'000'000) << h.dump();
+  }
   EXPECT_TRUE(saw_down) << entry.dump();
 
   ::sonde::testing::Run rep = run({"report", "fleet-case"});
   ASSERT_EQ(rep.exit_code, 0) << describe(rep);
-  EXPECT_TRUE(contains(rep.out, "3 of 4 hosts ok")) << rep.out;
+  EXPECT_TRUE(contains(rep.out, "4 of 5 hosts ok")) << rep.out;
+  EXPECT_TRUE(contains(rep.out, "clocks of 4 hosts")) << rep.out;
   EXPECT_TRUE(contains(rep.out, "unreachable: lab47")) << rep.out;
   EXPECT_TRUE(contains(rep.out, "HOST")) << "the merged table: " << rep.out;
 }

@@ -38,6 +38,22 @@ const char* export_format_name(ExportFormat f) {
   return "?";
 }
 
+const char* export_extension(ExportFormat f) {
+  switch (f) {
+    case ExportFormat::kFolded:
+      return "folded";
+    case ExportFormat::kSvg:
+      return "svg";
+    case ExportFormat::kPprof:
+      return "pb.gz";
+    case ExportFormat::kSpeedscope:
+      return "speedscope.json";
+    case ExportFormat::kJson:
+      break;
+  }
+  return "json";
+}
+
 Result<ExportFormat> export_format_for(const std::string& path, const std::string& format) {
   if (!format.empty()) {
     std::string f = lower(format);

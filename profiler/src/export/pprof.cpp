@@ -188,7 +188,14 @@ Result<std::string> export_pprof(const Profile& p) {
       label.uint(field::kLabelKey, str.id("thread"));
       label.uint(field::kLabelStr, str.id(thread_label(p, s.thread)));
       sample.message(field::kSampleLabel, label);
-      if (s.thread < p.threads.size()) {
+      // A fleet's merged profile: `pprof -tagfocus host=web07`, `-tags`.
+      if (std::string host = thread_host(p, s.thread); !host.empty()) {
+        PbWriter hl;
+        hl.uint(field::kLabelKey, str.id("host"));
+        hl.uint(field::kLabelStr, str.id(host));
+        sample.message(field::kSampleLabel, hl);
+      }
+      if (s.thread < p.threads.size() && p.threads[s.thread].tid != 0) {
         PbWriter tid;
         tid.uint(field::kLabelKey, str.id("thread_id"));
         tid.uint(field::kLabelNum, static_cast<uint64_t>(p.threads[s.thread].tid));

@@ -54,6 +54,7 @@ std::string export_speedscope(const Profile& p) {
   json profiles = json::array();
   for (auto& [thread, t] : tracks) {
     std::string name = thread_label(p, thread);
+    if (std::string host = thread_host(p, thread); !host.empty()) name = host + ": " + name;
     if (name.empty()) name = fmt::format("{} ({})", p.comm, p.pid);
     profiles.push_back({{"type", "sampled"},
                         {"name", name},

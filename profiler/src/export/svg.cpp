@@ -4,6 +4,7 @@
 // a mail attachment or a case folder the same way.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -25,7 +26,7 @@ constexpr double kMinWidth =
 
 // Colour families: a reader tells user code from kernel and unknown frames
 // at a glance, and from the inlined functions that have no frame of their own.
-enum class Family : uint8_t { kRoot, kThread, kCode, kInline, kKernel, kUnknown };
+enum class Family : uint8_t { kRoot, kHost, kThread, kCode, kInline, kKernel, kUnknown };
 
 Family family_of(const Frame& f) {
   switch (f.kind) {
@@ -83,6 +84,8 @@ std::string colour(Family fam, std::string_view name) {
   switch (fam) {
     case Family::kRoot:
       return "rgb(200,200,200)";
+    case Family::kHost:
+      return hsl(90 + 40 * a, 0.30 + 0.2 * b, 0.68 + 0.08 * c);
     case Family::kThread:
       return hsl(265 + 25 * a, 0.35 + 0.2 * b, 0.70 + 0.08 * c);
     case Family::kCode:
@@ -132,6 +135,7 @@ struct Node {
   uint32_t name = 0;  // index into Tree::names
   Family family = Family::kCode;
   uint64_t value = 0;
+  uint64_t base = 0;  // a differential graph: the base profile's samples here
   std::vector<uint32_t> children;
 };
 
@@ -141,61 +145,75 @@ struct Tree {
   // (parent node, name) -> child node; one map for the whole tree keeps
   // the per-node cost to a vector.
   std::unordered_map<uint64_t, uint32_t> child_of;
+  std::unordered_map<std::string, uint32_t> name_id;
+
+  Tree() { nodes.push_back(Node{intern("all"), Family::kRoot, 0, 0, {}}); }
+
+  uint32_t intern(std::string s) {
+    auto [it, fresh] = name_id.try_emplace(s, static_cast<uint32_t>(names.size()));
+    if (fresh) names.push_back(std::move(s));
+    return it->second;
+  }
 
   uint32_t child(uint32_t parent, uint32_t name, Family fam) {
     uint64_t key = (static_cast<uint64_t>(parent) << 32) | name;
     auto [it, fresh] = child_of.try_emplace(key, static_cast<uint32_t>(nodes.size()));
     if (fresh) {
-      nodes.push_back(Node{name, fam, 0, {}});
+      nodes.push_back(Node{name, fam, 0, 0, {}});
       nodes[parent].children.push_back(it->second);
     }
     return it->second;
   }
 };
 
-Tree build_tree(const Profile& p) {
-  Tree t;
-  std::unordered_map<std::string, uint32_t> name_id;
-  auto intern = [&](std::string s) {
-    auto [it, fresh] = name_id.try_emplace(s, static_cast<uint32_t>(t.names.size()));
-    if (fresh) t.names.push_back(std::move(s));
-    return it->second;
-  };
-  t.nodes.push_back(Node{intern("all"), Family::kRoot, 0, {}});
-
+// Adds p's stacks to the tree: to each node's value, or (as_base) to its
+// base. host_frame: a fleet profile's host is a frame above the thread.
+void add_profile(Tree& t, const Profile& p, bool host_frame, bool as_base) {
   std::vector<uint32_t> frame_name(p.frames.size());
   std::vector<Family> frame_family(p.frames.size());
   for (size_t i = 0; i < p.frames.size(); ++i) {
-    frame_name[i] = intern(display_name(p.frames[i]));
+    frame_name[i] = t.intern(display_name(p.frames[i]));
     frame_family[i] = family_of(p.frames[i]);
   }
   std::vector<uint32_t> thread_name(p.threads.size() + 1);
-  for (size_t i = 0; i <= p.threads.size(); ++i)
-    thread_name[i] = intern(thread_label(p, static_cast<uint32_t>(i)));
-  uint32_t bad_frame = intern("[bad frame]");
+  std::vector<int64_t> host_name(p.threads.size() + 1, -1);
+  for (size_t i = 0; i <= p.threads.size(); ++i) {
+    thread_name[i] = t.intern(thread_label(p, static_cast<uint32_t>(i)));
+    if (std::string h = thread_host(p, static_cast<uint32_t>(i)); host_frame && !h.empty())
+      host_name[i] = t.intern(std::move(h));
+  }
+  uint32_t bad_frame = t.intern("[bad frame]");
+  auto add = [as_base](Node& n, uint64_t c) { (as_base ? n.base : n.value) += c; };
 
   for (const auto& s : p.stacks) {
     if (s.count == 0 || s.frames.empty()) continue;
     uint32_t at = 0;
-    t.nodes[0].value += s.count;
+    add(t.nodes[0], s.count);
     if (!p.threads.empty()) {
-      at = t.child(at, thread_name[std::min<size_t>(s.thread, p.threads.size())], Family::kThread);
-      t.nodes[at].value += s.count;
+      size_t th = std::min<size_t>(s.thread, p.threads.size());
+      if (host_name[th] >= 0) {
+        at = t.child(at, static_cast<uint32_t>(host_name[th]), Family::kHost);
+        add(t.nodes[at], s.count);
+      }
+      at = t.child(at, thread_name[th], Family::kThread);
+      add(t.nodes[at], s.count);
     }
     for (auto it = s.frames.rbegin(); it != s.frames.rend(); ++it) {
       bool valid = *it < p.frames.size();
       at = t.child(at, valid ? frame_name[*it] : bad_frame,
                    valid ? frame_family[*it] : Family::kUnknown);
-      t.nodes[at].value += s.count;
+      add(t.nodes[at], s.count);
     }
   }
-  // Alphabetical children, as flamegraph.pl lays them out: the same code
-  // lands in the same place in every graph.
+}
+
+// Alphabetical children, as flamegraph.pl lays them out: the same code
+// lands in the same place in every graph.
+void sort_children(Tree& t) {
   for (auto& n : t.nodes)
     std::sort(n.children.begin(), n.children.end(), [&t](uint32_t a, uint32_t b) {
       return t.names[t.nodes[a].name] < t.names[t.nodes[b].name];
     });
-  return t;
 }
 
 struct Box {
@@ -343,10 +361,19 @@ text { font-family: monospace; font-size: 12px; fill: rgb(0,0,0); }
 
 }  // namespace
 
-std::string export_svg(const Profile& p, const SvgOptions& o) {
+namespace {
+
+// How one box looks: its fill and the words after its name in the hover title.
+struct Look {
+  std::string fill;
+  std::string detail;
+};
+using LookFn = std::function<Look(const Node&, const std::string& name)>;
+
+std::string draw(const Tree& tree, const SvgOptions& o, const std::string& subtitle,
+                 const LookFn& look) {
   double width = std::max(o.width, 200);
   double inner = width - 2 * kPad;
-  Tree tree = build_tree(p);
   std::vector<Box> boxes = layout(tree, inner);
   uint32_t max_depth = 0;
   for (const auto& b : boxes) max_depth = std::max(max_depth, b.depth);
@@ -369,11 +396,8 @@ std::string export_svg(const Profile& p, const SvgOptions& o) {
       fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"rgb(248,248,245)\"/>\n",
                   width, height);
   out += fmt::format("<text id=\"title\" x=\"{}\" y=\"24\">{}</text>\n", width / 2, xml(o.title));
-  std::string sub = fmt::format("{} (pid {}), {}, {} Hz, {} samples", p.comm, p.pid, p.mode, p.hz,
-                                grouped(p.samples ? p.samples : total));
-  if (p.lost) sub += fmt::format(", {} lost", grouped(p.lost));
-  if (!p.sampler.empty()) sub += ", " + p.sampler;
-  out += fmt::format("<text id=\"subtitle\" x=\"{}\" y=\"42\">{}</text>\n", width / 2, xml(sub));
+  out +=
+      fmt::format("<text id=\"subtitle\" x=\"{}\" y=\"42\">{}</text>\n", width / 2, xml(subtitle));
   out += fmt::format(
       "<text id=\"reset\" class=\"button\" x=\"{}\" y=\"24\" style=\"display:none\">Reset "
       "zoom</text>\n",
@@ -396,20 +420,71 @@ std::string export_svg(const Profile& p, const SvgOptions& o) {
     const Node& n = tree.nodes[b.node];
     const std::string& name = tree.names[n.name];
     double y = kTop + static_cast<double>(max_depth - b.depth) * kFrameH;
-    double pct = 100.0 * static_cast<double>(n.value) / static_cast<double>(total);
+    Look l = look(n, name);
     out += fmt::format("<g data-s=\"{}\"><title>", n.value);
     append_xml_escaped(out, name);
-    out += fmt::format(" ({} sample{}, {:.2f}%)</title>", grouped(n.value), n.value == 1 ? "" : "s",
-                       pct);
+    out += " (";
+    append_xml_escaped(out, l.detail);
+    out += ")</title>";
     out += fmt::format(
         "<rect x=\"{:.2f}\" y=\"{}\" width=\"{:.2f}\" height=\"{}\" rx=\"2\" fill=\"{}\"/>", b.x, y,
-        b.w, kFrameH - 1, colour(n.family, name));
+        b.w, kFrameH - 1, l.fill);
     out += fmt::format("<text x=\"{:.2f}\" y=\"{}\">", b.x + 3, y + kFrameH - 4.5);
     append_xml_escaped(out, fit_label(name, b.w));
     out += "</text></g>\n";
   }
   out += "</g>\n</svg>\n";
   return out;
+}
+
+double share(uint64_t v, uint64_t total) {
+  return total ? 100.0 * static_cast<double>(v) / static_cast<double>(total) : 0.0;
+}
+
+}  // namespace
+
+std::string export_svg(const Profile& p, const SvgOptions& o) {
+  Tree tree;
+  add_profile(tree, p, o.host_frame, false);
+  sort_children(tree);
+  uint64_t total = tree.nodes[0].value;
+  std::string sub = o.subtitle;
+  if (sub.empty()) {
+    sub = fmt::format("{} (pid {}), {}, {} Hz, {} samples", p.comm, p.pid, p.mode, p.hz,
+                      grouped(p.samples ? p.samples : total));
+    if (p.lost) sub += fmt::format(", {} lost", grouped(p.lost));
+    if (!p.sampler.empty()) sub += ", " + p.sampler;
+  }
+  return draw(tree, o, sub, [total](const Node& n, const std::string& name) {
+    return Look{colour(n.family, name),
+                fmt::format("{} sample{}, {:.2f}%", grouped(n.value), n.value == 1 ? "" : "s",
+                            share(n.value, total))};
+  });
+}
+
+std::string export_diff_svg(const Profile& base, const Profile& target, const SvgOptions& o) {
+  Tree tree;
+  add_profile(tree, target, false, false);
+  add_profile(tree, base, false, true);
+  sort_children(tree);
+  const uint64_t total = tree.nodes[0].value, base_total = tree.nodes[0].base;
+  // The colour scale: the largest change of any frame's share is full red
+  // (grew) or full blue (shrank); no change is near white.
+  double most = 0;
+  for (const auto& n : tree.nodes)
+    most = std::max(most, std::fabs(share(n.value, total) - share(n.base, base_total)));
+  std::string sub = o.subtitle.empty()
+                        ? "width: the profile; red grew and blue shrank against the base"
+                        : o.subtitle;
+  return draw(tree, o, sub, [&](const Node& n, const std::string& /*name*/) {
+    double now = share(n.value, total), before = share(n.base, base_total);
+    double d = now - before;
+    double k = most > 0 ? std::fabs(d) / most : 0;
+    std::string fill = n.family == Family::kRoot ? "rgb(200,200,200)"
+                       : d >= 0                  ? hsl(0, 0.8, 0.96 - 0.46 * k)
+                                                 : hsl(220, 0.8, 0.96 - 0.46 * k);
+    return Look{fill, fmt::format("{:.2f}%, base {:.2f}%, {:+.2f} points", now, before, d)};
+  });
 }
 
 }  // namespace sonde::profiler

@@ -117,7 +117,10 @@ json to_json(const Profile& p) {
   for (const auto& s : p.stacks)
     stacks.push_back({{"frames", s.frames}, {"count", s.count}, {"thread", s.thread}});
   json threads = json::array();
-  for (const auto& t : p.threads) threads.push_back({{"tid", t.tid}, {"name", t.name}});
+  for (const auto& t : p.threads) {
+    threads.push_back({{"tid", t.tid}, {"name", t.name}});
+    if (!t.host.empty()) threads.back()["host"] = t.host;
+  }
   return {{"pid", p.pid},
           {"comm", p.comm},
           {"mode", p.mode},
@@ -188,6 +191,7 @@ Result<Profile> profile_from_json(const json& j) {
       ThreadInfo t;
       r.integer(tj, "tid", w, t.tid);
       r.string(tj, "name", w, t.name);
+      r.string(tj, "host", w, t.host);
       p.threads.push_back(std::move(t));
     }
   }

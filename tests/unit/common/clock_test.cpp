@@ -49,3 +49,22 @@ TEST(Clock, JsonRoundTripAndStrictReading) {
   EXPECT_FALSE(clock_offset_from_json(json{{"offset_ns", 1}, {"bound_ns", -1}}).ok());
   EXPECT_FALSE(clock_offset_from_json(json::array()).ok());
 }
+
+TEST(Clock, EventsOfTwoHostsAreOrderedOnlyWhenTheirIntervalsDoNotOverlap) {
+  // Host a is 10 ms ahead (+/- 1 ms), host b exact (+/- 0.5 ms).
+  ClockOffset a{10'000'000, 1'000'000, 8}, b{0, 500'000, 8};
+  ClockInterval ea = on_controller_clock(1'000'000'000 + 10'000'000, a);  // 1 s on ours
+  EXPECT_EQ(ea.lo_ns, 999'000'000);
+  EXPECT_EQ(ea.hi_ns, 1'001'000'000);
+  EXPECT_EQ(ea.mid_ns(), 1'000'000'000);
+  // 3 ms later on b: clearly after.
+  ClockInterval late = on_controller_clock(1'003'000'000, b);
+  EXPECT_EQ(order_events(ea, late), -1);
+  EXPECT_EQ(order_events(late, ea), 1);
+  // 1 ms later on b: within the bounds, the order is not known.
+  ClockInterval close = on_controller_clock(1'001'000'000, b);
+  EXPECT_EQ(order_events(ea, close), 0);
+  EXPECT_EQ(order_events(close, ea), 0);
+  EXPECT_EQ(clock_text(a), "+10.000 ms +/- 1.000 ms");
+  EXPECT_EQ(clock_text({-250'000'000, 41'000, 8}), "-250.000 ms +/- 0.041 ms");
+}

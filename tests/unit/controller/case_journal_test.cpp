@@ -173,11 +173,13 @@ TEST_F(CaseStore, EntriesReadBackFieldForField) {
   cmd.ops = {settled, failed, open};
   cmd.artifacts = {{"artifacts/0001-p.svg", "/tmp/p.svg", "svg", 1024}};
   cmd.redacted = 2;
+  cmd.clocks = {{"web1.example", -250'000'000, 41'000, 8}};
   Entry fleet = cmd;
+  fleet.clocks.clear();
   fleet.target = "web[01-02]";
   fleet.ops.clear();
-  fleet.fleet = {{"web01", true, "", 0, ""},
-                 {"web02", false, "unreachable", 3, "ssh web02:22: connection refused"}};
+  fleet.fleet = {{"web01", true, "", 0, "", 12'000, 30'000},
+                 {"web02", false, "unreachable", 3, "ssh web02:22: connection refused", {}, {}}};
   fleet.merged = "HOST   PID\nweb01  42\n";
   Entry n = note("seen");
   n.at = "2026-11-25T13:00:00Z";
@@ -194,6 +196,13 @@ TEST_F(CaseStore, EntriesReadBackFieldForField) {
   ASSERT_EQ(j->entries[3].fleet.size(), 2u);
   EXPECT_EQ(j->entries[3].fleet[1].failure, "unreachable");
   EXPECT_EQ(j->entries[3].merged, fleet.merged);
+  EXPECT_EQ(j->entries[3].fleet[0].clock_offset_ns, 12'000);
+  EXPECT_EQ(j->entries[3].fleet[0].clock_bound_ns, 30'000);
+  EXPECT_FALSE(j->entries[3].fleet[1].clock_offset_ns) << "not measured: not written";
+  ASSERT_EQ(j->entries[0].clocks.size(), 1u);
+  EXPECT_EQ(j->entries[0].clocks[0].offset_ns, -250'000'000);
+  EXPECT_EQ(j->entries[0].clocks[0].bound_ns, 41'000);
+  EXPECT_EQ(j->entries[0].clocks[0].exchanges, 8);
   EXPECT_FALSE(to_json(cmd).contains("fleet")) << "one host: no fleet fields";
   EXPECT_EQ(to_json(j->entries[0]), to_json(cmd));
   EXPECT_EQ(to_json(j->entries[1]), to_json(n));

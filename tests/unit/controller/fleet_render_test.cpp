@@ -1,5 +1,6 @@
 // Merged fleet views built from typed results: trace -c over hosts (n/N,
-// worst host, outliers, --by-host) and stacks grouped by where they are.
+// worst host, outliers, --by-host), stacks grouped by where they are, and
+// profiles merged or compared (--diff-base).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -124,6 +125,66 @@ TEST(FleetRender, StacksAreGroupedByPlaceMostHostsFirst) {
   EXPECT_LT(stuck, odd) << t;
   EXPECT_NE(t.find("#0  pthread_cond_wait - libapp.so"), std::string::npos) << t;
   EXPECT_NE(t.find("app02 TID 21 worker (S)"), std::string::npos) << t;
+}
+
+// A profile of one thread: `n` samples in each named leaf under main.
+profiler::Profile leaves(int pid, std::vector<std::pair<std::string, uint64_t>> n) {
+  profiler::Profile p;
+  p.pid = pid;
+  p.comm = "app";
+  p.mode = "cpu";
+  p.sampler = "perf_event";
+  p.hz = 99;
+  p.threads = {{pid, "app"}};
+  p.frames.push_back(profiler::Frame{});
+  p.frames[0].function = "main";
+  p.frames[0].module = "/usr/bin/app";
+  for (const auto& [name, count] : n) {
+    profiler::Frame f;
+    f.function = name;
+    f.module = "/usr/bin/app";
+    p.frames.push_back(f);
+    p.stacks.push_back({{static_cast<uint32_t>(p.frames.size() - 1), 0}, count, 0});
+    p.samples += count;
+  }
+  return p;
+}
+
+std::string fold_names(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ",") + n;
+  return s;
+}
+
+TEST(ProfileFleet, OneLinePerHostAndHowManyHostsSampledEachFunction) {
+  profiler::HostProfiles hosts = {{"web01", leaves(11, {{"spin", 30}, {"parse", 10}})},
+                                  {"web02", leaves(22, {{"spin", 60}})}};
+  auto merged = profiler::merge_host_profiles(hosts);
+  std::string text = render_profile_fleet(hosts, merged, 10, fold_names);
+  // The busiest host first, with its hottest function.
+  auto w2 = text.find("web02"), w1 = text.find("web01");
+  ASSERT_NE(w2, std::string::npos) << text;
+  EXPECT_LT(w2, w1) << text;
+  EXPECT_NE(row_of(text, "spin (app) (100.0%)").find("60"), std::string::npos) << text;
+  EXPECT_NE(row_of(text, "spin (app)").find("2/2"), std::string::npos) << text;
+  EXPECT_NE(row_of(text, "parse (app)").find("1/2"), std::string::npos) << text;
+  EXPECT_NE(text.find("2 hosts: cpu profile, 99 Hz"), std::string::npos) << text;
+  EXPECT_NE(text.find("samples: 100"), std::string::npos) << text;
+}
+
+TEST(ProfileFleet, DiffNamesTheSidesAndTheBiggestChangeFirst) {
+  profiler::HostProfiles hosts = {{"web01", leaves(1, {{"spin", 90}, {"parse", 10}})},
+                                  {"web02", leaves(2, {{"spin", 50}, {"parse", 50}})},
+                                  {"web03", leaves(3, {{"spin", 45}, {"parse", 45}, {"gc", 10}})}};
+  auto d = profiler::diff_sides(hosts, {"web01"});
+  std::string text = render_profile_diff(d, 10, fold_names);
+  EXPECT_NE(text.find("base: web01 (1 host), against: web02,web03 (2 hosts)"), std::string::npos)
+      << text;
+  // spin: 90% -> (50% + 45%) / 2 = 47.5%; parse 10% -> 47.5%; gc 0 -> 5%.
+  EXPECT_NE(row_of(text, "spin (app)").find("-42.5"), std::string::npos) << text;
+  EXPECT_NE(row_of(text, "parse (app)").find("+37.5"), std::string::npos) << text;
+  EXPECT_NE(row_of(text, "gc (app)").find("+5.0"), std::string::npos) << text;
+  EXPECT_LT(text.find("spin (app)"), text.find("gc (app)")) << text;
 }
 
 }  // namespace

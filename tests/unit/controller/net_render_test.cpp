@@ -10,6 +10,7 @@
 #include "sonde/render/connect.h"
 #include "sonde/render/diagnose.h"
 #include "sonde/render/dns.h"
+#include "sonde/render/fleet.h"
 #include "sonde/render/sides.h"
 #include "sonde/render/speed.h"
 #include "sonde/render/tls.h"
@@ -369,4 +370,126 @@ TEST(NetRender, Capture) {
       "  A db.example (10.0.0.9:5353 > 10.0.0.2:53, id 7, asked 2 times): NOERROR, 10.0.0.5 "
       "(1.50 ms)\n"
       "note: a note\n");
+}
+
+// The line of text that starts with `label` and a space; "" when none.
+static std::string line_starting(const std::string& text, const std::string& label) {
+  size_t at = text.rfind(label + " ", 0) == 0 ? 0 : text.find("\n" + label + " ");
+  if (at == std::string::npos) return {};
+  if (at) ++at;
+  return text.substr(at, text.find('\n', at) - at);
+}
+
+TEST(NetRender, DnsManySidesIsAMatrixTheOddAnswerFirst) {
+  auto side = [](const std::string& label, json system, json ns) {
+    return json{{"side", label},
+                {"result",
+                 {{"host", label},
+                  {"query", {{"type", "A"}, {"name", "db.example"}}},
+                  {"system", system},
+                  {"nameservers", json::array({ns})}}}};
+  };
+  json good_ns = {{"server", "10.0.0.2:53"}, {"rcode", "NOERROR"}, {"ms", 1}};
+  std::vector<json> sides;
+  for (int i = 1; i <= 5; ++i)
+    sides.push_back(side("web0" + std::to_string(i),
+                         {{"addresses", {i == 3 ? "10.9.9.9" : "10.0.0.5"}}, {"ms", 2}}, good_ns));
+  sides.push_back(side("web06", {{"error", "Name or service not known"}, {"ms", 4}},
+                       {{"server", "10.0.0.2:53"}, {"rcode", "NXDOMAIN"}, {"ms", 1}}));
+  std::string text = render::render_dns_matrix(sides);
+  // Both odd ones lead (web03 resolves elsewhere, web06 not at all), then the rest.
+  EXPECT_LT(text.find("web03"), text.find("web01")) << text;
+  EXPECT_LT(text.find("web06"), text.find("web01")) << text;
+  EXPECT_NE(line_starting(text, "web06").find("nxdomain"), std::string::npos) << text;
+  EXPECT_NE(line_starting(text, "web03").find("10.9.9.9"), std::string::npos) << text;
+  EXPECT_NE(line_starting(text, "web01").find("10.0.0.2:53 NOERROR"), std::string::npos) << text;
+  EXPECT_NE(text.find("6 sides: 1 nxdomain, 5 ok"), std::string::npos) << text;
+}
+
+TEST(NetRender, TlsManySidesIsAMatrixTheOtherCertificateFirst) {
+  auto side = [](const std::string& fp, const std::string& outcome) {
+    net::TlsResult r;
+    r.outcome = outcome;
+    r.ok = outcome == "ok";
+    r.tls = true;
+    r.hostname_ok = true;
+    r.version = "TLSv1.3";
+    r.address = "10.0.0.5:443";
+    r.total_ms = 3;
+    net::TlsCert leaf;
+    leaf.subject_cn = "db.example";
+    leaf.sha256 = fp;
+    r.chain = {leaf};
+    if (outcome == "verify_failed") r.verify_errors = {{0, 10, "certificate has expired"}};
+    return r;
+  };
+  std::vector<net::Side<net::TlsResult>> sides;
+  for (int i = 1; i <= 5; ++i)
+    sides.push_back({"web0" + std::to_string(i), i == 2 ? side("99:88:77:66:55", "verify_failed")
+                                                        : side("AB:CD:EF:01:23", "ok")});
+  std::string text = render::render_tls_matrix(sides);
+  EXPECT_LT(text.find("web02"), text.find("web01")) << text;
+  std::string odd = line_starting(text, "web02");
+  EXPECT_NE(odd.find("verify_failed"), std::string::npos) << text;
+  EXPECT_NE(odd.find("db.example 99:88:77:66"), std::string::npos) << text;
+  EXPECT_NE(odd.find("certificate has expired"), std::string::npos) << text;
+  EXPECT_NE(text.find("5 sides: 4 ok, 1 verify_failed"), std::string::npos) << text;
+}
+
+TEST(NetRender, DiagnoseManySidesIsAMatrixOfTheFirstFailingRung) {
+  std::vector<net::DiagnoseSide> sides;
+  for (int i = 1; i <= 5; ++i) {
+    net::DiagnoseSide s{"web0" + std::to_string(i), "web0" + std::to_string(i), {}};
+    s.layers.push_back({"dns", "ok", "", "db → 10.0.0.5", {}});
+    if (i == 5)
+      s.layers.push_back({"connect", "fail", "dropped", "10.0.0.5:5432 no answer in 3 s", {}});
+    else
+      s.layers.push_back({"connect", "ok", "", "open in 0.3 ms", {}});
+    sides.push_back(std::move(s));
+  }
+  std::string text = render::render_diagnose_matrix(sides);
+  std::string odd = line_starting(text, "web05");
+  EXPECT_LT(text.find("web05"), text.find("web01")) << text;
+  EXPECT_NE(odd.find("dropped"), std::string::npos) << text;
+  EXPECT_NE(odd.find("dns:ok connect:FAIL"), std::string::npos) << text;
+  EXPECT_NE(odd.find("no answer in 3 s"), std::string::npos) << text;
+  EXPECT_NE(text.find("5 sides: 1 dropped, 4 ok"), std::string::npos) << text;
+}
+
+TEST(NetRender, CaptureFleetMergesFlowsByServerAndNamesAcrossHosts) {
+  auto host = [](const std::string& name, bool reset, const std::string& rcode) {
+    render::CaptureHost h;
+    h.host = name;
+    h.file = "out." + name + ".pcap";
+    h.result.stats.captured = 10;
+    h.result.stats.bytes = 1000;
+    net::TcpFlowSummary f;
+    f.client = "10.0.0.9:40000";
+    f.server = "10.0.0.5:5432";
+    f.bytes = {400, 600};
+    f.rtt_ms = 0.5;
+    if (reset) f.rsts = {0, 1};
+    h.result.traffic.tcp_flows = {f};
+    h.result.traffic.tcp_flows_total = 1;
+    net::DnsSummary d;
+    d.name = "db.example";
+    d.type = "A";
+    d.queries = 1;
+    d.rcode = rcode;
+    if (rcode == "NOERROR") d.answers = {"A 10.0.0.5"};
+    h.result.traffic.dns = {d};
+    h.result.traffic.dns_total = 1;
+    return h;
+  };
+  std::string text =
+      render::render_capture_fleet({host("web01", false, "NOERROR"), host("web02", true, "NOERROR"),
+                                    host("web03", false, "NXDOMAIN")},
+                                   20);
+  EXPECT_NE(line_starting(text, "web02").find("out.web02.pcap"), std::string::npos) << text;
+  std::string server = line_starting(text, "  10.0.0.5:5432");
+  EXPECT_NE(server.find("3/3"), std::string::npos) << text;
+  EXPECT_NE(server.find("2.9K"), std::string::npos) << text;  // 3 flows x 1000 bytes
+  std::string name = line_starting(text, "  db.example");
+  EXPECT_NE(name.find("NOERROR 2, NXDOMAIN 1"), std::string::npos) << text;
+  EXPECT_NE(name.find("A 10.0.0.5"), std::string::npos) << text;
 }

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <array>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -14,6 +16,7 @@
 #include "sample_profile.h"
 #include "sonde/common/subprocess.h"
 #include "sonde/profiler/export.h"
+#include "sonde/profiler/fleet_profile.h"
 
 namespace sonde::profiler {
 namespace {
@@ -471,6 +474,162 @@ TEST(Speedscope, NamesThatAreNotUtf8StillGiveJson) {
   EXPECT_EQ(r.exit_code, 0);
   // No rate: plain sample counts.
   EXPECT_EQ(r.out, "none 1\n");
+}
+
+// ---- A fleet's profiles: merged with the host first, or compared. ----
+
+// One thread "app" of pid `pid` whose stacks are main;work;compute (`compute`
+// samples) and main;work;read ([syscall read] leaf, `reads` samples).
+Profile two_stack_profile(int pid, uint64_t compute, uint64_t reads) {
+  Profile p;
+  p.pid = pid;
+  p.comm = "app";
+  p.hz = 100;
+  p.sampler = "perf_event";
+  p.frames = {code("main", "/usr/bin/app", 0x401000), code("work", "/usr/bin/app", 0x401100),
+              code("compute", "/usr/bin/app", 0x401300),
+              Frame{FrameKind::kSyscall, "read", "", 0, 0, 0, "", 0, false}};
+  p.threads = {{pid, "app"}};
+  if (compute) p.stacks.push_back({{2, 1, 0}, compute, 0});
+  if (reads) p.stacks.push_back({{3, 1, 0}, reads, 0});
+  p.samples = compute + reads;
+  return p;
+}
+
+TEST(FleetProfile, MergedLinesStartWithTheHostAndThreadsFoldByName) {
+  Profile a = sample_profile(), b = sample_profile();
+  b.threads = {{999, "app"}, {1000, "worker"}};  // other tids, same names
+  b.lost = 3;
+  b.notes = {"b's note"};
+  Profile m = merge_host_profiles({{"web01", a}, {"web02", b}});
+  EXPECT_EQ(m.samples, 30u);
+  EXPECT_EQ(m.lost, 3u);
+  EXPECT_EQ(m.frames.size(), a.frames.size() * 2);
+  ASSERT_EQ(m.threads.size(), 4u);  // app and worker on each host
+  EXPECT_EQ(m.notes, (std::vector<std::string>{"web01: a note", "web02: b's note"}));
+  std::string folded = export_folded(m);
+  EXPECT_NE(folded.find("web01;app;main;work;compute;helper 5\n"), std::string::npos) << folded;
+  EXPECT_NE(folded.find("web02;app;main;work;compute;helper 5\n"), std::string::npos) << folded;
+  EXPECT_NE(folded.find("web02;worker;main;work;read;[syscall read] 2\n"), std::string::npos);
+  // No tid in a merged thread's name: hosts' threads of one name line up.
+  EXPECT_EQ(folded.find("app-"), std::string::npos) << folded;
+  // The host survives the JSON a --log-dir line or the case keeps.
+  auto back = profile_from_json(to_json(m));
+  ASSERT_TRUE(back) << back.error().describe();
+  EXPECT_EQ(back->threads[0].host, "web01");
+  EXPECT_EQ(export_folded(*back), folded);
+}
+
+TEST(FleetProfile, SvgPutsEachHostUnderTheRootOnlyWhenAsked) {
+  REQUIRE_TOOL("xmllint");
+  Profile m = merge_host_profiles(
+      {{"web01", two_stack_profile(10, 6, 0)}, {"web02", two_stack_profile(20, 0, 4)}});
+  SvgOptions o;
+  o.host_frame = true;
+  std::string svg = export_svg(m, o);
+  TempDir dir;
+  EXPECT_EQ(run({"xmllint", "--noout", dir.write("hosts.svg", svg)}).exit_code, 0);
+  EXPECT_NE(svg.find("<title>web01 (6 samples, 60.00%)</title>"), std::string::npos);
+  EXPECT_NE(svg.find("<title>web02 (4 samples, 40.00%)</title>"), std::string::npos);
+  // Without the host frame the two hosts' "app" threads are one box.
+  std::string flat = export_svg(m, {});
+  EXPECT_EQ(flat.find("<title>web01"), std::string::npos);
+  EXPECT_NE(flat.find("<title>app (10 samples, 100.00%)</title>"), std::string::npos) << flat;
+}
+
+TEST(FleetProfile, DiffWeighsEachHostTheSame) {
+  // The base host is all compute; of the two others, one is half reads and
+  // the other (ten times busier) 90% reads: each counts as one host.
+  auto d = diff_sides({{"b1", two_stack_profile(1, 1000, 0)},
+                       {"t1", two_stack_profile(2, 5, 5)},
+                       {"t2", two_stack_profile(3, 100, 900)},
+                       {"idle", two_stack_profile(4, 0, 0)}},
+                      {"b1"});
+  EXPECT_EQ(d.base_hosts, (std::vector<std::string>{"b1"}));
+  EXPECT_EQ(d.target_hosts, (std::vector<std::string>{"t1", "t2"}));  // idle had no samples
+  EXPECT_EQ(export_diff_folded(d.base, d.target),
+            "app;main;work;[syscall read] 0 700000\n"
+            "app;main;work;compute 1000000 300000\n");
+}
+
+TEST(FleetProfile, DiffSvgIsRedWhereTheShareGrewAndBlueWhereItShrank) {
+  REQUIRE_TOOL("xmllint");
+  auto d = diff_sides({{"b1", two_stack_profile(1, 80, 20)}, {"t1", two_stack_profile(2, 20, 80)}},
+                      {"b1"});
+  std::string svg = export_diff_svg(d.base, d.target, {"diff", 1200});
+  TempDir dir;
+  EXPECT_EQ(run({"xmllint", "--noout", dir.write("diff.svg", svg)}).exit_code, 0);
+  auto box = [&](const std::string& title) {
+    auto at = svg.find("<title>" + title);
+    EXPECT_NE(at, std::string::npos) << title << "\n" << svg;
+    if (at == std::string::npos) return std::string();
+    auto fill = svg.find("fill=\"", at);
+    return svg.substr(fill + 6, svg.find('"', fill + 6) - fill - 6);
+  };
+  // The largest change is full colour: red (grew), blue (shrank).
+  auto rgb = [](const std::string& fill) {
+    std::array<int, 3> c{};
+    EXPECT_EQ(std::sscanf(fill.c_str(), "rgb(%d,%d,%d)", &c[0], &c[1], &c[2]), 3) << fill;
+    return c;
+  };
+  auto grew = rgb(box("[syscall read] (80.00%, base 20.00%, +60.00 points)"));
+  auto shrank = rgb(box("compute (20.00%, base 80.00%, -60.00 points)"));
+  auto same = rgb(box("work (100.00%, base 100.00%, +0.00 points)"));
+  EXPECT_TRUE(grew[0] > 200 && grew[1] < 60 && grew[2] < 60);    // full red
+  EXPECT_TRUE(shrank[2] > 200 && shrank[0] < 60);                // full blue
+  EXPECT_TRUE(same[0] > 240 && same[1] > 230 && same[2] > 230);  // near white
+}
+
+TEST(FleetProfile, PprofSamplesCarryAHostLabel) {
+  REQUIRE_TOOL("python3");
+  Profile m = merge_host_profiles(
+      {{"web01", two_stack_profile(10, 6, 0)}, {"web02", two_stack_profile(20, 0, 4)}});
+  auto data = export_pprof(m);
+  ASSERT_TRUE(data) << data.error().describe();
+  TempDir dir;
+  // protoc --decode_raw prints "host" as a nested message (its bytes parse as
+  // one), so the string table is read here by a plain wire-format walk:
+  // samples per (label key, label value).
+  const char* walk = R"PY(
+import gzip, sys
+def fields(b):
+    i = 0
+    while i < len(b):
+        key, i = varint(b, i)
+        f, wt = key >> 3, key & 7
+        if wt == 0:
+            v, i = varint(b, i)
+        elif wt == 2:
+            n, i = varint(b, i)
+            v, i = b[i:i + n], i + n
+        else:
+            raise SystemExit("wire type %d" % wt)
+        yield f, v
+def varint(b, i):
+    v = s = 0
+    while True:
+        c = b[i]; i += 1; v |= (c & 0x7f) << s; s += 7
+        if not c & 0x80: return v, i
+p = list(fields(gzip.open(sys.argv[1]).read()))
+strings = [v.decode() for f, v in p if f == 6]
+count = {}
+for f, v in p:
+    if f != 2: continue
+    n = 0
+    labels = []
+    for g, w in fields(v):
+        if g == 2: n = varint(w, 0)[0]
+        if g == 3:
+            lab = dict(fields(w))
+            labels.append((strings[lab.get(1, 0)], strings[lab[2]] if 2 in lab else lab.get(3)))
+    for k, val in labels:
+        count[(k, val)] = count.get((k, val), 0) + n
+for (k, val), n in sorted(count.items()): print(k, val, n)
+)PY";
+  auto r = run({"python3", "-c", walk, dir.write("f.pb.gz", *data)});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  // Merged threads have no tid of their own: no thread_id label.
+  EXPECT_EQ(r.out, "host web01 6\nhost web02 4\nthread app 10\n");
 }
 
 }  // namespace

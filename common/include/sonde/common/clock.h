@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 
 #include "sonde/common/frame.h"
 #include "sonde/common/result.h"
@@ -39,6 +40,22 @@ std::optional<ClockOffset> estimate_clock(std::span<const ClockExchange> exchang
 inline int64_t to_controller_clock(int64_t host_ns, const ClockOffset& c) {
   return host_ns - c.offset_ns;
 }
+
+// An event's time on the controller's clock, as an interval: a host's clock
+// reading moved by the host's offset, true within ±bound.
+struct ClockInterval {
+  int64_t lo_ns = 0, hi_ns = 0;
+  int64_t mid_ns() const { return lo_ns + (hi_ns - lo_ns) / 2; }
+};
+ClockInterval on_controller_clock(int64_t host_ns, const ClockOffset& c);
+
+// How two events (from different hosts) are ordered: -1 when a was surely
+// before b, 1 when surely after, 0 when their intervals overlap and the order
+// is not known. Events closer than the bounds are never put in an order.
+int order_events(const ClockInterval& a, const ClockInterval& b);
+
+// "+0.013 ms +/- 0.046 ms": an offset and its bound as hello shows them.
+std::string clock_text(const ClockOffset& c);
 
 // This machine's CLOCK_REALTIME in ns.
 int64_t realtime_ns();

@@ -20,6 +20,10 @@ Result<std::string> read_link(const std::string& path);
 // Writes all of data; fails on EPIPE and friends.
 Status write_all(int fd, std::string_view data);
 
+// Creates or truncates path and writes bytes to it; errors name the path and
+// carry `hint` (e.g. "check the -o path").
+Status write_file(const std::string& path, std::string_view bytes, std::string hint = {});
+
 // Waits until fd is readable or timeout_ms passes (-1: forever).
 // Returns true when readable (or hung up), false on timeout.
 Result<bool> wait_readable(int fd, int timeout_ms);

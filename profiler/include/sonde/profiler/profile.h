@@ -38,8 +38,9 @@ std::string display_name(const Frame& f);
 std::string module_basename(const Frame& f);
 
 struct ThreadInfo {
-  int tid = 0;
+  int tid = 0;  // 0 in a fleet's merged profile: threads of one name are one
   std::string name;
+  std::string host;  // a fleet's merged profile: the host the thread ran on
 };
 
 // One distinct stack and how often it was seen. frames: indices into

@@ -7,20 +7,17 @@
 #include <vector>
 
 #include "sonde/net/connect.h"
+#include "sonde/render/sides.h"
 
 namespace sonde::render {
 
 std::string render_connect_side(const std::string& label, const net::ConnectResult& r);
 
-// Up to this many sides each get their block; more (a fleet of --from
-// hosts) get one line each in a matrix.
-inline constexpr size_t kConnectBlocksUpTo = 4;
-
 // A side x verdict matrix: side, verdict, attempts opened, median time, what
 // the failure was; the rarest verdicts first (the odd hosts), then a tally.
 std::string render_connect_matrix(const std::vector<net::Side<net::ConnectResult>>& sides);
 
-// Each side's block and a blank line (or, past kConnectBlocksUpTo sides, the
+// Each side's block and a blank line (or, past kSideBlocksUpTo sides, the
 // matrix), then "comparison:" when there is one.
 std::string render_connect(const std::vector<net::Side<net::ConnectResult>>& sides,
                            const std::vector<std::string>& comparison);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "sonde/net/diagnose.h"
 
@@ -11,5 +12,9 @@ namespace sonde::render {
 std::string render_diagnose_side(const net::DiagnoseSide& side);
 
 std::string render_verdict(const net::Verdict& v);
+
+// Many sides: one line each, the first rung that failed (or warned) with its
+// short verdict, each rung's mark, and its evidence; the rarest first.
+std::string render_diagnose_matrix(const std::vector<net::DiagnoseSide>& sides);
 
 }  // namespace sonde::render

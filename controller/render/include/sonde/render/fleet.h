@@ -12,8 +12,10 @@
 #include "sonde/common/clock.h"
 #include "sonde/common/hello_contract.h"
 #include "sonde/jvm/list_contract.h"
+#include "sonde/net/capture_contract.h"
 #include "sonde/proc/inspect_contract.h"
 #include "sonde/proc/ps_contract.h"
+#include "sonde/profiler/fleet_profile.h"
 #include "sonde/profiler/profile.h"
 #include "sonde/ptrace/trace_contract.h"
 
@@ -62,6 +64,35 @@ using HostFolder = std::function<std::string(const std::vector<std::string>&)>;
 // 37 hosts are stuck in the same place", with a few of its threads named.
 std::string render_stack_fleet(
     const std::vector<std::pair<std::string, profiler::StackDump>>& hosts, const HostFolder& fold);
+
+// A fleet profile: one line per host (samples, share, lost, sampler, its
+// hottest function), the busiest first, then the top_n functions of the merged
+// profile with how many hosts sampled each (n/N).
+std::string render_profile_fleet(const profiler::HostProfiles& hosts,
+                                 const profiler::Profile& merged, size_t top_n,
+                                 const HostFolder& fold);
+
+// --diff-base: which sides were compared, then the functions whose share of
+// self time changed most, base against the rest, each host weighed the same.
+std::string render_profile_diff(const profiler::DiffSides& d, size_t top_n, const HostFolder& fold);
+
+// A fleet capture: one line per host (packets, bytes, drops, flows, resets,
+// retransmissions, its pcap), then the flows merged by server across hosts
+// (how many hosts talked to it, flows, bytes, resets, retransmissions, the
+// median RTT) and the DNS names by (name, type) with every host's rcodes and
+// the distinct answers; top_n rows each. Flows and names are counted from
+// what each host's summary lists (its top flows, its first DNS queries).
+// The flows that were reset are then listed in time order on this machine's
+// clock (each host's pcap times moved by its clock offset, +/- its bound);
+// `~` marks one whose order against the line above is not known because
+// their intervals overlap.
+struct CaptureHost {
+  std::string host;
+  net::CaptureResult result;
+  std::string file;                  // this host's pcap, "" when none was written
+  std::optional<ClockOffset> clock;  // the host's; none: its own clock is used
+};
+std::string render_capture_fleet(const std::vector<CaptureHost>& hosts, size_t top_n);
 
 // A group of hosts with the same output: its header line, e.g.
 // "== web[01-40] (40 hosts) ==", then the text.

@@ -16,7 +16,4 @@ namespace sonde::render {
 std::string render_hello(const Capabilities& c, const std::string& transport,
                          const std::optional<ClockOffset>& clock = std::nullopt);
 
-// "+250.000 ms +/- 0.041 ms": a clock offset and its bound.
-std::string clock_text(const ClockOffset& c);
-
 }  // namespace sonde::render

@@ -1,5 +1,7 @@
-// The side-by-side text of the network checks (`sonde dns`, `connect`, `tls`):
-// each side's block, a blank line after each, then the differences.
+// The side-by-side text of the network checks (`sonde dns`, `connect`, `tls`,
+// `diagnose`): each side's block, a blank line after each, then the
+// differences; past kSideBlocksUpTo sides (a fleet of --from hosts), one line
+// per side in a side x verdict matrix instead.
 #pragma once
 
 #include <functional>
@@ -8,8 +10,26 @@
 
 #include "sonde/common/frame.h"
 #include "sonde/net/side.h"
+#include "sonde/render/table.h"
 
 namespace sonde::render {
+
+// Up to this many sides each get their block; more get the matrix.
+inline constexpr size_t kSideBlocksUpTo = 4;
+
+// One side's line of the matrix.
+struct MatrixRow {
+  std::string side;
+  std::string verdict;
+  // What makes a side odd: its verdict and what it saw (the answers, the
+  // certificate). Rows whose key is rarest lead. "": the verdict.
+  std::string key;
+  std::vector<std::string> cells;  // one per column after SIDE and VERDICT
+};
+
+// SIDE, VERDICT and `columns`, the rarest keys first (ties in side order),
+// then a tally line: "40 sides: 3 refused, 37 open".
+std::string render_side_matrix(const std::vector<Column>& columns, std::vector<MatrixRow> rows);
 
 // The blocks, each followed by a blank line, then the differences; with
 // several sides that agree, "differences: none".
