@@ -81,6 +81,10 @@ struct CommandContext {
   mutable bool reached_agent = false;
   // The clock offset connect() measured last (see GlobalOptions::measure_clock).
   mutable std::optional<ClockOffset> clock;
+  // A fleet host: print_json's first document is stored here rather than
+  // printed and parsed back (a second one turns both back into text).
+  json* json_sink = nullptr;
+  mutable bool json_sink_spent = false;
   // The error fail() reported last (a fleet run classifies the host by it).
   std::optional<Error> failed;
 

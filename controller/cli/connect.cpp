@@ -114,6 +114,16 @@ int CommandContext::fail(const Error& e) {
 }
 
 void CommandContext::print_json(const json& j) const {
+  if (json_sink && !json_sink_spent) {
+    if (json_sink->is_discarded()) {
+      *json_sink = j;
+      return;
+    }
+    // Not one document after all (a stream of them): text, in order.
+    std::fprintf(out, "%s\n", json_text(*json_sink, 2).c_str());
+    *json_sink = json(json::value_t::discarded);
+    json_sink_spent = true;
+  }
   std::string s = json_text(j, 2);
   std::fprintf(out, "%s\n", s.c_str());
 }

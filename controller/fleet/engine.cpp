@@ -1,5 +1,7 @@
 #include "fleet/engine.h"
 
+#include "sonde/common/json_text.h"
+
 #include <stdio.h>
 #include <sys/resource.h>
 
@@ -125,8 +127,20 @@ RunOutcome run_hosts(const std::vector<FleetTarget>& targets, const EngineOption
       h.out = o.take();
       h.err = e.take();
       if (opts.json_output) {
-        h.result = json::parse(h.out, nullptr, false);
-        if (!h.result.is_discarded()) std::string().swap(h.out);
+        // Handed over as a value when the command printed one document and
+        // nothing else; else parsed from the text.
+        json doc;
+        if (!rep.result.is_discarded() && h.out.empty()) {
+          doc = std::move(rep.result);
+        } else {
+          if (!rep.result.is_discarded()) h.out += json_text(rep.result, 2) + "\n";
+          doc = json::parse(h.out, nullptr, false);
+        }
+        rep.result = nullptr;
+        if (!doc.is_discarded()) {
+          h.result = PackedJson::pack(doc);
+          std::string().swap(h.out);
+        }
       }
       h.exit_code = rep.exit_code;
       h.error = rep.error;

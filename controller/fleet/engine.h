@@ -15,6 +15,7 @@
 #include "fleet/targets.h"
 #include "sonde/common/clock.h"
 #include "sonde/common/frame.h"
+#include "sonde/common/packed_json.h"
 #include "sonde/common/result.h"
 
 namespace sonde::controller::fleet {
@@ -44,9 +45,10 @@ struct HostRun {
   bool started = false, finished = false;
   int exit_code = -1;
   std::string out, err;  // what the command printed there
-  // With EngineOptions::json_output, out read as JSON in the worker (the text
-  // is then dropped: 1000 hosts hold one copy); discarded when it is not.
-  json result = json(json::value_t::discarded);
+  // With EngineOptions::json_output, out read as JSON in the worker and kept
+  // packed (the text is then dropped: 1000 hosts hold one compact copy);
+  // none when it is not JSON.
+  PackedJson result;
   std::optional<Error> error;  // what it failed with
   Failure failure = Failure::kNone;
   long started_ms = 0, ended_ms = 0;  // since the run began
@@ -77,6 +79,9 @@ struct HostReport {
   std::optional<Error> error;        // what it failed with
   bool reached_agent = false;        // the agent was deployed, started and greeted
   std::optional<ClockOffset> clock;  // the host's clock offset, when measured
+  // Its JSON result when the command handed it over as one document
+  // (CommandContext::json_sink); discarded: read from what it printed.
+  json result = json(json::value_t::discarded);
 };
 
 // Runs the command for one host, writing to out/err. Called on a worker

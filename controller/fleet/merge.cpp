@@ -34,7 +34,7 @@ std::vector<std::pair<std::string, T>> read_all(const std::vector<const HostReco
                                                 std::vector<std::string>* skipped) {
   std::vector<std::pair<std::string, T>> out;
   for (const HostRecord* r : ok) {
-    auto v = read(r->result);
+    auto v = read(r->result.unpack());
     if (v)
       out.emplace_back(r->host, std::move(*v));
     else
@@ -54,14 +54,15 @@ std::string merge_hello(const std::vector<const HostRecord*>& ok, size_t /*total
                         CommandContext& ctx, std::vector<std::string>* skipped) {
   std::vector<render::HelloRow> rows;
   for (const HostRecord* r : ok) {
-    auto caps = capabilities_from_json(r->result);
+    const json res = r->result.unpack();
+    auto caps = capabilities_from_json(res);
     if (!caps) {
       skipped->push_back(r->host + ": " + caps.error().message);
       continue;
     }
     render::HelloRow row{r->host, std::move(*caps), std::nullopt};
-    if (r->result.contains("clock") && r->result["clock"].is_object())
-      if (auto c = clock_offset_from_json(r->result["clock"])) row.clock = *c;
+    if (res.contains("clock") && res["clock"].is_object())
+      if (auto c = clock_offset_from_json(res["clock"])) row.clock = *c;
     rows.push_back(std::move(row));
   }
   return render::render_hello_fleet(rows, ctx.terminal_width());
@@ -186,13 +187,14 @@ std::string merge_capture(const std::vector<const HostRecord*>& ok, size_t /*tot
                           CommandContext& ctx, std::vector<std::string>* skipped) {
   std::vector<render::CaptureHost> hosts;
   for (const HostRecord* r : ok) {
-    auto c = net::capture_result_from_json(r->result);
+    const json res = r->result.unpack();
+    auto c = net::capture_result_from_json(res);
     if (!c) {
       skipped->push_back(r->host + ": " + c.error().message);
       continue;
     }
     std::string file;
-    if (auto it = r->result.find("file"); it != r->result.end() && it->is_string()) file = *it;
+    if (auto it = res.find("file"); it != res.end() && it->is_string()) file = *it;
     hosts.push_back({r->host, std::move(*c), std::move(file), r->clock});
   }
   long flows = ctx.vm.count("flows") ? ctx.vm["flows"].as<long>() : 20;

@@ -82,12 +82,10 @@ HostRecord record_of(HostRun&& h, const std::string& command, bool json_mode) {
   r.ended_ms = h.ended_ms;
   r.clock = h.clock;
   r.errors = std::move(h.err);
-  if (json_mode && !h.result.is_discarded()) {
+  if (json_mode && h.result.has_value())
     r.result = std::move(h.result);
-  } else {
-    r.result = nullptr;
+  else
     r.output = std::move(h.out);
-  }
   return r;
 }
 
@@ -105,7 +103,7 @@ Status write_log_dir(const std::string& dir, const std::vector<HostRecord>& reco
     lines << json_text(to_json(r), -1) << "\n";
     std::string base = dir + "/" + file_name_for(r.host);
     std::ofstream(base + ".out", std::ios::trunc)
-        << (r.result.is_null() ? r.output : json_text(r.result, 2) + "\n");
+        << (r.result.has_value() ? json_text(r.result.unpack(), 2) + "\n" : r.output);
     std::ofstream(base + ".err", std::ios::trunc) << r.errors;
   }
   if (!lines.flush()) return Error{errc::kIo, "write failed: " + dir + "/hosts.jsonl", {}};
@@ -167,7 +165,7 @@ json to_json(const HostRecord& r) {
     j["error"] = nullptr;
   }
   j["clock"] = r.clock ? to_json(*r.clock) : json(nullptr);
-  j["result"] = r.result;
+  j["result"] = r.result.unpack();
   if (!r.output.empty()) j["output"] = r.output;
   if (!r.errors.empty()) j["stderr"] = r.errors;
   return j;
@@ -194,7 +192,7 @@ Result<HostRecord> host_record_from_json(const json& j) {
       if (!c) return Error{errc::kBadArgs, "clock: " + c.error().message, {}};
       r.clock = *c;
     }
-    if (j.contains("result")) r.result = j["result"];
+    if (j.contains("result") && !j["result"].is_null()) r.result = PackedJson::pack(j["result"]);
     r.output = j.value("output", std::string());
     r.errors = j.value("stderr", std::string());
   } catch (const json::exception& e) {
@@ -460,6 +458,7 @@ int run_fleet(const CommandSpec& spec, CommandContext& ctx, const FleetOptions& 
       }
     }
     HostReport rep;
+    if (json_mode) c.json_sink = &rep.result;
     try {
       rep.exit_code = spec.run(c);
     } catch (const json::exception& e) {

@@ -40,7 +40,7 @@ struct HostRecord {
   std::optional<Error> error;
   long started_ms = 0, ended_ms = 0;
   std::optional<ClockOffset> clock;  // the host's clock against this machine's
-  json result;                       // the command's JSON result, when it ran with --json
+  PackedJson result;                 // the command's JSON result, when it ran with --json
   std::string output;                // its text output otherwise
   std::string errors;                // what it wrote to stderr
 };

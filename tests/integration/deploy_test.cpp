@@ -189,13 +189,48 @@ TEST_F(DeploySafety, CachedAgentWithTheWrongHashIsReplacedNotRun) {
   EXPECT_TRUE(contains(r.out, "PID")) << r.out;
   EXPECT_FALSE(fs::exists(marker)) << "the mismatched file ran";
   EXPECT_EQ(sha256_of(cached), sha_);
-  EXPECT_EQ(entries(dir), std::vector<std::string>{"agent-" + sha_});
+  EXPECT_EQ(entries(dir), (std::vector<std::string>{".verified-" + sha_, "agent-" + sha_}));
 
   // A group-writable cached file is refused, not replaced: who wrote it?
   ASSERT_EQ(::chmod(cached.c_str(), 0720), 0);
   r = ps(dir);
   EXPECT_NE(r.exit_code, 0) << describe(r);
   EXPECT_TRUE(contains(r.err, cached + " is writable by group or others")) << r.err;
+}
+
+// A start whose agent was hashed before and not changed since (its stamp:
+// inode, mode, size, change time, saved in .verified-HASH) skips the hash;
+// any change to the file, even one that keeps its size, brings the hash back
+// and the file is replaced, never run.
+TEST_F(DeploySafety, VerifiedStampSkipsTheHashUntilTheFileChanges) {
+  const std::string dir = tmp_ + "/stamp";
+  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+  auto r = ps(dir);
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  const std::string cached = dir + "/agent-" + sha_, stamp = dir + "/.verified-" + sha_;
+  ASSERT_TRUE(fs::exists(stamp)) << "no stamp after the first start";
+  std::string first;
+  std::getline(std::ifstream(stamp), first);
+  EXPECT_TRUE(contains(first, cached)) << first;
+  EXPECT_EQ(stat_of(stamp).st_mode & 0077, 0u) << "the stamp is private";
+  r = ps(dir);
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  std::string second;
+  std::getline(std::ifstream(stamp), second);
+  EXPECT_EQ(first, second) << "an unchanged agent keeps its stamp";
+  EXPECT_FALSE(contains(r.err, "replacing it")) << r.err;
+
+  // Same size, one byte different: the stamp no longer matches.
+  const std::string marker = tmp_ + "/ran-stamp";
+  {
+    std::fstream f(cached, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(0);
+    f << planted_script(marker).substr(0, 2);  // "#!" over the ELF magic
+  }
+  r = ps(dir);
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.err, "did not match its hash; replacing it")) << r.err;
+  EXPECT_EQ(sha256_of(cached), sha_);
 }
 
 // An agent without the hash file the build writes beside it (a copy, a
@@ -213,7 +248,7 @@ TEST_F(DeploySafety, AgentWithoutItsHashFileHashesItself) {
   auto r = ps(dir, {"--agent", agent});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_TRUE(contains(r.out, "PID")) << r.out;
-  EXPECT_EQ(entries(dir), std::vector<std::string>{"agent-" + sha_});
+  EXPECT_EQ(entries(dir), (std::vector<std::string>{".verified-" + sha_, "agent-" + sha_}));
 }
 
 // Uploads go through a mktemp file and a rename: controllers deploying the
@@ -232,7 +267,8 @@ TEST_F(DeploySafety, ConcurrentDeploysIntoAnEmptyFolderAllSucceed) {
     if (contains(r.err, "deploy: uploading agent")) ++uploaded;
   }
   EXPECT_GE(uploaded, 1);
-  EXPECT_EQ(entries(dir), std::vector<std::string>{"agent-" + sha_}) << "temp files left over";
+  EXPECT_EQ(entries(dir), (std::vector<std::string>{".verified-" + sha_, "agent-" + sha_}))
+      << "temp files left over";
   EXPECT_EQ(sha256_of(dir + "/agent-" + sha_), sha_);
   struct stat st = stat_of(dir);
   EXPECT_EQ(st.st_mode & 07777, 0700u) << std::oct << (st.st_mode & 07777);

@@ -284,10 +284,12 @@ TEST_F(SshDeploy, UploadsOnceThenReusesTheCachedAgent) {
   ASSERT_EQ(::stat(cached.c_str(), &st1), 0) << cached << ": " << strerror(errno);
   EXPECT_TRUE(S_ISREG(st1.st_mode));
   EXPECT_EQ(st1.st_mode & 07777, 0700u) << std::oct << (st1.st_mode & 07777);
-  // Only the agent: no temp file left behind by the upload.
+  // The agent and the stamp of its checked hash: no temp file left behind
+  // by the upload.
   std::vector<std::string> entries;
   for (const auto& e : fs::directory_iterator(dir)) entries.push_back(e.path().filename().string());
-  EXPECT_EQ(entries, std::vector<std::string>{"agent-" + sha});
+  std::sort(entries.begin(), entries.end());
+  EXPECT_EQ(entries, (std::vector<std::string>{".verified-" + sha, "agent-" + sha}));
   // The upload is the very same bytes.
   auto recheck = run_cmd({"sha256sum", cached}, {}, 10000);
   EXPECT_EQ(recheck.out.substr(0, 64), sha);

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -89,8 +90,16 @@ TEST_F(DeployScripts, MissingThenUploadedThenRun) {
   auto r = start(dir);
   EXPECT_EQ(r.exit, 0) << r.err;
   EXPECT_EQ(r.out, "fake agent serve\n");
-  // Only the agent is left: the mktemp file was renamed into place.
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator{}), 1);
+  // The agent and the stamp of its checked hash are left: the mktemp file
+  // was renamed into place.
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{".verified-" + hash_, "agent-" + hash_}));
+  // A second start finds the stamp unchanged and runs the agent all the same.
+  r = start(dir);
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "fake agent serve\n");
 }
 
 TEST_F(DeployScripts, ASymlinkedFolderIsFollowedToWhereItReallyIs) {
