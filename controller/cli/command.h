@@ -98,7 +98,8 @@ struct CommandContext {
   int fail(const Error& e);
   // stdout is a terminal (and out is stdout): its width, else 0.
   int terminal_width() const;
-  void print_json(const json& j) const;
+  // By value: a fleet host's document moves into json_sink.
+  void print_json(json j) const;
   // --json for an op's result: its JSON with "host", the agent's hostname.
   void print_result_json(json result, const Session& from) const;
 };

@@ -113,10 +113,10 @@ int CommandContext::fail(const Error& e) {
   return code;
 }
 
-void CommandContext::print_json(const json& j) const {
+void CommandContext::print_json(json j) const {
   if (json_sink && !json_sink_spent) {
     if (json_sink->is_discarded()) {
-      *json_sink = j;
+      *json_sink = std::move(j);
       return;
     }
     // Not one document after all (a stream of them): text, in order.
@@ -136,7 +136,7 @@ int CommandContext::terminal_width() const {
 
 void CommandContext::print_result_json(json result, const Session& from) const {
   result["host"] = from.host();
-  print_json(result);
+  print_json(std::move(result));
 }
 
 }  // namespace sonde::controller

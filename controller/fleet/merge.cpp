@@ -201,6 +201,37 @@ std::string merge_capture(const std::vector<const HostRecord*>& ok, size_t /*tot
   return render::render_capture_fleet(hosts, static_cast<size_t>(std::max(1L, flows)));
 }
 
+// trace without -c: each host's events (the JSON lines it printed) in one
+// stream on this machine's clock.
+std::optional<std::string> merge_trace_events(const std::vector<const HostRecord*>& ok,
+                                              CommandContext& ctx) {
+  std::vector<render::HostEvents> hosts;
+  for (const HostRecord* r : ok) {
+    render::HostEvents h{r->host, {}, r->clock};
+    size_t at = 0;
+    const std::string& text = r->output;
+    while (at < text.size()) {
+      size_t nl = text.find('\n', at);
+      if (nl == std::string::npos) nl = text.size();
+      std::string_view line(text.data() + at, nl - at);
+      at = nl + 1;
+      if (line.empty()) continue;
+      json ev = json::parse(line, nullptr, false);
+      // Text, not events: each host's output is grouped as it is.
+      if (!ev.is_object()) return std::nullopt;
+      // The last line is the summary (no event type): not a line of the trace.
+      if (ev.contains("type")) h.events.push_back(std::move(ev));
+    }
+    hosts.push_back(std::move(h));
+  }
+  render::TraceLineOptions lo;
+  const auto& vm = ctx.vm;
+  if (vm.count("absolute-timestamps")) lo.timestamps = vm["absolute-timestamps"].as<int>();
+  lo.durations = vm.count("syscall-times") && vm["syscall-times"].as<bool>();
+  lo.always_pid = vm.count("follow-forks") && vm["follow-forks"].as<bool>();
+  return render::render_trace_fleet_events(hosts, lo, compress_hosts);
+}
+
 const std::map<std::string, Merger>& mergers() {
   static const std::map<std::string, Merger> m = {
       {"ps", merge_ps},           {"hello", merge_hello},     {"jvm list", merge_jvm_list},
@@ -213,7 +244,10 @@ const std::map<std::string, Merger>& mergers() {
 }  // namespace
 
 bool has_merger(const std::string& command, const po::variables_map& vm) {
-  if (command == "trace") return vm.count("summary-only") && vm["summary-only"].as<bool>();
+  // trace: the -c tables, or the events in one stream (not when -o sends
+  // each host's trace to its own file).
+  if (command == "trace")
+    return (vm.count("summary-only") && vm["summary-only"].as<bool>()) || !vm.count("output");
   // --env is per host: each host's text, grouped, rather than a table without it.
   if (command == "inspect") return !(vm.count("env") && vm["env"].as<bool>());
   return mergers().count(command) > 0;
@@ -228,9 +262,13 @@ std::optional<std::string> merge_text(const std::string& command,
                                       CommandContext& ctx, std::vector<std::string>* skipped) {
   auto it = mergers().find(command);
   if (it == mergers().end()) return std::nullopt;
-  // Results that are not one JSON object each (a trace's events) stay text.
-  for (const HostRecord* r : ok)
-    if (!r->result.is_object()) return std::nullopt;
+  bool objects = true;
+  for (const HostRecord* r : ok) objects = objects && r->result.is_object();
+  // A trace's events are JSON lines, not one object: one stream, unless
+  // they are not JSON at all (each host's own -o file, its text).
+  if (command == "trace" && !objects) return merge_trace_events(ok, ctx);
+  // Results that are not one JSON object each stay text.
+  if (!objects) return std::nullopt;
   return it->second(ok, total_hosts, ctx, skipped);
 }
 

@@ -426,9 +426,10 @@ int run_fleet(const CommandSpec& spec, CommandContext& ctx, const FleetOptions& 
   eo.json_output = json_mode;
 
   // Each host's clock offset where it is kept (a case entry, --log-dir) or
-  // its times are merged (capture's flows).
-  const bool measure_clock =
-      ctx.fleet_journal || !fo.log_dir.empty() || std::string_view(spec.name) == "capture";
+  // its times are merged (capture's resets, trace's events).
+  const bool measure_clock = ctx.fleet_journal || !fo.log_dir.empty() ||
+                             std::string_view(spec.name) == "capture" ||
+                             std::string_view(spec.name) == "trace";
   std::mutex written_mu;
   std::vector<std::string> written;
   auto body = [&](const FleetTarget& t, FILE* out, FILE* err) {

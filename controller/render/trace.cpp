@@ -283,4 +283,82 @@ std::string render_trace_fleet(
   return out;
 }
 
+std::string render_trace_fleet_events(const std::vector<HostEvents>& hosts,
+                                      const TraceLineOptions& o, const HostFolder& fold) {
+  // Each host's own lines first: hosts that printed the same are one group.
+  std::vector<std::string> own(hosts.size());
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    TraceLinePrinter p(o);
+    for (const auto& ev : hosts[i].events) own[i] += p.line(ev);
+  }
+  bool same = true;
+  for (size_t i = 1; i < hosts.size() && same; ++i) same = own[i] == own[0];
+  if (same) {
+    std::vector<std::string> names;
+    for (const auto& h : hosts) names.push_back(h.host);
+    return hosts.empty() ? std::string() : render_host_group(fold(names), hosts.size(), own[0]);
+  }
+
+  // One stream: a k-way merge by each host's next event's time on this
+  // machine's clock, so every host's own order stays as it was.
+  struct Cursor {
+    size_t next = 0;
+    int64_t last_ns = 0;  // events without a time take the one before
+    TraceLinePrinter printer;
+  };
+  std::vector<Cursor> cur;
+  for (size_t i = 0; i < hosts.size(); ++i) cur.push_back(Cursor{0, 0, TraceLinePrinter(o)});
+  auto interval_of = [&](size_t i) {
+    const json& ev = hosts[i].events[cur[i].next];
+    int64_t ns = cur[i].last_ns;
+    if (auto it = ev.find("ts_ns"); it != ev.end() && it->is_number_integer())
+      ns = it->get<int64_t>();
+    cur[i].last_ns = ns;
+    return hosts[i].clock ? on_controller_clock(ns, *hosts[i].clock) : ClockInterval{ns, ns};
+  };
+  size_t width = 4;
+  bool own_clock = false;
+  std::string clocks;
+  for (const auto& h : hosts) {
+    width = std::max(width, h.host.size());
+    own_clock |= !h.clock;
+    clocks += fmt::format("{}{} {}", clocks.empty() ? "" : ", ", terminal_safe(h.host),
+                          h.clock ? clock_text(*h.clock) : std::string("(own clock)"));
+  }
+  std::string out = fmt::format(
+      "{} hosts in one stream, in time order on this machine's clock{} (~: not known to come "
+      "after the line above: their +/- intervals overlap)\nclocks: {}\n",
+      hosts.size(), own_clock ? " (hosts without a measured offset on their own)" : "", clocks);
+  std::optional<ClockInterval> prev;
+  size_t prev_host = SIZE_MAX;
+  for (;;) {
+    size_t best = SIZE_MAX;
+    ClockInterval best_at{};
+    for (size_t i = 0; i < hosts.size(); ++i) {
+      if (cur[i].next >= hosts[i].events.size()) continue;
+      int64_t keep = cur[i].last_ns;
+      ClockInterval at = interval_of(i);
+      cur[i].last_ns = keep;  // only peeked
+      if (best == SIZE_MAX || at.mid_ns() < best_at.mid_ns()) {
+        best = i;
+        best_at = at;
+      }
+    }
+    if (best == SIZE_MAX) break;
+    json ev = hosts[best].events[cur[best].next];
+    interval_of(best);
+    ++cur[best].next;
+    // The time shown is on this machine's clock.
+    if (ev.contains("ts_ns")) ev["ts_ns"] = best_at.mid_ns();
+    std::string line = cur[best].printer.line(ev);
+    if (line.empty()) continue;
+    const bool unknown = prev && prev_host != best && order_events(*prev, best_at) == 0;
+    out += fmt::format("{} {:<{}}  {}", unknown ? "~" : " ", terminal_safe(hosts[best].host), width,
+                       line);
+    prev = best_at;
+    prev_host = best;
+  }
+  return out;
+}
+
 }  // namespace sonde::render

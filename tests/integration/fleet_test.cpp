@@ -420,6 +420,37 @@ TEST_F(FleetLab, CaptureWritesAPcapPerHostAndMergesTheFlows) {
   EXPECT_TRUE(contains(stream.err, "a fleet writes a pcap per host")) << stream.err;
 }
 
+// trace without -c over a fleet: the hosts' lines in one stream on this
+// machine's clock. lab03 sleeps 0.6 s and the others 20 ms, so its exit is
+// the last line, and every line names its host.
+TEST_F(FleetLab, TraceEventsOfManyHostsAreOneStreamOnOneClock) {
+  const std::string script =
+      "case \"$SSH_CONNECTION\" in *' 127.0.0.13 '*) sleep 0.6 ;; *) sleep 0.02 ;; esac";
+  ::sonde::testing::Run r =
+      sonde({"trace", "lab[01-03]", "-tt", "-f", "-e", "trace=nanosleep,clock_nanosleep", "--",
+             "/bin/sh", "-c", script});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_TRUE(contains(r.out, "3 hosts in one stream, in time order on this machine's clock"))
+      << r.out;
+  EXPECT_TRUE(contains(r.out, "clocks: lab01 +")) << r.out;
+  std::vector<std::string> lines;
+  for (size_t p = 0; p < r.out.size();) {
+    size_t e = r.out.find('\n', p);
+    if (e == std::string::npos) e = r.out.size();
+    lines.push_back(r.out.substr(p, e - p));
+    p = e + 1;
+  }
+  ASSERT_GE(lines.size(), 8u) << r.out;
+  int exits = 0;
+  for (size_t i = 2; i < lines.size(); ++i) {
+    EXPECT_TRUE(contains(lines[i], " lab0")) << lines[i];
+    exits += contains(lines[i], "+++ exited with 0 +++");
+  }
+  EXPECT_EQ(exits, 6) << "sh and its sleep on each host:\n" << r.out;
+  EXPECT_TRUE(contains(lines.back(), "lab03")) << "the long sleeper ends last:\n" << r.out;
+  EXPECT_TRUE(contains(lines.back(), "+++ exited with 0 +++")) << r.out;
+}
+
 TEST_F(FleetLab, IdenticalTextOutputIsGroupedByHosts) {
   // `trace -e none` of a launched `true`: each host prints the same exit line.
   ::sonde::testing::Run r = sonde({"trace", "lab[01-12]", "-e", "trace=none", "--", "/bin/true"});

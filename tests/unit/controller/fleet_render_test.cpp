@@ -187,5 +187,39 @@ TEST(ProfileFleet, DiffNamesTheSidesAndTheBiggestChangeFirst) {
   EXPECT_LT(text.find("spin (app)"), text.find("gc (app)")) << text;
 }
 
+// Two hosts' trace events in one stream: host b's clock is 50 ms ahead, so
+// its event stamped 1.030 s happened at 0.980 s on ours, before a's 1.000 s;
+// a's event 0.1 ms after b's next one cannot be ordered against it.
+TEST(TraceFleetEvents, OneStreamOnTheControllersClockWithUnknownOrderMarked) {
+  auto ev = [](long long pid, const std::string& name, long long ts_ns) {
+    return json{{"type", "syscall"}, {"pid", pid}, {"name", name},
+                {"args_text", ""},   {"ret", 0},   {"ts_ns", ts_ns}};
+  };
+  HostEvents a{"web01",
+               {ev(10, "read", 1'000'000'000), ev(10, "write", 1'100'100'000)},
+               ClockOffset{0, 200'000, 8}};
+  HostEvents b{"web02",
+               {ev(20, "openat", 1'030'000'000), ev(20, "close", 1'150'000'000)},
+               ClockOffset{50'000'000, 200'000, 8}};
+  std::string text = render_trace_fleet_events({a, b}, {}, fold_names);
+  auto pos = [&](const std::string& what) { return text.find(what); };
+  ASSERT_NE(pos("openat("), std::string::npos) << text;
+  EXPECT_LT(pos("openat("), pos("read(")) << text;  // 0.980 s before 1.000 s
+  EXPECT_LT(pos("read("), pos("close(")) << text;   // 1.000 before 1.100
+  EXPECT_LT(pos("close("), pos("write(")) << text;  // 1.1000 before 1.1001
+  // write (web01, 1.1001 s +/- 0.2 ms) vs close (web02, 1.1000 s +/- 0.2 ms): overlap.
+  std::string write_line = text.substr(text.rfind('\n', pos("write(")) + 1);
+  EXPECT_EQ(write_line.rfind("~ web01", 0), 0u) << text;
+  std::string read_line = text.substr(text.rfind('\n', pos("read(")) + 1);
+  EXPECT_EQ(read_line.rfind("  web01", 0), 0u) << "50 ms apart: ordered\n" << text;
+  EXPECT_NE(text.find("web02 +50.000 ms +/- 0.200 ms"), std::string::npos) << text;
+
+  // Hosts that printed the same lines are one group, as other text is.
+  HostEvents c = a;
+  c.host = "web03";
+  std::string same = render_trace_fleet_events({a, c}, {}, fold_names);
+  EXPECT_NE(same.find("web01,web03 (2 hosts)"), std::string::npos) << same;
+}
+
 }  // namespace
 }  // namespace sonde::render

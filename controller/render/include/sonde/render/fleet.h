@@ -18,6 +18,7 @@
 #include "sonde/profiler/fleet_profile.h"
 #include "sonde/profiler/profile.h"
 #include "sonde/ptrace/trace_contract.h"
+#include "sonde/render/trace.h"
 
 namespace sonde::render {
 
@@ -58,6 +59,20 @@ std::string render_trace_fleet(
 
 // Host names folded for a header, e.g. "web[01-40]" (fleet::compress_hosts).
 using HostFolder = std::function<std::string(const std::vector<std::string>&)>;
+
+// One host's trace events (the JSON lines of `trace --json`) and its clock.
+struct HostEvents {
+  std::string host;
+  std::vector<json> events;
+  std::optional<ClockOffset> clock;  // none: the host's own clock is shown
+};
+// Every host's trace in one stream, in time order on this machine's clock:
+// each host's times moved by its clock offset, each host's own order kept,
+// the line marked `~` when it is not known to come after the line above (a
+// line of another host whose +/- interval overlaps). Hosts whose lines are
+// all the same print once under their group instead.
+std::string render_trace_fleet_events(const std::vector<HostEvents>& hosts,
+                                      const TraceLineOptions& o, const HostFolder& fold);
 
 // Every host's threads grouped by where they are (the same functions in the
 // same modules, addresses aside), the place most hosts share first: "these
