@@ -139,6 +139,12 @@ std::string merge_profile(const std::vector<const HostRecord*>& ok, size_t /*tot
       return {};
     }
     auto sides = profiler::diff_sides(hosts, *base);
+    if (sides.base_hosts.empty() || sides.target_hosts.empty()) {
+      skipped->push_back(
+          fmt::format("--diff-base: no samples on {}: nothing to compare",
+                      sides.base_hosts.empty() ? "the base hosts" : "the other hosts"));
+      return {};
+    }
     view = render::render_profile_diff(sides, top, compress_hosts);
     profiler::SvgOptions so;
     so.title = fmt::format("{} against {} (base), each host weighed the same",
@@ -208,6 +214,10 @@ std::optional<std::string> merge_trace_events(const std::vector<const HostRecord
   std::vector<render::HostEvents> hosts;
   for (const HostRecord* r : ok) {
     render::HostEvents h{r->host, {}, r->clock};
+    if (r->result.has_value()) {  // no event, only the summary
+      hosts.push_back(std::move(h));
+      continue;
+    }
     size_t at = 0;
     const std::string& text = r->output;
     while (at < text.size()) {
@@ -265,8 +275,13 @@ std::optional<std::string> merge_text(const std::string& command,
   bool objects = true;
   for (const HostRecord* r : ok) objects = objects && r->result.is_object();
   // A trace's events are JSON lines, not one object: one stream, unless
-  // they are not JSON at all (each host's own -o file, its text).
-  if (command == "trace" && !objects) return merge_trace_events(ok, ctx);
+  // they are not JSON at all (each host's own -o file, its text). A run
+  // without -c whose hosts saw no event printed only the summary object:
+  // still a stream (an empty one), not -c's tables. (`sonde merge` has no
+  // -c to go by: the shape tells.)
+  const bool counts_asked = ctx.vm.count("summary-only") && ctx.vm["summary-only"].as<bool>();
+  if (command == "trace" && (!objects || (ctx.vm.count("summary-only") && !counts_asked)))
+    return merge_trace_events(ok, ctx);
   // Results that are not one JSON object each stay text.
   if (!objects) return std::nullopt;
   return it->second(ok, total_hosts, ctx, skipped);

@@ -280,6 +280,9 @@ int print_fleet(const std::string& command, const std::vector<HostRecord>& recor
       ctx.out = nullptr;  // the JSON above is the output
       (void)merge_text(command, good, records.size(), ctx, &skipped);
       ctx.out = keep;
+      for (const auto& s : skipped)
+        std::fprintf(ctx.err, "sonde: left out of the merge: %s\n",
+                     render::terminal_safe(s).c_str());
     }
     return code;
   }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <queue>
 #include <vector>
 
 #include <fmt/format.h>
@@ -299,31 +301,49 @@ std::string render_trace_fleet_events(const std::vector<HostEvents>& hosts,
     return hosts.empty() ? std::string() : render_host_group(fold(names), hosts.size(), own[0]);
   }
 
-  // One stream: a k-way merge by each host's next event's time on this
-  // machine's clock, so every host's own order stays as it was.
+  // One stream: a k-way merge (a min-heap of each host's next event) by time
+  // on this machine's clock, so every host's own order stays as it was.
   struct Cursor {
     size_t next = 0;
     int64_t last_ns = 0;  // events without a time take the one before
     TraceLinePrinter printer;
   };
-  std::vector<Cursor> cur;
-  for (size_t i = 0; i < hosts.size(); ++i) cur.push_back(Cursor{0, 0, TraceLinePrinter(o)});
-  auto interval_of = [&](size_t i) {
-    const json& ev = hosts[i].events[cur[i].next];
-    int64_t ns = cur[i].last_ns;
+  auto ts_of = [](const json& ev) -> std::optional<int64_t> {
     if (auto it = ev.find("ts_ns"); it != ev.end() && it->is_number_integer())
-      ns = it->get<int64_t>();
-    cur[i].last_ns = ns;
-    return hosts[i].clock ? on_controller_clock(ns, *hosts[i].clock) : ClockInterval{ns, ns};
+      return it->get<int64_t>();
+    return std::nullopt;
   };
+  std::vector<Cursor> cur;
+  for (const auto& h : hosts) {
+    Cursor c{0, 0, TraceLinePrinter(o)};
+    // Lines before the first stamped one take its time, not 1970.
+    for (const auto& ev : h.events)
+      if (auto t = ts_of(ev)) {
+        c.last_ns = *t;
+        break;
+      }
+    cur.push_back(std::move(c));
+  }
+  std::vector<ClockInterval> at(hosts.size());
+  auto advance = [&](size_t i) {  // at[i]: host i's next event, on our clock
+    if (auto t = ts_of(hosts[i].events[cur[i].next])) cur[i].last_ns = *t;
+    int64_t ns = cur[i].last_ns;
+    at[i] = hosts[i].clock ? on_controller_clock(ns, *hosts[i].clock) : ClockInterval{ns, ns};
+  };
+  using Head = std::pair<int64_t, size_t>;  // (mid time, host): earliest, then first listed
+  std::priority_queue<Head, std::vector<Head>, std::greater<Head>> heads;
   size_t width = 4;
   bool own_clock = false;
   std::string clocks;
-  for (const auto& h : hosts) {
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    const auto& h = hosts[i];
     width = std::max(width, h.host.size());
     own_clock |= !h.clock;
     clocks += fmt::format("{}{} {}", clocks.empty() ? "" : ", ", terminal_safe(h.host),
                           h.clock ? clock_text(*h.clock) : std::string("(own clock)"));
+    if (h.events.empty()) continue;
+    advance(i);
+    heads.push({at[i].mid_ns(), i});
   }
   std::string out = fmt::format(
       "{} hosts in one stream, in time order on this machine's clock{} (~: not known to come "
@@ -331,32 +351,24 @@ std::string render_trace_fleet_events(const std::vector<HostEvents>& hosts,
       hosts.size(), own_clock ? " (hosts without a measured offset on their own)" : "", clocks);
   std::optional<ClockInterval> prev;
   size_t prev_host = SIZE_MAX;
-  for (;;) {
-    size_t best = SIZE_MAX;
-    ClockInterval best_at{};
-    for (size_t i = 0; i < hosts.size(); ++i) {
-      if (cur[i].next >= hosts[i].events.size()) continue;
-      int64_t keep = cur[i].last_ns;
-      ClockInterval at = interval_of(i);
-      cur[i].last_ns = keep;  // only peeked
-      if (best == SIZE_MAX || at.mid_ns() < best_at.mid_ns()) {
-        best = i;
-        best_at = at;
-      }
+  while (!heads.empty()) {
+    const size_t i = heads.top().second;
+    heads.pop();
+    const ClockInterval when = at[i];
+    json ev = hosts[i].events[cur[i].next];
+    if (++cur[i].next < hosts[i].events.size()) {
+      advance(i);
+      heads.push({at[i].mid_ns(), i});
     }
-    if (best == SIZE_MAX) break;
-    json ev = hosts[best].events[cur[best].next];
-    interval_of(best);
-    ++cur[best].next;
     // The time shown is on this machine's clock.
-    if (ev.contains("ts_ns")) ev["ts_ns"] = best_at.mid_ns();
-    std::string line = cur[best].printer.line(ev);
+    if (ev.contains("ts_ns")) ev["ts_ns"] = when.mid_ns();
+    std::string line = cur[i].printer.line(ev);
     if (line.empty()) continue;
-    const bool unknown = prev && prev_host != best && order_events(*prev, best_at) == 0;
-    out += fmt::format("{} {:<{}}  {}", unknown ? "~" : " ", terminal_safe(hosts[best].host), width,
+    const bool unknown = prev && prev_host != i && order_events(*prev, when) == 0;
+    out += fmt::format("{} {:<{}}  {}", unknown ? "~" : " ", terminal_safe(hosts[i].host), width,
                        line);
-    prev = best_at;
-    prev_host = best;
+    prev = when;
+    prev_host = i;
   }
   return out;
 }

@@ -26,7 +26,8 @@ namespace {
 // change time to the nanosecond (GNU ls; "" where ls cannot say). Any write,
 // chmod or replacement of the file changes it, and no user can set a change
 // time: a stamp saved beside the agent when its hash was checked
-// (.verified-HASH, in the same private folder that s_chk vouches for) lets
+// (.verified-HASH, ours and not a symlink, in the same private folder that
+// s_chk vouches for) lets
 // the next start skip hashing 10 MB again. A fleet of 100 hosts pays that
 // hash on every one of them.
 constexpr std::string_view kPrelude = R"SH(set -f
@@ -77,11 +78,12 @@ s_e=$s_p/agent-@H@
 [ -e "$s_e" ] || [ -h "$s_e" ] || exit @MISSING@
 s_chk "$(id -u)" "$s_p" "$s_e"
 s_st "$s_e"; s_k=
-[ -z "$s_s" ] || { read -r s_k < "$s_p/.verified-@H@"; } 2>/dev/null
+s_f=$s_p/.verified-@H@
+[ -z "$s_s" ] || { [ -O "$s_f" ] && [ ! -h "$s_f" ] && read -r s_k < "$s_f"; } 2>/dev/null
 if [ -z "$s_s" ] || [ "$s_k" != "$s_s" ]; then
   s_h "$s_e"
-  [ "$s_v" = @H@ ] || { rm -f -- "$s_e" "$s_p/.verified-@H@"; exit @STALE@; }
-  [ -z "$s_s" ] || (umask 077; printf '%s\n' "$s_s" > "$s_p/.verified-@H@") 2>/dev/null
+  [ "$s_v" = @H@ ] || { rm -f -- "$s_e" "$s_f"; exit @STALE@; }
+  [ -z "$s_s" ] || (umask 077; rm -f -- "$s_f"; printf '%s\n' "$s_s" > "$s_f") 2>/dev/null
 fi
 exec "$s_e" serve@V@
 )SH";

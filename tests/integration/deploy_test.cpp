@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -222,11 +223,20 @@ TEST_F(DeploySafety, VerifiedStampSkipsTheHashUntilTheFileChanges) {
 
   // Same size, one byte different: the stamp no longer matches.
   const std::string marker = tmp_ + "/ran-stamp";
-  {
+  // The agent of the run above may still be exiting: writing to a file that
+  // runs fails (ETXTBSY) until it is gone. Bounded: 100 tries, 5 s.
+  bool written = false;
+  for (int i = 0; i < 100 && !written; ++i) {
     std::fstream f(cached, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(0);
-    f << planted_script(marker).substr(0, 2);  // "#!" over the ELF magic
+    if (f) {
+      f.seekp(0);
+      f << planted_script(marker).substr(0, 2);  // "#!" over the ELF magic
+      f.flush();
+      written = f.good();
+    }
+    if (!written) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  ASSERT_TRUE(written) << "could not write " << cached;
   r = ps(dir);
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_TRUE(contains(r.err, "did not match its hash; replacing it")) << r.err;

@@ -46,9 +46,11 @@ void append_host(Profile& into, std::map<std::pair<std::string, std::string>, ui
   }
 }
 
+// The samples append_host keeps: stacks with frames.
 uint64_t stack_total(const Profile& p) {
   uint64_t t = 0;
-  for (const auto& s : p.stacks) t += s.count;
+  for (const auto& s : p.stacks)
+    if (!s.frames.empty()) t += s.count;
   return t;
 }
 

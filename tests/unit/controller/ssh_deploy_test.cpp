@@ -189,6 +189,28 @@ TEST_F(DeployScripts, WrongBytesAreRemovedNeverRun) {
   EXPECT_FALSE(fs::exists(agent(dir)));
 }
 
+// The stamp only stands for the hash while the agent is unchanged: a changed
+// agent with a stamp file forged to match it (here a symlink to one, as a
+// planted file would be) is still hashed, removed and never run.
+TEST_F(DeployScripts, AStampThatIsNotOursPlainFileIsNotTrusted) {
+  const std::string dir = tmp_ + "/s";
+  ASSERT_EQ(upload(dir).exit, 0);
+  ASSERT_EQ(start(dir).exit, 0);  // writes the stamp
+  const std::string stamp = dir + "/.verified-" + hash_;
+  ASSERT_TRUE(fs::exists(stamp));
+  std::ofstream(agent(dir), std::ios::app) << "echo tampered\n";
+  // What the stamp of the changed file reads, in a file the marker links to.
+  auto now = sh("LC_ALL=C ls -ldni --time=ctime --full-time -- '" + agent(dir) + "'", "/dev/null");
+  ASSERT_EQ(now.exit, 0);
+  std::ofstream(tmp_ + "/forged") << now.out;
+  fs::remove(stamp);
+  fs::create_symlink(tmp_ + "/forged", stamp);
+  auto r = start(dir);
+  EXPECT_EQ(r.exit, kExitAgentStale) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_FALSE(fs::exists(agent(dir)));
+}
+
 TEST_F(DeployScripts, FolderNamesWithShellCharactersStayWords) {
   const std::string dir = tmp_ + "/a b;$(touch pwned)'q";
   ASSERT_EQ(upload(dir).exit, 0);

@@ -548,8 +548,8 @@ TEST(FleetProfile, DiffWeighsEachHostTheSame) {
   EXPECT_EQ(d.base_hosts, (std::vector<std::string>{"b1"}));
   EXPECT_EQ(d.target_hosts, (std::vector<std::string>{"t1", "t2"}));  // idle had no samples
   EXPECT_EQ(export_diff_folded(d.base, d.target),
-            "app;main;work;[syscall read] 0 700000\n"
-            "app;main;work;compute 1000000 300000\n");
+            "app;main;work;[syscall read] 0 700000000\n"
+            "app;main;work;compute 1000000000 300000000\n");
 }
 
 TEST(FleetProfile, DiffSvgIsRedWhereTheShareGrewAndBlueWhereItShrank) {

@@ -24,8 +24,9 @@ Profile merge_host_profiles(const HostProfiles& hosts);
 // --diff-base: the hosts named in `base` against the others, each host
 // normalized to the same weight first (a busy host does not outvote an idle
 // one): each side is the mean of its hosts' shares, scaled to kDiffScale
-// samples, and carries no host labels, so both fold to the same threads.
-constexpr uint64_t kDiffScale = 1'000'000;
+// samples (large, so a single sample of a busy host among 1000 still
+// counts), and carries no host labels, so both fold to the same threads.
+constexpr uint64_t kDiffScale = 1'000'000'000;
 struct DiffSides {
   Profile base, target;
   std::vector<std::string> base_hosts, target_hosts;  // hosts with samples
