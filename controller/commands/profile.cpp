@@ -104,8 +104,7 @@ CommandSpec profile_command() {
     bool write_out = !fleet && (!out_path.empty() || !format.empty() || !ctx.g.json);
     profiler::ExportFormat fmt_kind = profiler::ExportFormat::kSvg;
     if (write_out || fleet) {
-      auto f = profiler::export_format_for(out_path.empty() && format.empty() ? "x.svg" : out_path,
-                                           format);
+      auto f = profiler::output_format(out_path, format);
       if (!f) return ctx.fail(f.error());
       fmt_kind = *f;
       if (diff && fmt_kind != profiler::ExportFormat::kSvg &&

@@ -129,8 +129,7 @@ std::string merge_profile(const std::vector<const HostRecord*>& ok, size_t /*tot
   const bool write = !out_path.empty() || !format.empty() || !ctx.g.json;
   std::string view, note;
   std::string bytes;
-  auto kind =
-      profiler::export_format_for(out_path.empty() && format.empty() ? "x.svg" : out_path, format);
+  auto kind = profiler::output_format(out_path, format);
   if (!kind) return "sonde: " + kind.error().message + "\n";
   if (!diff.empty()) {
     auto base = diff_base_hosts(diff, hosts);

@@ -138,15 +138,6 @@ std::string render_capture(const net::CaptureResult& r, const std::string& file)
 
 namespace {
 
-// HH:MM:SS.uuuuuu (local time) of ns since the epoch.
-std::string time_of_day(int64_t ns) {
-  time_t t = static_cast<time_t>(ns / 1'000'000'000);
-  struct tm tm {};
-  if (ns < 0 || !localtime_r(&t, &tm)) return "?";
-  return fmt::format("{:02}:{:02}:{:02}.{:06}", tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (ns % 1'000'000'000) / 1000);
-}
-
 // Every host's reset flows in time order on this machine's clock, with
 // their uncertainty; two are ordered only when their intervals do not
 // overlap.
@@ -181,9 +172,9 @@ std::string fleet_resets(const std::vector<CaptureHost>& hosts, size_t top_n) {
     // intervals do not overlap.
     bool unknown = i > 0 && resets[i - 1].h != r.h && order_events(resets[i - 1].at, r.at) == 0;
     double bound_ms = static_cast<double>(r.at.hi_ns - r.at.lo_ns) / 2e6;
-    t.add_row({unknown ? "~" : "", time_of_day(r.at.mid_ns()), fmt::format("{:.3f} ms", bound_ms),
-               terminal_safe(r.h->host), terminal_safe(r.f->client + " > " + r.f->server),
-               rst_text(r.f->rsts)});
+    t.add_row({unknown ? "~" : "", format_trace_time(r.at.mid_ns(), 2),
+               fmt::format("{:.3f} ms", bound_ms), terminal_safe(r.h->host),
+               terminal_safe(r.f->client + " > " + r.f->server), rst_text(r.f->rsts)});
   }
   out += indented(t);
   out += "  (~: not known to come after the line above: their +/- intervals overlap)\n";

@@ -22,44 +22,50 @@ std::string lower(std::string s) {
 
 }  // namespace
 
+namespace {
+
+// Each format's --format name and the extension of a default file name.
+struct FormatNames {
+  ExportFormat format;
+  const char* name;
+  const char* extension;
+};
+constexpr FormatNames kFormats[] = {
+    {ExportFormat::kFolded, "folded", "folded"},
+    {ExportFormat::kSvg, "svg", "svg"},
+    {ExportFormat::kPprof, "pprof", "pb.gz"},
+    {ExportFormat::kSpeedscope, "speedscope", "speedscope.json"},
+    {ExportFormat::kJson, "json", "json"},
+};
+
+const FormatNames* names_of(ExportFormat f) {
+  for (const auto& n : kFormats)
+    if (n.format == f) return &n;
+  return nullptr;
+}
+
+}  // namespace
+
 const char* export_format_name(ExportFormat f) {
-  switch (f) {
-    case ExportFormat::kFolded:
-      return "folded";
-    case ExportFormat::kSvg:
-      return "svg";
-    case ExportFormat::kPprof:
-      return "pprof";
-    case ExportFormat::kSpeedscope:
-      return "speedscope";
-    case ExportFormat::kJson:
-      return "json";
-  }
-  return "?";
+  const FormatNames* n = names_of(f);
+  return n ? n->name : "?";
 }
 
 const char* export_extension(ExportFormat f) {
-  switch (f) {
-    case ExportFormat::kFolded:
-      return "folded";
-    case ExportFormat::kSvg:
-      return "svg";
-    case ExportFormat::kPprof:
-      return "pb.gz";
-    case ExportFormat::kSpeedscope:
-      return "speedscope.json";
-    case ExportFormat::kJson:
-      break;
-  }
-  return "json";
+  const FormatNames* n = names_of(f);
+  return n ? n->extension : "json";
+}
+
+Result<ExportFormat> output_format(const std::string& path, const std::string& format) {
+  if (path.empty() && format.empty()) return ExportFormat::kSvg;
+  return export_format_for(path, format);
 }
 
 Result<ExportFormat> export_format_for(const std::string& path, const std::string& format) {
   if (!format.empty()) {
     std::string f = lower(format);
-    for (auto e : {ExportFormat::kFolded, ExportFormat::kSvg, ExportFormat::kPprof,
-                   ExportFormat::kSpeedscope, ExportFormat::kJson})
-      if (f == export_format_name(e)) return e;
+    for (const auto& n : kFormats)
+      if (f == n.name) return n.format;
     return Error{errc::kBadArgs, "unknown profile format `" + format + "`",
                  std::string("use --format ") + kAccepted};
   }

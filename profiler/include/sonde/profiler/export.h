@@ -15,6 +15,9 @@ enum class ExportFormat { kFolded, kSvg, kPprof, kSpeedscope, kJson };
 // Neither given or not recognised: kBadArgs naming the accepted ones.
 Result<ExportFormat> export_format_for(const std::string& path, const std::string& format);
 const char* export_format_name(ExportFormat f);
+// As export_format_for, with the flame graph when neither is given (what
+// `profile` writes by default).
+Result<ExportFormat> output_format(const std::string& path, const std::string& format);
 // The file extension a default output name takes: svg, folded, pb.gz, ...
 const char* export_extension(ExportFormat f);
 
