@@ -14,6 +14,7 @@
 #include "sonde/common/protocol.h"
 #include "sonde/common/sha256.h"
 #include "sonde/common/undo.h"
+#include "sonde/net/fault_host.h"
 #include "watchdog.h"
 
 namespace {
@@ -33,6 +34,10 @@ int serve(int verbosity) {
   sonde::setup_logging("sonde-agent", verbosity);
   if (!sonde::undo::connected())
     spdlog::warn("no undo watchdog: sonde will refuse to change any process on this host");
+  // Network faults whose agent and watchdog both died (a reboot clears
+  // /run, so only a kill of both) are still in place: take them out now.
+  for (const auto& line : sonde::net::replay_fault_records())
+    spdlog::warn("undo record replayed: {}", line);
   // Frames go through stdout; a stray printf from anywhere would corrupt the
   // stream, so move the protocol to a private fd and point stdout at stderr.
   int out = ::fcntl(1, F_DUPFD_CLOEXEC, 3);  // CLOEXEC: commands we launch must not inherit it

@@ -22,6 +22,7 @@
 #include "sonde/debug/gdbserver.h"
 #include "sonde/jvm/attach.h"
 #include "sonde/jvm/jmx.h"
+#include "sonde/net/fault_host.h"
 
 namespace sonde::agent {
 namespace {
@@ -131,6 +132,18 @@ std::string undo_file(const UndoRecord& r) {
   return fmt::format("{}: {}", path, std::strerror(errno));
 }
 
+// The record names the namespace by its identity, the devices, our qdisc
+// class and nft table: undo_fault() finds the namespace wherever it still
+// lives (the process that held it may be gone) and removes only those.
+std::string undo_netfault(const UndoRecord& r) {
+  auto rec = net::fault_record_from_json(r.args);
+  if (!rec) return "network fault: " + rec.error().message;
+  auto u = net::undo_fault(*rec);
+  if (!u.ok) return u.log + "; its record stays for the next agent";
+  if (auto st = net::remove_fault_record(*rec); !st) return u.log + "; " + st.error().message;
+  return u.log + "; record removed";
+}
+
 // Points 0, 1 and 2 at /dev/null and keeps only `keep`, moved to kWatchdogFd.
 bool isolate_fds(int keep) {
   if (keep != kWatchdogFd) {
@@ -207,8 +220,9 @@ bool isolate_fds(int keep) {
 
 const std::map<std::string, UndoAction>& undo_actions() {
   static const std::map<std::string, UndoAction> table = {
-      {undo::kAffinity, undo_affinity}, {undo::kGdbserver, undo_gdbserver}, {undo::kJmx, undo_jmx},
-      {undo::kJfr, undo_jfr},           {undo::kFile, undo_file},
+      {undo::kAffinity, undo_affinity}, {undo::kGdbserver, undo_gdbserver},
+      {undo::kJmx, undo_jmx},           {undo::kJfr, undo_jfr},
+      {undo::kFile, undo_file},         {undo::kNetFault, undo_netfault},
   };
   return table;
 }

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds=${SONDE_FUZZ_SECONDS:-30}
 build=build-fuzz
 all=(frame_fuzz dns_fuzz proc_fuzz elf_fuzz hsperf_fuzz attach_fuzz flows_fuzz redact_fuzz target_fuzz
-  contract_fuzz journal_fuzz fleet_fuzz)
+  contract_fuzz journal_fuzz fleet_fuzz inject_fuzz)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all[@]}")
 

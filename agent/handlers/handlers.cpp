@@ -17,6 +17,7 @@ void register_net_tls(Registry& reg);
 void register_net_speed(Registry& reg);
 void register_net_capture(Registry& reg);
 void register_net_http(Registry& reg);
+void register_inject_net(Registry& reg);
 
 void register_all_handlers(Registry& reg) {
   register_ping(reg);
@@ -34,6 +35,7 @@ void register_all_handlers(Registry& reg) {
   register_net_speed(reg);
   register_net_capture(reg);
   register_net_http(reg);
+  register_inject_net(reg);
 }
 
 namespace {

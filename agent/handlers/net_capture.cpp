@@ -2,27 +2,12 @@
 // streamed back as a pcap file in `data` events when asked (`stream`), its
 // summary (flows, DNS, drops) the result. The agent's own SSH session is left
 // out by default (`exclude_ssh`). Arguments, events and result: net/capture_contract.h.
-#include <unistd.h>
-
-#include <cstdlib>
-
 #include "../handler.h"
+#include "../ssh_connection.h"
 #include "sonde/net/capture.h"
 #include "sonde/net/capture_contract.h"
-#include "sonde/proc/environ.h"
 
 namespace sonde::agent {
-namespace {
-
-// The SSH connection this agent was started over, from our environment, or,
-// when sudo dropped it, from the nearest ancestor's (sshd's session shell has
-// it).
-std::string ssh_connection() {
-  if (const char* v = std::getenv("SSH_CONNECTION"); v && *v) return v;
-  return proc::ancestor_environ_value(::getppid(), "SSH_CONNECTION", 6).value_or("");
-}
-
-}  // namespace
 
 void register_net_capture(Registry& reg) {
   reg["net.capture"] = [](RequestContext& ctx) -> Result<json> {

@@ -93,6 +93,7 @@ View read_view(const Entry& e, size_t order) {
   v.duration_ms = e.duration_ms;
   v.redacted = e.redacted;
   if (v.kind == "command") {
+    v.command = e.command;
     if (!e.argv.empty())
       v.line = command_line(e.argv);
     else
@@ -215,6 +216,12 @@ Model build(const ReportInput& in) {
                 "How we found out",
                 "How did we find out: an alert, a customer, a colleague? How long after it began?",
                 {}};
+  Section reproduced{"reproduced",
+                     "How we reproduced it",
+                     "Could we make it happen again on purpose? A fault injected with sonde "
+                     "inject (a syscall failing, a network delay, loss or reset), time-boxed "
+                     "and undone, shows whether the suspected cause gives the symptom.",
+                     {}};
   Section fix{"mitigation",
               "Mitigation and fix",
               "What stopped the damage, and what fixed it for good? "
@@ -249,6 +256,7 @@ Model build(const ReportInput& in) {
       }
       it->second.push_back(&v);
       before_first_command = false;
+      if (v.command == "inject") reproduced.items.push_back(&v);
       if (first_cmds++ < kFirstCommands) found.items.push_back(&v);
     } else if (v.kind == "note") {
       ++m.notes;
@@ -265,8 +273,8 @@ Model build(const ReportInput& in) {
     for (const View& v : m.views)
       if (v.kind == "note" && v.tag == tag && !v.first_line().empty())
         m.lead.push_back(v.first_line());
-  m.sections = {std::move(why), std::move(impact), std::move(found), std::move(fix),
-                std::move(prevent)};
+  m.sections = {std::move(why),        std::move(impact), std::move(found),
+                std::move(reproduced), std::move(fix),    std::move(prevent)};
   return m;
 }
 

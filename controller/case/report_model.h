@@ -29,8 +29,9 @@ struct View {
   std::string kind;  // command | note | case
   std::optional<long long> at_ms;
   std::string at_raw;
-  std::string host;  // the agent's hostname, else the target as typed
-  std::string line;  // the command line, a note's text, a case event
+  std::string host;     // the agent's hostname, else the target as typed
+  std::string line;     // the command line, a note's text, a case event
+  std::string command;  // kind command: its name (trace, inject, ...)
   std::string tag;
   std::string summary;
   std::optional<long long> exit, duration_ms;

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "report_model.h"
+#include "sonde/net/netfault.h"
 #include "sonde/proc/inspect_contract.h"
 #include "sonde/proc/ps_contract.h"
 #include "sonde/ptrace/trace_contract.h"
@@ -74,7 +76,33 @@ Summary inspect(const proc::InspectResult& r) {
   return s;
 }
 
+// sonde inject's syscall faults: what was injected, where, and when.
+Summary injected(const ptrace::TraceResult& r) {
+  Summary s;
+  auto clock = [](int64_t ns) {
+    return report_model::format_utc(ns / 1000000, "%H:%M:%S") +
+           fmt::format(".{:03}", ns / 1000000 % 1000);
+  };
+  s.line = fmt::format("{} syscall fault{} injected", r.injected_total,
+                       r.injected_total == 1 ? "" : "s");
+  if (!r.injected.empty()) {
+    int64_t first = r.injected[0].first_ns, last = r.injected[0].last_ns;
+    for (const auto& i : r.injected) {
+      first = std::min(first, i.first_ns);
+      last = std::max(last, i.last_ns);
+      s.figures.push_back(fmt::format("{}: {} injected, {} to {} UTC", i.name, i.count,
+                                      clock(i.first_ns), clock(i.last_ns)));
+    }
+    s.line += fmt::format(" from {} to {} UTC", clock(first), clock(last));
+  }
+  if (!r.stopped.empty()) s.line += "; ended: " + r.stopped;
+  if (r.exit_code) s.line += fmt::format("; command exited {}", *r.exit_code);
+  if (!r.killed_by.empty()) s.line += "; command killed by " + r.killed_by;
+  return s;
+}
+
 Summary trace(const ptrace::TraceResult& r) {
+  if (r.injecting) return injected(r);
   Summary s;
   const auto& sc = r.syscalls;
   auto errors_text = [](uint64_t errors) {
@@ -197,6 +225,25 @@ Summary jvm(const std::string& op, const json& r) {
   return s;
 }
 
+// sonde inject's network faults: what, where, from when to when, and
+// whether it was taken out again.
+Summary net_fault(const net::NetFaultResult& r) {
+  Summary s;
+  auto clock = [](int64_t ns) { return report_model::format_utc(ns / 1000000, "%H:%M:%S"); };
+  s.line = fmt::format("network fault {}, {}", r.what, r.scope);
+  if (r.planned_only) {
+    s.line += ": planned only, nothing changed";
+    return s;
+  }
+  for (const auto& d : r.devices)
+    s.figures.push_back(d.qdisc.empty() ? d.dev : fmt::format("{}: {}", d.dev, d.qdisc));
+  if (!r.table.empty()) s.figures.push_back("nft table " + r.table);
+  if (r.applied)
+    s.line += fmt::format(" from {} to {} UTC", clock(r.started_ns), clock(r.ended_ns));
+  s.line += r.undone ? fmt::format("; removed ({})", r.stopped) : "; NOT fully removed";
+  return s;
+}
+
 // The op's own summary from its result; empty when it has none or the
 // result does not read.
 Summary by_op(const std::string& name, const json& r) {
@@ -212,6 +259,8 @@ Summary by_op(const std::string& name, const json& r) {
     return stack(r);
   } else if (name.rfind("jvm.", 0) == 0) {
     return jvm(name, r);
+  } else if (name == "inject_net") {
+    if (auto n = net::netfault_result_from_json(r)) return net_fault(*n);
   }
   return {};
 }

@@ -2,9 +2,41 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstdlib>
+
 #include "sonde/proc/ps_contract.h"
 
 namespace sonde::controller {
+
+Result<std::vector<int>> parse_pid_list(const std::vector<std::string>& raw) {
+  auto bad = [](std::string msg) { return Error{errc::kBadArgs, std::move(msg), "e.g. -p 1234"}; };
+  std::vector<int> pids;
+  for (const auto& r : raw) {
+    std::string tok;
+    auto flush = [&]() -> Status {
+      if (tok.empty()) return ok_status();
+      char* end = nullptr;
+      errno = 0;
+      long v = std::strtol(tok.c_str(), &end, 10);
+      if (errno || *end || v <= 0 || v > INT32_MAX)
+        return bad("-p `" + tok + "` is not a process id");
+      pids.push_back(static_cast<int>(v));
+      tok.clear();
+      return ok_status();
+    };
+    for (char c : r) {
+      if (c == ',' || c == ' ' || c == '\t' || c == '\n') {
+        if (auto st = flush(); !st.ok()) return st.error();
+      } else {
+        tok += c;
+      }
+    }
+    if (auto st = flush(); !st.ok()) return st.error();
+  }
+  if (pids.empty() && !raw.empty()) return bad("-p needs a process id");
+  return pids;
+}
 
 Result<int> pick_process(Session& s, const std::string& regex) {
   proc::PsArgs args;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "../session.h"
 #include "command.h"
@@ -24,6 +25,10 @@ inline constexpr const char* kPgrepHelp =
 // For a command that takes one process: exactly one of -p and --pgrep, else
 // errc::kBadArgs with `usage` as the hint.
 std::optional<Error> one_process_option(const po::variables_map& vm, const std::string& usage);
+
+// -p values as strace takes them: "-p 1 -p 2", "-p 1,2" and "-p '1 2'"
+// (pidof output); errc::kBadArgs for anything that is not a pid.
+Result<std::vector<int>> parse_pid_list(const std::vector<std::string>& raw);
 
 // With --pgrep, the pid it picks on this session's host; nullopt without it.
 Result<std::optional<int>> pgrep_pid(const po::variables_map& vm, Session& s);

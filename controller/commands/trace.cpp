@@ -8,12 +8,11 @@
 #include "../cli/command.h"
 #include "../cli/pick.h"
 #include "sonde/common/io.h"
-#include "sonde/common/json_read.h"
 #include "sonde/common/json_text.h"
-#include "sonde/common/log.h"
 #include "sonde/ptrace/trace_contract.h"
 #include "sonde/render/table.h"
 #include "sonde/render/trace.h"
+#include "trace_events.h"
 
 namespace sonde::controller {
 namespace {
@@ -26,35 +25,6 @@ struct FileCloser {
 
 Error usage(std::string msg, std::string hint = "sonde help trace") {
   return Error{errc::kBadArgs, std::move(msg), std::move(hint)};
-}
-
-// "-p 1 -p 2", "-p 1,2" and "-p '1 2'" (pidof output) all work, as in strace.
-Result<std::vector<int>> parse_pids(const std::vector<std::string>& raw) {
-  std::vector<int> pids;
-  for (const auto& r : raw) {
-    std::string tok;
-    auto flush = [&]() -> Status {
-      if (tok.empty()) return ok_status();
-      char* end = nullptr;
-      errno = 0;
-      long v = std::strtol(tok.c_str(), &end, 10);
-      if (errno || *end || v <= 0 || v > INT32_MAX)
-        return usage("-p `" + tok + "` is not a process id");
-      pids.push_back(static_cast<int>(v));
-      tok.clear();
-      return ok_status();
-    };
-    for (char c : r) {
-      if (c == ',' || c == ' ' || c == '\t' || c == '\n') {
-        if (auto st = flush(); !st.ok()) return st.error();
-      } else {
-        tok += c;
-      }
-    }
-    if (auto st = flush(); !st.ok()) return st.error();
-  }
-  if (pids.empty() && !raw.empty()) return usage("-p needs a process id");
-  return pids;
 }
 
 // strace's -e: "trace=SET", "status=failed", or a bare SET meaning trace=SET.
@@ -143,7 +113,7 @@ CommandSpec trace_command() {
     const auto& vm = ctx.vm;
     std::vector<int> pids;
     if (vm.count("pid")) {
-      auto p = parse_pids(vm["pid"].as<std::vector<std::string>>());
+      auto p = parse_pid_list(vm["pid"].as<std::vector<std::string>>());
       if (!p) return ctx.fail(p.error());
       pids = std::move(*p);
     }
@@ -212,53 +182,28 @@ CommandSpec trace_command() {
     auto dump = [](const json& j) { return json_text(j) + "\n"; };
     render::TraceLinePrinter printer(lo);
     auto on_event = [&](const json& data) -> Status {
-      auto rd = JsonReader::reply("trace", "event");
-      if (!rd.object(data, {})) return rd.error();
-      if (data.contains("phase")) {
-        spdlog::info("trace: {}", json_text(data));
-        return ok_status();
-      }
-      const json* evs = rd.array(data, "events", {});
-      if (!evs) return rd.status();
-      for (size_t i = 0; i < evs->size(); ++i) {
-        const json& ev = (*evs)[i];
-        JsonPath at = (JsonPath{} / "events")[i];
-        if (!rd.object(ev, at)) return rd.error();
-        std::string type;
-        long long pid = 0, tids = 0;
-        rd.string(ev, "type", at, type);
-        rd.integer(ev, "pid", at, pid);
-        rd.integer(ev, "tids", at, tids);
-        if (rd.failed()) return rd.error();
+      Status st = for_each_trace_event(data, "trace", [&](const TraceEventView& v) {
         if (as_json) {
-          if (!summary_only) std::fputs(dump(ev).c_str(), out);
-          continue;
+          if (!summary_only) std::fputs(dump(v.ev).c_str(), out);
+          return;
         }
         // Like strace, attach and detach notes go to stderr, not the trace.
-        if (!launch && (type == "attached" || type == "detached")) {
-          if (type == "attached" && tids > 1)
-            std::fprintf(ctx.err, "sonde: Process %lld attached with %lld threads\n", pid, tids);
-          else
-            std::fprintf(ctx.err, "sonde: Process %lld %s\n", pid, type.c_str());
-          continue;
+        if (!launch && (v.type == "attached" || v.type == "detached")) {
+          std::fputs(attach_note(v).c_str(), ctx.err);
+          return;
         }
         // -c prints only the table, like strace -c.
-        if (summary_only) continue;
-        std::string line = printer.line(ev);
+        if (summary_only) return;
+        std::string line = printer.line(v.ev);
         if (!line.empty()) std::fputs(line.c_str(), out);
-      }
+      });
       std::fflush(out);
-      return ok_status();
+      return st;
     };
 
-    auto r = (*s)->call("trace", ptrace::to_json(args), on_event);
+    auto sum = run_trace_op(**s, args, on_event, ctx.err);
     std::fflush(out);
-    if (!r) return ctx.fail(r.error());
-    auto sum = ptrace::trace_result_from_json(*r);
     if (!sum) return ctx.fail(sum.error());
-
-    for (const auto& n : sum->notes)
-      std::fprintf(ctx.err, "sonde: note: %s\n", render::terminal_safe(n).c_str());
 
     if (as_json) {
       json result = ptrace::to_json(*sum);

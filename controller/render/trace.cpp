@@ -76,6 +76,8 @@ std::string TraceLinePrinter::line(const json& ev) {
       ret = n ? std::to_string(*n) : "?";
     }
     s += "= " + ret;
+    // strace marks what it changed the same way.
+    if (json_bool(ev, "injected")) s += " (INJECTED)";
     auto dur = o_.durations ? json_int<long long>(ev, "dur_ns") : std::nullopt;
     if (dur) {
       long long d = std::max(0LL, *dur);

@@ -21,6 +21,7 @@ void TraceEvent::reset(Type t, pid_t p) {
   returned = true;
   ret = 0;
   dur_ns = 0;
+  injected = false;
   args_text.clear();
   ret_text.clear();
   if (!args.is_null()) args = nullptr;
@@ -56,6 +57,7 @@ json to_json(TraceEvent& ev) {
       else
         j["ret"] = nullptr;
       if (!ev.args.is_null()) j["args"] = std::move(ev.args);
+      if (ev.injected) j["injected"] = true;
       if (ev.returned && ev.ret < 0 && ev.ret > -4096)
         if (const char* en = errno_name(static_cast<int>(-ev.ret))) j["errno"] = en;
       return j;

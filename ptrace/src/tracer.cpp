@@ -13,9 +13,6 @@
 namespace sonde::ptrace {
 namespace {
 
-// The kick signal: interrupts the tracer thread's waitpid() when it is time
-// to stop. Installed without SA_RESTART so waitpid returns EINTR.
-const int kKickSignal = SIGRTMIN + 3;
 void on_kick(int) {}
 
 }  // namespace
@@ -27,10 +24,27 @@ Tracer::Tracer(const TraceOptions& o, CancelToken& c, EventRing* events)
         return v;
       }) {
   launch_ = !opts_.launch_argv.empty();
+  // A launch follows children even without -f: a child under the seccomp
+  // filter with no tracer gets ENOSYS for every filtered call. Without -f,
+  // inject leaves them alone (inject_entry), as strace does.
   follow_ = opts_.follow_forks || launch_;
   want_ = opts_.syscalls;
+  if (!opts_.inject.empty()) {
+    // The rules' syscalls are traced too; without -e trace=, only what
+    // fired is shown.
+    injected_only_ = want_.empty();
+    if (want_.empty()) want_.assign(static_cast<size_t>(syscall_table_size()), false);
+    for (const auto& r : opts_.inject)
+      for (size_t nr = 0; nr < r.syscalls.size() && nr < want_.size(); ++nr)
+        if (r.syscalls[nr]) want_[nr] = true;
+    rng_.seed(opts_.inject_seed ? opts_.inject_seed : static_cast<uint64_t>(mono_ns()));
+  }
   seccomp_ = launch_ && opts_.use_seccomp && !want_.empty();
   fds_.keep_socket_fds(launch_ && !seccomp_);
+}
+
+Tracer::~Tracer() {
+  if (timer_ok_) ::timer_delete(timer_);
 }
 
 Task& Tracer::task(pid_t tid, pid_t tgid, Attachment att) {
@@ -54,12 +68,13 @@ Result<json> Tracer::run() {
   struct sigaction sa = {};
   sa.sa_handler = on_kick;
   sigemptyset(&sa.sa_mask);
-  ::sigaction(kKickSignal, &sa, nullptr);
+  ::sigaction(kick_signal(), &sa, nullptr);
   sigset_t kick;
   sigemptyset(&kick);
-  sigaddset(&kick, kKickSignal);
+  sigaddset(&kick, kick_signal());
   ::pthread_sigmask(SIG_UNBLOCK, &kick, nullptr);
 
+  tracer_tid_ = static_cast<pid_t>(::gettid());
   int64_t t0 = mono_ns();
   if (opts_.colocate) colocate_.start();
   Status st = launch_ ? launch() : attach_all();
@@ -86,7 +101,7 @@ Result<json> Tracer::run() {
     }
     stopping_ = true;
     while (!done.load()) {
-      ::pthread_kill(self, kKickSignal);
+      ::pthread_kill(self, kick_signal());
       if (!finished.sleep_for(20)) return;
     }
   });
@@ -102,7 +117,10 @@ Result<json> Tracer::run() {
   out["duration_ms"] = (mono_ns() - t0) / 1000000;
   summarize(counts_, out);
   out["seccomp"] = seccomp_;
-  out["stopped"] = stopped_early ? (cancel_.cancelled() ? "cancelled" : "duration") : "exited";
+  out["stopped"] = stopped_early                ? (cancel_.cancelled() ? "cancelled" : "duration")
+                   : limit_reached_ && !launch_ ? "count"
+                                                : "exited";
+  inject_summary(out);
   if (launch_) {
     if (int e = child_.exec_errno())
       return Error::sys(e == ENOENT ? errc::kNotFound : errc::kIo, e,

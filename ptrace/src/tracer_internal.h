@@ -4,11 +4,13 @@
 #pragma once
 
 #include <sched.h>
+#include <signal.h>
 #include <time.h>
 
 #include <atomic>
 #include <functional>
 #include <map>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -32,6 +34,13 @@ inline int64_t real_ns() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+// Interrupts the tracer thread's waitpid(): when it is time to stop, and
+// when a task held for an injected delay is due. Installed without
+// SA_RESTART so waitpid returns EINTR.
+inline int kick_signal() {
+  return SIGRTMIN + 3;
 }
 
 // "SIGCHLD", or "SIG<n>" for numbers without a name.
@@ -151,12 +160,28 @@ struct Task {
   int64_t entry_real = 0;
   bool have_entry_decode = false;
   DecodedCall entry_decoded;
+  // Injection: calls counted per (rule, syscall), as (rule << 32 | nr).
+  std::unordered_map<uint64_t, uint64_t> inject_calls;
+  bool injected = false;  // a rule fired on the current call
+  bool tampered = false;  // its number was replaced: the result is ours
+  int64_t inject_ret = 0;
+  int inject_sig = 0;         // the signal a rule sends (tgkill at the entry stop)
+  int64_t delay_exit_ns = 0;  // held this long at the exit stop
+  int64_t hold_ns = 0;        // held this long before the next resume
+  bool held = false;          // stopped, waiting in Tracer::held_
+  int held_sig = 0;
+};
+
+struct InjectCount {
+  uint64_t count = 0;
+  int64_t first_ns = 0, last_ns = 0;  // CLOCK_REALTIME
 };
 
 class Tracer {
  public:
   Tracer(const TraceOptions& o, CancelToken& c, EventRing* events);
 
+  ~Tracer();
   Result<json> run();
 
  private:
@@ -169,6 +194,15 @@ class Tracer {
   void on_syscall(Task& t);
   void on_syscall_exit(Task& t, int64_t ret);
   void resume(Task& t, int sig = 0);
+  // Injection (tracer_inject.cpp): at a syscall's entry, which rules fire
+  // and what they do; at its exit, the result written.
+  void inject_entry(Task& t);
+  int64_t inject_exit(Task& t, int64_t ret);
+  bool args_match(Task& t, const InjectRule& r);
+  // Tasks held for a delay: resumed once due; the timer wakes waitpid().
+  void release_due();
+  void arm_timer();
+  void inject_summary(json& out) const;
   void detach_all();
   void kill_launched();
   bool wanted(long nr) const {
@@ -199,6 +233,17 @@ class Tracer {
   Colocator colocate_;
   std::atomic<bool> stopping_{false};
   ProcFdAnnotator fds_;
+  // Injection state.
+  std::map<long, InjectCount> injected_;
+  uint64_t injected_total_ = 0;
+  bool limit_reached_ = false;
+  bool injected_only_ = false;  // inject without -e trace=: show the fired calls only
+  std::mt19937_64 rng_;
+  std::multimap<int64_t, pid_t> held_;  // due time (CLOCK_MONOTONIC ns) -> tid
+  timer_t timer_{};                     // made on first hold
+  bool timer_made_ = false, timer_ok_ = false;
+  int64_t timer_due_ = 0;  // what the timer is set for (0: disarmed)
+  pid_t tracer_tid_ = 0;
 };
 
 }  // namespace sonde::ptrace

@@ -67,6 +67,18 @@ pid_t tgid_of(pid_t tid) {
 }  // namespace
 
 void Tracer::resume(Task& t, int sig) {
+  if (t.hold_ns > 0) {
+    // An injected delay: the task stays in its stop; release_due() resumes it.
+    held_.emplace(mono_ns() + t.hold_ns, t.tid);
+    t.hold_ns = 0;
+    t.held = true;
+    t.held_sig = sig;
+    return;
+  }
+  // Injecting with seccomp and showing only what fired: a call no rule
+  // fired on needs no exit stop (half the stops of strace's inject).
+  if (seccomp_ && injected_only_ && t.in_syscall && !t.injected && !t.pre_exec)
+    t.in_syscall = false;
   // Between a seccomp stop and its syscall-exit we need PTRACE_SYSCALL; else
   // with seccomp everything else runs free under PTRACE_CONT.
   Resume how = seccomp_ && !t.in_syscall ? Resume::kCont : Resume::kSyscall;
@@ -84,10 +96,12 @@ void Tracer::on_syscall(Task& t) {
     for (int i = 0; i < 6; ++i) t.args[i] = entry ? info.entry.args[i] : info.seccomp.args[i];
     t.entry_mono = mono_ns();
     t.have_entry_decode = false;
+    inject_entry(t);
     // The launched child's own execve is shown (and must be read now, before
     // the exec replaces its memory); its other setup syscalls are not.
     bool is_exec = t.nr == SYS_execve || t.nr == SYS_execveat;
-    bool show = !opts_.summary_only && wanted(t.nr) && (!t.pre_exec || is_exec);
+    bool show = !opts_.summary_only && wanted(t.nr) && (!t.pre_exec || is_exec) &&
+                (!injected_only_ || t.injected);
     if (show) t.entry_real = real_ns();
     // With -y, close must be read before it closes: at exit the fd is gone.
     bool at_entry = decode_at_entry(t.nr) || (opts_.decode.annotate_fds && t.nr == SYS_close);
@@ -109,6 +123,7 @@ void Tracer::on_syscall(Task& t) {
         e->args_text.assign(t.entry_decoded.args_text);
         e->ret_text.push_back('?');  // strace's "= ?"
         e->ts_ns = t.entry_real;
+        e->injected = t.injected;
         if (opts_.decode.structured) e->args = std::move(t.entry_decoded.args);
         publish();
       }
@@ -120,7 +135,7 @@ void Tracer::on_syscall(Task& t) {
     return;
   }
   t.in_syscall = false;
-  on_syscall_exit(t, info.exit.rval);
+  on_syscall_exit(t, inject_exit(t, info.exit.rval));
 }
 
 void Tracer::on_syscall_exit(Task& t, int64_t ret) {
@@ -150,7 +165,8 @@ void Tracer::on_syscall_exit(Task& t, int64_t ret) {
   ++c.calls;
   if (failed) ++c.errors;
   c.time_ns += dur;
-  if (opts_.summary_only || (opts_.failed_only && !failed)) return;
+  if (opts_.summary_only || (opts_.failed_only && !failed) || (injected_only_ && !t.injected))
+    return;
   if (opts_.decode.annotate_fds) {
     if (t.nr == SYS_bind || t.nr == SYS_connect)
       fds_.changed(t.tid, static_cast<int>(t.args[0]));
@@ -173,6 +189,7 @@ void Tracer::on_syscall_exit(Task& t, int64_t ret) {
   e->dur_ns = dur;
   e->args_text.assign(d.args_text);
   e->ret_text.assign(format_return(t.nr, ret, d));
+  e->injected = t.injected;
   if (opts_.decode.annotate_fds && ret >= 0 && returns_fd(t.nr))
     fds_.annotate_new(t.tid, static_cast<int>(ret), e->ret_text);
   if (opts_.decode.structured) e->args = std::move(d.args);
@@ -229,7 +246,8 @@ void Tracer::handle_stop(pid_t tid, WaitStatus status) {
   auto it = tasks_.find(tid);
   if (status.gone()) {
     pid_t tgid = it != tasks_.end() ? it->second.tgid : tid;
-    if (tid == tgid) {
+    // sonde inject shows the launched command's end only.
+    if (tid == tgid && (!injected_only_ || tid == child_.pid())) {
       auto type = status.exited() ? TraceEvent::Type::kExit : TraceEvent::Type::kKilled;
       if (TraceEvent* e = event(type, tid)) {
         e->code = status.exit_code();
@@ -277,6 +295,7 @@ void Tracer::handle_stop(pid_t tid, WaitStatus status) {
 }
 
 void Tracer::emit_signal(pid_t tid, int sig, bool group_stop) {
+  if (injected_only_) return;  // sonde inject shows what it changed, not the traffic
   if (TraceEvent* e = event(TraceEvent::Type::kSignal, tid)) {
     e->sig = sig;
     e->group_stop = group_stop;
@@ -288,6 +307,10 @@ void Tracer::emit_signal(pid_t tid, int sig, bool group_stop) {
 void Tracer::loop() {
   while (!tasks_.empty()) {
     if (stopping_.load()) return;
+    // Attached with --count: the last fault is in, the run is over.
+    if (limit_reached_ && !launch_) return;
+    if (!held_.empty()) release_due();
+    if (!held_.empty() || timer_due_) arm_timer();
     int status = 0;
     pid_t tid = ::waitpid(-1, &status, __WALL | __WNOTHREAD);
     if (tid < 0) {
@@ -330,11 +353,17 @@ void Tracer::detach_all() {
     kill_launched();
     return;
   }
+  // Tasks held for an injected delay are in a stop already: let them go
+  // now (a replaced call is skipped with its result in place).
+  held_.clear();
+  for (auto& [tid, t] : tasks_)
+    if (t.held) (void)t.att.detach(t.held_sig);
   // Interrupt everyone, then detach each as its stop arrives, handing back
   // a signal it was about to receive.
   std::map<pid_t, bool> pending;
   for (auto& [tid, t] : tasks_) {
-    (void)t.att.interrupt();  // kGone: its exit status is what we wait for
+    if (!t.att.attached()) continue;  // let go above
+    (void)t.att.interrupt();          // kGone: its exit status is what we wait for
     pending[tid] = true;
   }
   long deadline = mono_ns() + 3000000000L;
@@ -357,6 +386,8 @@ void Tracer::detach_all() {
       it->second.att.forget();
       continue;
     }
+    // A call whose number we replaced stops at its exit first: its result goes in.
+    if (it->second.tampered) (void)inject_exit(it->second, 0);
     // A real signal (signal-delivery-stop) is handed back; ptrace's own stops carry none.
     (void)it->second.att.detach(st.pending_signal());
   }

@@ -3,6 +3,8 @@
  *   syscall_loop rw N          N one-byte write()+read() pairs through a pipe
  *   syscall_loop sock N        N one-byte write()+read() pairs over a TCP
  *                              connection on 127.0.0.1 (every call on a socket)
+ *   syscall_loop mixed N       N rounds of getppid, a pipe write+read, and an
+ *                              openat+close of /dev/null; "DONE N <ns> FAILED F"
  *   syscall_loop fdswap        one fd number that is a UDP socket, then /dev/null
  *                              (dup2 over it), then another UDP socket (close,
  *                              socket), then /dev/null again (close, open): a
@@ -115,6 +117,27 @@ int main(int argc, char** argv) {
       if (write(c, &b, 1) != 1 || read(s, &b, 1) != 1) return 1;
     }
     printf("DONE %ld %lld\n", n, now_ns() - t0);
+    return 0;
+  }
+  if (strcmp(argv[1], "mixed") == 0 && argc > 2) {
+    /* A mixed workload: per round a getppid, a one-byte write+read through
+     * a pipe, and an openat+close of /dev/null (an openat may fail: a fault
+     * injected into it is counted, not fatal). */
+    long n = atol(argv[2]), failed = 0;
+    int p[2];
+    if (pipe(p) != 0) return 1;
+    char c = 'x';
+    long long t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+      syscall(SYS_getppid);
+      if (write(p[1], &c, 1) != 1 || read(p[0], &c, 1) != 1) return 1;
+      int f = openat(AT_FDCWD, "/dev/null", O_RDONLY);
+      if (f < 0)
+        failed++;
+      else
+        close(f);
+    }
+    printf("DONE %ld %lld FAILED %ld\n", n, now_ns() - t0, failed);
     return 0;
   }
   if (strcmp(argv[1], "fdswap") == 0) {

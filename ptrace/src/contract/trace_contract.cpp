@@ -74,6 +74,14 @@ json to_json(const TraceArgs& a) {
   if (!a.pids.empty()) j["pids"] = a.pids;
   if (!a.argv.empty()) j["argv"] = a.argv;
   if (!a.filter.empty()) j["filter"] = a.filter;
+  if (!a.inject.empty()) {
+    j["inject"] = a.inject;
+    j["probability"] = a.probability;
+    j["inject_count"] = a.inject_count;
+    j["seed"] = a.seed;
+    j["force"] = a.force;
+    j["plan"] = a.plan;
+  }
   return j;
 }
 
@@ -93,6 +101,12 @@ Result<TraceArgs> trace_args_from_json(const json& j) {
   r.boolean(j, "seccomp", {}, a.seccomp);
   r.boolean(j, "colocate", {}, a.colocate);
   r.boolean(j, "structured", {}, a.structured);
+  r.strings(j, "inject", {}, a.inject);
+  r.number(j, "probability", {}, a.probability);
+  r.integer(j, "inject_count", {}, a.inject_count);
+  r.integer(j, "seed", {}, a.seed);
+  r.boolean(j, "force", {}, a.force);
+  r.boolean(j, "plan", {}, a.plan);
   if (r.failed()) return r.error();
   return a;
 }
@@ -111,6 +125,28 @@ Status validate(const TraceArgs& a) {
                fmt::format("give 0..{} bytes", kMaxStringLimit));
   if (a.duration_ms < 0 || a.duration_ms > kMaxTraceDurationMs)
     return bad("--duration must be at most 7 days", "e.g. --duration 10s; none: until Ctrl-C");
+  if (a.inject.empty()) {
+    if (a.plan || a.inject_count || a.probability != 1.0)
+      return bad("--plan, --count and --probability go with inject rules",
+                 "sonde inject TARGET -p PID -e inject=SET:error=ERRNO");
+    return ok_status();
+  }
+  for (const auto& rule : a.inject)
+    if (rule.rfind("inject=", 0) != 0 && rule.rfind("fault=", 0) != 0)
+      return bad(fmt::format("`{}` is not an inject rule", rule),
+                 "-e inject=SET:error=ERRNO[:when=EXPR], as strace spells it");
+  if (!(a.probability > 0.0 && a.probability <= 1.0))
+    return bad(fmt::format("--probability {} is out of range", a.probability),
+               "a chance in (0, 1], e.g. --probability 0.1");
+  // An attached process is changed while we are there: time-boxed.
+  if (!a.pids.empty() && !a.force && a.duration_ms > kMaxInjectDurationMs)
+    return bad("--duration is at most 10 minutes when injecting into a running process",
+               "give a shorter --duration, or --force to go past it");
+  if (!a.force)
+    for (int p : a.pids)
+      if (p == 1)
+        return bad("refusing to inject faults into PID 1 (init)",
+                   "a failing init can take the host down; add --force if you mean it");
   return ok_status();
 }
 
@@ -130,6 +166,18 @@ json to_json(const TraceResult& r) {
   if (r.exit_code) j["exit_code"] = *r.exit_code;
   if (!r.killed_by.empty()) j["killed_by"] = r.killed_by;
   if (r.cancelled) j["cancelled"] = true;
+  if (r.injecting || !r.injected.empty()) {
+    json inj = json::array();
+    for (const auto& i : r.injected)
+      inj.push_back({{"name", i.name},
+                     {"nr", i.nr},
+                     {"count", i.count},
+                     {"first_ns", i.first_ns},
+                     {"last_ns", i.last_ns}});
+    j["injected"] = std::move(inj);
+    j["injected_total"] = r.injected_total;
+  }
+  if (!r.plan.empty()) j["plan"] = r.plan;
   return j;
 }
 
@@ -162,6 +210,25 @@ Result<TraceResult> trace_result_from_json(const json& j) {
   r.strings(j, "notes", {}, t.notes);
   r.integer(j, "events_lost", {}, t.events_lost);
   r.boolean(j, "cancelled", {}, t.cancelled);
+  if (j.contains("injected")) {
+    t.injecting = true;
+    if (const json* inj = r.array(j, "injected", {})) {
+      for (size_t i = 0; i < inj->size() && !r.failed(); ++i) {
+        const json& ij = (*inj)[i];
+        JsonPath w = (JsonPath{} / "injected")[i];
+        if (!r.object(ij, w)) break;
+        TraceResult::Injected x;
+        r.string(ij, "name", w, x.name);
+        r.integer(ij, "nr", w, x.nr);
+        r.integer(ij, "count", w, x.count);
+        r.integer(ij, "first_ns", w, x.first_ns);
+        r.integer(ij, "last_ns", w, x.last_ns);
+        t.injected.push_back(std::move(x));
+      }
+    }
+  }
+  r.integer(j, "injected_total", {}, t.injected_total);
+  r.strings(j, "plan", {}, t.plan);
   if (r.failed()) return r.error();
   return t;
 }

@@ -120,6 +120,10 @@ Op Attachment::regs(user_regs_struct* out) {
   return request(PTRACE_GETREGS, 0, reinterpret_cast<unsigned long>(out), "getregs");
 }
 
+Op Attachment::set_reg(size_t offset, uint64_t value) {
+  return request(PTRACE_POKEUSER, offset, static_cast<unsigned long>(value), "pokeuser");
+}
+
 size_t Attachment::syscall_info(__ptrace_syscall_info* out) {
   if (tid_ <= 0) return 0;
   long n = ::ptrace(PTRACE_GET_SYSCALL_INFO, tid_, reinterpret_cast<void*>(sizeof *out), out);

@@ -555,6 +555,29 @@ TEST(CaseSummaries, AResultThatDoesNotReadGivesTheGenericLine) {
   EXPECT_EQ(s.line, "0 JVMs");
 }
 
+TEST(CaseSummaries, ANetworkFaultSaysWhatWhereWhenAndThatItWasRemoved) {
+  json r = {{"id", "0a1b2c3d"},
+            {"what", "delay 200ms"},
+            {"scope", "to/from 10.0.0.5"},
+            {"devices", {{{"dev", "eth0"}, {"qdisc", "htb 5d0e: class 5d0e:2c3d, netem 5d0f:"}}}},
+            {"table", "inet sonde_fault_0a1b2c3d"},
+            {"started_ns", 1700000000000000000LL},
+            {"ended_ns", 1700000030000000000LL},
+            {"applied", true},
+            {"undone", true},
+            {"stopped", "duration"}};
+  Summary s = summarize_op(op("inject_net", "web1", r));
+  EXPECT_EQ(s.line,
+            "network fault delay 200ms, to/from 10.0.0.5 from 22:13:20 to 22:13:50 UTC; removed "
+            "(duration)");
+  EXPECT_EQ(s.figures, (std::vector<std::string>{"eth0: htb 5d0e: class 5d0e:2c3d, netem 5d0f:",
+                                                 "nft table inet sonde_fault_0a1b2c3d"}));
+  r["planned_only"] = true;
+  r["applied"] = false;
+  EXPECT_EQ(summarize_op(op("inject_net", "web1", r)).line,
+            "network fault delay 200ms, to/from 10.0.0.5: planned only, nothing changed");
+}
+
 TEST(CaseArtifacts, Kinds) {
   EXPECT_EQ(artifact_kind("/tmp/p.svg"), "svg");
   EXPECT_EQ(artifact_kind("x.pcap"), "pcap");

@@ -36,11 +36,15 @@ namespace sonde::undo {
 //   jfr        pid = the JVM;       {name, path (as the agent sees it)}
 //   file       pid = whose /proc/PID/root the path goes through, or 0; {path}
 //              (a folder of ours goes with the files in it, one level deep)
+//   netfault   pid = 0; the undo record of a network fault (net/fault_host.h's
+//              FaultRecord, also on disk under /run/sonde/inject), removed
+//              once the fault is
 inline constexpr const char* kAffinity = "affinity";
 inline constexpr const char* kGdbserver = "gdbserver";
 inline constexpr const char* kJmx = "jmx";
 inline constexpr const char* kJfr = "jfr";
 inline constexpr const char* kFile = "file";
+inline constexpr const char* kNetFault = "netfault";
 
 // A registered change. Destroying it (or forget()) unregisters: say so only
 // once the change is undone. Move-only.

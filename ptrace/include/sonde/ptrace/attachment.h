@@ -82,6 +82,8 @@ class [[nodiscard]] Attachment {
   Op detach(int sig = 0);
   Op event_msg(unsigned long* msg);
   Op regs(user_regs_struct* out);
+  // One register (PTRACE_POKEUSER at its offset in user_regs_struct).
+  Op set_reg(size_t offset, uint64_t value);
   // PTRACE_GET_SYSCALL_INFO: the bytes the kernel filled, 0 when gone.
   size_t syscall_info(__ptrace_syscall_info* out);
 

@@ -22,6 +22,7 @@ struct TraceEvent {
   bool returned = true;  // false: exit/exit_group, shown with strace's "= ?"
   int64_t ret = 0;
   int64_t dur_ns = 0;
+  bool injected = false;  // sonde inject changed this call
   std::string args_text;  // slot strings keep their capacity from event to event
   std::string ret_text;
   json args;  // structured decode only (null otherwise)
@@ -41,7 +42,8 @@ struct TraceEvent {
 
 // The wire and --json form (moves `args` out):
 //   {"type":"syscall","pid":P,"name":"openat","nr":257,"args":[...]?,"args_text":"...",
-//    "ret":3|null,"ret_text":"3","errno":"ENOENT"?,"ts_ns":T,"dur_ns":N}
+//    "ret":3|null,"ret_text":"3","errno":"ENOENT"?,"ts_ns":T,"dur_ns":N,
+//    "injected":true?}
 //   {"type":"signal","pid":P,"sig":"SIGCHLD","group_stop":true?,"ts_ns":T}
 //   {"type":"exit","pid":P,"code":0,"ts_ns":T} /
 //   {"type":"killed","pid":P,"sig":"SIGKILL","ts_ns":T}

@@ -32,7 +32,17 @@ struct TraceArgs {
   bool seccomp = true;            // launch + filter: filter in the kernel
   bool colocate = false;          // --colocate
   bool structured = true;         // per-argument JSON in events (for --json)
+  // sonde inject: the rules, each "inject=RULE" or "fault=RULE" as on the
+  // command line (the agent parses them against its syscall table).
+  std::vector<std::string> inject;
+  double probability = 1.0;   // --probability
+  uint64_t inject_count = 0;  // --count (0: no limit)
+  uint64_t seed = 0;          // --seed for --probability (0: from the clock)
+  bool force = false;         // --force: PID 1 too
+  bool plan = false;          // --plan: check and describe, attach to nothing
 };
+
+inline constexpr long kMaxInjectDurationMs = 10L * 60 * 1000;
 
 json to_json(const TraceArgs& a);
 // Wrong types are errc::kBadArgs naming the field; missing fields keep
@@ -78,6 +88,19 @@ struct TraceResult {
   std::vector<std::string> notes;
   uint64_t events_lost = 0;  // live events dropped on a slow link
   bool cancelled = false;
+  // sonde inject: per syscall, what was injected (first/last: the agent's
+  // CLOCK_REALTIME, ns); empty otherwise. plan: the rules in words and the
+  // process they would apply to (nothing was attached).
+  struct Injected {
+    std::string name;
+    long nr = -1;
+    uint64_t count = 0;
+    int64_t first_ns = 0, last_ns = 0;
+  };
+  bool injecting = false;  // a sonde inject run (then "injected" is sent, even empty)
+  std::vector<Injected> injected;
+  uint64_t injected_total = 0;
+  std::vector<std::string> plan;
 };
 
 json to_json(const TraceResult& r);
