@@ -238,6 +238,7 @@ class Tracer {
   uint64_t injected_total_ = 0;
   bool limit_reached_ = false;
   bool injected_only_ = false;  // inject without -e trace=: show the fired calls only
+  int64_t spin_ns_ = 0;         // poll this long for the next stop before sleeping
   std::mt19937_64 rng_;
   std::multimap<int64_t, pid_t> held_;  // due time (CLOCK_MONOTONIC ns) -> tid
   timer_t timer_{};                     // made on first hold

@@ -312,7 +312,16 @@ void Tracer::loop() {
     if (!held_.empty()) release_due();
     if (!held_.empty() || timer_due_) arm_timer();
     int status = 0;
-    pid_t tid = ::waitpid(-1, &status, __WALL | __WNOTHREAD);
+    pid_t tid = 0;
+    if (spin_ns_ > 0) {
+      // The next stop usually comes within microseconds: looking for it
+      // without sleeping spares this CPU the wakeup from idle that a
+      // blocking wait pays at every stop.
+      int64_t until = mono_ns() + spin_ns_;
+      do tid = ::waitpid(-1, &status, __WALL | __WNOTHREAD | WNOHANG);
+      while (tid == 0 && mono_ns() < until);
+    }
+    if (tid == 0) tid = ::waitpid(-1, &status, __WALL | __WNOTHREAD);
     if (tid < 0) {
       if (errno == EINTR) continue;
       if (errno == ECHILD) {

@@ -378,6 +378,10 @@ TEST_F(InjectNet, ResetOnAPortIsRefusedAndCtrlCRemovesIt) {
   // Another port of the same peer is not in scope.
   auto other = first_attempt(connect_from_host(peer_.addr + ":8081", {"--count", "1"}));
   EXPECT_EQ(other["verdict"], "open") << other.dump();
+  // diagnose reads the injected reset as it reads a real one.
+  auto d = lab_->sonde(host_, {"diagnose", peer_.addr + ":80", "--timeout", "1s"}, {}, 30000);
+  EXPECT_EQ(d.exit_code, 1) << describe(d);
+  EXPECT_TRUE(contains(d.out, "refused: RST in answer to the SYN")) << d.out;
   bg->kill(SIGINT);
   EXPECT_EQ(bg->finish(15000), 130) << bg->out() << bg->err();
   EXPECT_TRUE(contains(bg->out(), "removed after")) << bg->out();
@@ -387,11 +391,16 @@ TEST_F(InjectNet, ResetOnAPortIsRefusedAndCtrlCRemovesIt) {
 }
 
 TEST_F(InjectNet, BlackholeIsDroppedUntilTheDurationEnds) {
-  auto bg = start_fault({"--blackhole", "--peer", peer_.addr, "--duration", "4s"});
+  auto bg = start_fault({"--blackhole", "--peer", peer_.addr, "--duration", "8s"});
   ASSERT_TRUE(bg);
   auto a =
       first_attempt(connect_from_host(peer_.addr + ":80", {"--count", "1", "--timeout", "700ms"}));
   EXPECT_EQ(a["verdict"], "timeout") << a.dump();
+  // diagnose reads the injected drop as it reads a real one.
+  auto d = lab_->sonde(
+      host_, {"diagnose", peer_.addr + ":80", "--timeout", "700ms", "--count", "1"}, {}, 30000);
+  EXPECT_EQ(d.exit_code, 1) << describe(d);
+  EXPECT_TRUE(contains(d.out, "the SYN or its answer was dropped")) << d.out;
   EXPECT_EQ(bg->finish(20000), 0) << bg->out() << bg->err();
   EXPECT_TRUE(contains(bg->out(), "removed after")) << bg->out();
   EXPECT_TRUE(contains(bg->out(), "--duration over")) << bg->out();
