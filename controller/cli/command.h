@@ -33,6 +33,11 @@ inline constexpr int kInterrupted = 130;
 
 int exit_code_for(const Error& e);
 
+// A duration option (--timeout 3s, --interval 500ms), the one spelling every
+// command takes: a number with ms, s, m or h (a plain number is seconds).
+// Absent: *out_ms is left as it is. Errors name the option and its value.
+std::optional<Error> duration_option(const po::variables_map& vm, const char* name, long* out_ms);
+
 class HandshakeGate;
 namespace casefile {
 struct FleetJournal;

@@ -87,6 +87,17 @@ Result<std::unique_ptr<Transport>> CommandContext::connect_link() const {
   return open_ssh_link(*st, ssh_options(g));
 }
 
+std::optional<Error> duration_option(const po::variables_map& vm, const char* name, long* out_ms) {
+  if (!vm.count(name)) return std::nullopt;
+  std::string text = vm[name].as<std::string>();
+  auto ms = parse_duration_ms(text);
+  if (!ms)
+    return Error{errc::kBadArgs, fmt::format("--{} `{}` is not a duration", name, text),
+                 "durations look like 3s, 500ms, 1.5s or 2m (a plain number is seconds)"};
+  *out_ms = *ms;
+  return std::nullopt;
+}
+
 int exit_code_for(const Error& e) {
   const std::string& c = e.code;
   if (c == errc::kBadArgs) return exit_code::kUsage;

@@ -1,6 +1,9 @@
 #include "sides.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 
 #include "fleet/targets.h"
 #include "sonde/render/table.h"
@@ -39,6 +42,24 @@ Error print_side_error(FILE* err, const std::string& label, Error e) {
   std::fprintf(err, "sonde: error: %s: %s\n  hint: %s\n", render::terminal_safe(label).c_str(),
                render::terminal_safe(e.message).c_str(), render::terminal_safe(e.hint).c_str());
   return e;
+}
+
+Result<std::string> read_ca_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f)
+    return Error{errc::kBadArgs, "cannot read --ca-file " + path + ": " + std::strerror(errno),
+                 "give a PEM file with the CA certificate(s) on this machine"};
+  std::string text;
+  text.resize(1u << 20);
+  f.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(f.gcount()));
+  if (f.gcount() == (1 << 20) && f.peek() != EOF)
+    return Error{errc::kBadArgs, "--ca-file " + path + " is over 1 MiB",
+                 "give just the CA certificate(s)"};
+  if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+    return Error{errc::kBadArgs, "--ca-file " + path + " holds no PEM certificate",
+                 "a DER file converts with: openssl x509 -inform DER -in FILE -out FILE.pem"};
+  return text;
 }
 
 }  // namespace sonde::controller

@@ -25,4 +25,8 @@ std::vector<Side> check_sides(const CommandContext& ctx, const char* from_option
 // hint, an error without one `sonde hello LABEL`. Returns the error as shown.
 Error print_side_error(FILE* err, const std::string& label, Error e);
 
+// --ca-file (tls, diagnose --tls): the PEM text of the CA certificate(s),
+// read here and sent to each side; errc::kBadArgs with a hint otherwise.
+Result<std::string> read_ca_file(const std::string& path);
+
 }  // namespace sonde::controller

@@ -70,19 +70,9 @@ CommandSpec connect_command() {
     net::ConnectOptions o;
     o.host = hp->first;
     o.port = hp->second;
-    auto duration = [&](const char* name, long* out) -> std::optional<Error> {
-      if (!ctx.vm.count(name)) return std::nullopt;
-      std::string text = ctx.vm[name].as<std::string>();
-      auto ms = parse_duration_ms(text);
-      if (!ms)
-        return Error{errc::kBadArgs, fmt::format("--{} `{}` is not a duration", name, text),
-                     "durations look like 3s, 500ms, 1.5s or 2m (a plain number is seconds)"};
-      *out = *ms;
-      return std::nullopt;
-    };
-    if (auto e = duration("timeout", &o.timeout_ms)) return ctx.fail(*e);
-    if (auto e = duration("interval", &o.interval_ms)) return ctx.fail(*e);
-    if (auto e = duration("hold", &o.hold_ms)) return ctx.fail(*e);
+    if (auto e = duration_option(ctx.vm, "timeout", &o.timeout_ms)) return ctx.fail(*e);
+    if (auto e = duration_option(ctx.vm, "interval", &o.interval_ms)) return ctx.fail(*e);
+    if (auto e = duration_option(ctx.vm, "hold", &o.hold_ms)) return ctx.fail(*e);
     if (ctx.vm.count("hold") && o.hold_ms <= 0)
       return ctx.fail(Error{errc::kBadArgs, "--hold must be more than 0", "e.g. --hold 10s"});
     o.count = ctx.vm.count("count") ? ctx.vm["count"].as<int>() : (o.hold_ms > 0 ? 1 : 3);

@@ -27,6 +27,7 @@ struct DiagnosePlan {
   std::string host;
   int port = 0;
   long timeout_ms = 3000;
+  std::string ca_pem;  // --ca-file's certificates (empty: each side's system store)
   int count = 1;
   bool tls = false;
   std::string sni;
@@ -116,6 +117,7 @@ std::vector<net::Layer> run_side(Session& s, const DiagnosePlan& p) {
     targs.port = p.port;
     targs.timeout_ms = p.timeout_ms;
     targs.sni = p.sni;
+    targs.ca_pem = p.ca_pem;
     auto t = call_checked(s, "net.tls", net::to_json(targs), net::tls_result_from_json);
     net::Layer l = t ? net::tls_layer(*t) : net::error_layer("tls", t.error().describe());
     layers.push_back(l);
@@ -142,13 +144,18 @@ CommandSpec diagnose_command() {
   c.name = "diagnose";
   c.summary =
       "dns → route → connect → tls → http from here and from --from targets, with a verdict";
-  c.synopsis = "diagnose HOST:PORT [--from TARGET]... [--tls [--sni NAME]] [--http PATH]";
+  c.synopsis =
+      "diagnose HOST:PORT [--from TARGET]... [--tls [--sni NAME] [--ca-file FILE]] [--http PATH] "
+      "[--timeout 3s]";
   c.needs_target = false;
   c.options = [](po::options_description& o) {
     o.add_options()("from", po::value<std::vector<std::string>>()->composing(),
                     "also run the ladder from this target (repeatable)")(
         "tls", po::bool_switch(), "check TLS on the port (handshake, chain, hostname)")(
         "sni", po::value<std::string>(), "TLS server name (default: HOST when it is a name)")(
+        "ca-file", po::value<std::string>(),
+        "with --tls: verify against the CA certificate(s) in this PEM file (read here, sent to "
+        "each side) instead of each side's system store")(
         "http", po::value<std::string>(), "finish with GET PATH (over TLS with --tls)")(
         "host-header", po::value<std::string>(), "Host header for --http (default HOST[:PORT])")(
         "timeout", po::value<std::string>()->default_value("3s"),
@@ -165,10 +172,10 @@ CommandSpec diagnose_command() {
     if (!hp) return ctx.fail(hp.error());
     p.host = hp->first;
     p.port = hp->second;
-    auto t = parse_duration_ms(ctx.vm["timeout"].as<std::string>());
-    if (!t || *t < 1 || *t > net::kMaxTimeoutMs)
-      return ctx.fail(Error{errc::kBadArgs, "--timeout must be between 1ms and 60s", {}});
-    p.timeout_ms = *t;
+    if (auto e = duration_option(ctx.vm, "timeout", &p.timeout_ms)) return ctx.fail(*e);
+    if (p.timeout_ms < 1 || p.timeout_ms > net::kMaxTimeoutMs)
+      return ctx.fail(
+          Error{errc::kBadArgs, "--timeout must be between 1ms and 60s", "e.g. --timeout 3s"});
     p.count = ctx.vm["count"].as<int>();
     if (p.count < 1 || p.count > 10)
       return ctx.fail(Error{errc::kBadArgs, "--count must be 1..10", {}});
@@ -176,6 +183,14 @@ CommandSpec diagnose_command() {
     if (ctx.vm.count("sni")) {
       if (!p.tls) return ctx.fail(Error{errc::kBadArgs, "--sni needs --tls", {}});
       p.sni = ctx.vm["sni"].as<std::string>();
+    }
+    if (ctx.vm.count("ca-file")) {
+      if (!p.tls)
+        return ctx.fail(Error{errc::kBadArgs, "--ca-file needs --tls",
+                              "sonde diagnose HOST:PORT --tls --ca-file ca.pem"});
+      auto pem = read_ca_file(ctx.vm["ca-file"].as<std::string>());
+      if (!pem) return ctx.fail(pem.error());
+      p.ca_pem = std::move(*pem);
     }
     if (ctx.vm.count("host-header")) {
       if (!ctx.vm.count("http"))

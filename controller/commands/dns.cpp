@@ -23,7 +23,8 @@ CommandSpec dns_command() {
     o.add_options()("from", po::value<std::vector<std::string>>()->composing(),
                     "also ask from this target (repeatable)")(
         "type", po::value<std::string>(), "record type (default A, PTR for an address)")(
-        "timeout", po::value<long>()->default_value(2000), "per-nameserver timeout in ms")(
+        "timeout", po::value<std::string>()->default_value("2s"),
+        "how long to wait for each nameserver (e.g. 2s, 500ms)")(
         "nameserver", po::value<std::vector<std::string>>()->composing(),
         "ask this server instead of resolv.conf's (advanced; repeatable)")(
         "resolv-conf", po::value<std::string>(), "read this file instead of /etc/resolv.conf");
@@ -36,7 +37,7 @@ CommandSpec dns_command() {
     net::DnsArgs args;
     args.name = name;
     if (ctx.vm.count("type")) args.type = ctx.vm["type"].as<std::string>();
-    args.timeout_ms = ctx.vm["timeout"].as<long>();
+    if (auto e = duration_option(ctx.vm, "timeout", &args.timeout_ms)) return ctx.fail(*e);
     if (ctx.vm.count("nameserver"))
       args.nameservers = ctx.vm["nameserver"].as<std::vector<std::string>>();
     if (ctx.vm.count("resolv-conf")) args.resolv_conf = ctx.vm["resolv-conf"].as<std::string>();

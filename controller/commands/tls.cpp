@@ -6,7 +6,6 @@
 // renders, so the controller never links OpenSSL.
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
 #include "../cli/command.h"
@@ -86,24 +85,6 @@ Result<TlsEndpoint> parse_endpoint(std::string s) {
   return e;
 }
 
-Result<std::string> read_ca_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f)
-    return Error{errc::kBadArgs, "cannot read --ca-file " + path + ": " + std::strerror(errno),
-                 "give a PEM file with the CA certificate(s) on this machine"};
-  std::string text;
-  text.resize(1u << 20);
-  f.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(f.gcount()));
-  if (f.gcount() == (1 << 20) && f.peek() != EOF)
-    return Error{errc::kBadArgs, "--ca-file " + path + " is over 1 MiB",
-                 "give just the CA certificate(s)"};
-  if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
-    return Error{errc::kBadArgs, "--ca-file " + path + " holds no PEM certificate",
-                 "a DER file converts with: openssl x509 -inform DER -in FILE -out FILE.pem"};
-  return text;
-}
-
 }  // namespace
 
 CommandSpec tls_command() {
@@ -114,7 +95,8 @@ CommandSpec tls_command() {
       "here and on --from targets";
   c.synopsis =
       "tls HOST:PORT [--from TARGET]... [--sni NAME | --no-sni] [--alpn LIST] [--ca-file FILE] "
-      "[--tls-min V] [--tls-max V] [--timeout MS] [--banner-wait MS]  (exit 0 only when TLS works "
+      "[--tls-min V] [--tls-max V] [--timeout 5s] [--banner-wait 300ms]  (exit 0 only when TLS "
+      "works "
       "and verifies on every side)";
   c.needs_target = false;
   c.options = [](po::options_description& o) {
@@ -130,10 +112,11 @@ CommandSpec tls_command() {
         "instead of each side's system store")("tls-min", po::value<std::string>(),
                                                "lowest TLS version to offer: 1.0 1.1 1.2 1.3")(
         "tls-max", po::value<std::string>(), "highest TLS version to offer: 1.0 1.1 1.2 1.3")(
-        "timeout", po::value<long>()->default_value(5000),
-        "ms for the connect (all addresses), and again for the handshake")(
-        "banner-wait", po::value<long>()->default_value(300),
-        "ms to listen for a server that talks first (SSH, SMTP) before the handshake; 0: don't");
+        "timeout", po::value<std::string>()->default_value("5s"),
+        "for the connect (all addresses), and again for the handshake (e.g. 5s, 500ms)")(
+        "banner-wait", po::value<std::string>()->default_value("300ms"),
+        "how long to listen for a server that talks first (SSH, SMTP) before the handshake; "
+        "0: don't");
   };
   c.run = [](CommandContext& ctx) -> int {
     if (ctx.target.empty())
@@ -170,8 +153,8 @@ CommandSpec tls_command() {
       if (v.rfind("TLSv", 0) == 0 || v.rfind("tlsv", 0) == 0) v = v.substr(4);
       (std::string(opt) == "tls-min" ? args.min_version : args.max_version) = v;
     }
-    args.timeout_ms = ctx.vm["timeout"].as<long>();
-    args.banner_wait_ms = ctx.vm["banner-wait"].as<long>();
+    if (auto e = duration_option(ctx.vm, "timeout", &args.timeout_ms)) return ctx.fail(*e);
+    if (auto e = duration_option(ctx.vm, "banner-wait", &args.banner_wait_ms)) return ctx.fail(*e);
     if (auto st = net::validate(args); !st) return ctx.fail(st.error());
 
     std::vector<net::Side<net::TlsResult>> results;

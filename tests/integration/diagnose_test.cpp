@@ -162,6 +162,16 @@ TEST_F(Diagnose, BadArguments) {
   r = lab_->sonde(client_, {"diagnose", "db:80", "--http", "nopath"});
   EXPECT_EQ(r.exit_code, 2) << describe(r);
   EXPECT_TRUE(has(r.err, "hint:")) << r.err;
+  // --ca-file as tls takes it, with --tls only; --timeout a duration.
+  r = lab_->sonde(client_, {"diagnose", "db:443", "--ca-file", "/etc/hostname"});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_TRUE(has(r.err, "--ca-file needs --tls")) << r.err;
+  r = lab_->sonde(client_, {"diagnose", "db:443", "--tls", "--ca-file", "/etc/hostname"});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_TRUE(has(r.err, "no PEM certificate")) << r.err;
+  r = lab_->sonde(client_, {"diagnose", "db:80", "--timeout", "soon"});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_TRUE(has(r.err, "not a duration")) << r.err;
 }
 
 }  // namespace

@@ -148,7 +148,7 @@ TEST_F(Dns, SilentServerTimesOutWithinBound) {
   ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
   std::string silent = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
   auto r = dns({"sonde-test.example", "--nameserver", dns_->server(), "--nameserver", silent,
-                "--timeout", "300", "--json"});
+                "--timeout", "300ms", "--json"});
   ::close(fd);
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   auto j = parse(r.out);

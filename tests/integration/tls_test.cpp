@@ -277,7 +277,7 @@ TEST_F(TlsCli, PlainHttpIsNotTls) {
 
 TEST_F(TlsCli, RefusedPortExitsOne) {
   int port = free_loopback_port();
-  auto r = tls({"127.0.0.1:" + std::to_string(port), "--timeout", "2000"});
+  auto r = tls({"127.0.0.1:" + std::to_string(port), "--timeout", "2s"});
   EXPECT_EQ(r.exit_code, 1) << describe(r) << r.out;
   EXPECT_TRUE(contains(r.out, "connection refused")) << r.out;
   EXPECT_TRUE(contains(r.out, "hint:")) << r.out;
@@ -300,6 +300,10 @@ TEST_F(TlsCli, BadArgumentsExitTwoWithAHint) {
       {{"example.com:443", "--tls-min", "1.4"}, "not a TLS version"},
       {{"example.com:443", "--tls-min", "1.3", "--tls-max", "1.2"}, "above"},
       {{"example.com:443", "--timeout", "0"}, "--timeout"},
+      // One spelling for durations everywhere: a plain number is seconds.
+      {{"example.com:443", "--timeout", "2000"}, "a plain number is seconds"},
+      {{"example.com:443", "--timeout", "soon"}, "not a duration"},
+      {{"example.com:443", "--banner-wait", "11s"}, "--banner-wait must be at most"},
       {{"example.com:443", "--ca-file", "/nonexistent/ca.pem"}, "cannot read --ca-file"},
       {{"example.com:443", "--ca-file", "/etc/hostname"}, "no PEM certificate"},
   };
@@ -405,7 +409,7 @@ TEST_F(TlsCli, LabServerReachableFromOneSideOnly) {
   ASSERT_TRUE(lab->wait_listen(server, 8443));
   auto r =
       lab->sonde(client, {"tls", server.addr + ":8443", "--sni", "sonde.test", "--ca-file", ca(),
-                          "--timeout", "1500", "--via", lab->via_agent(other), "--json"});
+                          "--timeout", "1500ms", "--via", lab->via_agent(other), "--json"});
   EXPECT_EQ(r.exit_code, 1) << describe(r) << r.out;
   auto j = parse(r.out);
   ASSERT_TRUE(j.is_object()) << r.out << r.err;

@@ -56,8 +56,8 @@ Status validate(const DnsArgs& a) {
   if (!a.type.empty())
     if (auto t = dns_type_from_string(a.type); !t) return t.error();
   if (a.timeout_ms < 0 || a.timeout_ms > kMaxDnsTimeoutMs)
-    return bad_dns(fmt::format("--timeout must be 0..{} ms", kMaxDnsTimeoutMs),
-                   "e.g. --timeout 2000; 0 takes resolv.conf's");
+    return bad_dns(fmt::format("--timeout must be at most {}s", kMaxDnsTimeoutMs / 1000),
+                   "e.g. --timeout 2s or 500ms (a plain number is seconds); 0 takes resolv.conf's");
   if (a.nameservers && a.nameservers->size() > kMaxNameservers)
     return bad_dns(fmt::format("at most {} nameservers", kMaxNameservers));
   return ok_status();

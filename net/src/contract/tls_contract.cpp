@@ -203,11 +203,12 @@ Status validate(const TlsArgs& a) {
     return bad_tls("--tls-min is above --tls-max",
                    "--tls-min 1.2 --tls-max 1.3, or just one of them");
   if (a.timeout_ms < 1 || a.timeout_ms > kMaxTlsTimeoutMs)
-    return bad_tls(fmt::format("--timeout must be 1..{} ms", kMaxTlsTimeoutMs),
-                   "the default is 5000 (per stage: connect, then handshake)");
+    return bad_tls(fmt::format("--timeout must be between 1ms and {}s", kMaxTlsTimeoutMs / 1000),
+                   "e.g. --timeout 5s, the default, per stage (connect, then handshake); a plain "
+                   "number is seconds");
   if (a.banner_wait_ms < 0 || a.banner_wait_ms > kMaxBannerWaitMs)
-    return bad_tls(fmt::format("--banner-wait must be 0..{} ms", kMaxBannerWaitMs),
-                   "the default is 300; 0 skips listening for a server that talks first");
+    return bad_tls(fmt::format("--banner-wait must be at most {}ms", kMaxBannerWaitMs),
+                   "the default is 300ms; 0 skips listening for a server that talks first");
   if (a.ca_pem.size() > kMaxCaPem)
     return bad_tls("the CA PEM is over 1 MiB", "give just the CA certificate(s)");
   if (!a.ca_pem.empty() && !a.ca_file.empty())
