@@ -192,21 +192,38 @@ int run(int argc, char** argv) {
       if (both == c.name) return true;
     return false;
   };
+  // The commands of a family ("jvm", "case"): `jvm list`, `jvm threads`, ...
+  auto family_of = [](const std::string& family) {
+    std::vector<const CommandSpec*> v;
+    for (const auto& c : all_commands())
+      if (std::strncmp(c.name, (family + " ").c_str(), family.size() + 1) == 0) v.push_back(&c);
+    return v;
+  };
   if (name == "help") {
-    if (cmd_index + 1 < argc) {
-      name = argv[cmd_index + 1];
-      if (two_words(cmd_index + 1)) name += std::string(" ") + argv[cmd_index + 2];
-      for (const auto& c : all_commands())
-        if (name == c.name) {
-          po::options_description own(std::string("Options for ") + c.name);
-          if (c.options) c.options(own);
-          std::printf("usage: sonde %s\n\n%s\n\n", c.synopsis, c.summary);
-          std::cout << own << "\n";
-          return 0;
-        }
+    if (cmd_index + 1 >= argc) {
+      print_usage(global);
+      return 0;
     }
-    print_usage(global);
-    return 0;
+    name = argv[cmd_index + 1];
+    if (two_words(cmd_index + 1)) name += std::string(" ") + argv[cmd_index + 2];
+    for (const auto& c : all_commands())
+      if (name == c.name) {
+        po::options_description own(std::string("Options for ") + c.name);
+        if (c.options) c.options(own);
+        std::printf("usage: sonde %s\n\n%s\n\n", c.synopsis, c.summary);
+        std::cout << own << "\n";
+        return 0;
+      }
+    if (auto members = family_of(name); !members.empty()) {
+      std::printf("sonde %s: %zu commands (sonde help %s SUBCOMMAND for one)\n\n", name.c_str(),
+                  members.size(), name.c_str());
+      for (const auto* c : members) std::printf("  sonde %s\n      %s\n", c->synopsis, c->summary);
+      return 0;
+    }
+    std::fprintf(stderr,
+                 "sonde help: error: no command `%s`\n  hint: `sonde --help` lists the commands\n",
+                 name.c_str());
+    return exit_code::kUsage;
   }
   if (two_words(cmd_index)) {
     sub_index = cmd_index + 1;
@@ -216,15 +233,14 @@ int run(int argc, char** argv) {
   for (const auto& c : all_commands())
     if (name == c.name) spec = &c;
   if (!spec) {
-    std::string family = name + " ";
-    std::string subs;
-    for (const auto& c : all_commands())
-      if (std::strncmp(c.name, family.c_str(), family.size()) == 0)
-        subs += std::string(subs.empty() ? "" : ", ") + (c.name + family.size());
-    if (!subs.empty()) {
-      std::fprintf(stderr, "sonde %s: which one? %s\n  hint: sonde %s %s TARGET ...\n",
-                   name.c_str(), subs.c_str(), name.c_str(),
-                   subs.substr(0, subs.find(',')).c_str());
+    if (auto members = family_of(name); !members.empty()) {
+      std::string subs;
+      for (const auto* c : members)
+        subs += std::string(subs.empty() ? "" : ", ") + (c->name + name.size() + 1);
+      // The hint is the first one's own synopsis: its arguments are its own
+      // (`case new NAME`, `jvm list TARGET`).
+      std::fprintf(stderr, "sonde %s: error: which one? %s\n  hint: sonde %s (sonde help %s)\n",
+                   name.c_str(), subs.c_str(), members[0]->synopsis, name.c_str());
       return exit_code::kUsage;
     }
     std::fprintf(stderr, "sonde: unknown command `%s`\n  hint: `sonde --help` lists the commands\n",

@@ -1,10 +1,12 @@
 // The sonde CLI end to end on this machine: local and --via transports, the
 // static agent in an empty chroot, bad agents, bad command lines, Ctrl-C.
 #include <gtest/gtest.h>
+
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <sstream>
 
 #include <cstdlib>
 #include <fstream>
@@ -38,6 +40,50 @@ TEST(Cli, HelpListsCommandsAndExitCodes) {
 // lowest-delay one kept). The agent takes a test offset from
 // SONDE_CLOCK_OFFSET_NS: 250 ms ahead must read as +250 ms within its bound,
 // with a warning, and in --json.
+// `sonde help X` for every command and every family; an unknown name is an
+// error; a family alone says which commands it has, with the first one's
+// own arguments in the hint.
+TEST(Cli, HelpOfEveryCommandAndGroup) {
+  auto all = run_sonde({"--help"});
+  ASSERT_EQ(all.exit_code, 0);
+  std::vector<std::string> names;
+  std::istringstream in(all.out);
+  bool in_list = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line == "Commands:") {
+      in_list = true;
+      continue;
+    }
+    if (in_list && line.empty()) break;
+    if (!in_list || line.size() < 16) continue;
+    std::string name = line.substr(2, 14);
+    name.erase(name.find_last_not_of(' ') + 1);
+    names.push_back(name);
+  }
+  ASSERT_GT(names.size(), 20u) << all.out;
+  for (const auto& n : names) {
+    std::vector<std::string> args = {"help"};
+    std::istringstream words(n);
+    for (std::string w; words >> w;) args.push_back(w);
+    auto r = run_sonde(args);
+    EXPECT_EQ(r.exit_code, 0) << n << ": " << describe(r);
+    EXPECT_TRUE(contains(r.out, "usage: sonde " + n)) << n << ": " << r.out;
+  }
+  for (const char* group : {"jvm", "case"}) {
+    auto r = run_sonde({"help", group});
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_TRUE(contains(r.out, std::string("sonde ") + group + " list")) << r.out;
+    auto bare = run_sonde({group});
+    EXPECT_EQ(bare.exit_code, 2) << describe(bare);
+    EXPECT_TRUE(contains(bare.err, "which one?")) << bare.err;
+  }
+  EXPECT_TRUE(contains(run_sonde({"case"}).err, "hint: sonde case new NAME"));
+  auto bad = run_sonde({"help", "nosuch"});
+  EXPECT_EQ(bad.exit_code, 2) << describe(bad);
+  EXPECT_TRUE(contains(bad.err, "no command `nosuch`")) << bad.err;
+  EXPECT_TRUE(contains(bad.err, "hint:")) << bad.err;
+}
+
 TEST(Cli, HelloShowsTheHostsClockOffsetAndWarnsPast100Ms) {
   auto plain = run_sonde({"hello", "local"});
   ASSERT_EQ(plain.exit_code, 0) << describe(plain);
