@@ -38,6 +38,10 @@ Result<std::vector<int>> parse_pid_list(const std::vector<std::string>& raw) {
   return pids;
 }
 
+bool is_sonde(const proc::PsRow& p, const Session& s) {
+  return p.pid == s.agent_pid() || p.comm == "sonde" || p.comm == "sonde-agent";
+}
+
 Result<int> pick_process(Session& s, const std::string& regex) {
   proc::PsArgs args;
   args.name = regex;
@@ -47,9 +51,7 @@ Result<int> pick_process(Session& s, const std::string& regex) {
   if (!ps) return ps.error();
   const proc::PsRow* oldest = nullptr;
   for (const auto& p : ps->processes) {
-    // Never sonde itself: the agent, or a controller whose own command line
-    // holds the regex (`sonde stack local --pgrep X` on the host it runs on).
-    if (p.pid == s.agent_pid() || p.comm == "sonde" || p.comm == "sonde-agent") continue;
+    if (is_sonde(p, s)) continue;
     if (!oldest || p.start_time < oldest->start_time ||
         (p.start_time == oldest->start_time && p.pid < oldest->pid))
       oldest = &p;

@@ -9,6 +9,7 @@
 #include "../session.h"
 #include "command.h"
 #include "sonde/common/result.h"
+#include "sonde/proc/ps_contract.h"
 
 namespace sonde::controller {
 
@@ -21,6 +22,10 @@ Result<int> pick_process(Session& s, const std::string& regex);
 inline constexpr const char* kPgrepHelp =
     "the oldest process whose name or command line matches REGEX (like pgrep -o -f): the same "
     "process on every host of a fleet, whatever its pid";
+
+// sonde itself: the session's agent, an agent or a controller (whose own
+// command line holds the regex of `sonde stack local --pgrep X`).
+bool is_sonde(const proc::PsRow& p, const Session& s);
 
 // For a command that takes one process: exactly one of -p and --pgrep, else
 // errc::kBadArgs with `usage` as the hint.

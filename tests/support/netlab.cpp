@@ -101,7 +101,9 @@ std::unique_ptr<NetLab> NetLab::create(std::string* why_not) {
 }
 
 NetLab::~NetLab() {
-  for (pid_t p : pids_) kill(p);
+  // kill() takes each pid out of pids_: walk a copy.
+  std::vector<pid_t> started = pids_;
+  for (pid_t p : started) kill(p);
   for (const auto& h : hosts_) {
     if (h.ns.empty()) continue;
     run_cmd({"ip", "netns", "del", h.ns}, {}, 10000);
