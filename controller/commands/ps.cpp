@@ -2,10 +2,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <algorithm>
-
 #include "../cli/command.h"
-#include "../cli/pick.h"
 #include "sonde/common/io.h"
 #include "sonde/proc/ps_contract.h"
 #include "sonde/render/ps.h"
@@ -46,16 +43,6 @@ CommandSpec ps_command() {
     if (!r) return ctx.fail(r.error());
     auto result = proc::ps_result_from_json(*r);
     if (!result) return ctx.fail(result.error());
-    if (!args.name.empty()) {
-      // Looking for a process by name never finds sonde's own (the agent,
-      // or a controller whose command line holds the regex).
-      auto& rows = result->processes;
-      size_t before = rows.size();
-      rows.erase(std::remove_if(rows.begin(), rows.end(),
-                                [&](const proc::PsRow& p) { return is_sonde(p, **s); }),
-                 rows.end());
-      result->shown -= std::min<uint64_t>(result->shown, before - rows.size());
-    }
     if (ctx.g.json) {
       ctx.print_result_json(proc::to_json(*result), **s);
     } else {
