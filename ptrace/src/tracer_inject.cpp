@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "sonde/common/io.h"
 #include "sonde/ptrace/remote_ptr.h"
 #include "tracer_internal.h"
 
@@ -49,10 +50,10 @@ std::optional<std::string> read_path(pid_t pid, uint64_t addr, size_t max = 4096
   return std::nullopt;
 }
 
-std::string read_link(const std::string& path) {
-  char buf[4096];
-  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+// Where a /proc link points; "" when it cannot be read.
+std::string link_text(const std::string& path) {
+  auto l = sonde::read_link(path);
+  return l ? *l : std::string();
 }
 
 bool same_peer(const InjectPeer& p, const sockaddr_storage& sa, size_t len) {
@@ -106,14 +107,14 @@ bool Tracer::args_match(Task& t, const InjectRule& r) {
         // Relative: to the cwd, or to the directory fd before it (the *at calls).
         bool at_fd = i > 0 && static_cast<int>(t.args[i - 1]) != AT_FDCWD;
         std::string base =
-            at_fd ? read_link(fmt::format("/proc/{}/fd/{}", t.tid, static_cast<int>(t.args[i - 1])))
-                  : read_link(fmt::format("/proc/{}/cwd", t.tid));
+            at_fd ? link_text(fmt::format("/proc/{}/fd/{}", t.tid, static_cast<int>(t.args[i - 1])))
+                  : link_text(fmt::format("/proc/{}/cwd", t.tid));
         hit = !base.empty() && (base == "/" ? "/" + *p : base + "/" + *p) == r.path;
       }
     }
     // A call on an fd: the file it is open on.
     if (!which && (syscall_classes(t.nr) & kClassDesc))
-      hit = read_link(fmt::format("/proc/{}/fd/{}", t.tid, static_cast<int>(t.args[0]))) == r.path;
+      hit = link_text(fmt::format("/proc/{}/fd/{}", t.tid, static_cast<int>(t.args[0]))) == r.path;
     if (!hit) return false;
   }
   return true;
