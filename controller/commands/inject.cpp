@@ -68,14 +68,6 @@ std::string injected_table(const ptrace::TraceResult& r) {
   return t.render();
 }
 
-// "SIGTERM" -> 15, as a shell reports a death by signal (128 + N); 9 when unknown.
-int signal_number(const std::string& name) {
-  for (int sig = 1; sig < 65; ++sig)
-    if (const char* abbrev = ::sigabbrev_np(sig); abbrev && name == std::string("SIG") + abbrev)
-      return sig;
-  return SIGKILL;
-}
-
 int run_syscall_inject(CommandContext& ctx) {
   const auto& vm = ctx.vm;
   ptrace::TraceArgs args;
@@ -177,11 +169,8 @@ int run_syscall_inject(CommandContext& ctx) {
   if (sum->events_lost > 0)
     std::fprintf(ctx.err, "sonde: %llu events lost (the link was slower than the target)\n",
                  static_cast<unsigned long long>(sum->events_lost));
-  if (sum->cancelled) return exit_code::kInterrupted;
   // The launched command's status is the run's, as a test runner expects.
-  if (sum->exit_code) return *sum->exit_code;
-  if (!sum->killed_by.empty()) return 128 + signal_number(sum->killed_by);
-  return exit_code::kOk;
+  return traced_exit_code(*sum);
 }
 
 }  // namespace

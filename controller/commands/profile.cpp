@@ -13,6 +13,7 @@
 #include "sonde/profiler/profile_contract.h"
 #include "sonde/render/profile.h"
 #include "sonde/render/table.h"
+#include "trace_events.h"
 
 namespace sonde::controller {
 namespace {
@@ -180,7 +181,8 @@ CommandSpec profile_command() {
     } else {
       std::fputs(render::render_profile_summary(*p, static_cast<size_t>(top)).c_str(), ctx.out);
     }
-    return exit_code::kOk;
+    // A launched command's status is sonde's, as under strace; Ctrl-C is 130.
+    return launched_exit_code(false, p->exit_code, p->killed_by);
   };
   return c;
 }

@@ -3,7 +3,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
+
+#include <fmt/format.h>
 
 #include "../cli/command.h"
 #include "../cli/pick.h"
@@ -67,6 +70,67 @@ class CountedSwitch : public po::value_semantic {
   void notify(const boost::any&) const override {}
 };
 
+// -ff -o FILE: each traced thread's lines in FILE.TID, as strace writes them,
+// each file with its own printer (no "[pid N]" prefix). At most kOpen files
+// are open at once; the others are opened again to append when needed.
+class PerPidFiles {
+ public:
+  PerPidFiles(std::string base, render::TraceLineOptions lo) : base_(std::move(base)), lo_(lo) {}
+  ~PerPidFiles() {
+    for (auto& [pid, f] : files_)
+      if (f.file) std::fclose(f.file);
+  }
+
+  Status write(long long pid, const json& ev) {
+    auto [it, fresh] = files_.try_emplace(pid, lo_);
+    PidFile& f = it->second;
+    std::string line = f.printer.line(ev);
+    if (line.empty()) return ok_status();
+    if (!f.file) {
+      if (open_ >= kOpen) close_all();
+      std::string path = fmt::format("{}.{}", base_, pid);
+      f.file = std::fopen(path.c_str(), f.opened ? "a" : "w");
+      if (!f.file) return errno_error("open " + path, errno, "check the -o path");
+      f.opened = true;
+      ++open_;
+    }
+    if (std::fputs(line.c_str(), f.file) < 0)
+      return Error{errc::kIo, fmt::format("writing {}.{} failed", base_, pid), "is the disk full?"};
+    return ok_status();
+  }
+  size_t exits_printed() const {
+    size_t n = 0;
+    for (const auto& [pid, f] : files_) n += f.printer.exits_printed();
+    return n;
+  }
+  void flush() {
+    for (auto& [pid, f] : files_)
+      if (f.file) std::fflush(f.file);
+  }
+
+ private:
+  static constexpr size_t kOpen = 256;
+  struct PidFile {
+    explicit PidFile(render::TraceLineOptions o) : printer(o) {}
+    render::TraceLinePrinter printer;
+    FILE* file = nullptr;
+    bool opened = false;
+  };
+  void close_all() {
+    for (auto& [pid, f] : files_)
+      if (f.file) {
+        std::fclose(f.file);
+        f.file = nullptr;
+      }
+    open_ = 0;
+  }
+
+  std::string base_;
+  render::TraceLineOptions lo_;
+  std::map<long long, PidFile> files_;
+  size_t open_ = 0;
+};
+
 }  // namespace
 
 CommandSpec trace_command() {
@@ -74,9 +138,9 @@ CommandSpec trace_command() {
   c.name = "trace";
   c.summary = "strace-style syscall tracing of running processes (-p) or of a command (-- CMD)";
   c.synopsis =
-      "trace TARGET (-p PID... | --pgrep REGEX | -- CMD ARGS...) [-f] [-c] [-e trace=EXPR] [-e "
-      "status=failed] "
-      "[-s N] [-y] [-t|-tt|-ttt] [-T] [-o FILE] [--duration 10s] [--no-seccomp] [--colocate]";
+      "trace TARGET (-p PID... | --pgrep REGEX | -- CMD ARGS...) [-f|-ff] [-c [--per-process]] "
+      "[-e trace=EXPR] [-e status=failed] [-s N] [-y|-yy] [-t|-tt|-ttt] [-T] [-o FILE] "
+      "[--duration 10s] [--no-seccomp] [--colocate]";
   c.takes_rest = true;
   c.options = [](po::options_description& o) {
     o.add_options()("pid,p", po::value<std::vector<std::string>>(),
@@ -85,10 +149,15 @@ CommandSpec trace_command() {
         "pgrep", po::value<std::string>(),
         "trace the oldest process whose name or command line matches REGEX (like pgrep -o -f): "
         "the same process on every host of a fleet, whatever its pid")(
-        "follow-forks,f", po::bool_switch(), "also trace children (forks, vforks, clones)")(
+        "follow-forks,f", new CountedSwitch,
+        "also trace children (forks, vforks, clones); without it a launched command's "
+        "children are not shown or counted. -ff with -o FILE writes each thread's lines to "
+        "FILE.PID")(
         "summary-only,c", po::bool_switch(),
         "count calls, errors and time per syscall and print a table at the end; only the "
         "table crosses the network")(
+        "per-process", po::bool_switch(),
+        "with -c -f: a table for each process after the one summed over all of them")(
         "by-host", po::bool_switch(),
         "with -c over several hosts: one column of calls per host instead of the merged "
         "table's n/N and worst host")(
@@ -96,7 +165,9 @@ CommandSpec trace_command() {
         "trace=NAMES|%file|%network|%process|%memory|%signal|%desc|%ipc (! negates), or "
         "status=failed; a bare EXPR means trace=EXPR")(
         "string-limit,s", po::value<long>(), "show at most N bytes of strings and buffers (32)")(
-        "decode-fds,y", po::bool_switch(), "show what each fd is: 3</etc/hosts>, 5<TCP:[a->b]>")(
+        "decode-fds,y", new CountedSwitch,
+        "show what each fd is: 3</etc/hosts>, 5<TCP:[a->b]>; -yy is the same (sockets always "
+        "show their addresses)")(
         "absolute-timestamps,t", new CountedSwitch,
         "prefix each line with the time of day; -tt adds microseconds, -ttt epoch seconds")(
         "syscall-times,T", po::bool_switch(), "show the time spent in each syscall")(
@@ -137,10 +208,19 @@ CommandSpec trace_command() {
       if (lo.timestamps > 3) return ctx.fail(usage("-t may be given at most three times (-ttt)"));
     }
     lo.durations = vm["syscall-times"].as<bool>();
-    args.follow_forks = vm["follow-forks"].as<bool>();
+    const int follow = vm.count("follow-forks") ? vm["follow-forks"].as<int>() : 0;
+    if (follow > 2) return ctx.fail(usage("-f may be given at most twice (-ff)"));
+    args.follow_forks = follow > 0;
     lo.always_pid = args.follow_forks || args.pids.size() > 1;
     args.summary_only = vm["summary-only"].as<bool>();
     const bool summary_only = args.summary_only;
+    const bool per_process = vm["per-process"].as<bool>();
+    if (per_process && !summary_only)
+      return ctx.fail(usage("--per-process splits the -c table",
+                            "e.g. sonde trace local -c -f "
+                            "--per-process -- make"));
+    // strace: -ff without -o is -f.
+    const bool file_per_pid = follow > 1 && vm.count("output") && !summary_only;
     if (vm["by-host"].as<bool>()) {
       if (!summary_only)
         return ctx.fail(
@@ -149,7 +229,9 @@ CommandSpec trace_command() {
         return ctx.fail(usage("--by-host compares hosts: give several",
                               "e.g. sonde trace web[01-04] -c --by-host -p PID"));
     }
-    args.annotate_fds = vm["decode-fds"].as<bool>();
+    const int fd_level = vm.count("decode-fds") ? vm["decode-fds"].as<int>() : 0;
+    if (fd_level > 2) return ctx.fail(usage("-y may be given at most twice (-yy)"));
+    args.annotate_fds = fd_level > 0;
     args.seccomp = !vm["no-seccomp"].as<bool>();
     args.colocate = vm["colocate"].as<bool>();
     // Per-argument JSON only when it will be printed.
@@ -164,8 +246,13 @@ CommandSpec trace_command() {
     if (auto st = ptrace::validate(args); !st) return ctx.fail(st.error());
 
     std::unique_ptr<FILE, FileCloser> file;
+    std::unique_ptr<PerPidFiles> per_pid;
     FILE* out = ctx.out;
-    if (vm.count("output")) {
+    if (file_per_pid) {
+      render::TraceLineOptions one = lo;
+      one.always_pid = false;
+      per_pid = std::make_unique<PerPidFiles>(vm["output"].as<std::string>(), one);
+    } else if (vm.count("output")) {
       std::string path = vm["output"].as<std::string>();
       file.reset(std::fopen(path.c_str(), "w"));
       if (!file) return ctx.fail(errno_error("open " + path, errno, "check the -o path"));
@@ -181,12 +268,15 @@ CommandSpec trace_command() {
     const bool as_json = ctx.g.json;
     auto dump = [](const json& j) { return json_text(j) + "\n"; };
     render::TraceLinePrinter printer(lo);
+    Status write_status = ok_status();
     auto on_event = [&](const json& data) -> Status {
       Status st = for_each_trace_event(data, "trace", [&](const TraceEventView& v) {
         if (as_json) {
           if (!summary_only) std::fputs(dump(v.ev).c_str(), out);
           return;
         }
+        // Lines of several threads interleave: each says whose it is.
+        if (v.type == "attached" && v.tids > 1) printer.always_pid();
         // Like strace, attach and detach notes go to stderr, not the trace.
         if (!launch && (v.type == "attached" || v.type == "detached")) {
           std::fputs(attach_note(v).c_str(), ctx.err);
@@ -194,9 +284,15 @@ CommandSpec trace_command() {
         }
         // -c prints only the table, like strace -c.
         if (summary_only) return;
+        if (per_pid) {
+          if (Status w = per_pid->write(v.pid, v.ev); !w.ok() && write_status.ok())
+            write_status = w;
+          return;
+        }
         std::string line = printer.line(v.ev);
         if (!line.empty()) std::fputs(line.c_str(), out);
       });
+      if (per_pid) per_pid->flush();
       std::fflush(out);
       return st;
     };
@@ -210,8 +306,9 @@ CommandSpec trace_command() {
       result["host"] = (*s)->host();
       std::fputs(dump(result).c_str(), out);
     } else if (summary_only) {
-      std::fputs(render::render_trace_summary(*sum).c_str(), out);
-    } else if (sum->exit_code && printer.exits_printed() == 0) {
+      std::fputs(render::render_trace_summary(*sum, per_process).c_str(), out);
+    } else if (sum->exit_code && printer.exits_printed() == 0 &&
+               (!per_pid || per_pid->exits_printed() == 0)) {
       // The exit event itself was lost or filtered: still say how it ended.
       std::fprintf(out, "+++ exited with %d +++\n", *sum->exit_code);
     }
@@ -227,7 +324,9 @@ CommandSpec trace_command() {
     if (file && std::ferror(file.get()))
       return ctx.fail(
           Error{errc::kIo, "writing " + vm["output"].as<std::string>() + " failed", {}});
-    return exit_code::kOk;
+    if (!write_status.ok()) return ctx.fail(write_status.error());
+    // As strace: a launched command's status is sonde's; Ctrl-C is 130.
+    return traced_exit_code(*sum);
   };
   return c;
 }

@@ -31,6 +31,17 @@ std::string syscall_label(const json& ev) {
   return fmt::format("syscall_{}", int_field(ev, "nr", -1));
 }
 
+// What a resumed line adds to the arguments its unfinished line showed:
+// the whole arguments past the last ", " both texts share.
+std::string resumed_rest(const std::string& shown, const std::string& full) {
+  size_t same = 0;
+  while (same < shown.size() && same < full.size() && shown[same] == full[same]) ++same;
+  if (same == shown.size() && same == full.size()) return {};
+  size_t cut = full.rfind(", ", same >= 2 ? same - 2 : 0);
+  if (same < 2 || cut == std::string::npos) return full;
+  return full.substr(cut + 2);
+}
+
 }  // namespace
 
 std::string format_trace_time(long long ts_ns, int level) {
@@ -65,7 +76,25 @@ std::string TraceLinePrinter::line(const json& ev) {
   if (!ev.is_object()) return {};
   std::string type = field_text(ev, "type");
   if (type == "syscall") {
-    std::string s = leader(ev) + syscall_label(ev) + "(" + field_text(ev, "args_text") + ")";
+    long long pid = int_field(ev, "pid", 0);
+    if (json_bool(ev, "unfinished")) {
+      // strace's line for a call that has not returned yet.
+      std::string args = field_text(ev, "args_text");
+      std::string s = leader(ev) + syscall_label(ev) + "(" + args + (args.empty() ? "" : " ") +
+                      "<unfinished ...>\n";
+      unfinished_[pid] = std::move(args);
+      return s;
+    }
+    std::string s = leader(ev);
+    if (json_bool(ev, "resumed")) {
+      auto it = unfinished_.find(pid);
+      std::string args = field_text(ev, "args_text");
+      s += "<... " + syscall_label(ev) + " resumed>" +
+           (it != unfinished_.end() ? resumed_rest(it->second, args) : args) + ")";
+      if (it != unfinished_.end()) unfinished_.erase(it);
+    } else {
+      s += syscall_label(ev) + "(" + field_text(ev, "args_text") + ")";
+    }
     if (s.size() < kReturnColumn)
       s.append(kReturnColumn - s.size(), ' ');
     else
@@ -137,9 +166,9 @@ std::string render_trace_table(const std::vector<ptrace::SyscallCount>& syscalls
   return out;
 }
 
-std::string render_trace_summary(const ptrace::TraceResult& summary) {
+std::string render_trace_summary(const ptrace::TraceResult& summary, bool per_process) {
   std::string out = render_trace_table(summary.syscalls, summary.total);
-  if (summary.per_process.size() < 2) return out;
+  if (!per_process || summary.per_process.size() < 2) return out;
   for (const auto& p : summary.per_process) {
     out += fmt::format("\npid {}:\n", p.pid);
     out += render_trace_table(p.syscalls, p.total);

@@ -255,6 +255,12 @@ Result<Profile> run_profile(const ProfileOptions& o, Symbolizer& sym, std::mutex
       child.stop();
     } else if (auto st = child.reap(1000)) {
       prof.notes.push_back(fmt::format("{} {}", o.argv[0], describe_wait_status(*st)));
+      // The command's own end: the controller exits with it, as a shell would.
+      if (WIFEXITED(*st)) prof.exit_code = WEXITSTATUS(*st);
+      if (WIFSIGNALED(*st)) {
+        const char* abbrev = ::sigabbrev_np(WTERMSIG(*st));
+        prof.killed_by = abbrev ? std::string("SIG") + abbrev : fmt::format("SIG{}", WTERMSIG(*st));
+      }
     }
     if (prof.comm.empty()) {
       auto slash = o.argv[0].rfind('/');

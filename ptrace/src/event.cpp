@@ -18,6 +18,7 @@ void TraceEvent::reset(Type t, pid_t p) {
   pid = p;
   ts_ns = 0;
   nr = -1;
+  part = Part::kWhole;
   returned = true;
   ret = 0;
   dur_ns = 0;
@@ -46,7 +47,9 @@ json to_json(TraceEvent& ev) {
       const char* name = syscall_name(ev.nr);
       json j = {{"type", "syscall"},
                 {"pid", ev.pid},
-                {"name", ev.returned ? syscall_label(ev.nr) : (name ? name : "exit")},
+                {"name", ev.returned || ev.part == TraceEvent::Part::kUnfinished
+                             ? syscall_label(ev.nr)
+                             : (name ? name : "exit")},
                 {"nr", ev.nr},
                 {"args_text", ev.args_text},
                 {"ret_text", ev.ret_text},
@@ -58,6 +61,8 @@ json to_json(TraceEvent& ev) {
         j["ret"] = nullptr;
       if (!ev.args.is_null()) j["args"] = std::move(ev.args);
       if (ev.injected) j["injected"] = true;
+      if (ev.part == TraceEvent::Part::kUnfinished) j["unfinished"] = true;
+      if (ev.part == TraceEvent::Part::kResumed) j["resumed"] = true;
       if (ev.returned && ev.ret < 0 && ev.ret > -4096)
         if (const char* en = errno_name(static_cast<int>(-ev.ret))) j["errno"] = en;
       return j;

@@ -1,5 +1,6 @@
-// -e trace= expressions, spelled as strace spells them: names and %classes,
-// comma-separated, a leading `!` negating the whole set, `all`, `none`.
+// -e trace= expressions, spelled as strace spells them: names and %classes
+// (or classes without the %, strace's older spelling), comma-separated, a leading `!` negating the
+// whole set, `all`, `none`.
 #include <fmt/format.h>
 
 #include <string>
@@ -36,8 +37,9 @@ Result<std::vector<bool>> parse_trace_filter(std::string_view expr) {
       set.assign(n, true);
     } else if (tok == "none") {
       // Contributes nothing: "none" alone traces nothing.
-    } else if (tok[0] == '%') {
-      auto cls = class_from_name(tok.substr(1));
+    } else if (tok[0] == '%' || (!syscall_number(tok) && class_from_name(tok))) {
+      // strace's older spelling names a class without the %: trace=file.
+      auto cls = class_from_name(tok[0] == '%' ? tok.substr(1) : tok);
       if (!cls) {
         return Error{errc::kBadArgs, fmt::format("unknown syscall class `{}` in -e trace=", tok),
                      "classes are %file %network (%net) %process %memory %signal %desc %ipc"};

@@ -24,10 +24,6 @@ Tracer::Tracer(const TraceOptions& o, CancelToken& c, EventRing* events)
         return v;
       }) {
   launch_ = !opts_.launch_argv.empty();
-  // A launch follows children even without -f: a child under the seccomp
-  // filter with no tracer gets ENOSYS for every filtered call. Without -f,
-  // inject leaves them alone (inject_entry), as strace does.
-  follow_ = opts_.follow_forks || launch_;
   want_ = opts_.syscalls;
   if (!opts_.inject.empty()) {
     // The rules' syscalls are traced too; without -e trace=, only what
@@ -45,7 +41,13 @@ Tracer::Tracer(const TraceOptions& o, CancelToken& c, EventRing* events)
     if (launch_ && !opts_.colocate) spin_ns_ = 50000;
   }
   seccomp_ = launch_ && opts_.use_seccomp && !want_.empty();
+  // A launch under the seccomp filter follows children even without -f: a
+  // child under the filter with no tracer gets ENOSYS for every filtered
+  // call. Without -f they are hidden (Task::hidden): neither shown, counted
+  // nor changed by inject, as strace does not trace them.
+  follow_ = opts_.follow_forks || seccomp_;
   fds_.keep_socket_fds(launch_ && !seccomp_);
+  mark_unfinished_ = events_ && !opts_.summary_only && !opts_.failed_only && !injected_only_;
 }
 
 Tracer::~Tracer() {
@@ -61,6 +63,7 @@ Task& Tracer::task(pid_t tid, pid_t tgid, Attachment att) {
   t.att = att.attached() ? std::move(att) : Attachment::adopt(tid);
   t.tid = tid;
   t.tgid = tgid;
+  t.hidden = launch_ && !opts_.follow_forks && tgid != child_.pid();
   return t;
 }
 

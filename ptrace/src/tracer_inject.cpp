@@ -127,7 +127,7 @@ void Tracer::inject_entry(Task& t) {
   if (opts_.inject.empty() || t.pre_exec || limit_reached_ || t.nr < 0) return;
   // Without -f only the launched process: its children are followed (see
   // the Tracer's constructor) but not changed.
-  if (launch_ && !opts_.follow_forks && t.tgid != child_.pid()) return;
+  if (t.hidden) return;
   const auto nr = static_cast<size_t>(t.nr);
   for (size_t i = 0; i < opts_.inject.size(); ++i) {
     const InjectRule& r = opts_.inject[i];
@@ -195,7 +195,7 @@ void Tracer::release_due() {
 
 void Tracer::arm_timer() {
   if (!timer_made_) {
-    if (held_.empty()) return;
+    if (held_.empty() && !unfinished_due_) return;
     sigevent sev{};
     sev.sigev_notify = SIGEV_THREAD_ID;
     sev.sigev_signo = kick_signal();
@@ -204,11 +204,13 @@ void Tracer::arm_timer() {
     // A timer id may be 0: whether it exists is timer_ok_.
     timer_ok_ = ::timer_create(CLOCK_MONOTONIC, &sev, &timer_) == 0;
     if (!timer_ok_)
-      notes_.push_back(fmt::format("injected delays: no timer ({}); delays end at the next stop",
-                                   std::strerror(errno)));
+      notes_.push_back(fmt::format(
+          "no timer ({}): injected delays end, and blocked calls are shown, at the next stop",
+          std::strerror(errno)));
   }
   if (!timer_ok_) return;
   int64_t due = held_.empty() ? 0 : held_.begin()->first;
+  if (unfinished_due_ && (!due || unfinished_due_ < due)) due = unfinished_due_;
   if (due == timer_due_) return;
   timer_due_ = due;
   itimerspec its{};

@@ -20,6 +20,7 @@
 #include "sonde/proc/sockets.h"
 #include "sonde/ptrace/attachment.h"
 #include "sonde/ptrace/launcher.h"
+#include "sonde/ptrace/remote_ptr.h"
 #include "sonde/ptrace/tracer.h"
 
 namespace sonde::ptrace {
@@ -42,6 +43,22 @@ inline int64_t real_ns() {
 inline int kick_signal() {
   return SIGRTMIN + 3;
 }
+
+// A shown call that has not returned after this long is shown at its entry,
+// as strace's "<unfinished ...>": a blocked read is seen while it blocks.
+inline constexpr int64_t kUnfinishedNs = 100'000'000;
+
+// A tracee's memory, read with process_vm_readv.
+class VmReader : public MemReader {
+ public:
+  explicit VmReader(pid_t pid) : pid_(pid) {}
+  ssize_t read(RemotePtr<void> from, void* buf, size_t len) override {
+    return read_remote(pid_, from, buf, len);
+  }
+
+ private:
+  pid_t pid_;
+};
 
 // "SIGCHLD", or "SIG<n>" for numbers without a name.
 std::string sig_text(int sig);
@@ -154,12 +171,26 @@ struct Task {
   pid_t tgid = 0;
   bool in_syscall = false;
   bool pre_exec = false;  // launched child before its first execve: not shown
+  // A launch without -f: a process the command started. It is followed (a
+  // child under the seccomp filter with no tracer would get ENOSYS) but
+  // neither shown nor counted, as strace without -f does not trace it.
+  bool hidden = false;
   long nr = -1;
   uint64_t args[6] = {};
   int64_t entry_mono = 0;
   int64_t entry_real = 0;
   bool have_entry_decode = false;
   DecodedCall entry_decoded;
+  // A shown call that has not returned: its index in Tracer::unfinished_
+  // until it is announced (-1: not waiting).
+  int pending_at = -1;
+  // Announced at entry (strace's "<unfinished ...>"): its exit is shown as
+  // "<... NAME resumed>".
+  bool unfinished = false;
+  // Attach: the call /proc said the thread was blocked in, and, when its
+  // first call is restart_syscall, the call that resumes.
+  long blocked_nr = -1;
+  long resumes_nr = -1;
   // Injection: calls counted per (rule, syscall), as (rule << 32 | nr).
   std::unordered_map<uint64_t, uint64_t> inject_calls;
   bool injected = false;  // a rule fired on the current call
@@ -210,11 +241,31 @@ class Tracer {
   }
   // A ring slot for an event, or nullptr (-c, no ring, or the ring is full:
   // then nothing about it need be decoded). Filled, it is published.
-  TraceEvent* event(TraceEvent::Type type, pid_t pid) {
-    return opts_.summary_only || !events_ ? nullptr : events_->claim(type, pid);
+  // ts: the event's time (CLOCK_REALTIME). A call of another thread that
+  // entered before it and has not returned is announced first, so that
+  // lines stay in time order.
+  TraceEvent* event(TraceEvent::Type type, pid_t pid, int64_t ts) {
+    if (opts_.summary_only || !events_) return nullptr;
+    if (!unfinished_.empty()) announce_before(ts, pid);
+    return events_->claim(type, pid);
   }
   void publish() { events_->publish(); }
   void emit_signal(pid_t tid, int sig, bool group_stop);
+  // Unfinished calls (tracer_unfinished.cpp): a shown call waits in
+  // unfinished_ from its entry; one that has not returned within
+  // kUnfinishedNs, or that another line would overtake, is shown at once
+  // with strace's "<unfinished ...>", and its exit as "<... NAME resumed>".
+  void pend(Task& t);
+  void unpend(Task& t);
+  void announce(Task& t);
+  void announce_before(int64_t ts, pid_t except);
+  void announce_due();
+  void announce_all();
+  // The call's text, with restart_syscall named as strace does.
+  void fix_restart_text(const Task& t, std::string& args_text) const;
+  // What a task shows: nothing of hidden processes, of the launched child's
+  // setup before its exec, or (inject) of calls no rule fired on.
+  bool shows(const Task& t) const { return !t.hidden && (!injected_only_ || t.injected); }
   // The task of tid, made on first sight with att (seize) or adopted (a
   // child the kernel attached).
   Task& task(pid_t tid, pid_t tgid, Attachment att = {});
@@ -237,8 +288,11 @@ class Tracer {
   std::map<long, InjectCount> injected_;
   uint64_t injected_total_ = 0;
   bool limit_reached_ = false;
-  bool injected_only_ = false;  // inject without -e trace=: show the fired calls only
-  int64_t spin_ns_ = 0;         // poll this long for the next stop before sleeping
+  bool injected_only_ = false;     // inject without -e trace=: show the fired calls only
+  bool mark_unfinished_ = false;   // lines are made, each whole: calls may be split
+  std::vector<pid_t> unfinished_;  // tids of shown calls not returned nor announced
+  int64_t unfinished_due_ = 0;     // when the oldest of them is due (CLOCK_MONOTONIC ns)
+  int64_t spin_ns_ = 0;            // poll this long for the next stop before sleeping
   std::mt19937_64 rng_;
   std::multimap<int64_t, pid_t> held_;  // due time (CLOCK_MONOTONIC ns) -> tid
   timer_t timer_{};                     // made on first hold

@@ -2,12 +2,26 @@
 #include <sys/ptrace.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 
+#include "sonde/common/io.h"
 #include "sonde/common/log.h"
 #include "sonde/proc/stat.h"
 #include "tracer_internal.h"
 
 namespace sonde::ptrace {
+namespace {
+
+// The syscall /proc/PID/task/TID/syscall says the thread is in ("running",
+// or -1 when it is blocked outside a syscall: none).
+long blocked_syscall(pid_t tgid, pid_t tid) {
+  auto text = read_file(fmt::format("/proc/{}/task/{}/syscall", tgid, tid), 256);
+  if (!text || text->empty() || !std::isdigit(static_cast<unsigned char>((*text)[0]))) return -1;
+  return std::strtol(text->c_str(), nullptr, 10);
+}
+
+}  // namespace
 
 Status Tracer::seize(pid_t tid, pid_t tgid, bool is_leader) {
   unsigned long o = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE;
@@ -19,6 +33,10 @@ Status Tracer::seize(pid_t tid, pid_t tgid, bool is_leader) {
     return att.error();
   }
   Task& t = task(tid, tgid, std::move(*att));
+  // Attach: the call it is blocked in, if any. The interrupt below makes the
+  // kernel restart it, often as restart_syscall, which is then shown as
+  // strace does: "restart_syscall(<... resuming interrupted NAME ...>".
+  if (!launch_) t.blocked_nr = blocked_syscall(tgid, tid);
   colocate_.pin(tid);
   // A stop we can resume from with PTRACE_SYSCALL (kGone: it died meanwhile,
   // its exit comes through the loop).
@@ -47,9 +65,10 @@ Status Tracer::attach_all() {
       }
       if (!added) break;
     }
-    if (TraceEvent* e = event(TraceEvent::Type::kAttached, pid)) {
+    int64_t now = real_ns();
+    if (TraceEvent* e = event(TraceEvent::Type::kAttached, pid, now)) {
       e->tids = seen.size();
-      e->ts_ns = real_ns();
+      e->ts_ns = now;
       publish();
     }
   }

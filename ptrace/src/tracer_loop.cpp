@@ -14,17 +14,6 @@
 namespace sonde::ptrace {
 namespace {
 
-class VmReader : public MemReader {
- public:
-  explicit VmReader(pid_t pid) : pid_(pid) {}
-  ssize_t read(RemotePtr<void> from, void* buf, size_t len) override {
-    return read_remote(pid_, from, buf, len);
-  }
-
- private:
-  pid_t pid_;
-};
-
 // Syscalls whose return value is a new fd: -y annotates it, as strace does.
 bool returns_fd(long nr) {
   switch (nr) {
@@ -96,12 +85,16 @@ void Tracer::on_syscall(Task& t) {
     for (int i = 0; i < 6; ++i) t.args[i] = entry ? info.entry.args[i] : info.seccomp.args[i];
     t.entry_mono = mono_ns();
     t.have_entry_decode = false;
+    t.unfinished = false;
+    // The first call after attach: a restart_syscall resumes the call the
+    // thread was blocked in.
+    t.resumes_nr = t.blocked_nr >= 0 && t.nr == SYS_restart_syscall ? t.blocked_nr : -1;
+    t.blocked_nr = -1;
     inject_entry(t);
     // The launched child's own execve is shown (and must be read now, before
     // the exec replaces its memory); its other setup syscalls are not.
     bool is_exec = t.nr == SYS_execve || t.nr == SYS_execveat;
-    bool show = !opts_.summary_only && wanted(t.nr) && (!t.pre_exec || is_exec) &&
-                (!injected_only_ || t.injected);
+    bool show = !opts_.summary_only && wanted(t.nr) && (!t.pre_exec || is_exec) && shows(t);
     if (show) t.entry_real = real_ns();
     // With -y, close must be read before it closes: at exit the fd is gone.
     bool at_entry = decode_at_entry(t.nr) || (opts_.decode.annotate_fds && t.nr == SYS_close);
@@ -115,8 +108,9 @@ void Tracer::on_syscall(Task& t) {
       // These never reach a syscall-exit stop: show them now, with strace's
       // "= ?". Like strace -c, the summary counts completed calls only.
       t.in_syscall = false;
-      TraceEvent* e =
-          show && !opts_.failed_only ? event(TraceEvent::Type::kSyscall, t.tid) : nullptr;
+      TraceEvent* e = show && !opts_.failed_only
+                          ? event(TraceEvent::Type::kSyscall, t.tid, t.entry_real)
+                          : nullptr;
       if (e) {
         e->nr = t.nr;
         e->returned = false;
@@ -127,9 +121,12 @@ void Tracer::on_syscall(Task& t) {
         if (opts_.decode.structured) e->args = std::move(t.entry_decoded.args);
         publish();
       }
+      return;
     }
+    if (show && mark_unfinished_ && !t.pre_exec) pend(t);
     return;
   }
+  if (t.pending_at >= 0) unpend(t);
   if (info.op != PTRACE_SYSCALL_INFO_EXIT || !t.in_syscall) {
     t.in_syscall = false;
     return;
@@ -159,14 +156,13 @@ void Tracer::on_syscall_exit(Task& t, int64_t ret) {
     }
     fds_.exit_seen(t.tid, t.tgid, t.nr, ret, flags);
   }
-  if (!wanted(t.nr)) return;
+  if (!wanted(t.nr) || t.hidden) return;
   bool failed = ret < 0 && ret > -4096;
   Counter& c = counts_[t.tgid][t.nr];
   ++c.calls;
   if (failed) ++c.errors;
   c.time_ns += dur;
-  if (opts_.summary_only || (opts_.failed_only && !failed) || (injected_only_ && !t.injected))
-    return;
+  if (opts_.summary_only || (opts_.failed_only && !failed) || !shows(t)) return;
   if (opts_.decode.annotate_fds) {
     if (t.nr == SYS_bind || t.nr == SYS_connect)
       fds_.changed(t.tid, static_cast<int>(t.args[0]));
@@ -174,8 +170,11 @@ void Tracer::on_syscall_exit(Task& t, int64_t ret) {
              t.nr == SYS_sendmmsg)
       fds_.may_be_listed(t.tid, static_cast<int>(t.args[0]));
   }
+  // Announced at entry, the rest is a "resumed" line at the time it
+  // returned: lines stay in time order.
+  int64_t ts = t.unfinished ? real_ns() : t.entry_real;
   // No slot (the ring is full): the event is counted lost, nothing decoded.
-  TraceEvent* e = event(TraceEvent::Type::kSyscall, t.tid);
+  TraceEvent* e = event(TraceEvent::Type::kSyscall, t.tid, ts);
   if (!e) return;
   DecodedCall& d = t.have_entry_decode ? t.entry_decoded : scratch_;
   if (!t.have_entry_decode) {
@@ -185,9 +184,11 @@ void Tracer::on_syscall_exit(Task& t, int64_t ret) {
   }
   e->nr = t.nr;
   e->ret = ret;
-  e->ts_ns = t.entry_real;
+  e->ts_ns = ts;
   e->dur_ns = dur;
+  e->part = t.unfinished ? TraceEvent::Part::kResumed : TraceEvent::Part::kWhole;
   e->args_text.assign(d.args_text);
+  fix_restart_text(t, e->args_text);
   e->ret_text.assign(format_return(t.nr, ret, d));
   e->injected = t.injected;
   if (opts_.decode.annotate_fds && ret >= 0 && returns_fd(t.nr))
@@ -225,6 +226,8 @@ void Tracer::on_event_stop(Task& t, int event) {
       if (static_cast<pid_t>(former) != tid) {
         auto old = tasks_.find(static_cast<pid_t>(former));
         if (old != tasks_.end()) {
+          if (t.pending_at >= 0) unpend(t);
+          if (old->second.pending_at >= 0) unpend(old->second);
           Task moved = std::move(old->second);
           moved.att.forget();  // the old tid no longer exists
           tasks_.erase(old);
@@ -246,13 +249,16 @@ void Tracer::handle_stop(pid_t tid, WaitStatus status) {
   auto it = tasks_.find(tid);
   if (status.gone()) {
     pid_t tgid = it != tasks_.end() ? it->second.tgid : tid;
+    bool hidden = it != tasks_.end() && it->second.hidden;
+    if (it != tasks_.end() && it->second.pending_at >= 0) unpend(it->second);
     // sonde inject shows the launched command's end only.
-    if (tid == tgid && (!injected_only_ || tid == child_.pid())) {
+    if (tid == tgid && !hidden && (!injected_only_ || tid == child_.pid())) {
       auto type = status.exited() ? TraceEvent::Type::kExit : TraceEvent::Type::kKilled;
-      if (TraceEvent* e = event(type, tid)) {
+      int64_t now = real_ns();
+      if (TraceEvent* e = event(type, tid, now)) {
         e->code = status.exit_code();
         e->sig = status.term_signal();
-        e->ts_ns = real_ns();
+        e->ts_ns = now;
         publish();
       }
     }
@@ -280,7 +286,7 @@ void Tracer::handle_stop(pid_t tid, WaitStatus status) {
     case WaitStatus::Type::kGroupStop:
       // The target stopped itself: it stays stopped, as without us, and
       // LISTEN lets us see the SIGCONT that wakes it.
-      if (!t.pre_exec) emit_signal(tid, sig, true);
+      if (!t.pre_exec && !t.hidden) emit_signal(tid, sig, true);
       (void)t.att.resume(Resume::kListen);
       return;
     case WaitStatus::Type::kEventStop:
@@ -290,16 +296,17 @@ void Tracer::handle_stop(pid_t tid, WaitStatus status) {
       break;
   }
   // Signal-delivery-stop: show it, and deliver it unchanged.
-  if (!t.pre_exec) emit_signal(tid, sig, false);
+  if (!t.pre_exec && !t.hidden) emit_signal(tid, sig, false);
   resume(t, sig);
 }
 
 void Tracer::emit_signal(pid_t tid, int sig, bool group_stop) {
   if (injected_only_) return;  // sonde inject shows what it changed, not the traffic
-  if (TraceEvent* e = event(TraceEvent::Type::kSignal, tid)) {
+  int64_t now = real_ns();
+  if (TraceEvent* e = event(TraceEvent::Type::kSignal, tid, now)) {
     e->sig = sig;
     e->group_stop = group_stop;
-    e->ts_ns = real_ns();
+    e->ts_ns = now;
     publish();
   }
 }
@@ -310,7 +317,8 @@ void Tracer::loop() {
     // Attached with --count: the last fault is in, the run is over.
     if (limit_reached_ && !launch_) return;
     if (!held_.empty()) release_due();
-    if (!held_.empty() || timer_due_) arm_timer();
+    if (unfinished_due_ && mono_ns() >= unfinished_due_) announce_due();
+    if (!held_.empty() || timer_due_ || unfinished_due_) arm_timer();
     int status = 0;
     pid_t tid = 0;
     if (spin_ns_ > 0) {
@@ -327,6 +335,7 @@ void Tracer::loop() {
       if (errno == ECHILD) {
         for (auto& [id, t] : tasks_) t.att.forget();
         tasks_.clear();
+        unfinished_.clear();
         return;
       }
       spdlog::warn("waitpid: {}", strerror(errno));
@@ -354,9 +363,12 @@ void Tracer::kill_launched() {
   }
   for (auto& [tid, t] : tasks_) t.att.forget();  // SIGKILLed; EXITKILL covers the rest
   tasks_.clear();
+  unfinished_.clear();
 }
 
 void Tracer::detach_all() {
+  // A call still blocked is shown before the detach, as strace does.
+  announce_all();
   colocate_.restore();
   if (launch_) {
     kill_launched();
@@ -408,8 +420,8 @@ void Tracer::detach_all() {
   }
   for (auto& [tid, t] : tasks_)
     if (t.tid == t.tgid)
-      if (TraceEvent* e = event(TraceEvent::Type::kDetached, tid)) {
-        e->ts_ns = real_ns();
+      if (int64_t now = real_ns(); TraceEvent* e = event(TraceEvent::Type::kDetached, tid, now)) {
+        e->ts_ns = now;
         publish();
       }
   tasks_.clear();

@@ -121,19 +121,22 @@ json to_json(const Profile& p) {
     threads.push_back({{"tid", t.tid}, {"name", t.name}});
     if (!t.host.empty()) threads.back()["host"] = t.host;
   }
-  return {{"pid", p.pid},
-          {"comm", p.comm},
-          {"mode", p.mode},
-          {"sampler", p.sampler},
-          {"sampler_reason", p.sampler_reason},
-          {"hz", p.hz},
-          {"duration_ms", p.duration_ms},
-          {"samples", p.samples},
-          {"lost", p.lost},
-          {"frames", frames_json(p.frames)},
-          {"stacks", std::move(stacks)},
-          {"threads", std::move(threads)},
-          {"notes", p.notes}};
+  json j = {{"pid", p.pid},
+            {"comm", p.comm},
+            {"mode", p.mode},
+            {"sampler", p.sampler},
+            {"sampler_reason", p.sampler_reason},
+            {"hz", p.hz},
+            {"duration_ms", p.duration_ms},
+            {"samples", p.samples},
+            {"lost", p.lost},
+            {"frames", frames_json(p.frames)},
+            {"stacks", std::move(stacks)},
+            {"threads", std::move(threads)},
+            {"notes", p.notes}};
+  if (p.exit_code) j["exit_code"] = *p.exit_code;
+  if (!p.killed_by.empty()) j["killed_by"] = p.killed_by;
+  return j;
 }
 
 json to_json(const StackDump& d) {
@@ -181,6 +184,12 @@ Result<Profile> profile_from_json(const json& j) {
   r.integer(j, "lost", {}, p.lost);
   p.frames = read_frames(r, j, {});
   r.strings(j, "notes", {}, p.notes);
+  if (j.contains("exit_code")) {
+    int code = 0;
+    r.integer(j, "exit_code", {}, code);
+    p.exit_code = code;
+  }
+  if (j.contains("killed_by")) r.string(j, "killed_by", {}, p.killed_by);
 
   if (const json* threads = r.array(j, "threads", {})) {
     p.threads.reserve(threads->size());

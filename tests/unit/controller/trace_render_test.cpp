@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <time.h>
+#include <algorithm>
 
 #include "sonde/render/trace.h"
 
@@ -95,6 +96,56 @@ TEST_F(TraceRender, PidPrefixWithFollowForksOrASecondProcess) {
   EXPECT_EQ(wide.line(openat_event(1234567)).substr(0, 15), "[pid 1234567] o");
 }
 
+// strace's return column: the line so far, padded to column 40.
+std::string at40(std::string s) {
+  s.resize(std::max<size_t>(s.size() + 1, 40), ' ');
+  return s;
+}
+
+TEST_F(TraceRender, UnfinishedAndResumedLikeStrace) {
+  TraceLinePrinter p({});
+  json entry = {{"type", "syscall"}, {"pid", 7},           {"name", "read"},
+                {"nr", 0},           {"unfinished", true}, {"args_text", "0, 0x55d0, 8192"},
+                {"ret", nullptr},    {"ret_text", ""},     {"ts_ns", kTs}};
+  EXPECT_EQ(p.line(entry), "read(0, 0x55d0, 8192 <unfinished ...>\n");
+  // The resumed line goes on where the unfinished one's arguments differ.
+  json rest = {{"type", "syscall"}, {"pid", 7},        {"name", "read"},
+               {"nr", 0},           {"resumed", true}, {"args_text", "0, \"hi\\n\", 8192"},
+               {"ret", 3},          {"ret_text", "3"}, {"ts_ns", kTs + 5}};
+  EXPECT_EQ(p.line(rest), at40("<... read resumed>\"hi\\n\", 8192)") + "= 3\n");
+  // Nothing new to show: strace's "<... futex resumed>) = 0".
+  json f = {{"type", "syscall"},
+            {"pid", 8},
+            {"name", "futex"},
+            {"unfinished", true},
+            {"args_text", "0x1, FUTEX_WAIT, 0"}};
+  EXPECT_EQ(p.line(f), "[pid     8] futex(0x1, FUTEX_WAIT, 0 <unfinished ...>\n");
+  f.erase("unfinished");
+  f["resumed"] = true;
+  f["ret"] = 0;
+  f["ret_text"] = "0";
+  EXPECT_EQ(p.line(f), at40("[pid     8] <... futex resumed>)") + "= 0\n");
+  // A resumed line whose beginning was lost shows all its arguments.
+  TraceLinePrinter q({});
+  EXPECT_EQ(q.line(rest), at40("<... read resumed>0, \"hi\\n\", 8192)") + "= 3\n");
+  // A blocked call with no arguments, and restart_syscall's text.
+  json r = {{"type", "syscall"},
+            {"pid", 9},
+            {"name", "restart_syscall"},
+            {"unfinished", true},
+            {"args_text", "<... resuming interrupted clock_nanosleep ...>"}};
+  EXPECT_EQ(q.line(r),
+            "[pid     9] restart_syscall(<... resuming interrupted clock_nanosleep ...> "
+            "<unfinished ...>\n");
+}
+
+TEST_F(TraceRender, AlwaysPidOnceAProcessHasThreads) {
+  TraceLinePrinter p({});
+  EXPECT_EQ(p.line(openat_event(5)).rfind("openat(", 0), 0u);
+  p.always_pid();
+  EXPECT_EQ(p.line(openat_event(5)).rfind("[pid     5] openat(", 0), 0u);
+}
+
 TEST_F(TraceRender, SignalExitAndKilledLines) {
   TraceLinePrinter p({});
   EXPECT_EQ(p.line({{"type", "signal"}, {"pid", 7}, {"sig", "SIGCHLD"}, {"ts_ns", kTs}}),
@@ -184,7 +235,7 @@ TEST_F(TraceRender, PerProcessTablesOnlyWithSeveralProcesses) {
   auto one = block({{"read", 1, 0, 1000}});
   ptrace::ProcessCounts p5 = block({{"read", 1, 0, 1000}});
   p5.pid = 5;
-  EXPECT_EQ(render_trace_summary(summary_of(one, {p5})), table(one));
+  EXPECT_EQ(render_trace_summary(summary_of(one, {p5}), true), table(one));
 
   auto two = block({{"read", 3, 0, 3000}, {"write", 1, 1, 1000}});
   p5 = block({{"read", 3, 0, 3000}});
@@ -192,7 +243,9 @@ TEST_F(TraceRender, PerProcessTablesOnlyWithSeveralProcesses) {
   ptrace::ProcessCounts p6 = block({{"write", 1, 1, 1000}});
   p6.pid = 6;
   auto sum = summary_of(two, {p5, p6});
-  std::string s = render_trace_summary(sum);
+  // As strace -c -f: one table summed over every process, unless asked.
+  EXPECT_EQ(render_trace_summary(sum), table(two));
+  std::string s = render_trace_summary(sum, true);
   EXPECT_EQ(s.find(table(two)), 0u);
   size_t at5 = s.find("\npid 5:\n"), at6 = s.find("\npid 6:\n");
   ASSERT_NE(at5, std::string::npos) << s;
@@ -203,7 +256,7 @@ TEST_F(TraceRender, PerProcessTablesOnlyWithSeveralProcesses) {
       << s;
   EXPECT_EQ(s.find("more process"), std::string::npos);
   sum.per_process_more = 1;
-  EXPECT_NE(render_trace_summary(sum).find("\n… 1 more process not shown (the busiest are)"),
+  EXPECT_NE(render_trace_summary(sum, true).find("\n… 1 more process not shown (the busiest are)"),
             std::string::npos);
 }
 

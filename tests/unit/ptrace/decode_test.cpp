@@ -191,6 +191,21 @@ TEST(TraceFilter, NamesClassesNegation) {
   EXPECT_FALSE((*neg)[__NR_mmap]);
   EXPECT_TRUE((*neg)[__NR_read]);
 
+  // strace's older spelling: a class without the %, the same set.
+  for (const char* cls : {"file", "network", "process", "memory", "signal", "desc", "ipc"}) {
+    auto bare = parse_trace_filter(cls);
+    auto pct = parse_trace_filter(std::string("%") + cls);
+    ASSERT_TRUE(bare.ok()) << cls;
+    ASSERT_TRUE(pct.ok()) << cls;
+    EXPECT_EQ(*bare, *pct) << cls;
+    EXPECT_GT(std::count(bare->begin(), bare->end(), true), 0) << cls;
+  }
+  auto file = parse_trace_filter("file,read");
+  ASSERT_TRUE(file.ok());
+  EXPECT_TRUE((*file)[__NR_openat]);
+  EXPECT_TRUE((*file)[__NR_read]);
+  EXPECT_FALSE((*file)[__NR_write]);
+
   auto all = parse_trace_filter("all");
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(std::count(all->begin(), all->end(), true), syscall_table_size());

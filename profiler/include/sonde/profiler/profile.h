@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,10 @@ struct Profile {
   std::vector<StackCount> stacks;
   std::vector<ThreadInfo> threads;
   std::vector<std::string> notes;
+  // A launched command that ended on its own: its exit status, or the
+  // signal that killed it ("SIGSEGV").
+  std::optional<int> exit_code;
+  std::string killed_by;
 };
 
 struct ThreadStack {

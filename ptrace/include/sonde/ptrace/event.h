@@ -14,11 +14,17 @@ namespace sonde::ptrace {
 
 struct TraceEvent {
   enum class Type : uint8_t { kSyscall, kSignal, kExit, kKilled, kAttached, kDetached };
+  // A syscall shown in one line, or in two (strace's "<unfinished ...>" at
+  // its entry and "<... NAME resumed>" at its exit) when it blocked or lines
+  // of other threads came between.
+  enum class Part : uint8_t { kWhole, kUnfinished, kResumed };
   Type type = Type::kSyscall;
   pid_t pid = 0;
-  int64_t ts_ns = 0;  // CLOCK_REALTIME; for a syscall, at its entry
+  // CLOCK_REALTIME; for a syscall, at its entry (a resumed part: its exit)
+  int64_t ts_ns = 0;
   // kSyscall
   long nr = -1;
+  Part part = Part::kWhole;
   bool returned = true;  // false: exit/exit_group, shown with strace's "= ?"
   int64_t ret = 0;
   int64_t dur_ns = 0;
@@ -43,7 +49,8 @@ struct TraceEvent {
 // The wire and --json form (moves `args` out):
 //   {"type":"syscall","pid":P,"name":"openat","nr":257,"args":[...]?,"args_text":"...",
 //    "ret":3|null,"ret_text":"3","errno":"ENOENT"?,"ts_ns":T,"dur_ns":N,
-//    "injected":true?}
+//    "injected":true?, "unfinished":true? (entry only: no ret, dur_ns 0),
+//    "resumed":true? (the rest of an unfinished call; ts_ns is its exit)}
 //   {"type":"signal","pid":P,"sig":"SIGCHLD","group_stop":true?,"ts_ns":T}
 //   {"type":"exit","pid":P,"code":0,"ts_ns":T} /
 //   {"type":"killed","pid":P,"sig":"SIGKILL","ts_ns":T}

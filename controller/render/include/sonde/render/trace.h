@@ -3,6 +3,7 @@
 // summary (TraceResult, trace_contract.h).
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -31,12 +32,19 @@ class TraceLinePrinter {
   // How many exit / killed lines were printed.
   size_t exits_printed() const { return exits_; }
 
+  // "[pid N] " on every line from now on (an attached process turned out to
+  // have several threads).
+  void always_pid() { o_.always_pid = true; }
+
  private:
   std::string leader(const sonde::json& ev);
 
   TraceLineOptions o_;
   std::set<long long> pids_;
   size_t exits_ = 0;
+  // The arguments an "<unfinished ...>" line showed, by pid: its resumed
+  // line shows only what follows them, as strace does.
+  std::map<long long, std::string> unfinished_;
 };
 
 // Local time of a CLOCK_REALTIME nanosecond stamp as -t/-tt/-ttt print it.
@@ -46,8 +54,9 @@ std::string format_trace_time(long long ts_ns, int level);
 std::string render_trace_table(const std::vector<ptrace::SyscallCount>& syscalls,
                                const ptrace::SyscallTotal& total);
 
-// The whole -c output: the table over all processes, then, when more than one
-// process was traced, one table per process under "pid N:".
-std::string render_trace_summary(const ptrace::TraceResult& summary);
+// The whole -c output: the table summed over all processes, as strace -c -f
+// prints it; with per_process, when more than one process was traced, one
+// table per process after it under "pid N:".
+std::string render_trace_summary(const ptrace::TraceResult& summary, bool per_process = false);
 
 }  // namespace sonde::render
