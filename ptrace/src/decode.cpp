@@ -171,34 +171,7 @@ std::optional<std::string> Call::read_bytes(uint64_t addr, size_t len) {
 }
 
 std::optional<std::string> Call::read_cstr(uint64_t addr, size_t max, bool* truncated) {
-  *truncated = false;
-  if (addr == 0) return std::nullopt;
-  max = std::min(max, kMaxString);
-  std::string out;
-  // Page-sized chunks that stop at page ends: a string near the end of a
-  // mapping must not fail because the next page is unmapped.
-  constexpr uint64_t kPage = 4096;
-  char chunk[kPage];
-  uint64_t at = addr;
-  while (out.size() < max + 1) {
-    size_t want = static_cast<size_t>(kPage - (at % kPage));
-    want = std::min(want, max + 1 - out.size());
-    ssize_t n = mem_.read(RemotePtr<void>(at), chunk, want);
-    if (n <= 0) break;
-    size_t got = std::min(static_cast<size_t>(n), want);
-    if (const void* nul = std::memchr(chunk, '\0', got)) {
-      out.append(chunk, static_cast<const char*>(nul) - chunk);
-      return out;
-    }
-    out.append(chunk, got);
-    at += got;
-    if (got < want) break;
-  }
-  if (out.empty() && at == addr) return std::nullopt;
-  // No NUL within max bytes (or memory ended): show what we have, cut.
-  *truncated = true;
-  if (out.size() > max) out.resize(max);
-  return out;
+  return read_remote_cstr(mem_, addr, std::min(max, kMaxString), truncated);
 }
 
 std::string Call::cstr_text(uint64_t addr, size_t limit, std::string* value) {
@@ -275,6 +248,37 @@ void generic(Call& c) {
 
 }  // namespace
 }  // namespace detail
+
+std::optional<std::string> read_remote_cstr(MemReader& mem, uint64_t addr, size_t max,
+                                            bool* truncated) {
+  *truncated = false;
+  if (addr == 0) return std::nullopt;
+  std::string out;
+  // Page-sized chunks that stop at page ends: a string near the end of a
+  // mapping must not fail because the next page is unmapped.
+  constexpr uint64_t kPage = 4096;
+  char chunk[kPage];
+  uint64_t at = addr;
+  while (out.size() < max + 1) {
+    size_t want = static_cast<size_t>(kPage - (at % kPage));
+    want = std::min(want, max + 1 - out.size());
+    ssize_t n = mem.read(RemotePtr<void>(at), chunk, want);
+    if (n <= 0) break;
+    size_t got = std::min(static_cast<size_t>(n), want);
+    if (const void* nul = std::memchr(chunk, '\0', got)) {
+      out.append(chunk, static_cast<const char*>(nul) - chunk);
+      return out;
+    }
+    out.append(chunk, got);
+    at += got;
+    if (got < want) break;
+  }
+  if (out.empty() && at == addr) return std::nullopt;
+  // No NUL within max bytes (or memory ended): show what we have, cut.
+  *truncated = true;
+  if (out.size() > max) out.resize(max);
+  return out;
+}
 
 std::string quote_bytes(std::string_view data, size_t limit, bool truncated_source) {
   std::string out;

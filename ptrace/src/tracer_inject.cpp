@@ -29,25 +29,13 @@
 namespace sonde::ptrace {
 namespace {
 
-// A C string from the tracee, up to max bytes; nullopt when unreadable.
-std::optional<std::string> read_path(pid_t pid, uint64_t addr, size_t max = 4096) {
-  if (addr == 0) return std::nullopt;
-  std::string out;
-  char buf[256];
-  while (out.size() < max) {
-    // Never across a page end: the next page may be unmapped.
-    size_t to_page = 4096 - ((addr + out.size()) & 4095);
-    size_t want = std::min(sizeof buf, to_page);
-    ssize_t n = read_remote(pid, RemotePtr<void>(addr + out.size()), buf, want);
-    if (n <= 0) return std::nullopt;
-    const char* nul = static_cast<const char*>(std::memchr(buf, 0, static_cast<size_t>(n)));
-    if (nul) {
-      out.append(buf, static_cast<size_t>(nul - buf));
-      return out;
-    }
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return std::nullopt;
+// A path argument; nullopt when unreadable or longer than PATH_MAX.
+std::optional<std::string> read_path(pid_t pid, uint64_t addr) {
+  VmReader mem(pid);
+  bool truncated = false;
+  auto p = read_remote_cstr(mem, addr, 4096, &truncated);
+  if (truncated) return std::nullopt;
+  return p;
 }
 
 // Where a /proc link points; "" when it cannot be read.

@@ -92,6 +92,14 @@ struct DecodedCall {
   bool ret_hex = false;
 };
 
+// A NUL-terminated string of the tracee at addr, read a page at a time so
+// that a string near the end of a mapping does not fail on the next page.
+// At most max bytes: without a NUL within them (or where memory ends) what
+// was read comes back cut, with *truncated set. nullopt: addr is 0 or
+// nothing there can be read.
+std::optional<std::string> read_remote_cstr(MemReader& mem, uint64_t addr, size_t max,
+                                            bool* truncated);
+
 // Syscalls whose arguments must be read at entry (the memory is gone or
 // replaced at exit: execve, execveat; exit/exit_group never return).
 bool decode_at_entry(long nr);
