@@ -16,6 +16,7 @@ void register_ps(Registry& reg) {
     o.sort = a->sort;
     o.interval_ms = a->interval_ms;
     o.limit = static_cast<size_t>(a->limit);
+    o.hide_sonde = a->hide_sonde;
     if (o.interval_ms > 0) ctx.emit({{"phase", "sampling"}, {"interval_ms", o.interval_ms}});
     auto r = proc::list_processes(o, ctx.cancel);
     if (!r) return r.error();

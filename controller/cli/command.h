@@ -33,6 +33,17 @@ inline constexpr int kInterrupted = 130;
 
 int exit_code_for(const Error& e);
 
+// The one way sonde reports an error: "sonde CMD: error: MESSAGE" and
+// "  hint: HINT" on err, CMD the command as typed ("jvm threads"; empty
+// before a command is known: "sonde: error:"); with json, also the error
+// document {"error": {code, message, hint, errno}, "exit_code"} on out.
+// Returns the exit code for it.
+int report_error(const Error& e, const std::string& command, bool json, FILE* out, FILE* err);
+// The same shape for what did not stop the command (a partial result):
+// "sonde CMD: warning: MESSAGE" and its hint, on err.
+void report_warning(const std::string& command, const std::string& message, const std::string& hint,
+                    FILE* err);
+
 // A duration option (--timeout 3s, --interval 500ms), the one spelling every
 // command takes: a number with ms, s, m or h (a plain number is seconds).
 // Absent: *out_ms is left as it is. Errors name the option and its value.
@@ -64,7 +75,8 @@ struct GlobalOptions {
 
 struct CommandContext {
   GlobalOptions g;
-  std::string target;  // as typed; "local" or an ssh target; may be empty with --via
+  std::string command;  // the command's name as typed ("stack", "jvm threads"), for errors
+  std::string target;   // as typed; "local" or an ssh target; may be empty with --via
   po::variables_map vm;
   // The arguments after the first `--` (e.g. the command `trace` launches),
   // for commands with takes_rest; never parsed as options.
@@ -99,8 +111,11 @@ struct CommandContext {
   // (sshd serves direct-tcpip itself), or nothing for `local`. --via cannot
   // forward: an error with a hint.
   Result<std::unique_ptr<Transport>> connect_link() const;
-  // Prints "sonde: error: ..." with the hint and returns the exit code.
+  // Reports e with report_error (as `sonde COMMAND: error: ...`, and the JSON
+  // document with --json) and returns the exit code.
   int fail(const Error& e);
+  // report_warning for this command.
+  void warn(const std::string& message, const std::string& hint) const;
   // stdout is a terminal (and out is stdout): its width, else 0.
   int terminal_width() const;
   // By value: a fleet host's document moves into json_sink.

@@ -109,19 +109,41 @@ int exit_code_for(const Error& e) {
   return exit_code::kFailed;
 }
 
-int CommandContext::fail(const Error& e) {
-  failed = e;
+namespace {
+
+std::string command_prefix(const std::string& command) {
+  return command.empty() ? std::string("sonde") : "sonde " + command;
+}
+
+}  // namespace
+
+int report_error(const Error& e, const std::string& command, bool json_out, FILE* out, FILE* err) {
   int code = exit_code_for(e);
-  if (g.json) {
+  if (json_out) {
     json j = {{"error", {{"code", e.code}, {"message", e.message}}}};
     if (!e.hint.empty()) j["error"]["hint"] = e.hint;
     if (e.sys_errno) j["error"]["errno"] = e.sys_errno;
     j["exit_code"] = code;
     std::fprintf(out, "%s\n", json_text(j, 2).c_str());
   }
-  std::fprintf(err, "sonde: error: %s\n", e.message.c_str());
+  std::fprintf(err, "%s: error: %s\n", command_prefix(command).c_str(), e.message.c_str());
   if (!e.hint.empty()) std::fprintf(err, "  hint: %s\n", e.hint.c_str());
   return code;
+}
+
+void report_warning(const std::string& command, const std::string& message, const std::string& hint,
+                    FILE* err) {
+  std::fprintf(err, "%s: warning: %s\n", command_prefix(command).c_str(), message.c_str());
+  if (!hint.empty()) std::fprintf(err, "  hint: %s\n", hint.c_str());
+}
+
+int CommandContext::fail(const Error& e) {
+  failed = e;
+  return report_error(e, command, g.json, out, err);
+}
+
+void CommandContext::warn(const std::string& message, const std::string& hint) const {
+  report_warning(command, message, hint, err);
 }
 
 void CommandContext::print_json(json j) const {

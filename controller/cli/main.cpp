@@ -106,6 +106,38 @@ void print_usage(const po::options_description& global) {
       "  130  interrupted (Ctrl-C): work was cancelled and targets released\n");
 }
 
+// A command's help: synopsis, summary and its options. Options that hold
+// positionals (case note's TEXT words, forward's REMOTE_PORT, merge's DIRs)
+// are parsed, not shown: the synopsis names those arguments.
+void print_command_help(const CommandSpec& c) {
+  po::options_description own(std::string("Options for ") + c.name);
+  if (c.options) c.options(own);
+  auto positional = [&](const std::string& name) {
+    if (c.rest_positional && name == c.rest_positional) return true;
+    for (const char* p : c.positionals)
+      if (name == p) return true;
+    return false;
+  };
+  po::options_description shown(std::string("Options for ") + c.name);
+  for (const auto& o : own.options())
+    if (!positional(o->long_name())) shown.add(o);
+  std::printf("usage: sonde %s\n\n%s\n\n", c.synopsis, c.summary);
+  if (!shown.options().empty()) std::cout << shown << "\n";
+}
+
+// --json before any `--`: errors on the command line are JSON documents too.
+bool wants_json(int argc, char** argv) {
+  for (int i = 1; i < argc && std::strcmp(argv[i], "--") != 0; ++i)
+    if (!std::strcmp(argv[i], "--json")) return true;
+  return false;
+}
+
+// A bad command line (exit code 2), reported as every error is.
+int usage_error(const std::string& command, bool json_out, std::string message, std::string hint) {
+  return report_error(Error{errc::kBadArgs, std::move(message), std::move(hint)}, command, json_out,
+                      stdout, stderr);
+}
+
 // Runs the command. Commands read the agent's results with plain nlohmann
 // accessors; one that meets a field of the wrong type throws, and that is the
 // peer's fault: a protocol error naming the op, not an internal error.
@@ -156,6 +188,7 @@ int run(int argc, char** argv) {
   std::string connect_timeout, deadline;
   fleet::FleetOptions fo;
   po::options_description global = global_options(g, connect_timeout, fo, deadline);
+  const bool json_errors = wants_json(argc, argv);
 
   // Find the command word: the first argument that is not an option or the
   // value of a global option.
@@ -179,8 +212,13 @@ int run(int argc, char** argv) {
         std::printf("sonde %s (protocol %d)\n", kSondeVersion, kProtocolVersion);
         return 0;
       }
-    print_usage(global);
-    return help ? 0 : exit_code::kUsage;
+    if (help) {
+      print_usage(global);
+      return 0;
+    }
+    if (!json_errors) print_usage(global);
+    return usage_error("", json_errors, "no command given",
+                       "sonde COMMAND TARGET, e.g. `sonde ps local` (sonde --help lists them)");
   }
   std::string name = argv[cmd_index];
   // A family's second word: `sonde jvm list TARGET` is the command "jvm list".
@@ -208,10 +246,7 @@ int run(int argc, char** argv) {
     if (two_words(cmd_index + 1)) name += std::string(" ") + argv[cmd_index + 2];
     for (const auto& c : all_commands())
       if (name == c.name) {
-        po::options_description own(std::string("Options for ") + c.name);
-        if (c.options) c.options(own);
-        std::printf("usage: sonde %s\n\n%s\n\n", c.synopsis, c.summary);
-        std::cout << own << "\n";
+        print_command_help(c);
         return 0;
       }
     if (auto members = family_of(name); !members.empty()) {
@@ -220,10 +255,8 @@ int run(int argc, char** argv) {
       for (const auto* c : members) std::printf("  sonde %s\n      %s\n", c->synopsis, c->summary);
       return 0;
     }
-    std::fprintf(stderr,
-                 "sonde help: error: no command `%s`\n  hint: `sonde --help` lists the commands\n",
-                 name.c_str());
-    return exit_code::kUsage;
+    return usage_error("help", json_errors, "no command `" + name + "`",
+                       "`sonde --help` lists the commands");
   }
   if (two_words(cmd_index)) {
     sub_index = cmd_index + 1;
@@ -239,16 +272,15 @@ int run(int argc, char** argv) {
         subs += std::string(subs.empty() ? "" : ", ") + (c->name + name.size() + 1);
       // The hint is the first one's own synopsis: its arguments are its own
       // (`case new NAME`, `jvm list TARGET`).
-      std::fprintf(stderr, "sonde %s: error: which one? %s\n  hint: sonde %s (sonde help %s)\n",
-                   name.c_str(), subs.c_str(), members[0]->synopsis, name.c_str());
-      return exit_code::kUsage;
+      return usage_error(name, json_errors, "which one? " + subs,
+                         fmt::format("sonde {} (sonde help {})", members[0]->synopsis, name));
     }
-    std::fprintf(stderr, "sonde: unknown command `%s`\n  hint: `sonde --help` lists the commands\n",
-                 name.c_str());
-    return exit_code::kUsage;
+    return usage_error("", json_errors, "unknown command `" + name + "`",
+                       "`sonde --help` lists the commands");
   }
 
   CommandContext ctx;
+  ctx.command = spec->name;
   po::options_description own(std::string("Options for ") + spec->name);
   if (spec->options) spec->options(own);
   std::set<std::string> taken;
@@ -270,52 +302,42 @@ int run(int argc, char** argv) {
   for (; i < argc && std::strcmp(argv[i], "--") != 0; ++i)
     if (i != cmd_index && i != sub_index) args.push_back(argv[i]);
   if (i < argc) {
-    if (!spec->takes_rest) {
-      std::fprintf(stderr, "sonde %s: takes no arguments after `--`\n  usage: sonde %s\n",
-                   spec->name, spec->synopsis);
-      return exit_code::kUsage;
-    }
+    if (!spec->takes_rest)
+      return usage_error(spec->name, json_errors, "takes no arguments after `--`",
+                         std::string("sonde ") + spec->synopsis);
     ctx.rest.assign(argv + i + 1, argv + argc);
   }
   try {
     po::store(po::command_line_parser(args).options(all).positional(pos).run(), ctx.vm);
     po::notify(ctx.vm);
   } catch (const po::error& e) {
-    std::fprintf(stderr, "sonde %s: %s\n  hint: sonde help %s\n", spec->name, e.what(), spec->name);
-    return exit_code::kUsage;
+    return usage_error(spec->name, json_errors, e.what(),
+                       fmt::format("sonde {} (sonde help {})", spec->synopsis, spec->name));
   }
   if (ctx.vm.count("help")) {
-    std::printf("usage: sonde %s\n\n%s\n\n", spec->synopsis, spec->summary);
-    std::cout << own << "\n";
+    print_command_help(*spec);
     return 0;
   }
   g.verbosity = verbosity_from(ctx.vm, argc, argv);
   auto ms = parse_duration_ms(connect_timeout);
-  if (!ms || *ms <= 0) {
-    std::fprintf(stderr, "sonde: --connect-timeout `%s` is not a duration (e.g. 5s, 500ms)\n",
-                 connect_timeout.c_str());
-    return exit_code::kUsage;
-  }
+  if (!ms || *ms <= 0)
+    return usage_error(spec->name, json_errors,
+                       "--connect-timeout `" + connect_timeout + "` is not a duration",
+                       "durations look like 5s, 500ms or 1m");
   g.connect_timeout_ms = *ms;
   ctx.g = g;
   if (!deadline.empty()) {
     auto d = parse_duration_ms(deadline);
-    if (!d || *d <= 0) {
-      std::fprintf(stderr, "sonde: --deadline `%s` is not a duration (e.g. 30s, 2m)\n",
-                   deadline.c_str());
-      return exit_code::kUsage;
-    }
+    if (!d || *d <= 0)
+      return usage_error(spec->name, json_errors, "--deadline `" + deadline + "` is not a duration",
+                         "durations look like 30s or 2m");
     fo.deadline_ms = *d;
   }
   if (ctx.vm.count("target")) ctx.target = ctx.vm["target"].as<std::string>();
   const bool fleet_run = spec->needs_target && fleet::is_fleet_target(ctx.target, fo);
-  if (spec->needs_target && ctx.target.empty() && g.via.empty() && !fleet_run) {
-    std::fprintf(
-        stderr,
-        "sonde %s: missing TARGET\n  usage: sonde %s\n  hint: use `local` for this machine\n",
-        spec->name, spec->synopsis);
-    return exit_code::kUsage;
-  }
+  if (spec->needs_target && ctx.target.empty() && g.via.empty() && !fleet_run)
+    return usage_error(spec->name, json_errors, "missing TARGET",
+                       fmt::format("sonde {} (TARGET `local` is this machine)", spec->synopsis));
   setup_logging("sonde", g.verbosity);
   install_interrupt_handler();
   // The case journal: when a case is active (or --case), every command
@@ -361,7 +383,11 @@ int main(int argc, char** argv) {
   try {
     return sonde::controller::run(argc, argv);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "sonde: internal error: %s\n", e.what());
+    // A bug of sonde's own: its own exit code, not one of the documented ones.
+    sonde::controller::report_error(
+        sonde::Error{sonde::errc::kInternal, std::string("internal error: ") + e.what(),
+                     "this is a bug in sonde; -vv shows what led to it"},
+        "", false, stdout, stderr);
     return 70;
   }
 }

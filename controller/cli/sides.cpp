@@ -35,12 +35,15 @@ std::vector<Side> check_sides(const CommandContext& ctx, const char* from_option
   return sides;
 }
 
-Error print_side_error(FILE* err, const std::string& label, Error e) {
+Error print_side_error(const CommandContext& ctx, const std::string& label, Error e) {
   if (e.code == errc::kUnknownOp)
     e.hint = "the agent on " + label + " is older than this sonde; deploy the matching one";
   if (e.hint.empty()) e.hint = "check the target with `sonde hello " + label + "`";
-  std::fprintf(err, "sonde: error: %s: %s\n  hint: %s\n", render::terminal_safe(label).c_str(),
-               render::terminal_safe(e.message).c_str(), render::terminal_safe(e.hint).c_str());
+  // The other sides still answer: the JSON document holds this side's error.
+  Error shown = e;
+  shown.message = render::terminal_safe(label) + ": " + render::terminal_safe(e.message);
+  shown.hint = render::terminal_safe(e.hint);
+  report_error(shown, ctx.command, false, ctx.out, ctx.err);
   return e;
 }
 

@@ -20,10 +20,10 @@ struct Side {
 // option holding the extra targets.
 std::vector<Side> check_sides(const CommandContext& ctx, const char* from_option = "from");
 
-// "sonde: error: LABEL: ..." and its hint on stderr, for a side that could
-// not be asked; an agent without the op gets the "deploy the matching one"
+// "sonde CMD: error: LABEL: ..." and its hint on stderr (report_error), for
+// a side that could not be asked; an agent without the op gets the "deploy the matching one"
 // hint, an error without one `sonde hello LABEL`. Returns the error as shown.
-Error print_side_error(FILE* err, const std::string& label, Error e);
+Error print_side_error(const CommandContext& ctx, const std::string& label, Error e);
 
 // --ca-file (tls, diagnose --tls): the PEM text of the CA certificate(s),
 // read here and sent to each side; errc::kBadArgs with a hint otherwise.

@@ -122,7 +122,7 @@ CommandSpec case_new() {
   c.run = [](CommandContext& ctx) -> int {
     std::string name = positional(ctx);
     if (name.empty())
-      return ctx.fail(Error{errc::kBadArgs, "sonde case new needs a NAME",
+      return ctx.fail(Error{errc::kBadArgs, "missing NAME",
                             "sonde case new incident-42 --title 'checkout 502s'"});
     std::string title = ctx.vm.count("title") ? ctx.vm["title"].as<std::string>() : "";
     auto cs = cf::create_case(name, title);
@@ -202,8 +202,8 @@ CommandSpec case_use() {
       return exit_code::kOk;
     }
     if (name.empty())
-      return ctx.fail(Error{errc::kBadArgs, "sonde case use needs a NAME (or --none)",
-                            "`sonde case list` shows the cases"});
+      return ctx.fail(
+          Error{errc::kBadArgs, "missing NAME (or --none)", "`sonde case list` shows the cases"});
     auto cs = cf::open_case(name);
     if (!cs) return ctx.fail(cs.error());
     bool reopened = false;
@@ -343,7 +343,7 @@ CommandSpec case_note() {
     if (ctx.vm.count("words"))
       for (const auto& w : ctx.vm["words"].as<std::vector<std::string>>()) text += " " + w;
     if (text.empty())
-      return ctx.fail(Error{errc::kBadArgs, "sonde case note needs TEXT",
+      return ctx.fail(Error{errc::kBadArgs, "missing TEXT",
                             "sonde case note 'alerts fired' --at 14:02 --tag impact"});
     std::string tag = ctx.vm["tag"].as<std::string>();
     if (std::find_if(std::begin(kTags), std::end(kTags), [&](const char* t) { return tag == t; }) ==

@@ -63,8 +63,7 @@ CommandSpec connect_command() {
   };
   c.run = [](CommandContext& ctx) -> int {
     const char* usage = "sonde connect HOST:PORT [--from TARGET]... (e.g. web1:443)";
-    if (ctx.target.empty())
-      return ctx.fail(Error{errc::kBadArgs, "sonde connect needs HOST:PORT", usage});
+    if (ctx.target.empty()) return ctx.fail(Error{errc::kBadArgs, "missing HOST:PORT", usage});
     auto hp = net::parse_host_port(ctx.target);
     if (!hp) return ctx.fail(hp.error());
     net::ConnectOptions o;
@@ -167,7 +166,7 @@ CommandSpec connect_command() {
         s.error = checked.error();
       }
       failed = true;
-      Error e = print_side_error(ctx.err, s.label, *s.error);
+      Error e = print_side_error(ctx, s.label, *s.error);
       if (!first_error) first_error = e;
       json ej = {{"code", e.code}, {"message", e.message}, {"hint", e.hint}};
       all_sides.push_back({{"side", s.label}, {"error", ej}});

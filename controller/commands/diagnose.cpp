@@ -166,8 +166,8 @@ CommandSpec diagnose_command() {
     DiagnosePlan p;
     p.target = ctx.target;
     if (p.target.empty())
-      return ctx.fail(Error{errc::kBadArgs, "sonde diagnose needs HOST:PORT",
-                            "sonde diagnose db.example:5432 --from web1"});
+      return ctx.fail(
+          Error{errc::kBadArgs, "missing HOST:PORT", "sonde diagnose db.example:5432 --from web1"});
     auto hp = net::parse_host_port(p.target);
     if (!hp) return ctx.fail(hp.error());
     p.host = hp->first;
@@ -212,7 +212,7 @@ CommandSpec diagnose_command() {
       auto s = side.ctx.connect();
       if (!s) {
         side_failed = true;
-        print_side_error(ctx.err, side.label, s.error());
+        print_side_error(ctx, side.label, s.error());
         continue;
       }
       sides.push_back({side.label, (*s)->host(), run_side(**s, p)});

@@ -32,8 +32,7 @@ CommandSpec dns_command() {
   c.run = [](CommandContext& ctx) -> int {
     std::string name = ctx.target;
     if (name.empty())
-      return ctx.fail(
-          Error{errc::kBadArgs, "sonde dns needs a NAME", "sonde dns NAME [--from TARGET]..."});
+      return ctx.fail(Error{errc::kBadArgs, "missing NAME", "sonde dns NAME [--from TARGET]..."});
     net::DnsArgs args;
     args.name = name;
     if (ctx.vm.count("type")) args.type = ctx.vm["type"].as<std::string>();
@@ -52,7 +51,7 @@ CommandSpec dns_command() {
         if (auto checked = net::dns_result_from_json(*r); !checked) r = checked.error();
       if (!r) {
         failed = true;
-        print_side_error(ctx.err, side.label, r.error());
+        print_side_error(ctx, side.label, r.error());
         continue;
       }
       results.push_back({{"side", side.label}, {"result", *r}});

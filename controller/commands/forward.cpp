@@ -171,11 +171,8 @@ CommandSpec forward_command() {
       std::fprintf(stderr, "sonde: forward stopped: %s\n", stats_line(s).c_str());
     }
     if (!st.ok()) {
-      if (ctx.g.json) {
-        std::fprintf(stderr, "sonde: error: %s\n", st.error().message.c_str());
-        if (!st.error().hint.empty()) std::fprintf(stderr, "  hint: %s\n", st.error().hint.c_str());
-        return exit_code_for(st.error());
-      }
+      // With --json the "stopped" event above carries the error already.
+      if (ctx.g.json) return report_error(st.error(), ctx.command, false, ctx.out, ctx.err);
       return ctx.fail(st.error());
     }
     return interrupted() ? exit_code::kInterrupted : exit_code::kOk;

@@ -3,6 +3,7 @@
 #include "../cli/command.h"
 #include "../cli/pick.h"
 #include "sonde/proc/inspect_contract.h"
+#include "sonde/render/table.h"
 
 namespace sonde::controller {
 
@@ -48,6 +49,10 @@ CommandSpec inspect_command() {
       ctx.print_result_json(proc::to_json(*result), **s);
     else
       std::fputs(render::render_inspect_text(*result).c_str(), ctx.out);
+    // A partial result: what was refused, and why, where errors are said.
+    if (result->denied)
+      ctx.warn(render::terminal_safe(render::denied_text(*result->denied)),
+               render::terminal_safe(result->denied->hint));
     return exit_code::kOk;
   };
   return c;

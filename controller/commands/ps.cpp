@@ -12,16 +12,23 @@ namespace sonde::controller {
 CommandSpec ps_command() {
   CommandSpec c;
   c.name = "ps";
+  // The table's columns, in its order (render/ps.cpp); --json adds ppid, uid
+  // and comm.
   c.summary =
-      "list processes: pid, ppid, user, state, %CPU (measured), RSS, threads, start, command";
+      "list processes: pid, user, %CPU (measured), %MEM, RSS, threads, state, start, command";
   c.synopsis =
-      "ps TARGET [--user U] [--name REGEX] [--sort cpu|mem|pid] [--interval 100ms] [--limit N]";
+      "ps TARGET [--user U] [--name REGEX [--include-sonde]] [--sort cpu|mem|pid] "
+      "[--interval 100ms] [--limit N]";
   c.options = [](po::options_description& o) {
     o.add_options()("user,u", po::value<std::string>(),
                     "only processes of this user (name or uid)")(
         "name,n", po::value<std::string>(),
-        "only processes whose name or command line matches this regex")(
-        "sort,s", po::value<std::string>()->default_value("cpu"), "sort by cpu, mem or pid")(
+        "only processes whose name or command line matches this regex; sonde's own (the agent, "
+        "this command) are left out")(
+        "include-sonde", po::bool_switch(),
+        "with --name: keep sonde's own processes (the agent, sonde commands) in the list")(
+        "sort,s", po::value<std::string>()->default_value("cpu"),
+        "sort by cpu (%CPU), mem (RSS) or pid")(
         "interval", po::value<std::string>()->default_value("100ms"),
         "how long %CPU is measured over; 0 = average over the process lifetime (like ps aux)")(
         "limit", po::value<long>()->default_value(0), "show at most N processes (0 = all)");
@@ -30,6 +37,8 @@ CommandSpec ps_command() {
     proc::PsArgs args;
     if (ctx.vm.count("user")) args.user = ctx.vm["user"].as<std::string>();
     if (ctx.vm.count("name")) args.name = ctx.vm["name"].as<std::string>();
+    // `ps --name X` looks for X, not for the sonde command that names it.
+    args.hide_sonde = !args.name.empty() && !ctx.vm["include-sonde"].as<bool>();
     args.sort = ctx.vm["sort"].as<std::string>();
     auto iv = parse_duration_ms(ctx.vm["interval"].as<std::string>());
     if (!iv)

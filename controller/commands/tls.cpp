@@ -58,7 +58,7 @@ Result<TlsEndpoint> parse_endpoint(std::string s) {
     if (auto slash = s.find_first_of("/?#"); slash != std::string::npos) s.resize(slash);
     if (auto at = s.rfind('@'); at != std::string::npos) s = s.substr(at + 1);  // user info
   }
-  if (s.empty()) return bad("sonde tls needs HOST:PORT");
+  if (s.empty()) return bad("missing HOST:PORT");
   if (s[0] == '[') {
     auto close = s.find(']');
     if (close == std::string::npos) return bad("missing `]` in `" + render::terminal_safe(s) + "`");
@@ -120,8 +120,8 @@ CommandSpec tls_command() {
   };
   c.run = [](CommandContext& ctx) -> int {
     if (ctx.target.empty())
-      return ctx.fail(Error{errc::kBadArgs, "sonde tls needs HOST:PORT",
-                            "sonde tls HOST:PORT [--from TARGET]..."});
+      return ctx.fail(
+          Error{errc::kBadArgs, "missing HOST:PORT", "sonde tls HOST:PORT [--from TARGET]..."});
     auto ep = parse_endpoint(ctx.target);
     if (!ep) return ctx.fail(ep.error());
     net::TlsArgs args;
@@ -169,7 +169,7 @@ CommandSpec tls_command() {
         // A cancel stops everything; bad arguments would be bad on every side.
         if (e.code == errc::kCancelled || e.code == errc::kBadArgs) return ctx.fail(e);
         failed = true;
-        print_side_error(ctx.err, side.label, e);
+        print_side_error(ctx, side.label, e);
         continue;
       }
       if (!checked->ok) failed = true;

@@ -1,5 +1,6 @@
 #include "sonde/render/inspect.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -73,6 +74,12 @@ std::string list_section(const std::vector<std::string>& items, const std::strin
 
 }  // namespace
 
+std::string denied_text(const proc::AccessDenied& denied) {
+  std::string parts;
+  for (const auto& p : denied.parts) parts += (parts.empty() ? "" : ", ") + p;
+  return denied.message + "; not read: " + parts;
+}
+
 std::string render_inspect_text(const proc::InspectResult& r) {
   std::string out;
   auto line = [&](const std::string& label, const std::string& value) {
@@ -108,16 +115,26 @@ std::string render_inspect_text(const proc::InspectResult& r) {
   out += tt.render();
   if (threads_more > 0) out += fmt::format("… {} more threads not listed\n", threads_more);
 
-  out += r.fds_more > 0
-             ? fmt::format("\nopen files ({} shown, {} more)\n", r.fds.size(), r.fds_more)
-             : fmt::format("\nopen files ({})\n", r.fds.size());
-  Table ft({{"FD", Align::kRight}, {"KIND"}, {"FLAGS"}, {"POS", Align::kRight}, {"TARGET"}});
-  for (const auto& f : r.fds)
-    ft.add_row({std::to_string(f.fd), f.kind, f.flags.value_or(""),
-                f.pos ? std::to_string(*f.pos) : "", describe_fd(f)});
-  out += ft.render();
-  if (r.fds_more > 0)
-    out += fmt::format("… {} more fds not listed (the lowest-numbered are shown)\n", r.fds_more);
+  if (r.fds_error) {
+    // Never an empty table: that would read as a process with no files.
+    std::string why = "\nopen files: could not be read: " + *r.fds_error + "\n";
+    const bool refused = r.denied && std::find(r.denied->parts.begin(), r.denied->parts.end(),
+                                               "open files") != r.denied->parts.end();
+    if (refused && !r.denied->hint.empty()) why += "  hint: " + r.denied->hint + "\n";
+    mask_controls(why);
+    out += why;
+  } else {
+    out += r.fds_more > 0
+               ? fmt::format("\nopen files ({} shown, {} more)\n", r.fds.size(), r.fds_more)
+               : fmt::format("\nopen files ({})\n", r.fds.size());
+    Table ft({{"FD", Align::kRight}, {"KIND"}, {"FLAGS"}, {"POS", Align::kRight}, {"TARGET"}});
+    for (const auto& f : r.fds)
+      ft.add_row({std::to_string(f.fd), f.kind, f.flags.value_or(""),
+                  f.pos ? std::to_string(*f.pos) : "", describe_fd(f)});
+    out += ft.render();
+    if (r.fds_more > 0)
+      out += fmt::format("… {} more fds not listed (the lowest-numbered are shown)\n", r.fds_more);
+  }
 
   if (r.limits && !r.limits->empty()) {
     out += "\nlimits\n";
@@ -141,7 +158,12 @@ std::string render_inspect_text(const proc::InspectResult& r) {
 
   out += list_section(r.cgroup, "cgroup");
   if (r.env) out += list_section(*r.env, fmt::format("environment ({})", r.env->size()));
-  out += list_section(r.notes, "notes");
+  std::vector<std::string> notes = r.notes;
+  if (r.denied) {
+    notes.push_back(denied_text(*r.denied));
+    if (!r.denied->hint.empty()) notes.push_back("hint: " + r.denied->hint);
+  }
+  out += list_section(notes, "notes");
   return out;
 }
 
@@ -165,7 +187,7 @@ std::string render_inspect_fleet(
     t.add_row(
         {host, std::to_string(r.pid), r.user.value_or("?"),
          r.state ? std::string(1, *r.state) : "?", std::to_string(threads),
-         std::to_string(r.fds.size() + r.fds_more),
+         r.fds_error ? "?" : std::to_string(r.fds.size() + r.fds_more),
          r.memory.rss ? fmt::format("{:.1f}", static_cast<double>(*r.memory.rss) / 1024.0) : "?",
          r.start_time ? format_start(*r.start_time, now) : "?", cmd});
   }

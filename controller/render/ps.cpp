@@ -58,6 +58,11 @@ std::string render_ps_text(const proc::PsResult& result, int term_width) {
                         : fmt::format("%CPU over {} ms ({})", result.interval_ms, source);
   out +=
       wrap_note(fmt::format("{} of {} processes; {}", result.shown, result.total, cpu), term_width);
+  if (uint64_t own = result.sonde_hidden; own > 0)
+    out += wrap_note(fmt::format("{} of sonde's own process{} left out (--include-sonde keeps "
+                                 "{})",
+                                 own, own == 1 ? "" : "es", own == 1 ? "it" : "them"),
+                     term_width);
   // What the agent left out to keep the answer bounded, said where it shows.
   if (uint64_t more = result.more; more > 0)
     out += wrap_note(fmt::format("… {} more process{} not shown: the list is capped in size; "
@@ -75,13 +80,14 @@ std::string render_ps_text(const proc::PsResult& result, int term_width) {
 std::string render_ps_fleet(const std::vector<std::pair<std::string, proc::PsResult>>& hosts,
                             const std::string& sort, int term_width) {
   std::vector<std::pair<std::string, const proc::PsRow*>> rows;
-  uint64_t total = 0, shown = 0, more = 0, cut = 0;
+  uint64_t total = 0, shown = 0, more = 0, cut = 0, own = 0;
   for (const auto& [host, r] : hosts) {
     for (const auto& p : r.processes) rows.emplace_back(host, &p);
     total += r.total;
     shown += r.shown;
     more += r.more;
     cut += r.cmdlines_cut;
+    own += r.sonde_hidden;
   }
   // One order across hosts, as the agent sorts one host's: the busiest (or
   // biggest) first; ties and pid sort by host then pid.
@@ -106,6 +112,11 @@ std::string render_ps_fleet(const std::vector<std::pair<std::string, proc::PsRes
     out += wrap_note(
         fmt::format("{} command line{} cut after their first 4 KiB", cut, cut == 1 ? "" : "s"),
         term_width);
+  if (own > 0)
+    out += wrap_note(fmt::format("{} of sonde's own process{} left out (--include-sonde keeps "
+                                 "{})",
+                                 own, own == 1 ? "" : "es", own == 1 ? "it" : "them"),
+                     term_width);
   return out;
 }
 

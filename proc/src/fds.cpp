@@ -93,7 +93,9 @@ Result<std::vector<FdEntry>> list_fds(int pid, std::vector<std::string>& notes, 
         ++gone;
         continue;
       }
-      // Anything else (EACCES for a process we may not ptrace) hits every fd alike.
+      // Anything else (EACCES for a process we may not ptrace) hits every fd
+      // alike: with none read there is no list, not an empty one.
+      if (out.empty()) return target.error();
       notes.push_back("fd list: " + target.error().message);
       break;
     }

@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <memory>
 
 #include "sonde/common/io.h"
 #include "sonde/proc/fds.h"
 #include "sonde/proc/limits.h"
+#include "sonde/proc/ptrace_access.h"
 #include "sonde/proc/stat.h"
 #include "sonde/proc/system.h"
 #include "sonde/proc/text.h"
@@ -27,7 +29,10 @@ class Inspector {
  private:
   void note(const std::string& part, const Error& e) {
     out_.notes.push_back(part + ": " + e.message);
-    if (e.sys_errno == EACCES || e.sys_errno == EPERM) denied_ = true;
+    if (e.sys_errno == EACCES || e.sys_errno == EPERM) refused(part);
+  }
+  void refused(const std::string& part) {
+    if (std::find(denied_.begin(), denied_.end(), part) == denied_.end()) denied_.push_back(part);
   }
   std::optional<std::string> read(const std::string& rel, const std::string& part,
                                   size_t max = 1 << 20) {
@@ -49,7 +54,7 @@ class Inspector {
   InspectOptions opts_;
   std::string base_;
   InspectResult out_;
-  bool denied_ = false;
+  std::vector<std::string> denied_;  // the parts refused for want of access
   SystemInfo sys_ = read_system_info();
   UserDb users_ = UserDb::load();
 };
@@ -93,11 +98,13 @@ Result<InspectResult> Inspector::run() {
   // Everything above may race with the process exiting; say so once.
   if (::access(base_.c_str(), F_OK) != 0)
     out_.notes.push_back("process exited while being inspected");
-  if (denied_)
-    out_.notes.push_back(
-        "permission denied parts need ptrace-read access to pid " + std::to_string(pid_) +
-        ": run the agent as its user or as root (--sudo); a non-dumpable process or Yama "
-        "ptrace_scope can still refuse");
+  if (!denied_.empty()) {
+    // Said once, as trace, profile and stack say a refused process.
+    Error e = access_refused(pid_, EACCES, "");
+    out_.denied = AccessDenied{e.message, e.hint, denied_};
+    if (out_.fds_error && std::find(denied_.begin(), denied_.end(), "open files") != denied_.end())
+      out_.fds_error = e.message;
+  }
   return std::move(out_);
 }
 
@@ -226,7 +233,10 @@ void Inspector::fds() {
   auto list = list_fds(pid_, out_.notes, &more);
   out_.fds_more = more;
   if (!list) {
-    note("fd list", list.error());
+    // No list at all: not an empty table, but why there is none.
+    const Error& e = list.error();
+    if (e.sys_errno == EACCES || e.sys_errno == EPERM) refused("open files");
+    out_.fds_error = e.message;
     return;
   }
   out_.fds = std::move(*list);

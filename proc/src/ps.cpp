@@ -166,6 +166,8 @@ Result<PsResult> list_processes(const PsOptions& opts, CancelToken& cancel) {
   const uint64_t ns_per_tick = 1000000000ULL / static_cast<uint64_t>(sys.clk_tck);
 
   size_t total = 0;
+  uint64_t sonde_hidden = 0;
+  const int self = static_cast<int>(::getpid());
   std::vector<Proc> procs;
   for (int pid : list_pids()) {
     std::string base = "/proc/" + std::to_string(pid);
@@ -200,6 +202,11 @@ Result<PsResult> list_processes(const PsOptions& opts, CancelToken& cancel) {
       if (cl.size() > kMaxMatchChars) cl = cl.substr(0, kMaxMatchChars);
       if (!std::regex_search(p.stat.comm, *re) && !std::regex_search(cl.begin(), cl.end(), *re))
         continue;
+    }
+    if (opts.hide_sonde &&
+        (pid == self || p.stat.comm == "sonde" || p.stat.comm == "sonde-agent")) {
+      ++sonde_hidden;
+      continue;
     }
     // After the match: --name never matches our own marker.
     if (p.cmdline_more) p.cmdline += fmt::format(" … ({} more bytes)", p.cmdline_more);
@@ -280,6 +287,7 @@ Result<PsResult> list_processes(const PsOptions& opts, CancelToken& cancel) {
   res.cpu_source = lifetime ? "lifetime" : use_schedstat ? "schedstat" : "stat";
   res.total = total;
   res.mem_total_kb = sys.mem_total_kb;
+  res.sonde_hidden = sonde_hidden;
   ListBudget budget(opts.budget_bytes);
   for (size_t i = 0; i < procs.size(); ++i) {
     const Proc& p = procs[i];

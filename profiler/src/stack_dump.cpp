@@ -2,6 +2,7 @@
 #include <sys/user.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <functional>
 
@@ -9,6 +10,7 @@
 #include "resolve.h"
 #include "snapshot.h"
 #include "sonde/common/io.h"
+#include "sonde/proc/ptrace_access.h"
 #include "sonde/proc/stat.h"
 #include "sonde/proc/thread.h"
 #include "sonde/profiler/stack.h"
@@ -198,7 +200,13 @@ Result<StackDump> dump_stacks(pid_t pid, const StackOptions& o, Symbolizer& sym,
   auto t0 = std::chrono::steady_clock::now();
   ImageCache images;
   ProcessView view(pid, images);
-  if (auto st = view.refresh(); !st.ok()) return st.error();
+  if (auto st = view.refresh(); !st.ok()) {
+    // The maps need the access ptrace needs: refused the same way, said the
+    // same way as trace and profile say it.
+    int e = st.error().sys_errno;
+    if (e == EACCES || e == EPERM) return proc::access_refused(pid, e, "ptrace");
+    return st.error();
+  }
   StackBuffer buf;
   // Every ptrace step on a thread that ends with the capture: no thread of
   // the target stays attached, or stops later, after this returns.

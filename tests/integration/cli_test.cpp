@@ -130,6 +130,167 @@ TEST(Cli, BadCommandLinesAreUsageErrors) {
   EXPECT_TRUE(contains(f.err, "hint"));
 }
 
+// Every error has one shape: `sonde CMD: error: MESSAGE` then `  hint: HINT`,
+// CMD as typed (two words for a family), `sonde: error:` before a command.
+TEST(Cli, ErrorsNameTheCommandAndGiveAHint) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string first_line;  // the start of stderr's first line
+    int exit_code;
+  };
+  const std::vector<Case> cases = {
+      {{"stack", "local", "-p", "999999999"}, "sonde stack: error: no process 999999999", 1},
+      {{"inspect", "local", "-p", "999999999"}, "sonde inspect: error: no process 999999999", 1},
+      {{"jvm", "threads", "local"}, "sonde jvm threads: error: the option '--pid' is required", 2},
+      {{"frobnicate", "local"}, "sonde: error: unknown command `frobnicate`", 2},
+      {{"help", "nosuch"}, "sonde help: error: no command `nosuch`", 2},
+      {{"jvm"}, "sonde jvm: error: which one? list, threads", 2},
+      {{"ps"}, "sonde ps: error: missing TARGET", 2},
+      {{"ps", "local", "--bogus"}, "sonde ps: error: unrecognised option '--bogus'", 2},
+      {{"ps", "local", "--limit", "many"}, "sonde ps: error: the argument ('many')", 2},
+      {{"--connect-timeout", "soon", "ps", "local"},
+       "sonde ps: error: --connect-timeout `soon` is not a duration",
+       2},
+      {{"hello", "local", "--", "x"}, "sonde hello: error: takes no arguments after `--`", 2},
+      {{"case", "note"}, "sonde case note: error: missing TEXT", 2},
+      {{"dns"}, "sonde dns: error: missing NAME", 2},
+  };
+  for (const auto& c : cases) {
+    auto r = run_sonde(c.args, {{"SONDE_HOME", ::testing::TempDir() + "/sonde-home-errors"}});
+    std::string what = c.args[0] + (c.args.size() > 1 ? " " + c.args[1] : "");
+    EXPECT_EQ(r.exit_code, c.exit_code) << what << ": " << describe(r);
+    std::string first = r.err.substr(0, r.err.find('\n'));
+    EXPECT_EQ(first.rfind(c.first_line, 0), 0u) << what << ": " << r.err;
+    EXPECT_TRUE(contains(r.err, "\n  hint: ")) << what << ": " << r.err;
+  }
+}
+
+// With --json a bad command line is a JSON error document on stdout too,
+// like every other error: code bad_args, the message, the hint, exit_code 2.
+TEST(Cli, UsageErrorsWithJsonPrintTheErrorDocument) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"--json", "ps", "local", "--bogus"},          // an unknown option
+      {"--json", "frobnicate", "local"},             // an unknown command
+      {"--json", "ps"},                              // no TARGET
+      {"--json", "ps", "local", "--limit", "many"},  // a bad value
+      {"--json", "--connect-timeout", "soon", "ps", "local"},
+      {"--json", "jvm"},  // a family without its command
+      {"--json", "help", "nosuch"},
+      {"--json"},  // no command at all
+  };
+  for (const auto& args : cases) {
+    auto r = run_sonde(args);
+    std::string what = args.size() > 1 ? args[1] : "(none)";
+    EXPECT_EQ(r.exit_code, 2) << what << ": " << describe(r);
+    json j = parse_json(r.out);
+    ASSERT_TRUE(j.is_object()) << what << ": stdout is not one JSON document:\n" << r.out;
+    EXPECT_EQ(j["exit_code"], 2) << r.out;
+    ASSERT_TRUE(j["error"].is_object()) << r.out;
+    EXPECT_EQ(j["error"]["code"], "bad_args") << r.out;
+    EXPECT_FALSE(j["error"].value("message", "").empty()) << r.out;
+    EXPECT_FALSE(j["error"].value("hint", "").empty()) << r.out;
+    // The same words on stderr, in the one format.
+    EXPECT_TRUE(contains(r.err, ": error: " + j["error"].value("message", ""))) << r.err;
+  }
+}
+
+// Options that only carry positionals (case note's TEXT words, forward's
+// REMOTE_PORT, merge's DIRs) are parsed but never shown in help.
+TEST(Cli, HelpShowsNoInternalOptions) {
+  for (const auto& [cmd, hidden] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"case", "note"}, "--words"}, {{"merge"}, "--dirs"}, {{"forward"}, "--remote-port"}}) {
+    std::vector<std::string> args = {"help"};
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    auto r = run_sonde(args);
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_TRUE(contains(r.out, "usage: sonde " + cmd[0])) << r.out;
+    EXPECT_FALSE(contains(r.out, hidden)) << r.out;
+    EXPECT_FALSE(contains(r.out, "(positional)")) << r.out;
+    args = cmd;
+    args.push_back("--help");
+    auto h = run_sonde(args);
+    EXPECT_EQ(h.exit_code, 0) << describe(h);
+    EXPECT_FALSE(contains(h.out, hidden)) << h.out;
+  }
+  // Still parsed: a note of several words is one TEXT.
+  std::string home = ::testing::TempDir() + "/sonde-home-XXXXXX";
+  ASSERT_NE(::mkdtemp(home.data()), nullptr);
+  std::map<std::string, std::string> env{{"SONDE_HOME", home}};
+  ASSERT_EQ(run_sonde({"case", "new", "words"}, env).exit_code, 0);
+  auto n = run_sonde({"case", "note", "three", "loose", "words"}, env);
+  EXPECT_EQ(n.exit_code, 0) << describe(n);
+  auto t = run_sonde({"case", "timeline"}, env);
+  EXPECT_TRUE(contains(t.out, "three loose words")) << t.out;
+}
+
+// The help's column list is the table's: each column the table prints, in
+// its order, and nothing it does not.
+TEST(Cli, PsHelpListsTheColumnsTheTableShows) {
+  auto h = run_sonde({"help", "ps"});
+  ASSERT_EQ(h.exit_code, 0) << describe(h);
+  auto at = h.out.find("list processes: ");
+  ASSERT_NE(at, std::string::npos) << h.out;
+  std::string list = h.out.substr(at + 16, h.out.find('\n', at) - at - 16);
+  std::vector<std::string> said;
+  for (size_t from = 0; from <= list.size();) {
+    size_t comma = list.find(", ", from);
+    std::string item =
+        list.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+    said.push_back(item.substr(0, item.find(' ')));  // "%CPU (measured)" -> "%CPU"
+    if (comma == std::string::npos) break;
+    from = comma + 2;
+  }
+  auto r = run_sonde({"ps", "local", "--limit", "1", "--interval", "0"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  std::istringstream header(r.out.substr(0, r.out.find('\n')));
+  const std::map<std::string, std::string> word = {
+      {"PID", "pid"},   {"USER", "user"},   {"%CPU", "%CPU"},
+      {"%MEM", "%MEM"}, {"RSS", "RSS"},     {"THR", "threads"},
+      {"S", "state"},   {"START", "start"}, {"COMMAND", "command"}};
+  std::vector<std::string> shown;
+  for (std::string col; header >> col;) {
+    ASSERT_TRUE(word.count(col)) << "a column the test does not know: " << col;
+    shown.push_back(word.at(col));
+  }
+  EXPECT_EQ(said, shown) << "help: " << list << "\ntable: " << r.out;
+}
+
+// `ps --name X` is about X, not the sonde command whose command line names
+// X, nor the agent: both are left out unless --include-sonde.
+TEST(Cli, PsNameLeavesSondesOwnOutUnlessAsked) {
+  auto r = run_sonde({"--json", "ps", "local", "--name", "sonde", "--interval", "0"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  json j = parse_json(r.out);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  for (const auto& p : j["processes"]) {
+    EXPECT_NE(p["comm"], "sonde-agent") << p.dump();
+    EXPECT_NE(p["comm"], "sonde") << p.dump();
+  }
+  // The agent and this very controller, at least.
+  EXPECT_GE(j["sonde_hidden"].get<int>(), 2) << r.out;
+
+  auto with =
+      run_sonde({"--json", "ps", "local", "--name", "sonde", "--interval", "0", "--include-sonde"});
+  ASSERT_EQ(with.exit_code, 0) << describe(with);
+  json w = parse_json(with.out);
+  ASSERT_TRUE(w.is_object()) << with.out;
+  bool agent = false, controller = false;
+  for (const auto& p : w["processes"]) {
+    agent |= p["comm"] == "sonde-agent";
+    controller |= p["comm"] == "sonde" && contains(p.value("cmdline", ""), "--include-sonde");
+  }
+  EXPECT_TRUE(agent) << with.out;
+  EXPECT_TRUE(controller) << with.out;
+  EXPECT_EQ(w["sonde_hidden"], 0) << with.out;
+
+  // The text says what it left out and how to keep it.
+  auto t = run_sonde({"ps", "local", "--name", "nosuchprocessname", "--interval", "0"});
+  ASSERT_EQ(t.exit_code, 0) << describe(t);
+  EXPECT_TRUE(contains(t.out, "of sonde's own process")) << t.out;
+  EXPECT_TRUE(contains(t.out, "--include-sonde")) << t.out;
+  EXPECT_FALSE(contains(t.out, "nosuchprocessname --interval")) << t.out;
+}
+
 TEST(Cli, PsLocalSeesThisProcessAsProcDoes) {
   auto r = run_sonde({"--json", "ps", "local", "--sort", "pid"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
@@ -196,7 +357,9 @@ TEST(Cli, InspectUnknownPidSaysSoWithAHint) {
 }
 
 TEST(Cli, ViaRunsAnyCommandThatStartsTheAgent) {
-  auto r = run_sonde({"--json", "--via", kAgent + " serve", "ps", "--name", "^sonde-agent$"});
+  // The agent is sonde's own: --name leaves it out unless asked.
+  auto r = run_sonde(
+      {"--json", "--via", kAgent + " serve", "ps", "--name", "^sonde-agent$", "--include-sonde"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   json j = parse_json(r.out);
   ASSERT_TRUE(j.is_object());

@@ -301,10 +301,11 @@ TEST_F(DeploySafety, SudoRunsRootsOwnHashedCopy) {
   EXPECT_EQ(stat_of("/var/cache/sonde").st_mode & 07777, 0700u);
   EXPECT_EQ(sha256_of(root_copy), sha_);
 
-  // The agent that answers is root's copy, not the user's file.
-  auto agents =
-      run_sonde({"--json", "--sudo", "ps", sshd_->alias(), "--name", "agent-", "--remote-dir", dir},
-                env(), kRunTimeoutMs);
+  // The agent that answers is root's copy, not the user's file (the agent is
+  // sonde's own process: --name lists it only with --include-sonde).
+  auto agents = run_sonde({"--json", "--sudo", "ps", sshd_->alias(), "--name", "agent-",
+                           "--include-sonde", "--remote-dir", dir},
+                          env(), kRunTimeoutMs);
   ASSERT_EQ(agents.exit_code, 0) << describe(agents);
   json j = json::parse(agents.out, nullptr, false);
   ASSERT_TRUE(j.is_object() && j.contains("processes")) << agents.out;

@@ -197,7 +197,7 @@ TEST_F(ProfileFallback, ForcedPerfFailsWithAHintWhenPerfEventIsRefused) {
   EXPECT_EQ(r.signal, 0) << describe(r);
   EXPECT_NE(r.exit_code, 0) << describe(r);
   EXPECT_EQ(r.exit_code, 1) << "not an inspection failure: " << describe(r);
-  EXPECT_TRUE(contains(r.err, "sonde: error:")) << r.err;
+  EXPECT_TRUE(contains(r.err, "sonde profile: error:")) << r.err;
   EXPECT_TRUE(contains(r.err, "perf_event")) << r.err;
   EXPECT_TRUE(contains(r.err, "hint:")) << r.err;
   // --json: the error as JSON on stdout, with the same hint.

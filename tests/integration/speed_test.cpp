@@ -102,7 +102,7 @@ TEST(SpeedLocal, BadArguments) {
                                              {"speed", "local", "--timeout", "soon"}}) {
     auto r = run_sonde(args, kNoSsh, 15000);
     EXPECT_EQ(r.exit_code, 2) << args[2] << ": " << describe(r);
-    EXPECT_TRUE(contains(r.err, "sonde: error:")) << r.err;
+    EXPECT_TRUE(contains(r.err, "sonde speed: error:")) << r.err;
   }
 }
 

@@ -289,7 +289,7 @@ TEST_F(TlsCli, BadArgumentsExitTwoWithAHint) {
     std::string says;
   };
   std::vector<Case> cases = {
-      {{}, "needs HOST:PORT"},
+      {{}, "sonde tls: error: missing HOST:PORT"},
       {{"127.0.0.1:99999"}, "not a port number"},
       {{"127.0.0.1:https"}, "not a port number"},
       {{"[::1"}, "missing `]`"},

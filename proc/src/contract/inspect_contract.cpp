@@ -139,12 +139,20 @@ json to_json(const InspectResult& r) {
     namespaces.push_back(std::move(nj));
   }
   j["namespaces"] = std::move(namespaces);
-  json fds = json::array();
-  for (const auto& f : r.fds) fds.push_back(to_json(f));
-  j["fds"] = std::move(fds);
-  j["fds_more"] = r.fds_more;
+  // An fd list that could not be read is no list: "fds_error" says why.
+  if (r.fds_error) {
+    j["fds_error"] = *r.fds_error;
+  } else {
+    json fds = json::array();
+    for (const auto& f : r.fds) fds.push_back(to_json(f));
+    j["fds"] = std::move(fds);
+    j["fds_more"] = r.fds_more;
+  }
   if (r.env) j["env"] = *r.env;
   j["notes"] = r.notes;
+  if (r.denied)
+    j["denied"] = {
+        {"message", r.denied->message}, {"hint", r.denied->hint}, {"parts", r.denied->parts}};
   return j;
 }
 
@@ -215,11 +223,20 @@ Result<InspectResult> inspect_result_from_json(const json& j) {
     return fd;
   });
   r.integer(j, "fds_more", {}, out.fds_more);
+  r.string(j, "fds_error", {}, out.fds_error);
   if (!r.failed() && r.field(j, "env", {})) {
     out.env.emplace();
     r.strings(j, "env", {}, *out.env);
   }
   r.strings(j, "notes", {}, out.notes);
+  if (const json* d = r.failed() ? nullptr : r.map(j, "denied", {})) {
+    AccessDenied denied;
+    JsonPath at = JsonPath{} / "denied";
+    r.string(*d, "message", at, denied.message, Need::kRequired);
+    r.string(*d, "hint", at, denied.hint);
+    r.strings(*d, "parts", at, denied.parts);
+    out.denied = std::move(denied);
+  }
   if (r.failed()) return r.error();
   return out;
 }

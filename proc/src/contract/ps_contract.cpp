@@ -8,6 +8,7 @@ json to_json(const PsArgs& a) {
   json j = {{"sort", a.sort}, {"interval_ms", a.interval_ms}, {"limit", a.limit}};
   if (!a.user.empty()) j["user"] = a.user;
   if (!a.name.empty()) j["name"] = a.name;
+  if (a.hide_sonde) j["hide_sonde"] = true;
   return j;
 }
 
@@ -20,6 +21,7 @@ Result<PsArgs> ps_args_from_json(const json& j) {
   r.string(j, "sort", {}, a.sort);
   r.integer(j, "interval_ms", {}, a.interval_ms);
   r.integer(j, "limit", {}, a.limit);
+  r.boolean(j, "hide_sonde", {}, a.hide_sonde);
   if (r.failed()) return r.error();
   return a;
 }
@@ -61,6 +63,7 @@ json to_json(const PsResult& r) {
           {"more", r.more},
           {"cmdlines_cut", r.cmdlines_cut},
           {"mem_total_kb", r.mem_total_kb},
+          {"sonde_hidden", r.sonde_hidden},
           {"processes", std::move(list)}};
 }
 
@@ -75,6 +78,7 @@ Result<PsResult> ps_result_from_json(const json& j) {
   r.integer(j, "more", {}, out.more);
   r.integer(j, "cmdlines_cut", {}, out.cmdlines_cut);
   r.integer(j, "mem_total_kb", {}, out.mem_total_kb);
+  r.integer(j, "sonde_hidden", {}, out.sonde_hidden);
   if (const json* list = r.array(j, "processes", {})) {
     out.processes.reserve(list->size());
     for (size_t i = 0; i < list->size() && !r.failed(); ++i) {

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <set>
 #include <sstream>
@@ -333,9 +334,23 @@ TEST(Inspect, UnreadablePartsBecomeNotes) {
   EXPECT_EQ(j->pid, parent);
   EXPECT_FALSE(j->threads.empty());
   std::string notes = json(j->notes).dump();
-  EXPECT_NE(notes.find("fd list"), std::string::npos) << notes;
   EXPECT_NE(notes.find("exe"), std::string::npos) << notes;
+  // No fd list at all, and why: not an empty one.
   EXPECT_TRUE(j->fds.empty());
+  ASSERT_TRUE(j->fds_error.has_value()) << text;
+  const std::string why = "permission denied on pid " + std::to_string(parent) +
+                          ": it runs as root (uid 0), the agent as nobody (uid 65534)";
+  EXPECT_EQ(*j->fds_error, why) << text;
+  ASSERT_TRUE(j->denied.has_value()) << text;
+  EXPECT_EQ(j->denied->message, why);
+  EXPECT_NE(j->denied->hint.find("--sudo"), std::string::npos) << j->denied->hint;
+  EXPECT_NE(std::find(j->denied->parts.begin(), j->denied->parts.end(), "open files"),
+            j->denied->parts.end())
+      << text;
+  EXPECT_NE(std::find(j->denied->parts.begin(), j->denied->parts.end(), "exe"),
+            j->denied->parts.end())
+      << text;
+  EXPECT_FALSE(json::parse(text).contains("fds")) << text;
 }
 
 TEST(Inspect, KernelThread) {

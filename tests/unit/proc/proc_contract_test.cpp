@@ -24,10 +24,16 @@ TEST(PsContract, ArgsRoundTrip) {
   EXPECT_EQ(back->sort, "mem");
   EXPECT_EQ(back->interval_ms, 250);
   EXPECT_EQ(back->limit, 10);
+  EXPECT_FALSE(back->hide_sonde);
   // Empty filters stay off the wire, as before.
   json j = to_json(PsArgs{});
   EXPECT_FALSE(j.contains("user"));
   EXPECT_FALSE(j.contains("name"));
+  EXPECT_FALSE(j.contains("hide_sonde"));
+  a.hide_sonde = true;
+  back = ps_args_from_json(over_the_wire(to_json(a)));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_TRUE(back->hide_sonde);
 }
 
 TEST(PsContract, ValidateRefusesBadIntervalLimitAndSort) {
@@ -98,6 +104,11 @@ TEST(PsContract, ResultRoundTrip) {
   EXPECT_EQ(p.start_time, 1700000000);
   EXPECT_EQ(p.cmdline, "java -jar x.jar");
   EXPECT_EQ(p.cmdline_more_bytes, 10u);
+  PsResult hid = sample();
+  hid.sonde_hidden = 2;
+  auto hid_back = ps_result_from_json(over_the_wire(to_json(hid)));
+  ASSERT_TRUE(hid_back) << hid_back.error().message;
+  EXPECT_EQ(hid_back->sonde_hidden, 2u);
   // A row without a cut command line says nothing about it on the wire.
   PsRow whole;
   EXPECT_FALSE(to_json(whole).contains("cmdline_more_bytes"));
@@ -229,6 +240,32 @@ TEST(InspectContract, ResultRoundTrip) {
   auto bare_back = inspect_result_from_json(over_the_wire(b));
   ASSERT_TRUE(bare_back) << bare_back.error().message;
   EXPECT_EQ(to_json(*bare_back), b);
+}
+
+// An fd list that could not be read is no list on the wire: "fds_error" says
+// why, and "denied" what was refused, why and the next step.
+TEST(InspectContract, UnreadableFdsAndRefusedPartsRoundTrip) {
+  InspectResult r;
+  r.pid = 7;
+  r.comm = "sleep";
+  r.fds_error = "permission denied on pid 7: it runs as root (uid 0), the agent as nobody";
+  r.denied = AccessDenied{*r.fds_error, "rerun with --sudo", {"exe", "open files"}};
+  json sent = to_json(r);
+  EXPECT_FALSE(sent.contains("fds"));
+  EXPECT_FALSE(sent.contains("fds_more"));
+  EXPECT_EQ(sent["fds_error"], *r.fds_error);
+  auto back = inspect_result_from_json(over_the_wire(sent));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(to_json(*back), sent);
+  EXPECT_EQ(back->fds_error, r.fds_error);
+  ASSERT_TRUE(back->denied);
+  EXPECT_EQ(back->denied->hint, "rerun with --sudo");
+  EXPECT_EQ(back->denied->parts, (std::vector<std::string>{"exe", "open files"}));
+  // A denial without its message is malformed.
+  sent["denied"].erase("message");
+  auto bad = inspect_result_from_json(over_the_wire(sent));
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("denied"), std::string::npos) << bad.error().message;
 }
 
 TEST(InspectContract, MalformedResultNamesTheField) {

@@ -149,3 +149,40 @@ TEST(RenderInspect, ShowsFileListenAndThreads) {
   EXPECT_EQ(text.find("hunter2"), std::string::npos);
   EXPECT_FALSE(render_inspect_text(proc::InspectResult{}).empty());
 }
+
+// An fd list the agent could not read is said so, with why and the next
+// step: never an empty table, which would read as a process without files.
+TEST(RenderInspect, UnreadableFdsAreSaidNotAnEmptyTable) {
+  proc::InspectResult r;
+  r.pid = 7;
+  r.comm = "sleep";
+  const std::string why =
+      "permission denied on pid 7: it runs as root (uid 0), the agent as nobody";
+  r.fds_error = why;
+  r.denied = proc::AccessDenied{why, "rerun with --sudo", {"exe", "open files"}};
+  std::string text = render_inspect_text(r);
+  EXPECT_NE(text.find("open files: could not be read: " + why + "\n  hint: rerun with --sudo\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("open files ("), std::string::npos) << text;
+  EXPECT_EQ(text.find("FD  KIND"), std::string::npos) << text;
+  EXPECT_NE(text.find(why + "; not read: exe, open files"), std::string::npos) << text;
+  // A process with no fds at all is an empty table.
+  proc::InspectResult none;
+  none.pid = 8;
+  none.comm = "x";
+  EXPECT_NE(render_inspect_text(none).find("open files (0)"), std::string::npos);
+}
+
+// What ps --name left out of sonde's own is said, with the option that keeps it.
+TEST(RenderPs, SaysWhatOfSondesOwnItLeftOut) {
+  proc::PsResult r;
+  r.total = 10;
+  r.sonde_hidden = 2;
+  std::string text = render_ps_text(r, 0);
+  EXPECT_NE(text.find("2 of sonde's own processes left out (--include-sonde keeps them)"),
+            std::string::npos)
+      << text;
+  r.sonde_hidden = 0;
+  EXPECT_EQ(render_ps_text(r, 0).find("sonde's own"), std::string::npos);
+}

@@ -70,6 +70,14 @@ struct FdEntry {
   std::optional<SocketInfo> socket;  // kind socket
 };
 
+// The parts of a process the agent was refused (another user's process, or
+// one it may not ptrace): why, the next step, and which parts.
+struct AccessDenied {
+  std::string message;             // "permission denied on pid 4242: it runs as root ..."
+  std::string hint;                // your own user's processes, or --sudo
+  std::vector<std::string> parts;  // "exe", "open files", ...
+};
+
 // What could not be read is absent (std::nullopt) and said in notes: a
 // partial result, not a failure.
 struct InspectResult {
@@ -93,8 +101,12 @@ struct InspectResult {
   std::vector<Namespace> namespaces;
   std::vector<FdEntry> fds;
   uint64_t fds_more = 0;
+  // Set when the fd list could not be read at all: why. fds is then empty
+  // and says nothing about the process's files.
+  std::optional<std::string> fds_error;
   std::optional<std::vector<std::string>> env;  // only when asked
   std::vector<std::string> notes;
+  std::optional<AccessDenied> denied;
 };
 
 json to_json(const FdEntry& f);

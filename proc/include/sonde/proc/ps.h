@@ -18,6 +18,9 @@ struct PsOptions {
   std::string sort = "cpu";  // cpu|mem|pid
   long interval_ms = 100;    // 0 = lifetime average like ps aux
   size_t limit = 0;          // 0 = no limit
+  // Leave out this process and those named sonde or sonde-agent, counted in
+  // PsResult::sonde_hidden.
+  bool hide_sonde = false;
   // What the process rows may weigh on the wire; rows past it are left out
   // and counted in "more" (the least busy ones: rows are sorted first).
   size_t budget_bytes = kResultBudgetBytes - (64u << 10);

@@ -20,6 +20,10 @@ struct PsArgs {
   std::string sort = "cpu";  // cpu | mem | pid
   long interval_ms = 100;    // 0: lifetime average, like ps aux
   long limit = 0;            // 0: all
+  // Leave out sonde's own processes (the agent answering, and any process
+  // named sonde or sonde-agent): `ps --name X` is not about the controller
+  // whose command line holds X.
+  bool hide_sonde = false;
 };
 
 json to_json(const PsArgs& a);
@@ -53,6 +57,7 @@ struct PsResult {
   uint64_t more = 0;          // left out to keep the answer bounded
   uint64_t cmdlines_cut = 0;  // rows whose cmdline was cut
   uint64_t mem_total_kb = 0;
+  uint64_t sonde_hidden = 0;  // sonde's own processes left out (PsArgs::hide_sonde)
   std::vector<PsRow> processes;
 };
 

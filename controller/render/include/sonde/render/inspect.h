@@ -9,4 +9,8 @@ namespace sonde::render {
 
 std::string render_inspect_text(const proc::InspectResult& result);
 
+// "permission denied on pid N: WHY; not read: exe, ..., open files": the
+// refusal with the parts it cost, one line.
+std::string denied_text(const proc::AccessDenied& denied);
+
 }  // namespace sonde::render
