@@ -1,5 +1,7 @@
 #include "sonde/common/subprocess.h"
 
+#include "sonde/common/signals.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,6 +18,7 @@
 #include <utility>
 
 #include "sonde/common/io.h"
+#include "sonde/common/signals.h"
 
 namespace sonde {
 namespace {
@@ -30,9 +33,8 @@ void close_fds(unsigned lo, unsigned hi) noexcept {
   if (dir < 0) {
     // No /proc (a bare chroot): every fd up to the limit, the slow way.
     rlimit rl{};
-    unsigned long top = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-                            ? rl.rlim_cur
-                            : 65536;
+    unsigned long top =
+        ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur : 65536;
     for (unsigned long fd = lo; fd < top && fd <= hi; ++fd) ::close(static_cast<int>(fd));
     return;
   }
@@ -46,8 +48,10 @@ void close_fds(unsigned lo, unsigned hi) noexcept {
       unsigned fd = 0;
       bool digits = d->d_name[0] != '\0';
       for (const char* c = d->d_name; *c && digits; ++c) {
-        if (*c < '0' || *c > '9') digits = false;
-        else fd = fd * 10 + static_cast<unsigned>(*c - '0');
+        if (*c < '0' || *c > '9')
+          digits = false;
+        else
+          fd = fd * 10 + static_cast<unsigned>(*c - '0');
       }
       // /proc lists fds in order, so closing them does not skip any.
       if (digits && fd >= lo && fd <= hi && static_cast<int>(fd) != dir)
@@ -248,10 +252,7 @@ Result<RunResult> run_capture(const std::vector<std::string>& argv, int timeout_
 
 std::string describe_wait_status(int st) {
   if (WIFEXITED(st)) return fmt::format("exited with status {}", WEXITSTATUS(st));
-  if (WIFSIGNALED(st)) {
-    const char* name = sigabbrev_np(WTERMSIG(st));
-    return fmt::format("killed by SIG{}", name ? name : std::to_string(WTERMSIG(st)));
-  }
+  if (WIFSIGNALED(st)) return "killed by " + signal_text(WTERMSIG(st));
   return fmt::format("wait status {:#x}", st);
 }
 

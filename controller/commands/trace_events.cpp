@@ -1,7 +1,5 @@
 #include "trace_events.h"
 
-#include <string.h>
-
 #include <csignal>
 
 #include <fmt/format.h>
@@ -11,6 +9,7 @@
 #include "sonde/common/json_read.h"
 #include "sonde/common/json_text.h"
 #include "sonde/common/log.h"
+#include "sonde/common/signals.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {
@@ -57,22 +56,10 @@ std::string attach_note(const TraceEventView& v) {
   return fmt::format("sonde: Process {} {}\n", v.pid, v.type);
 }
 
-namespace {
-
-// "SIGTERM" -> 15, as a shell reports a death by signal (128 + N); 9 when unknown.
-int signal_number(const std::string& name) {
-  for (int sig = 1; sig < 65; ++sig)
-    if (const char* abbrev = ::sigabbrev_np(sig); abbrev && name == std::string("SIG") + abbrev)
-      return sig;
-  return SIGKILL;
-}
-
-}  // namespace
-
 int launched_exit_code(bool cancelled, std::optional<int> code, const std::string& killed_by) {
   if (cancelled || interrupted_by_signal()) return exit_code::kInterrupted;
   if (code) return *code;
-  if (!killed_by.empty()) return 128 + signal_number(killed_by);
+  if (!killed_by.empty()) return 128 + signal_number(killed_by).value_or(SIGKILL);
   return exit_code::kOk;
 }
 

@@ -11,6 +11,7 @@
 #include "ptrace_sampler.h"
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
+#include "sonde/common/signals.h"
 #include "sonde/common/subprocess.h"
 #include "sonde/proc/stat.h"
 #include "sonde/proc/thread.h"
@@ -257,10 +258,7 @@ Result<Profile> run_profile(const ProfileOptions& o, Symbolizer& sym, std::mutex
       prof.notes.push_back(fmt::format("{} {}", o.argv[0], describe_wait_status(*st)));
       // The command's own end: the controller exits with it, as a shell would.
       if (WIFEXITED(*st)) prof.exit_code = WEXITSTATUS(*st);
-      if (WIFSIGNALED(*st)) {
-        const char* abbrev = ::sigabbrev_np(WTERMSIG(*st));
-        prof.killed_by = abbrev ? std::string("SIG") + abbrev : fmt::format("SIG{}", WTERMSIG(*st));
-      }
+      if (WIFSIGNALED(*st)) prof.killed_by = signal_text(WTERMSIG(*st));
     }
     if (prof.comm.empty()) {
       auto slash = o.argv[0].rfind('/');

@@ -1,6 +1,6 @@
 // Signal and sleep syscalls: rt_sigaction, rt_sigprocmask, rt_sigreturn,
 // sigaltstack, rt_sigsuspend, nanosleep, clock_nanosleep, clock_gettime; and
-// the signal names every family uses.
+// the signal names of their arguments (sonde/common/signals.h).
 #include <asm/unistd_64.h>
 
 #include <bit>
@@ -8,32 +8,9 @@
 #include <fmt/format.h>
 
 #include "decode_internal.h"
+#include "sonde/common/signals.h"
 
 namespace sonde::ptrace {
-namespace {
-
-constexpr const char* kSignals[] = {
-    nullptr,     "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",   "SIGTRAP", "SIGABRT", "SIGBUS",
-    "SIGFPE",    "SIGKILL", "SIGUSR1",   "SIGSEGV", "SIGUSR2",  "SIGPIPE", "SIGALRM", "SIGTERM",
-    "SIGSTKFLT", "SIGCHLD", "SIGCONT",   "SIGSTOP", "SIGTSTP",  "SIGTTIN", "SIGTTOU", "SIGURG",
-    "SIGXCPU",   "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",   "SIGPWR",  "SIGSYS",
-};
-
-}  // namespace
-
-const char* signal_name(int sig) {
-  if (sig > 0 && sig < 32) return kSignals[sig];
-  if (sig == 32) return "SIGRTMIN";
-  // strace numbers the real-time signals from the kernel's SIGRTMIN (32).
-  static const auto* rt = [] {
-    auto* names = new std::string[33];
-    for (int i = 1; i <= 32; ++i) names[i] = fmt::format("SIGRT_{}", i);
-    return names;
-  }();
-  if (sig > 32 && sig <= 64) return rt[sig - 32].c_str();
-  return nullptr;
-}
-
 namespace detail {
 namespace {
 

@@ -3,15 +3,11 @@
 #include <signal.h>
 #include <string.h>
 
+#include "sonde/common/signals.h"
 #include "sonde/ptrace/syscalls.h"
 #include "tracer_internal.h"
 
 namespace sonde::ptrace {
-
-std::string sig_text(int sig) {
-  const char* n = sigabbrev_np(sig);
-  return n ? std::string("SIG") + n : "SIG" + std::to_string(sig);
-}
 
 void TraceEvent::reset(Type t, pid_t p) {
   type = t;
@@ -69,14 +65,15 @@ json to_json(TraceEvent& ev) {
     }
     case Type::kSignal: {
       json j = {
-          {"type", "signal"}, {"pid", ev.pid}, {"sig", sig_text(ev.sig)}, {"ts_ns", ev.ts_ns}};
+          {"type", "signal"}, {"pid", ev.pid}, {"sig", signal_text(ev.sig)}, {"ts_ns", ev.ts_ns}};
       if (ev.group_stop) j["group_stop"] = true;
       return j;
     }
     case Type::kExit:
       return {{"type", "exit"}, {"pid", ev.pid}, {"code", ev.code}, {"ts_ns", ev.ts_ns}};
     case Type::kKilled:
-      return {{"type", "killed"}, {"pid", ev.pid}, {"sig", sig_text(ev.sig)}, {"ts_ns", ev.ts_ns}};
+      return {
+          {"type", "killed"}, {"pid", ev.pid}, {"sig", signal_text(ev.sig)}, {"ts_ns", ev.ts_ns}};
     case Type::kAttached:
       return {{"type", "attached"}, {"pid", ev.pid}, {"tids", ev.tids}, {"ts_ns", ev.ts_ns}};
     case Type::kDetached:

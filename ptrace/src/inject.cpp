@@ -98,17 +98,6 @@ std::optional<int> errno_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-std::optional<int> signal_from_name(std::string_view name) {
-  if (auto v = to_u64(name); v && *v > 0 && *v < 65) return static_cast<int>(*v);
-  for (int s = 1; s < 65; ++s) {
-    const char* n = signal_name(s);
-    if (!n) continue;
-    std::string_view full(n);
-    if (name == full || (full.substr(0, 3) == "SIG" && name == full.substr(3))) return s;
-  }
-  return std::nullopt;
-}
-
 std::optional<InjectWhen> parse_when(std::string_view expr) {
   InjectWhen w;
   std::string_view step;
@@ -229,7 +218,7 @@ Result<InjectRule> parse_inject_rule(std::string_view expr, bool fault) {
       r.retval = *v;
       acted = true;
     } else if (key == "signal") {
-      auto s = signal_from_name(val);
+      auto s = signal_number(val);
       if (!s) return bad(fmt::format("unknown signal `{}`", val), "e.g. signal=SIGUSR1");
       r.signal = *s;
       acted = true;

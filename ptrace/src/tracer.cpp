@@ -8,6 +8,7 @@
 #include <cstring>
 #include <thread>
 
+#include "sonde/common/signals.h"
 #include "tracer_internal.h"
 
 namespace sonde::ptrace {
@@ -136,7 +137,7 @@ Result<json> Tracer::run() {
                         "check the command and its PATH on the target");
     WaitStatus cs(child_status_);
     if (child_status_ >= 0 && cs.exited()) out["exit_code"] = cs.exit_code();
-    if (child_status_ >= 0 && cs.killed()) out["killed_by"] = sig_text(cs.term_signal());
+    if (child_status_ >= 0 && cs.killed()) out["killed_by"] = signal_text(cs.term_signal());
   }
   out["notes"] = notes_;
   return out;

@@ -60,9 +60,6 @@ class VmReader : public MemReader {
   pid_t pid_;
 };
 
-// "SIGCHLD", or "SIG<n>" for numbers without a name.
-std::string sig_text(int sig);
-
 // The seccomp-bpf program for a launch: trace the selected syscalls (and
 // execve, to see the exec), allow the rest. Empty when the selection does not
 // fit one program (its jump offsets are 8-bit).

@@ -2,6 +2,7 @@
 
 #include "sonde/common/io.h"
 #include "sonde/common/sha256.h"
+#include "sonde/common/signals.h"
 #include "sonde/common/subprocess.h"
 
 namespace sonde {
@@ -56,6 +57,21 @@ TEST(HumanBytes, Formats) {
   EXPECT_EQ(human_bytes(512), "512B");
   EXPECT_EQ(human_bytes(1536), "1.5K");
   EXPECT_EQ(human_bytes(300ull << 20), "300M");
+}
+
+TEST(Signals, NamesBothWays) {
+  EXPECT_STREQ(signal_name(11), "SIGSEGV");
+  EXPECT_STREQ(signal_name(32), "SIGRTMIN");
+  EXPECT_STREQ(signal_name(34), "SIGRT_2");  // strace's numbering
+  EXPECT_EQ(signal_name(0), nullptr);
+  EXPECT_EQ(signal_name(65), nullptr);
+  EXPECT_EQ(signal_text(9), "SIGKILL");
+  EXPECT_EQ(signal_text(99), "SIG99");
+  for (const char* n : {"SIGSEGV", "SEGV", "11"}) EXPECT_EQ(signal_number(n), 11) << n;
+  EXPECT_EQ(signal_number("SIGRT_1"), 33);
+  for (int s = 1; s <= 64; ++s) EXPECT_EQ(signal_number(signal_text(s)), s) << s;
+  for (const char* bad : {"", "0", "65", "SIG", "FOO", "11x", "-9"})
+    EXPECT_FALSE(signal_number(bad)) << bad;
 }
 
 }  // namespace

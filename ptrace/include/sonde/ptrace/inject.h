@@ -64,9 +64,8 @@ struct InjectRule {
 // hint in strace's terms.
 Result<InjectRule> parse_inject_rule(std::string_view expr, bool fault = false);
 
-// ERRNO by name ("ENOENT") or number; SIG by name ("SIGUSR1", "USR1") or number.
+// ERRNO by name ("ENOENT") or number. (A signal by name: sonde::signal_number.)
 std::optional<int> errno_from_name(std::string_view name);
-std::optional<int> signal_from_name(std::string_view name);
 
 // "2..6+2" and friends; nullopt when malformed.
 std::optional<InjectWhen> parse_when(std::string_view expr);

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "sonde/common/frame.h"
+#include "sonde/common/signals.h"
 #include "sonde/ptrace/remote_ptr.h"
 
 namespace sonde::ptrace {
@@ -42,8 +43,8 @@ std::optional<uint32_t> class_from_name(std::string_view name);
 // "ENOENT"; nullptr if unknown.
 const char* errno_name(int err);
 
-// "SIGCHLD"; nullptr if not a signal number (real-time ones: "SIGRT_3").
-const char* signal_name(int sig);
+// Signal names: sonde::signal_name (sonde/common/signals.h).
+using sonde::signal_name;
 
 // Reads tracee memory (process_vm_readv in the tracer). Returns bytes read,
 // or -1; a short or failed read must be survivable (unmapped, hostile).
