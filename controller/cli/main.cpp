@@ -143,7 +143,10 @@ int usage_error(const std::string& command, bool json_out, std::string message, 
 // peer's fault: a protocol error naming the op, not an internal error.
 int run_command(const CommandSpec& spec, CommandContext& ctx) {
   try {
-    return spec.run(ctx);
+    int code = spec.run(ctx);
+    // Ctrl-C ends every command with 130, after what it gathered is printed.
+    if (code == exit_code::kOk && interrupted_by_signal()) return exit_code::kInterrupted;
+    return code;
   } catch (const json::exception& e) {
     if (last_read_op().empty()) throw;  // no agent data read yet: our own bug
     return ctx.fail(malformed_reply(last_read_op(), "result", e.what()));

@@ -235,6 +235,36 @@ TEST(TraceHabits, TheLaunchedCommandsExitStatusIsSondes) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(TraceHabits, CtrlCEndsProfileWith130AsEveryCommand) {
+  std::string dir = ::testing::TempDir() + "/sonde-int-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  SpawnOptions o;
+  o.pipe_stdin = false;
+  o.pipe_stderr = true;
+  // -v: a progress line every second, not every 10 s, on a pipe.
+  auto s = spawn({std::string(SONDE_BIN_DIR) + "/sonde", "-v", "profile", "local", "-o",
+                  dir + "/p.folded", "--duration", "60s", "--", "sleep", "30"},
+                 o);
+  ASSERT_TRUE(s.ok());
+  // Sampling once the progress line says so.
+  std::string err;
+  char buf[4096];
+  long deadline = mono_ms() + 20000;
+  while (mono_ms() < deadline && !contains(err, "elapsed")) {
+    auto n = read_some(s->err().get(), buf, sizeof buf);
+    if (!n.ok() || *n == 0) break;
+    err.append(buf, *n);
+  }
+  ASSERT_TRUE(contains(err, "elapsed")) << err;
+  ::kill(s->pid(), SIGINT);
+  auto st = s->wait(20000);
+  ASSERT_TRUE(st) << "sonde profile did not end on Ctrl-C";
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 130) << *st;
+  // What was gathered is written first.
+  EXPECT_TRUE(std::filesystem::exists(dir + "/p.folded"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(TraceHabits, FfWritesEachProcessToItsOwnFile) {
   REQUIRE_PTRACE();
   std::string dir = ::testing::TempDir() + "/sonde-ff-" + std::to_string(::getpid());
