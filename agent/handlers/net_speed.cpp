@@ -3,7 +3,8 @@
 // token in an event, accepts the one connection that presents the token
 // (anything else is reset), runs the sender or receiver loop of net/speed.h
 // and returns its own view (bytes, intervals, the sender's TCP_INFO): the
-// SpeedListening event and SpeedResult of net/speed_contract.h.
+// SpeedListening event, SpeedProgress events while the test runs, and the
+// SpeedResult of net/speed_contract.h.
 //
 // The agent otherwise never listens on a network port (DESIGN.md): this
 // listener lives for at most accept_timeout_ms before the test starts and is
@@ -129,6 +130,10 @@ void register_net_speed(Registry& reg) {
                    "the test connection asked for another direction, duration or count than "
                    "the request",
                    {}};
+    // The controller's progress line shows our side too (the receiver's
+    // count when it uploads): a small event as each phase starts and once
+    // an interval, never per send or recv.
+    opt.on_progress = [&ctx](const net::SpeedProgress& p) { ctx.emit(net::to_json(p)); };
     auto run = net::speed_serve(fd.get(), h, opt);
     if (!run) return run.error();
 

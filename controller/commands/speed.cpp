@@ -18,6 +18,9 @@
 // role, bytes, seconds, gbps, intervals, peer_bytes, tcp_info), "notes";
 // when failed: "reason", "hint", "code"; when n/a: "reason"}.
 // Exit 0 when every path that applies was measured, 1 when one failed.
+//
+// While a test runs, stderr shows where it is (SpeedStatus below), never
+// stdout: --json output stays one document.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -29,9 +32,11 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "../cli/command.h"
+#include "../cli/status_line.h"
 #include "../transport/forward.h"
 #include "../transport/libssh.h"
 #include "../transport/ssh_connection.h"
@@ -54,7 +59,7 @@ struct SpeedPlan {
   std::string address;     // where to connect for the direct path; empty: find out
   std::string bind;        // where the agent listens for the direct path; empty: its choice
   bool address_from_agent = false;  // --via without --address: the agent's own address
-  bool intervals = false;
+  bool intervals = false;           // a line per second on stdout
   bool json = false;
   bool ssh_follows = false;  // the SSH path is measured after the direct one
 };
@@ -63,6 +68,84 @@ struct SpeedEndpoint {
   sockaddr_storage ss{};
   socklen_t len = 0;
   std::string text;
+};
+
+// Where the tests are, on stderr (cli/status_line.h): which test, its phase,
+// bytes and rate at this end and, from the agent's progress events, at the
+// other. On a terminal the line is redrawn in place as it changes. In a log
+// it is a line as each test connects, starts its bulk phase and ends, and one
+// every kPlainLineMs between; with --intervals (its lines on stdout already
+// say every second) only as each test connects and ends. A fleet host's
+// captured stderr gets none of it: the fleet has its own progress line.
+class SpeedStatus {
+ public:
+  static constexpr long kPlainLineMs = 5000;
+  static constexpr long kRedrawMs = 200;
+
+  SpeedStatus(FILE* err, const SpeedPlan& plan)
+      : line_(err),
+        shown_(err == stderr),
+        in_place_(line_.tty() && !plan.intervals),
+        quiet_(plan.intervals) {
+    live_.duration_ms = plan.duration_ms;
+    live_.rtt_count = plan.rtt_count;
+  }
+
+  // A new test, and what it waits for first (only a terminal shows that).
+  void begin(const std::string& label, const std::string& step) {
+    live_ = render::SpeedLive{label, live_.duration_ms, live_.rtt_count, step, {}, {}};
+    if (in_place_) draw();
+  }
+  // Its connection is being made: shown everywhere.
+  void connecting(const std::string& step) {
+    live_.step = step;
+    draw();
+  }
+  void mine(const net::SpeedProgress& p) {
+    bool new_phase = !live_.mine || live_.mine->phase != p.phase;
+    live_.mine = p;
+    long now = monotonic_ms();
+    if (in_place_) {
+      if (new_phase || now - shown_ms_ >= kRedrawMs) draw();
+    } else if (!quiet_) {
+      // The round trips and the wait for the receiver's count mostly take
+      // milliseconds: a line of their own only when they last.
+      if ((new_phase && p.phase == net::SpeedPhase::kBulk) || now - shown_ms_ >= kPlainLineMs)
+        draw();
+    }
+  }
+  // Shown with this end's next update.
+  void agent(const net::SpeedProgress& p) { live_.agent = p; }
+  void done(const net::SpeedPath& p) {
+    if (shown_) line_.show(render::render_speed_done(p), true);
+  }
+  void end() { line_.end(); }
+
+  // The agent's events of a test: progress goes to agent(); any other kind
+  // (the listening event came before) is skipped.
+  EventHandler agent_events() {
+    return [this](const json& e) -> Status {
+      if (net::speed_event_kind(e) != "progress") return ok_status();
+      // The line is the only reader: one that does not read is left out
+      // rather than failing the test (the result is read strictly).
+      if (auto p = net::speed_progress_from_json(e)) agent(*p);
+      return ok_status();
+    };
+  }
+
+ private:
+  void draw() {
+    if (!shown_) return;
+    line_.show(render::render_speed_progress(live_), !in_place_);
+    shown_ms_ = monotonic_ms();
+  }
+
+  StatusLine line_;
+  bool shown_;
+  bool in_place_;
+  bool quiet_;
+  render::SpeedLive live_;
+  long shown_ms_ = 0;
 };
 
 Result<SpeedEndpoint> resolve(const std::string& host, int port) {
@@ -149,6 +232,21 @@ std::string ssh_peer_address(SshConnection& conn) {
   return a;
 }
 
+// Without blocking: hands the request's events to on_event and, once it has
+// ended, keeps its answer (the agent's view, or why it failed) in *answer.
+void poll_answer(Session& s, uint64_t id, const EventHandler& on_event, bool* answered,
+                 Result<json>* answer) {
+  if (*answered) return;
+  auto r = s.poll(id, on_event);
+  if (!r) {
+    *answer = r.error();
+    *answered = true;
+  } else if (*r) {
+    *answer = std::move(**r);
+    *answered = true;
+  }
+}
+
 // Ends a request whose test will not happen, and takes its answer.
 void cancel_and_reap(Session& s, uint64_t id) {
   (void)s.cancel(id);
@@ -161,6 +259,9 @@ Result<net::SpeedListening> wait_listening(Session& s, uint64_t id) {
   std::optional<net::SpeedListening> ev;
   bool malformed = false;
   auto on_event = [&](const json& e) -> Status {
+    // A kind this controller does not know is a newer agent's: skipped.
+    if (std::string kind = net::speed_event_kind(e); !kind.empty() && kind != "listening")
+      return ok_status();
     auto l = net::speed_listening_from_json(e);
     if (!l) {
       malformed = true;
@@ -244,8 +345,11 @@ net::SpeedHeader header_for(const SpeedPlan& plan, net::SpeedDirection dir,
 }
 
 // Direct TCP from here to the agent's listener on the target's address.
-net::SpeedPath run_direct(Session& s, const SpeedPlan& plan, net::SpeedDirection dir) {
+net::SpeedPath run_direct(Session& s, const SpeedPlan& plan, net::SpeedDirection dir,
+                          SpeedStatus& status) {
   net::SpeedPath p = base("direct", dir);
+  std::string label = fmt::format("direct {}", net::direction_name(dir));
+  status.begin(label, "asking the agent to listen");
   auto id = s.send_request("net.speed", request_args(plan, dir, plan.bind, plan.timeout_ms + 15000,
                                                      numeric_address(plan.address)));
   if (!id) return failed(p, id.error());
@@ -273,21 +377,34 @@ net::SpeedPath run_direct(Session& s, const SpeedPlan& plan, net::SpeedDirection
     return failed(p, to.error());
   }
   p.address = to->text;
+  status.connecting("connecting to " + to->text);
   auto fd = connect_classified(*to, plan.timeout_ms,
                                plan.ssh_follows ? "; the SSH path still measures" : "");
   if (!fd) {
     cancel_and_reap(s, *id);
     return failed(p, fd.error());
   }
-  std::string label = fmt::format("direct {}", net::direction_name(dir));
-  auto run =
-      net::speed_client(fd->get(), h, client_options(plan, label, [] { return interrupted(); }));
+  net::SpeedOptions opt = client_options(plan, label, [] { return interrupted(); });
+  // The loop runs on this thread, so the agent's events are read here, as
+  // each phase starts and once a second: never per send or recv. An answer
+  // that comes meanwhile (the agent failed) is kept for below.
+  bool answered = false;
+  Result<json> answer = Error{errc::kInternal, "no answer", {}};
+  const EventHandler agent_events = status.agent_events();
+  opt.on_progress = [&](const net::SpeedProgress& pr) {
+    poll_answer(s, *id, agent_events, &answered, &answer);
+    status.mine(pr);
+  };
+  auto run = net::speed_client(fd->get(), h, opt);
   fd->reset();
   if (!run) {
-    cancel_and_reap(s, *id);
+    if (!answered) cancel_and_reap(s, *id);
+    // The agent's reason is the better one when it failed first.
+    if (answered && !answer.ok()) return failed(p, answer.error());
     return failed(p, run.error());
   }
-  auto agent = read_reply(s.wait(*id, {}, 30000), net::speed_result_from_json);
+  if (!answered) answer = s.wait(*id, agent_events, 30000);
+  auto agent = read_reply(answer, net::speed_result_from_json);
   if (!agent) return failed(p, agent.error());
   net::set_figures(p, dir, *run, *agent, true);
   return p;
@@ -305,14 +422,17 @@ net::SpeedPath run_direct(Session& s, const SpeedPlan& plan, net::SpeedDirection
 // forwarder. The loopback hop costs a copy, the same for both directions, and
 // is small next to the SSH cipher.
 net::SpeedPath run_ssh(Session& s, const SpeedPlan& plan, net::SpeedDirection dir,
-                       SshConnection& conn) {
+                       SshConnection& conn, SpeedStatus& status) {
   net::SpeedPath p = base("ssh", dir);
+  std::string label = fmt::format("ssh {}", net::direction_name(dir));
+  status.begin(label, "asking the agent to listen");
   auto id = s.send_request("net.speed", request_args(plan, dir, "127.0.0.1", 20000));
   if (!id) return failed(p, id.error());
   auto ev = wait_listening(s, *id);
   if (!ev) return failed(p, ev.error());
   p.agent_listen = net::host_port(ev->address, ev->port);
   p.address = fmt::format("{} -> 127.0.0.1:{}", conn.label(), ev->port);
+  status.connecting(fmt::format("through {} to the agent's 127.0.0.1:{}", conn.label(), ev->port));
   net::SpeedHeader h = header_for(plan, dir, *ev);
   ForwardSpec spec;
   spec.remote_port = ev->port;
@@ -326,8 +446,24 @@ net::SpeedPath run_ssh(Session& s, const SpeedPlan& plan, net::SpeedDirection di
 
   std::atomic<bool> stop{false}, done{false};
   Result<net::SpeedRun> run = Error{errc::kInternal, "the test did not run", {}};
-  std::string label = fmt::format("ssh {}", net::direction_name(dir));
   net::SpeedOptions opt = client_options(plan, label, [&stop] { return stop.load(); });
+  // The measurer only queues its progress (a few items a second); this
+  // thread shows it from the loop's tick, with the agent's events.
+  std::mutex progress_mu;
+  std::vector<net::SpeedProgress> progress;
+  opt.on_progress = [&](const net::SpeedProgress& pr) {
+    std::lock_guard<std::mutex> g(progress_mu);
+    progress.push_back(pr);
+  };
+  auto drain_progress = [&] {
+    std::vector<net::SpeedProgress> mine;
+    {
+      std::lock_guard<std::mutex> g(progress_mu);
+      mine.swap(progress);
+    }
+    for (const auto& pr : mine) status.mine(pr);
+  };
+  const EventHandler agent_events = status.agent_events();
   const int local_port = (*fw)->local_port();
   std::thread measurer([&] {
     auto to = resolve("127.0.0.1", local_port);
@@ -348,18 +484,12 @@ net::SpeedPath run_ssh(Session& s, const SpeedPlan& plan, net::SpeedDirection di
       },
       [&](const ForwardStats& fs) {
         if (!agent_done) {
-          auto r = s.poll(*id);
-          if (!r) {
-            agent = r.error();
-            agent_done = true;
-          } else if (*r) {
-            agent = std::move(**r);
-            agent_done = true;
-          }
+          poll_answer(s, *id, agent_events, &agent_done, &agent);
           if (agent_done && !agent.ok()) stop = true;
         }
         if (fs.failed) stop = true;  // sshd would not open the channel
         if (monotonic_ms() > deadline) stop = true;
+        drain_progress();
       });
   if (interrupted() || !st.ok()) stop = true;
   const ForwardStats fs = (*fw)->stats();
@@ -383,7 +513,7 @@ net::SpeedPath run_ssh(Session& s, const SpeedPlan& plan, net::SpeedDirection di
     if (agent_done && !agent.ok()) return failed(p, agent.error());
     return failed(p, run.error());
   }
-  if (!agent_done) agent = s.wait(*id, {}, 30000);
+  if (!agent_done) agent = s.wait(*id, agent_events, 30000);
   auto view = read_reply(agent, net::speed_result_from_json);
   if (!view) return failed(p, view.error());
   net::set_figures(p, dir, *run, *view, false);
@@ -486,12 +616,17 @@ CommandSpec speed_command() {
     report.agent_host = session.host();
     report.duration_ms = plan.duration_ms;
     report.rtt_count = plan.rtt_count;
+    SpeedStatus status(ctx.err, plan);
     for (auto dir : dirs) {
       if (interrupted()) break;
-      report.paths.push_back(run_direct(session, plan, dir));
+      report.paths.push_back(run_direct(session, plan, dir, status));
+      status.done(report.paths.back());
       if (interrupted()) break;
-      if (ssh) report.paths.push_back(run_ssh(session, plan, dir, *ssh));
+      if (!ssh) continue;
+      report.paths.push_back(run_ssh(session, plan, dir, *ssh, status));
+      status.done(report.paths.back());
     }
+    status.end();
     if (!ssh) {
       net::SpeedPath na;
       na.path = "ssh";

@@ -11,7 +11,52 @@ std::string ms(double us) {
   return fmt::format("{:.3f}", us / 1000.0);
 }
 
+// Gbit/s down to 1, then Mbit/s: a slow link's rate keeps its digits.
+std::string rate(double gbps) {
+  return gbps >= 1 ? fmt::format("{:.2f} Gbit/s", gbps) : fmt::format("{:.1f} Mbit/s", gbps * 1e3);
+}
+
+// One end's bulk figures: "2.8G sent, 23.10 Gbit/s".
+std::string bulk_text(const net::SpeedProgress& p) {
+  const char* verb = p.sender ? "sent" : "received";
+  if (p.seconds <= 0) return fmt::format("{} {}", human_bytes(p.bytes), verb);
+  return fmt::format("{} {}, {}", human_bytes(p.bytes), verb, rate(p.gbps));
+}
+
 }  // namespace
+
+std::string render_speed_progress(const SpeedLive& l) {
+  std::string out = "sonde: " + l.label + ": ";
+  if (!l.mine) return out + terminal_safe(l.step);
+  const net::SpeedProgress& m = *l.mine;
+  switch (m.phase) {
+    case net::SpeedPhase::kRoundTrips:
+      if (m.round_trips == 0) return out + fmt::format("timing {} round trips", l.rtt_count);
+      return out + fmt::format("round trips {}/{}", m.round_trips, l.rtt_count);
+    case net::SpeedPhase::kTrailer:
+      return out + fmt::format("{} {} in {:.1f} s; waiting for the receiver's count",
+                               human_bytes(m.bytes), m.sender ? "sent" : "received", m.seconds);
+    case net::SpeedPhase::kBulk:
+      break;
+  }
+  if (m.seconds <= 0 && m.bytes == 0)
+    out += fmt::format("{} for {:g} s", m.sender ? "sending" : "receiving", l.duration_ms / 1000.0);
+  else
+    out += fmt::format("{:.0f} s of {:g} s, {}", m.seconds, l.duration_ms / 1000.0, bulk_text(m));
+  if (l.agent && l.agent->phase != net::SpeedPhase::kRoundTrips && l.agent->bytes > 0)
+    out += fmt::format("; agent at {:.0f} s: {}", l.agent->seconds, bulk_text(*l.agent));
+  return out;
+}
+
+std::string render_speed_done(const net::SpeedPath& p) {
+  std::string label =
+      p.path + (p.direction ? std::string(" ") + net::direction_name(*p.direction) : std::string());
+  if (p.status == "ok")
+    return fmt::format("sonde: {}: {}, {} in {:.1f} s", label, rate(p.gbps), human_bytes(p.bytes),
+                       p.seconds);
+  if (p.status == "n/a") return fmt::format("sonde: {}: n/a ({})", label, terminal_safe(p.reason));
+  return fmt::format("sonde: {}: failed: {}", label, terminal_safe(p.reason));
+}
 
 std::string render_speed(const net::SpeedReport& r) {
   std::string out;

@@ -118,6 +118,32 @@ Status write_exact(int fd, const void* buf, size_t len, long deadline, const Spe
   return ok_status();
 }
 
+void report(const SpeedOptions& opt, SpeedPhase phase, bool sender, uint64_t bytes = 0,
+            double seconds = 0) {
+  if (!opt.on_progress) return;
+  SpeedProgress p;
+  p.phase = phase;
+  p.sender = sender;
+  p.bytes = bytes;
+  p.seconds = seconds;
+  opt.on_progress(p);
+}
+
+// The round trips' progress: at the first, then about every interval_ms
+// (a slow link's hundred round trips take many seconds). Called between
+// round trips, never inside the timed part.
+void report_round_trips(const SpeedOptions& opt, bool sender, uint32_t done, long* next_ms) {
+  if (!opt.on_progress) return;
+  long now = monotonic_ms();
+  if (done != 0 && now < *next_ms) return;
+  *next_ms = now + opt.interval_ms;
+  SpeedProgress p;
+  p.phase = SpeedPhase::kRoundTrips;
+  p.sender = sender;
+  p.round_trips = done;
+  opt.on_progress(p);
+}
+
 // Interval bookkeeping shared by the sender and the receiver.
 class Intervals {
  public:
@@ -166,6 +192,16 @@ class Intervals {
     }
     list_.push_back(iv);
     if (opt_.on_interval) opt_.on_interval(iv);
+    closed_bytes_ += bytes_;
+    if (opt_.on_progress) {
+      SpeedProgress p;
+      p.phase = SpeedPhase::kBulk;
+      p.sender = sender_;
+      p.bytes = closed_bytes_;
+      p.seconds = iv.end_s;
+      p.gbps = iv.gbps;
+      opt_.on_progress(p);
+    }
     bytes_ = 0;
     mark_ = t;
     while (next_ <= t) next_ += step_;
@@ -175,7 +211,8 @@ class Intervals {
   bool sender_;
   const SpeedOptions& opt_;
   double start_, mark_, next_, step_;
-  uint64_t bytes_ = 0;
+  uint64_t bytes_ = 0;         // in the open interval
+  uint64_t closed_bytes_ = 0;  // in the intervals before it
   int64_t retrans_ = 0;
   std::vector<SpeedInterval> list_;
 };
@@ -217,10 +254,12 @@ Status bulk(int fd, bool we_send, const SpeedHeader& h, const SpeedOptions& opt,
   // what iperf3 sends, with Nagle on (its default), so the figures compare.
   int zero = 0;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &zero, sizeof zero);
+  report(opt, SpeedPhase::kBulk, we_send);
   if (we_send) {
     auto r = speed_send(fd, h.duration_ms, opt);
     if (!r) return r.error();
     *out = std::move(*r);
+    report(opt, SpeedPhase::kTrailer, true, out->bytes, out->seconds);
     auto peer = read_trailer(fd, opt);
     if (!peer) return peer.error();
     out->peer_bytes = *peer;
@@ -234,6 +273,24 @@ Status bulk(int fd, bool we_send, const SpeedHeader& h, const SpeedOptions& opt,
 }
 
 }  // namespace
+
+const char* phase_name(SpeedPhase p) {
+  switch (p) {
+    case SpeedPhase::kRoundTrips:
+      return "round_trips";
+    case SpeedPhase::kBulk:
+      return "bulk";
+    case SpeedPhase::kTrailer:
+      return "trailer";
+  }
+  return "bulk";
+}
+
+std::optional<SpeedPhase> phase_from_string(const std::string& s) {
+  for (auto p : {SpeedPhase::kRoundTrips, SpeedPhase::kBulk, SpeedPhase::kTrailer})
+    if (s == phase_name(p)) return p;
+  return std::nullopt;
+}
 
 const char* direction_name(SpeedDirection d) {
   return d == SpeedDirection::kDownload ? "download" : "upload";
@@ -444,7 +501,9 @@ Result<SpeedRun> speed_client(int fd, const SpeedHeader& h, const SpeedOptions& 
 
   uint8_t ping[kSpeedPingLen] = {}, pong[kSpeedPingLen];
   run.rtt_us.reserve(h.rtt_count);
+  long next_report = 0;
   for (uint32_t i = 0; i < h.rtt_count; ++i) {
+    report_round_trips(opt, h.direction == SpeedDirection::kUpload, i, &next_report);
     put_be32(ping, i);
     long deadline = monotonic_ms() + opt.io_timeout_ms;
     auto t0 = std::chrono::steady_clock::now();
@@ -514,7 +573,9 @@ Result<SpeedRun> speed_serve(int fd, const SpeedHeader& h, const SpeedOptions& o
       !st.ok())
     return st.error();
   uint8_t ping[kSpeedPingLen];
+  long next_report = 0;
   for (uint32_t i = 0; i < h.rtt_count; ++i) {
+    report_round_trips(opt, h.direction == SpeedDirection::kDownload, i, &next_report);
     long deadline = monotonic_ms() + opt.io_timeout_ms;
     if (auto st = read_exact(fd, ping, sizeof ping, deadline, opt, "round trip"); !st.ok())
       return st.error();

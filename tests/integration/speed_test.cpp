@@ -5,12 +5,21 @@
 // direct path is reported failed with the reason, exit 1, no hang. Asserts on
 // content (byte counts agree across both ends, paths and reasons); never on
 // how fast.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <memory>
+#include <sstream>
 #include <string>
 
+#include "agent_client.h"
+#include "sonde/common/fd.h"
 #include "sonde/common/frame.h"
+#include "sonde/common/protocol.h"
+#include "sonde/net/speed.h"
+#include "sonde/net/speed_contract.h"
 #include "support/contains.h"
 #include "support/netlab.h"
 #include "support/sshd_fixture.h"
@@ -91,6 +100,124 @@ TEST(SpeedLocal, ReverseAndTextOutput) {
   EXPECT_TRUE(contains(r.out, "n/a (local target)")) << r.out;
   EXPECT_TRUE(contains(r.out, "[direct download]")) << "interval lines:\n" << r.out;
   EXPECT_TRUE(contains(r.out, "summary: direct download")) << r.out;
+}
+
+// The rate as the progress line prints it.
+std::string rate_text(double gbps) {
+  return gbps >= 1 ? fmt::format("{:.2f} Gbit/s", gbps) : fmt::format("{:.1f} Mbit/s", gbps * 1e3);
+}
+
+std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// A test of a few seconds says on stderr where it is (stderr is a pipe here:
+// plain lines, nothing redrawn), and ends with its rate; stdout stays the
+// one JSON document, with none of it.
+TEST(SpeedLocal, ProgressOnStderrStdoutStaysOneJsonDocument) {
+  auto r = run_sonde({"speed", "local", "--duration", "3s", "--rtt-count", "20", "--json"}, kNoSsh,
+                     30000);
+  ASSERT_EQ(r.exit_code, 0) << describe(r) << r.out;
+  json j = parse(r.out);
+  ASSERT_TRUE(j.is_object()) << "stdout is one JSON document:\n" << r.out;
+  EXPECT_FALSE(contains(r.out, "sonde: ")) << r.out;
+  const json* d = find_path(j, "direct", "upload");
+  ASSERT_NE(d, nullptr) << r.out;
+  ASSERT_EQ(d->value("status", ""), "ok") << d->dump();
+
+  EXPECT_EQ(r.err.find('\r'), std::string::npos) << "no line redrawn in place:\n" << r.err;
+  EXPECT_EQ(r.err.find('\033'), std::string::npos) << "no terminal codes:\n" << r.err;
+  auto lines = lines_of(r.err);
+  for (const auto& l : lines) EXPECT_EQ(l.rfind("sonde: ", 0), 0u) << l;
+  ASSERT_GE(lines.size(), 3u) << r.err;
+  EXPECT_EQ(lines[0], "sonde: direct upload: connecting to " + d->value("address", "")) << r.err;
+  EXPECT_TRUE(contains(r.err, "sonde: direct upload: sending for 3 s\n")) << r.err;
+  // The last line is the test's figures, as the result has them.
+  EXPECT_EQ(
+      lines.back(),
+      fmt::format("sonde: direct upload: {}, {} in {:.1f} s", rate_text(d->value("gbps", 0.0)),
+                  human_bytes(d->value("bytes", 0ULL)), d->value("seconds", 0.0)))
+      << r.err;
+}
+
+// --intervals prints each second on stdout already: stderr only says where
+// each test connects and how it ended.
+TEST(SpeedLocal, WithIntervalsStderrHasOnlyEachTestsEnds) {
+  auto r = run_sonde({"speed", "local", "--duration", "1500ms", "--intervals"}, kNoSsh, 30000);
+  ASSERT_EQ(r.exit_code, 0) << describe(r) << r.out;
+  EXPECT_TRUE(contains(r.out, "[direct upload]")) << r.out;
+  EXPECT_FALSE(contains(r.out, "sonde: ")) << r.out;
+  auto lines = lines_of(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  EXPECT_TRUE(contains(lines[0], "sonde: direct upload: connecting to 127.0.0.1:")) << r.err;
+  EXPECT_TRUE(contains(lines[1], "sonde: direct upload: ") && contains(lines[1], "bit/s")) << r.err;
+}
+
+// The agent's end says where it is as the test runs: progress events after
+// the listening one (its round trips, then its bulk phase with the count so
+// far), before the result, the count never past the result's.
+TEST(SpeedAgent, ProgressEventsWhileTheTestRuns) {
+  AgentClient a;
+  ASSERT_TRUE(a.started());
+  ASSERT_TRUE(a.recv().has_value()) << "hello";
+  net::SpeedArgs args;
+  args.direction = net::SpeedDirection::kUpload;
+  args.duration_ms = 1500;
+  args.rtt_count = 10;
+  args.accept_timeout_ms = 10000;
+  args.bind = "127.0.0.1";
+  ASSERT_TRUE(a.send(make_request(1, "net.speed", net::to_json(args))));
+  auto first = a.recv(10000);
+  ASSERT_TRUE(first.has_value());
+  ASSERT_EQ((*first)["kind"], "event") << first->dump();
+  auto listening = net::speed_listening_from_json((*first)["data"]);
+  ASSERT_TRUE(listening) << listening.error().message;
+
+  ScopedFd c(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(listening->port));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(c.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  net::SpeedHeader h;
+  h.token = listening->token;
+  h.direction = args.direction;
+  h.duration_ms = static_cast<uint32_t>(args.duration_ms);
+  h.rtt_count = static_cast<uint32_t>(args.rtt_count);
+  auto run = net::speed_client(c.get(), h, net::SpeedOptions{});
+  ASSERT_TRUE(run.ok()) << run.error().message;
+
+  std::vector<json> events;
+  auto fin = a.recv_final(1, 10000, &events);
+  ASSERT_TRUE(fin.has_value());
+  ASSERT_EQ((*fin)["kind"], "result") << fin->dump();
+  auto result = net::speed_result_from_json((*fin)["data"]);
+  ASSERT_TRUE(result) << result.error().message;
+  std::vector<net::SpeedProgress> progress;
+  for (const auto& e : events) {
+    ASSERT_EQ(net::speed_event_kind(e["data"]), "progress") << e.dump();
+    auto p = net::speed_progress_from_json(e["data"]);
+    ASSERT_TRUE(p) << p.error().message;
+    progress.push_back(*p);
+  }
+  ASSERT_GE(progress.size(), 3u);
+  EXPECT_EQ(progress.front().phase, net::SpeedPhase::kRoundTrips);
+  EXPECT_FALSE(progress.front().sender) << "uploading, the agent receives";
+  bool bulk_seen = false;
+  uint64_t last = 0;
+  for (const auto& p : progress) {
+    if (p.phase != net::SpeedPhase::kBulk) continue;
+    bulk_seen = true;
+    EXPECT_GE(p.bytes, last);
+    last = p.bytes;
+  }
+  EXPECT_TRUE(bulk_seen);
+  EXPECT_GT(last, 0u);
+  EXPECT_LE(last, result->bulk.bytes);
+  EXPECT_EQ(result->bulk.bytes, run->bulk.bytes);
 }
 
 TEST(SpeedLocal, BadArguments) {
@@ -198,6 +325,8 @@ TEST_F(SpeedSsh, BothPathsUpload) {
   EXPECT_TRUE(contains(d->value("agent_listen", ""), "127.0.0.1:")) << d->dump();
   EXPECT_EQ(s->value("tcp_info_from", ""), "controller's SSH socket");
   EXPECT_TRUE((*s)["retransmits"].is_number()) << "uploading, we are the SSH sender";
+  EXPECT_TRUE(contains(r.err, "sonde: ssh upload: through ")) << r.err;
+  EXPECT_TRUE(contains(r.err, "sonde: ssh upload: sending for 1 s\n")) << r.err;
   EXPECT_TRUE(j.value("ok", false));
   std::string summary = j.value("summary", "");
   EXPECT_TRUE(contains(summary, "direct upload") && contains(summary, "ssh upload")) << summary;

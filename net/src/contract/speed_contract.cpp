@@ -167,6 +167,46 @@ Result<SpeedListening> speed_listening_from_json(const json& j) {
   return e;
 }
 
+json to_json(const SpeedProgress& p) {
+  return {{"event", "progress"},
+          {"phase", phase_name(p.phase)},
+          {"role", p.sender ? "sender" : "receiver"},
+          {"round_trips", p.round_trips},
+          {"bytes", p.bytes},
+          {"seconds", p.seconds},
+          {"gbps", p.gbps}};
+}
+
+Result<SpeedProgress> speed_progress_from_json(const json& j) {
+  auto r = JsonReader::reply("net.speed", "event");
+  SpeedProgress p;
+  if (!r.object(j, {})) return r.error();
+  std::string event, phase, role;
+  r.string(j, "event", {}, event, Need::kRequired);
+  if (!r.failed() && event != "progress")
+    r.fail(JsonPath{} / "event", fmt::format("`{}` is not progress", event));
+  r.string(j, "phase", {}, phase, Need::kRequired);
+  auto ph = phase_from_string(phase);
+  if (!r.failed() && !ph) r.fail(JsonPath{} / "phase", fmt::format("`{}` is no phase", phase));
+  r.string(j, "role", {}, role, Need::kRequired);
+  if (!r.failed() && role != "sender" && role != "receiver")
+    r.fail(JsonPath{} / "role", fmt::format("`{}` is not sender or receiver", role));
+  r.integer(j, "round_trips", {}, p.round_trips);
+  r.integer(j, "bytes", {}, p.bytes);
+  r.number(j, "seconds", {}, p.seconds);
+  r.number(j, "gbps", {}, p.gbps);
+  if (r.failed()) return r.error();
+  p.phase = *ph;
+  p.sender = role == "sender";
+  return p;
+}
+
+std::string speed_event_kind(const json& j) {
+  if (!j.is_object()) return "";
+  auto it = j.find("event");
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 json to_json(const SpeedResult& r) {
   return {{"host", r.agent_host},
           {"address", r.address},

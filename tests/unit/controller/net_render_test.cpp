@@ -311,6 +311,55 @@ TEST(NetRender, Speed) {
             "  [direct upload]   0.00-  1.00 s       1.0M     0.008 Gbit/s  retr 2\n");
 }
 
+// The progress line of a test as it goes: the step before its connection,
+// the round trips, the bulk phase with both ends' counts, the wait for the
+// receiver's count; then its last line.
+TEST(NetRender, SpeedProgress) {
+  render::SpeedLive l;
+  l.label = "ssh upload";
+  l.duration_ms = 10000;
+  l.rtt_count = 100;
+  l.step = "through web1 to the agent's 127.0.0.1:40000";
+  EXPECT_EQ(render::render_speed_progress(l),
+            "sonde: ssh upload: through web1 to the agent's 127.0.0.1:40000");
+  net::SpeedProgress m;
+  m.sender = true;
+  l.mine = m;
+  EXPECT_EQ(render::render_speed_progress(l), "sonde: ssh upload: timing 100 round trips");
+  l.mine->round_trips = 40;
+  EXPECT_EQ(render::render_speed_progress(l), "sonde: ssh upload: round trips 40/100");
+  l.mine->phase = net::SpeedPhase::kBulk;
+  EXPECT_EQ(render::render_speed_progress(l), "sonde: ssh upload: sending for 10 s");
+  l.mine->bytes = 3ULL << 30;
+  l.mine->seconds = 3.0;
+  l.mine->gbps = 8.5;
+  net::SpeedProgress a;
+  a.phase = net::SpeedPhase::kBulk;
+  a.bytes = 2ULL << 30;
+  a.seconds = 2.0;
+  a.gbps = 0.25;
+  l.agent = a;
+  EXPECT_EQ(render::render_speed_progress(l),
+            "sonde: ssh upload: 3 s of 10 s, 3.0G sent, 8.50 Gbit/s; agent at 2 s: 2.0G "
+            "received, 250.0 Mbit/s");
+  l.mine->phase = net::SpeedPhase::kTrailer;
+  l.mine->seconds = 10.0;
+  EXPECT_EQ(render::render_speed_progress(l),
+            "sonde: ssh upload: 3.0G sent in 10.0 s; waiting for the receiver's count");
+
+  net::SpeedPath p;
+  p.path = "direct";
+  p.direction = net::SpeedDirection::kDownload;
+  p.status = "ok";
+  p.gbps = 9.4;
+  p.bytes = 11ULL << 30;
+  p.seconds = 10.0;
+  EXPECT_EQ(render::render_speed_done(p), "sonde: direct download: 9.40 Gbit/s, 11G in 10.0 s");
+  p.status = "failed";
+  p.reason = "connection refused";
+  EXPECT_EQ(render::render_speed_done(p), "sonde: direct download: failed: connection refused");
+}
+
 TEST(NetRender, Capture) {
   net::CaptureResult r;
   r.host = "web1";

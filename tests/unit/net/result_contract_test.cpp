@@ -483,6 +483,35 @@ TEST(SpeedContract, MalformedResultAndEventNameTheField) {
   EXPECT_TRUE(contains(speed_listening_from_json(np).error().message, "port: missing"));
 }
 
+// The progress event: what the agent's loop saw so far, field for field
+// over msgpack; its kind tells it from the listening event.
+TEST(SpeedContract, ProgressEventRoundTripsAndNamesABadField) {
+  SpeedProgress p;
+  p.phase = SpeedPhase::kBulk;
+  p.sender = false;
+  p.bytes = 123456789;
+  p.seconds = 3.0;
+  p.gbps = 9.5;
+  json j = to_json(p);
+  EXPECT_EQ(speed_event_kind(j), "progress");
+  EXPECT_EQ(speed_event_kind(to_json(SpeedListening{"127.0.0.1", 1, "arg", {}})), "listening");
+  EXPECT_EQ(speed_event_kind(json{{"phase", "bulk"}}), "");
+  auto back = speed_progress_from_json(over_the_wire(j));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(to_json(*back), j);
+  EXPECT_EQ(back->phase, SpeedPhase::kBulk);
+  EXPECT_FALSE(back->sender);
+  EXPECT_EQ(back->bytes, 123456789u);
+
+  json bad = j;
+  bad["phase"] = "warp";
+  expect_malformed(speed_progress_from_json(bad),
+                   "malformed `net.speed` event from the agent: phase: `warp` is no phase");
+  json neg = j;
+  neg["bytes"] = -1;
+  EXPECT_TRUE(contains(speed_progress_from_json(neg).error().message, "bytes: -1 is negative"));
+}
+
 TEST(SpeedContract, HostileSizesAreRefused) {
   json j = to_json(speed_sample());
   j["bulk"]["intervals"] = json::array();

@@ -231,6 +231,54 @@ void check_run(SpeedDirection dir) {
   EXPECT_EQ(srv.accepted->peer.rfind("127.0.0.1:", 0), 0u) << srv.accepted->peer;
 }
 
+// What a live progress line is fed: each phase as it starts (the round trips
+// from 0, the bulk phase from 0 bytes), the count so far as intervals end,
+// and on the sender the wait for the receiver's count with every byte sent.
+TEST(SpeedSession, ProgressFollowsThePhasesAndTheCountSoFar) {
+  for (SpeedDirection dir : {SpeedDirection::kUpload, SpeedDirection::kDownload}) {
+    Server srv;
+    SpeedHeader h = header(dir, 400, 5);
+    h.token = srv.token;
+    ScopedFd c = connect_loopback(srv.port);
+    ASSERT_TRUE(c.valid());
+    std::vector<SpeedProgress> seen;
+    SpeedOptions opt;
+    opt.interval_ms = 100;
+    opt.on_progress = [&](const SpeedProgress& p) { seen.push_back(p); };
+    auto run = speed_client(c.get(), h, opt);
+    srv.th.join();
+    ASSERT_TRUE(run.ok()) << run.error().message;
+    const bool sender = dir == SpeedDirection::kUpload;
+    ASSERT_GE(seen.size(), 3u);
+    EXPECT_EQ(seen[0].phase, SpeedPhase::kRoundTrips);
+    EXPECT_EQ(seen[0].round_trips, 0u);
+    EXPECT_EQ(seen[0].sender, sender);
+    size_t bulk = 0;
+    while (bulk < seen.size() && seen[bulk].phase == SpeedPhase::kRoundTrips) ++bulk;
+    ASSERT_LT(bulk, seen.size());
+    EXPECT_EQ(seen[bulk].phase, SpeedPhase::kBulk);
+    EXPECT_EQ(seen[bulk].bytes, 0u) << "the bulk phase is announced as it starts";
+    uint64_t last = 0;
+    size_t counted = 0;
+    for (size_t i = bulk; i < seen.size() && seen[i].phase == SpeedPhase::kBulk; ++i) {
+      EXPECT_GE(seen[i].bytes, last) << "the count so far never goes back";
+      EXPECT_EQ(seen[i].sender, sender);
+      last = seen[i].bytes;
+      counted = i;
+    }
+    EXPECT_GT(counted, bulk) << "at least the last interval was reported";
+    EXPECT_GT(last, 0u);
+    EXPECT_LE(last, run->bulk.bytes);
+    if (sender) {
+      EXPECT_EQ(seen.back().phase, SpeedPhase::kTrailer);
+      EXPECT_EQ(seen.back().bytes, run->bulk.bytes);
+      EXPECT_EQ(seen.back().seconds, run->bulk.seconds);
+    } else {
+      EXPECT_EQ(seen.back().phase, SpeedPhase::kBulk);
+    }
+  }
+}
+
 TEST(SpeedSession, UploadOverLoopback) {
   check_run(SpeedDirection::kUpload);
 }

@@ -109,12 +109,31 @@ struct SpeedRun {
   BulkResult bulk;
 };
 
+// Where one side of a test is, for a live progress line: the round trips,
+// the bulk phase, and (the sender) the wait for the receiver's count.
+enum class SpeedPhase : uint8_t { kRoundTrips, kBulk, kTrailer };
+const char* phase_name(SpeedPhase p);
+std::optional<SpeedPhase> phase_from_string(const std::string& s);
+
+struct SpeedProgress {
+  SpeedPhase phase = SpeedPhase::kRoundTrips;
+  bool sender = false;       // this side sends the bulk data
+  uint32_t round_trips = 0;  // timed so far, of the header's rtt_count
+  uint64_t bytes = 0;        // bulk bytes sent or received here so far
+  double seconds = 0;        // into the bulk phase
+  double gbps = 0;           // over the interval that just ended
+};
+
 struct SpeedOptions {
   // Polled at least every 200 ms; true ends the test with kCancelled.
   std::function<bool()> stopped;
   long interval_ms = 1000;
   // Called on this thread as each interval ends (for live output).
   std::function<void(const SpeedInterval&)> on_interval;
+  // Called on this thread as each phase starts, and within one about every
+  // interval_ms (the bulk phase: as each interval ends, after on_interval).
+  // Never per send or recv: the bulk loop's cost stays one comparison.
+  std::function<void(const SpeedProgress&)> on_progress;
   // Bounds every wait for the peer (the ack, a ping's echo, the trailer).
   long io_timeout_ms = 10000;
 };

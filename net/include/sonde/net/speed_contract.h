@@ -60,6 +60,18 @@ json to_json(const SpeedListening& e);
 // digits too), with the agent mismatch hint.
 Result<SpeedListening> speed_listening_from_json(const json& j);
 
+// Where the agent's end of a test is, sent as the test runs: as each phase
+// starts and about once a second within one.
+// {event: "progress", phase: "round_trips"|"bulk"|"trailer", role:
+// "sender"|"receiver", round_trips, bytes, seconds, gbps}
+json to_json(const SpeedProgress& p);
+// Strict: errc::kProtocol naming the field, with the agent mismatch hint.
+Result<SpeedProgress> speed_progress_from_json(const json& j);
+
+// A net.speed event's "event": "listening", "progress"; "" when it has none.
+// A reader skips kinds it does not know (a newer agent's).
+std::string speed_event_kind(const json& j);
+
 // The agent's end of one test.
 struct SpeedResult {
   std::string agent_host;  // "host"
