@@ -13,6 +13,7 @@
 
 #include "../cli/command.h"
 #include "../cli/sides.h"
+#include "../cli/status_line.h"
 #include "sonde/common/io.h"
 #include "sonde/net/connect.h"
 #include "sonde/net/connect_contract.h"
@@ -31,7 +32,40 @@ struct SideRun {
   bool done = false;
   std::optional<json> result;
   std::optional<Error> error;
+  int attempts_seen = 0;  // from the agent's attempt events, for the progress line
+  std::string last_verdict;
 };
+
+// The agent's event for each attempt row: {"attempt": {attempt, verdict, ...}}.
+// Only the progress line reads it; one that does not read is skipped.
+void count_attempt(SideRun& s, const json& e) {
+  if (!e.is_object()) return;
+  auto a = e.find("attempt");
+  if (a == e.end() || !a->is_object()) return;
+  auto n = a->find("attempt");
+  if (n != a->end() && n->is_number_integer())
+    s.attempts_seen = std::max(s.attempts_seen, n->get<int>());
+  auto v = a->find("verdict");
+  if (v != a->end() && v->is_string()) s.last_verdict = v->get<std::string>();
+}
+
+// "sonde: connect web1:443: local 2/3 attempts, last open; web1 1/3
+// attempts, last timeout".
+std::string progress_text(const std::string& target, const std::vector<SideRun>& sides, int count) {
+  std::string out = "sonde: connect " + render::terminal_safe(target) + ":";
+  const char* sep = " ";
+  for (const auto& s : sides) {
+    out += sep + render::terminal_safe(s.label) + " ";
+    sep = "; ";
+    if (s.done && s.error) {
+      out += "failed";
+      continue;
+    }
+    out += fmt::format("{}/{} attempts", s.attempts_seen, count);
+    if (!s.last_verdict.empty()) out += ", last " + render::terminal_safe(s.last_verdict);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -92,10 +126,16 @@ CommandSpec connect_command() {
       sides.push_back(std::move(r));
     }
 
+    // Attempts time out, pause and hold for seconds on every side: the line
+    // says how far each side is.
+    WaitLine wait_line(ctx.err);
     // Connect every side first, then start the attempts on all of them at
     // once: both ends probe at the same moment, and --hold does not add up.
     for (auto& s : sides) {
       if (interrupted()) break;
+      wait_line.waiting_for(fmt::format("sonde: connect {}: {}: reaching the agent",
+                                        render::terminal_safe(ctx.target),
+                                        render::terminal_safe(s.label)));
       auto sess = s.ctx.connect();
       if (!sess) {
         s.error = sess.error();
@@ -123,17 +163,20 @@ CommandSpec connect_command() {
     // Drain every side's messages as they come so no agent blocks on a full
     // pipe; after Ctrl-C, wait() sends each side its cancel and collects the
     // partial result.
+    std::string shown = progress_text(ctx.target, sides, o.count);
+    wait_line.waiting_for(shown);
     for (;;) {
       bool pending = false;
       for (auto& s : sides) {
         if (s.done) continue;
         Result<std::optional<json>> r = std::optional<json>{};
+        auto on_event = [&s](const json& e) { count_attempt(s, e); };
         if (interrupted()) {
-          auto w = s.session->wait(s.id);
+          auto w = s.session->wait(s.id, on_event);
           r = w ? Result<std::optional<json>>(std::optional<json>(std::move(*w)))
                 : Result<std::optional<json>>(w.error());
         } else {
-          r = s.session->poll(s.id);
+          r = s.session->poll(s.id, on_event);
         }
         if (!r) {
           s.error = r.error();
@@ -146,8 +189,13 @@ CommandSpec connect_command() {
         }
       }
       if (!pending) break;
+      if (std::string now = progress_text(ctx.target, sides, o.count); now != shown) {
+        shown = now;
+        wait_line.update(now);
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+    wait_line.waiting_for("");
 
     std::vector<net::Side<net::ConnectResult>> results;
     json all_sides = json::array();

@@ -8,6 +8,7 @@
 
 #include "../cli/command.h"
 #include "../cli/sides.h"
+#include "../cli/status_line.h"
 #include "sonde/common/io.h"
 #include "sonde/net/address.h"
 #include "sonde/net/connect.h"
@@ -53,9 +54,15 @@ bool failed(const net::Layer& l) {
 }
 
 // One side's ladder. Stops at the first failing rung; the rest are shown as
-// not run, with the reason.
-std::vector<net::Layer> run_side(Session& s, const DiagnosePlan& p) {
+// not run, with the reason. Each rung may take its timeout (connect: one per
+// attempt): wait_line says which one runs.
+std::vector<net::Layer> run_side(Session& s, const DiagnosePlan& p, const std::string& label,
+                                 WaitLine& wait_line) {
   std::vector<net::Layer> layers;
+  auto rung = [&](const std::string& what) {
+    wait_line.waiting_for(
+        fmt::format("sonde: diagnose: {}: {}", render::terminal_safe(label), what));
+  };
   auto skip_rest = [&](const std::vector<const char*>& rest, const std::string& why) {
     for (const char* l : rest) layers.push_back(net::skipped_layer(l, why));
   };
@@ -70,6 +77,7 @@ std::vector<net::Layer> run_side(Session& s, const DiagnosePlan& p) {
     dargs.name = p.host;
     dargs.type = "A";
     dargs.timeout_ms = p.timeout_ms;
+    rung("dns: resolving " + render::terminal_safe(p.host));
     auto r = call_checked(s, "net.dns", net::to_json(dargs), net::dns_result_from_json);
     net::Layer l = r ? net::dns_layer(p.host, *r) : net::error_layer("dns", r.error().describe());
     layers.push_back(l);
@@ -85,6 +93,7 @@ std::vector<net::Layer> run_side(Session& s, const DiagnosePlan& p) {
   co.count = p.count;
   co.interval_ms = 200;
   co.timeout_ms = p.timeout_ms;
+  rung(fmt::format("connect: {} attempt{}", p.count, p.count == 1 ? "" : "s"));
   auto c =
       call_checked(s, "net.connect", net::connect_args_json(co), net::connect_result_from_json);
   std::vector<net::Layer> cl;
@@ -118,6 +127,7 @@ std::vector<net::Layer> run_side(Session& s, const DiagnosePlan& p) {
     targs.timeout_ms = p.timeout_ms;
     targs.sni = p.sni;
     targs.ca_pem = p.ca_pem;
+    rung("tls: handshaking");
     auto t = call_checked(s, "net.tls", net::to_json(targs), net::tls_result_from_json);
     net::Layer l = t ? net::tls_layer(*t) : net::error_layer("tls", t.error().describe());
     layers.push_back(l);
@@ -130,6 +140,7 @@ std::vector<net::Layer> run_side(Session& s, const DiagnosePlan& p) {
   }
 
   if (!p.http_path.empty()) {
+    rung("http: GET " + render::terminal_safe(p.http_path));
     auto h = call_checked(s, "net.http", net::http_args_json(http_request(p)),
                           net::http_result_from_json);
     layers.push_back(h ? net::http_layer(*h) : net::error_layer("http", h.error().describe()));
@@ -208,14 +219,20 @@ CommandSpec diagnose_command() {
     // A fleet of --from hosts: one matrix line each at the end rather than a
     // block per side as it finishes.
     const bool matrix = all_sides.size() > render::kSideBlocksUpTo;
+    WaitLine wait_line(ctx.err);
     for (auto& side : all_sides) {
+      wait_line.waiting_for(fmt::format("sonde: diagnose: {}: reaching the agent",
+                                        render::terminal_safe(side.label)));
       auto s = side.ctx.connect();
       if (!s) {
+        wait_line.waiting_for("");
         side_failed = true;
         print_side_error(ctx, side.label, s.error());
         continue;
       }
-      sides.push_back({side.label, (*s)->host(), run_side(**s, p)});
+      auto layers = run_side(**s, p, side.label, wait_line);
+      wait_line.waiting_for("");
+      sides.push_back({side.label, (*s)->host(), std::move(layers)});
       if (!ctx.g.json && !matrix) {
         std::fputs(render::render_diagnose_side(sides.back()).c_str(), ctx.out);
         std::fflush(ctx.out);

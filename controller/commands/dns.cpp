@@ -4,6 +4,7 @@
 #include "sonde/net/dns.h"
 #include "../cli/command.h"
 #include "../cli/sides.h"
+#include "../cli/status_line.h"
 #include "sonde/net/dns_contract.h"
 #include "sonde/render/dns.h"
 #include "sonde/render/sides.h"
@@ -44,9 +45,18 @@ CommandSpec dns_command() {
 
     std::vector<json> results;
     bool failed = false;
+    // Dead nameservers cost a timeout each, on every side in turn: say where.
+    WaitLine wait_line(ctx.err);
     for (auto& side : check_sides(ctx)) {
+      wait_line.waiting_for(
+          fmt::format("sonde: dns: {}: reaching the agent", render::terminal_safe(side.label)));
       auto s = side.ctx.connect();
+      if (s)
+        wait_line.waiting_for(fmt::format("sonde: dns: {}: asking for {}",
+                                          render::terminal_safe(side.label),
+                                          render::terminal_safe(name)));
       Result<json> r = s ? (*s)->call("net.dns", net::to_json(args)) : Result<json>(s.error());
+      wait_line.waiting_for("");
       if (r)
         if (auto checked = net::dns_result_from_json(*r); !checked) r = checked.error();
       if (!r) {

@@ -10,6 +10,7 @@
 
 #include "../cli/command.h"
 #include "../cli/sides.h"
+#include "../cli/status_line.h"
 #include "sonde/net/tls_contract.h"
 #include "sonde/render/sides.h"
 #include "sonde/render/table.h"
@@ -159,11 +160,20 @@ CommandSpec tls_command() {
 
     std::vector<net::Side<net::TlsResult>> results;
     bool failed = false;
+    // A side may take a connect timeout and a handshake timeout: say which.
+    WaitLine wait_line(ctx.err);
     for (auto& side : check_sides(ctx)) {
+      wait_line.waiting_for(
+          fmt::format("sonde: tls: {}: reaching the agent", render::terminal_safe(side.label)));
       auto s = side.ctx.connect();
+      if (s)
+        wait_line.waiting_for(fmt::format("sonde: tls: {}: connecting to {}:{} and handshaking",
+                                          render::terminal_safe(side.label),
+                                          render::terminal_safe(ep->host), ep->port));
       Result<net::TlsResult> checked =
           s ? call_checked(**s, "net.tls", net::to_json(args), net::tls_result_from_json)
             : Result<net::TlsResult>(s.error());
+      wait_line.waiting_for("");
       if (!checked) {
         const Error& e = checked.error();
         // A cancel stops everything; bad arguments would be bad on every side.
