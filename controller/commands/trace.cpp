@@ -87,9 +87,15 @@ class PerPidFiles {
     std::string line = f.printer.line(ev);
     if (line.empty()) return ok_status();
     if (!f.file) {
-      if (open_ >= kOpen) close_all();
+      if (open_ >= kOpen)
+        if (Status st = close_all(); !st.ok()) return st;
       std::string path = fmt::format("{}.{}", base_, pid);
       f.file = std::fopen(path.c_str(), f.opened ? "a" : "w");
+      if (!f.file && (errno == EMFILE || errno == ENFILE) && open_ > 0) {
+        // Out of fds before kOpen (a low ulimit): close ours and try again.
+        if (Status st = close_all(); !st.ok()) return st;
+        f.file = std::fopen(path.c_str(), f.opened ? "a" : "w");
+      }
       if (!f.file) return errno_error("open " + path, errno, "check the -o path");
       f.opened = true;
       ++open_;
@@ -103,9 +109,30 @@ class PerPidFiles {
     for (const auto& [pid, f] : files_) n += f.printer.exits_printed();
     return n;
   }
-  void flush() {
+  // Closes every file (a later line opens it again to append); the first
+  // write error, if any.
+  Status close_all() {
+    Status st = ok_status();
     for (auto& [pid, f] : files_)
-      if (f.file) std::fflush(f.file);
+      if (f.file) {
+        bool bad = std::ferror(f.file) != 0;
+        bad = std::fclose(f.file) != 0 || bad;
+        if (bad && st.ok())
+          st = Error{errc::kIo, fmt::format("writing {}.{} failed", base_, pid),
+                     "is the disk full?"};
+        f.file = nullptr;
+      }
+    open_ = 0;
+    return st;
+  }
+
+  // Every open file flushed; the first write error, if any.
+  Status flush() {
+    for (auto& [pid, f] : files_)
+      if (f.file && (std::fflush(f.file) != 0 || std::ferror(f.file)))
+        return Error{errc::kIo, fmt::format("writing {}.{} failed", base_, pid),
+                     "is the disk full?"};
+    return ok_status();
   }
 
  private:
@@ -116,15 +143,6 @@ class PerPidFiles {
     FILE* file = nullptr;
     bool opened = false;
   };
-  void close_all() {
-    for (auto& [pid, f] : files_)
-      if (f.file) {
-        std::fclose(f.file);
-        f.file = nullptr;
-      }
-    open_ = 0;
-  }
-
   std::string base_;
   render::TraceLineOptions lo_;
   std::map<long long, PidFile> files_;
@@ -220,7 +238,7 @@ CommandSpec trace_command() {
                             "e.g. sonde trace local -c -f "
                             "--per-process -- make"));
     // strace: -ff without -o is -f.
-    const bool file_per_pid = follow > 1 && vm.count("output") && !summary_only;
+    const bool file_per_pid = follow > 1 && vm.count("output") && !summary_only && !ctx.g.json;
     if (vm["by-host"].as<bool>()) {
       if (!summary_only)
         return ctx.fail(
@@ -275,10 +293,11 @@ CommandSpec trace_command() {
           if (!summary_only) std::fputs(dump(v.ev).c_str(), out);
           return;
         }
-        // Lines of several threads interleave: each says whose it is.
-        if (v.type == "attached" && v.tids > 1) printer.always_pid();
-        // Like strace, attach and detach notes go to stderr, not the trace.
+        // Like strace, attach and detach notes go to stderr, not the trace
+        // (the printer still sees them: several threads attached, every
+        // line says whose it is).
         if (!launch && (v.type == "attached" || v.type == "detached")) {
+          (void)printer.line(v.ev);
           std::fputs(attach_note(v).c_str(), ctx.err);
           return;
         }
@@ -292,7 +311,8 @@ CommandSpec trace_command() {
         std::string line = printer.line(v.ev);
         if (!line.empty()) std::fputs(line.c_str(), out);
       });
-      if (per_pid) per_pid->flush();
+      if (per_pid)
+        if (Status w = per_pid->flush(); !w.ok() && write_status.ok()) write_status = w;
       std::fflush(out);
       return st;
     };
@@ -324,6 +344,8 @@ CommandSpec trace_command() {
     if (file && std::ferror(file.get()))
       return ctx.fail(
           Error{errc::kIo, "writing " + vm["output"].as<std::string>() + " failed", {}});
+    if (per_pid)
+      if (Status w = per_pid->close_all(); !w.ok() && write_status.ok()) write_status = w;
     if (!write_status.ok()) return ctx.fail(write_status.error());
     // As strace: a launched command's status is sonde's; Ctrl-C is 130.
     return traced_exit_code(*sum);

@@ -237,7 +237,7 @@ std::optional<std::string> merge_trace_events(const std::vector<const HostRecord
   const auto& vm = ctx.vm;
   if (vm.count("absolute-timestamps")) lo.timestamps = vm["absolute-timestamps"].as<int>();
   lo.durations = vm.count("syscall-times") && vm["syscall-times"].as<bool>();
-  lo.always_pid = vm.count("follow-forks") && vm["follow-forks"].as<bool>();
+  lo.always_pid = vm.count("follow-forks") && vm["follow-forks"].as<int>() > 0;
   return render::render_trace_fleet_events(hosts, lo, compress_hosts);
 }
 

@@ -32,14 +32,34 @@ std::string syscall_label(const json& ev) {
 }
 
 // What a resumed line adds to the arguments its unfinished line showed:
-// the whole arguments past the last ", " both texts share.
+// the arguments after the last one both texts show the same. Arguments
+// are split at top-level ", " only: not inside a struct, an array or a
+// string.
 std::string resumed_rest(const std::string& shown, const std::string& full) {
   size_t same = 0;
   while (same < shown.size() && same < full.size() && shown[same] == full[same]) ++same;
   if (same == shown.size() && same == full.size()) return {};
-  size_t cut = full.rfind(", ", same >= 2 ? same - 2 : 0);
-  if (same < 2 || cut == std::string::npos) return full;
-  return full.substr(cut + 2);
+  size_t cut = std::string::npos;  // where the first differing argument starts
+  int depth = 0;
+  bool quoted = false;
+  for (size_t i = 0; i + 1 < same; ++i) {
+    char c = full[i];
+    if (quoted) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        quoted = false;
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == '{' || c == '[' || c == '(') {
+      ++depth;
+    } else if (c == '}' || c == ']' || c == ')') {
+      --depth;
+    } else if (c == ',' && full[i + 1] == ' ' && depth == 0) {
+      cut = i + 2;
+    }
+  }
+  return cut == std::string::npos ? full : full.substr(cut);
 }
 
 }  // namespace
@@ -82,15 +102,17 @@ std::string TraceLinePrinter::line(const json& ev) {
       std::string args = field_text(ev, "args_text");
       std::string s = leader(ev) + syscall_label(ev) + "(" + args + (args.empty() ? "" : " ") +
                       "<unfinished ...>\n";
-      unfinished_[pid] = std::move(args);
+      unfinished_[pid] = {int_field(ev, "nr", -1), std::move(args)};
       return s;
     }
     std::string s = leader(ev);
     if (json_bool(ev, "resumed")) {
       auto it = unfinished_.find(pid);
+      // Its own unfinished line: the same thread and call.
+      bool own = it != unfinished_.end() && it->second.first == int_field(ev, "nr", -1);
       std::string args = field_text(ev, "args_text");
       s += "<... " + syscall_label(ev) + " resumed>" +
-           (it != unfinished_.end() ? resumed_rest(it->second, args) : args) + ")";
+           (own ? resumed_rest(it->second.second, args) : args) + ")";
       if (it != unfinished_.end()) unfinished_.erase(it);
     } else {
       s += syscall_label(ev) + "(" + field_text(ev, "args_text") + ")";
@@ -114,6 +136,7 @@ std::string TraceLinePrinter::line(const json& ev) {
     }
     return s + "\n";
   }
+  if (type == "attached" && int_field(ev, "tids", 0) > 1) o_.always_pid = true;
   if (type == "signal")
     return leader(ev) + "--- " + terminal_safe(field_text(ev, "sig", "?")) + " ---\n";
   if (type == "exit") {

@@ -41,16 +41,16 @@ json to_json(TraceEvent& ev) {
   switch (ev.type) {
     case Type::kSyscall: {
       const char* name = syscall_name(ev.nr);
-      json j = {{"type", "syscall"},
-                {"pid", ev.pid},
-                {"name", ev.returned || ev.part == TraceEvent::Part::kUnfinished
-                             ? syscall_label(ev.nr)
-                             : (name ? name : "exit")},
-                {"nr", ev.nr},
-                {"args_text", ev.args_text},
-                {"ret_text", ev.ret_text},
-                {"ts_ns", ev.ts_ns},
-                {"dur_ns", ev.dur_ns}};
+      json j = {
+          {"type", "syscall"},
+          {"pid", ev.pid},
+          {"name", ev.returned || ev.part != TraceEvent::Part::kWhole ? syscall_label(ev.nr)
+                                                                      : (name ? name : "exit")},
+          {"nr", ev.nr},
+          {"args_text", ev.args_text},
+          {"ret_text", ev.ret_text},
+          {"ts_ns", ev.ts_ns},
+          {"dur_ns", ev.dur_ns}};
       if (ev.returned)
         j["ret"] = ev.ret;
       else

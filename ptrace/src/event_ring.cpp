@@ -22,12 +22,12 @@ TraceEvent* EventRing::claim(TraceEvent::Type t, pid_t pid) {
   return e;
 }
 
-void EventRing::publish() {
+bool EventRing::publish() {
   uint64_t head = head_.load(std::memory_order_relaxed);
   size_t sz = slots_[head & mask_].wire_size();
   if (bytes_.load(std::memory_order_relaxed) + sz > max_bytes_) {
     lost_.fetch_add(1, std::memory_order_relaxed);
-    return;
+    return false;
   }
   sizes_[head & mask_] = sz;
   bytes_.fetch_add(sz, std::memory_order_relaxed);
@@ -38,6 +38,7 @@ void EventRing::publish() {
     std::lock_guard<std::mutex> g(mu_);
     cv_.notify_one();
   }
+  return true;
 }
 
 bool EventRing::take(const std::function<void(TraceEvent&)>& fn, std::chrono::milliseconds wait) {

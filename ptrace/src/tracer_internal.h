@@ -246,7 +246,7 @@ class Tracer {
     if (!unfinished_.empty()) announce_before(ts, pid);
     return events_->claim(type, pid);
   }
-  void publish() { events_->publish(); }
+  bool publish() { return events_->publish(); }
   void emit_signal(pid_t tid, int sig, bool group_stop);
   // Unfinished calls (tracer_unfinished.cpp): a shown call waits in
   // unfinished_ from its entry; one that has not returned within

@@ -84,6 +84,10 @@ Status Tracer::launch() {
     lo.seccomp = build_seccomp_filter(want_);
     if (lo.seccomp.empty()) seccomp_ = false;
   }
+  // Without the filter, a child nobody traces runs as it would: follow
+  // children only with -f (see the constructor).
+  follow_ = opts_.follow_forks || seccomp_;
+  fds_.keep_socket_fds(!seccomp_);
   auto l = ptrace::launch(lo);
   if (!l) return l.error();
   child_ = std::move(*l);

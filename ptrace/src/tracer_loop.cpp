@@ -64,9 +64,10 @@ void Tracer::resume(Task& t, int sig) {
     t.held_sig = sig;
     return;
   }
-  // Injecting with seccomp and showing only what fired: a call no rule
-  // fired on needs no exit stop (half the stops of strace's inject).
-  if (seccomp_ && injected_only_ && t.in_syscall && !t.injected && !t.pre_exec)
+  // Under the filter, a call nothing will show needs no exit stop: one of
+  // a hidden child (launch without -f), or, injecting and showing only what
+  // fired, one no rule fired on (half the stops of strace's inject).
+  if (seccomp_ && t.in_syscall && !t.pre_exec && (t.hidden || (injected_only_ && !t.injected)))
     t.in_syscall = false;
   // Between a seccomp stop and its syscall-exit we need PTRACE_SYSCALL; else
   // with seccomp everything else runs free under PTRACE_CONT.
@@ -211,7 +212,10 @@ void Tracer::on_event_stop(Task& t, int event) {
         // clone3 keeps its flags in a struct: ask /proc whose thread it is.
         pid_t tgid = tgid_of(child);
         Task& c = task(child, tgid > 0 ? tgid : (event == PTRACE_EVENT_CLONE ? t.tgid : child));
-        if (tgid > 0) c.tgid = tgid;
+        if (tgid > 0) {
+          c.tgid = tgid;
+          c.hidden = launch_ && !opts_.follow_forks && tgid != child_.pid();
+        }
         c.pre_exec = false;
         // It inherited the pinned mask; restore it to its creator's original.
         colocate_.inherit(t.tid, child);
@@ -250,7 +254,24 @@ void Tracer::handle_stop(pid_t tid, WaitStatus status) {
   if (status.gone()) {
     pid_t tgid = it != tasks_.end() ? it->second.tgid : tid;
     bool hidden = it != tasks_.end() && it->second.hidden;
-    if (it != tasks_.end() && it->second.pending_at >= 0) unpend(it->second);
+    if (it != tasks_.end()) {
+      Task& t = it->second;
+      unpend(t);
+      // Shown as unfinished and never to return (exit_group took the
+      // thread): strace's "<... NAME resumed>) = ?".
+      if (t.unfinished && t.in_syscall) {
+        int64_t now = real_ns();
+        if (TraceEvent* e = event(TraceEvent::Type::kSyscall, tid, now)) {
+          e->nr = t.nr;
+          e->part = TraceEvent::Part::kResumed;
+          e->returned = false;
+          e->ts_ns = now;
+          e->ret_text.push_back('?');
+          publish();
+        }
+        t.unfinished = false;
+      }
+    }
     // sonde inject shows the launched command's end only.
     if (tid == tgid && !hidden && (!injected_only_ || tid == child_.pid())) {
       auto type = status.exited() ? TraceEvent::Type::kExit : TraceEvent::Type::kKilled;
@@ -369,6 +390,10 @@ void Tracer::kill_launched() {
 void Tracer::detach_all() {
   // A call still blocked is shown before the detach, as strace does.
   announce_all();
+  // Nothing is due any more: the timer is disarmed. Tasks held for an
+  // injected delay are let go below (t.held).
+  held_.clear();
+  arm_timer();
   colocate_.restore();
   if (launch_) {
     kill_launched();
@@ -376,7 +401,6 @@ void Tracer::detach_all() {
   }
   // Tasks held for an injected delay are in a stop already: let them go
   // now (a replaced call is skipped with its result in place).
-  held_.clear();
   for (auto& [tid, t] : tasks_)
     if (t.held) (void)t.att.detach(t.held_sig);
   // Interrupt everyone, then detach each as its stop arrives, handing back

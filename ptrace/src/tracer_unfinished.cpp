@@ -16,6 +16,7 @@
 namespace sonde::ptrace {
 
 void Tracer::pend(Task& t) {
+  unpend(t);  // an entry whose exit never came: a tid is in the list at most once
   t.pending_at = static_cast<int>(unfinished_.size());
   unfinished_.push_back(t.tid);
   if (!unfinished_due_) unfinished_due_ = t.entry_mono + kUnfinishedNs;
@@ -60,8 +61,8 @@ void Tracer::announce(Task& t) {
   e->args_text.assign(d->args_text);
   fix_restart_text(t, e->args_text);
   if (opts_.decode.structured) e->args = t.have_entry_decode ? d->args : std::move(d->args);
-  publish();
-  t.unfinished = true;
+  // Dropped (counted lost): the exit is one whole line.
+  t.unfinished = publish();
 }
 
 namespace {

@@ -139,10 +139,35 @@ TEST_F(TraceRender, UnfinishedAndResumedLikeStrace) {
             "<unfinished ...>\n");
 }
 
+TEST_F(TraceRender, ResumedLineStartsAtAWholeArgument) {
+  TraceLinePrinter p({});
+  json u = {{"type", "syscall"},  {"pid", 3},
+            {"name", "recvmsg"},  {"nr", 47},
+            {"unfinished", true}, {"args_text", "3, {msg_name=NULL, msg_iov=0x1000}, 0"}};
+  (void)p.line(u);
+  // The first difference is inside the struct: the struct comes whole.
+  json r = {{"type", "syscall"}, {"pid", 3},
+            {"name", "recvmsg"}, {"nr", 47},
+            {"resumed", true},   {"ret", 1},
+            {"ret_text", "1"},   {"args_text", "3, {msg_name=NULL, msg_iov=[{\"x\", 1}]}, 0"}};
+  EXPECT_EQ(p.line(r).rfind("<... recvmsg resumed>{msg_name=NULL, msg_iov=[{\"x\", 1}]}, 0)", 0),
+            0u)
+      << p.line(r);
+  // Another call's resumed line on the same thread does not borrow it.
+  (void)p.line(u);
+  json other = r;
+  other["nr"] = 0;
+  other["name"] = "read";
+  EXPECT_EQ(p.line(other).rfind("<... read resumed>3, {msg_name", 0), 0u);
+}
+
 TEST_F(TraceRender, AlwaysPidOnceAProcessHasThreads) {
   TraceLinePrinter p({});
   EXPECT_EQ(p.line(openat_event(5)).rfind("openat(", 0), 0u);
-  p.always_pid();
+  // One thread attached: no prefix yet. Several: every line has one.
+  EXPECT_EQ(p.line({{"type", "attached"}, {"pid", 6}, {"tids", 1}}), "");
+  EXPECT_EQ(p.line(openat_event(5)).rfind("openat(", 0), 0u);
+  EXPECT_EQ(p.line({{"type", "attached"}, {"pid", 5}, {"tids", 4}}), "");
   EXPECT_EQ(p.line(openat_event(5)).rfind("[pid     5] openat(", 0), 0u);
 }
 
@@ -155,7 +180,7 @@ TEST_F(TraceRender, SignalExitAndKilledLines) {
   EXPECT_EQ(p.line({{"type", "killed"}, {"pid", 7}, {"sig", "SIGKILL"}}),
             "+++ killed by SIGKILL +++\n");
   EXPECT_EQ(p.exits_printed(), 3u);
-  EXPECT_EQ(p.line({{"type", "attached"}, {"pid", 7}, {"tids", 3}}), "");
+  EXPECT_EQ(p.line({{"type", "attached"}, {"pid", 7}, {"tids", 1}}), "");
   EXPECT_EQ(p.line({{"type", "detached"}, {"pid", 7}}), "");
   TraceLinePrinter f({1, false, true});
   EXPECT_EQ(f.line({{"type", "signal"}, {"pid", 8}, {"sig", "SIGTERM"}, {"ts_ns", kTs}}),

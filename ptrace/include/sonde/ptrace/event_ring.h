@@ -27,10 +27,11 @@ class EventRing {
   EventRing& operator=(const EventRing&) = delete;
 
   // Producer. A slot to fill (reset to type t and pid), or nullptr when full
-  // (counted in lost()). Every claim is followed by publish() or abandon().
+  // (counted in lost()). Every claim is followed by publish().
   TraceEvent* claim(TraceEvent::Type t, pid_t pid);
-  // Makes the claimed slot visible to the consumer.
-  void publish();
+  // Makes the claimed slot visible to the consumer; false when the byte
+  // budget is full (the event is dropped and counted in lost()).
+  bool publish();
 
   // Consumer. Waits until a batch is ready, `wait` passed or the ring is
   // closed, then hands up to one batch to fn and frees their slots. Returns

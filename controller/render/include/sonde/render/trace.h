@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sonde/common/frame.h"
@@ -26,15 +27,12 @@ class TraceLinePrinter {
   explicit TraceLinePrinter(TraceLineOptions o) : o_(o) {}
 
   // The line for one event with its '\n', or "" for events that print nothing
-  // (attached, detached, unknown types).
+  // (attached, detached, unknown types). An attach to a process with several
+  // threads turns on "[pid N] " for every line after it.
   std::string line(const sonde::json& ev);
 
   // How many exit / killed lines were printed.
   size_t exits_printed() const { return exits_; }
-
-  // "[pid N] " on every line from now on (an attached process turned out to
-  // have several threads).
-  void always_pid() { o_.always_pid = true; }
 
  private:
   std::string leader(const sonde::json& ev);
@@ -42,9 +40,9 @@ class TraceLinePrinter {
   TraceLineOptions o_;
   std::set<long long> pids_;
   size_t exits_ = 0;
-  // The arguments an "<unfinished ...>" line showed, by pid: its resumed
-  // line shows only what follows them, as strace does.
-  std::map<long long, std::string> unfinished_;
+  // The call and arguments an "<unfinished ...>" line showed, by pid: its
+  // resumed line shows only what follows them, as strace does.
+  std::map<long long, std::pair<long long, std::string>> unfinished_;
 };
 
 // Local time of a CLOCK_REALTIME nanosecond stamp as -t/-tt/-ttt print it.
