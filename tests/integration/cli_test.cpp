@@ -2,6 +2,8 @@
 // static agent in an empty chroot, bad agents, bad command lines, Ctrl-C.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -87,9 +89,21 @@ TEST(Cli, HelpOfEveryCommandAndGroup) {
 TEST(Cli, HelloShowsTheHostsClockOffsetAndWarnsPast100Ms) {
   auto plain = run_sonde({"hello", "local"});
   ASSERT_EQ(plain.exit_code, 0) << describe(plain);
-  EXPECT_TRUE(contains(plain.out, "clock       +0.0") || contains(plain.out, "clock       -0.0"))
-      << "the same machine's clock is off by more than 0.1 ms?\n"
-      << plain.out;
+  // The same machine's clock: the offset is 0 within the measurement's own
+  // bound (slow under ASan and a loaded CI: +0.195 ms +/- 0.402 ms was seen)
+  // and 0.1 ms more.
+  {
+    auto c = plain.out.find("clock       ");
+    ASSERT_NE(c, std::string::npos) << plain.out;
+    char* end = nullptr;
+    double off_ms = std::strtod(plain.out.c_str() + c + 12, &end);
+    auto pm = plain.out.find("+/- ", c);
+    ASSERT_NE(pm, std::string::npos) << plain.out;
+    double bound_ms = std::strtod(plain.out.c_str() + pm + 4, nullptr);
+    EXPECT_LE(std::fabs(off_ms), bound_ms + 0.1)
+        << "the same machine's clock is off past its own bound?\n"
+        << plain.out;
+  }
   EXPECT_FALSE(contains(plain.out, "warning")) << plain.out;
   std::map<std::string, std::string> ahead{{"SONDE_CLOCK_OFFSET_NS", "250000000"}};
   auto r = run_sonde({"hello", "local"}, ahead);
