@@ -237,8 +237,27 @@ TEST(Capture, TcpFlowsMatchTshark) {
   auto client = lab->exec(cli, {"python3", "-c", kTcpClient}, {}, 60000);
   ASSERT_EQ(client.exit_code, 0) << describe(client);
   // The client has its answers and has closed: the last ACKs are on the
-  // wire. Ctrl-C ends the capture; the file and the summary still come.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // wire. Ctrl-C ends the capture once it has written them all, i.e. when
+  // the file stopped growing for 500 ms (a slow agent, under ASan on a
+  // loaded CI, was still behind 300 ms after the client was done); the file
+  // and the summary still come.
+  {
+    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    off_t last = -1;
+    auto still_since = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() < end) {
+      struct stat sb;
+      off_t now_size = ::stat((file + ".part").c_str(), &sb) == 0 ? sb.st_size : -1;
+      if (now_size != last) {
+        last = now_size;
+        still_since = std::chrono::steady_clock::now();
+      } else if (last > 0 &&
+                 std::chrono::steady_clock::now() - still_since > std::chrono::milliseconds(500)) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
   ::kill(cap.pid, SIGINT);
   ASSERT_TRUE(cap.exited(60000)) << cap.describe();
   // Ctrl-C is 130 in every command, after the file and the summary.
