@@ -33,6 +33,11 @@ inline constexpr int kInterrupted = 130;
 
 int exit_code_for(const Error& e);
 
+// sonde's exit status after a run that may have launched a command (trace,
+// inject, profile), as strace's: 130 after Ctrl-C (as every command), else
+// the command's own status (128 + N when signal N killed it), else 0.
+int launched_exit_code(bool cancelled, std::optional<int> exit_code, const std::string& killed_by);
+
 // The one way sonde reports an error: "sonde CMD: error: MESSAGE" and
 // "  hint: HINT" on err, CMD the command as typed ("jvm threads"; empty
 // before a command is known: "sonde: error:"); with json, also the error

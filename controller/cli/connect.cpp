@@ -2,6 +2,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 
 #include "../transport/pipe_transport.h"
@@ -10,6 +11,7 @@
 #include "sonde/common/io.h"
 #include "sonde/common/json_text.h"
 #include "sonde/common/log.h"
+#include "sonde/common/signals.h"
 
 namespace sonde::controller {
 
@@ -107,6 +109,13 @@ int exit_code_for(const Error& e) {
   if (c == errc::kAgent || c == errc::kProtocol) return exit_code::kAgent;
   if (c == errc::kCancelled) return exit_code::kInterrupted;
   return exit_code::kFailed;
+}
+
+int launched_exit_code(bool cancelled, std::optional<int> code, const std::string& killed_by) {
+  if (cancelled || interrupted_by_signal()) return exit_code::kInterrupted;
+  if (code) return *code;
+  if (!killed_by.empty()) return 128 + signal_number(killed_by).value_or(SIGKILL);
+  return exit_code::kOk;
 }
 
 namespace {

@@ -13,7 +13,6 @@
 #include "sonde/profiler/profile_contract.h"
 #include "sonde/render/profile.h"
 #include "sonde/render/table.h"
-#include "trace_events.h"
 
 namespace sonde::controller {
 namespace {

@@ -1,15 +1,11 @@
 #include "trace_events.h"
 
-#include <csignal>
-
 #include <fmt/format.h>
 
-#include "../cli/command.h"
 #include "../session.h"
 #include "sonde/common/json_read.h"
 #include "sonde/common/json_text.h"
 #include "sonde/common/log.h"
-#include "sonde/common/signals.h"
 #include "sonde/render/table.h"
 
 namespace sonde::controller {
@@ -54,13 +50,6 @@ std::string attach_note(const TraceEventView& v) {
   if (v.type == "attached" && v.tids > 1)
     return fmt::format("sonde: Process {} attached with {} threads\n", v.pid, v.tids);
   return fmt::format("sonde: Process {} {}\n", v.pid, v.type);
-}
-
-int launched_exit_code(bool cancelled, std::optional<int> code, const std::string& killed_by) {
-  if (cancelled || interrupted_by_signal()) return exit_code::kInterrupted;
-  if (code) return *code;
-  if (!killed_by.empty()) return 128 + signal_number(killed_by).value_or(SIGKILL);
-  return exit_code::kOk;
 }
 
 }  // namespace sonde::controller

@@ -4,9 +4,9 @@
 #pragma once
 
 #include <functional>
-#include <optional>
 #include <string>
 
+#include "../cli/command.h"
 #include "sonde/common/frame.h"
 #include "sonde/common/result.h"
 #include "sonde/ptrace/trace_contract.h"
@@ -37,10 +37,7 @@ Result<ptrace::TraceResult> run_trace_op(Session& s, const ptrace::TraceArgs& ar
 // for stderr.
 std::string attach_note(const TraceEventView& v);
 
-// sonde's exit status after a run that may have launched a command (trace,
-// inject, profile), as strace's: 130 after Ctrl-C (as every command), else
-// the command's own status (128 + N when signal N killed it), else 0.
-int launched_exit_code(bool cancelled, std::optional<int> exit_code, const std::string& killed_by);
+// launched_exit_code (cli/command.h) of a trace or inject run.
 inline int traced_exit_code(const ptrace::TraceResult& sum) {
   return launched_exit_code(sum.cancelled, sum.exit_code, sum.killed_by);
 }

@@ -42,12 +42,7 @@ Tracer::Tracer(const TraceOptions& o, CancelToken& c, EventRing* events)
     if (launch_ && !opts_.colocate) spin_ns_ = 50000;
   }
   seccomp_ = launch_ && opts_.use_seccomp && !want_.empty();
-  // A launch under the seccomp filter follows children even without -f: a
-  // child under the filter with no tracer gets ENOSYS for every filtered
-  // call. Without -f they are hidden (Task::hidden): neither shown, counted
-  // nor changed by inject, as strace does not trace them.
-  follow_ = opts_.follow_forks || seccomp_;
-  fds_.keep_socket_fds(launch_ && !seccomp_);
+  follow_ = opts_.follow_forks;  // a launch decides again once its filter is built
   mark_unfinished_ = events_ && !opts_.summary_only && !opts_.failed_only && !injected_only_;
 }
 

@@ -84,8 +84,11 @@ Status Tracer::launch() {
     lo.seccomp = build_seccomp_filter(want_);
     if (lo.seccomp.empty()) seccomp_ = false;
   }
-  // Without the filter, a child nobody traces runs as it would: follow
-  // children only with -f (see the constructor).
+  // Under the seccomp filter children are followed even without -f: a child
+  // under the filter with no tracer gets ENOSYS for every filtered call.
+  // Without -f they are hidden (Task::hidden): neither shown, counted nor
+  // changed by inject, as strace does not trace them. Without the filter a
+  // child nobody traces runs as it would.
   follow_ = opts_.follow_forks || seccomp_;
   fds_.keep_socket_fds(!seccomp_);
   auto l = ptrace::launch(lo);

@@ -19,6 +19,7 @@
 #include "sonde/common/io.h"
 #include "sonde/common/subprocess.h"
 #include "support/contains.h"
+#include "support/proc.h"
 #include "support/run.h"
 
 namespace sonde::testing {
@@ -38,16 +39,6 @@ bool may_ptrace() {
 
 #define REQUIRE_PTRACE() \
   if (!may_ptrace()) GTEST_SKIP() << "kernel.yama.ptrace_scope >= 2 and not root"
-
-std::string tracer_of(pid_t pid) {
-  auto st = read_file("/proc/" + std::to_string(pid) + "/status");
-  if (!st.ok()) return "gone";
-  auto at = st->find("TracerPid:");
-  if (at == std::string::npos) return "?";
-  std::string v = st->substr(at + 10, st->find('\n', at) - at - 10);
-  v.erase(0, v.find_first_not_of(" \t"));
-  return v;
-}
 
 std::vector<std::string> lines_of(const std::string& s) {
   std::vector<std::string> v;
@@ -115,7 +106,7 @@ TEST(TraceHabits, HungReadIsShownOnAttachAndTheTargetIsLeftAsItWas) {
   EXPECT_TRUE(contains(t.err, "attached")) << t.err;
   EXPECT_TRUE(contains(t.err, "detached")) << t.err;
   // Still blocked in read, untraced, and reads what comes after.
-  EXPECT_EQ(tracer_of(r->child.pid()), "0");
+  EXPECT_EQ(tracer_pid(r->child.pid()), 0);
   ASSERT_TRUE(write_all(r->child.in().get(), "after\n").ok());
   char buf[16] = {};
   auto n = read_some(r->child.out().get(), buf, sizeof buf);
@@ -147,8 +138,8 @@ TEST(TraceHabits, BlockedReadResumesWithWhatItRead) {
                  o);
   ASSERT_TRUE(s.ok());
   long deadline = mono_ms() + 5000;
-  while (mono_ms() < deadline && tracer_of(r->child.pid()) == "0") ::usleep(10000);
-  ASSERT_NE(tracer_of(r->child.pid()), "0") << "never attached";
+  while (mono_ms() < deadline && tracer_pid(r->child.pid()) == 0) ::usleep(10000);
+  ASSERT_NE(tracer_pid(r->child.pid()), 0) << "never attached";
   ::usleep(500000);
   ASSERT_TRUE(write_all(r->child.in().get(), "hello\n").ok());
   auto st = s->wait(20000);
