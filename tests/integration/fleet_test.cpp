@@ -264,21 +264,27 @@ TEST_F(FleetLab, ProfileMergesTheLabIntoOneFlameGraph) {
   ASSERT_EQ(ready, "READY");
   const std::string pick = "^" + target_path("cpu_burner") + " 120$";
   const std::string folded = dir_ + "/fleet.folded";
-  ::sonde::testing::Run r = sonde(
-      {"profile", "lab[01-50]", "--pgrep", pick, "--duration", "1s", "-o", folded, "--top", "5"});
+  // --fanout 16: sixteen agents at a time share the two CPUs of a CI
+  // machine with the one burner, not 46 (under a sanitizer, 46 at once
+  // starved it through whole seconds, and one CI run lost a host).
+  ::sonde::testing::Run r = sonde({"profile", "lab[01-50]", "--pgrep", pick, "--duration", "1s",
+                                   "-o", folded, "--top", "5", "--fanout", "16"});
   EXPECT_EQ(r.exit_code, 7) << describe(r);
   const int ok_hosts = is_root() ? kHosts - 4 : kHosts - 3;
-  EXPECT_TRUE(contains(r.out, std::to_string(ok_hosts) + " hosts: cpu profile")) << r.out;
+  EXPECT_TRUE(contains(r.out, std::to_string(ok_hosts) + " hosts: cpu profile")) << r.out << r.err;
   EXPECT_TRUE(contains(r.out, "HOTTEST")) << r.out;
-  // Every host that was profiled spent its time in the burner's main. Under
-  // a sanitizer on two CPUs, 46 agents can starve the one burner through a
-  // host's whole second: such a host says "no samples" and is not counted.
-  size_t starved = 0;
-  for (size_t at = r.out.find(": no samples:"); at != std::string::npos;
-       at = r.out.find(": no samples:", at + 1))
-    ++starved;
-  EXPECT_LT(starved, static_cast<size_t>(ok_hosts)) << r.out;
-  EXPECT_TRUE(contains(r.out, std::to_string(ok_hosts - static_cast<int>(starved)) + "/" +
+  // Every host that was profiled spent its time in the burner's main. On a
+  // loaded machine the burner can still miss a host's whole second: that
+  // host says "no samples", has nothing to fold, and is not counted.
+  std::set<std::string> starved;
+  const std::string kStarved = ": no samples:";
+  for (size_t at = r.out.find(kStarved); at != std::string::npos;
+       at = r.out.find(kStarved, at + 1)) {
+    size_t from = r.out.rfind("note: ", at);
+    if (from != std::string::npos) starved.insert(r.out.substr(from + 6, at - from - 6));
+  }
+  EXPECT_LT(starved.size(), static_cast<size_t>(ok_hosts)) << r.out;
+  EXPECT_TRUE(contains(r.out, std::to_string(ok_hosts - static_cast<int>(starved.size())) + "/" +
                                   std::to_string(ok_hosts) + "  main"))
       << r.out;
   EXPECT_TRUE(contains(r.err, "unreachable")) << r.err;
@@ -293,8 +299,8 @@ TEST_F(FleetLab, ProfileMergesTheLabIntoOneFlameGraph) {
     hosts_in_file.insert(line.substr(0, line.find(';')));
     EXPECT_TRUE(contains(line, ";cpu_burner;")) << line;
   }
-  EXPECT_EQ(hosts_in_file.size(), static_cast<size_t>(ok_hosts));
-  EXPECT_EQ(hosts_in_file.count(host(1)), 1u);
+  EXPECT_EQ(hosts_in_file.size(), static_cast<size_t>(ok_hosts) - starved.size()) << r.out;
+  EXPECT_EQ(hosts_in_file.count(host(1)), starved.count(host(1)) ? 0u : 1u) << r.out;
   EXPECT_EQ(hosts_in_file.count(host(kDown1)), 0u);
 
   const std::string diff = dir_ + "/diff.svg";

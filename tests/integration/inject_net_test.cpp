@@ -391,7 +391,9 @@ TEST_F(InjectNet, ResetOnAPortIsRefusedAndCtrlCRemovesIt) {
 }
 
 TEST_F(InjectNet, BlackholeIsDroppedUntilTheDurationEnds) {
-  auto bg = start_fault({"--blackhole", "--peer", peer_.addr, "--duration", "8s"});
+  // 20 s: under a sanitizer on a loaded CI machine, the connect and the
+  // diagnose below took past 8 s, and the blackhole was gone before them.
+  auto bg = start_fault({"--blackhole", "--peer", peer_.addr, "--duration", "20s"});
   ASSERT_TRUE(bg);
   auto a =
       first_attempt(connect_from_host(peer_.addr + ":80", {"--count", "1", "--timeout", "700ms"}));
@@ -401,7 +403,7 @@ TEST_F(InjectNet, BlackholeIsDroppedUntilTheDurationEnds) {
       host_, {"diagnose", peer_.addr + ":80", "--timeout", "700ms", "--count", "1"}, {}, 30000);
   EXPECT_EQ(d.exit_code, 1) << describe(d);
   EXPECT_TRUE(contains(d.out, "the SYN or its answer was dropped")) << d.out;
-  EXPECT_EQ(bg->finish(20000), 0) << bg->out() << bg->err();
+  EXPECT_EQ(bg->finish(40000), 0) << bg->out() << bg->err();
   EXPECT_TRUE(contains(bg->out(), "removed after")) << bg->out();
   EXPECT_TRUE(contains(bg->out(), "--duration over")) << bg->out();
   auto after = first_attempt(connect_from_host(peer_.addr + ":80", {"--count", "1"}));
