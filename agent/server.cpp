@@ -12,6 +12,7 @@
 #include "sonde/common/json_text.h"
 #include "sonde/common/log.h"
 #include "sonde/common/protocol.h"
+#include "sonde/common/thread.h"
 
 namespace sonde::agent {
 
@@ -63,7 +64,7 @@ void Server::start_request(uint64_t id, const std::string& op, const json& args)
     in_flight_[id] = token;
   }
   Handler handler = it->second;
-  std::thread([this, id, op, args, handler, token] {
+  auto worker = start_thread(op + "'s worker thread", [this, id, op, args, handler, token] {
     // Events over the frame limit are dropped and counted: the request
     // goes on, and its result says what was lost.
     auto dropped = std::make_shared<std::atomic<size_t>>(0);
@@ -107,7 +108,18 @@ void Server::start_request(uint64_t id, const std::string& op, const json& args)
     std::lock_guard<std::mutex> g(mu_);
     in_flight_.erase(id);
     workers_done_.notify_all();
-  }).detach();
+  });
+  if (worker) {
+    worker->detach();
+    return;
+  }
+  // No thread: the request is answered here, and the agent goes on.
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    in_flight_.erase(id);
+    workers_done_.notify_all();
+  }
+  send(make_error(id, worker.error()));
 }
 
 void Server::cancel_all() {

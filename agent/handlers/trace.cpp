@@ -12,6 +12,7 @@
 #include "../syscall_records.h"
 #include "sonde/common/clock.h"
 #include "sonde/common/log.h"
+#include "sonde/common/thread.h"
 #include "sonde/proc/stat.h"
 #include "sonde/ptrace/inject.h"
 #include "sonde/ptrace/trace_contract.h"
@@ -120,7 +121,7 @@ void register_trace(Registry& reg) {
     ctx.emit(progress);
 
     ptrace::EventRing ring(kRingEvents, kRingMaxBytes, kBatchEvents);
-    std::thread sender([&] {
+    auto started = start_thread("the trace's sender thread", [&] {
       json batch = json::array();
       auto add = [&](ptrace::TraceEvent& ev) { batch.push_back(ptrace::to_json(ev)); };
       while (ring.take(add)) {
@@ -130,6 +131,8 @@ void register_trace(Registry& reg) {
         ctx.emit(msg);
       }
     });
+    if (!started) return started.error();
+    std::thread sender = std::move(*started);
 
     // An injection is on the host's notice board while it runs (--list),
     // and ends when `--clear` takes it off.
@@ -143,7 +146,7 @@ void register_trace(Registry& reg) {
                                opts->duration_ms ? realtime_ns() + opts->duration_ms * 1000000 : 0);
       if (rec) {
         record.emplace(std::move(*rec));
-        watch_record = std::thread([&] {
+        auto watcher = start_thread("the injection's --clear watcher", [&] {
           while (run_over.sleep_for(200))
             if (!record->still_there()) {
               cleared = true;
@@ -151,6 +154,13 @@ void register_trace(Registry& reg) {
               return;
             }
         });
+        if (!watcher) {
+          record.reset();
+          ring.close();
+          sender.join();
+          return watcher.error();
+        }
+        watch_record = std::move(*watcher);
       } else {
         spdlog::info("inject: {}", rec.error().message);
       }

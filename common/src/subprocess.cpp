@@ -1,7 +1,5 @@
 #include "sonde/common/subprocess.h"
 
-#include "sonde/common/signals.h"
-
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,6 +17,7 @@
 
 #include "sonde/common/io.h"
 #include "sonde/common/signals.h"
+#include "sonde/common/thread.h"
 
 namespace sonde {
 namespace {
@@ -199,7 +198,7 @@ Result<Child> spawn(const std::vector<std::string>& argv, const SpawnOptions& op
   ::posix_spawnattr_destroy(&attr);
   if (rc != 0) {
     closeall();
-    return errno_error("exec " + argv[0], rc);
+    return errno_error("exec " + argv[0], rc, rc == EAGAIN ? no_task_hint() : "");
   }
   Child c;
   c.pid_ = pid;

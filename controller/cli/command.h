@@ -28,6 +28,7 @@ inline constexpr int kConnect = 3;  // host unreachable, refused, timed out, nam
 inline constexpr int kAuth = 4;     // SSH authentication failed
 inline constexpr int kHostKey = 5;  // host key unknown or changed
 inline constexpr int kAgent = 6;  // agent missing, failed to deploy or start, died, protocol error
+inline constexpr int kInternal = 70;  // a bug of sonde's own (EX_SOFTWARE)
 inline constexpr int kInterrupted = 130;
 }  // namespace exit_code
 
@@ -42,8 +43,9 @@ int launched_exit_code(bool cancelled, std::optional<int> exit_code, const std::
 // "  hint: HINT" on err, CMD the command as typed ("jvm threads"; empty
 // before a command is known: "sonde: error:"); with json, also the error
 // document {"error": {code, message, hint, errno}, "exit_code"} on out.
-// Returns the exit code for it.
-int report_error(const Error& e, const std::string& command, bool json, FILE* out, FILE* err);
+// Returns the exit code for it: exit_code_for(e), or `code` when given.
+int report_error(const Error& e, const std::string& command, bool json, FILE* out, FILE* err,
+                 std::optional<int> code = std::nullopt);
 // The same shape for what did not stop the command (a partial result):
 // "sonde CMD: warning: MESSAGE" and its hint, on err.
 void report_warning(const std::string& command, const std::string& message, const std::string& hint,

@@ -126,8 +126,9 @@ std::string command_prefix(const std::string& command) {
 
 }  // namespace
 
-int report_error(const Error& e, const std::string& command, bool json_out, FILE* out, FILE* err) {
-  int code = exit_code_for(e);
+int report_error(const Error& e, const std::string& command, bool json_out, FILE* out, FILE* err,
+                 std::optional<int> given) {
+  int code = given.value_or(exit_code_for(e));
   if (json_out) {
     json j = {{"error", {{"code", e.code}, {"message", e.message}}}};
     if (!e.hint.empty()) j["error"]["hint"] = e.hint;

@@ -387,10 +387,12 @@ int main(int argc, char** argv) {
     return sonde::controller::run(argc, argv);
   } catch (const std::exception& e) {
     // A bug of sonde's own: its own exit code, not one of the documented ones.
+    // With --json it is a JSON document on stdout too, as every error is.
     sonde::controller::report_error(
         sonde::Error{sonde::errc::kInternal, std::string("internal error: ") + e.what(),
                      "this is a bug in sonde; -vv shows what led to it"},
-        "", false, stdout, stderr);
-    return 70;
+        "", sonde::controller::wants_json(argc, argv), stdout, stderr,
+        sonde::controller::exit_code::kInternal);
+    return sonde::controller::exit_code::kInternal;
   }
 }

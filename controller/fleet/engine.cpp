@@ -117,7 +117,7 @@ RunOutcome run_hosts(const std::vector<FleetTarget>& targets, const EngineOption
       try {
         rep = body(h.target, o.file(), e.file());
       } catch (const std::exception& ex) {
-        rep.exit_code = 70;
+        rep.exit_code = exit_code::kInternal;
         rep.error = Error{errc::kInternal, std::string("internal error: ") + ex.what(), {}};
       }
       set_thread_stderr(nullptr);

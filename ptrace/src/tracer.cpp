@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "sonde/common/signals.h"
+#include "sonde/common/thread.h"
 #include "tracer_internal.h"
 
 namespace sonde::ptrace {
@@ -91,7 +92,7 @@ Result<json> Tracer::run() {
   pthread_t self = ::pthread_self();
   std::atomic<bool> done{false};
   CancelToken finished;
-  std::thread watcher([&] {
+  auto started = start_thread("the tracer's watcher thread", [&] {
     // Short slices: the watcher notices a cancel or the end of the trace
     // within 20 ms.
     long left = opts_.duration_ms > 0 ? opts_.duration_ms : -1;
@@ -109,6 +110,12 @@ Result<json> Tracer::run() {
       if (!finished.sleep_for(20)) return;
     }
   });
+  if (!started) {
+    // Attached and stopped, with nothing to end the trace: let them go.
+    detach_all();
+    return started.error();
+  }
+  std::thread watcher = std::move(*started);
   loop();
   bool stopped_early = stopping_.load();
   done = true;

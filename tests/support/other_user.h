@@ -29,8 +29,9 @@ struct OtherUser {
 
 // The test's second user, created on first use. nullopt (with *why set) when
 // this process is not root or useradd is missing: callers GTEST_SKIP with it.
-inline std::optional<OtherUser> other_user(std::string* why) {
-  static const char* kName = "sonde-other";
+// A test that counts the user's processes (RLIMIT_NPROC) names a user of its
+// own, that no other test runs as at the same time.
+inline std::optional<OtherUser> other_user(std::string* why, const char* kName = "sonde-other") {
   if (::geteuid() != 0) {
     if (why) *why = "needs root to create a second local user";
     return std::nullopt;

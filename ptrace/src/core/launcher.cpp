@@ -11,6 +11,7 @@
 #include <cerrno>
 
 #include "sonde/common/subprocess.h"
+#include "sonde/common/thread.h"
 
 namespace sonde::ptrace {
 namespace {
@@ -70,7 +71,10 @@ Result<Launched> launch(const LaunchOptions& o) {
     gate_w.reset(gate[1]);
   }
   pid_t pid = ::fork();
-  if (pid < 0) return errno_error("fork");
+  if (pid < 0) {
+    int e = errno;
+    return errno_error("fork", e, e == EAGAIN ? no_task_hint() : "");
+  }
   if (pid == 0)
     run_child(o, argv.data(), o.seccomp.empty() ? nullptr : &prog, gate_r.get(), report_w.get());
   Launched l;
