@@ -8,6 +8,7 @@
 
 #include "../cli/command.h"
 #include "../cli/pick.h"
+#include "../cli/status_line.h"
 #include "sonde/common/io.h"
 #include "sonde/profiler/export.h"
 #include "sonde/profiler/profile_contract.h"
@@ -118,8 +119,7 @@ CommandSpec profile_command() {
     auto picked = pgrep_pid(vm, **s);
     if (!picked) return ctx.fail(picked.error());
     if (*picked) pid = args.pid = **picked;
-    const bool tty = ctx.err == stderr && ::isatty(2);
-    bool progress_shown = false;
+    StatusLine status(ctx.err);
     auto on_event = [&](const json& data) -> Status {
       auto ev = profiler::profile_progress_from_json(data);
       if (!ev) return ev.error();
@@ -131,17 +131,11 @@ CommandSpec profile_command() {
                       dur ? ", " + seconds(dur > el ? dur - el : 0) + " left" : "", (*ev)->samples,
                       (*ev)->threads);
       // On a terminal one line rewritten in place; in a log a line every 10 s.
-      if (tty) {
-        std::fprintf(ctx.err, "\r%s\033[K", line.c_str());
-        progress_shown = true;
-      } else if (ctx.g.verbosity > 0 || (el / 1000) % 10 == 0) {
-        std::fprintf(ctx.err, "%s\n", line.c_str());
-      }
-      std::fflush(ctx.err);
+      if (status.tty() || ctx.g.verbosity > 0 || (el / 1000) % 10 == 0) status.show(line);
       return ok_status();
     };
     auto r = (*s)->call("profile", profiler::to_json(args), on_event);
-    if (progress_shown) std::fputs("\n", ctx.err);
+    status.end();
     if (!r) {
       Error e = r.error();
       if (e.code == errc::kNotFound && !launch)

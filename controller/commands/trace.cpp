@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <list>
 #include <map>
 #include <memory>
 
@@ -72,7 +73,8 @@ class CountedSwitch : public po::value_semantic {
 
 // -ff -o FILE: each traced thread's lines in FILE.TID, as strace writes them,
 // each file with its own printer (no "[pid N]" prefix). At most kOpen files
-// are open at once; the others are opened again to append when needed.
+// are open at once: past that, or when the process is out of fds first, the
+// least recently written is closed, and opened again to append when needed.
 class PerPidFiles {
  public:
   PerPidFiles(std::string base, render::TraceLineOptions lo) : base_(std::move(base)), lo_(lo) {}
@@ -87,18 +89,21 @@ class PerPidFiles {
     std::string line = f.printer.line(ev);
     if (line.empty()) return ok_status();
     if (!f.file) {
-      if (open_ >= kOpen)
-        if (Status st = close_all(); !st.ok()) return st;
+      while (lru_.size() >= kOpen)
+        if (Status st = close_oldest(); !st.ok()) return st;
       std::string path = fmt::format("{}.{}", base_, pid);
       f.file = std::fopen(path.c_str(), f.opened ? "a" : "w");
-      if (!f.file && (errno == EMFILE || errno == ENFILE) && open_ > 0) {
-        // Out of fds before kOpen (a low ulimit): close ours and try again.
-        if (Status st = close_all(); !st.ok()) return st;
+      // Out of fds before kOpen (a low ulimit): close ours, oldest first.
+      while (!f.file && (errno == EMFILE || errno == ENFILE) && !lru_.empty()) {
+        if (Status st = close_oldest(); !st.ok()) return st;
         f.file = std::fopen(path.c_str(), f.opened ? "a" : "w");
       }
       if (!f.file) return errno_error("open " + path, errno, "check the -o path");
       f.opened = true;
-      ++open_;
+      lru_.push_front(pid);
+      f.use = lru_.begin();
+    } else if (f.use != lru_.begin()) {
+      lru_.splice(lru_.begin(), lru_, f.use);
     }
     if (std::fputs(line.c_str(), f.file) < 0)
       return Error{errc::kIo, fmt::format("writing {}.{} failed", base_, pid), "is the disk full?"};
@@ -109,20 +114,11 @@ class PerPidFiles {
     for (const auto& [pid, f] : files_) n += f.printer.exits_printed();
     return n;
   }
-  // Closes every file (a later line opens it again to append); the first
-  // write error, if any.
+  // Closes every file; the first write error, if any.
   Status close_all() {
     Status st = ok_status();
-    for (auto& [pid, f] : files_)
-      if (f.file) {
-        bool bad = std::ferror(f.file) != 0;
-        bad = std::fclose(f.file) != 0 || bad;
-        if (bad && st.ok())
-          st = Error{errc::kIo, fmt::format("writing {}.{} failed", base_, pid),
-                     "is the disk full?"};
-        f.file = nullptr;
-      }
-    open_ = 0;
+    while (!lru_.empty())
+      if (Status one = close_oldest(); !one.ok() && st.ok()) st = one;
     return st;
   }
 
@@ -142,11 +138,25 @@ class PerPidFiles {
     render::TraceLinePrinter printer;
     FILE* file = nullptr;
     bool opened = false;
+    std::list<long long>::iterator use;  // its place in lru_ while open
   };
+  // Closes the least recently written file (a later line opens it again to
+  // append); its write error, if any.
+  Status close_oldest() {
+    long long pid = lru_.back();
+    lru_.pop_back();
+    PidFile& f = files_.at(pid);
+    bool bad = std::ferror(f.file) != 0;
+    bad = std::fclose(f.file) != 0 || bad;
+    f.file = nullptr;
+    if (bad)
+      return Error{errc::kIo, fmt::format("writing {}.{} failed", base_, pid), "is the disk full?"};
+    return ok_status();
+  }
   std::string base_;
   render::TraceLineOptions lo_;
   std::map<long long, PidFile> files_;
-  size_t open_ = 0;
+  std::list<long long> lru_;  // the pids with an open file, most recently written first
 };
 
 }  // namespace

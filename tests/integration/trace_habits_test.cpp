@@ -283,6 +283,53 @@ TEST(TraceHabits, FfWritesEachProcessToItsOwnFile) {
   EXPECT_EQ(three.exit_code, 2) << describe(three);
 }
 
+// More processes than -ff keeps files open (256), and a file limit lower
+// than that: the least recently written files are closed and opened again
+// to append, and every process's file still has its whole story.
+TEST(TraceHabits, FfWithMoreProcessesThanOpenFiles) {
+  REQUIRE_PTRACE();
+  for (const char* nofile : {"", "64"}) {
+    SCOPED_TRACE(std::string("nofile ") + nofile);
+    std::string dir = ::testing::TempDir() + "/sonde-ff-many-" + std::to_string(::getpid());
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    std::vector<std::string> argv = {"trace",
+                                     "local",
+                                     "-ff",
+                                     "-o",
+                                     dir + "/t",
+                                     "-e",
+                                     "trace=execve",
+                                     "--",
+                                     "sh",
+                                     "-c",
+                                     "i=0; while [ $i -lt 300 ]; do /bin/true; i=$((i+1)); done"};
+    ::sonde::testing::Run r;
+    if (*nofile) {
+      argv.insert(argv.begin(), std::string(SONDE_BIN_DIR) + "/sonde");
+      argv.insert(argv.begin(), {"/usr/bin/prlimit", std::string("--nofile=") + nofile});
+      r = run_cmd(argv, {}, 120000);
+    } else {
+      r = run_sonde(argv, {}, 120000);
+    }
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    size_t files = 0, trues = 0, whole = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      ++files;
+      auto text = read_file(e.path());
+      ASSERT_TRUE(text.ok());
+      trues += contains(*text, "execve(\"/bin/true\"");
+      // The start and the end of each: the sh's file was closed while 300
+      // others were written, and its exit appended after its execve.
+      whole += contains(*text, "execve(") && contains(*text, "+++ exited with 0 +++");
+    }
+    EXPECT_EQ(files, 301u);
+    EXPECT_EQ(trues, 300u);
+    EXPECT_EQ(whole, 301u);
+    std::filesystem::remove_all(dir);
+  }
+}
+
 TEST(TraceHabits, StraceSpellingsOfFdsAndClasses) {
   REQUIRE_PTRACE();
   // -yy: each fd with what it is.
