@@ -12,6 +12,7 @@
 
 #include "sonde/common/clock.h"
 #include "sonde/common/io.h"
+#include "sonde/common/own_dir.h"
 #include "sonde/common/undo.h"
 
 namespace sonde::agent {
@@ -23,10 +24,7 @@ constexpr size_t kMaxRecords = 1000;
 // A folder of ours, not a symlink, that nobody else may write (and, with
 // deny 077, read): made when missing.
 bool own_dir(const std::string& d, mode_t deny = 077) {
-  if (::mkdir(d.c_str(), 0777 & ~deny) != 0 && errno != EEXIST) return false;
-  struct stat st;
-  if (::lstat(d.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
-  return st.st_uid == ::geteuid() && (st.st_mode & deny) == 0;
+  return make_own_dir(d, 0777 & ~deny, deny).ok();
 }
 
 std::string record_dir() {

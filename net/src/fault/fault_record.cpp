@@ -14,6 +14,7 @@
 #include "sonde/common/fd.h"
 #include "sonde/common/io.h"
 #include "sonde/common/json_read.h"
+#include "sonde/common/own_dir.h"
 #include "sonde/common/undo.h"
 #include "sonde/net/fault_host.h"
 
@@ -23,33 +24,6 @@ namespace {
 constexpr size_t kMaxRecordBytes = 64 * 1024;
 constexpr size_t kMaxRecords = 4096;
 constexpr int kRecordVersion = 1;
-
-// A directory we may keep records in: really a directory (not a link to
-// one), ours, and writable by nobody else.
-Status check_own_dir(const std::string& dir) {
-  struct stat st {};
-  if (::lstat(dir.c_str(), &st) != 0) return errno_error("lstat " + dir);
-  const std::string hint = fmt::format(
-      "sonde keeps its undo records there; move it aside (it is not sonde's) and run again");
-  if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode))
-    return Error{errc::kPermission, dir + " is not a directory (a symlink?): refused", hint};
-  if (st.st_uid != ::geteuid() || (st.st_mode & 022) != 0)
-    return Error{errc::kPermission,
-                 fmt::format("{} belongs to uid {} with mode {:o}: not sonde's, refused", dir,
-                             st.st_uid, st.st_mode & 07777),
-                 hint};
-  return ok_status();
-}
-
-Status make_dir(const std::string& dir, mode_t mode) {
-  if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) {
-    int e = errno;
-    return errno_error(
-        "mkdir " + dir, e,
-        e == EACCES || e == EPERM ? "undo records need root: rerun with --sudo" : "");
-  }
-  return check_own_dir(dir);
-}
 
 Status fsync_dir(const std::string& dir) {
   ScopedFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -166,8 +140,9 @@ InjectionInfo injection_info(const FaultRecord& r) {
 }
 
 Status ensure_record_dir(const std::string& dir) {
-  if (auto st = make_dir(parent_of(dir), 0755); !st) return st.error();
-  return make_dir(dir, 0700);
+  const std::string hint = "undo records need root: rerun with --sudo";
+  if (auto st = make_own_dir(parent_of(dir), 0755, 022, hint); !st) return st.error();
+  return make_own_dir(dir, 0700, 022, hint);
 }
 
 std::string fault_record_path(const std::string& id, const std::string& dir) {
@@ -210,7 +185,7 @@ std::vector<FaultRecord> read_fault_records(const std::string& dir,
   std::vector<FaultRecord> out;
   struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0) return out;  // no injection was ever made here
-  if (auto ok = check_own_dir(dir); !ok) {
+  if (auto ok = check_own_dir(dir, 022); !ok) {
     if (notes) notes->push_back(ok.error().message);
     return out;
   }
