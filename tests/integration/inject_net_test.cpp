@@ -231,7 +231,7 @@ class InjectNet : public ::testing::Test {
     lab_->spawn(peer_, {"python3", dir + "/echo.py", "9000"});
     lab_->spawn(host_, {"python3", dir + "/listen.py", "2222"});
     ready_ = lab_->wait_listen(peer_, 80) && lab_->wait_listen(peer_, 8081) &&
-             lab_->wait_listen(peer_, 9001) && lab_->wait_listen(peer_, 9000, 5000, true) &&
+             lab_->wait_listen(peer_, 9001) && lab_->wait_listen(peer_, 9000, 20000, true) &&
              lab_->wait_listen(host_, 2222);
     // Does this kernel have netem? Try it on the host's loopback.
     auto probe =

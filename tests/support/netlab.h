@@ -71,8 +71,9 @@ class NetLab {
   bool etc_file(const Host& h, const std::string& file, const std::string& content);
 
   // True once a TCP (or, with udp, UDP) socket is bound to port inside the
-  // host, false after timeout_ms.
-  bool wait_listen(const Host& h, int port, int timeout_ms = 5000, bool udp = false);
+  // host, false after timeout_ms. 20 s by default: on a loaded CI machine a
+  // lab's python servers took past 5 s to listen.
+  bool wait_listen(const Host& h, int port, int timeout_ms = 20000, bool udp = false);
 
   // A scratch directory owned by the lab (removed on destruction).
   const std::string& dir() const { return dir_; }
