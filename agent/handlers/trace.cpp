@@ -169,12 +169,23 @@ void register_trace(Registry& reg) {
     // On cancel the tracer detaches and returns what it counted; we ship what
     // is still queued and answer with a normal result, so Ctrl-C still shows
     // the summary. Only a tracer that returns an error makes this an error.
-    Result<json> r = ptrace::trace(*opts, ctx.cancel, &ring);
-    run_over.cancel();
-    if (watch_record.joinable()) watch_record.join();
-    record.reset();
-    ring.close();
-    sender.join();
+    auto stop_helpers = [&] {
+      run_over.cancel();
+      if (watch_record.joinable()) watch_record.join();
+      record.reset();
+      ring.close();
+      sender.join();
+    };
+    Result<json> r = Error{};
+    try {
+      r = ptrace::trace(*opts, ctx.cancel, &ring);
+    } catch (...) {
+      // The server turns it into an internal error; a joinable thread
+      // destroyed on the way would abort the agent instead.
+      stop_helpers();
+      throw;
+    }
+    stop_helpers();
     if (!r) return r.error();
     auto sum = ptrace::trace_result_from_json(*r);
     if (!sum) return sum.error();

@@ -7,7 +7,8 @@ Error thread_error(const std::string& what, const std::system_error& e) {
                     e.code().category() == std::system_category()
                 ? e.code().value()
                 : 0;
-  return Error::sys(errc::kBusy, err, "cannot start " + what + ": " + e.what(), no_task_hint());
+  return Error::sys(errc::kExhausted, err, "cannot start " + what + ": " + e.what(),
+                    no_task_hint());
 }
 
 std::string no_task_hint() {

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cli/command.h"
 #include "session.h"
 #include "sonde/common/io.h"
 #include "sonde/common/log.h"

@@ -284,11 +284,12 @@ TEST(TraceHabits, FfWritesEachProcessToItsOwnFile) {
 }
 
 // More processes than -ff keeps files open (256), and a file limit lower
-// than that: the least recently written files are closed and opened again
-// to append, and every process's file still has its whole story.
+// than that: files are closed and opened again to append, and every
+// process's file still has its whole story.
 TEST(TraceHabits, FfWithMoreProcessesThanOpenFiles) {
   REQUIRE_PTRACE();
   for (const char* nofile : {"", "64"}) {
+    if (*nofile && !have_program("prlimit")) continue;
     SCOPED_TRACE(std::string("nofile ") + nofile);
     std::string dir = ::testing::TempDir() + "/sonde-ff-many-" + std::to_string(::getpid());
     std::filesystem::remove_all(dir);
@@ -307,10 +308,10 @@ TEST(TraceHabits, FfWithMoreProcessesThanOpenFiles) {
     ::sonde::testing::Run r;
     if (*nofile) {
       argv.insert(argv.begin(), std::string(SONDE_BIN_DIR) + "/sonde");
-      argv.insert(argv.begin(), {"/usr/bin/prlimit", std::string("--nofile=") + nofile});
-      r = run_cmd(argv, {}, 120000);
+      argv.insert(argv.begin(), {"prlimit", std::string("--nofile=") + nofile});
+      r = run_cmd(argv, {}, 50000);
     } else {
-      r = run_sonde(argv, {}, 120000);
+      r = run_sonde(argv, {}, 50000);
     }
     ASSERT_EQ(r.exit_code, 0) << describe(r);
     size_t files = 0, trues = 0, whole = 0;
