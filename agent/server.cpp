@@ -105,21 +105,21 @@ void Server::start_request(uint64_t id, const std::string& op, const json& args)
                                 "please report this: `{}` should have capped its result",
                                 op)}));
     }
-    std::lock_guard<std::mutex> g(mu_);
-    in_flight_.erase(id);
-    workers_done_.notify_all();
+    done(id);
   });
   if (worker) {
     worker->detach();
     return;
   }
   // No thread: the request is answered here, and the agent goes on.
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    in_flight_.erase(id);
-    workers_done_.notify_all();
-  }
+  done(id);
   send(make_error(id, worker.error()));
+}
+
+void Server::done(uint64_t id) {
+  std::lock_guard<std::mutex> g(mu_);
+  in_flight_.erase(id);
+  workers_done_.notify_all();
 }
 
 void Server::cancel_all() {

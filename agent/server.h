@@ -32,6 +32,8 @@ class Server {
   void send(const json& msg);
   void start_request(uint64_t id, const std::string& op, const json& args);
   void cancel_all();
+  // The request is answered: no longer in flight (wait_workers sees it).
+  void done(uint64_t id);
   void wait_workers(int timeout_ms);
 
   int in_fd_, out_fd_, signal_fd_;

@@ -140,6 +140,15 @@ void register_trace(Registry& reg) {
     std::atomic<bool> cleared{false};
     CancelToken run_over;
     std::thread watch_record;
+    // Ends the helper threads; on every way out, an exception from the tracer
+    // included (a joinable thread destroyed would abort the agent).
+    auto stop_helpers = [&] {
+      run_over.cancel();
+      if (watch_record.joinable()) watch_record.join();
+      record.reset();
+      ring.close();
+      sender.join();
+    };
     if (!opts->inject.empty()) {
       auto rec =
           SyscallRecord::write(inject_what(*opts), inject_scope(*opts),
@@ -155,9 +164,7 @@ void register_trace(Registry& reg) {
             }
         });
         if (!watcher) {
-          record.reset();
-          ring.close();
-          sender.join();
+          stop_helpers();
           return watcher.error();
         }
         watch_record = std::move(*watcher);
@@ -169,20 +176,11 @@ void register_trace(Registry& reg) {
     // On cancel the tracer detaches and returns what it counted; we ship what
     // is still queued and answer with a normal result, so Ctrl-C still shows
     // the summary. Only a tracer that returns an error makes this an error.
-    auto stop_helpers = [&] {
-      run_over.cancel();
-      if (watch_record.joinable()) watch_record.join();
-      record.reset();
-      ring.close();
-      sender.join();
-    };
     Result<json> r = Error{};
     try {
       r = ptrace::trace(*opts, ctx.cancel, &ring);
     } catch (...) {
-      // The server turns it into an internal error; a joinable thread
-      // destroyed on the way would abort the agent instead.
-      stop_helpers();
+      stop_helpers();  // the server turns it into an internal error
       throw;
     }
     stop_helpers();
